@@ -1,0 +1,131 @@
+// Package api holds the wire types of the node's HTTP API, shared by the
+// server and the Go client. Types only: no behaviour, no transport.
+package api
+
+import (
+	"encoding/json"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/verify"
+)
+
+// HeaderForwarded marks a request a node forwarded to the leader.
+const HeaderForwarded = "X-Ledger-Forwarded-By"
+
+// SubmitResponse answers POST /v1/tx.
+type SubmitResponse struct {
+	TxID     string           `json:"txId"`
+	Pending  bool             `json:"pending,omitempty"`  // async submission: look it up later
+	Existing bool             `json:"existing,omitempty"` // already recorded: this is the original receipt
+	Receipt  *chain.Receipt   `json:"receipt,omitempty"`
+	Evidence *verify.Evidence `json:"evidence,omitempty"` // with ?proof=true
+}
+
+// TxResponse answers GET /v1/tx/{id}: the evidence (proof and head only
+// with ?proof=true).
+type TxResponse = verify.Evidence
+
+// ConsistencyResponse answers GET /v1/proof/consistency.
+type ConsistencyResponse struct {
+	Proof chain.ConsistencyProofJSON `json:"proof"`
+	Head  chain.Head                 `json:"head"`
+}
+
+// Status answers GET /v1/cluster/status.
+type Status struct {
+	Node         string   `json:"node"`
+	Network      string   `json:"network"`
+	State        string   `json:"state"`
+	Leader       string   `json:"leader"`
+	LeaderAPI    string   `json:"leaderApi,omitempty"`
+	Height       uint64   `json:"height"`
+	BlockHash    string   `json:"blockHash"`
+	BlockTime    string   `json:"blockTime"`
+	TreeSize     uint64   `json:"treeSize"`
+	Root         string   `json:"root"`
+	AppliedIndex uint64   `json:"appliedIndex"`
+	CommitIndex  uint64   `json:"commitIndex"`
+	Term         string   `json:"term,omitempty"`
+	Members      []Member `json:"members,omitempty"`
+}
+
+// Member is one node as the cluster sees it, with its own report when it
+// could be reached.
+type Member struct {
+	ID           string `json:"id"`
+	RaftAddr     string `json:"raftAddr"`
+	APIAddr      string `json:"apiAddr,omitempty"`
+	Suffrage     string `json:"suffrage"`
+	Leader       bool   `json:"leader"`
+	Reachable    bool   `json:"reachable"`
+	State        string `json:"state,omitempty"`
+	Height       uint64 `json:"height,omitempty"`
+	AppliedIndex uint64 `json:"appliedIndex,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
+// Admin-signed cluster operations: the request body is a tx envelope of
+// one of these types, signed by a network admin key and fresh (its created
+// time inside the network's window). They are not recorded on the ledger.
+const (
+	OpAddMember          = "cluster.addMember"
+	OpPromoteMember      = "cluster.promoteMember"
+	OpRemoveMember       = "cluster.removeMember"
+	OpTransferLeadership = "cluster.transferLeadership"
+)
+
+// MemberRequest is the payload of the cluster.* operations.
+type MemberRequest struct {
+	ID       string `json:"id,omitempty"`
+	RaftAddr string `json:"raftAddr,omitempty"`
+	APIAddr  string `json:"apiAddr,omitempty"`
+	Voter    bool   `json:"voter,omitempty"`
+	Force    bool   `json:"force,omitempty"` // promote even if the member is behind
+}
+
+// IdentityResponse answers GET /v1/identities/{id}.
+type IdentityResponse struct {
+	Identity state.Identity `json:"identity"`
+	Keys     []*state.Key   `json:"keys"`
+}
+
+// TypeInfo is one transaction type.
+type TypeInfo struct {
+	Type    string `json:"type"`
+	Summary string `json:"summary"`
+}
+
+// DigestResponse answers GET /v1/state/digest.
+type DigestResponse struct {
+	Height    uint64 `json:"height"`
+	Digest    string `json:"digest"`
+	StateHash string `json:"stateHash"`
+}
+
+// Ready answers /readyz and /healthz.
+type Ready struct {
+	Ready  bool   `json:"ready"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// NoteResponse answers GET /v1/notes/{key}.
+type NoteResponse = state.Note
+
+// RawJSON is used by generic responses.
+type RawJSON = json.RawMessage
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong: a stable code, the field at fault and a
+// message a person can act on; Reasons when a transaction was refused.
+type ErrorDetail struct {
+	Code    string         `json:"code"`
+	Field   string         `json:"field,omitempty"`
+	Message string         `json:"message"`
+	Reasons []chain.Reason `json:"reasons,omitempty"`
+}

@@ -1,0 +1,420 @@
+// Package client is the Go client of the ledger API, used by ledgerctl, the
+// operator and the tests. It signs nothing by itself except where a method
+// takes a key; it retries on another endpoint when a node is unreachable
+// or has no leader, which is safe because a transaction is accepted once.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/verify"
+)
+
+// Config configures a Client.
+type Config struct {
+	// Endpoints are node API base URLs (https://host:port). Requests go to
+	// the first; on connection errors or 503 the next is tried.
+	Endpoints []string
+	// CAFile is the network CA (PEM) the nodes' certificates chain to.
+	CAFile string
+	// TLS overrides CAFile with a ready configuration.
+	TLS *tls.Config
+	// Timeout bounds each request (default 60s).
+	Timeout time.Duration
+	// Retry is how long to keep retrying on "no leader" (default 15s).
+	Retry time.Duration
+}
+
+// Client talks to a ledger network.
+type Client struct {
+	cfg  Config
+	http *http.Client
+	next atomic.Uint32
+}
+
+// New builds a client.
+func New(cfg Config) (*Client, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("client: at least one endpoint is required (--server or LEDGER_SERVER)")
+	}
+	for i, e := range cfg.Endpoints {
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("client: endpoint %q: want https://host:port", e)
+		}
+		cfg.Endpoints[i] = strings.TrimRight(e, "/")
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 60 * time.Second
+	}
+	if cfg.Retry == 0 {
+		cfg.Retry = 15 * time.Second
+	}
+	tc := cfg.TLS
+	if tc == nil {
+		tc = &tls.Config{MinVersion: tls.VersionTLS13}
+		if cfg.CAFile != "" {
+			pem, err := os.ReadFile(cfg.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("client: CA file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("client: CA file %s holds no PEM certificate", cfg.CAFile)
+			}
+			tc.RootCAs = pool
+		}
+	}
+	tr := &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
+	return &Client{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout, Transport: tr}}, nil
+}
+
+// Endpoints returns the configured endpoints.
+func (c *Client) Endpoints() []string { return c.cfg.Endpoints }
+
+// Error is an error answer from a node.
+type Error struct {
+	Status int
+	api.ErrorDetail
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" && !strings.HasPrefix(e.Message, e.Field) {
+		return fmt.Sprintf("%s (%d %s): %s: %s", e.Code, e.Status, http.StatusText(e.Status), e.Field, e.Message)
+	}
+	return fmt.Sprintf("%s (%d %s): %s", e.Code, e.Status, http.StatusText(e.Status), e.Message)
+}
+
+// IsNotFound says whether err is a 404 from a node.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// Do sends a request and decodes a JSON answer into out (if not nil).
+// Unreachable nodes and 503s are retried on the next endpoint until Retry.
+func (c *Client) Do(ctx context.Context, method, path string, body []byte, out any) error {
+	deadline := time.Now().Add(c.cfg.Retry)
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		base := c.cfg.Endpoints[int(c.next.Load())%len(c.cfg.Endpoints)]
+		err := c.once(ctx, method, base+path, body, out)
+		if err == nil {
+			return nil
+		}
+		lastErr = err
+		var ae *Error
+		retry := !errors.As(err, &ae) || ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusTooManyRequests
+		if ae == nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !retry || time.Now().After(deadline) {
+			return lastErr
+		}
+		if ae == nil || ae.Code != "outcome_unknown" {
+			c.next.Add(1)
+		}
+		sleep := time.Duration(min(50*(attempt+1), 500)) * time.Millisecond
+		select {
+		case <-time.After(sleep):
+		case <-ctx.Done():
+			return lastErr
+		}
+	}
+}
+
+func (c *Client) once(ctx context.Context, method, u string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var eb api.ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
+			eb.Error = api.ErrorDetail{Code: "http_error", Message: strings.TrimSpace(tx.Shorten(string(data), 300))}
+		}
+		return &Error{Status: resp.StatusCode, ErrorDetail: eb.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if raw, ok := out.(*json.RawMessage); ok {
+		*raw = data
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode answer from %s: %w", u, err)
+	}
+	return nil
+}
+
+// SubmitOptions choose how Submit waits.
+type SubmitOptions struct {
+	Async bool // return at once with the id; look the receipt up later
+	Proof bool // include the inclusion proof and a signed head
+}
+
+// Submit sends a signed transaction and (unless Async) waits for its
+// receipt. A rejected transaction is not an error: check Receipt.Status.
+func (c *Client) Submit(ctx context.Context, st *tx.Signed, o SubmitOptions) (*api.SubmitResponse, error) {
+	q := url.Values{}
+	if o.Async {
+		q.Set("wait", "false")
+	}
+	if o.Proof {
+		q.Set("proof", "true")
+	}
+	path := "/v1/tx"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var resp api.SubmitResponse
+	if err := c.Do(ctx, http.MethodPost, path, st.Canonical, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// SubmitRaw sends envelope bytes as they are (for tests of bad input).
+func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*api.SubmitResponse, error) {
+	var resp api.SubmitResponse
+	if err := c.Do(ctx, http.MethodPost, "/v1/tx", body, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// ReadOptions choose how a read is served.
+type ReadOptions struct {
+	Strong bool // linearizable: through the leader with a read barrier
+}
+
+func readQuery(o ReadOptions, q url.Values) string {
+	if q == nil {
+		q = url.Values{}
+	}
+	if o.Strong {
+		q.Set("consistency", "strong")
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// Tx fetches a transaction with its receipt and, with proof, the evidence
+// to verify it offline.
+func (c *Client) Tx(ctx context.Context, id string, proof bool, o ReadOptions) (*verify.Evidence, error) {
+	q := url.Values{}
+	if proof {
+		q.Set("proof", "true")
+	}
+	var ev verify.Evidence
+	if err := c.Do(ctx, http.MethodGet, "/v1/tx/"+url.PathEscape(id)+readQuery(o, q), nil, &ev); err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}
+
+// Block fetches a block by height (0: the latest).
+func (c *Client) Block(ctx context.Context, height uint64, o ReadOptions) (*chain.Block, error) {
+	h := "latest"
+	if height > 0 {
+		h = strconv.FormatUint(height, 10)
+	}
+	var b chain.Block
+	if err := c.Do(ctx, http.MethodGet, "/v1/blocks/"+h+readQuery(o, nil), nil, &b); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// Head fetches the signed ledger head.
+func (c *Client) Head(ctx context.Context, o ReadOptions) (*chain.Head, error) {
+	var h chain.Head
+	if err := c.Do(ctx, http.MethodGet, "/v1/head"+readQuery(o, nil), nil, &h); err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+// Consistency fetches a proof that the tree of size from is a prefix of the
+// current one, with the head it is proven against.
+func (c *Client) Consistency(ctx context.Context, from uint64) (*api.ConsistencyResponse, error) {
+	var r api.ConsistencyResponse
+	if err := c.Do(ctx, http.MethodGet, "/v1/proof/consistency?from="+strconv.FormatUint(from, 10), nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Status fetches the cluster status as the first endpoint sees it.
+func (c *Client) Status(ctx context.Context, self bool) (*api.Status, error) {
+	p := "/v1/cluster/status"
+	if self {
+		p += "?self=true"
+	}
+	var st api.Status
+	if err := c.Do(ctx, http.MethodGet, p, nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Note reads a note.
+func (c *Client) Note(ctx context.Context, key string, o ReadOptions) (*state.Note, error) {
+	var n state.Note
+	if err := c.Do(ctx, http.MethodGet, "/v1/notes/"+key+readQuery(o, nil), nil, &n); err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// Key reads a key's record and history.
+func (c *Client) Key(ctx context.Context, keyID string) (*state.Key, error) {
+	var k state.Key
+	if err := c.Do(ctx, http.MethodGet, "/v1/keys/"+url.PathEscape(keyID), nil, &k); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// Identity reads an identity and its keys.
+func (c *Client) Identity(ctx context.Context, id string) (*api.IdentityResponse, error) {
+	var r api.IdentityResponse
+	if err := c.Do(ctx, http.MethodGet, "/v1/identities/"+id, nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Digest fetches the state digest of the first endpoint's node.
+func (c *Client) Digest(ctx context.Context) (*api.DigestResponse, error) {
+	var d api.DigestResponse
+	if err := c.Do(ctx, http.MethodGet, "/v1/state/digest", nil, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Types lists the transaction types the network accepts.
+func (c *Client) Types(ctx context.Context) ([]api.TypeInfo, error) {
+	var t []api.TypeInfo
+	err := c.Do(ctx, http.MethodGet, "/v1/types", nil, &t)
+	return t, err
+}
+
+// Ready asks /readyz of the first endpoint (no retry).
+func (c *Client) Ready(ctx context.Context) (*api.Ready, error) {
+	var r api.Ready
+	err := c.once(ctx, http.MethodGet, c.cfg.Endpoints[0]+"/readyz", nil, &r)
+	return &r, err
+}
+
+// Admin signs cluster operations with the network admin key.
+type Admin struct {
+	c       *Client
+	network string
+	key     ed25519.PrivateKey
+}
+
+// Admin returns an admin view of the client for the given network.
+func (c *Client) Admin(network string, key ed25519.PrivateKey) *Admin {
+	return &Admin{c: c, network: network, key: key}
+}
+
+func (a *Admin) do(ctx context.Context, method, path, typ string, req api.MemberRequest) error {
+	st, err := tx.BuildSigned(a.network, typ, req, time.Now(), a.key)
+	if err != nil {
+		return err
+	}
+	return a.c.Do(ctx, method, path, st.Canonical, nil)
+}
+
+// AddMember adds a node as a non-voter (or a voter).
+func (a *Admin) AddMember(ctx context.Context, id, raftAddr, apiAddr string, voter bool) error {
+	return a.do(ctx, http.MethodPost, "/v1/cluster/members", api.OpAddMember,
+		api.MemberRequest{ID: id, RaftAddr: raftAddr, APIAddr: apiAddr, Voter: voter})
+}
+
+// Promote makes a caught-up non-voter a voter (force skips the check).
+func (a *Admin) Promote(ctx context.Context, id string, force bool) error {
+	return a.do(ctx, http.MethodPost, "/v1/cluster/members/"+id+"/promote", api.OpPromoteMember, api.MemberRequest{ID: id, Force: force})
+}
+
+// RemoveMember removes a node from the cluster.
+func (a *Admin) RemoveMember(ctx context.Context, id string) error {
+	return a.do(ctx, http.MethodDelete, "/v1/cluster/members/"+id, api.OpRemoveMember, api.MemberRequest{ID: id})
+}
+
+// TransferLeadership moves leadership to id (or to any caught-up voter).
+func (a *Admin) TransferLeadership(ctx context.Context, id string) error {
+	return a.do(ctx, http.MethodPost, "/v1/cluster/leadership", api.OpTransferLeadership, api.MemberRequest{ID: id})
+}
+
+// JoinAndPromote adds a node as a non-voter, waits until it has caught up
+// (reporting progress), then promotes it: the safe way to grow a cluster.
+func (a *Admin) JoinAndPromote(ctx context.Context, id, raftAddr, apiAddr string, progress func(applied, target uint64)) error {
+	if err := a.AddMember(ctx, id, raftAddr, apiAddr, false); err != nil {
+		return fmt.Errorf("add %s as non-voter: %w", id, err)
+	}
+	for {
+		err := a.Promote(ctx, id, false)
+		if err == nil {
+			return nil
+		}
+		var ae *Error
+		if !errors.As(err, &ae) || ae.Code != "member_behind" {
+			return fmt.Errorf("promote %s: %w", id, err)
+		}
+		if progress != nil {
+			if st, serr := a.c.Status(ctx, false); serr == nil {
+				for _, m := range st.Members {
+					if m.ID == id {
+						progress(m.AppliedIndex, st.AppliedIndex)
+					}
+				}
+			}
+		}
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("promote %s: %w (last: %v)", id, ctx.Err(), err)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package consensus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/metrics"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+)
+
+// fsm feeds committed Raft entries to the state machine. Apply reads only
+// the entry, its index and term: everything non-deterministic (block time,
+// proposer) was stamped into the entry by the leader.
+type fsm struct {
+	store    *state.Store
+	log      *slog.Logger
+	metrics  *metrics.Node
+	dispatch map[string]func(payload json.RawMessage, l *raft.Log) any
+}
+
+func newFSM(store *state.Store, log *slog.Logger, m *metrics.Node) *fsm {
+	f := &fsm{store: store, log: log, metrics: m}
+	f.dispatch = map[string]func(json.RawMessage, *raft.Log) any{
+		EntryBlock:  f.applyBlock,
+		EntryMember: f.applyMember,
+	}
+	return f
+}
+
+// Apply implements raft.FSM.
+func (f *fsm) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	var e Entry
+	if err := json.Unmarshal(l.Data, &e); err != nil || e.V != 1 {
+		// The leader wrote it, so every node sees the same bytes: stopping
+		// is the only way not to diverge silently.
+		panic(fmt.Sprintf("raft entry %d is not a v1 tradeledger entry (%v); this node cannot apply it", l.Index, err))
+	}
+	h, ok := f.dispatch[e.Type]
+	if !ok {
+		if e.Ignorable {
+			f.log.Warn("skipping ignorable raft entry of unknown type", "type", e.Type, "index", l.Index)
+			return nil
+		}
+		panic(fmt.Sprintf("raft entry %d has type %q unknown to this node: upgrade the node before it can continue", l.Index, e.Type))
+	}
+	return h(e.Payload, l)
+}
+
+func (f *fsm) applyBlock(payload json.RawMessage, l *raft.Log) any {
+	var p state.Proposal
+	if err := json.Unmarshal(payload, &p); err != nil {
+		panic(fmt.Sprintf("raft entry %d: block payload: %v", l.Index, err))
+	}
+	start := time.Now()
+	res, err := f.store.ApplyBlock(&p, l.Index, l.Term)
+	if err != nil {
+		// A storage failure here would leave this node behind the others
+		// with no way to recover by itself: stop loudly.
+		panic(fmt.Sprintf("raft entry %d: %v", l.Index, err))
+	}
+	if res.Skipped {
+		return res
+	}
+	if f.metrics != nil {
+		f.metrics.ApplySeconds.Observe(time.Since(start).Seconds())
+		f.metrics.BlockTxs.Observe(float64(len(res.Receipts)))
+		f.metrics.Height.Set(float64(res.Height))
+		for _, r := range res.Receipts {
+			f.metrics.Txs.WithLabelValues(string(r.Status)).Inc()
+		}
+	}
+	if f.log.Enabled(context.Background(), slog.LevelDebug) {
+		f.log.Debug("block applied", "height", res.Height, "txs", len(res.Receipts), "index", l.Index)
+	}
+	return res
+}
+
+func (f *fsm) applyMember(payload json.RawMessage, l *raft.Log) any {
+	var mc MemberChange
+	if err := json.Unmarshal(payload, &mc); err != nil {
+		panic(fmt.Sprintf("raft entry %d: member payload: %v", l.Index, err))
+	}
+	if err := f.store.ApplyMember(mc.Member, mc.Remove, l.Index, l.Term); err != nil {
+		panic(fmt.Sprintf("raft entry %d: %v", l.Index, err))
+	}
+	return nil
+}
+
+// Snapshot implements raft.FSM: it opens a read transaction and returns at
+// once; the copy streams in Persist while the FSM goes on applying.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	sn, err := f.store.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return &fsmSnapshot{sn: sn}, nil
+}
+
+// Restore implements raft.FSM.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	return f.store.Restore(rc)
+}
+
+type fsmSnapshot struct{ sn *state.Snapshot }
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := s.sn.WriteTo(sink); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() { s.sn.Release() }
+
+// receiptsOf extracts the block result Raft returns from Apply.
+func receiptsOf(resp any) ([]chain.Receipt, error) {
+	switch r := resp.(type) {
+	case *state.BlockResult:
+		return r.Receipts, nil
+	case error:
+		return nil, r
+	}
+	return nil, fmt.Errorf("unexpected apply response %T", resp)
+}

@@ -1,0 +1,179 @@
+// Package node wires a ledger node together: state, consensus, API server,
+// TLS and metrics, from one Config that flags and environment variables
+// fill (cmd/ledgernode) or tests build directly. It is the only place that
+// knows every part.
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/consensus"
+	"github.com/tradeledger/tradeledger/ledgernode/metrics"
+	"github.com/tradeledger/tradeledger/ledgernode/pki"
+	"github.com/tradeledger/tradeledger/ledgernode/server"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// Config is everything a node needs. Consensus holds the Raft and batching
+// tunables (consensus.DefaultConfig); the node fills its identity fields.
+type Config struct {
+	ID       string
+	DataDir  string
+	Genesis  *chain.Genesis
+	NodeKey  ed25519.PrivateKey
+	TLSFiles pki.Files
+
+	RaftBind, RaftAdvertise string
+	APIBind, APIAdvertise   string
+	// Optional pre-bound listeners (tests bind 127.0.0.1:0 first).
+	RaftListener, APIListener net.Listener
+
+	Consensus consensus.Config
+	Logger    *slog.Logger
+	// Registry of transaction types; nil means DefaultRegistry().
+	Registry *state.Registry
+}
+
+// DefaultRegistry holds every transaction type the product ships.
+func DefaultRegistry() *state.Registry { return state.NewRegistry() }
+
+// Node is a running ledger node.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *state.Store
+	cons    *consensus.Node
+	srv     *server.Server
+	tls     *pki.Reloader
+	apiLn   net.Listener
+	cancel  context.CancelFunc
+	served  chan error
+	stopMu  sync.Mutex
+	stopped bool
+}
+
+// Start opens the state, starts Raft and serves the API.
+func Start(cfg Config) (*Node, error) {
+	if cfg.Genesis == nil || cfg.NodeKey == nil || cfg.ID == "" || cfg.DataDir == "" {
+		return nil, errors.New("node: ID, DataDir, Genesis and NodeKey are required")
+	}
+	if !chain.ValidNodeID(cfg.ID) {
+		return nil, fmt.Errorf("node id %q: must be a DNS label such as ledger-0", cfg.ID)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = DefaultRegistry()
+	}
+	log := cfg.Logger.With("node", cfg.ID)
+	if err := checkNodeKey(cfg); err != nil {
+		return nil, err
+	}
+	reloader, err := pki.NewReloader(cfg.TLSFiles)
+	if err != nil {
+		return nil, err
+	}
+	m := metrics.New()
+	store, err := state.Open(state.Config{Path: filepath.Join(cfg.DataDir, "state.db"), Genesis: cfg.Genesis,
+		Registry: cfg.Registry, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: log, store: store, tls: reloader, served: make(chan error, 1)}
+	apiLn := cfg.APIListener
+	if apiLn == nil {
+		if apiLn, err = net.Listen("tcp", cfg.APIBind); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("api listen %s: %w", cfg.APIBind, err)
+		}
+	}
+	n.apiLn = apiLn
+	cc := cfg.Consensus
+	cc.ID, cc.DataDir, cc.TLS, cc.Store, cc.Logger, cc.Metrics = cfg.ID, cfg.DataDir, reloader, store, log, m
+	cc.RaftBind, cc.RaftAdvertise, cc.RaftListener = cfg.RaftBind, cfg.RaftAdvertise, cfg.RaftListener
+	cc.Bootstrap = nil
+	for _, g := range cfg.Genesis.Nodes {
+		cc.Bootstrap = append(cc.Bootstrap, state.Member{ID: g.ID, RaftAddr: g.RaftAddr, APIAddr: g.APIAddr})
+	}
+	cons, err := consensus.New(cc)
+	if err != nil {
+		apiLn.Close()
+		store.Close()
+		return nil, err
+	}
+	n.cons = cons
+	n.srv = server.New(server.Config{NodeID: cfg.ID, Store: store, Node: cons, NodeKey: cfg.NodeKey, TLS: reloader, Metrics: m, Logger: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	go func() { n.served <- n.srv.ServeTLS(ctx, apiLn) }()
+	log.Info("node started", "api", apiLn.Addr().String(), "network", cfg.Genesis.Network,
+		"height", store.Meta().Height, "applied", store.Applied().Index)
+	return n, nil
+}
+
+// checkNodeKey refuses to start a genesis node with a key other than the
+// one the genesis names: its heads would not verify.
+func checkNodeKey(cfg Config) error {
+	id := tx.KeyID(cfg.NodeKey.Public().(ed25519.PublicKey))
+	for _, g := range cfg.Genesis.Nodes {
+		if g.ID == cfg.ID && g.Key != id {
+			return fmt.Errorf("node key %s does not match genesis.nodes[%s].key %s: pass the node's own key file", tx.Fingerprint(cfg.NodeKey.Public().(ed25519.PublicKey)), cfg.ID, tx.FingerprintOf(g.Key))
+		}
+	}
+	return nil
+}
+
+// APIAddr is the address the API listens on.
+func (n *Node) APIAddr() string { return n.apiLn.Addr().String() }
+
+// Store is the node's state.
+func (n *Node) Store() *state.Store { return n.store }
+
+// Consensus is the node's Raft member.
+func (n *Node) Consensus() *consensus.Node { return n.cons }
+
+// Reloader is the node's TLS material.
+func (n *Node) Reloader() *pki.Reloader { return n.tls }
+
+// WaitLeader waits until a leader is known.
+func (n *Node) WaitLeader(ctx context.Context) error {
+	for {
+		if id, _ := n.cons.Leader(); id != "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Stop shuts the API down, then Raft, then closes the state.
+func (n *Node) Stop() error {
+	n.stopMu.Lock()
+	defer n.stopMu.Unlock()
+	if n.stopped {
+		return nil
+	}
+	n.stopped = true
+	n.cancel()
+	<-n.served
+	err := n.cons.Shutdown()
+	if cerr := n.store.Close(); err == nil {
+		err = cerr
+	}
+	n.log.Info("node stopped")
+	return err
+}

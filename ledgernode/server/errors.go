@@ -1,0 +1,99 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"net/http"
+
+	"github.com/tradeledger/tradeledger/ledgernode/consensus"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// errBadRequest is for malformed requests outside transactions (query
+// parameters, paths).
+type errBadRequest struct{ field, msg string }
+
+func (e *errBadRequest) Error() string { return e.field + ": " + e.msg }
+
+func badRequest(field, msg string) error { return &errBadRequest{field, msg} }
+
+var errUnauthorized = errors.New("unauthorized")
+
+// rejectionStatus maps the state machine's rejection codes to HTTP.
+var rejectionStatus = map[string]int{
+	state.CodeUnknownKey:   http.StatusForbidden,
+	state.CodeKeyInvalid:   http.StatusForbidden,
+	state.CodeUnauthorized: http.StatusForbidden,
+	state.CodeConflict:     http.StatusConflict,
+	state.CodeNotFound:     http.StatusNotFound,
+	state.CodeBadSignature: http.StatusUnauthorized,
+}
+
+// statusOf is the one place where errors become status codes.
+func statusOf(err error) (int, api.ErrorDetail) {
+	var rej *state.Rejection
+	var fe *tx.FieldError
+	var br *errBadRequest
+	var behind *errBehind
+	var pe *errPeer
+	switch {
+	case errors.As(err, &rej):
+		st, ok := rejectionStatus[rej.Reasons[0].Code]
+		if !ok {
+			st = http.StatusBadRequest
+		}
+		r := rej.Reasons[0]
+		return st, api.ErrorDetail{Code: r.Code, Field: r.Field, Message: r.Message, Reasons: rej.Reasons}
+	case errors.Is(err, tx.ErrTooLarge):
+		errors.As(err, &fe)
+		return http.StatusRequestEntityTooLarge, api.ErrorDetail{Code: "too_large", Field: fe.Field, Message: fe.Error()}
+	case errors.As(err, &fe):
+		code := "invalid"
+		if fe.Field == "sig" {
+			code = state.CodeBadSignature
+			return http.StatusUnauthorized, api.ErrorDetail{Code: code, Field: fe.Field, Message: fe.Error()}
+		}
+		return http.StatusBadRequest, api.ErrorDetail{Code: code, Field: fe.Field, Message: fe.Error()}
+	case errors.As(err, &br):
+		return http.StatusBadRequest, api.ErrorDetail{Code: "invalid", Field: br.field, Message: br.Error()}
+	case errors.As(err, &behind):
+		return http.StatusConflict, api.ErrorDetail{Code: "member_behind", Message: behind.msg}
+	case errors.As(err, &pe):
+		return pe.status, pe.body.Error
+	case errors.Is(err, errPeerUnreachable):
+		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "no_leader", Message: err.Error() + "; retry shortly"}
+	case errors.Is(err, errUnauthorized):
+		return http.StatusForbidden, api.ErrorDetail{Code: state.CodeUnauthorized, Message: err.Error()}
+	case errors.Is(err, state.ErrNotFound):
+		return http.StatusNotFound, api.ErrorDetail{Code: "not_found", Message: err.Error()}
+	case errors.Is(err, consensus.ErrUnknownMember):
+		return http.StatusNotFound, api.ErrorDetail{Code: "not_found", Message: err.Error()}
+	case errors.Is(err, consensus.ErrNoLeader), errors.Is(err, consensus.ErrNotLeader):
+		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "no_leader", Message: "no leader reachable right now (election in progress or quorum lost); retry shortly"}
+	case errors.Is(err, consensus.ErrOutcomeUnknown):
+		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "outcome_unknown", Message: err.Error()}
+	case errors.Is(err, consensus.ErrOverloaded):
+		return http.StatusTooManyRequests, api.ErrorDetail{Code: "overloaded", Message: err.Error()}
+	case errors.Is(err, consensus.ErrShutdown):
+		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "shutting_down", Message: err.Error()}
+	}
+	return http.StatusInternalServerError, api.ErrorDetail{Code: "internal", Message: err.Error()}
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	st, d := statusOf(err)
+	if st == http.StatusServiceUnavailable || st == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, st, api.ErrorBody{Error: d})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

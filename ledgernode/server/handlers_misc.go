@@ -1,0 +1,139 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+)
+
+func (s *Server) getKey(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	var k *state.Key
+	err := s.cfg.Store.View(func(v *state.View) error {
+		var ok bool
+		var err error
+		k, ok, err = state.LookupKey(v, r.PathValue("id"))
+		if err == nil && !ok {
+			err = fmt.Errorf("key %s: %w", r.PathValue("id"), state.ErrNotFound)
+		}
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, k)
+}
+
+func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	id := r.PathValue("id")
+	var resp api.IdentityResponse
+	err := s.cfg.Store.View(func(v *state.View) error {
+		ident, ok, err := state.LookupIdentity(v, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("identity %q: %w", id, state.ErrNotFound)
+		}
+		resp.Identity = *ident
+		resp.Keys, err = state.KeysOf(v, id)
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) getNote(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	key := r.PathValue("key")
+	var n *state.Note
+	err := s.cfg.Store.View(func(v *state.View) error {
+		var ok bool
+		var err error
+		n, ok, err = state.GetNote(v, key)
+		if err == nil && !ok {
+			err = fmt.Errorf("note %q: %w", key, state.ErrNotFound)
+		}
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+func (s *Server) getDigest(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	// Digest and meta must describe the same state: read meta, digest, and
+	// retry if a block landed in between.
+	for {
+		before := s.cfg.Store.Meta()
+		d, err := s.cfg.Store.Digest()
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if after := s.cfg.Store.Meta(); after.Height == before.Height {
+			writeJSON(w, http.StatusOK, api.DigestResponse{Height: after.Height, Digest: d, StateHash: after.StateHash})
+			return
+		}
+	}
+}
+
+func (s *Server) getTypes(w http.ResponseWriter, r *http.Request) {
+	var out []api.TypeInfo
+	for _, h := range s.cfg.Store.Registry().Types() {
+		out = append(out, api.TypeInfo{Type: h.Type, Summary: h.Summary})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	st := s.cfg.Node.State()
+	if st == "Shutdown" {
+		writeJSON(w, http.StatusServiceUnavailable, api.Ready{State: st, Reason: "raft is shut down"})
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Ready{Ready: true, State: st})
+}
+
+// readyz: ready means a leader is known and this node has applied the log
+// up to within ReadyLag entries of what it knows is committed.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	st := s.cfg.Node.State()
+	if err := s.readiness(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, api.Ready{State: st, Reason: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Ready{Ready: true, State: st})
+}
+
+var errNotReady = errors.New("not ready")
+
+func (s *Server) readiness() error {
+	if id, _ := s.cfg.Node.Leader(); id == "" {
+		return fmt.Errorf("%w: no leader known", errNotReady)
+	}
+	applied, commit := s.cfg.Node.RaftAppliedIndex(), s.cfg.Node.CommitIndex()
+	if commit > applied+s.cfg.ReadyLag {
+		return fmt.Errorf("%w: catching up, applied %d of %d committed entries", errNotReady, applied, commit)
+	}
+	return nil
+}

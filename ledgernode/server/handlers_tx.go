@@ -1,0 +1,411 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/consensus"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/verify"
+)
+
+// readBody reads at most limit bytes; more is a 413 naming the limit.
+func readBody(r *http.Request, limit int) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	if err != nil {
+		return nil, badRequest("body", "could not read the request body: "+err.Error())
+	}
+	if len(body) > limit {
+		return nil, &tx.FieldError{Field: "envelope", Large: true,
+			Message: fmt.Sprintf("request body is over the limit of %d bytes", limit)}
+	}
+	return body, nil
+}
+
+// submit handles POST /v1/tx: decode and check here (4xx at once), then
+// propose on the leader (forwarding if needed) and wait for the receipt.
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	st, err := s.decodeEnvelope(r)
+	if err != nil {
+		s.countSubmit(err)
+		writeError(w, err)
+		return
+	}
+	forwarded := r.Header.Get(api.HeaderForwarded) != ""
+	existing, err := s.cfg.Store.Precheck(st, time.Now())
+	if err != nil && !(stateDependent(err) && !forwarded && !s.cfg.Node.IsLeader()) {
+		s.countSubmit(err)
+		writeError(w, err)
+		return
+	}
+	q := r.URL.Query()
+	withProof := q.Get("proof") == "true"
+	if existing != nil {
+		s.countSubmit(nil)
+		s.writeSubmitted(w, st, &existing.Receipt, true, withProof)
+		return
+	}
+	if q.Get("wait") == "false" {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.SubmitTimeout)
+			defer cancel()
+			if _, _, err := s.submitOrForward(ctx, st, forwarded, false); err != nil {
+				s.log.Warn("async submission failed", "txID", st.IDHex(), "err", err)
+			}
+		}()
+		writeJSON(w, http.StatusAccepted, api.SubmitResponse{TxID: st.IDHex(), Pending: true})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.SubmitTimeout)
+	defer cancel()
+	rc, fwd, err := s.submitOrForward(ctx, st, forwarded, withProof)
+	s.countSubmit(err)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if fwd != nil { // the leader answered, proof included if asked
+		writeJSON(w, http.StatusOK, fwd)
+		return
+	}
+	s.writeSubmitted(w, st, &rc, rc.TxID != st.IDHex(), withProof)
+}
+
+// stateDependent says whether a precheck failure depends on state this
+// follower may not have applied yet (a key registered a moment ago on the
+// leader): such transactions are forwarded and the leader decides.
+func stateDependent(err error) bool {
+	var rej *state.Rejection
+	if !errors.As(err, &rej) {
+		return false
+	}
+	switch rej.Reasons[0].Code {
+	case state.CodeUnknownKey, state.CodeKeyInvalid, state.CodeUnauthorized:
+		return true
+	}
+	return false
+}
+
+func (s *Server) countSubmit(err error) {
+	if s.cfg.Metrics == nil {
+		return
+	}
+	res := "ok"
+	if err != nil {
+		if st, _ := statusOf(err); st < 500 {
+			res = "client_error"
+		} else {
+			res = "unavailable"
+		}
+	}
+	s.cfg.Metrics.Submitted.WithLabelValues(res).Inc()
+}
+
+func (s *Server) decodeEnvelope(r *http.Request) (*tx.Signed, error) {
+	lim := s.cfg.Store.Limits()
+	body, err := readBody(r, lim.MaxEnvelopeBytes)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Decode(body, lim)
+}
+
+func (s *Server) writeSubmitted(w http.ResponseWriter, st *tx.Signed, rc *chain.Receipt, existing, withProof bool) {
+	resp := api.SubmitResponse{TxID: rc.TxID, Receipt: rc, Existing: existing}
+	if withProof {
+		ev, err := s.evidence(st.IDHex(), true)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		resp.Evidence = ev
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// submitOrForward proposes st on this node if it leads, or forwards it to
+// the leader. It retries while there is no leader or leadership moves,
+// until ctx ends: resubmitting the same envelope is safe (accepted once).
+// A forwarded request is never forwarded again; its sender retries.
+func (s *Server) submitOrForward(ctx context.Context, st *tx.Signed, forwarded, withProof bool) (chain.Receipt, *api.SubmitResponse, error) {
+	backoff := 20 * time.Millisecond
+	for {
+		rc, err := s.cfg.Node.Submit(ctx, st)
+		if err == nil {
+			return rc, nil, nil
+		}
+		retry := errors.Is(err, consensus.ErrNoLeader) || errors.Is(err, consensus.ErrOutcomeUnknown)
+		if errors.Is(err, consensus.ErrNotLeader) {
+			if forwarded {
+				return rc, nil, err
+			}
+			resp, ferr := s.forwardSubmit(ctx, st, withProof)
+			if ferr == nil {
+				return *resp.Receipt, resp, nil
+			}
+			err, retry = ferr, isRetryable(ferr)
+		}
+		if !retry || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				return rc, nil, consensus.ErrOutcomeUnknown
+			}
+			return rc, nil, err
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return rc, nil, consensus.ErrOutcomeUnknown
+		}
+		if backoff < 500*time.Millisecond {
+			backoff *= 2
+		}
+	}
+}
+
+// errPeer is an error response from another node, kept with its status.
+type errPeer struct {
+	status int
+	body   api.ErrorBody
+}
+
+func (e *errPeer) Error() string { return e.body.Error.Message }
+
+func isRetryable(err error) bool {
+	var pe *errPeer
+	if errors.As(err, &pe) {
+		return pe.status == http.StatusServiceUnavailable || pe.status == http.StatusTooManyRequests
+	}
+	return errors.Is(err, consensus.ErrNoLeader) || errors.Is(err, errPeerUnreachable)
+}
+
+var errPeerUnreachable = errors.New("leader unreachable")
+
+func (s *Server) forwardSubmit(ctx context.Context, st *tx.Signed, withProof bool) (*api.SubmitResponse, error) {
+	path := "/v1/tx"
+	if withProof {
+		path += "?proof=true"
+	}
+	status, body, err := s.forward(ctx, http.MethodPost, path, st.Canonical)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, peerError(status, body)
+	}
+	var resp api.SubmitResponse
+	if err := json.Unmarshal(body, &resp); err != nil || resp.Receipt == nil {
+		return nil, fmt.Errorf("leader's answer unreadable: %v", err)
+	}
+	return &resp, nil
+}
+
+func peerError(status int, body []byte) error {
+	pe := &errPeer{status: status}
+	if json.Unmarshal(body, &pe.body) != nil || pe.body.Error.Code == "" {
+		pe.body.Error = api.ErrorDetail{Code: "peer_error", Message: fmt.Sprintf("leader answered %d", status)}
+	}
+	return pe
+}
+
+// forward sends a request to the leader's API over mutual TLS.
+func (s *Server) forward(ctx context.Context, method, pathQuery string, body []byte) (int, []byte, error) {
+	id, addr := s.cfg.Node.Leader()
+	if id == "" {
+		return 0, nil, consensus.ErrNoLeader
+	}
+	if addr == "" || id == s.cfg.NodeID {
+		return 0, nil, errPeerUnreachable
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "https://"+addr+pathQuery, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set(api.HeaderForwarded, s.cfg.NodeID)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.peers.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: %s at %s: %v", errPeerUnreachable, id, addr, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: %v", errPeerUnreachable, err)
+	}
+	return resp.StatusCode, out, nil
+}
+
+// proxyToLeader answers a strong read (or a leader-only operation) with the
+// leader's response as is.
+func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.Header.Get(api.HeaderForwarded) != "" {
+		writeError(w, consensus.ErrNotLeader)
+		return
+	}
+	status, out, err := s.forward(r.Context(), r.Method, r.URL.RequestURI(), body)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(out)
+}
+
+// strongRead makes a read linearizable: on the leader it waits on a read
+// barrier and returns false (serve locally); on a follower it proxies the
+// read to the leader and returns true.
+func (s *Server) strongRead(w http.ResponseWriter, r *http.Request) (handled bool) {
+	switch r.URL.Query().Get("consistency") {
+	case "", "local":
+		return false
+	case "strong":
+	default:
+		writeError(w, badRequest("consistency", "must be \"local\" (default) or \"strong\""))
+		return true
+	}
+	if s.cfg.Node.IsLeader() {
+		if err := s.cfg.Node.ReadBarrier(r.Context()); err != nil {
+			writeError(w, err)
+			return true
+		}
+		return false
+	}
+	s.proxyToLeader(w, r, nil)
+	return true
+}
+
+func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	ev, err := s.evidence(r.PathValue("id"), r.URL.Query().Get("proof") == "true")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ev)
+}
+
+// evidence reads a transaction with its receipt and, with proof, the
+// inclusion proof against a head signed by this node, all from one view.
+func (s *Server) evidence(id string, proof bool) (*verify.Evidence, error) {
+	var ev verify.Evidence
+	err := s.cfg.Store.View(func(v *state.View) error {
+		rec, err := v.TxByID(id)
+		if errors.Is(err, state.ErrNotFound) {
+			return fmt.Errorf("transaction %s: %w (if just submitted asynchronously it may not be committed yet)", id, state.ErrNotFound)
+		}
+		if err != nil {
+			return badRequest("id", err.Error())
+		}
+		ev.Tx, ev.Receipt = rec.Tx, rec.Receipt
+		if !proof {
+			return nil
+		}
+		p, err := v.InclusionProof(rec.Receipt.LeafIndex, 0)
+		if err != nil {
+			return err
+		}
+		h, err := s.signedHead(v.Meta())
+		if err != nil {
+			return err
+		}
+		ev.Proof, ev.Head = *p, *h
+		return nil
+	})
+	return &ev, err
+}
+
+func (s *Server) getBlock(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	hs := r.PathValue("height")
+	var b *chain.Block
+	err := s.cfg.Store.View(func(v *state.View) error {
+		h := v.Meta().Height
+		if hs != "latest" {
+			var err error
+			if h, err = strconv.ParseUint(hs, 10, 64); err != nil || h == 0 {
+				return badRequest("height", fmt.Sprintf("%q: must be a block height >= 1 or \"latest\"", hs))
+			}
+		}
+		if h == 0 {
+			return fmt.Errorf("no blocks yet: %w", state.ErrNotFound)
+		}
+		var err error
+		b, err = v.Block(h)
+		if errors.Is(err, state.ErrNotFound) {
+			return fmt.Errorf("block %d: %w (the ledger is at height %d)", h, err, v.Meta().Height)
+		}
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (s *Server) getHead(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	h, err := s.signedHead(s.cfg.Store.Meta())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	from, err := strconv.ParseUint(q.Get("from"), 10, 64)
+	if err != nil {
+		writeError(w, badRequest("from", "required: the tree size of the head you hold"))
+		return
+	}
+	var to uint64
+	if t := q.Get("to"); t != "" {
+		if to, err = strconv.ParseUint(t, 10, 64); err != nil {
+			writeError(w, badRequest("to", "must be a tree size"))
+			return
+		}
+	}
+	var resp api.ConsistencyResponse
+	err = s.cfg.Store.View(func(v *state.View) error {
+		m := v.Meta()
+		if to != 0 && to != m.TreeSize {
+			return badRequest("to", fmt.Sprintf("only the current tree size %d can be proven against a signed head; omit to", m.TreeSize))
+		}
+		p, err := v.ConsistencyProof(from, m.TreeSize)
+		if err != nil {
+			return badRequest("from", err.Error())
+		}
+		h, err := s.signedHead(m)
+		if err != nil {
+			return err
+		}
+		resp.Proof, resp.Head = *p, *h
+		return nil
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,170 @@
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/consensus"
+	"github.com/tradeledger/tradeledger/ledgernode/metrics"
+	"github.com/tradeledger/tradeledger/ledgernode/pki"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+)
+
+// Config configures the API server.
+type Config struct {
+	NodeID  string
+	Store   *state.Store
+	Node    *consensus.Node
+	NodeKey ed25519.PrivateKey // signs ledger heads
+	TLS     *pki.Reloader      // serves HTTPS and authenticates forwarding to the leader
+	Metrics *metrics.Node
+	Logger  *slog.Logger
+	// SubmitTimeout bounds how long a submission waits for its receipt.
+	SubmitTimeout time.Duration
+	// ReadyLag is how many Raft entries a node may trail the commit index
+	// and still report ready.
+	ReadyLag uint64
+}
+
+// Server serves the ledger API.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	mux   *http.ServeMux
+	peers *http.Client // node-to-node HTTPS (forwarding), with the node certificate
+
+	headMu sync.Mutex
+	head   *chain.Head
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SubmitTimeout == 0 {
+		cfg.SubmitTimeout = 30 * time.Second
+	}
+	if cfg.ReadyLag == 0 {
+		cfg.ReadyLag = 256
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s.peers = &http.Client{Timeout: cfg.SubmitTimeout + 5*time.Second, Transport: &http.Transport{
+		TLSClientConfig: cfg.TLS.ClientConfig(true, ""), MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
+		ForceAttemptHTTP2: true}}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	h := func(pattern string, fn http.HandlerFunc) { s.mux.Handle(pattern, s.instrument(pattern, fn)) }
+	h("POST /v1/tx", s.submit)
+	h("GET /v1/tx/{id}", s.getTx)
+	h("GET /v1/blocks/{height}", s.getBlock)
+	h("GET /v1/head", s.getHead)
+	h("GET /v1/proof/consistency", s.getConsistency)
+	h("GET /v1/cluster/status", s.clusterStatus)
+	h("POST /v1/cluster/members", s.addMember)
+	h("POST /v1/cluster/members/{id}/promote", s.promoteMember)
+	h("DELETE /v1/cluster/members/{id}", s.removeMember)
+	h("POST /v1/cluster/leadership", s.transferLeadership)
+	h("GET /v1/keys/{id}", s.getKey)
+	h("GET /v1/identities/{id...}", s.getIdentity)
+	h("GET /v1/notes/{key...}", s.getNote)
+	h("GET /v1/state/digest", s.getDigest)
+	h("GET /v1/types", s.getTypes)
+	h("GET /healthz", s.healthz)
+	h("GET /readyz", s.readyz)
+	if s.cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+}
+
+// Handler returns the HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.mux }
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+
+func (s *Server) instrument(route string, fn http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		fn(rec, r)
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+		}
+		if rec.status >= 500 {
+			s.log.Warn("request failed", "route", route, "status", rec.status)
+		}
+	})
+}
+
+// HTTPServer returns an http.Server with timeouts that keep slow or idle
+// clients from holding the node's resources.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.mux,
+		TLSConfig:         s.cfg.TLS.ServerConfig(false),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      s.cfg.SubmitTimeout + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// ServeTLS serves HTTPS on ln until ctx ends, then shuts down gracefully.
+func (s *Server) ServeTLS(ctx context.Context, ln net.Listener) error {
+	hs := s.HTTPServer()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(tls.NewListener(ln, hs.TLSConfig)) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := hs.Shutdown(sctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = hs.Close()
+		}
+		<-errc
+		return err
+	}
+}
+
+// signedHead returns the head signed by this node, cached per height.
+func (s *Server) signedHead(m state.Meta) (*chain.Head, error) {
+	s.headMu.Lock()
+	defer s.headMu.Unlock()
+	if s.head != nil && s.head.Height == m.Height && s.head.TreeSize == m.TreeSize {
+		h := *s.head
+		return &h, nil
+	}
+	h := &chain.Head{Network: m.Network, Height: m.Height, TreeSize: m.TreeSize, Root: m.Root, BlockHash: m.BlockHash,
+		Time: m.Time, Node: s.cfg.NodeID}
+	if err := h.Sign(s.cfg.NodeKey); err != nil {
+		return nil, err
+	}
+	if s.head == nil || m.Height >= s.head.Height {
+		s.head = h
+	}
+	c := *h
+	return &c, nil
+}

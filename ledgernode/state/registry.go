@@ -1,0 +1,183 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// Handler is one transaction type: a stateless Check (run before consensus
+// and again in the state machine) and a deterministic Apply.
+type Handler struct {
+	Type string
+	// Summary is one line for `ledgerctl tx types` and the API reference.
+	Summary string
+	// Check validates the payload without state: schema, field sizes and
+	// shapes. It must not read the clock.
+	Check func(payload json.RawMessage) error
+	// Apply validates against state and writes through c. It returns the
+	// result recorded in the receipt, or a *Rejection (or any error, which
+	// is recorded as a rejection too). Writes of a rejected transaction are
+	// discarded.
+	Apply func(c *Context) (any, error)
+}
+
+// Registry maps transaction types to handlers.
+type Registry struct {
+	handlers map[string]*Handler
+}
+
+// NewRegistry returns a registry holding the built-in core types (keys and
+// notes). Domain packages add theirs with Register.
+func NewRegistry() *Registry {
+	r := &Registry{handlers: map[string]*Handler{}}
+	for _, h := range coreHandlers() {
+		r.MustRegister(h)
+	}
+	return r
+}
+
+// Register adds a handler; a type may be registered once.
+func (r *Registry) Register(h Handler) error {
+	if h.Type == "" || h.Apply == nil || h.Check == nil {
+		return fmt.Errorf("handler %q: Type, Check and Apply are required", h.Type)
+	}
+	if _, dup := r.handlers[h.Type]; dup {
+		return fmt.Errorf("handler %q: already registered", h.Type)
+	}
+	r.handlers[h.Type] = &h
+	return nil
+}
+
+// MustRegister is Register for wiring code that cannot continue on error.
+func (r *Registry) MustRegister(h Handler) {
+	if err := r.Register(h); err != nil {
+		panic(err)
+	}
+}
+
+// Lookup returns the handler for a type.
+func (r *Registry) Lookup(typ string) (*Handler, bool) {
+	h, ok := r.handlers[typ]
+	return h, ok
+}
+
+// Types lists the registered types, sorted.
+func (r *Registry) Types() []*Handler {
+	out := make([]*Handler, 0, len(r.handlers))
+	for _, h := range r.handlers {
+		out = append(out, h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	return out
+}
+
+// Signer is the identity behind a transaction's key, resolved at block time.
+type Signer struct {
+	KeyID string
+	Owner string // identity id, e.g. "admin", "node/ledger-0", "agency/us-cbp"
+	Kind  string // admin, node, agency, participant
+	Key   *Key
+}
+
+// IsAdmin says whether the signer is the network admin.
+func (s Signer) IsAdmin() bool { return s.Kind == KindAdmin }
+
+// Context is what a handler sees while applying one transaction.
+type Context struct {
+	KV
+	Time     time.Time // block time: the only clock a handler may use
+	Height   uint64
+	Index    int
+	TxID     string
+	Tx       *tx.Signed
+	Signer   Signer
+	Genesis  *chain.Genesis
+	findings []chain.Finding
+}
+
+// AddFinding records an evaluated rule with the transaction's receipt.
+func (c *Context) AddFinding(f chain.Finding) { c.findings = append(c.findings, f) }
+
+// Findings are the findings recorded so far.
+func (c *Context) Findings() []chain.Finding { return c.findings }
+
+// Rejection is the error a handler returns to reject a transaction.
+type Rejection struct {
+	Reasons []chain.Reason
+}
+
+func (r *Rejection) Error() string {
+	parts := make([]string, len(r.Reasons))
+	for i, rs := range r.Reasons {
+		if rs.Field != "" {
+			parts[i] = fmt.Sprintf("%s: %s: %s", rs.Code, rs.Field, rs.Message)
+		} else {
+			parts[i] = fmt.Sprintf("%s: %s", rs.Code, rs.Message)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Reject builds a Rejection with one reason.
+func Reject(code, field, format string, args ...any) *Rejection {
+	return &Rejection{Reasons: []chain.Reason{{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}}}
+}
+
+// Rejection codes used by the core. Domain packages add their own.
+const (
+	CodeMalformed    = "malformed"
+	CodeInvalid      = "invalid"
+	CodeWrongNetwork = "wrong_network"
+	CodeExpired      = "expired"
+	CodeFuture       = "created_in_future"
+	CodeDuplicate    = "duplicate"
+	CodeBadSignature = "bad_signature"
+	CodeUnknownKey   = "unknown_key"
+	CodeKeyInvalid   = "key_not_valid"
+	CodeUnknownType  = "unknown_type"
+	CodeUnauthorized = "unauthorized"
+	CodeConflict     = "conflict"
+	CodeNotFound     = "not_found"
+	CodeInternal     = "internal"
+)
+
+// AsReasons turns any error into receipt reasons: a Rejection keeps its own,
+// a tx.FieldError becomes an "invalid" reason naming its field.
+func AsReasons(err error, code string) []chain.Reason {
+	var rej *Rejection
+	if errors.As(err, &rej) {
+		return rej.Reasons
+	}
+	var fe *tx.FieldError
+	if errors.As(err, &fe) {
+		msg := fe.Message
+		if fe.Value != "" {
+			msg = fmt.Sprintf("%q: %s", fe.Value, fe.Message)
+		}
+		return []chain.Reason{{Code: code, Field: fe.Field, Message: msg}}
+	}
+	return []chain.Reason{{Code: code, Message: err.Error()}}
+}
+
+// DecodeAndCheck is a helper for handlers whose payload is a struct with a
+// Validate method: strict decode, then Validate.
+func DecodeAndCheck[T interface{ Validate() error }](payload json.RawMessage) (T, error) {
+	var v T
+	if err := tx.DecodePayload(payload, &v); err != nil {
+		return v, err
+	}
+	return v, v.Validate()
+}
+
+// CheckAs returns a Check function that strictly decodes the payload as T and
+// runs its Validate method.
+func CheckAs[T interface{ Validate() error }]() func(json.RawMessage) error {
+	return func(p json.RawMessage) error { _, err := DecodeAndCheck[T](p); return err }
+}

@@ -1,0 +1,464 @@
+package state
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// Ledger buckets (domain buckets are created by handlers on first write).
+const (
+	bucketMeta     = "meta"     // ledger head: in the digest
+	bucketLocal    = "local"    // applied Raft index/term: node-local, not in the digest
+	bucketCluster  = "cluster"  // member addresses: replicated, not ledger data
+	bucketBlocks   = "blocks"   // height (8B) -> BlockRecord
+	bucketTxs      = "txs"      // leaf index (8B) -> canonical envelope
+	bucketReceipts = "receipts" // leaf index (8B) -> receipt (canonical JSON, the leaf data)
+	bucketTxIndex  = "txindex"  // tx id (32B) -> leaf index (8B) of its first occurrence
+	bucketMerkle   = "merkle"   // chain.NodeKey -> node hash
+)
+
+var notInDigest = map[string]bool{bucketLocal: true, bucketCluster: true}
+
+// Meta is the ledger head as stored after each block.
+type Meta struct {
+	Network     string   `json:"network"`
+	GenesisHash string   `json:"genesisHash"`
+	Height      uint64   `json:"height"`
+	BlockHash   string   `json:"blockHash"`
+	Time        string   `json:"time"`
+	TreeSize    uint64   `json:"treeSize"`
+	Root        string   `json:"root"`
+	Range       []string `json:"range"` // compact-range hashes of the tree
+	StateHash   string   `json:"stateHash"`
+}
+
+// Applied is the last Raft entry applied (local bookkeeping).
+type Applied struct {
+	Index uint64 `json:"index"`
+	Term  uint64 `json:"term"`
+}
+
+// Config configures a Store. Zero fields take defaults.
+type Config struct {
+	Path     string
+	Genesis  *chain.Genesis
+	Registry *Registry
+	Logger   *slog.Logger
+	// Verifier checks signatures; share one with the pre-consensus checks so
+	// that each node verifies each transaction once.
+	Verifier *tx.Verifier
+	// Workers bounds parallel signature verification (default GOMAXPROCS).
+	Workers int
+}
+
+// Store is the ledger state on disk.
+type Store struct {
+	cfg     Config
+	genesis *chain.Genesis
+	reg     *Registry
+	log     *slog.Logger
+	verif   *tx.Verifier
+	limits  tx.Limits
+
+	mu      sync.RWMutex // Lock only to swap the database (Restore)
+	db      *bolt.DB
+	meta    atomic.Pointer[Meta]
+	applied atomic.Pointer[Applied]
+
+	notify   chan struct{} // closed and replaced after every applied block
+	notifyMu sync.Mutex
+}
+
+func boltOptions() *bolt.Options {
+	return &bolt.Options{
+		Timeout:         2 * time.Second,
+		NoFreelistSync:  true,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: 256 << 20,
+	}
+}
+
+// ErrWrongGenesis is returned when a data directory belongs to another network.
+var ErrWrongGenesis = errors.New("state belongs to a different genesis")
+
+// Open opens (or initialises from genesis) the state at cfg.Path.
+func Open(cfg Config) (*Store, error) {
+	if cfg.Genesis == nil {
+		return nil, errors.New("state: genesis is required")
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = NewRegistry()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Verifier == nil {
+		cfg.Verifier = tx.NewVerifier(0)
+	}
+	s := &Store{cfg: cfg, genesis: cfg.Genesis, reg: cfg.Registry, log: cfg.Logger, verif: cfg.Verifier,
+		limits: tx.Limits{MaxEnvelopeBytes: cfg.Genesis.Params.MaxEnvelopeBytes}, notify: make(chan struct{})}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(cfg.Path, 0o600, boltOptions())
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", cfg.Path, err)
+	}
+	s.db = db
+	if err := s.initOrCheck(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Close()
+}
+
+// Registry returns the handler registry.
+func (s *Store) Registry() *Registry { return s.reg }
+
+// Genesis returns the genesis the store was opened with.
+func (s *Store) Genesis() *chain.Genesis { return s.genesis }
+
+// Limits are the envelope limits of this network.
+func (s *Store) Limits() tx.Limits { return s.limits }
+
+// Verifier is the shared signature verifier.
+func (s *Store) Verifier() *tx.Verifier { return s.verif }
+
+// Meta returns the current ledger head (a copy).
+func (s *Store) Meta() Meta { return *s.meta.Load() }
+
+// Applied returns the last applied Raft index and term.
+func (s *Store) Applied() Applied { return *s.applied.Load() }
+
+// Changed returns a channel closed at the next applied block.
+func (s *Store) Changed() <-chan struct{} {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	return s.notify
+}
+
+func (s *Store) signalChanged() {
+	s.notifyMu.Lock()
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.notifyMu.Unlock()
+}
+
+func (s *Store) initOrCheck() error {
+	gh, err := s.genesis.Hash()
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(btx *bolt.Tx) error {
+		r := boltReader{btx}
+		var m Meta
+		ok, err := GetJSON(r, bucketMeta, "head", &m)
+		if err != nil {
+			return fmt.Errorf("state meta: %w", err)
+		}
+		if ok {
+			if m.GenesisHash != gh {
+				return fmt.Errorf("%w: data was created for genesis %s (network %q), this node was given %s (network %q); point --data-dir at the right directory or remove it",
+					ErrWrongGenesis, m.GenesisHash[:12], m.Network, gh[:12], s.genesis.Network)
+			}
+			var a Applied
+			if _, err := GetJSON(r, bucketLocal, "applied", &a); err != nil {
+				return err
+			}
+			s.meta.Store(&m)
+			s.applied.Store(&a)
+			return nil
+		}
+		return s.writeGenesis(btx, gh)
+	})
+}
+
+func (s *Store) writeGenesis(btx *bolt.Tx, gh string) error {
+	g := s.genesis
+	t, _ := tx.ParseTime(g.Time)
+	o := newOverlay(btx)
+	admin := &Identity{ID: KindAdmin, Kind: KindAdmin, Name: "network admin", Status: "active", Since: tx.FormatTime(t)}
+	if err := PutIdentity(o, admin); err != nil {
+		return err
+	}
+	for _, a := range g.Admins {
+		if _, err := RegisterKey(o, a, KindAdmin, KindAdmin, t, "genesis"); err != nil {
+			return fmt.Errorf("genesis admin key: %w", err)
+		}
+	}
+	for _, n := range g.Nodes {
+		id := &Identity{ID: "node/" + n.ID, Kind: KindNode, Name: n.ID, Status: "active", Since: tx.FormatTime(t)}
+		if err := PutIdentity(o, id); err != nil {
+			return err
+		}
+		if _, err := RegisterKey(o, n.Key, id.ID, KindNode, t, "genesis"); err != nil {
+			return fmt.Errorf("genesis node %s key: %w", n.ID, err)
+		}
+	}
+	h := newWriteHash()
+	if err := o.flush(btx, h); err != nil {
+		return err
+	}
+	for _, n := range g.Nodes {
+		if err := putMember(btx, Member{ID: n.ID, RaftAddr: n.RaftAddr, APIAddr: n.APIAddr}); err != nil {
+			return err
+		}
+	}
+	ghBytes, _ := hex.DecodeString(gh)
+	sh := sha256.Sum256(append(ghBytes, h.Sum(nil)...))
+	m := &Meta{Network: g.Network, GenesisHash: gh, Height: 0, BlockHash: gh, Time: tx.FormatTime(t),
+		TreeSize: 0, Root: hex.EncodeToString(chain.Hasher.EmptyRoot()), Range: []string{}, StateHash: hex.EncodeToString(sh[:])}
+	a := &Applied{}
+	if err := putJSONBolt(btx, bucketMeta, "head", m); err != nil {
+		return err
+	}
+	if err := putJSONBolt(btx, bucketLocal, "applied", a); err != nil {
+		return err
+	}
+	s.meta.Store(m)
+	s.applied.Store(a)
+	return nil
+}
+
+func putJSONBolt(btx *bolt.Tx, bucket, key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return putBolt(btx, bucket, []byte(key), raw)
+}
+
+func putBolt(btx *bolt.Tx, bucket string, key, value []byte) error {
+	b, err := btx.CreateBucketIfNotExists([]byte(bucket))
+	if err != nil {
+		return err
+	}
+	return b.Put(key, value)
+}
+
+func u64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}
+
+// Digest hashes every ledger bucket (everything except node-local
+// bookkeeping and cluster addresses) in key order. Two stores fed the same
+// blocks have the same digest; a test compares them across nodes.
+func (s *Store) Digest() (string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	h := sha256.New()
+	err := s.db.View(func(btx *bolt.Tx) error {
+		return btx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if notInDigest[string(name)] {
+				return nil
+			}
+			return b.ForEach(func(k, v []byte) error {
+				hashWrite(h, string(name), string(k), v, v == nil)
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Snapshot is a consistent read view of the whole database for Raft.
+type Snapshot struct {
+	s    *Store
+	btx  *bolt.Tx
+	once sync.Once
+}
+
+// Snapshot opens a read transaction at once; the copy happens in WriteTo.
+func (s *Store) Snapshot() (*Snapshot, error) {
+	s.mu.RLock()
+	btx, err := s.db.Begin(false)
+	if err != nil {
+		s.mu.RUnlock()
+		return nil, err
+	}
+	return &Snapshot{s: s, btx: btx}, nil
+}
+
+// snapshotMagic starts every snapshot stream: magic, then the database
+// length (8 bytes, big-endian), the database, and its SHA-256. Restore
+// checks length and hash before it touches the live state, so a truncated or
+// corrupted snapshot is refused with a clear error.
+const snapshotMagic = "TLSNAP1\n"
+
+// WriteTo streams the database file, framed and checksummed.
+func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	size := sn.btx.Size()
+	hdr := append([]byte(snapshotMagic), u64(uint64(size))...)
+	if _, err := w.Write(hdr); err != nil {
+		return 0, err
+	}
+	h := sha256.New()
+	n, err := sn.btx.WriteTo(io.MultiWriter(w, h))
+	if err != nil {
+		return n + int64(len(hdr)), err
+	}
+	if n != size {
+		return n, fmt.Errorf("snapshot: wrote %d bytes of %d", n, size)
+	}
+	m, err := w.Write(h.Sum(nil))
+	return int64(len(hdr)) + n + int64(m), err
+}
+
+// readSnapshot copies a framed snapshot into f, checking frame and hash.
+func readSnapshot(r io.Reader, f io.Writer) error {
+	hdr := make([]byte, len(snapshotMagic)+8)
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		return fmt.Errorf("%w: header: %v", ErrCorruptSnapshot, err)
+	}
+	if string(hdr[:len(snapshotMagic)]) != snapshotMagic {
+		return fmt.Errorf("%w: not a tradeledger snapshot (bad magic)", ErrCorruptSnapshot)
+	}
+	size := int64(beU64(hdr[len(snapshotMagic):]))
+	h := sha256.New()
+	n, err := io.CopyN(io.MultiWriter(f, h), r, size)
+	if err != nil {
+		return fmt.Errorf("%w: truncated after %d of %d bytes: %v", ErrCorruptSnapshot, n, size, err)
+	}
+	sum := make([]byte, sha256.Size)
+	if _, err := io.ReadFull(r, sum); err != nil {
+		return fmt.Errorf("%w: missing checksum: %v", ErrCorruptSnapshot, err)
+	}
+	if !bytes.Equal(sum, h.Sum(nil)) {
+		return fmt.Errorf("%w: checksum mismatch", ErrCorruptSnapshot)
+	}
+	return nil
+}
+
+// Release ends the read transaction.
+func (sn *Snapshot) Release() {
+	sn.once.Do(func() {
+		_ = sn.btx.Rollback()
+		sn.s.mu.RUnlock()
+	})
+}
+
+// ErrCorruptSnapshot is returned by Restore for data that is not a valid
+// state database of this network.
+var ErrCorruptSnapshot = errors.New("snapshot is corrupt")
+
+// Restore replaces the state with a snapshot stream. The stream is written
+// to a new file, checked (bbolt consistency, same genesis), then swapped in.
+func (s *Store) Restore(r io.Reader) error {
+	tmp := s.cfg.Path + ".restore"
+	_ = os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := readSnapshot(r, f); err != nil {
+		f.Close()
+		_ = os.Remove(tmp)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := CheckFile(tmp, s.genesis); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.db.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, s.cfg.Path); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(s.cfg.Path)); err != nil {
+		return err
+	}
+	db, err := bolt.Open(s.cfg.Path, 0o600, boltOptions())
+	if err != nil {
+		return fmt.Errorf("reopen state after restore: %w", err)
+	}
+	s.db = db
+	if err := s.initOrCheck(); err != nil {
+		return err
+	}
+	s.log.Info("state restored from snapshot", "height", s.Meta().Height, "index", s.Applied().Index)
+	s.signalChanged()
+	return nil
+}
+
+// CheckFile verifies that path is a consistent bbolt database holding the
+// state of genesis g. It is how a corrupt snapshot or state file is caught
+// before it is used.
+func CheckFile(path string, g *chain.Genesis) error {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorruptSnapshot, err)
+	}
+	defer db.Close()
+	gh, err := g.Hash()
+	if err != nil {
+		return err
+	}
+	return db.View(func(btx *bolt.Tx) error {
+		var first error
+		for err := range btx.Check() { // drain: Check's goroutine sends every error
+			if first == nil {
+				first = err
+			}
+		}
+		if first != nil {
+			return fmt.Errorf("%w: %v", ErrCorruptSnapshot, first)
+		}
+		var m Meta
+		ok, err := GetJSON(boltReader{btx}, bucketMeta, "head", &m)
+		if err != nil || !ok {
+			return fmt.Errorf("%w: no ledger head in it", ErrCorruptSnapshot)
+		}
+		if m.GenesisHash != gh {
+			return fmt.Errorf("%w: it belongs to genesis %s, not %s", ErrWrongGenesis, m.GenesisHash, gh)
+		}
+		return nil
+	})
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
