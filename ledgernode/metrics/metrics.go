@@ -2,7 +2,10 @@
 // node on its own registry (tests run several nodes in one process).
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
 
 // Node is the set of collectors a ledger node exports at /metrics.
 type Node struct {
@@ -46,6 +49,6 @@ func New() *Node {
 			Name: "ledger_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
 	}
 	reg.MustRegister(m.CommitLatency, m.BlockTxs, m.Txs, m.Submitted, m.Height, m.RaftState, m.LeaderChanges, m.ApplySeconds, m.HTTPRequests,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -263,7 +263,7 @@ func (s *Store) applyOne(btx *bolt.Tx, wh hash.Hash, height uint64, index int, t
 	}
 	h, _ := s.reg.Lookup(st.Type)
 	ov := newOverlay(btx)
-	c := &Context{KV: ov, Time: t, Height: height, Index: index, TxID: pr.id, Tx: st, Signer: signer, Genesis: s.genesis}
+	c := &Context{KV: ov, Time: t, Height: height, Index: index, TxID: pr.id, Tx: st, Signer: signer, Genesis: s.genesis, reg: s.reg}
 	result, err := safeApply(h, c)
 	rc.Findings = c.findings
 	if err != nil {

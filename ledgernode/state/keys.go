@@ -288,4 +288,3 @@ func applyKeyRevoke(c *Context) (any, error) {
 	}
 	return map[string]string{"keyId": k.KeyID, "revokedAt": k.RevokedAt}, nil
 }
-

@@ -30,7 +30,8 @@ type Handler struct {
 
 // Registry maps transaction types to handlers.
 type Registry struct {
-	handlers map[string]*Handler
+	handlers  map[string]*Handler
+	evaluator Evaluator
 }
 
 // NewRegistry returns a registry holding the built-in core types (keys and
@@ -100,6 +101,7 @@ type Context struct {
 	Signer   Signer
 	Genesis  *chain.Genesis
 	findings []chain.Finding
+	reg      *Registry
 }
 
 // AddFinding records an evaluated rule with the transaction's receipt.

@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+)
+
+func (a *App) clusterCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "cluster", Short: "Cluster status and membership (membership needs the network admin key)"}
+	cmd.AddCommand(a.clusterStatusCmd(), a.clusterAddCmd(), a.clusterPromoteCmd(), a.clusterRemoveCmd(), a.clusterTransferCmd())
+	return cmd
+}
+
+func (a *App) clusterStatusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show members, leader, height and applied index of every node",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.Client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.Context()
+			defer cancel()
+			st, err := c.Status(ctx, false)
+			if err != nil {
+				return err
+			}
+			return a.Print(cmd, st, func(w io.Writer) {
+				fmt.Fprintf(w, "network %s, leader %s, height %d, tree size %d, block time %s\n\n", st.Network, dash(st.Leader), st.Height, st.TreeSize, st.BlockTime)
+				row(w, "MEMBER", "SUFFRAGE", "STATE", "HEIGHT", "APPLIED INDEX", "API", "NOTE")
+				for _, m := range st.Members {
+					state := m.State
+					if m.Leader {
+						state += " *"
+					}
+					note := ""
+					if !m.Reachable {
+						note = "unreachable: " + m.Error
+					}
+					row(w, m.ID, m.Suffrage, dash(state), m.Height, m.AppliedIndex, dash(m.APIAddr), note)
+				}
+			})
+		},
+	}
+}
+
+func (a *App) admin() (*client.Admin, error) {
+	c, err := a.Client()
+	if err != nil {
+		return nil, err
+	}
+	key, err := a.Key()
+	if err != nil {
+		return nil, fmt.Errorf("%w (cluster operations are signed with the network admin key)", err)
+	}
+	ctx, cancel := a.Context()
+	defer cancel()
+	network, err := a.Network(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return c.Admin(network, key), nil
+}
+
+func (a *App) done(cmd *cobra.Command, v map[string]any, line string) error {
+	return a.Print(cmd, v, func(w io.Writer) { fmt.Fprintln(w, line) })
+}
+
+func (a *App) clusterAddCmd() *cobra.Command {
+	var raftAddr, apiAddr string
+	var voter, noPromote bool
+	cmd := &cobra.Command{
+		Use:   "add ID --raft-addr HOST:PORT --api-addr HOST:PORT",
+		Short: "Add a node: as a non-voter, then promoted to voter once caught up",
+		Long: `Add a running node (started without bootstrap) to the cluster. It joins as a
+non-voter, so a slow start never costs quorum, and is promoted to voter once it
+has caught up (progress is shown), unless --no-promote.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if raftAddr == "" || apiAddr == "" {
+				return errors.New("--raft-addr and --api-addr are required")
+			}
+			ad, err := a.admin()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.Context()
+			defer cancel()
+			id := args[0]
+			if voter || noPromote {
+				if err := ad.AddMember(ctx, id, raftAddr, apiAddr, voter); err != nil {
+					return err
+				}
+				return a.done(cmd, map[string]any{"added": id, "voter": voter}, "added "+id)
+			}
+			err = ad.JoinAndPromote(ctx, id, raftAddr, apiAddr, func(applied, target uint64) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s catching up: applied index %d of %d\n", id, applied, target)
+			})
+			if err != nil {
+				return err
+			}
+			return a.done(cmd, map[string]any{"added": id, "voter": true}, id+" added and promoted to voter")
+		},
+	}
+	cmd.Flags().StringVar(&raftAddr, "raft-addr", "", "address peers dial for Raft")
+	cmd.Flags().StringVar(&apiAddr, "api-addr", "", "address of the node's API")
+	cmd.Flags().BoolVar(&voter, "voter", false, "add directly as a voter (not recommended)")
+	cmd.Flags().BoolVar(&noPromote, "no-promote", false, "leave it a non-voter")
+	return cmd
+}
+
+func (a *App) clusterPromoteCmd() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "promote ID",
+		Short: "Promote a caught-up non-voter to voter",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ad, err := a.admin()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.Context()
+			defer cancel()
+			if err := ad.Promote(ctx, args[0], force); err != nil {
+				return err
+			}
+			return a.done(cmd, map[string]any{"promoted": args[0]}, args[0]+" is a voter")
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "promote even if the member has not caught up")
+	return cmd
+}
+
+func (a *App) clusterRemoveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove ID",
+		Short: "Remove a node from the cluster (do it before the node goes away)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ad, err := a.admin()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.Context()
+			defer cancel()
+			if err := ad.RemoveMember(ctx, args[0]); err != nil {
+				return err
+			}
+			return a.done(cmd, map[string]any{"removed": args[0]}, args[0]+" removed")
+		},
+	}
+}
+
+func (a *App) clusterTransferCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "transfer [ID]",
+		Short: "Transfer leadership to ID, or to the most caught-up voter",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ad, err := a.admin()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.Context()
+			defer cancel()
+			to := ""
+			if len(args) == 1 {
+				to = args[0]
+			}
+			if err := ad.TransferLeadership(ctx, to); err != nil {
+				return err
+			}
+			return a.done(cmd, map[string]any{"transferred": true, "to": to}, "leadership transferred")
+		},
+	}
+}

@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+func (a *App) keysCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Create, inspect, register and revoke Ed25519 keys"}
+	cmd.AddCommand(a.keysCreateCmd(), a.keysShowCmd(), a.keysGetCmd(), a.keysRegisterCmd(), a.keysRevokeCmd())
+	return cmd
+}
+
+type keyInfo struct {
+	KeyID       string `json:"keyId"`
+	Fingerprint string `json:"fingerprint"`
+	File        string `json:"file,omitempty"`
+}
+
+func (a *App) printKeyInfo(cmd *cobra.Command, k keyInfo) error {
+	return a.Print(cmd, k, func(w io.Writer) {
+		row(w, "KEY ID", "FINGERPRINT", "FILE")
+		row(w, k.KeyID, k.Fingerprint, k.File)
+	})
+}
+
+func (a *App) keysCreateCmd() *cobra.Command {
+	var out, comment string
+	cmd := &cobra.Command{
+		Use:   "create --out FILE",
+		Short: "Create a new Ed25519 key pair in FILE (mode 0600; never overwritten)",
+		Example: `  ledgerctl keys create --out acme.key --comment "ACME Exports signing key"
+  ledgerctl keys register --owner participant/acme --public-key $(ledgerctl keys show acme.key -o json | jq -r .keyId)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return errors.New("--out FILE is required")
+			}
+			k, err := tx.GenerateKey()
+			if err != nil {
+				return err
+			}
+			if err := tx.WriteKeyFile(out, k, comment); err != nil {
+				return err
+			}
+			pub := k.Public().(ed25519.PublicKey)
+			return a.printKeyInfo(cmd, keyInfo{KeyID: tx.KeyID(pub), Fingerprint: tx.Fingerprint(pub), File: out})
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "file to write the key to")
+	cmd.Flags().StringVar(&comment, "comment", "", "a note stored in the key file")
+	return cmd
+}
+
+func (a *App) keysShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show FILE",
+		Short: "Show the public key id and fingerprint of a key file (never the private key)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := tx.ReadKeyFile(args[0])
+			if err != nil {
+				return err
+			}
+			pub := k.Public().(ed25519.PublicKey)
+			return a.printKeyInfo(cmd, keyInfo{KeyID: tx.KeyID(pub), Fingerprint: tx.Fingerprint(pub), File: args[0]})
+		},
+	}
+}
+
+func (a *App) keysGetCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "get KEY_ID",
+		Short: "Show a registered key and its history (registered, retired, revoked)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.Client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.Context()
+			defer cancel()
+			k, err := c.Key(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return a.Print(cmd, k, func(w io.Writer) {
+				row(w, "FINGERPRINT", "OWNER", "KIND", "VALID FROM", "RETIRED", "REVOKED")
+				row(w, k.Fingerprint, k.Owner, k.Kind, k.ValidFrom, dash(k.RetiredAt), dash(k.RevokedAt))
+				fmt.Fprintln(w)
+				row(w, "TIME", "EVENT", "TX", "DETAIL")
+				for _, e := range k.History {
+					row(w, e.Time, e.Event, short(e.TxID, 16), e.Detail)
+				}
+			})
+		},
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (a *App) keysRegisterCmd() *cobra.Command {
+	var p state.KeyRegister
+	cmd := &cobra.Command{
+		Use:   "register --owner KIND/NAME --public-key KEY_ID",
+		Short: "Register a key for a node, agency or participant (signed with the network admin key)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.SignAndSubmit(cmd, "key.register", p, client.SubmitOptions{}, "")
+		},
+	}
+	cmd.Flags().StringVar(&p.Owner, "owner", "", "identity, e.g. participant/acme-exports")
+	cmd.Flags().StringVar(&p.Name, "name", "", "display name")
+	cmd.Flags().StringVar(&p.PublicKey, "public-key", "", "key id (ledgerctl keys show FILE)")
+	return cmd
+}
+
+func (a *App) keysRevokeCmd() *cobra.Command {
+	var p state.KeyRevoke
+	var effective string
+	cmd := &cobra.Command{
+		Use:   "revoke KEY_ID --reason TEXT [--effective TIME]",
+		Short: "Revoke a key from an effective time (default now; may be in the past)",
+		Long: `Revoke a compromised key. Signatures made at or after the effective time are
+invalid; earlier ones stay valid. Signed by the key's owner (with another of its
+keys) or by the network admin.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p.KeyID = args[0]
+			t := time.Now()
+			if effective != "" {
+				var err error
+				if t, err = tx.ParseTime(effective); err != nil {
+					return fmt.Errorf("--effective %q: %v", effective, err)
+				}
+			}
+			p.Effective = tx.FormatTime(t)
+			return a.SignAndSubmit(cmd, "key.revoke", p, client.SubmitOptions{}, "")
+		},
+	}
+	cmd.Flags().StringVar(&p.Reason, "reason", "", "why the key is revoked (required)")
+	cmd.Flags().StringVar(&effective, "effective", "", "RFC 3339 UTC time the revocation takes effect (default now)")
+	return cmd
+}

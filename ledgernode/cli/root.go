@@ -1,0 +1,151 @@
+// Package cli implements ledgerctl, the command-line client of the ledger:
+// one file per command group, all output through output.go (-o table, json
+// or yaml). cmd/ledgerctl only calls NewRoot.
+package cli
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// Env names the environment variables ledgerctl reads.
+const (
+	EnvServer  = "LEDGER_SERVER"
+	EnvCA      = "LEDGER_CA"
+	EnvKey     = "LEDGER_KEY"
+	EnvNetwork = "LEDGER_NETWORK"
+	EnvTrust   = "LEDGER_TRUST"
+)
+
+// globals are the persistent flags.
+type globals struct {
+	servers string
+	ca      string
+	keyFile string
+	network string
+	output  string
+	timeout time.Duration
+}
+
+// App holds what every command shares.
+type App struct {
+	g         globals
+	trustFile string
+}
+
+// NewRoot builds the ledgerctl command tree.
+func NewRoot() *cobra.Command {
+	a := &App{}
+	root := &cobra.Command{
+		Use:   "ledgerctl",
+		Short: "Command-line client of a tradeledger network",
+		Long: `ledgerctl talks to a tradeledger network: it signs and submits transactions,
+reads blocks, receipts and proofs, verifies evidence offline, and manages the
+cluster.
+
+Connection and identity come from flags or the environment:
+  --server  LEDGER_SERVER   node API URLs, comma-separated (https://host:port)
+  --ca      LEDGER_CA       the network CA certificate (PEM)
+  --key     LEDGER_KEY      your signing key file (ledgerctl keys create)
+  --network LEDGER_NETWORK  network id (default: asked from the server)
+
+After 'make dev', run: source .dev/env`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&a.g.servers, "server", os.Getenv(EnvServer), "node API URLs, comma-separated ($"+EnvServer+")")
+	f.StringVar(&a.g.ca, "ca", os.Getenv(EnvCA), "network CA certificate file ($"+EnvCA+")")
+	f.StringVar(&a.g.keyFile, "key", os.Getenv(EnvKey), "signing key file ($"+EnvKey+")")
+	f.StringVar(&a.g.network, "network", os.Getenv(EnvNetwork), "network id ($"+EnvNetwork+"; default: from the server)")
+	f.StringVarP(&a.g.output, "output", "o", "table", "output format: table, json or yaml")
+	f.DurationVar(&a.g.timeout, "timeout", 60*time.Second, "how long to wait for an answer")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		switch a.g.output {
+		case "table", "json", "yaml":
+			return nil
+		}
+		return fmt.Errorf("--output %q: must be table, json or yaml", a.g.output)
+	}
+	root.AddCommand(a.keysCmd(), a.txCmd(), a.blockCmd(), a.headCmd(), a.verifyCmd(), a.clusterCmd(), a.noteCmd())
+	for _, extend := range extensions {
+		extend(a, root)
+	}
+	return root
+}
+
+// extensions let other files (domain command groups) add commands.
+var extensions []func(a *App, root *cobra.Command)
+
+// Client connects to the configured servers.
+func (a *App) Client() (*client.Client, error) {
+	if a.g.servers == "" {
+		return nil, errors.New("no server: pass --server https://host:port or set " + EnvServer + " (after 'make dev': source .dev/env)")
+	}
+	var eps []string
+	for _, s := range strings.Split(a.g.servers, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			eps = append(eps, s)
+		}
+	}
+	return client.New(client.Config{Endpoints: eps, CAFile: a.g.ca, Timeout: a.g.timeout})
+}
+
+// Key loads the signing key.
+func (a *App) Key() (ed25519.PrivateKey, error) {
+	if a.g.keyFile == "" {
+		return nil, errors.New("no signing key: pass --key FILE or set " + EnvKey + " (create one with 'ledgerctl keys create')")
+	}
+	return tx.ReadKeyFile(a.g.keyFile)
+}
+
+// Network returns the network id, asking the server when not configured.
+func (a *App) Network(ctx context.Context, c *client.Client) (string, error) {
+	if a.g.network != "" {
+		return a.g.network, nil
+	}
+	st, err := c.Status(ctx, true)
+	if err != nil {
+		return "", fmt.Errorf("network id: %w (or pass --network)", err)
+	}
+	a.g.network = st.Network
+	return st.Network, nil
+}
+
+// Context is a context bounded by --timeout.
+func (a *App) Context() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), a.g.timeout)
+}
+
+// SignAndSubmit builds, signs and submits a transaction, printing the receipt.
+func (a *App) SignAndSubmit(cmd *cobra.Command, typ string, payload any, o client.SubmitOptions, save string) error {
+	c, err := a.Client()
+	if err != nil {
+		return err
+	}
+	key, err := a.Key()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := a.Context()
+	defer cancel()
+	network, err := a.Network(ctx, c)
+	if err != nil {
+		return err
+	}
+	st, err := tx.BuildSigned(network, typ, payload, time.Now(), key)
+	if err != nil {
+		return err
+	}
+	return a.submit(cmd, ctx, c, st, o, save)
+}

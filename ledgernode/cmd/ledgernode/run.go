@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/consensus"
+	"github.com/tradeledger/tradeledger/ledgernode/node"
+	"github.com/tradeledger/tradeledger/ledgernode/pki"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(env(name, "")); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(env(name, "")); err == nil {
+		return v
+	}
+	return def
+}
+
+func runCmd() *cobra.Command {
+	hostname, _ := os.Hostname()
+	d := consensus.DefaultConfig()
+	var (
+		id, dataDir, genesis, nodeKey, caFile, certFile, keyFile string
+		raftBind, raftAdv, apiBind, logLevel                     string
+		cc                                                       = d
+		snapThreshold, trailing                                  int
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run one ledger node",
+		Long: `Run one ledger node. Every flag has an environment variable (LEDGERNODE_ and the
+flag name in upper case with '_' for '-'), so a pod spec can configure it.
+
+The node's id must be stable (a StatefulSet pod name): it is its Raft server id.
+A node listed in the genesis bootstraps the cluster with the other genesis nodes
+on its first start; any other node waits to be added ('ledgerctl cluster add').
+
+Signals: SIGTERM/SIGINT stop gracefully; SIGHUP re-reads the TLS files (they
+are also re-read automatically when they change).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(logLevel)
+			if err != nil {
+				return err
+			}
+			for flag, v := range map[string]string{"--genesis": genesis, "--node-key": nodeKey, "--tls-ca": caFile, "--tls-cert": certFile, "--tls-key": keyFile} {
+				if v == "" {
+					return fmt.Errorf("%s is required", flag)
+				}
+			}
+			g, err := chain.ReadGenesis(genesis)
+			if err != nil {
+				return err
+			}
+			key, err := tx.ReadKeyFile(nodeKey)
+			if err != nil {
+				return err
+			}
+			cc.SnapshotThreshold, cc.TrailingLogs = uint64(snapThreshold), uint64(trailing)
+			n, err := node.Start(node.Config{ID: id, DataDir: dataDir, Genesis: g, NodeKey: key,
+				TLSFiles: pki.Files{CA: caFile, Cert: certFile, Key: keyFile},
+				RaftBind: raftBind, RaftAdvertise: raftAdv, APIBind: apiBind, Consensus: cc, Logger: log})
+			if err != nil {
+				return err
+			}
+			sigs := make(chan os.Signal, 1)
+			signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+			for s := range sigs {
+				if s == syscall.SIGHUP {
+					if err := n.Reloader().Reload(); err != nil {
+						log.Error("TLS reload failed; keeping the previous certificates", "err", err)
+					} else {
+						log.Info("TLS files reloaded")
+					}
+					continue
+				}
+				log.Info("stopping", "signal", s.String())
+				break
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- n.Stop() }()
+			select {
+			case err := <-done:
+				return err
+			case <-ctx.Done():
+				return errors.New("graceful stop timed out")
+			}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&id, "id", env("ID", hostname), "node id, stable across restarts (default: host name, i.e. the pod name)")
+	f.StringVar(&dataDir, "data-dir", env("DATA_DIR", "/var/lib/tradeledger"), "directory for the state, Raft log and snapshots")
+	f.StringVar(&genesis, "genesis", env("GENESIS", ""), "genesis file of the network")
+	f.StringVar(&nodeKey, "node-key", env("NODE_KEY", ""), "this node's Ed25519 key file (signs ledger heads)")
+	f.StringVar(&caFile, "tls-ca", env("TLS_CA", ""), "network CA certificate (PEM)")
+	f.StringVar(&certFile, "tls-cert", env("TLS_CERT", ""), "this node's certificate (PEM), issued by the network CA")
+	f.StringVar(&keyFile, "tls-key", env("TLS_KEY", ""), "this node's TLS private key (PEM)")
+	f.StringVar(&raftBind, "raft-bind", env("RAFT_BIND", "0.0.0.0:7000"), "listen address for Raft (mutual TLS)")
+	f.StringVar(&raftAdv, "raft-advertise", env("RAFT_ADVERTISE", ""), "address peers dial for Raft (default: the bind address)")
+	f.StringVar(&apiBind, "api-bind", env("API_BIND", "0.0.0.0:8443"), "listen address for the HTTPS API")
+	f.IntVar(&cc.BatchMaxTx, "batch-max-tx", envInt("BATCH_MAX_TX", d.BatchMaxTx), "transactions per block at most")
+	f.DurationVar(&cc.BatchMaxDelay, "batch-max-delay", envDuration("BATCH_MAX_DELAY", d.BatchMaxDelay), "how long a transaction may wait for others to fill its block")
+	f.DurationVar(&cc.HeartbeatTimeout, "heartbeat-timeout", envDuration("HEARTBEAT_TIMEOUT", d.HeartbeatTimeout), "Raft heartbeat timeout")
+	f.DurationVar(&cc.ElectionTimeout, "election-timeout", envDuration("ELECTION_TIMEOUT", d.ElectionTimeout), "Raft election timeout")
+	f.DurationVar(&cc.LeaderLeaseTimeout, "leader-lease-timeout", envDuration("LEADER_LEASE_TIMEOUT", d.LeaderLeaseTimeout), "Raft leader lease timeout")
+	f.IntVar(&snapThreshold, "snapshot-threshold", envInt("SNAPSHOT_THRESHOLD", int(d.SnapshotThreshold)), "Raft log entries between snapshots")
+	f.IntVar(&trailing, "trailing-logs", envInt("TRAILING_LOGS", int(d.TrailingLogs)), "Raft log entries kept after a snapshot")
+	f.DurationVar(&cc.SnapshotInterval, "snapshot-interval", envDuration("SNAPSHOT_INTERVAL", d.SnapshotInterval), "how often to check whether to snapshot")
+	f.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
+	f.StringVar(&cc.RaftLogLevel, "raft-log-level", env("RAFT_LOG_LEVEL", d.RaftLogLevel), "level of Raft's own logs")
+	return cmd
+}
