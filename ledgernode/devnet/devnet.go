@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -81,8 +82,9 @@ func (s *Seed) NewKey(name string) (ed25519.PrivateKey, error) {
 
 // Seeder loads demo data. Seeders run once, in order, on the first start.
 type Seeder struct {
-	Name string
-	Run  func(ctx context.Context, s *Seed) error
+	Name  string
+	Order int // seeders run by Order (core 0, trade 10, policy 20), then Name
+	Run   func(ctx context.Context, s *Seed) error
 	// Tour lines printed in the banner after the core ones.
 	Tour []string
 }
@@ -236,6 +238,12 @@ func runSeeders(ctx context.Context, s *Seed, marker string) error {
 			done[strings.TrimSpace(l)] = true
 		}
 	}
+	sort.SliceStable(Seeders, func(i, j int) bool {
+		if Seeders[i].Order != Seeders[j].Order {
+			return Seeders[i].Order < Seeders[j].Order
+		}
+		return Seeders[i].Name < Seeders[j].Name
+	})
 	for _, sd := range Seeders {
 		if done[sd.Name] {
 			continue

@@ -4,6 +4,7 @@ package state
 // (a certificate of origin, a shipment, a license), with the attributes
 // that decide which rules are in scope and the JSON the rules read.
 type Document struct {
+	ID                   string   // the document's id (certificate id, shipment id, license id)
 	Type                 string   // certificate, shipment, license
 	Program              string   // USMCA, CAFTA-DR, NAFTA, IPR
 	HSCodes              []string // six-digit HS codes of the goods
