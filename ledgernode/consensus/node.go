@@ -225,10 +225,14 @@ func (n *Node) closeStores() {
 	n.logStore.Close()
 }
 
-// watch logs leader changes, keeps metrics, and fails queued transactions
-// when this node stops leading so that the API can forward them.
+// watch logs leader changes, keeps the state metrics current, and fails
+// queued transactions when this node stops leading so that the API can
+// forward them.
 func (n *Node) watch() {
 	lastLeader := raft.ServerID("")
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	n.setStateMetric(n.raft.State())
 	for {
 		select {
 		case o := <-n.obsCh:
@@ -245,19 +249,26 @@ func (n *Node) watch() {
 				if d != raft.Leader {
 					n.batcher.failQueued(ErrNotLeader)
 				}
-				if n.metrics != nil {
-					for _, s := range []raft.RaftState{raft.Follower, raft.Candidate, raft.Leader, raft.Shutdown} {
-						v := 0.0
-						if s == d {
-							v = 1
-						}
-						n.metrics.RaftState.WithLabelValues(s.String()).Set(v)
-					}
-				}
+				n.setStateMetric(d)
 			}
+		case <-tick.C:
+			n.setStateMetric(n.raft.State())
 		case <-n.done:
 			return
 		}
+	}
+}
+
+func (n *Node) setStateMetric(cur raft.RaftState) {
+	if n.metrics == nil {
+		return
+	}
+	for _, s := range []raft.RaftState{raft.Follower, raft.Candidate, raft.Leader, raft.Shutdown} {
+		v := 0.0
+		if s == cur {
+			v = 1
+		}
+		n.metrics.RaftState.WithLabelValues(s.String()).Set(v)
 	}
 }
 

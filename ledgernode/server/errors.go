@@ -50,12 +50,10 @@ func statusOf(err error) (int, api.ErrorDetail) {
 		errors.As(err, &fe)
 		return http.StatusRequestEntityTooLarge, api.ErrorDetail{Code: "too_large", Field: fe.Field, Message: fe.Error()}
 	case errors.As(err, &fe):
-		code := "invalid"
-		if fe.Field == "sig" {
-			code = state.CodeBadSignature
-			return http.StatusUnauthorized, api.ErrorDetail{Code: code, Field: fe.Field, Message: fe.Error()}
+		if errors.Is(err, tx.ErrBadSignature) {
+			return http.StatusUnauthorized, api.ErrorDetail{Code: state.CodeBadSignature, Field: fe.Field, Message: fe.Error()}
 		}
-		return http.StatusBadRequest, api.ErrorDetail{Code: code, Field: fe.Field, Message: fe.Error()}
+		return http.StatusBadRequest, api.ErrorDetail{Code: "invalid", Field: fe.Field, Message: fe.Error()}
 	case errors.As(err, &br):
 		return http.StatusBadRequest, api.ErrorDetail{Code: "invalid", Field: br.field, Message: br.Error()}
 	case errors.As(err, &behind):

@@ -181,11 +181,10 @@ var ErrBadSignature = errors.New("signature does not verify")
 // VerifySignature checks the Ed25519 signature over the signing bytes with
 // the envelope's own signer key. crypto/ed25519 rejects non-canonical S.
 func (s *Signed) VerifySignature() error {
-	if len(s.sig) != ed25519.SignatureSize || len(s.PublicKey) != ed25519.PublicKeySize {
-		return &FieldError{Field: "sig", Message: ErrBadSignature.Error()}
-	}
-	if !ed25519.Verify(s.PublicKey, s.SigningBytes(), s.sig) {
-		return &FieldError{Field: "sig", Message: "signature does not verify against the signer key (wrong key, or the envelope was changed after signing)"}
+	if len(s.sig) != ed25519.SignatureSize || len(s.PublicKey) != ed25519.PublicKeySize ||
+		!ed25519.Verify(s.PublicKey, s.SigningBytes(), s.sig) {
+		return &FieldError{Field: "sig", badSig: true,
+			Message: "signature does not verify against the signer key (wrong key, or the envelope was changed after signing)"}
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ type FieldError struct {
 	Value   string `json:"value,omitempty"`
 	Message string `json:"message"`
 	Large   bool   `json:"-"`
+	badSig  bool
 }
 
 func (e *FieldError) Error() string {
@@ -28,8 +29,12 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s: %s", e.Field, e.Message)
 }
 
-// Is lets callers test with errors.Is(err, ErrInvalid) or ErrTooLarge.
+// Is lets callers test with errors.Is(err, ErrInvalid), ErrTooLarge or
+// ErrBadSignature.
 func (e *FieldError) Is(target error) bool {
+	if e.badSig && target == ErrBadSignature {
+		return true
+	}
 	if e.Large {
 		return target == ErrTooLarge || target == ErrInvalid
 	}

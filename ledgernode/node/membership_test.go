@@ -1,0 +1,98 @@
+package node_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+)
+
+func TestJoinAsNonVoterPromoteTransferAndRemove(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := ctxT(t, 2*time.Minute)
+	k, _ := c.Enrol(ctx, "participant/writer")
+	writeNotes(ctx, t, c, k, 60, 4, []int{0, 1, 2})
+	admin := c.Client().Admin(c.Genesis.Network, c.Admin)
+
+	idx, err := c.AddNode("n3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Members[idx]
+	if err := admin.AddMember(ctx, "n3", m.RaftAddr, m.APIAddr, false); err != nil {
+		t.Fatal(err)
+	}
+	status := func() map[string]string {
+		st, err := c.Client(0).Status(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, mm := range st.Members {
+			out[mm.ID] = mm.Suffrage
+		}
+		return out
+	}
+	if s := status(); s["n3"] != "nonvoter" {
+		t.Fatalf("n3 joined as %q, want nonvoter (%v)", s["n3"], s)
+	}
+	var progressed bool
+	if err := admin.JoinAndPromote(ctx, "n3", m.RaftAddr, m.APIAddr, func(a, b uint64) { progressed = true }); err != nil {
+		t.Fatal(err)
+	}
+	_ = progressed
+	if s := status(); s["n3"] != "voter" {
+		t.Fatalf("n3 is %q after promotion", s["n3"])
+	}
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Leadership moves to the new member on request.
+	if err := admin.TransferLeadership(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	if l := mustLeader(t, c); c.Members[l].ID != "n3" {
+		t.Fatalf("leader is %s after transfer to n3", c.Members[l].ID)
+	}
+	// Remove a member before it goes away; writes go on with the rest.
+	if err := admin.RemoveMember(ctx, "n0"); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(); s["n0"] != "" {
+		t.Fatalf("n0 still a member: %v", s)
+	}
+	_ = c.Stop(0)
+	writeNotes(ctx, t, c, k, 30, 3, []int{1, 2, 3})
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMembershipNeedsTheAdminKeyAndACaughtUpMember(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := ctxT(t, time.Minute)
+	k, _ := c.Enrol(ctx, "participant/writer")
+	notAdmin := c.Client().Admin(c.Genesis.Network, k)
+	err := notAdmin.AddMember(ctx, "n9", "127.0.0.1:1", "127.0.0.1:2", false)
+	var ae *client.Error
+	if !errors.As(err, &ae) || ae.Status != 403 {
+		t.Fatalf("non-admin add member: %v, want 403", err)
+	}
+	admin := c.Client().Admin(c.Genesis.Network, c.Admin)
+	// A member that never started cannot be promoted without --force.
+	if err := admin.AddMember(ctx, "n9", "127.0.0.1:1", "127.0.0.1:2", false); err != nil {
+		t.Fatal(err)
+	}
+	err = admin.Promote(ctx, "n9", false)
+	if !errors.As(err, &ae) || ae.Code != "member_behind" {
+		t.Fatalf("promote of an unreachable member: %v, want member_behind", err)
+	}
+	if err := admin.RemoveMember(ctx, "n9"); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.RemoveMember(ctx, "n9"); !errors.As(err, &ae) || ae.Status != 404 {
+		t.Fatalf("removing an unknown member: %v, want 404", err)
+	}
+}

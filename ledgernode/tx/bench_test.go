@@ -1,0 +1,38 @@
+package tx
+
+import (
+	"crypto/ed25519"
+	"testing"
+)
+
+func BenchmarkEd25519Verify(b *testing.B) {
+	s, _ := signedNote(b)
+	msg := s.SigningBytes()
+	sig := s.sig
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if !ed25519.Verify(s.PublicKey, msg, sig) {
+			b.Fatal("verify")
+		}
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	s, _ := signedNote(b)
+	b.SetBytes(int64(len(s.Canonical)))
+	for i := 0; i < b.N; i++ {
+		if _, err := Decode(s.Canonical, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSign(b *testing.B) {
+	k, _ := GenerateKey()
+	e, _ := Build("testnet", "note.put", map[string]any{"key": "a", "value": "b"}, created)
+	for i := 0; i < b.N; i++ {
+		if _, err := e.Sign(k); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+package verify
+
+import "os"
+
+func writeFile(p string, b []byte) error { return os.WriteFile(p, b, 0o644) }
