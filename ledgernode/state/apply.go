@@ -107,6 +107,11 @@ func (s *Store) prepare(raws []json.RawMessage) []prepared {
 	parallel(len(raws), s.cfg.Workers, func(i int) {
 		pr := &preps[i]
 		pr.raw = raws[i]
+		if sig, ok := s.verif.Decoded(raws[i]); ok {
+			pr.signed, pr.id = sig, sig.IDHex()
+			pr.sigErr = s.verif.Verify(sig)
+			return
+		}
 		sig, err := tx.Decode(raws[i], s.limits)
 		if err != nil {
 			sum := sha256.Sum256(raws[i])

@@ -35,6 +35,7 @@ func (s *Store) Precheck(st *tx.Signed, now time.Time) (existing *TxRecord, err 
 		if _, rej := resolveSigner(v, st.Signer, now); rej != nil {
 			return rej
 		}
+		s.verif.Remember(st)
 		return nil
 	})
 	return existing, err

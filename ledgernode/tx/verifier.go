@@ -1,6 +1,10 @@
 package tx
 
-import "sync"
+import (
+	"bytes"
+	"crypto/sha256"
+	"sync"
+)
 
 // Verifier checks signatures and remembers which envelopes verified, so that
 // a node verifies each transaction once: at submission (before consensus)
@@ -12,6 +16,10 @@ type Verifier struct {
 	mu        sync.Mutex
 	cur, prev map[[32]byte]struct{}
 	max       int
+
+	dmu         sync.Mutex
+	dcur, dprev map[[32]byte]*Signed
+	maxDecoded  int
 }
 
 // NewVerifier returns a verifier remembering about max ids (default 200k).
@@ -19,7 +27,36 @@ func NewVerifier(max int) *Verifier {
 	if max <= 0 {
 		max = 200_000
 	}
-	return &Verifier{cur: map[[32]byte]struct{}{}, prev: map[[32]byte]struct{}{}, max: max}
+	return &Verifier{cur: map[[32]byte]struct{}{}, prev: map[[32]byte]struct{}{}, max: max,
+		dcur: map[[32]byte]*Signed{}, dprev: map[[32]byte]*Signed{}, maxDecoded: 32768}
+}
+
+// Remember keeps a decoded envelope so that the state machine, receiving
+// the same canonical bytes in a block shortly after, need not decode them
+// again. Signed values are never modified after Decode, so sharing is safe.
+func (v *Verifier) Remember(s *Signed) {
+	v.dmu.Lock()
+	defer v.dmu.Unlock()
+	if len(v.dcur) >= v.maxDecoded/2 {
+		v.dprev, v.dcur = v.dcur, make(map[[32]byte]*Signed, v.maxDecoded/2)
+	}
+	v.dcur[s.ID] = s
+}
+
+// Decoded returns a remembered envelope whose canonical bytes are exactly
+// raw (its id is SHA-256 of raw), or false.
+func (v *Verifier) Decoded(raw []byte) (*Signed, bool) {
+	id := sha256.Sum256(raw)
+	v.dmu.Lock()
+	s, ok := v.dcur[id]
+	if !ok {
+		s, ok = v.dprev[id]
+	}
+	v.dmu.Unlock()
+	if !ok || !bytes.Equal(s.Canonical, raw) {
+		return nil, false
+	}
+	return s, true
 }
 
 func (v *Verifier) seen(id [32]byte) bool {
