@@ -55,6 +55,11 @@ bench: build ## Benchmarks: signatures, block apply, 3-node throughput and laten
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/
 	$(BIN)/ledgerbench
 
+.PHONY: faults
+faults: ## Fault-injection schedules against node processes: make faults N=1000 [SEED=...]
+	$(GO) test -count=1 -timeout 0 ./test/faults -run TestFaultSchedules -schedules $${N:-100} $${SEED:+-seed $$SEED} -out $(CURDIR)/test/faults/out -v 2>&1 | \
+	  grep -E '^(faults:|---|FAIL|ok|PASS)|first seed|after [0-9]+ schedules|seed [0-9]+:'
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 30s)
 	hack/fuzz.sh $${FUZZTIME:-30s}

@@ -32,6 +32,12 @@ type Config struct {
 	RaftBind      string       // listen address for Raft traffic
 	RaftAdvertise string       // address peers dial (default: the bound address)
 	RaftListener  net.Listener // optional: an already bound listener (tests bind :0 first)
+	// DialSource is the local IP for connections to peers (multi-homed
+	// hosts; the fault suite gives each node its own loopback address).
+	DialSource string
+	// Clock is the leader's clock for block times (default time.Now). The
+	// state machine forces block times strictly increasing whatever it says.
+	Clock func() time.Time
 	TLS           *pki.Reloader
 	Store         *state.Store
 	Logger        *slog.Logger
@@ -101,6 +107,9 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), store: cfg.Store, metrics: cfg.Metrics, done: make(chan struct{})}
 	dir := filepath.Join(cfg.DataDir, "raft")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -109,6 +118,9 @@ func New(cfg Config) (*Node, error) {
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.LevelFromString(cfg.RaftLogLevel), JSONFormat: true,
 		Output: os.Stderr, IncludeLocation: false}).With("node", cfg.ID)
 
+	if err := state.CheckBoltFile(filepath.Join(dir, "raft.db")); err != nil {
+		return nil, fmt.Errorf("raft log damaged: %w (move the data directory aside and restart: the node catches up from its peers; docs/operations.md)", err)
+	}
 	logStore, err := raftboltdb.New(raftboltdb.Options{
 		Path:   filepath.Join(dir, "raft.db"),
 		NoSync: cfg.NoSync,
@@ -120,7 +132,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("open raft log %s: %w (if the file is damaged, move the data directory aside and let the node catch up from its peers: docs/operations.md)", filepath.Join(dir, "raft.db"), err)
 	}
 	n.logStore = logStore
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(dir, "snapshots"), 2, hlog)
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hlog) // files go to dir/snapshots
 	if err != nil {
 		logStore.Close()
 		return nil, err
@@ -129,7 +141,7 @@ func New(cfg Config) (*Node, error) {
 		logStore.Close()
 		return nil, err
 	}
-	stream, err := newTLSStream(cfg.RaftListener, cfg.RaftBind, cfg.RaftAdvertise, cfg.TLS)
+	stream, err := newTLSStream(cfg.RaftListener, cfg.RaftBind, cfg.RaftAdvertise, cfg.DialSource, cfg.TLS)
 	if err != nil {
 		logStore.Close()
 		return nil, fmt.Errorf("raft listen %s: %w", cfg.RaftBind, err)
@@ -274,7 +286,7 @@ func (n *Node) setStateMetric(cur raft.RaftState) {
 
 // propose sends one block to Raft and answers its transactions.
 func (n *Node) propose(batch []*pending) {
-	p := state.Proposal{Time: tx.FormatTime(time.Now()), Proposer: n.cfg.ID, Txs: make([]json.RawMessage, len(batch))}
+	p := state.Proposal{Time: tx.FormatTime(n.cfg.Clock()), Proposer: n.cfg.ID, Txs: make([]json.RawMessage, len(batch))}
 	for i, b := range batch {
 		p.Txs[i] = b.st.Canonical
 	}

@@ -3,6 +3,7 @@ package consensus
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -21,10 +22,11 @@ const handshakeTimeout = 10 * time.Second
 type tlsStream struct {
 	ln        net.Listener
 	advertise net.Addr
+	source    net.Addr // local address for dials, or nil
 	tls       *pki.Reloader
 }
 
-func newTLSStream(ln net.Listener, bind string, advertise string, r *pki.Reloader) (*tlsStream, error) {
+func newTLSStream(ln net.Listener, bind, advertise, source string, r *pki.Reloader) (*tlsStream, error) {
 	if ln == nil {
 		var err error
 		if ln, err = net.Listen("tcp", bind); err != nil {
@@ -35,7 +37,16 @@ func newTLSStream(ln net.Listener, bind string, advertise string, r *pki.Reloade
 	if advertise != "" {
 		adv = stringAddr(advertise)
 	}
-	return &tlsStream{ln: tls.NewListener(ln, r.ServerConfig(true)), advertise: adv, tls: r}, nil
+	s := &tlsStream{ln: tls.NewListener(ln, r.ServerConfig(true)), advertise: adv, tls: r}
+	if source != "" {
+		ip := net.ParseIP(source)
+		if ip == nil {
+			ln.Close()
+			return nil, fmt.Errorf("dial source %q: not an IP address", source)
+		}
+		s.source = &net.TCPAddr{IP: ip}
+	}
+	return s, nil
 }
 
 type stringAddr string
@@ -58,7 +69,7 @@ func (s *tlsStream) Addr() net.Addr { return s.advertise }
 
 // Dial connects to a peer and completes the TLS handshake within timeout.
 func (s *tlsStream) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: s.tls.ClientConfig(true, "")}
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout, LocalAddr: s.source}, Config: s.tls.ClientConfig(true, "")}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return d.DialContext(ctx, "tcp", string(address))

@@ -113,7 +113,8 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.cons = cons
-	n.srv = server.New(server.Config{NodeID: cfg.ID, Store: store, Node: cons, NodeKey: cfg.NodeKey, TLS: reloader, Metrics: m, Logger: log})
+	n.srv = server.New(server.Config{NodeID: cfg.ID, Store: store, Node: cons, NodeKey: cfg.NodeKey, TLS: reloader, Metrics: m, Logger: log,
+		DialSource: cc.DialSource})
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go func() { n.served <- n.srv.ServeTLS(ctx, apiLn) }()

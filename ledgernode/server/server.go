@@ -35,6 +35,8 @@ type Config struct {
 	// ReadyLag is how many Raft entries a node may trail the commit index
 	// and still report ready.
 	ReadyLag uint64
+	// DialSource is the local IP for requests to other nodes.
+	DialSource string
 }
 
 // Server serves the ledger API.
@@ -60,9 +62,13 @@ func New(cfg Config) *Server {
 		cfg.ReadyLag = 256
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	if ip := net.ParseIP(cfg.DialSource); ip != nil {
+		dialer.LocalAddr = &net.TCPAddr{IP: ip}
+	}
 	s.peers = &http.Client{Timeout: cfg.SubmitTimeout + 5*time.Second, Transport: &http.Transport{
-		TLSClientConfig: cfg.TLS.ClientConfig(true, ""), MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
-		ForceAttemptHTTP2: true}}
+		DialContext: dialer.DialContext, TLSClientConfig: cfg.TLS.ClientConfig(true, ""), MaxIdleConnsPerHost: 64,
+		IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}}
 	s.routes()
 	return s
 }

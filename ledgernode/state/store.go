@@ -117,9 +117,12 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, err
 	}
+	if err := CheckBoltFile(cfg.Path); err != nil {
+		return nil, fmt.Errorf("state file damaged: %w (move the data directory aside and restart: the node catches up from its peers; docs/operations.md)", err)
+	}
 	db, err := bolt.Open(cfg.Path, 0o600, boltOptions())
 	if err != nil {
-		return nil, fmt.Errorf("open state %s: %w", cfg.Path, err)
+		return nil, fmt.Errorf("open state %s: %w (if the file is damaged, move the data directory aside and restart: the node catches up from its peers)", cfg.Path, err)
 	}
 	s.db = db
 	if err := s.initOrCheck(); err != nil {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,7 +40,7 @@ func runCmd() *cobra.Command {
 	d := consensus.DefaultConfig()
 	var (
 		id, dataDir, genesis, nodeKey, caFile, certFile, keyFile string
-		raftBind, raftAdv, apiBind, logLevel                     string
+		raftBind, raftAdv, apiBind, logLevel, clockFile          string
 		cc                                                       = d
 		snapThreshold, trailing                                  int
 	)
@@ -74,6 +76,10 @@ are also re-read automatically when they change).`,
 				return err
 			}
 			cc.SnapshotThreshold, cc.TrailingLogs = uint64(snapThreshold), uint64(trailing)
+			if clockFile != "" {
+				log.Warn("fault injection: block times follow the clock offset in a file (tests only)", "file", clockFile)
+				cc.Clock = offsetClock(clockFile)
+			}
 			n, err := node.Start(node.Config{ID: id, DataDir: dataDir, Genesis: g, NodeKey: key,
 				TLSFiles: pki.Files{CA: caFile, Cert: certFile, Key: keyFile},
 				RaftBind: raftBind, RaftAdvertise: raftAdv, APIBind: apiBind, Consensus: cc, Logger: log})
@@ -125,7 +131,32 @@ are also re-read automatically when they change).`,
 	f.IntVar(&snapThreshold, "snapshot-threshold", envInt("SNAPSHOT_THRESHOLD", int(d.SnapshotThreshold)), "Raft log entries between snapshots")
 	f.IntVar(&trailing, "trailing-logs", envInt("TRAILING_LOGS", int(d.TrailingLogs)), "Raft log entries kept after a snapshot")
 	f.DurationVar(&cc.SnapshotInterval, "snapshot-interval", envDuration("SNAPSHOT_INTERVAL", d.SnapshotInterval), "how often to check whether to snapshot")
+	f.StringVar(&cc.DialSource, "dial-source", env("DIAL_SOURCE", ""), "local IP for connections to other nodes (multi-homed hosts)")
+	f.StringVar(&clockFile, "fault-clock-offset-file", env("FAULT_CLOCK_OFFSET_FILE", ""), "TESTS ONLY: shift the leader's block clock by the duration in this file")
+	_ = f.MarkHidden("fault-clock-offset-file")
 	f.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&cc.RaftLogLevel, "raft-log-level", env("RAFT_LOG_LEVEL", d.RaftLogLevel), "level of Raft's own logs")
 	return cmd
+}
+
+// offsetClock is fault injection for the reliability suite: the clock is
+// shifted by the Go duration written in path (re-read at most every 100ms).
+// The state machine keeps block times strictly increasing whatever it says.
+func offsetClock(path string) func() time.Time {
+	var mu sync.Mutex
+	var offset time.Duration
+	var read time.Time
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(read) > 100*time.Millisecond {
+			read = time.Now()
+			if raw, err := os.ReadFile(path); err == nil {
+				if d, err := time.ParseDuration(strings.TrimSpace(string(raw))); err == nil {
+					offset = d
+				}
+			}
+		}
+		return time.Now().Add(offset)
+	}
 }

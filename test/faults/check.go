@@ -1,0 +1,140 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+)
+
+// nodeView is what one node reports after healing.
+type nodeView struct {
+	Height    uint64
+	BlockHash string
+	Digest    string
+	StateHash string
+}
+
+func (c *Cluster) view(ctx context.Context, i int) (nodeView, error) {
+	cl := c.Client(3*time.Second, i)
+	d, err := cl.Digest(ctx)
+	if err != nil {
+		return nodeView{}, err
+	}
+	st, err := cl.Status(ctx, true)
+	if err != nil {
+		return nodeView{}, err
+	}
+	if st.Height != d.Height {
+		return nodeView{}, fmt.Errorf("moved while reading")
+	}
+	return nodeView{Height: d.Height, BlockHash: st.BlockHash, Digest: d.Digest, StateHash: d.StateHash}, nil
+}
+
+// ErrDivergent is reported when two nodes at the same height disagree.
+var ErrDivergent = fmt.Errorf("divergent")
+
+// Converge waits until every listed node reports the same height, block
+// hash, state hash and digest. Nodes at the same height that differ are
+// divergent: that is a failure, not something to wait out.
+func (c *Cluster) Converge(ctx context.Context, nodes []int) (nodeView, error) {
+	var last []nodeView
+	for {
+		views := make([]nodeView, 0, len(nodes))
+		ok := true
+		for _, i := range nodes {
+			v, err := c.view(ctx, i)
+			if err != nil {
+				ok = false
+				break
+			}
+			views = append(views, v)
+		}
+		if ok {
+			same := true
+			for _, v := range views[1:] {
+				if v.Height == views[0].Height && v != views[0] {
+					return v, fmt.Errorf("%w: at height %d nodes report %+v", ErrDivergent, v.Height, views)
+				}
+				if v.Height != views[0].Height {
+					same = false
+				}
+			}
+			if same {
+				return views[0], nil
+			}
+			last = views
+		}
+		select {
+		case <-ctx.Done():
+			return nodeView{}, fmt.Errorf("no convergence: %+v", last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Ledger accumulates what the checks know about the ledger's history.
+type Ledger struct {
+	Checked   uint64         // blocks checked so far
+	LastTime  string         // block time of the last checked block
+	Accepted  map[string]int // tx id -> accepted occurrences
+	Leaves    uint64
+	BlockHash map[uint64]string
+}
+
+// NewLedger starts with nothing checked.
+func NewLedger() *Ledger {
+	return &Ledger{Accepted: map[string]int{}, BlockHash: map[uint64]string{}}
+}
+
+// Scan reads the blocks not yet checked from node i and checks the chain:
+// each block links to the previous, block times strictly increase, leaf
+// indexes are consecutive, and no transaction is accepted twice.
+func (l *Ledger) Scan(ctx context.Context, c *Cluster, i int, upTo uint64) error {
+	cl := c.Client(10*time.Second, i)
+	for h := l.Checked + 1; h <= upTo; h++ {
+		b, err := cl.Block(ctx, h, client.ReadOptions{})
+		if err != nil {
+			return fmt.Errorf("block %d: %w", h, err)
+		}
+		if prev, ok := l.BlockHash[h-1]; ok && b.Header.Prev != prev {
+			return fmt.Errorf("block %d does not link to block %d", h, h-1)
+		}
+		if l.LastTime != "" && !(b.Header.Time > l.LastTime) {
+			return fmt.Errorf("block %d time %s is not after %s", h, b.Header.Time, l.LastTime)
+		}
+		for _, r := range b.Receipts {
+			if r.LeafIndex != l.Leaves {
+				return fmt.Errorf("block %d: leaf %d, expected %d", h, r.LeafIndex, l.Leaves)
+			}
+			l.Leaves++
+			if r.Status == chain.Accepted {
+				l.Accepted[r.TxID]++
+				if l.Accepted[r.TxID] > 1 {
+					return fmt.Errorf("transaction %s accepted twice (second time in block %d)", r.TxID, h)
+				}
+			}
+		}
+		l.BlockHash[h] = b.Hash
+		l.LastTime = b.Header.Time
+		l.Checked = h
+	}
+	return nil
+}
+
+// SameChain checks that every node has the same block hash at each of a few
+// heights (the hash chain makes equal hashes mean equal histories).
+func (l *Ledger) SameChain(ctx context.Context, c *Cluster, nodes []int, height uint64) error {
+	for _, i := range nodes {
+		b, err := c.Client(5*time.Second, i).Block(ctx, height, client.ReadOptions{})
+		if err != nil {
+			return err
+		}
+		if b.Hash != l.BlockHash[height] {
+			return fmt.Errorf("%w: %s has block %d = %s, others %s", ErrDivergent, c.Procs[i].ID, height, b.Hash, l.BlockHash[height])
+		}
+	}
+	return nil
+}

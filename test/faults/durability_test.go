@@ -1,0 +1,239 @@
+package faults
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+func startCluster(t *testing.T, voters, spares int) *Cluster {
+	t.Helper()
+	c, err := NewCluster(t.TempDir(), binary, voters, spares, nodeFlags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	for i := 0; i < voters; i++ {
+		if err := c.Start(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func enrolWriter(ctx context.Context, t *testing.T, c *Cluster) ed25519.PrivateKey {
+	t.Helper()
+	k, _ := tx.GenerateKey()
+	st, _ := tx.BuildSigned(c.Genesis.Network, "key.register", state.KeyRegister{Owner: "participant/durable",
+		PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}, time.Now(), c.Admin)
+	resp, err := c.Client(20*time.Second, 0, 1, 2).Submit(ctx, st, client.SubmitOptions{})
+	if err != nil || resp.Receipt.Status != chain.Accepted {
+		t.Fatalf("enrol: %+v %v", resp, err)
+	}
+	return k
+}
+
+// write sends n notes concurrently and returns the acknowledged ids.
+func write(ctx context.Context, t *testing.T, c *Cluster, k ed25519.PrivateKey, n, workers int, nodes ...int) []string {
+	t.Helper()
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			cl := c.Client(10*time.Second, nodes...)
+			for i := w; i < n; i += workers {
+				raw, _ := json.Marshal(i)
+				st, _ := tx.BuildSigned(c.Genesis.Network, "note.put", state.NotePut{Key: fmt.Sprintf("d%d", i%13), Value: raw}, time.Now(), k)
+				resp, err := cl.Submit(ctx, st, client.SubmitOptions{})
+				if err == nil && resp.Receipt.Status == chain.Accepted {
+					mu.Lock()
+					acked = append(acked, resp.TxID)
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	return acked
+}
+
+func TestAcknowledgedWritesSurviveKillingEveryNodeAtOnce(t *testing.T) {
+	c := startCluster(t, 3, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	k := enrolWriter(ctx, t, c)
+	acked := write(ctx, t, c, k, 300, 8, 0, 1, 2)
+	if len(acked) < 290 {
+		t.Fatalf("only %d of 300 acknowledged on a healthy cluster", len(acked))
+	}
+	// kill -9 all three at the same moment, right after the acknowledgements
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func(i int) { defer wg.Done(); c.Kill(i) }(i)
+	}
+	wg.Wait()
+	for i := 0; i < 3; i++ {
+		if err := c.Start(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	view, err := c.Converge(ctx, []int{0, 1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		cl := c.Client(5*time.Second, i)
+		for _, id := range acked {
+			ev, err := cl.Tx(ctx, id, false, client.ReadOptions{})
+			if err != nil || ev.Receipt.Status != chain.Accepted {
+				t.Fatalf("%s lost acknowledged %s after kill -9 of every node: %v", c.Procs[i].ID, id, err)
+			}
+		}
+	}
+	t.Logf("%d acknowledged writes present on all 3 nodes after kill -9 of all (height %d)", len(acked), view.Height)
+}
+
+// startFails starts node i and expects it to exit with a log line
+// containing want.
+func startFails(t *testing.T, c *Cluster, i int, want string) string {
+	t.Helper()
+	if err := c.Start(i); err != nil {
+		t.Fatal(err)
+	}
+	p := c.Procs[i]
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s started on damaged data; want a refusal mentioning %q", p.ID, want)
+	}
+	p.mu.Lock()
+	p.cmd = nil
+	p.mu.Unlock()
+	logb, _ := os.ReadFile(p.Log)
+	if !strings.Contains(string(logb), want) {
+		t.Fatalf("%s log does not say %q:\n%s", p.ID, want, tail(string(logb), 2000))
+	}
+	return string(logb)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func TestDamagedFilesAreDetectedAndAWipedNodeCatchesUpFromPeers(t *testing.T) {
+	c := startCluster(t, 3, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	k := enrolWriter(ctx, t, c)
+	write(ctx, t, c, k, 260, 1, 0, 1, 2) // one block each: past the snapshot threshold
+	victim := (c.Leader(ctx) + 1) % 3
+	p := c.Procs[victim]
+	for {
+		if snaps, _ := filepath.Glob(filepath.Join(p.DataDir, "raft", "snapshots", "*", "state.bin")); len(snaps) > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("no snapshot taken")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	c.Stop(victim)
+
+	raftDB := filepath.Join(p.DataDir, "raft", "raft.db")
+	stateDB := filepath.Join(p.DataDir, "state.db")
+	backup := t.TempDir()
+	copyFile(t, raftDB, filepath.Join(backup, "raft.db"))
+	copyFile(t, stateDB, filepath.Join(backup, "state.db"))
+
+	t.Run("truncated raft log", func(t *testing.T) {
+		fi, _ := os.Stat(raftDB)
+		if err := os.Truncate(raftDB, fi.Size()/3); err != nil {
+			t.Fatal(err)
+		}
+		startFails(t, c, victim, "raft log")
+		copyFile(t, filepath.Join(backup, "raft.db"), raftDB)
+	})
+	t.Run("corrupted state file", func(t *testing.T) {
+		corrupt(t, stateDB, 0, 4096*2) // both meta pages
+		startFails(t, c, victim, "state")
+		copyFile(t, filepath.Join(backup, "state.db"), stateDB)
+	})
+	t.Run("corrupted snapshot when the state must be restored from it", func(t *testing.T) {
+		snaps, _ := filepath.Glob(filepath.Join(p.DataDir, "raft", "snapshots", "*", "state.bin"))
+		if len(snaps) == 0 {
+			t.Fatal("no snapshot was taken")
+		}
+		for _, s := range snaps {
+			corrupt(t, s, 100, 200)
+		}
+		if err := os.Remove(stateDB); err != nil { // the state is lost: the snapshot is needed
+			t.Fatal(err)
+		}
+		startFails(t, c, victim, "snapshot")
+	})
+	// The documented way out: move the damaged data directory aside; the
+	// node starts empty and catches up from its peers.
+	if err := os.Rename(p.DataDir, p.DataDir+".damaged"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(victim); err != nil {
+		t.Fatal(err)
+	}
+	write(ctx, t, c, k, 50, 4, (victim+1)%3, (victim+2)%3)
+	if _, err := c.Converge(ctx, []int{0, 1, 2}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func corrupt(t *testing.T, path string, from, to int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := from; i < to && i < len(b); i++ {
+		b[i] ^= 0x5a
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
