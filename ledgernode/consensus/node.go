@@ -37,12 +37,12 @@ type Config struct {
 	DialSource string
 	// Clock is the leader's clock for block times (default time.Now). The
 	// state machine forces block times strictly increasing whatever it says.
-	Clock func() time.Time
-	TLS           *pki.Reloader
-	Store         *state.Store
-	Logger        *slog.Logger
-	RaftLogLevel  string // hclog level for Raft's own logs (default "warn")
-	Metrics       *metrics.Node
+	Clock        func() time.Time
+	TLS          *pki.Reloader
+	Store        *state.Store
+	Logger       *slog.Logger
+	RaftLogLevel string // hclog level for Raft's own logs (default "warn")
+	Metrics      *metrics.Node
 
 	// Bootstrap lists the initial voters (from genesis). A node whose data
 	// directory is empty and whose ID is in the list bootstraps the cluster;
