@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"runtime"
 	"sync"
 	"time"
@@ -213,14 +212,14 @@ func (s *Store) applyBlockTx(btx *bolt.Tx, prev *Meta, p *Proposal, t time.Time,
 		return nil, nil, err
 	}
 	prevState, _ := hex.DecodeString(prev.StateHash)
-	stateHash := sha256.Sum256(append(prevState, wh.Sum(nil)...))
+	stateHash := wh.chain(prevState)
 	proposer := p.Proposer
 	if !chain.ValidNodeID(proposer) {
 		proposer = "invalid"
 	}
 	hdr := chain.Header{Network: prev.Network, Height: height, Prev: prev.BlockHash, Time: tx.FormatTime(t),
 		Proposer: proposer, TxCount: len(preps), TreeSize: app.Size(), LedgerRoot: hex.EncodeToString(root),
-		StateHash: hex.EncodeToString(stateHash[:])}
+		StateHash: hex.EncodeToString(stateHash)}
 	bh, err := hdr.Hash()
 	if err != nil {
 		return nil, nil, err
@@ -239,7 +238,7 @@ func (s *Store) applyBlockTx(btx *bolt.Tx, prev *Meta, p *Proposal, t time.Time,
 // applyOne runs the checks every node makes, in a fixed order, then the
 // handler. It always returns a receipt: a bad transaction is recorded as
 // rejected and never makes nodes diverge.
-func (s *Store) applyOne(btx *bolt.Tx, wh hash.Hash, height uint64, index int, t time.Time, pr *prepared) (rc chain.Receipt) {
+func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, t time.Time, pr *prepared) (rc chain.Receipt) {
 	rc = chain.Receipt{TxID: pr.id, Height: height, Index: index, Time: tx.FormatTime(t), Status: chain.Rejected}
 	reject := func(reasons []chain.Reason) chain.Receipt {
 		rc.Reasons = reasons

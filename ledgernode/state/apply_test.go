@@ -72,6 +72,7 @@ func TestBlockRejections(t *testing.T) {
 		{"compare-and-set on wrong version", CodeConflict, "payload.expectVersion", f.sign(k, "note.put", NotePut{Key: "a", Value: json.RawMessage(`9`), ExpectVersion: new(uint64)}).Canonical},
 	}
 	before, _ := f.store.Digest()
+	stateBefore := f.store.Meta().StateHash
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rc := f.block(c.raw).Receipts[0]
@@ -100,6 +101,9 @@ func TestBlockRejections(t *testing.T) {
 	after, _ := f.store.Digest()
 	if before == after {
 		t.Fatal("digest unchanged: rejected transactions must still be recorded in blocks")
+	}
+	if got := f.store.Meta().StateHash; got != stateBefore {
+		t.Fatalf("state hash changed by rejected transactions: %s -> %s", stateBefore, got)
 	}
 }
 

@@ -149,7 +149,7 @@ func (o *overlay) Scan(bucket, prefix string, fn func(string, []byte) bool) {
 }
 
 // flush writes the buffered writes to bbolt in sorted order and hashes them.
-func (o *overlay) flush(btx *bolt.Tx, h hash.Hash) error {
+func (o *overlay) flush(btx *bolt.Tx, h *writeHash) error {
 	keys := make([]string, 0, len(o.writes))
 	for k := range o.writes {
 		keys = append(keys, k)
@@ -167,13 +167,13 @@ func (o *overlay) flush(btx *bolt.Tx, h hash.Hash) error {
 			if err := b.Delete([]byte(key)); err != nil {
 				return err
 			}
-			hashWrite(h, bucket, key, nil, true)
+			h.add(bucket, key, nil, true)
 			continue
 		}
 		if err := b.Put([]byte(key), *w); err != nil {
 			return err
 		}
-		hashWrite(h, bucket, key, *w, false)
+		h.add(bucket, key, *w, false)
 	}
 	o.writes = map[string]*[]byte{}
 	return nil
@@ -196,4 +196,25 @@ func hashWrite(h hash.Hash, bucket, key string, value []byte, del bool) {
 	put(value)
 }
 
-func newWriteHash() hash.Hash { return sha256.New() }
+// writeHash hashes the state writes of a block, in order.
+type writeHash struct {
+	h hash.Hash
+	n int
+}
+
+func newWriteHash() *writeHash { return &writeHash{h: sha256.New()} }
+
+func (w *writeHash) add(bucket, key string, value []byte, del bool) {
+	w.n++
+	hashWrite(w.h, bucket, key, value, del)
+}
+
+// chain extends the state hash chain: a block that wrote nothing leaves the
+// state hash as it was, so "state hash unchanged" means "no state changed".
+func (w *writeHash) chain(prev []byte) []byte {
+	if w.n == 0 {
+		return prev
+	}
+	sum := sha256.Sum256(append(append([]byte(nil), prev...), w.h.Sum(nil)...))
+	return sum[:]
+}

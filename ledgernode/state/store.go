@@ -232,9 +232,9 @@ func (s *Store) writeGenesis(btx *bolt.Tx, gh string) error {
 		}
 	}
 	ghBytes, _ := hex.DecodeString(gh)
-	sh := sha256.Sum256(append(ghBytes, h.Sum(nil)...))
+	sh := h.chain(ghBytes)
 	m := &Meta{Network: g.Network, GenesisHash: gh, Height: 0, BlockHash: gh, Time: tx.FormatTime(t),
-		TreeSize: 0, Root: hex.EncodeToString(chain.Hasher.EmptyRoot()), Range: []string{}, StateHash: hex.EncodeToString(sh[:])}
+		TreeSize: 0, Root: hex.EncodeToString(chain.Hasher.EmptyRoot()), Range: []string{}, StateHash: hex.EncodeToString(sh)}
 	a := &Applied{}
 	if err := putJSONBolt(btx, bucketMeta, "head", m); err != nil {
 		return err

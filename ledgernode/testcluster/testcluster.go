@@ -195,12 +195,19 @@ func (c *Cluster) Node(i int) *node.Node {
 }
 
 // WaitLeader waits until a running node leads and every running node knows it.
-func (c *Cluster) WaitLeader(ctx context.Context) (int, error) {
+func (c *Cluster) WaitLeader(ctx context.Context) (int, error) { return c.WaitLeaderAmong(ctx) }
+
+// WaitLeaderAmong is WaitLeader over the given nodes only (default: all
+// running nodes).
+func (c *Cluster) WaitLeaderAmong(ctx context.Context, nodes ...int) (int, error) {
+	if len(nodes) == 0 {
+		nodes = c.Running()
+	}
 	for {
 		leader := -1
 		agreed := true
 		var id string
-		for _, i := range c.Running() {
+		for _, i := range nodes {
 			n := c.Node(i)
 			if n == nil {
 				continue
@@ -331,7 +338,14 @@ func (c *Cluster) WaitConverged(ctx context.Context) ([]NodeState, error) {
 
 // AddNode issues a certificate for a new node, starts it (not bootstrapped:
 // it waits to be added) and returns its index. Joining is the caller's move.
-func (c *Cluster) AddNode(id string) (int, error) {
+func (c *Cluster) AddNode(id string) (int, error) { return c.AddNodeWithTLS(id, nil) }
+
+// IssueFunc makes a node's TLS certificate and key (PEM) for its addresses.
+type IssueFunc func(spec netgen.NodeSpec) (certPEM, keyPEM []byte, err error)
+
+// AddNodeWithTLS is AddNode with a certificate of the caller's making (a
+// foreign CA, an expired certificate, ...); nil issues a good one.
+func (c *Cluster) AddNodeWithTLS(id string, issue IssueFunc) (int, error) {
 	rl, err := freeAddr()
 	if err != nil {
 		return -1, err
@@ -344,6 +358,11 @@ func (c *Cluster) AddNode(id string) (int, error) {
 	nm, err := netgen.IssueNode(c.Bundle.CA, spec, time.Now(), 24*time.Hour)
 	if err != nil {
 		return -1, err
+	}
+	if issue != nil {
+		if nm.CertPEM, nm.KeyPEM, err = issue(spec); err != nil {
+			return -1, err
+		}
 	}
 	paths := netgen.PathsIn(c.Layout.Dir, []string{id}).Nodes[id]
 	if err := os.MkdirAll(paths.Dir, 0o700); err != nil {
