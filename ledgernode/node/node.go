@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
@@ -137,6 +138,9 @@ func checkNodeKey(cfg Config) error {
 
 // APIAddr is the address the API listens on.
 func (n *Node) APIAddr() string { return n.apiLn.Addr().String() }
+
+// Handler is the node's HTTP API handler (for in-process tests and fuzzing).
+func (n *Node) Handler() http.Handler { return n.srv.Handler() }
 
 // Store is the node's state.
 func (n *Node) Store() *state.Store { return n.store }
