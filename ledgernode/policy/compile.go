@@ -12,6 +12,7 @@ import (
 	"github.com/google/cel-go/checker"
 	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/overloads"
+	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/ext"
 )
 
@@ -122,7 +123,7 @@ func compileRule(e *cel.Env, i int, r Rule) (*CompiledRule, []CompileError) {
 			if line <= 0 {
 				line, col = 0, 0
 			}
-			add(field, line, col, "%s", ce.Message)
+			add(field, line, col, "%s", strings.TrimSuffix(ce.Message, " (in container '')"))
 		}
 		return nil, errs
 	}
@@ -153,8 +154,8 @@ func compileRule(e *cel.Env, i int, r Rule) (*CompiledRule, []CompileError) {
 }
 
 func costString(c uint64) string {
-	if c >= 1<<63 {
-		return "(unbounded)"
+	if c >= 1<<50 {
+		return "(unbounded: a size the estimate cannot bound, e.g. a list built by a function)"
 	}
 	return fmt.Sprint(c)
 }
@@ -213,10 +214,17 @@ func determinismChecks(checked *cel.Ast, rule, field string) []CompileError {
 type estimator struct{}
 
 func (estimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
-	return estimatedSize(n.Path())
+	return estimatedSize(n.Path(), n.Type())
 }
 
-func estimatedSize(p []string) *checker.SizeEstimate {
+func estimatedSize(p []string, t *types.Type) *checker.SizeEstimate {
+	if t != nil {
+		switch t.Kind() {
+		case types.StringKind, types.BytesKind, types.ListKind, types.MapKind, types.DynKind, types.AnyKind, types.TypeParamKind:
+		default:
+			return &checker.SizeEstimate{Min: 1, Max: 1} // scalars, types, timestamps: no size to bound
+		}
+	}
 	if len(p) == 0 || !isVariable(p[0]) || p[0] == "at" {
 		return nil
 	}

@@ -258,6 +258,8 @@ func (it *keyIterator) ConvertToNative(reflect.Type) (any, error) { return nil, 
 func (it *keyIterator) ConvertToType(ref.Type) ref.Val {
 	return types.NewErr("type conversion on iterators not supported")
 }
-func (it *keyIterator) Equal(ref.Val) ref.Val { return types.NewErr("equality on iterators not supported") }
-func (it *keyIterator) Type() ref.Type        { return types.IteratorType }
-func (it *keyIterator) Value() any            { return nil }
+func (it *keyIterator) Equal(ref.Val) ref.Val {
+	return types.NewErr("equality on iterators not supported")
+}
+func (it *keyIterator) Type() ref.Type { return types.IteratorType }
+func (it *keyIterator) Value() any     { return nil }
