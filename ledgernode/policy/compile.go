@@ -11,6 +11,7 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
 	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/operators"
 	"github.com/google/cel-go/common/overloads"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/ext"
@@ -141,8 +142,8 @@ func compileRule(e *cel.Env, i int, r Rule) (*CompiledRule, []CompileError) {
 		return nil, errs
 	}
 	if est.Max > RuleCostLimit {
-		add(field, 1, 1, "estimated worst-case cost %s exceeds the limit of %d per rule (the estimate assumes input lists, maps and strings of up to %d items or characters, %d inside list items, and license paths of up to %d steps); avoid loops nested over input lists, and expensive string functions inside loops",
-			costString(est.Max), RuleCostLimit, EstimatedInputSize, EstimatedNestedSize, EstimatedLicensePathLength)
+		add(field, 1, 1, "estimated worst-case cost %s exceeds the limit of %d per rule (the estimate assumes input lists, maps and strings of up to %d items or characters, %d inside list items, %d parties and license paths of up to %d steps); avoid loops nested over input lists, and expensive string functions inside loops",
+			costString(est.Max), RuleCostLimit, EstimatedInputSize, EstimatedNestedSize, EstimatedParties, EstimatedLicensePathLength)
 		return nil, errs
 	}
 	prog, err := e.Program(checked, cel.CostLimit(RuleCostLimit), cel.EvalOptions(cel.OptOptimize))
@@ -176,8 +177,9 @@ var tzOverloads = map[string]bool{
 }
 
 // determinismChecks refuse constructs whose result could differ between
-// nodes: map literals (CEL iterates them in Go map order) and time zone
-// names (each node's time zone database).
+// nodes: map literals of several entries (CEL iterates them in Go map
+// order; {} and {k: v} have one order) and time zone names (each node's
+// time zone database).
 func determinismChecks(checked *cel.Ast, rule, field string) []CompileError {
 	native := checked.NativeRep()
 	info := native.SourceInfo()
@@ -193,7 +195,9 @@ func determinismChecks(checked *cel.Ast, rule, field string) []CompileError {
 	ast.PostOrderVisit(native.Expr(), ast.NewExprVisitor(func(ex ast.Expr) {
 		switch ex.Kind() {
 		case ast.MapKind:
-			at(ex.ID(), "map literals are not allowed in rules: their iteration order is not the same on every node; use a list (x in ['a', 'b']) or a chain of conditions")
+			if ex.AsMap().Size() > 1 {
+				at(ex.ID(), "map literals with more than one entry are not allowed in rules: their iteration order is not the same on every node; use a list (x in ['a', 'b']) or a chain of conditions")
+			}
 		case ast.StructKind:
 			at(ex.ID(), "message literals are not allowed in rules; compare fields of the inputs instead")
 		case ast.CallKind:
@@ -214,7 +218,21 @@ func determinismChecks(checked *cel.Ast, rule, field string) []CompileError {
 type estimator struct{}
 
 func (estimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
-	return estimatedSize(n.Path(), n.Type())
+	if est := estimatedSize(n.Path(), n.Type()); est != nil || n.Path() != nil {
+		return est
+	}
+	// Optional access (doc.?a.?b.orValue({})) and indexing lose the path
+	// the checker tracks; the value still comes from an input.
+	if root, selected, indexed := fromInput(n.Expr(), 0); root != "" {
+		switch {
+		case indexed:
+			return &checker.SizeEstimate{Max: EstimatedNestedSize}
+		case selected:
+			return &checker.SizeEstimate{Max: EstimatedInputSize}
+		}
+		return estimatedSize([]string{root}, nil)
+	}
+	return nil
 }
 
 func estimatedSize(p []string, t *types.Type) *checker.SizeEstimate {
@@ -228,8 +246,13 @@ func estimatedSize(p []string, t *types.Type) *checker.SizeEstimate {
 	if len(p) == 0 || !isVariable(p[0]) || p[0] == "at" {
 		return nil
 	}
-	if p[0] == "licensePath" && len(p) == 1 {
-		return &checker.SizeEstimate{Max: EstimatedLicensePathLength}
+	if len(p) == 1 {
+		switch p[0] {
+		case "licensePath":
+			return &checker.SizeEstimate{Max: EstimatedLicensePathLength}
+		case "parties":
+			return &checker.SizeEstimate{Max: EstimatedParties}
+		}
 	}
 	for _, e := range p[1:] {
 		if e == "@items" || e == "@values" || e == "@keys" {
@@ -237,6 +260,64 @@ func estimatedSize(p []string, t *types.Type) *checker.SizeEstimate {
 		}
 	}
 	return &checker.SizeEstimate{Max: EstimatedInputSize}
+}
+
+// fromInput finds the input variable e is reached from through selects,
+// indexes, optional selects and orValue with a small literal default ("" if
+// none), and whether the way went through a field or an element.
+func fromInput(e ast.Expr, depth int) (root string, selected, indexed bool) {
+	if depth > 64 {
+		return "", false, false
+	}
+	switch e.Kind() {
+	case ast.IdentKind:
+		if name := e.AsIdent(); isVariable(name) && name != "at" {
+			return name, false, false
+		}
+	case ast.SelectKind:
+		root, _, indexed = fromInput(e.AsSelect().Operand(), depth+1)
+		return root, true, indexed
+	case ast.CallKind:
+		call := e.AsCall()
+		args := call.Args()
+		switch call.FunctionName() {
+		case operators.Index, operators.OptIndex:
+			if len(args) == 2 {
+				root, selected, _ = fromInput(args[0], depth+1)
+				return root, selected, true
+			}
+		case operators.OptSelect:
+			if len(args) == 2 {
+				root, _, indexed = fromInput(args[0], depth+1)
+				return root, true, indexed
+			}
+		case "orValue":
+			if call.IsMemberFunction() && len(args) == 1 && smallLiteral(args[0]) {
+				return fromInput(call.Target(), depth+1)
+			}
+		case "value":
+			if call.IsMemberFunction() {
+				return fromInput(call.Target(), depth+1)
+			}
+		}
+	}
+	return "", false, false
+}
+
+// smallLiteral: a constant, or an empty list or map literal.
+func smallLiteral(e ast.Expr) bool {
+	switch e.Kind() {
+	case ast.LiteralKind:
+		if str, ok := e.AsLiteral().(types.String); ok {
+			return len(str) <= EstimatedInputSize
+		}
+		return true
+	case ast.ListKind:
+		return e.AsList().Size() == 0
+	case ast.MapKind:
+		return e.AsMap().Size() == 0
+	}
+	return false
 }
 
 func (estimator) EstimateCallCost(function, overloadID string, target *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {

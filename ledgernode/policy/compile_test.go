@@ -39,8 +39,8 @@ func TestCompileRefusesWithRuleFieldAndPosition(t *testing.T) {
 			CompileError{Rule: "registered-facility", Field: "rules[0].expression", Line: 1, Column: 15, Message: "undeclared reference to 'shout'"}},
 		{"not a condition", func(p *Policy) { p.Rules[0].Expression = "size(doc)" },
 			CompileError{Rule: "registered-facility", Field: "rules[0].expression", Line: 1, Column: 1, Message: "evaluates to int"}},
-		{"map literal", func(p *Policy) { p.Rules[0].Expression = "doc.a == 1 || {'x': 1}.exists(k, k == 'x')" },
-			CompileError{Rule: "registered-facility", Field: "rules[0].expression", Line: 1, Column: 15, Message: "map literals are not allowed"}},
+		{"map literal", func(p *Policy) { p.Rules[0].Expression = "doc.a == 1 || {'x': 1, 'y': 2}.exists(k, k == 'x')" },
+			CompileError{Rule: "registered-facility", Field: "rules[0].expression", Line: 1, Column: 15, Message: "map literals with more than one entry are not allowed"}},
 		{"time zone", func(p *Policy) { p.Rules[0].Expression = "at.getHours('Europe/Paris') < 18" },
 			CompileError{Rule: "registered-facility", Field: "rules[0].expression", Line: 1, Column: 12, Message: "time zone arguments are not allowed"}},
 		{"bad regex literal", func(p *Policy) { p.Rules[0].Expression = "doc.name.matches('[')" },
@@ -130,6 +130,10 @@ func TestTypicalRulesStayWellInsideTheCostLimit(t *testing.T) {
 		`at < timestamp(doc.signed) + duration('35064h')`,
 		`cel.bind(hs, doc.goods.map(g, g.hsCode), hs.exists(h, h.startsWith('16')))`,
 		`sets.intersects(record.originCountries, ['MX', 'CA'])`,
+		`'fda-ffr' in parties.?producer.?identifiers.orValue({})`,
+		`{'only': doc.a}.only == 1`,
+		`doc.?goods.orValue([]).exists(g, g.?originCriterion.orValue('') == 'C')`,
+		`!(parties.?producer.?name.orValue('').lowerAscii() in ['various'])`,
 	}
 	for _, r := range rules {
 		p := validPolicy()

@@ -33,15 +33,17 @@ const (
 	// and the cost actually spent at run time (an evaluation that reaches
 	// it stops with an error, which fails closed under Enforce).
 	RuleCostLimit = 1_000_000
-	// EstimatedInputSize, EstimatedNestedSize and EstimatedLicensePathLength
-	// are what the compile-time estimate assumes about the inputs: every
-	// list, map and string of an input holds at most EstimatedInputSize
-	// items or characters, those inside the items of a list or map at most
-	// EstimatedNestedSize, and the license path at most
+	// EstimatedInputSize, EstimatedNestedSize, EstimatedParties and
+	// EstimatedLicensePathLength are what the compile-time estimate assumes
+	// about the inputs: every list, map and string of an input holds at
+	// most EstimatedInputSize items or characters, those inside the items
+	// of a list or map at most EstimatedNestedSize, parties has at most
+	// EstimatedParties roles and the license path at most
 	// EstimatedLicensePathLength steps. Larger inputs are still evaluated;
 	// the run-time limit applies to them.
 	EstimatedInputSize         = 1024
 	EstimatedNestedSize        = 256
+	EstimatedParties           = 16
 	EstimatedLicensePathLength = 16
 	// MaxRules is the most rules one policy may have.
 	MaxRules = 64
