@@ -166,4 +166,3 @@ func TestTourPolicyDecisions(t *testing.T) {
 		}
 	}
 }
-
