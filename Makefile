@@ -52,7 +52,7 @@ $(BIN)/staticcheck-$(STATICCHECK_VERSION):
 
 .PHONY: bench
 bench: build ## Benchmarks: signatures, block apply, 3-node throughput and latency
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/ ./ledgernode/policy/...
 	$(BIN)/ledgerbench
 
 .PHONY: fuzz

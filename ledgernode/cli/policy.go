@@ -279,7 +279,7 @@ DOC (YAML or JSON) holds what a node would pass to the rules:
 			if in.Agency != nil {
 				agency = *in.Agency
 			}
-			prep := policy.Prepare(policy.Input{Record: in.Record, Doc: in.Doc, Parties: in.Parties, LicensePath: in.LicensePath, At: at})
+			prep := policy.Prepare(policy.Input{Record: in.Record, Doc: in.Doc, Parties: in.Parties, LicensePath: in.LicensePath, At: at, TrackCost: true})
 			v := c.Evaluate(prep, agency)
 			res := testResult{Policy: p.ID, Version: p.Version, Subject: in.Record, At: tx.FormatTime(at), Verdict: v,
 				Mismatch: p.Scope.Mismatch(in.Record)}

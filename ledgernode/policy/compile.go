@@ -33,8 +33,11 @@ type CompiledRule struct {
 	// MaxCost is the compile-time worst-case cost estimate (at most
 	// RuleCostLimit).
 	MaxCost uint64
-	prog    cel.Program
-	msg     template
+	// tracked runs with the run-time cost limit; fast runs without cost
+	// tracking and is used only on inputs within the sizes the estimate
+	// assumes, where the cost cannot exceed MaxCost <= RuleCostLimit.
+	tracked, fast cel.Program
+	msg           template
 }
 
 var (
@@ -146,12 +149,17 @@ func compileRule(e *cel.Env, i int, r Rule) (*CompiledRule, []CompileError) {
 			costString(est.Max), RuleCostLimit, EstimatedInputSize, EstimatedNestedSize, EstimatedParties, EstimatedLicensePathLength)
 		return nil, errs
 	}
-	prog, err := e.Program(checked, cel.CostLimit(RuleCostLimit), cel.EvalOptions(cel.OptOptimize))
+	tracked, err := e.Program(checked, cel.CostLimit(RuleCostLimit), cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		add(field, 1, 1, "%v", err)
 		return nil, errs
 	}
-	return &CompiledRule{Rule: r, MaxCost: est.Max, prog: prog, msg: msg}, nil
+	fast, err := e.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		add(field, 1, 1, "%v", err)
+		return nil, errs
+	}
+	return &CompiledRule{Rule: r, MaxCost: est.Max, tracked: tracked, fast: fast, msg: msg}, nil
 }
 
 func costString(c uint64) string {
@@ -200,6 +208,14 @@ func determinismChecks(checked *cel.Ast, rule, field string) []CompileError {
 			}
 		case ast.StructKind:
 			at(ex.ID(), "message literals are not allowed in rules; compare fields of the inputs instead")
+		case ast.ComprehensionKind:
+			comp := ex.AsComprehension()
+			for _, v := range []string{comp.IterVar(), comp.IterVar2(), comp.AccuVar()} {
+				if isVariable(v) {
+					at(ex.ID(), fmt.Sprintf("the loop or cel.bind variable %q hides the input of that name; choose another name", v))
+					break
+				}
+			}
 		case ast.CallKind:
 			for _, o := range native.GetOverloadIDs(ex.ID()) {
 				if tzOverloads[o] {

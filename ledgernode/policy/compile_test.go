@@ -43,6 +43,8 @@ func TestCompileRefusesWithRuleFieldAndPosition(t *testing.T) {
 			CompileError{Rule: "registered-facility", Field: "rules[0].expression", Line: 1, Column: 15, Message: "map literals with more than one entry are not allowed"}},
 		{"time zone", func(p *Policy) { p.Rules[0].Expression = "at.getHours('Europe/Paris') < 18" },
 			CompileError{Rule: "registered-facility", Field: "rules[0].expression", Line: 1, Column: 12, Message: "time zone arguments are not allowed"}},
+		{"loop variable hides an input", func(p *Policy) { p.Rules[0].Expression = "doc.goods.all(doc, doc.x == 1)" },
+			CompileError{Rule: "registered-facility", Field: "rules[0].expression", Message: `variable "doc" hides the input`}},
 		{"bad regex literal", func(p *Policy) { p.Rules[0].Expression = "doc.name.matches('[')" },
 			CompileError{Rule: "registered-facility", Field: "rules[0].expression", Message: "invalid matches argument"}},
 		{"cost over the limit", func(p *Policy) {

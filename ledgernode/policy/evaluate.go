@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -86,6 +87,11 @@ type Input struct {
 	Parties     any // a JSON object keyed by role; nil means {}
 	LicensePath any // a JSON array; nil means []
 	At          time.Time
+	// TrackCost measures every rule's cost (Outcome.Cost), as `ledgerctl
+	// policy test` shows it. The ledger leaves it off: rules then run with
+	// cost tracking only when the inputs exceed the sizes the compile-time
+	// estimate assumes.
+	TrackCost bool
 }
 
 // Agency is what a rule sees as `agency`: the policy's owner.
@@ -96,12 +102,37 @@ type Agency struct {
 	Programs []string `json:"programs,omitempty"`
 }
 
+// native is the agency as a JSON object (the fields its JSON encoding has).
+func (a Agency) native() map[string]any {
+	m := map[string]any{"id": a.ID}
+	if a.Name != "" {
+		m["name"] = a.Name
+	}
+	if a.Country != "" {
+		m["country"] = a.Country
+	}
+	if len(a.Programs) > 0 {
+		ps := make([]any, len(a.Programs))
+		for i, p := range a.Programs {
+			ps[i] = p
+		}
+		m["programs"] = ps
+	}
+	return m
+}
+
 // Prepared is an Input converted once into CEL values, shared by every
 // policy evaluated on the same document. Safe for concurrent reads.
 type Prepared struct {
 	vals   map[string]ref.Val
 	native map[string]any
 	err    error
+	// inBounds: every input is within the sizes the compile-time estimate
+	// assumes, so no rule can exceed its estimated cost and rules run
+	// without cost tracking (the same result, faster). Otherwise they run
+	// with the run-time limit.
+	inBounds  bool
+	trackCost bool
 }
 
 // Err is why the input cannot be evaluated (nil when it can); every rule
@@ -150,7 +181,76 @@ func Prepare(in Input) *Prepared {
 	at := in.At.UTC()
 	p.vals["at"] = types.Timestamp{Time: at}
 	p.native["at"] = tx.FormatTime(at)
+	p.trackCost = in.TrackCost
+	if p.err == nil {
+		p.inBounds = withinEstimate(p.native)
+	}
 	return p
+}
+
+// withinEstimate says whether the inputs are no larger than the
+// compile-time estimate assumes, whatever path a rule takes to a value:
+// top-level inputs within their own bounds (licensePath and parties
+// EstimatedLicensePathLength and EstimatedParties, the others
+// EstimatedInputSize), everything inside them within EstimatedNestedSize
+// (the smallest bound any path gets).
+func withinEstimate(native map[string]any) bool {
+	for name, v := range native {
+		limit := EstimatedInputSize
+		switch name {
+		case "licensePath":
+			limit = EstimatedLicensePathLength
+		case "parties":
+			limit = EstimatedParties
+		case "at":
+			continue
+		}
+		if sizeOf(v) > limit {
+			return false
+		}
+		if !nestedWithin(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// sizeOf is CEL's size(): characters of a string, items of a list or map.
+func sizeOf(v any) int {
+	switch x := v.(type) {
+	case string:
+		return utf8.RuneCountInString(x)
+	case []any:
+		return len(x)
+	case map[string]any:
+		return len(x)
+	}
+	return 0
+}
+
+// nestedWithin checks every value inside v (not v itself).
+func nestedWithin(v any, depth int) bool {
+	check := func(e any) bool {
+		if sizeOf(e) > EstimatedNestedSize {
+			return false
+		}
+		return nestedWithin(e, depth+1)
+	}
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if !check(e) {
+				return false
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if utf8.RuneCountInString(k) > EstimatedNestedSize || !check(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func jsonKindOf(v any) string {
@@ -257,10 +357,7 @@ func (c *Compiled) Evaluate(in *Prepared, agency Agency) *Verdict {
 	if agency.ID == "" {
 		agency.ID = c.Policy.Agency
 	}
-	agencyNative, _, err := normalize(agency)
-	if err != nil { // cannot happen for the struct above
-		agencyNative = map[string]any{"id": agency.ID}
-	}
+	agencyNative := agency.native()
 	act := &activation{p: in, agency: toVal(agencyNative)}
 	var vars map[string]any // for messages, built on the first failure
 	for _, r := range c.Rules {
@@ -282,7 +379,11 @@ func (c *Compiled) Evaluate(in *Prepared, agency Agency) *Verdict {
 
 func (r *CompiledRule) eval(act *activation) (o Outcome) {
 	o.Rule = r.Name
-	out, det, err := r.prog.Eval(act)
+	prog := r.tracked
+	if act.p.inBounds && !act.p.trackCost {
+		prog = r.fast
+	}
+	out, det, err := prog.Eval(act)
 	if det != nil && det.ActualCost() != nil {
 		o.Cost = *det.ActualCost()
 	}

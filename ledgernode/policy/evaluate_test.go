@@ -54,13 +54,21 @@ func TestRuleOutcomes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			comp := compileRules(t, Enforce, Rule{Name: "r", Expression: c.expr, Message: "producer {{doc.producer.name}} for HS {{doc.goods[0].hsCode}}"})
-			v := comp.Evaluate(Prepare(shrimp()), Agency{Name: "U.S. Food and Drug Administration"})
+			in := shrimp()
+			in.TrackCost = true
+			v := comp.Evaluate(Prepare(in), Agency{Name: "U.S. Food and Drug Administration"})
 			o := v.Outcomes[0]
 			if o.Result != c.result || !strings.Contains(o.Message, c.message) {
 				t.Fatalf("outcome = %+v, want %s %q", o, c.result, c.message)
 			}
 			if o.Cost == 0 && o.Result != ResultError {
 				t.Fatal("no cost recorded")
+			}
+			// Without cost tracking (the ledger's way on inputs within the
+			// estimate's sizes) the outcome is the same.
+			fast := comp.Evaluate(Prepare(shrimp()), Agency{Name: "U.S. Food and Drug Administration"}).Outcomes[0]
+			if fast.Cost != 0 || fast.Result != o.Result || fast.Message != o.Message {
+				t.Fatalf("untracked outcome %+v differs from %+v", fast, o)
 			}
 		})
 	}
@@ -135,6 +143,32 @@ func TestRuntimeCostLimitStopsOversizedInputs(t *testing.T) {
 	}
 	if !v.Rejects() {
 		t.Fatal("an error must fail closed under Enforce")
+	}
+}
+
+func TestInputsBeyondTheEstimatedSizesRunWithTheCostLimit(t *testing.T) {
+	long := strings.Repeat("x", EstimatedNestedSize+1)
+	cases := []struct {
+		name     string
+		in       Input
+		inBounds bool
+	}{
+		{"typical certificate", shrimp(), true},
+		{"long string inside the document", Input{Doc: map[string]any{"goods": []any{map[string]any{"description": long}}}}, false},
+		{"long top-level field", Input{Doc: map[string]any{"remarks": long}}, false},
+		{"many parties", Input{Parties: func() map[string]any {
+			m := map[string]any{}
+			for i := 0; i <= EstimatedParties; i++ {
+				m[strings.Repeat("r", i+1)] = map[string]any{}
+			}
+			return m
+		}()}, false},
+		{"long license path", Input{LicensePath: make([]any, EstimatedLicensePathLength+1)}, false},
+	}
+	for _, c := range cases {
+		if got := Prepare(c.in).inBounds; got != c.inBounds {
+			t.Errorf("%s: in bounds %v, want %v", c.name, got, c.inBounds)
+		}
 	}
 }
 

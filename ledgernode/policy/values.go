@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -31,10 +32,26 @@ func normalize(v any) (any, int, error) {
 	if v == nil {
 		return nil, 0, nil
 	}
+	if raw, ok := v.(json.RawMessage); ok {
+		return decodeJSON(raw)
+	}
+	// Values that are JSON already (maps and slices of JSON scalars, as
+	// decoded from a payload) are copied directly: the same result as the
+	// JSON round trip below, without it.
+	if out, size, ok := direct(v, 0); ok {
+		if size > MaxInputBytes {
+			return nil, size, fmt.Errorf("input is about %d bytes of JSON; at most %d can be evaluated", size, MaxInputBytes)
+		}
+		return out, size, nil
+	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil, 0, fmt.Errorf("input is not JSON-encodable: %v", err)
 	}
+	return decodeJSON(raw)
+}
+
+func decodeJSON(raw []byte) (any, int, error) {
 	if len(raw) > MaxInputBytes {
 		return nil, len(raw), fmt.Errorf("input is %d bytes of JSON; at most %d can be evaluated", len(raw), MaxInputBytes)
 	}
@@ -44,8 +61,100 @@ func normalize(v any) (any, int, error) {
 	if err := dec.Decode(&out); err != nil {
 		return nil, len(raw), fmt.Errorf("input does not decode as JSON: %v", err)
 	}
-	out, err = numbers(out, 0)
+	if dec.More() {
+		return nil, len(raw), fmt.Errorf("input has data after the JSON value")
+	}
+	out, err := numbers(out, 0)
 	return out, len(raw), err
+}
+
+// direct copies a value made only of map[string]any, []any, strings
+// (valid UTF-8), booleans, nil, Go integers, finite floats and json.Number,
+// converting numbers exactly as encoding to JSON and decoding with
+// numbers() would. It reports false for anything else (structs, other
+// map types, invalid UTF-8, NaN), which then takes the JSON round trip.
+// size approximates the length of the JSON encoding.
+func direct(v any, depth int) (any, int, bool) {
+	if depth > MaxInputDepth {
+		return nil, 0, false // the JSON path reports the depth
+	}
+	switch x := v.(type) {
+	case nil:
+		return nil, 4, true
+	case bool:
+		return x, 5, true
+	case string:
+		if !utf8.ValidString(x) {
+			return nil, 0, false
+		}
+		return x, len(x) + 2, true
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, 0, false
+		}
+		// encoding/json prints integral values below 1e21 without a
+		// fraction or exponent; numbers() reads those that fit as int64.
+		if x == math.Trunc(x) && x >= -(1<<63) && x < 1<<63 {
+			return int64(x), 20, true
+		}
+		return x, 24, true
+	case int:
+		return int64(x), 20, true
+	case int8:
+		return int64(x), 4, true
+	case int16:
+		return int64(x), 6, true
+	case int32:
+		return int64(x), 11, true
+	case int64:
+		return x, 20, true
+	case uint8:
+		return int64(x), 3, true
+	case uint16:
+		return int64(x), 5, true
+	case uint32:
+		return int64(x), 10, true
+	case uint:
+		return directUint(uint64(x))
+	case uint64:
+		return directUint(x)
+	case json.Number:
+		n, err := numbers(x, 0)
+		return n, len(x), err == nil
+	case []any:
+		out := make([]any, len(x))
+		size := 2
+		for i, e := range x {
+			c, n, ok := direct(e, depth+1)
+			if !ok {
+				return nil, 0, false
+			}
+			out[i], size = c, size+n+1
+		}
+		return out, size, true
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		size := 2
+		for k, e := range x {
+			if !utf8.ValidString(k) {
+				return nil, 0, false
+			}
+			c, n, ok := direct(e, depth+1)
+			if !ok {
+				return nil, 0, false
+			}
+			out[k], size = c, size+len(k)+n+4
+		}
+		return out, size, true
+	}
+	return nil, 0, false
+}
+
+func directUint(u uint64) (any, int, bool) {
+	if u <= math.MaxInt64 {
+		return int64(u), 20, true
+	}
+	return float64(u), 24, true
 }
 
 func numbers(v any, depth int) (any, error) {

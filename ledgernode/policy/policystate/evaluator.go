@@ -27,15 +27,17 @@ const MaxDocumentID = 256
 // Evaluator is the state.Evaluator of the ledger: it evaluates every
 // policy in force and in scope for a document, in policy id order, at block
 // time, and records the outcomes. It keeps compiled policies in a cache
-// keyed by their stored content, so the cache can never change an outcome.
+// checked against their stored active entry (version and content hash), so
+// the cache can never change an outcome.
 type Evaluator struct {
 	mu    sync.Mutex
-	cache map[string]*entry // raw activeEntry JSON -> entry
+	cache map[string]*entry // policy id -> entry of its stored active entry
 }
 
 // entry is a parsed activeEntry and its compiled policy.
 type entry struct {
 	activeID string
+	raw      string // the stored active entry the cache entry was built from
 	active   activeEntry
 	compiled *policy.Compiled // nil when compileErr is set
 	// compileErr is set when a stored policy no longer compiles (an engine
@@ -77,13 +79,19 @@ func (e *Evaluator) Evaluate(c *state.Context, doc *state.Document) error {
 	seq := len(c.Findings())
 	var findings []chain.Finding
 	var reasons []chain.Reason
+	agencies := map[string]policy.Agency{}
 	for _, en := range inScope {
 		var v *policy.Verdict
 		if en.compiled == nil {
 			v = &policy.Verdict{Policy: en.id(), Agency: en.active.Agency, Version: en.active.Version, Enforcement: en.active.Enforcement,
 				Outcomes: []policy.Outcome{{Rule: "", Result: policy.ResultError, Message: en.compileErr}}}
 		} else {
-			v = en.compiled.Evaluate(in, agencyOf(c, en.active.Agency))
+			a, ok := agencies[en.active.Agency]
+			if !ok {
+				a = agencyOf(c, en.active.Agency)
+				agencies[en.active.Agency] = a
+			}
+			v = en.compiled.Evaluate(in, a)
 		}
 		for _, f := range v.Findings() {
 			c.AddFinding(f)
@@ -156,14 +164,13 @@ func (e *Evaluator) inScope(r state.Reader, sub policy.Subject) ([]*entry, error
 }
 
 func (e *Evaluator) lookup(r state.Reader, id string, raw []byte) (*entry, error) {
-	key := id + "\x00" + string(raw)
 	e.mu.Lock()
-	en, ok := e.cache[key]
+	en, ok := e.cache[id]
 	e.mu.Unlock()
-	if ok {
+	if ok && en.raw == string(raw) {
 		return en, nil
 	}
-	en = &entry{activeID: id}
+	en = &entry{activeID: id, raw: string(raw)}
 	if err := json.Unmarshal(raw, &en.active); err != nil {
 		return nil, fmt.Errorf("policy %s: active entry unreadable: %w", id, err)
 	}
@@ -188,7 +195,7 @@ func (e *Evaluator) lookup(r state.Reader, id string, raw []byte) (*entry, error
 	if len(e.cache) >= maxCache {
 		e.cache = map[string]*entry{}
 	}
-	e.cache[key] = en
+	e.cache[id] = en
 	e.mu.Unlock()
 	return en, nil
 }

@@ -75,7 +75,7 @@ func testRegistry() *state.Registry {
 }
 
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	g       *chain.Genesis
 	admin   ed25519.PrivateKey
 	store   *state.Store
@@ -83,7 +83,7 @@ type fixture struct {
 	applied uint64
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	admin, _ := tx.GenerateKey()
 	node, _ := tx.GenerateKey()
