@@ -1,6 +1,35 @@
 package policy
 
-import "github.com/tradeledger/tradeledger/ledgernode/chain"
+import (
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// Transaction types of the policy lifecycle. The payload of publish and
+// update is a Policy; of withdraw, a Withdraw. The ledger side is in
+// package policystate; clients (ledgerctl, the operator) need only these.
+const (
+	TxPublish  = "policy.publish"
+	TxUpdate   = "policy.update"
+	TxWithdraw = "policy.withdraw"
+)
+
+// Withdraw is the payload of policy.withdraw.
+type Withdraw struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// Validate checks the payload's shape.
+func (w Withdraw) Validate() error {
+	if !ValidID(w.ID) {
+		return tx.Fieldf("payload.id", w.ID, "must be a policy id (lower-case letters, digits, '.' or '-')")
+	}
+	if w.Reason == "" || len(w.Reason) > 500 {
+		return tx.Fieldf("payload.reason", "", "required, at most 500 bytes: say why the policy is withdrawn")
+	}
+	return nil
+}
 
 // Policy statuses on the ledger.
 const (

@@ -21,11 +21,11 @@ const (
 	BucketEvals    = "policyevals"    // document id + "\x00" + height (8B) + index (4B) + seq (4B) -> policy.Evaluation
 )
 
-// Transaction types.
+// Transaction types (see package policy).
 const (
-	TypePublish  = "policy.publish"
-	TypeUpdate   = "policy.update"
-	TypeWithdraw = "policy.withdraw"
+	TypePublish  = policy.TxPublish
+	TypeUpdate   = policy.TxUpdate
+	TypeWithdraw = policy.TxWithdraw
 )
 
 // Rejection codes of this package.
@@ -36,21 +36,7 @@ const (
 )
 
 // Withdraw is the payload of policy.withdraw.
-type Withdraw struct {
-	ID     string `json:"id"`
-	Reason string `json:"reason"`
-}
-
-// Validate checks the payload's shape.
-func (w Withdraw) Validate() error {
-	if !policy.ValidID(w.ID) {
-		return tx.Fieldf("payload.id", w.ID, "must be a policy id (lower-case letters, digits, '.' or '-')")
-	}
-	if w.Reason == "" || len(w.Reason) > 500 {
-		return tx.Fieldf("payload.reason", "", "required, at most 500 bytes: say why the policy is withdrawn")
-	}
-	return nil
-}
+type Withdraw = policy.Withdraw
 
 // Handlers are the policy transaction types.
 func Handlers() []state.Handler {
@@ -116,12 +102,13 @@ func checkUpdate(payload json.RawMessage) error {
 	return err
 }
 
-// owner checks that the signer is a key of agency/<agency>.
-func owner(c *state.Context, agency, what string) error {
+// owner checks that the signer is a key of agency/<agency>; action says
+// what only the owner may do.
+func owner(c *state.Context, agency, action string) error {
 	want := "agency/" + agency
 	if c.Signer.Kind != state.KindAgency || c.Signer.Owner != want {
-		return state.Reject(state.CodeUnauthorized, "signer", "%s must be signed by a key of %s; this transaction is signed by %s (%s)",
-			what, want, c.Signer.Owner, c.Signer.Kind)
+		return state.Reject(state.CodeUnauthorized, "signer", "only %s can %s; this transaction is signed by a key of %s (%s)",
+			want, action, c.Signer.Owner, c.Signer.Kind)
 	}
 	return nil
 }
@@ -131,7 +118,7 @@ func applyPublish(c *state.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := owner(c, p.Agency, "policy.publish of a policy of agency "+p.Agency); err != nil {
+	if err := owner(c, p.Agency, "publish a policy of agency "+p.Agency); err != nil {
 		return nil, err
 	}
 	if h, ok, err := GetHead(c, p.ID); err != nil {
@@ -167,7 +154,7 @@ func applyUpdate(c *state.Context) (any, error) {
 	if !ok {
 		return nil, state.Reject(state.CodeNotFound, "payload.id", "no policy %q on this ledger; publish it first with policy.publish", p.ID)
 	}
-	if err := owner(c, h.Agency, fmt.Sprintf("policy.update of %s (owned by agency %s)", h.ID, h.Agency)); err != nil {
+	if err := owner(c, h.Agency, fmt.Sprintf("update policy %s, which it owns", h.ID)); err != nil {
 		return nil, err
 	}
 	if p.Agency != h.Agency {
@@ -227,7 +214,7 @@ func applyWithdraw(c *state.Context) (any, error) {
 	if !ok {
 		return nil, state.Reject(state.CodeNotFound, "payload.id", "no policy %q on this ledger", w.ID)
 	}
-	if err := owner(c, h.Agency, fmt.Sprintf("policy.withdraw of %s (owned by agency %s)", h.ID, h.Agency)); err != nil {
+	if err := owner(c, h.Agency, fmt.Sprintf("withdraw policy %s, which it owns", h.ID)); err != nil {
 		return nil, err
 	}
 	if h.Status != policy.StatusActive {

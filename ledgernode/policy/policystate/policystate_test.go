@@ -302,15 +302,21 @@ func TestPolicyUpdateTakesEffectFromItsBlockAndEarlierVerdictsAreUnchanged(t *te
 	v2.Rules = []policy.Rule{{Name: "registered-facility",
 		Expression: `has(doc.producer.fdaRegistration) || doc.producer.?vqip.orValue(false) == true`,
 		Message:    "producer {{doc.producer.name}} has no FDA registration and is not in VQIP"}}
-	doc2 := fishDoc("cert-2", false)
-	doc2.Doc["producer"].(map[string]any)["vqip"] = true
-	// The update and a document in the same block: the update is applied
-	// first (block order), so the document is judged by v2.
-	res := f.block(f.sign(fda, policystate.TypeUpdate, v2), f.sign(shipper, "test.document", doc2))
-	if res.Receipts[0].Status != chain.Accepted || string(res.Receipts[0].Result) != `{"agency":"us-fda","hash":"`+headHash(f, "fda-fish")+`","id":"fda-fish","version":2}` {
-		t.Fatalf("update: %+v %s", res.Receipts[0], res.Receipts[0].Result)
+	vqip := func(id string) testDocument {
+		d := fishDoc(id, false)
+		d.Doc["producer"].(map[string]any)["vqip"] = true
+		return d
 	}
-	after := res.Receipts[1]
+	// One block: a document, the update, the same kind of document. Block
+	// order decides: the first is judged by v1, the second by v2.
+	res := f.block(f.sign(shipper, "test.document", vqip("cert-2a")), f.sign(fda, policystate.TypeUpdate, v2), f.sign(shipper, "test.document", vqip("cert-2b")))
+	if res.Receipts[1].Status != chain.Accepted || string(res.Receipts[1].Result) != `{"agency":"us-fda","hash":"`+headHash(f, "fda-fish")+`","id":"fda-fish","version":2}` {
+		t.Fatalf("update: %+v %s", res.Receipts[1], res.Receipts[1].Result)
+	}
+	if early := res.Receipts[0]; early.Status != chain.Rejected || early.Findings[0].Version != 1 {
+		t.Fatalf("document before the update in its block: %+v", early)
+	}
+	after := res.Receipts[2]
 	if after.Status != chain.Accepted || len(after.Findings) != 1 || after.Findings[0].Version != 2 || after.Findings[0].Result != policy.ResultPass {
 		t.Fatalf("document after the update: %+v", after)
 	}
