@@ -13,7 +13,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 # Packages whose tests exercise concurrency run under the race detector.
-RACE_PKGS := ./ledgernode/tx/... ./ledgernode/state/... ./ledgernode/consensus/... ./ledgernode/server/...
+RACE_PKGS := ./ledgernode/tx/... ./ledgernode/state/... ./ledgernode/consensus/... ./ledgernode/server/... ./ledgernode/policy/...
 
 .PHONY: help
 help: ## Show the targets
@@ -52,7 +52,7 @@ $(BIN)/staticcheck-$(STATICCHECK_VERSION):
 
 .PHONY: bench
 bench: build ## Benchmarks: signatures, block apply, 3-node throughput and latency
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/ ./ledgernode/policy/...
 	$(BIN)/ledgerbench
 
 .PHONY: faults

@@ -20,6 +20,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/metrics"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
+	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
 	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
@@ -45,8 +46,13 @@ type Config struct {
 	Registry *state.Registry
 }
 
-// DefaultRegistry holds every transaction type the product ships.
-func DefaultRegistry() *state.Registry { return state.NewRegistry() }
+// DefaultRegistry holds every transaction type the product ships, and the
+// agency rule engine as its evaluator.
+func DefaultRegistry() *state.Registry {
+	r := state.NewRegistry()
+	policystate.Register(r)
+	return r
+}
 
 // Node is a running ledger node.
 type Node struct {

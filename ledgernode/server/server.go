@@ -90,6 +90,7 @@ func (s *Server) routes() {
 	h("GET /v1/notes/{key...}", s.getNote)
 	h("GET /v1/state/digest", s.getDigest)
 	h("GET /v1/types", s.getTypes)
+	s.policyRoutes(h)
 	h("GET /healthz", s.healthz)
 	h("GET /readyz", s.readyz)
 	if s.cfg.Metrics != nil {

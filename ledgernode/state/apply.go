@@ -271,6 +271,13 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 	result, err := safeApply(h, c)
 	rc.Findings = c.findings
 	if err != nil {
+		if len(c.records) > 0 {
+			kept := newOverlay(btx)
+			keepRecords(kept, c.records)
+			if ferr := kept.flush(btx, wh); ferr != nil {
+				panic(fmt.Errorf("flush records of rejected tx %s: %w", pr.id, ferr))
+			}
+		}
 		return reject(AsReasons(err, CodeInvalid))
 	}
 	if result != nil {
@@ -280,6 +287,7 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 		}
 		rc.Result = raw
 	}
+	keepRecords(ov, c.records)
 	if err := ov.flush(btx, wh); err != nil {
 		// A write failure inside a bbolt transaction is not a verdict on the
 		// transaction; the whole block fails and the node stops.
@@ -331,6 +339,12 @@ func resolveSigner(r Reader, keyID string, t time.Time) (Signer, *Rejection) {
 		return Signer{}, Reject(CodeUnauthorized, "signer", "%s is %s and may not sign", id.ID, id.Status)
 	}
 	return Signer{KeyID: keyID, Owner: k.Owner, Kind: k.Kind, Key: k}, nil
+}
+
+func keepRecords(ov *overlay, recs []record) {
+	for _, r := range recs {
+		ov.Put(r.bucket, r.key, r.value)
+	}
 }
 
 func safeApply(h *Handler, c *Context) (result any, err error) {

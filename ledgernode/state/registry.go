@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,7 +102,23 @@ type Context struct {
 	Signer   Signer
 	Genesis  *chain.Genesis
 	findings []chain.Finding
+	records  []record
 	reg      *Registry
+}
+
+// record is a write kept whatever the transaction's outcome.
+type record struct {
+	bucket, key string
+	value       []byte
+}
+
+// Record writes an index entry that is kept even when the transaction is
+// rejected: for audit indexes such as the policy evaluation history of a
+// document, which must show the evaluations that rejected it. Domain state
+// must go through Put (discarded on rejection). Recorded entries are
+// applied after the transaction's own writes, in the order recorded.
+func (c *Context) Record(bucket, key string, value []byte) {
+	c.records = append(c.records, record{bucket: bucket, key: key, value: bytes.Clone(value)})
 }
 
 // AddFinding records an evaluated rule with the transaction's receipt.

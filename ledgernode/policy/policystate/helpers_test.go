@@ -1,0 +1,197 @@
+package policystate_test
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/policy"
+	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// testDocument is the payload of the test-only type "test.document": a
+// synthetic domain record that is evaluated by the agency rules and, when
+// accepted, stored. It stands in for certificates and shipments.
+type testDocument struct {
+	ID          string         `json:"id"`
+	Type        string         `json:"type"`
+	Program     string         `json:"program,omitempty"`
+	HSCodes     []string       `json:"hsCodes,omitempty"`
+	Origin      []string       `json:"origin,omitempty"`
+	Destination []string       `json:"destination,omitempty"`
+	Doc         map[string]any `json:"doc"`
+	Parties     map[string]any `json:"parties,omitempty"`
+	LicensePath []any          `json:"licensePath,omitempty"`
+}
+
+func (d testDocument) Validate() error {
+	if d.ID == "" {
+		return tx.Fieldf("payload.id", "", "required")
+	}
+	return nil
+}
+
+const bucketTestDocs = "testdocs"
+
+// testDocumentHandler calls c.Evaluate the way a domain handler does:
+// after its own validation, before writing.
+func testDocumentHandler() state.Handler {
+	return state.Handler{
+		Type:    "test.document",
+		Summary: "test only: a synthetic document evaluated by the agency rules",
+		Check:   state.CheckAs[testDocument](),
+		Apply: func(c *state.Context) (any, error) {
+			d, err := state.DecodeAndCheck[testDocument](c.Tx.Payload)
+			if err != nil {
+				return nil, err
+			}
+			doc := &state.Document{ID: d.ID, Type: d.Type, Program: d.Program, HSCodes: d.HSCodes, OriginCountries: d.Origin,
+				DestinationCountries: d.Destination, Input: map[string]any{
+					policystate.InputDoc: d.Doc, policystate.InputParties: d.Parties, policystate.InputLicensePath: d.LicensePath}}
+			if err := c.Evaluate(doc); err != nil {
+				return nil, err
+			}
+			if err := state.PutJSON(c, bucketTestDocs, d.ID, d); err != nil {
+				return nil, err
+			}
+			return map[string]string{"id": d.ID}, nil
+		},
+	}
+}
+
+// testRegistry is the product registry plus the test document type.
+func testRegistry() *state.Registry {
+	r := state.NewRegistry()
+	policystate.Register(r)
+	r.MustRegister(testDocumentHandler())
+	return r
+}
+
+type fixture struct {
+	t       testing.TB
+	g       *chain.Genesis
+	admin   ed25519.PrivateKey
+	store   *state.Store
+	now     time.Time
+	applied uint64
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	admin, _ := tx.GenerateKey()
+	node, _ := tx.GenerateKey()
+	g := &chain.Genesis{Network: "testnet", Time: tx.FormatTime(t0),
+		Admins: []string{tx.KeyID(admin.Public().(ed25519.PublicKey))},
+		Nodes:  []chain.GenesisNode{{ID: "n0", RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2", Key: tx.KeyID(node.Public().(ed25519.PublicKey))}},
+		Params: chain.DefaultParams()}
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, g: g, admin: admin, now: t0}
+	f.store = f.open(filepath.Join(t.TempDir(), "state.db"))
+	return f
+}
+
+func (f *fixture) open(path string) *state.Store {
+	s, err := state.Open(state.Config{Path: path, Genesis: f.g, Registry: testRegistry()})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func (f *fixture) sign(priv ed25519.PrivateKey, typ string, payload any) []byte {
+	f.t.Helper()
+	s, err := tx.BuildSigned(f.g.Network, typ, payload, f.now, priv)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return s.Canonical
+}
+
+// block applies raw envelopes as the next block, one second later.
+func (f *fixture) block(raws ...[]byte) *state.BlockResult {
+	f.t.Helper()
+	f.now = f.now.Add(time.Second)
+	p := &state.Proposal{Time: tx.FormatTime(f.now), Proposer: "n0"}
+	for _, r := range raws {
+		p.Txs = append(p.Txs, json.RawMessage(r))
+	}
+	f.applied++
+	res, err := f.store.ApplyBlock(p, f.applied, 1)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res
+}
+
+func (f *fixture) one(priv ed25519.PrivateKey, typ string, payload any) chain.Receipt {
+	f.t.Helper()
+	return f.block(f.sign(priv, typ, payload)).Receipts[0]
+}
+
+func (f *fixture) accepted(priv ed25519.PrivateKey, typ string, payload any) chain.Receipt {
+	f.t.Helper()
+	rc := f.one(priv, typ, payload)
+	if rc.Status != chain.Accepted {
+		f.t.Fatalf("%s rejected: %+v", typ, rc.Reasons)
+	}
+	return rc
+}
+
+// enrol registers a key for owner through the admin (key.register creates
+// the identity, e.g. agency/us-fda of kind agency).
+func (f *fixture) enrol(owner string) ed25519.PrivateKey {
+	f.t.Helper()
+	k, _ := tx.GenerateKey()
+	f.accepted(f.admin, "key.register", state.KeyRegister{Owner: owner, Name: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))})
+	return k
+}
+
+func (f *fixture) view(fn func(v *state.View) error) {
+	f.t.Helper()
+	if err := f.store.View(fn); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) history(docID string) []policy.Evaluation {
+	f.t.Helper()
+	var out []policy.Evaluation
+	f.view(func(v *state.View) (err error) { out, err = policystate.History(v, docID); return err })
+	return out
+}
+
+func (f *fixture) testDoc(id string) bool {
+	f.t.Helper()
+	found := false
+	f.view(func(v *state.View) error { found = v.Get(bucketTestDocs, id) != nil; return nil })
+	return found
+}
+
+// fishPolicy is an FDA-style policy: HS chapters 03 and 16 need a
+// registered facility.
+func fishPolicy(id, enforcement string) policy.Policy {
+	return policy.Policy{ID: id, Agency: "us-fda", Enforcement: enforcement,
+		Scope: policy.Scope{HSPrefixes: []string{"03", "16"}, DestinationCountries: []string{"US"}, DocumentTypes: []string{"certificate"}},
+		Rules: []policy.Rule{{Name: "registered-facility", Expression: `has(doc.producer.fdaRegistration) && doc.producer.fdaRegistration != ''`,
+			Message: "producer {{doc.producer.name}} has no FDA food facility registration"}}}
+}
+
+// fishDoc is a certificate for frozen shrimp into the US.
+func fishDoc(id string, registered bool) testDocument {
+	producer := map[string]any{"name": "Camarones del Pacifico"}
+	if registered {
+		producer["fdaRegistration"] = "12345678901"
+	}
+	return testDocument{ID: id, Type: "certificate", Program: "USMCA", HSCodes: []string{"030617"}, Origin: []string{"MX"}, Destination: []string{"US"},
+		Doc: map[string]any{"producer": producer, "originCriterion": "A"}}
+}

@@ -1,0 +1,126 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/policy"
+	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// policyRoutes are the agency policy queries.
+func (s *Server) policyRoutes(h func(pattern string, fn http.HandlerFunc)) {
+	h("GET /v1/policies", s.listPolicies)
+	h("GET /v1/policies/{id}", s.getPolicy)
+	h("GET /v1/policy-scope", s.policyScope)
+	h("GET /v1/evaluations/{id...}", s.getEvaluations)
+}
+
+func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	agency := r.URL.Query().Get("agency")
+	if agency != "" && !policy.ValidAgency(agency) {
+		writeError(w, badRequest("agency", "must be an agency id such as us-fda"))
+		return
+	}
+	var resp api.PolicyList
+	err := s.cfg.Store.View(func(v *state.View) (err error) {
+		resp.Policies, err = policystate.List(v, agency)
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	var resp api.PolicyResponse
+	err := s.cfg.Store.View(func(v *state.View) error {
+		h, vs, err := policystate.Get(v, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		resp.Head, resp.Versions = *h, vs
+		return nil
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// policyScope answers which policies apply to a document described by
+// query parameters: type, program, hs, origin, destination (lists
+// comma-separated) and optionally at (RFC 3339).
+func (s *Server) policyScope(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	list := func(k string) []string {
+		var out []string
+		for _, v := range strings.Split(q.Get(k), ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	resp := api.PolicyScopeResponse{Subject: policy.Subject{Type: q.Get("type"), Program: q.Get("program"), HSCodes: list("hs"),
+		OriginCountries: list("origin"), DestinationCountries: list("destination")}}
+	if at := q.Get("at"); at != "" {
+		t, err := tx.ParseTime(at)
+		if err != nil {
+			writeError(w, badRequest("at", "must be an RFC 3339 UTC time such as 2026-03-01T12:00:00.000000Z"))
+			return
+		}
+		resp.At = tx.FormatTime(t)
+	}
+	err := s.cfg.Store.View(func(v *state.View) (err error) {
+		resp.Policies, err = policystate.InScope(v, resp.Subject, resp.At)
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) getEvaluations(w http.ResponseWriter, r *http.Request) {
+	if s.strongRead(w, r) {
+		return
+	}
+	id := r.PathValue("id")
+	resp := api.EvaluationsResponse{DocumentID: id, Evaluations: []api.EvaluationRecord{}}
+	err := s.cfg.Store.View(func(v *state.View) error {
+		evs, err := policystate.History(v, id)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			rec := api.EvaluationRecord{Evaluation: ev}
+			if txr, err := v.TxByID(ev.TxID); err == nil {
+				rec.Status, rec.Reasons = txr.Receipt.Status, txr.Receipt.Reasons
+			}
+			resp.Evaluations = append(resp.Evaluations, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
