@@ -21,6 +21,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -45,7 +46,11 @@ type Config struct {
 }
 
 // DefaultRegistry holds every transaction type the product ships.
-func DefaultRegistry() *state.Registry { return state.NewRegistry() }
+func DefaultRegistry() *state.Registry {
+	r := state.NewRegistry()
+	trade.Register(r)
+	return r
+}
 
 // Node is a running ledger node.
 type Node struct {
