@@ -86,6 +86,7 @@ func (s *Server) routes() {
 	h("GET /v1/types", s.getTypes)
 	h("GET /healthz", s.healthz)
 	h("GET /readyz", s.readyz)
+	s.tradeRoutes(h)
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{}))
 	}
