@@ -114,13 +114,13 @@ func signatureCheck(r state.Reader, what string, rec Recorded, ev *evidenceSet) 
 			Message: fmt.Sprintf("%s was signed by key %s, which is not registered", what, tx.FingerprintOf(rec.KeyID))}
 	}
 	if len(k.History) > 0 {
-		ev.add("signing key "+k.Fingerprint+" registered", k.History[0].TxID)
+		ev.add("signing key "+k.Fingerprint+" of "+k.Owner+" registered", k.History[0].TxID)
 	}
 	t, _ := tx.ParseTime(rec.Time)
 	if rej := k.ValidAt(t); rej != nil {
 		for _, h := range k.History {
 			if h.Event == "revoked" || h.Event == "retired" {
-				ev.add("signing key "+k.Fingerprint+" "+h.Event, h.TxID)
+				ev.add("signing key "+k.Fingerprint+" of "+k.Owner+" "+h.Event, h.TxID)
 			}
 		}
 		return Check{Name: "signature", Result: ResultFail, Code: "signature_invalid",
@@ -241,7 +241,7 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 	out.Version, out.Current, out.Program = ver, rec.Current, ct.Program
 	what := fmt.Sprintf("version %d", ver)
 	ev.add(fmt.Sprintf("certificate %s %s", q.ID, what), cv.TxID)
-	add(Check{Name: "recorded", Result: ResultPass, Message: fmt.Sprintf("%s %s recorded at %s (height of evidence below)", q.ID, what, cv.Time)})
+	add(Check{Name: "recorded", Result: ResultPass, Message: fmt.Sprintf("%s %s recorded at %s", q.ID, what, cv.Time)})
 
 	// The certifier's signature, judged at the record's block time.
 	add(signatureCheck(v, what, cv.Recorded, &ev))
