@@ -42,9 +42,9 @@ func (a *App) certTemplateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now().UTC()
 			ct := trade.Certificate{ID: id, Program: program, CertifierRole: trade.RoleExporter,
-				Certifier: trade.Party{ID: certifier, Name: "ACME Exportaciones SA de CV", Title: "Export Manager", Country: "MX", Email: "export@acme.example"},
-				Producer:  &trade.Party{Name: trade.ProducerVarious},
-				Importer:  &trade.Party{ID: importer, Name: "BigBox Stores Inc.", Country: "US"},
+				Certifier:     trade.Party{ID: certifier, Name: "ACME Exportaciones SA de CV", Title: "Export Manager", Country: "MX", Email: "export@acme.example"},
+				Producer:      &trade.Party{Name: trade.ProducerVarious},
+				Importer:      &trade.Party{ID: importer, Name: "BigBox Stores Inc.", Country: "US"},
 				ExportCountry: "MX", ImportCountry: "US",
 				Goods:         []trade.GoodsItem{{Description: "Portable automatic data-processing machines", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"}},
 				BlanketPeriod: &trade.Period{ValidFrom: tx.FormatTime(now.Truncate(24 * time.Hour)), ValidUntil: tx.FormatTime(now.Truncate(24*time.Hour).AddDate(1, 0, -1))},

@@ -165,9 +165,9 @@ func (t *tradeSeed) participants() error {
 
 func (t *tradeSeed) acmeCert(id string) trade.Certificate {
 	return trade.Certificate{ID: id, Program: "USMCA", CertifierRole: "exporter",
-		Certifier: trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Gerente de Exportación", Country: "MX", Email: "export@acme-mx.example"},
-		Producer:  &trade.Party{Name: trade.ProducerVarious},
-		Importer:  &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
+		Certifier:     trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Gerente de Exportación", Country: "MX", Email: "export@acme-mx.example"},
+		Producer:      &trade.Party{Name: trade.ProducerVarious},
+		Importer:      &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
 		ExportCountry: "MX", ImportCountry: "US",
 		Goods: []trade.GoodsItem{
 			{Description: "Portable computers", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"},
@@ -297,4 +297,3 @@ func (t *tradeSeed) shipments() error {
 	s2.Lines = []trade.ShipmentLine{s.Lines[0], s.Lines[2]}
 	return t.ok("bigbox-us", "shipment.declare", s2)
 }
-

@@ -129,7 +129,7 @@ func checkGoods(pr *problems, field string, goods []GoodsItem, prog *Program) {
 		if err := CheckHSCode(g.HSCode); err != nil {
 			pr.invalid(f+".hsCode", g.HSCode, "%v", err)
 		} else if len(g.HSCode) != 6 {
-			pr.invalid(f+".hsCode", g.HSCode, "a certification of origin classifies goods to six digits (the HS subheading, e.g. %s00)", g.HSCode[:4])
+			pr.invalid(f+".hsCode", g.HSCode, "a certification of origin classifies goods to six digits (the HS subheading, e.g. %s)", g.HSCode+strings.Repeat("0", 6-len(g.HSCode)))
 		}
 		pr.oneOf(f+".originCriterion", g.OriginCriterion, prog.OriginCriteria)
 		if pr.country(f+".countryOfOrigin", g.CountryOfOrigin) && !prog.hasCountry(g.CountryOfOrigin) {
