@@ -51,8 +51,8 @@ $(BIN)/staticcheck-$(STATICCHECK_VERSION):
 	mv $(BIN)/.tmp/staticcheck $@
 
 .PHONY: bench
-bench: build ## Benchmarks: signatures, block apply, 3-node throughput and latency
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/
+bench: build ## Benchmarks: signatures, block apply, trade records and verdicts, 3-node throughput and latency
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/ ./ledgernode/trade/
 	$(BIN)/ledgerbench
 
 .PHONY: fuzz
