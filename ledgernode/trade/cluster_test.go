@@ -235,6 +235,27 @@ func TestThreeNodesAgreeOnCertificatesLicenseChainsAndVerdicts(t *testing.T) {
 		t.Fatalf("strong read of the revoked chain: %+v %v", vd, err)
 	}
 
+	// Malformed questions are refused with the field named.
+	for _, bad := range []struct {
+		path, body, field string
+	}{
+		{"/v1/verify/certificate", `{"id":"C-1","at":"yesterday"}`, "at"},
+		{"/v1/verify/license", `{"importer":"participant/bigbox-us","hsCode":"84A1","right":"TM-ACME","country":"US"}`, "hsCode"},
+		{"/v1/verify/license", `{"importer":"participant/bigbox-us","hsCode":"610910","right":"TM-ACME","country":"US","colour":"red"}`, "body"},
+	} {
+		err := f.c.Client(0).Do(f.ctx, "POST", bad.path, []byte(bad.body), nil)
+		if !errors.As(err, &ce) || ce.Status != 400 || ce.Field != bad.field {
+			t.Fatalf("%s %s: %v", bad.path, bad.body, err)
+		}
+	}
+	if _, err := f.c.Client(0).Certificate(f.ctx, "NOPE", client.ReadOptions{}); !client.IsNotFound(err) {
+		t.Fatalf("unknown certificate: %v", err)
+	}
+	h, err := f.c.Client(2).Certificate(f.ctx, "C-1", client.ReadOptions{Strong: true})
+	if err != nil || len(h.Versions) != 2 || len(h.Record.Endorsements) != 1 {
+		t.Fatalf("certificate history: %+v %v", h, err)
+	}
+
 	// A credential exported by one node verifies offline, proof and evidence.
 	raw, err := f.c.Client(1).CertificateCredential(f.ctx, "C-1", 0)
 	if err != nil {
