@@ -13,7 +13,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 # Packages whose tests exercise concurrency run under the race detector.
-RACE_PKGS := ./ledgernode/tx/... ./ledgernode/state/... ./ledgernode/consensus/... ./ledgernode/server/...
+RACE_PKGS := ./ledgernode/tx/... ./ledgernode/state/... ./ledgernode/consensus/... ./ledgernode/server/... ./ledgernode/trade/...
 
 .PHONY: help
 help: ## Show the targets
