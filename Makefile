@@ -54,8 +54,8 @@ $(BIN)/staticcheck-$(STATICCHECK_VERSION):
 	mv $(BIN)/.tmp/staticcheck $@
 
 .PHONY: bench
-bench: build ## Benchmarks: signatures, block apply, 3-node throughput and latency
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/ ./ledgernode/policy/...
+bench: build ## Benchmarks: signatures, block apply, policies, trade records and verdicts, 3-node throughput and latency
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/ ./ledgernode/policy/... ./ledgernode/trade/
 	$(BIN)/ledgerbench
 
 .PHONY: faults

@@ -16,7 +16,7 @@ import (
 
 func (a *App) keysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Create, inspect, register and revoke Ed25519 keys"}
-	cmd.AddCommand(a.keysCreateCmd(), a.keysShowCmd(), a.keysGetCmd(), a.keysRegisterCmd(), a.keysRevokeCmd())
+	cmd.AddCommand(a.keysCreateCmd(), a.keysShowCmd(), a.keysGetCmd(), a.keysRegisterCmd(), a.keysRevokeCmd(), a.keysRotateCmd())
 	return cmd
 }
 

@@ -1,24 +1,35 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 )
 
 func (a *App) verifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify",
-		Short: "Verify ledger evidence: receipts offline, consistency of the ledger since a saved head",
+		Short: "Verify ledger evidence and ask for verdicts: receipts, consistency, certificates, licenses, shipments, credentials",
+		Long: `Verify evidence offline (receipt, consistency, credential) or ask the ledger for a
+verdict (certificate, license, shipment). Verdicts come with the inclusion
+proofs of every record they relied on; with --trust (or $LEDGER_TRUST) those
+proofs are checked here, offline, against a head signed by a trusted node.
+
+Exit codes: 0 valid/yes, 2 the ledger says no (invalid, expired, revoked, ...),
+3 evidence that does not verify.`,
 	}
 	cmd.PersistentFlags().StringVar(&a.trustFile, "trust", os.Getenv(EnvTrust), "genesis or trust file naming the node keys to trust ($"+EnvTrust+")")
-	cmd.AddCommand(a.verifyReceiptCmd(), a.verifyConsistencyCmd())
+	cmd.AddCommand(a.verifyReceiptCmd(), a.verifyConsistencyCmd(), a.verifyCertificateCmd(), a.verifyLicenseCmd(), a.verifyShipmentCmd(), a.verifyCredentialCmd())
 	return cmd
 }
 
@@ -111,4 +122,319 @@ func (a *App) verifyConsistencyCmd() *cobra.Command {
 	cmd.Flags().StringVar(&from, "from", "", "file with a head saved earlier")
 	cmd.Flags().BoolVar(&update, "update", false, "after verifying, save the new head to the same file")
 	return cmd
+}
+
+// ----- verdicts: certificate, license, shipment; credentials -----
+
+func (a *App) verifyCertificateCmd() *cobra.Command {
+	var q trade.CertificateQuery
+	var at, shipment string
+	var ro readOpts
+	cmd := &cobra.Command{
+		Use:   "certificate ID [--at DATE] [--version N] [--shipment FILE] [--require-endorsement]",
+		Short: "Is this certificate of origin valid on DATE? valid, invalid, not-yet-valid, expired, revoked or superseded, with every reason and proofs",
+		Long: `Ask the ledger for a certificate's verdict at a date (default: now): valid,
+invalid, not-yet-valid, expired, revoked or superseded, with every reason and
+the inclusion proofs of the records it relied on (the certificate version, the
+certifier's enrolment and key, revocation, endorsements). With --shipment the
+certificate must also cover the shipment's lines (goods, origin, importer,
+destination); the date defaults to the entry date. With --trust the proofs are
+verified here, offline.
+
+Exit code 0 when valid, 2 otherwise, 3 when the evidence does not verify.`,
+		Example: `  ledgerctl verify certificate USMCA-ACME-0001
+  ledgerctl verify certificate USMCA-ACME-0001 --at 2026-05-01
+  ledgerctl verify certificate USMCA-ACME-0002 --version 1       # superseded by the amendment
+  ledgerctl verify certificate USMCA-ACME-0001 --shipment entry.json -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q.ID = args[0]
+			if shipment != "" {
+				raw, err := readInput(shipment)
+				if err != nil {
+					return err
+				}
+				s, err := trade.DecodeShipment(raw)
+				if err != nil {
+					return fmt.Errorf("%s: %w", shipment, describe(err))
+				}
+				q.Shipment = &s
+			}
+			if at != "" || q.Shipment == nil {
+				var err error
+				if q.At, err = parseAtFlag("at", at); err != nil {
+					return err
+				}
+			}
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				vd, err := c.VerifyCertificate(ctx, q, ro.options())
+				if err != nil {
+					return err
+				}
+				summary, everr := a.checkEvidence(vd.Evidence)
+				if everr != nil {
+					return everr
+				}
+				if err := a.Print(cmd, vd, func(w io.Writer) {
+					row(w, "CERTIFICATE", "VERSION", "PROGRAM", "AT", "HEIGHT", "VERDICT")
+					version := "-"
+					if vd.Version > 0 {
+						version = fmt.Sprintf("%d of %d", vd.Version, vd.Current)
+					}
+					row(w, vd.Certificate, version, dash(vd.Program), vd.At, vd.Height, strings.ToUpper(vd.Verdict))
+					fmt.Fprintln(w)
+					printChecks(w, vd.Checks)
+					printEvidence(w, summary, vd.Evidence)
+				}); err != nil {
+					return err
+				}
+				if vd.Verdict != trade.VerdictValid {
+					return &ExitError{Code: 2, Err: fmt.Errorf("certificate %s is %s at %s: %s", vd.Certificate, vd.Verdict, vd.At, reasonsText(vd.Reasons))}
+				}
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&at, "at", "", "date (2026-05-01, midnight UTC) or RFC 3339 UTC time (default: now, or the shipment's entry date)")
+	f.IntVar(&q.Version, "version", 0, "judge this version (default: the current one)")
+	f.StringVar(&shipment, "shipment", "", "shipment JSON the certificate must cover (the shipment.declare shape)")
+	f.BoolVar(&q.RequireEndorsement, "require-endorsement", false, "fail unless an agency of the exporting country endorsed it")
+	f.BoolVar(&q.NoProof, "no-proof", false, "leave the inclusion proofs out")
+	ro.add(cmd)
+	return cmd
+}
+
+func reasonsText(cs []trade.Check) string {
+	var parts []string
+	for _, c := range cs {
+		parts = append(parts, c.Message)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (a *App) verifyLicenseCmd() *cobra.Command {
+	var q trade.LicenseQuery
+	var at string
+	var ro readOpts
+	cmd := &cobra.Command{
+		Use:   "license --importer ID --hs CODE --right R --country CC [--at DATE]",
+		Short: "May IMPORTER bring goods HS of RIGHT into COUNTRY on DATE? yes or no, with the license path as evidence",
+		Long: `Walk from the licenses the importer holds for the right up to the registered
+rights holder: at every step the licensor must be the licensee of the step above,
+the grant's signature valid when it was made, the step in term on DATE (and the
+parent in term when the step was granted), the goods and territory covered,
+sub-licensing allowed at that depth, and nothing revoked before DATE. The answer
+is yes or no with the path; on no, the first failing step and why.
+
+Exit code 0 on yes, 2 on no, 3 when the evidence does not verify.`,
+		Example: `  ledgerctl verify license --importer bigbox-us --hs 610910 --right TM-ACME --country US
+  ledgerctl verify license --importer bigbox-us --hs 610910 --right TM-ACME --country CA --at 2026-05-01`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if q.Importer != "" && !strings.Contains(q.Importer, "/") {
+				q.Importer = "participant/" + q.Importer
+			}
+			var err error
+			if q.At, err = parseAtFlag("at", at); err != nil {
+				return err
+			}
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				vd, err := c.VerifyLicense(ctx, q, ro.options())
+				if err != nil {
+					return err
+				}
+				summary, everr := a.checkEvidence(vd.Evidence)
+				if everr != nil {
+					return everr
+				}
+				if err := a.Print(cmd, vd, func(w io.Writer) { printLicenseVerdict(w, vd, summary) }); err != nil {
+					return err
+				}
+				if vd.Answer != trade.AnswerYes {
+					msg := "no"
+					if vd.Failure != nil {
+						msg = fmt.Sprintf("no: step %d (%s): %s", vd.Failure.Step, dash(vd.Failure.License), vd.Failure.Reason)
+					}
+					return &ExitError{Code: 2, Err: fmt.Errorf("%s may not import HS %s of %s into %s at %s: %s", q.Importer, q.HSCode, q.Right, q.Country, vd.At, msg)}
+				}
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&q.Importer, "importer", "", "the importer (participant id or identity)")
+	f.StringVar(&q.HSCode, "hs", "", "HS code of the goods (6-10 digits)")
+	f.StringVar(&q.Right, "right", "", "the IP right on the goods")
+	f.StringVar(&q.Country, "country", "", "the country of import")
+	f.StringVar(&at, "at", "", "date or RFC 3339 UTC time (default: now)")
+	f.StringVar(&q.License, "license", "", "start from this license instead of every license the importer holds")
+	f.BoolVar(&q.NoProof, "no-proof", false, "leave the inclusion proofs out")
+	ro.add(cmd)
+	return cmd
+}
+
+func printLicenseVerdict(w io.Writer, vd *trade.LicenseVerdict, summary string) {
+	q := vd.Query
+	row(w, "IMPORTER", "HS", "RIGHT", "COUNTRY", "AT", "HEIGHT", "ANSWER")
+	row(w, q.Importer, q.HSCode, q.Right, q.Country, vd.At, vd.Height, strings.ToUpper(vd.Answer))
+	if vd.Failure != nil {
+		fmt.Fprintf(w, "\nfirst failing step: %d (%s) %s: %s\n", vd.Failure.Step, dash(vd.Failure.License), vd.Failure.Code, vd.Failure.Reason)
+	}
+	if len(vd.Path) > 0 {
+		fmt.Fprintln(w)
+		row(w, "STEP", "LICENSE", "LICENSOR", "LICENSEE", "LEVEL", "TERM", "RESULT")
+		for _, st := range vd.Path {
+			res := st.Status
+			for _, c := range st.Checks {
+				if c.Result == trade.ResultFail {
+					res += "; " + c.Message
+				}
+			}
+			row(w, st.Step, st.License, dash(st.Licensor), dash(st.Licensee), st.Level, st.ValidFrom+" .. "+st.ValidUntil, res)
+		}
+		if vd.Holder != "" {
+			fmt.Fprintf(w, "rights holder: %s\n", vd.Holder)
+		}
+	}
+	for _, alt := range vd.Alternatives {
+		why := ""
+		if alt.Failure != nil {
+			why = ": " + alt.Failure.Reason
+		}
+		fmt.Fprintf(w, "candidate %s: %s%s\n", alt.License, alt.Answer, why)
+	}
+	printEvidence(w, summary, vd.Evidence)
+}
+
+func (a *App) verifyShipmentCmd() *cobra.Command {
+	var q trade.ShipmentQuery
+	var file, at string
+	var ro readOpts
+	cmd := &cobra.Command{
+		Use:   "shipment (ID | --file SHIPMENT.json) [--at DATE]",
+		Short: "Does this shipment hold up? Per goods line: its certificate and its licenses, combined",
+		Long: `Judge a declared shipment (by id) or one given in a file: for every goods line,
+the certificate it claims must be valid for that line on the entry date, and
+each license it names must resolve to yes for the importer, the line's HS code
+and the destination country.
+
+Exit code 0 when every line passes, 2 otherwise.`,
+		Example: `  ledgerctl verify shipment ENTRY-0001
+  ledgerctl verify shipment --file entry.json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 1 && file == "":
+				q.ID = args[0]
+			case len(args) == 0 && file != "":
+				raw, err := readInput(file)
+				if err != nil {
+					return err
+				}
+				s, err := trade.DecodeShipment(raw)
+				if err != nil {
+					return fmt.Errorf("%s: %w", file, describe(err))
+				}
+				q.Shipment = &s
+			default:
+				return fmt.Errorf("give a declared shipment's ID or --file SHIPMENT.json, not both")
+			}
+			if at != "" {
+				var err error
+				if q.At, err = parseAtFlag("at", at); err != nil {
+					return err
+				}
+			}
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				vd, err := c.VerifyShipment(ctx, q, ro.options())
+				if err != nil {
+					return err
+				}
+				summary, everr := a.checkEvidence(vd.Evidence)
+				if everr != nil {
+					return everr
+				}
+				if err := a.Print(cmd, vd, func(w io.Writer) {
+					row(w, "SHIPMENT", "DECLARED", "AT", "HEIGHT", "VERDICT")
+					row(w, vd.Shipment, vd.Declared, vd.At, vd.Height, strings.ToUpper(vd.Verdict))
+					fmt.Fprintln(w)
+					row(w, "LINE", "HS", "CERTIFICATE", "LICENSES", "RESULT", "DETAIL")
+					for _, l := range vd.Lines {
+						cert := "-"
+						if l.Certificate != nil {
+							cert = l.Certificate.Certificate + ": " + l.Certificate.Verdict
+						}
+						var lics []string
+						for _, lv := range l.Licenses {
+							lics = append(lics, lv.Query.License+": "+lv.Answer)
+						}
+						detail := strings.Join(append(append([]string{}, l.Reasons...), l.Notes...), "; ")
+						row(w, l.Line, l.HSCode, cert, dash(strings.Join(lics, ", ")), l.Verdict, detail)
+					}
+					printEvidence(w, summary, vd.Evidence)
+				}); err != nil {
+					return err
+				}
+				if vd.Verdict != trade.VerdictValid {
+					return &ExitError{Code: 2, Err: fmt.Errorf("shipment %s is %s", vd.Shipment, vd.Verdict)}
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&file, "file", "", "shipment JSON (not declared on the ledger)")
+	cmd.Flags().StringVar(&at, "at", "", "date or RFC 3339 UTC time (default: the entry date)")
+	cmd.Flags().BoolVar(&q.NoProof, "no-proof", false, "leave the inclusion proofs out")
+	ro.add(cmd)
+	return cmd
+}
+
+func (a *App) verifyCredentialCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "credential FILE",
+		Short: "Verify an exported W3C Verifiable Credential offline: its eddsa-jcs-2022 proof and, with --trust, its ledger evidence",
+		Long: `Check a credential written by 'cert export' or 'license export' without any node:
+the Data Integrity proof (eddsa-jcs-2022: Ed25519 over the SHA-256 of the RFC 8785
+canonical proof options and document, key from the did:key verification method)
+and, with --trust, every ledger inclusion proof in its evidence.`,
+		Example: `  ledgerctl cert export USMCA-ACME-0001 --out vc.json && ledgerctl verify credential vc.json`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, err := readInput(args[0])
+			if err != nil {
+				return err
+			}
+			chk, err := trade.VerifyCredential(raw)
+			if err != nil {
+				return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: %w", err)}
+			}
+			evs, err := trade.LedgerEvidenceOf(raw)
+			if err != nil {
+				return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: evidence: %w", err)}
+			}
+			ledger := fmt.Sprintf("%d ledger record(s), not checked (pass --trust)", len(evs))
+			if a.trustFile != "" {
+				trust, err := a.trust()
+				if err != nil {
+					return err
+				}
+				for i := range evs {
+					if _, err := verify.Receipt(&evs[i], trust); err != nil {
+						return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: ledger evidence %d: %w", i, err)}
+					}
+				}
+				ledger = fmt.Sprintf("%d ledger record(s) verified", len(evs))
+			}
+			out := map[string]any{"verified": true, "issuer": chk.Issuer, "types": chk.Types, "created": chk.Created, "ledger": ledger}
+			typ := "-"
+			if len(chk.Types) > 0 {
+				typ = fmt.Sprint(chk.Types[len(chk.Types)-1])
+			}
+			return a.Print(cmd, out, func(w io.Writer) {
+				row(w, "VERIFIED", "TYPE", "ISSUER", "CREATED", "LEDGER EVIDENCE")
+				row(w, "yes", typ, chk.Issuer, chk.Created, ledger)
+			})
+		},
+	}
 }

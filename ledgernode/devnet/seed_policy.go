@@ -111,11 +111,12 @@ func seedPolicies(ctx context.Context, s *Seed) error {
 	return nil
 }
 
-// ensureAgencyKey returns the demo policy-signing key of an agency,
-// registering the agency (agency.register) or, when it exists already, the
-// key for it (key.register, by the admin).
+// ensureAgencyKey returns the agency's demo key (agency-<id>.key, the same
+// file the trade seeder signs with), registering the agency
+// (agency.register) or, when it exists with other keys, the key for it
+// (key.register, by the admin).
 func ensureAgencyKey(ctx context.Context, s *Seed, a demoAgency) (ed25519.PrivateKey, error) {
-	k, err := s.NewKey("policy-" + a.ID)
+	k, err := s.NewKey("agency-" + a.ID)
 	if err != nil {
 		return nil, err
 	}

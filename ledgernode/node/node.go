@@ -23,6 +23,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
 	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -50,6 +51,7 @@ type Config struct {
 // agency rule engine as its evaluator.
 func DefaultRegistry() *state.Registry {
 	r := state.NewRegistry()
+	trade.Register(r)
 	policystate.Register(r)
 	return r
 }

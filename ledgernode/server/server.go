@@ -93,6 +93,7 @@ func (s *Server) routes() {
 	s.policyRoutes(h)
 	h("GET /healthz", s.healthz)
 	h("GET /readyz", s.readyz)
+	s.tradeRoutes(h)
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{}))
 	}

@@ -1,0 +1,326 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+func (a *App) certCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "cert",
+		Aliases: []string{"certificate", "certificates"},
+		Short:   "Issue, amend, withdraw, revoke, endorse, list and export certificates of origin",
+		Long: `Certificates of origin under USMCA (the nine data elements), CAFTA-DR and legacy
+NAFTA (Form 434). The certifier (an enrolled participant with the certifier
+role) issues, amends and withdraws; an agency of the importing or exporting
+country revokes; an agency of the exporting country endorses.
+
+Start from a template: ledgerctl cert template > cert.json
+Ask for a verdict:    ledgerctl verify certificate ID --at DATE`,
+	}
+	cmd.AddCommand(a.certTemplateCmd(), a.certIssueCmd(), a.certAmendCmd(), a.certRevokeCmd(), a.certEndorseCmd(), a.certGetCmd(), a.certListCmd(), a.certExportCmd())
+	return cmd
+}
+
+func (a *App) certTemplateCmd() *cobra.Command {
+	var program, certifier, importer, id string
+	cmd := &cobra.Command{
+		Use:     "template [--program USMCA|CAFTA-DR|NAFTA]",
+		Short:   "Print an example certificate (JSON) to edit and issue",
+		Example: "  ledgerctl cert template --certifier participant/acme-mx --importer participant/bigbox-us > cert.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			now := time.Now().UTC()
+			ct := trade.Certificate{ID: id, Program: program, CertifierRole: trade.RoleExporter,
+				Certifier:     trade.Party{ID: certifier, Name: "ACME Exportaciones SA de CV", Title: "Export Manager", Country: "MX", Email: "export@acme.example"},
+				Producer:      &trade.Party{Name: trade.ProducerVarious},
+				Importer:      &trade.Party{ID: importer, Name: "BigBox Stores Inc.", Country: "US"},
+				ExportCountry: "MX", ImportCountry: "US",
+				Goods:         []trade.GoodsItem{{Description: "Portable automatic data-processing machines", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"}},
+				BlanketPeriod: &trade.Period{ValidFrom: tx.FormatTime(now.Truncate(24 * time.Hour)), ValidUntil: tx.FormatTime(now.Truncate(24*time.Hour).AddDate(1, 0, -1))},
+				SignedAt:      tx.FormatTime(now.Truncate(time.Second)), Language: "en",
+				Statement: "I certify that the goods described in this document qualify as originating and the information contained in this document is true and accurate."}
+			switch program {
+			case "USMCA":
+			case "CAFTA-DR":
+				ct.Certifier.Country, ct.ExportCountry, ct.Goods[0].CountryOfOrigin, ct.Language = "CR", "CR", "CR", "es"
+			case "NAFTA":
+				ct.SignedAt = "2019-12-15T00:00:00Z"
+				ct.BlanketPeriod = &trade.Period{ValidFrom: "2020-01-01T00:00:00Z", ValidUntil: "2020-06-30T00:00:00Z"}
+				ct.Goods[0].ProducerIndicator, ct.Goods[0].NetCost = "YES", "NO"
+			default:
+				return fmt.Errorf("--program %q: one of %s", program, strings.Join(trade.ProgramNames(), ", "))
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			return enc.Encode(ct)
+		},
+	}
+	cmd.Flags().StringVar(&program, "program", "USMCA", "USMCA, CAFTA-DR or NAFTA")
+	cmd.Flags().StringVar(&id, "id", "USMCA-EXAMPLE-0001", "certificate id")
+	cmd.Flags().StringVar(&certifier, "certifier", "participant/acme-mx", "the certifier's identity (the signer)")
+	cmd.Flags().StringVar(&importer, "importer", "participant/bigbox-us", "the importer's identity")
+	return cmd
+}
+
+func (a *App) certIssueCmd() *cobra.Command {
+	var file string
+	var sf submitFlags
+	cmd := &cobra.Command{
+		Use:   "issue --file CERT.json",
+		Short: "Issue a certificate of origin, signed by its certifier (--key)",
+		Long: `Issue a certificate of origin. The ledger checks the program's rules (certifier
+role and enrolment, parties, 6-digit HS codes, origin criteria, blanket period of
+at most 12 months, four-year validity, countries, language) and names every field
+at fault. The agencies' rules in scope are evaluated too.`,
+		Example: `  ledgerctl cert template > cert.json && $EDITOR cert.json
+  ledgerctl cert issue --file cert.json --key acme.key --save issued.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var ct trade.Certificate
+			if err := readPayload(file, &ct); err != nil {
+				return err
+			}
+			return a.submitTrade(cmd, "certificate.issue", ct, &sf)
+		},
+	}
+	cmd.Flags().StringVar(&file, "file", "", "certificate JSON ('-' for standard input)")
+	sf.add(cmd)
+	return cmd
+}
+
+func (a *App) certAmendCmd() *cobra.Command {
+	var file, reason string
+	var sf submitFlags
+	cmd := &cobra.Command{
+		Use:     "amend ID --file CERT.json --reason TEXT",
+		Short:   "Record a new version of a certificate; the old version is kept and becomes superseded (certifier)",
+		Example: `  ledgerctl cert amend USMCA-ACME-0001 --file fixed.json --reason "line 1 classified under 847150" --key acme.key`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var ct trade.Certificate
+			if err := readPayload(file, &ct); err != nil {
+				return err
+			}
+			if ct.ID == "" {
+				ct.ID = args[0]
+			}
+			return a.submitTrade(cmd, "certificate.amend", trade.CertificateAmend{ID: args[0], Reason: reason, Certificate: ct}, &sf)
+		},
+	}
+	cmd.Flags().StringVar(&file, "file", "", "the amended certificate JSON")
+	cmd.Flags().StringVar(&reason, "reason", "", "why it is amended (required)")
+	sf.add(cmd)
+	return cmd
+}
+
+func (a *App) certRevokeCmd() *cobra.Command {
+	var p trade.CertificateRevoke
+	var effective string
+	var sf submitFlags
+	cmd := &cobra.Command{
+		Use:     "revoke ID --reason TEXT [--effective TIME]",
+		Aliases: []string{"withdraw"},
+		Short:   "Withdraw (certifier) or revoke (agency of the importing or exporting country) a certificate",
+		Example: `  ledgerctl cert revoke USMCA-ACME-0003 --reason "origin verification failed" --key cbp.key
+  ledgerctl cert withdraw USMCA-ACME-0004 --reason "order cancelled" --key acme.key`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p.ID = args[0]
+			if effective != "" {
+				t, err := parseAtFlag("effective", effective)
+				if err != nil {
+					return err
+				}
+				p.Effective = t
+			}
+			return a.submitTrade(cmd, "certificate.revoke", p, &sf)
+		},
+	}
+	cmd.Flags().StringVar(&p.Reason, "reason", "", "why (required)")
+	cmd.Flags().StringVar(&effective, "effective", "", "effective date or time (default: block time; may be in the past)")
+	sf.add(cmd)
+	return cmd
+}
+
+func (a *App) certEndorseCmd() *cobra.Command {
+	var p trade.CertificateEndorse
+	var sf submitFlags
+	cmd := &cobra.Command{
+		Use:     "endorse ID [--version N] [--note TEXT]",
+		Short:   "Endorse a certificate (agency of the exporting country)",
+		Example: `  ledgerctl cert endorse USMCA-ACME-0001 --note "verified at origin" --key sat.key`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p.ID = args[0]
+			return a.submitTrade(cmd, "certificate.endorse", p, &sf)
+		},
+	}
+	cmd.Flags().IntVar(&p.Version, "version", 0, "version to endorse (default: the current one)")
+	cmd.Flags().StringVar(&p.Note, "note", "", "a note")
+	sf.add(cmd)
+	return cmd
+}
+
+func (a *App) certGetCmd() *cobra.Command {
+	var ro readOpts
+	cmd := &cobra.Command{
+		Use:     "get ID",
+		Short:   "Show a certificate: status, every version, revocation and endorsements",
+		Example: "  ledgerctl cert get USMCA-ACME-0002 -o json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				h, err := c.Certificate(ctx, args[0], ro.options())
+				if err != nil {
+					return err
+				}
+				r := h.Record
+				return a.Print(cmd, h, func(w io.Writer) {
+					row(w, "CERTIFICATE", "PROGRAM", "CERTIFIER", "STATUS", "VERSIONS")
+					row(w, r.ID, r.Program, r.Certifier, r.Status, r.Current)
+					fmt.Fprintln(w)
+					row(w, "VERSION", "RECORDED", "HS CODES", "EXPORT", "IMPORT", "SIGNED", "TX", "REASON")
+					for _, v := range h.Versions {
+						ct := v.Certificate
+						row(w, v.Version, v.Time, strings.Join(ct.HSCodes(), ","), ct.ExportCountry, ct.ImportCountry, ct.SignedAt, short(v.TxID, 16), dash(v.Reason))
+					}
+					if rv := r.Revocation; rv != nil {
+						fmt.Fprintf(w, "\n%s by %s from %s: %s\n", rv.Kind, rv.By, rv.Effective, rv.Reason)
+					}
+					for _, e := range r.Endorsements {
+						fmt.Fprintf(w, "endorsed (version %d) by %s at %s %s\n", e.Version, e.Agency, e.Time, e.Note)
+					}
+				})
+			})
+		},
+	}
+	ro.add(cmd)
+	return cmd
+}
+
+func (a *App) certListCmd() *cobra.Command {
+	var ro readOpts
+	var f trade.CertificateFilter
+	cmd := &cobra.Command{
+		Use:   "list (--importer ID | --exporter ID | --certifier ID | --hs PREFIX)",
+		Short: "List certificates by importer, exporter, certifier or HS prefix (through indexes, a page at a time)",
+		Example: `  ledgerctl cert list --importer bigbox-us
+  ledgerctl cert list --hs 8471 --limit 20`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n := 0
+			for _, v := range []string{f.Importer, f.Exporter, f.Certifier, f.HS} {
+				if v != "" {
+					n++
+				}
+			}
+			if n != 1 {
+				return fmt.Errorf("give exactly one of --importer, --exporter, --certifier or --hs")
+			}
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				p, err := c.Certificates(ctx, f, ro.options())
+				if err != nil {
+					return err
+				}
+				return a.Print(cmd, p, func(w io.Writer) {
+					row(w, "CERTIFICATE", "PROGRAM", "CERTIFIER", "STATUS", "VERSION")
+					for _, r := range p.Certificates {
+						row(w, r.ID, r.Program, r.Certifier, r.Status, r.Current)
+					}
+					if p.Next != "" {
+						fmt.Fprintf(w, "\nmore: --after %q\n", p.Next)
+					}
+				})
+			})
+		},
+	}
+	cmd.Flags().StringVar(&f.Importer, "importer", "", "importer identity")
+	cmd.Flags().StringVar(&f.Exporter, "exporter", "", "exporter identity")
+	cmd.Flags().StringVar(&f.Certifier, "certifier", "", "certifier identity")
+	cmd.Flags().StringVar(&f.HS, "hs", "", "HS chapter, heading or subheading (2, 4 or 6 digits)")
+	cmd.Flags().StringVar(&f.After, "after", "", "cursor from the previous page")
+	cmd.Flags().IntVar(&f.Limit, "limit", 0, "page size (default 100, at most 1000)")
+	ro.add(cmd)
+	return cmd
+}
+
+// exportCredential writes a credential to --out or standard output, after
+// re-issuing it with --issuer-key if given.
+func (a *App) exportCredential(cmd *cobra.Command, raw json.RawMessage, out, issuerKey, issuerName string) error {
+	if issuerKey != "" {
+		k, err := tx.ReadKeyFile(issuerKey)
+		if err != nil {
+			return err
+		}
+		var vc trade.Credential
+		if err := json.Unmarshal(raw, &vc); err != nil {
+			return err
+		}
+		signed, err := trade.SignCredential(vc, k, issuerName, tx.FormatTime(time.Now()))
+		if err != nil {
+			return err
+		}
+		if raw, err = json.Marshal(signed); err != nil {
+			return err
+		}
+	}
+	var pretty any
+	if err := json.Unmarshal(raw, &pretty); err != nil {
+		return err
+	}
+	if out != "" {
+		if err := saveJSON(out, pretty); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (check it with: ledgerctl verify credential %s)\n", out, out)
+		return nil
+	}
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(pretty)
+}
+
+func (a *App) certExportCmd() *cobra.Command {
+	var version int
+	var out, issuerKey, issuerName string
+	cmd := &cobra.Command{
+		Use:   "export ID [--version N] [--out FILE] [--issuer-key FILE]",
+		Short: "Export a certificate as a W3C Verifiable Credential (Traceability Vocabulary, eddsa-jcs-2022 proof)",
+		Long: `Export a certificate as a W3C Verifiable Credential shaped after the CCG
+Traceability Vocabulary (USMCACertificationOfOrigin, or CertificationOfOrigin for
+CAFTA-DR and NAFTA), with the ledger evidence (signed envelope, receipt, inclusion
+proof, signed head) in "evidence". The node that answers signs it with its key
+(a did:key) using the eddsa-jcs-2022 Data Integrity cryptosuite, which standard
+VC verifiers check; --issuer-key re-issues it under your own key instead.`,
+		Example: `  ledgerctl cert export USMCA-ACME-0001 --out acme-0001.vc.json
+  ledgerctl verify credential acme-0001.vc.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				raw, err := c.CertificateCredential(ctx, args[0], version)
+				if err != nil {
+					return err
+				}
+				return a.exportCredential(cmd, raw, out, issuerKey, issuerName)
+			})
+		},
+	}
+	cmd.Flags().IntVar(&version, "version", 0, "version (default: the current one)")
+	cmd.Flags().StringVar(&out, "out", "", "write the credential to FILE")
+	cmd.Flags().StringVar(&issuerKey, "issuer-key", "", "re-issue the credential signed by this key file")
+	cmd.Flags().StringVar(&issuerName, "issuer-name", "", "the issuer's name with --issuer-key")
+	return cmd
+}

@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/verify"
+)
+
+// Shared helpers of the trade command groups (agency, participant, cert,
+// ipright, license, shipment and the verify subcommands).
+
+func init() {
+	extensions = append(extensions, func(a *App, root *cobra.Command) {
+		root.AddCommand(a.agencyCmd(), a.participantCmd(), a.certCmd(), a.iprightCmd(), a.licenseCmd(), a.shipmentCmd())
+	})
+}
+
+// checkLocally runs the ledger's own stateless check of a trade payload
+// before signing, so that every field error shows at once without a round
+// trip. The ledger checks again.
+func checkLocally(typ string, payload any) (json.RawMessage, error) {
+	raw, err := tx.Canonicalize(payload)
+	if err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	for _, h := range trade.Handlers() {
+		if h.Type == typ {
+			if err := h.Check(raw); err != nil {
+				return nil, describe(err)
+			}
+		}
+	}
+	return raw, nil
+}
+
+// describe turns a rejection into a multi-line error naming every field.
+func describe(err error) error {
+	var rej *state.Rejection
+	if !errors.As(err, &rej) || len(rej.Reasons) < 2 {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problems:", len(rej.Reasons))
+	for _, r := range rej.Reasons {
+		fmt.Fprintf(&b, "\n  %s: %s", r.Field, r.Message)
+	}
+	return errors.New(b.String())
+}
+
+// submitTrade checks, signs with --key and submits a trade transaction.
+func (a *App) submitTrade(cmd *cobra.Command, typ string, payload any, sf *submitFlags) error {
+	raw, err := checkLocally(typ, payload)
+	if err != nil {
+		return err
+	}
+	o := client.SubmitOptions{}
+	save := ""
+	if sf != nil {
+		o, save = sf.options(), sf.save
+	}
+	return a.SignAndSubmit(cmd, typ, raw, o, save)
+}
+
+// readPayload reads a JSON document (a file or "-") into v, strictly.
+func readPayload(path string, v any) error {
+	if path == "" {
+		return errors.New("--file FILE is required (JSON; '-' reads standard input)")
+	}
+	raw, err := readInput(path)
+	if err != nil {
+		return err
+	}
+	if err := tx.DecodePayload(raw, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// parseAtFlag reads --at: an RFC 3339 UTC time or a date (midnight UTC);
+// empty means now.
+func parseAtFlag(flag, v string) (string, error) {
+	if v == "" {
+		return tx.FormatTime(time.Now()), nil
+	}
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		return tx.FormatTime(d), nil
+	}
+	t, err := tx.ParseTime(v)
+	if err != nil {
+		return "", fmt.Errorf("--%s %q: give a date (2026-05-01) or an RFC 3339 UTC time (2026-05-01T12:00:00Z)", flag, v)
+	}
+	return tx.FormatTime(t), nil
+}
+
+// readOpts is the --strong flag shared by reads.
+type readOpts struct{ strong bool }
+
+func (r *readOpts) add(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&r.strong, "strong", false, "linearizable read through the leader")
+}
+
+func (r *readOpts) options() client.ReadOptions { return client.ReadOptions{Strong: r.strong} }
+
+// withClient runs fn with a client and a bounded context.
+func (a *App) withClient(fn func(c *client.Client, ctx context.Context) error) error {
+	c, err := a.Client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := a.Context()
+	defer cancel()
+	return fn(c, ctx)
+}
+
+// checkEvidence verifies verdict evidence offline when a trust file is
+// configured: each record's signature, receipt, inclusion proof and signed
+// head. It returns a one-line summary.
+func (a *App) checkEvidence(items []trade.EvidenceItem) (string, error) {
+	if len(items) == 0 {
+		return "no records", nil
+	}
+	h := items[0].Evidence
+	where := ""
+	if h != nil {
+		where = fmt.Sprintf(" against head %d (tree size %d) signed by %s", h.Head.Height, h.Head.TreeSize, h.Head.Node)
+	}
+	if a.trustFile == "" {
+		return fmt.Sprintf("%d record(s) with inclusion proofs%s; not checked offline (pass --trust or set %s)", len(items), where, EnvTrust), nil
+	}
+	trust, err := a.trust()
+	if err != nil {
+		return "", err
+	}
+	for _, it := range items {
+		if it.Evidence == nil {
+			continue
+		}
+		if _, err := verify.Receipt(it.Evidence, trust); err != nil {
+			return "", &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: evidence %s (%s): %w", short(it.TxID, 16), it.Role, err)}
+		}
+	}
+	return fmt.Sprintf("%d record(s), inclusion proofs verified offline%s", len(items), where), nil
+}
+
+func printEvidence(w io.Writer, summary string, items []trade.EvidenceItem) {
+	fmt.Fprintf(w, "\nevidence: %s\n", summary)
+	for _, it := range items {
+		row(w, "  "+short(it.TxID, 16), it.Role)
+	}
+}
+
+func printChecks(w io.Writer, checks []trade.Check) {
+	row(w, "CHECK", "RESULT", "DETAIL")
+	for _, c := range checks {
+		res := c.Result
+		if c.Code != "" {
+			res += " (" + c.Code + ")"
+		}
+		row(w, c.Name, res, c.Message)
+	}
+}

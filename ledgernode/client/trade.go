@@ -1,0 +1,184 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
+)
+
+// Agencies lists the registered agencies.
+func (c *Client) Agencies(ctx context.Context, o ReadOptions) ([]*trade.Agency, error) {
+	var out []*trade.Agency
+	err := c.Do(ctx, http.MethodGet, "/v1/agencies"+readQuery(o, nil), nil, &out)
+	return out, err
+}
+
+// Agency reads an agency ("us-cbp" or "agency/us-cbp") with its keys.
+func (c *Client) Agency(ctx context.Context, id string, o ReadOptions) (*api.AgencyResponse, error) {
+	var out api.AgencyResponse
+	if err := c.Do(ctx, http.MethodGet, "/v1/agencies/"+id+readQuery(o, nil), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Participants lists participants, optionally by enrolling agency, role
+// and country.
+func (c *Client) Participants(ctx context.Context, f trade.ParticipantFilter, o ReadOptions) ([]*trade.Participant, error) {
+	q := url.Values{}
+	setIf(q, "agency", f.Agency)
+	setIf(q, "role", f.Role)
+	setIf(q, "country", f.Country)
+	var out []*trade.Participant
+	err := c.Do(ctx, http.MethodGet, "/v1/participants"+readQuery(o, q), nil, &out)
+	return out, err
+}
+
+// Participant reads a participant ("acme-mx" or "participant/acme-mx").
+func (c *Client) Participant(ctx context.Context, id string, o ReadOptions) (*api.ParticipantResponse, error) {
+	var out api.ParticipantResponse
+	if err := c.Do(ctx, http.MethodGet, "/v1/participants/"+id+readQuery(o, nil), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Certificate reads a certificate with every version.
+func (c *Client) Certificate(ctx context.Context, id string, o ReadOptions) (*trade.CertificateHistory, error) {
+	var out trade.CertificateHistory
+	if err := c.Do(ctx, http.MethodGet, "/v1/certificates/"+url.PathEscape(id)+readQuery(o, nil), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Certificates lists certificates by importer, exporter, certifier or HS
+// prefix (one of them), a page at a time.
+func (c *Client) Certificates(ctx context.Context, f trade.CertificateFilter, o ReadOptions) (*trade.CertificatePage, error) {
+	q := url.Values{}
+	setIf(q, "importer", f.Importer)
+	setIf(q, "exporter", f.Exporter)
+	setIf(q, "certifier", f.Certifier)
+	setIf(q, "hs", f.HS)
+	setIf(q, "after", f.After)
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out trade.CertificatePage
+	if err := c.Do(ctx, http.MethodGet, "/v1/certificates"+readQuery(o, q), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Right reads an IP right.
+func (c *Client) Right(ctx context.Context, id string, o ReadOptions) (*trade.IPRight, error) {
+	var out trade.IPRight
+	if err := c.Do(ctx, http.MethodGet, "/v1/rights/"+url.PathEscape(id)+readQuery(o, nil), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// License reads a license.
+func (c *Client) License(ctx context.Context, id string, o ReadOptions) (*trade.License, error) {
+	var out trade.License
+	if err := c.Do(ctx, http.MethodGet, "/v1/licenses/"+url.PathEscape(id)+readQuery(o, nil), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Licenses lists licenses by licensee, licensor, right or parent.
+func (c *Client) Licenses(ctx context.Context, f trade.LicenseFilter, o ReadOptions) (*trade.LicensePage, error) {
+	q := url.Values{}
+	setIf(q, "licensee", f.Licensee)
+	setIf(q, "licensor", f.Licensor)
+	setIf(q, "right", f.Right)
+	setIf(q, "parent", f.Parent)
+	setIf(q, "after", f.After)
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out trade.LicensePage
+	if err := c.Do(ctx, http.MethodGet, "/v1/licenses"+readQuery(o, q), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Shipment reads a declared shipment.
+func (c *Client) Shipment(ctx context.Context, id string, o ReadOptions) (*trade.ShipmentRecord, error) {
+	var out trade.ShipmentRecord
+	if err := c.Do(ctx, http.MethodGet, "/v1/shipments/"+url.PathEscape(id)+readQuery(o, nil), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (c *Client) post(ctx context.Context, path string, o ReadOptions, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return c.Do(ctx, http.MethodPost, path+readQuery(o, nil), body, out)
+}
+
+// VerifyCertificate asks a node for a certificate's verdict with the
+// inclusion proofs of the records it relied on.
+func (c *Client) VerifyCertificate(ctx context.Context, q trade.CertificateQuery, o ReadOptions) (*trade.CertificateVerdict, error) {
+	var out trade.CertificateVerdict
+	if err := c.post(ctx, "/v1/verify/certificate", o, q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// VerifyLicense asks whether an importer may bring goods bearing a right
+// into a country on a date: yes or no, with the license path as evidence.
+func (c *Client) VerifyLicense(ctx context.Context, q trade.LicenseQuery, o ReadOptions) (*trade.LicenseVerdict, error) {
+	var out trade.LicenseVerdict
+	if err := c.post(ctx, "/v1/verify/license", o, q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// VerifyShipment judges a shipment line by line.
+func (c *Client) VerifyShipment(ctx context.Context, q trade.ShipmentQuery, o ReadOptions) (*trade.ShipmentVerdict, error) {
+	var out trade.ShipmentVerdict
+	if err := c.post(ctx, "/v1/verify/shipment", o, q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CertificateCredential exports a certificate version (0: current) as a
+// W3C Verifiable Credential signed by the answering node.
+func (c *Client) CertificateCredential(ctx context.Context, id string, version int) (json.RawMessage, error) {
+	q := url.Values{}
+	if version > 0 {
+		q.Set("version", strconv.Itoa(version))
+	}
+	var out json.RawMessage
+	err := c.Do(ctx, http.MethodGet, "/v1/certificates/"+url.PathEscape(id)+"/credential"+readQuery(ReadOptions{}, q), nil, &out)
+	return out, err
+}
+
+// LicenseCredential exports a license as a W3C Verifiable Credential.
+func (c *Client) LicenseCredential(ctx context.Context, id string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.Do(ctx, http.MethodGet, "/v1/licenses/"+url.PathEscape(id)+"/credential", nil, &out)
+	return out, err
+}
+
+func setIf(q url.Values, k, v string) {
+	if v != "" {
+		q.Set(k, v)
+	}
+}

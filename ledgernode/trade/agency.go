@@ -1,0 +1,316 @@
+package trade
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// Agency is a customs or partner government agency: registered, updated,
+// suspended and reinstated by the network admin. Its identity is
+// "agency/<id>" (kind agency); its keys live in the core key registry.
+type Agency struct {
+	ID       string        `json:"id"`
+	Identity string        `json:"identity"`
+	Name     string        `json:"name"`
+	Country  string        `json:"country"`
+	Programs []string      `json:"programs"`
+	Contact  *Contact      `json:"contact,omitempty"`
+	Status   string        `json:"status"`
+	Reason   string        `json:"reason,omitempty"` // why it is suspended
+	Since    string        `json:"since"`            // registration (block time)
+	History  []StatusEvent `json:"history"`
+}
+
+// ActsOn says whether the agency declares a program.
+func (a *Agency) ActsOn(program string) bool { return slices.Contains(a.Programs, program) }
+
+// AgencyRegister is the payload of agency.register (network admin only).
+type AgencyRegister struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Country    string   `json:"country"`
+	Programs   []string `json:"programs"`
+	PublicKeys []string `json:"publicKeys"`
+	Contact    *Contact `json:"contact,omitempty"`
+}
+
+// Validate checks the payload's shape.
+func (p AgencyRegister) Validate() error {
+	var pr problems
+	pr.partyID("payload.id", p.ID)
+	pr.text("payload.name", p.Name, maxNameBytes, true)
+	pr.country("payload.country", p.Country)
+	checkPrograms(&pr, "payload.programs", p.Programs)
+	pr.publicKeys("payload.publicKeys", p.PublicKeys, 1)
+	pr.contact("payload.contact", p.Contact)
+	return pr.err()
+}
+
+func checkPrograms(pr *problems, field string, programs []string) {
+	if len(programs) > 16 {
+		pr.invalid(field, "", "%d programs; at most 16", len(programs))
+	}
+	seen := map[string]bool{}
+	for i, pg := range programs {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if !programPattern.MatchString(pg) {
+			pr.invalid(f, pg, "must be an upper-case program code such as USMCA, CAFTA-DR, NAFTA or IPR")
+		}
+		if seen[pg] {
+			pr.invalid(f, pg, "listed twice")
+		}
+		seen[pg] = true
+	}
+}
+
+// AgencyUpdate is the payload of agency.update (network admin only). Absent
+// fields are unchanged; programs, when present, replace the list.
+type AgencyUpdate struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name,omitempty"`
+	Programs []string `json:"programs,omitempty"`
+	Contact  *Contact `json:"contact,omitempty"`
+}
+
+// Validate checks the payload's shape.
+func (p AgencyUpdate) Validate() error {
+	var pr problems
+	pr.partyID("payload.id", p.ID)
+	pr.text("payload.name", p.Name, maxNameBytes, false)
+	checkPrograms(&pr, "payload.programs", p.Programs)
+	pr.contact("payload.contact", p.Contact)
+	if p.Name == "" && p.Programs == nil && p.Contact == nil {
+		pr.invalid("payload", "", "nothing to update: give name, programs or contact")
+	}
+	return pr.err()
+}
+
+// AgencySuspend is the payload of agency.suspend (network admin only).
+type AgencySuspend struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// Validate checks the payload's shape.
+func (p AgencySuspend) Validate() error {
+	var pr problems
+	pr.partyID("payload.id", p.ID)
+	pr.text("payload.reason", p.Reason, maxTextBytes, true)
+	return pr.err()
+}
+
+// AgencyReinstate is the payload of agency.reinstate (network admin only).
+type AgencyReinstate struct {
+	ID string `json:"id"`
+}
+
+// Validate checks the payload's shape.
+func (p AgencyReinstate) Validate() error {
+	var pr problems
+	pr.partyID("payload.id", p.ID)
+	return pr.err()
+}
+
+// LookupAgency reads an agency by id ("us-cbp") or identity ("agency/us-cbp").
+func LookupAgency(r state.Reader, id string) (*Agency, bool, error) {
+	return get[Agency](r, BucketAgencies, trimPrefix(id, identityPrefixAgency))
+}
+
+// Agencies lists every agency, by id.
+func Agencies(r state.Reader) ([]*Agency, error) {
+	var out []*Agency
+	var err error
+	r.Scan(BucketAgencies, "", func(_ string, v []byte) bool {
+		var a Agency
+		if err = jsonUnmarshal(v, &a); err != nil {
+			return false
+		}
+		out = append(out, &a)
+		return true
+	})
+	return out, err
+}
+
+func requireAdmin(c *state.Context, typ string) error {
+	if !c.Signer.IsAdmin() {
+		return state.Reject(state.CodeUnauthorized, "signer", "only the network admin may submit %s; %s is %s", typ, c.Signer.Owner, c.Signer.Kind)
+	}
+	return nil
+}
+
+func applyAgencyRegister(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[AgencyRegister](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireAdmin(c, "agency.register"); err != nil {
+		return nil, err
+	}
+	ident := identityPrefixAgency + p.ID
+	if _, ok, err := state.LookupIdentity(c, ident); err != nil {
+		return nil, err
+	} else if ok {
+		return nil, state.Reject(state.CodeConflict, "payload.id", "%q: %s is already registered; use agency.update to change it", p.ID, ident)
+	}
+	now := tx.FormatTime(c.Time)
+	if err := state.PutIdentity(c, &state.Identity{ID: ident, Kind: state.KindAgency, Name: p.Name, Status: StatusActive, Since: now, AddedTx: c.TxID}); err != nil {
+		return nil, err
+	}
+	var fps []string
+	for i, k := range p.PublicKeys {
+		key, err := state.RegisterKey(c, k, ident, state.KindAgency, c.Time, c.TxID)
+		if err != nil {
+			return nil, fieldOf(err, fmt.Sprintf("payload.publicKeys[%d]", i))
+		}
+		fps = append(fps, key.Fingerprint)
+	}
+	a := &Agency{ID: p.ID, Identity: ident, Name: p.Name, Country: p.Country, Programs: p.Programs, Contact: p.Contact,
+		Status: StatusActive, Since: now, History: []StatusEvent{{Time: now, Event: eventRegistered, TxID: c.TxID, By: c.Signer.Owner}}}
+	if a.Programs == nil {
+		a.Programs = []string{}
+	}
+	if err := state.PutJSON(c, BucketAgencies, p.ID, a); err != nil {
+		return nil, err
+	}
+	return map[string]any{"agency": ident, "fingerprints": fps}, nil
+}
+
+// mustAgency loads an agency named in a payload field.
+func mustAgency(r state.Reader, field, id string) (*Agency, error) {
+	a, ok, err := LookupAgency(r, id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, state.Reject(state.CodeNotFound, field, "%q: no agency %s is registered (ledgerctl agency list)", id, identityPrefixAgency+trimPrefix(id, identityPrefixAgency))
+	}
+	return a, nil
+}
+
+func applyAgencyUpdate(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[AgencyUpdate](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireAdmin(c, "agency.update"); err != nil {
+		return nil, err
+	}
+	a, err := mustAgency(c, "payload.id", p.ID)
+	if err != nil {
+		return nil, err
+	}
+	var changed []string
+	if p.Name != "" && p.Name != a.Name {
+		a.Name = p.Name
+		changed = append(changed, "name")
+		id, _, err := state.LookupIdentity(c, a.Identity)
+		if err != nil {
+			return nil, err
+		}
+		id.Name = p.Name
+		if err := state.PutIdentity(c, id); err != nil {
+			return nil, err
+		}
+	}
+	if p.Programs != nil && !slices.Equal(p.Programs, a.Programs) {
+		a.Programs = p.Programs
+		changed = append(changed, "programs")
+	}
+	if p.Contact != nil {
+		a.Contact = p.Contact
+		changed = append(changed, "contact")
+	}
+	a.History = append(a.History, StatusEvent{Time: tx.FormatTime(c.Time), Event: eventUpdated, TxID: c.TxID, By: c.Signer.Owner, Detail: joinOr(changed, "nothing changed")})
+	if err := state.PutJSON(c, BucketAgencies, a.ID, a); err != nil {
+		return nil, err
+	}
+	return map[string]any{"agency": a.Identity, "changed": changed}, nil
+}
+
+func applyAgencySuspend(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[AgencySuspend](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireAdmin(c, "agency.suspend"); err != nil {
+		return nil, err
+	}
+	a, err := mustAgency(c, "payload.id", p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status == StatusSuspended {
+		return nil, state.Reject(state.CodeConflict, "payload.id", "%s is already suspended (%s); reinstate it first", a.Identity, a.Reason)
+	}
+	if err := setStatus(c, a.Identity, StatusSuspended); err != nil {
+		return nil, err
+	}
+	a.Status, a.Reason = StatusSuspended, p.Reason
+	a.History = append(a.History, StatusEvent{Time: tx.FormatTime(c.Time), Event: eventSuspended, TxID: c.TxID, By: c.Signer.Owner, Detail: p.Reason})
+	if err := state.PutJSON(c, BucketAgencies, a.ID, a); err != nil {
+		return nil, err
+	}
+	return map[string]any{"agency": a.Identity, "status": a.Status, "effective": tx.FormatTime(c.Time)}, nil
+}
+
+func applyAgencyReinstate(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[AgencyReinstate](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireAdmin(c, "agency.reinstate"); err != nil {
+		return nil, err
+	}
+	a, err := mustAgency(c, "payload.id", p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status != StatusSuspended {
+		return nil, state.Reject(state.CodeConflict, "payload.id", "%s is %s, not suspended", a.Identity, a.Status)
+	}
+	if err := setStatus(c, a.Identity, StatusActive); err != nil {
+		return nil, err
+	}
+	a.Status, a.Reason = StatusActive, ""
+	a.History = append(a.History, StatusEvent{Time: tx.FormatTime(c.Time), Event: eventReinstated, TxID: c.TxID, By: c.Signer.Owner})
+	if err := state.PutJSON(c, BucketAgencies, a.ID, a); err != nil {
+		return nil, err
+	}
+	return map[string]any{"agency": a.Identity, "status": a.Status}, nil
+}
+
+// setStatus changes the core identity's status: a suspended identity's
+// keys can no longer sign (the state machine checks it before Apply), and
+// its history stays.
+func setStatus(c *state.Context, ident, status string) error {
+	id, ok, err := state.LookupIdentity(c, ident)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return state.Reject(state.CodeInternal, "", "identity %s is missing", ident)
+	}
+	id.Status = status
+	return state.PutIdentity(c, id)
+}
+
+// signerAgency returns the agency whose key signed the transaction.
+func signerAgency(c *state.Context, what string) (*Agency, error) {
+	if c.Signer.Kind != state.KindAgency {
+		return nil, state.Reject(state.CodeUnauthorized, "signer", "%s must be signed by an agency key; %s is %s", what, c.Signer.Owner, c.Signer.Kind)
+	}
+	a, ok, err := LookupAgency(c, c.Signer.Owner)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, state.Reject(CodeNotEnrolled, "signer", "%s holds agency keys but was never registered with agency.register", c.Signer.Owner)
+	}
+	if a.Status != StatusActive {
+		return nil, state.Reject(CodeSuspended, "signer", "%s is %s", a.Identity, a.Status)
+	}
+	return a, nil
+}

@@ -1,0 +1,478 @@
+package trade
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// Party is a business named on a certificate: the certifier, exporter,
+// producer or importer. ID links it to an enrolled participant; a producer
+// may instead be named "Various" or "Available upon request by the
+// importing authorities" (USMCA), without an id.
+type Party struct {
+	ID      string `json:"id,omitempty"`
+	Name    string `json:"name"`
+	Title   string `json:"title,omitempty"`
+	Address string `json:"address,omitempty"`
+	Country string `json:"country,omitempty"`
+	Phone   string `json:"phone,omitempty"`
+	Email   string `json:"email,omitempty"`
+}
+
+// GoodsItem is one good covered by a certificate.
+type GoodsItem struct {
+	Description     string `json:"description"`
+	HSCode          string `json:"hsCode"` // six digits
+	OriginCriterion string `json:"originCriterion"`
+	CountryOfOrigin string `json:"countryOfOrigin"`
+	// ProducerIndicator (YES, NO1-NO3) and NetCost (NC, NO) are legacy
+	// NAFTA Form 434 fields, required there and refused elsewhere.
+	ProducerIndicator string `json:"producerIndicator,omitempty"`
+	NetCost           string `json:"netCost,omitempty"`
+}
+
+// Period is a blanket period: at most 12 months of identical shipments.
+type Period struct {
+	ValidFrom  string `json:"validFrom"`
+	ValidUntil string `json:"validUntil"`
+}
+
+// Certificate is a certification of origin (USMCA's nine data elements,
+// CAFTA-DR per 19 CFR 10.584, legacy NAFTA Form 434). Field names follow
+// the W3C CCG Traceability Vocabulary where it has them. It is the payload
+// of certificate.issue, as signed by the certifier.
+type Certificate struct {
+	ID            string      `json:"id"`
+	Program       string      `json:"program"`       // USMCA, CAFTA-DR, NAFTA
+	CertifierRole string      `json:"certifierRole"` // exporter, producer, importer
+	Certifier     Party       `json:"certifier"`     // id: the signer
+	Exporter      *Party      `json:"exporter,omitempty"`
+	Producer      *Party      `json:"producer,omitempty"`
+	Importer      *Party      `json:"importer,omitempty"`
+	ExportCountry string      `json:"exportCountry"`
+	ImportCountry string      `json:"importCountry"`
+	Goods         []GoodsItem `json:"goods"`
+	BlanketPeriod *Period     `json:"blanketPeriod,omitempty"`
+	SignedAt      string      `json:"signedAt"` // date of the authorised signature
+	Language      string      `json:"language"` // en, es, fr
+	Statement     string      `json:"statement,omitempty"`
+}
+
+// ImporterID is the enrolled importer named on the certificate, if any.
+func (ct *Certificate) ImporterID() string {
+	if ct.CertifierRole == RoleImporter {
+		return ct.Certifier.ID
+	}
+	if ct.Importer != nil {
+		return ct.Importer.ID
+	}
+	return ""
+}
+
+// ExporterID is the enrolled exporter named on the certificate, if any.
+func (ct *Certificate) ExporterID() string {
+	if ct.CertifierRole == RoleExporter {
+		return ct.Certifier.ID
+	}
+	if ct.Exporter != nil {
+		return ct.Exporter.ID
+	}
+	return ""
+}
+
+// CertificateAmend is the payload of certificate.amend: a new version of
+// the certificate, signed by its certifier, linked to the one it replaces.
+// Both are kept.
+type CertificateAmend struct {
+	ID          string      `json:"id"`
+	Reason      string      `json:"reason"`
+	Certificate Certificate `json:"certificate"`
+}
+
+// Validate checks the payload's shape.
+func (p CertificateAmend) Validate() error {
+	pr := p.Certificate.validate("payload.certificate")
+	pr.docID("payload.id", p.ID)
+	pr.text("payload.reason", p.Reason, maxTextBytes, true)
+	if p.ID != p.Certificate.ID {
+		pr.invalid("payload.certificate.id", p.Certificate.ID, "must equal payload.id %q: an amendment keeps the certificate's id", p.ID)
+	}
+	return pr.err()
+}
+
+// CertificateRevoke is the payload of certificate.revoke: by the certifier
+// (a withdrawal) or by an agency of the importing or exporting country (a
+// revocation), with a reason, effective from Effective (default block time;
+// it may be in the past).
+type CertificateRevoke struct {
+	ID        string `json:"id"`
+	Reason    string `json:"reason"`
+	Effective string `json:"effective,omitempty"`
+}
+
+// Validate checks the payload's shape.
+func (p CertificateRevoke) Validate() error {
+	var pr problems
+	pr.docID("payload.id", p.ID)
+	pr.text("payload.reason", p.Reason, maxTextBytes, true)
+	pr.time("payload.effective", p.Effective, false)
+	return pr.err()
+}
+
+// CertificateEndorse is the payload of certificate.endorse, by an agency of
+// the exporting country. Version 0 endorses the current version.
+type CertificateEndorse struct {
+	ID      string `json:"id"`
+	Version int    `json:"version,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
+// Validate checks the payload's shape.
+func (p CertificateEndorse) Validate() error {
+	var pr problems
+	pr.docID("payload.id", p.ID)
+	if p.Version < 0 {
+		pr.invalid("payload.version", fmt.Sprint(p.Version), "must be a version number (1, 2, ...) or omitted for the current version")
+	}
+	pr.text("payload.note", p.Note, maxTextBytes, false)
+	return pr.err()
+}
+
+// CertificateRecord is the head record of a certificate: its current
+// version, status, revocation and endorsements. Versions are stored apart.
+type CertificateRecord struct {
+	ID           string        `json:"id"`
+	Program      string        `json:"program"`
+	Certifier    string        `json:"certifier"`
+	Current      int           `json:"current"`
+	Status       string        `json:"status"` // active, revoked, withdrawn
+	Versions     []VersionRef  `json:"versions"`
+	Revocation   *Revocation   `json:"revocation,omitempty"`
+	Endorsements []Endorsement `json:"endorsements,omitempty"`
+}
+
+// VersionRef is one version's place in the history.
+type VersionRef struct {
+	Version int    `json:"version"`
+	Reason  string `json:"reason,omitempty"` // amendment reason
+	Recorded
+}
+
+// Endorsement is an exporting-country agency's endorsement of a version.
+type Endorsement struct {
+	Agency  string `json:"agency"`
+	Version int    `json:"version"`
+	Note    string `json:"note,omitempty"`
+	Recorded
+}
+
+// CertificateVersion is one version of a certificate as signed.
+type CertificateVersion struct {
+	Version     int         `json:"version"`
+	Supersedes  int         `json:"supersedes,omitempty"`
+	Reason      string      `json:"reason,omitempty"`
+	Certificate Certificate `json:"certificate"`
+	Recorded
+}
+
+// LookupCertificate reads a certificate's head record.
+func LookupCertificate(r state.Reader, id string) (*CertificateRecord, bool, error) {
+	return get[CertificateRecord](r, BucketCertificates, id)
+}
+
+// CertificateVersionOf reads one version (1-based) of a certificate.
+func CertificateVersionOf(r state.Reader, id string, v int) (*CertificateVersion, bool, error) {
+	return get[CertificateVersion](r, BucketCertVersions, versionKey(id, v))
+}
+
+// CertificateHistory is a certificate with all its versions.
+type CertificateHistory struct {
+	Record   *CertificateRecord    `json:"record"`
+	Versions []*CertificateVersion `json:"versions"`
+}
+
+// CertificateWithVersions reads a certificate and every version.
+func CertificateWithVersions(r state.Reader, id string) (*CertificateHistory, bool, error) {
+	rec, ok, err := LookupCertificate(r, id)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	h := &CertificateHistory{Record: rec}
+	for v := 1; v <= rec.Current; v++ {
+		cv, ok, err := CertificateVersionOf(r, id, v)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			h.Versions = append(h.Versions, cv)
+		}
+	}
+	return h, true, nil
+}
+
+func applyCertificateIssue(c *state.Context) (any, error) {
+	ct, err := state.DecodeAndCheck[Certificate](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok, err := LookupCertificate(c, ct.ID); err != nil {
+		return nil, err
+	} else if ok {
+		return nil, state.Reject(state.CodeConflict, "payload.id", "%q: a certificate with this id is recorded; amend it with certificate.amend or choose a new id", ct.ID)
+	}
+	parties, err := checkCertifier(c, &ct, "payload")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Evaluate(certificateDocument(&ct, parties, map[string]any{"action": "issue", "version": 1})); err != nil {
+		return nil, err
+	}
+	rec := recorded(c)
+	cr := &CertificateRecord{ID: ct.ID, Program: ct.Program, Certifier: ct.Certifier.ID, Current: 1, Status: StatusActive,
+		Versions: []VersionRef{{Version: 1, Recorded: rec}}}
+	if err := state.PutJSON(c, BucketCertificates, ct.ID, cr); err != nil {
+		return nil, err
+	}
+	if err := state.PutJSON(c, BucketCertVersions, versionKey(ct.ID, 1), &CertificateVersion{Version: 1, Certificate: ct, Recorded: rec}); err != nil {
+		return nil, err
+	}
+	indexCertificate(c, &ct, false)
+	return map[string]any{"certificate": ct.ID, "version": 1}, nil
+}
+
+// certIndexKeys are the index entries of one version of a certificate.
+func certIndexKeys(ct *Certificate) []string {
+	keys := []string{ikey("certifier", ct.Certifier.ID, ct.ID)}
+	if id := ct.ImporterID(); id != "" {
+		keys = append(keys, ikey("importer", id, ct.ID))
+	}
+	if id := ct.ExporterID(); id != "" {
+		keys = append(keys, ikey("exporter", id, ct.ID))
+	}
+	for _, hs := range ct.HSCodes() {
+		keys = append(keys, ikey("hs", hs, ct.ID))
+	}
+	return keys
+}
+
+func indexCertificate(kv state.KV, ct *Certificate, remove bool) {
+	for _, k := range certIndexKeys(ct) {
+		if remove {
+			kv.Delete(BucketCertIndex, k)
+		} else {
+			kv.Put(BucketCertIndex, k, nil)
+		}
+	}
+}
+
+func mustCertificate(r state.Reader, field, id string) (*CertificateRecord, *CertificateVersion, error) {
+	rec, ok, err := LookupCertificate(r, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, state.Reject(state.CodeNotFound, field, "%q: no certificate with this id is recorded", id)
+	}
+	cv, ok, err := CertificateVersionOf(r, id, rec.Current)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, state.Reject(state.CodeInternal, field, "certificate %s version %d is missing", id, rec.Current)
+	}
+	return rec, cv, nil
+}
+
+func applyCertificateAmend(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[CertificateAmend](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	rec, cur, err := mustCertificate(c, "payload.id", p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Status != StatusActive {
+		return nil, state.Reject(CodeRevoked, "payload.id", "certificate %s is %s (%s); issue a new certificate instead", p.ID, rec.Status, rec.Revocation.Reason)
+	}
+	ct := &p.Certificate
+	if ct.Program != cur.Certificate.Program {
+		return nil, state.Reject(state.CodeInvalid, "payload.certificate.program", "%q: an amendment keeps the program %s; issue a new certificate for another program", ct.Program, cur.Certificate.Program)
+	}
+	if ct.Certifier.ID != rec.Certifier {
+		return nil, state.Reject(state.CodeUnauthorized, "payload.certificate.certifier.id", "%q: only the certifier %s amends its certificate", ct.Certifier.ID, rec.Certifier)
+	}
+	parties, err := checkCertifier(c, ct, "payload.certificate")
+	if err != nil {
+		return nil, err
+	}
+	next := rec.Current + 1
+	if err := c.Evaluate(certificateDocument(ct, parties, map[string]any{"action": "amend", "version": next, "reason": p.Reason,
+		"previous": asMap(&cur.Certificate)})); err != nil {
+		return nil, err
+	}
+	r := recorded(c)
+	indexCertificate(c, &cur.Certificate, true)
+	indexCertificate(c, ct, false)
+	rec.Current = next
+	rec.Versions = append(rec.Versions, VersionRef{Version: next, Reason: p.Reason, Recorded: r})
+	if err := state.PutJSON(c, BucketCertificates, rec.ID, rec); err != nil {
+		return nil, err
+	}
+	cv := &CertificateVersion{Version: next, Supersedes: next - 1, Reason: p.Reason, Certificate: *ct, Recorded: r}
+	if err := state.PutJSON(c, BucketCertVersions, versionKey(rec.ID, next), cv); err != nil {
+		return nil, err
+	}
+	return map[string]any{"certificate": rec.ID, "version": next, "supersedes": next - 1}, nil
+}
+
+func applyCertificateRevoke(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[CertificateRevoke](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	rec, cur, err := mustCertificate(c, "payload.id", p.ID)
+	if err != nil {
+		return nil, err
+	}
+	kind := StatusRevoked
+	switch c.Signer.Kind {
+	case state.KindParticipant:
+		if c.Signer.Owner != rec.Certifier {
+			return nil, state.Reject(state.CodeUnauthorized, "signer", "only the certifier %s or an agency of %s or %s may withdraw or revoke certificate %s",
+				rec.Certifier, cur.Certificate.ExportCountry, cur.Certificate.ImportCountry, rec.ID)
+		}
+		if _, err := signerParticipant(c, "certificate.revoke"); err != nil {
+			return nil, err
+		}
+		kind = StatusWithdrawn
+	case state.KindAgency:
+		ag, err := signerAgency(c, "certificate.revoke")
+		if err != nil {
+			return nil, err
+		}
+		ct := &cur.Certificate
+		if ag.Country != ct.ExportCountry && ag.Country != ct.ImportCountry {
+			return nil, state.Reject(CodeJurisdiction, "signer", "%s (%s) may revoke only certificates exported from or imported into %s; %s goes %s to %s",
+				ag.Identity, ag.Country, ag.Country, rec.ID, ct.ExportCountry, ct.ImportCountry)
+		}
+		if !ag.ActsOn(ct.Program) {
+			return nil, state.Reject(CodeJurisdiction, "signer", "%s does not act on %s (its programs: %s)", ag.Identity, ct.Program, joinOr(ag.Programs, "none"))
+		}
+	default:
+		return nil, state.Reject(state.CodeUnauthorized, "signer", "certificate.revoke is signed by the certifier or an agency; %s is %s", c.Signer.Owner, c.Signer.Kind)
+	}
+	eff, err := effectiveTime(c, "payload.effective", p.Effective, false)
+	if err != nil {
+		return nil, err
+	}
+	effS := tx.FormatTime(eff)
+	if rv := rec.Revocation; rv != nil && rv.Effective <= effS {
+		return nil, state.Reject(state.CodeConflict, "payload.id", "certificate %s is already %s from %s by %s", rec.ID, rv.Kind, rv.Effective, rv.By)
+	}
+	rec.Status = kind
+	rec.Revocation = &Revocation{Kind: kind, By: c.Signer.Owner, Reason: p.Reason, Effective: effS, Recorded: recorded(c)}
+	if err := state.PutJSON(c, BucketCertificates, rec.ID, rec); err != nil {
+		return nil, err
+	}
+	return map[string]any{"certificate": rec.ID, "status": kind, "effective": effS}, nil
+}
+
+func applyCertificateEndorse(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[CertificateEndorse](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	ag, err := signerAgency(c, "certificate.endorse")
+	if err != nil {
+		return nil, err
+	}
+	rec, cv, err := mustCertificate(c, "payload.id", p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if p.Version != 0 && p.Version != rec.Current {
+		if p.Version > rec.Current {
+			return nil, state.Reject(state.CodeNotFound, "payload.version", "certificate %s has %d version(s)", rec.ID, rec.Current)
+		}
+		if cv, _, err = CertificateVersionOf(c, rec.ID, p.Version); err != nil {
+			return nil, err
+		}
+	}
+	if rec.Status != StatusActive {
+		return nil, state.Reject(CodeRevoked, "payload.id", "certificate %s is %s; it cannot be endorsed", rec.ID, rec.Status)
+	}
+	ct := &cv.Certificate
+	if ag.Country != ct.ExportCountry {
+		return nil, state.Reject(CodeJurisdiction, "signer", "only an agency of the exporting country %s endorses certificate %s; %s is of %s", ct.ExportCountry, rec.ID, ag.Identity, ag.Country)
+	}
+	if !ag.ActsOn(ct.Program) {
+		return nil, state.Reject(CodeJurisdiction, "signer", "%s does not act on %s (its programs: %s)", ag.Identity, ct.Program, joinOr(ag.Programs, "none"))
+	}
+	if slices.ContainsFunc(rec.Endorsements, func(e Endorsement) bool { return e.Agency == ag.Identity && e.Version == cv.Version }) {
+		return nil, state.Reject(state.CodeConflict, "payload.id", "%s already endorsed version %d of %s", ag.Identity, cv.Version, rec.ID)
+	}
+	rec.Endorsements = append(rec.Endorsements, Endorsement{Agency: ag.Identity, Version: cv.Version, Note: p.Note, Recorded: recorded(c)})
+	if err := state.PutJSON(c, BucketCertificates, rec.ID, rec); err != nil {
+		return nil, err
+	}
+	return map[string]any{"certificate": rec.ID, "version": cv.Version, "endorsedBy": ag.Identity}, nil
+}
+
+// CertificateFilter selects certificates in ListCertificates: exactly one
+// of Importer, Exporter, Certifier (participant identities) or HS (a
+// prefix of 2-6 digits).
+type CertificateFilter struct {
+	Importer, Exporter, Certifier, HS string
+	After                             string // cursor from the previous page
+	Limit                             int
+}
+
+// CertificatePage is one page of a certificate listing.
+type CertificatePage struct {
+	Certificates []*CertificateRecord `json:"certificates"`
+	Next         string               `json:"next,omitempty"`
+}
+
+// ListCertificates answers a listing through the indexes: its cost grows
+// with the page, not with the number of certificates recorded.
+func ListCertificates(r state.Reader, f CertificateFilter) (*CertificatePage, error) {
+	var prefix string
+	switch {
+	case f.Importer != "":
+		prefix = ikey("importer", withPrefix(f.Importer, identityPrefixParticipant), "")
+	case f.Exporter != "":
+		prefix = ikey("exporter", withPrefix(f.Exporter, identityPrefixParticipant), "")
+	case f.Certifier != "":
+		prefix = ikey("certifier", withPrefix(f.Certifier, identityPrefixParticipant), "")
+	case f.HS != "":
+		if err := CheckHSCode(f.HS); err != nil {
+			return nil, state.Reject(state.CodeInvalid, "hs", "%q: %v", f.HS, err)
+		}
+		prefix = ikey("hs", f.HS)
+	default:
+		return nil, state.Reject(state.CodeInvalid, "filter", "give one of importer, exporter, certifier or hs")
+	}
+	ids, next := scanIndex(r, BucketCertIndex, prefix, f.After, clampLimit(f.Limit))
+	page := &CertificatePage{Next: next, Certificates: []*CertificateRecord{}}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		rec, ok, err := LookupCertificate(r, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			page.Certificates = append(page.Certificates, rec)
+		}
+	}
+	return page, nil
+}
+
+func withPrefix(s, prefix string) string { return prefix + trimPrefix(s, prefix) }

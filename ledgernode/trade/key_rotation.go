@@ -1,0 +1,67 @@
+package trade
+
+import (
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// KeyRotate is the payload of key.rotate: signed by a currently valid key of
+// the owner, it registers NewKey for the same owner from block time and
+// retires Retire at RetireAt (default: block time; never earlier).
+// Signatures by the old key before RetireAt stay valid forever: every
+// signature is judged at its own block time against the key's history.
+type KeyRotate struct {
+	NewKey   string `json:"newKey"`
+	Retire   string `json:"retire"`
+	RetireAt string `json:"retireAt,omitempty"`
+}
+
+// Validate checks the payload's shape.
+func (p KeyRotate) Validate() error {
+	var pr problems
+	if _, err := tx.ParseKeyID(p.NewKey); err != nil {
+		pr.invalid("payload.newKey", p.NewKey, "must be an Ed25519 public key id, base64url without padding (ledgerctl keys show FILE)")
+	}
+	if _, err := tx.ParseKeyID(p.Retire); err != nil {
+		pr.invalid("payload.retire", p.Retire, "must be the key id of the key to retire")
+	}
+	if p.NewKey != "" && p.NewKey == p.Retire {
+		pr.invalid("payload.newKey", p.NewKey, "is the key being retired; generate a new key")
+	}
+	pr.time("payload.retireAt", p.RetireAt, false)
+	return pr.err()
+}
+
+func applyKeyRotate(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[KeyRotate](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	owner := c.Signer.Owner
+	if c.Signer.Kind == state.KindNode {
+		return nil, state.Reject(state.CodeUnauthorized, "signer", "node keys sign ledger heads and are trusted through the genesis; they are not rotated with key.rotate")
+	}
+	old, ok, err := state.LookupKey(c, p.Retire)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || old.Owner != owner {
+		return nil, state.Reject(state.CodeNotFound, "payload.retire", "%q: %s holds no such key (ledgerctl keys get shows a key's owner)", tx.FingerprintOf(p.Retire), owner)
+	}
+	if rej := old.ValidAt(c.Time); rej != nil {
+		return nil, state.Reject(state.CodeConflict, "payload.retire", "key %s cannot be rotated: %s", old.Fingerprint, rej.Reasons[0].Message)
+	}
+	at, err := effectiveTime(c, "payload.retireAt", p.RetireAt, true)
+	if err != nil {
+		return nil, err
+	}
+	nk, err := state.RegisterKey(c, p.NewKey, owner, c.Signer.Kind, c.Time, c.TxID)
+	if err != nil {
+		return nil, fieldOf(err, "payload.newKey")
+	}
+	if err := state.RetireKey(c, old, at, c.TxID, "rotated to "+nk.Fingerprint); err != nil {
+		return nil, fieldOf(err, "payload.retire")
+	}
+	return map[string]any{"owner": owner, "newKey": nk.KeyID, "newFingerprint": nk.Fingerprint, "validFrom": nk.ValidFrom,
+		"retired": old.KeyID, "retiredFingerprint": old.Fingerprint, "retiredAt": old.RetiredAt}, nil
+}

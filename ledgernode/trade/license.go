@@ -1,0 +1,468 @@
+package trade
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// IP right types.
+var RightTypes = []string{"trademark", "patent", "copyright", "design"}
+
+// MaxChainLength bounds a license chain: the root license and at most
+// MaxChainLength-1 generations of sub-licenses below it.
+const MaxChainLength = 10
+
+// IPRight is an intellectual-property right held by an enrolled rights
+// holder and vouched for by an agency that acts on IPR.
+type IPRight struct {
+	ID                 string   `json:"id"`
+	Type               string   `json:"type"`
+	Office             string   `json:"office"` // e.g. USPTO, IMPI, CIPO
+	RegistrationNumber string   `json:"registrationNumber"`
+	Title              string   `json:"title"`
+	Holder             string   `json:"holder"` // participant identity
+	Countries          []string `json:"countries,omitempty"`
+	ValidUntil         string   `json:"validUntil,omitempty"` // e.g. a patent's expiry
+	Evidence           string   `json:"evidence,omitempty"`
+	VouchedBy          string   `json:"vouchedBy,omitempty"`
+	Recorded           `json:"recorded"`
+}
+
+// IPRightRegister is the payload of ipright.register, signed by an agency
+// that acts on IPR.
+type IPRightRegister struct {
+	ID                 string   `json:"id"`
+	Type               string   `json:"type"`
+	Office             string   `json:"office"`
+	RegistrationNumber string   `json:"registrationNumber"`
+	Title              string   `json:"title"`
+	Holder             string   `json:"holder"`
+	Countries          []string `json:"countries,omitempty"`
+	ValidUntil         string   `json:"validUntil,omitempty"`
+	Evidence           string   `json:"evidence,omitempty"`
+}
+
+// Validate checks the payload's shape.
+func (p IPRightRegister) Validate() error {
+	var pr problems
+	pr.docID("payload.id", p.ID)
+	pr.oneOf("payload.type", p.Type, RightTypes)
+	pr.text("payload.office", p.Office, 64, true)
+	pr.text("payload.registrationNumber", p.RegistrationNumber, 64, true)
+	pr.text("payload.title", p.Title, maxNameBytes, true)
+	pr.participantRef("payload.holder", p.Holder, true)
+	checkCountries(&pr, "payload.countries", p.Countries, false)
+	pr.time("payload.validUntil", p.ValidUntil, false)
+	pr.text("payload.evidence", p.Evidence, maxTextBytes, false)
+	return pr.err()
+}
+
+func checkCountries(pr *problems, field string, cs []string, required bool) {
+	if required && len(cs) == 0 {
+		pr.invalid(field, "", "at least one ISO 3166-1 alpha-2 country code is required")
+	}
+	if len(cs) > 250 {
+		pr.invalid(field, "", "%d countries; at most 250", len(cs))
+		return
+	}
+	seen := map[string]bool{}
+	for i, c := range cs {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		pr.country(f, c)
+		if seen[c] {
+			pr.invalid(f, c, "listed twice")
+		}
+		seen[c] = true
+	}
+}
+
+// LicensedGoods are the goods a license covers: a description and the HS
+// chapters, headings or subheadings (prefixes) it applies to.
+type LicensedGoods struct {
+	Description string   `json:"description"`
+	HSPrefixes  []string `json:"hsPrefixes"`
+}
+
+// Sublicensing says whether the licensee may sub-license and how many
+// further levels below this license may exist (Depth >= 1 when Allowed).
+// There is no implied right to sub-license.
+type Sublicensing struct {
+	Allowed bool `json:"allowed"`
+	Depth   int  `json:"depth,omitempty"`
+}
+
+// LicenseGrant is the payload of license.grant, signed by the licensor. A
+// root license (no Parent) is granted by the right's registered holder; a
+// sub-license names its Parent, whose licensee is this licensor, and may
+// only narrow it (goods, territory, term) where the parent allows
+// sub-licensing at that depth.
+type LicenseGrant struct {
+	ID           string        `json:"id"`
+	Right        string        `json:"right"`
+	Licensor     string        `json:"licensor"`
+	Licensee     string        `json:"licensee"`
+	Goods        LicensedGoods `json:"goods"`
+	Territory    []string      `json:"territory"`
+	ValidFrom    string        `json:"validFrom"`
+	ValidUntil   string        `json:"validUntil"`
+	Sublicensing Sublicensing  `json:"sublicensing"`
+	Parent       string        `json:"parent,omitempty"`
+}
+
+// Validate checks the payload's shape.
+func (p LicenseGrant) Validate() error {
+	var pr problems
+	pr.docID("payload.id", p.ID)
+	pr.docID("payload.right", p.Right)
+	pr.participantRef("payload.licensor", p.Licensor, true)
+	pr.participantRef("payload.licensee", p.Licensee, true)
+	if p.Licensor != "" && p.Licensor == p.Licensee {
+		pr.invalid("payload.licensee", p.Licensee, "is the licensor; a license is granted to someone else")
+	}
+	pr.text("payload.goods.description", p.Goods.Description, maxTextBytes, true)
+	if len(p.Goods.HSPrefixes) == 0 {
+		pr.invalid("payload.goods.hsPrefixes", "", "at least one HS chapter, heading or subheading is required (e.g. 6109)")
+	}
+	if len(p.Goods.HSPrefixes) > 50 {
+		pr.invalid("payload.goods.hsPrefixes", "", "%d prefixes; at most 50", len(p.Goods.HSPrefixes))
+	}
+	for i, h := range p.Goods.HSPrefixes {
+		if err := CheckHSCode(h); err != nil {
+			pr.invalid(fmt.Sprintf("payload.goods.hsPrefixes[%d]", i), h, "%v", err)
+		}
+	}
+	checkCountries(&pr, "payload.territory", p.Territory, true)
+	from, okF := pr.time("payload.validFrom", p.ValidFrom, true)
+	until, okU := pr.time("payload.validUntil", p.ValidUntil, true)
+	if okF && okU && !until.After(from) {
+		pr.invalid("payload.validUntil", p.ValidUntil, "must be after validFrom %s", p.ValidFrom)
+	}
+	s := p.Sublicensing
+	switch {
+	case s.Depth < 0 || s.Depth >= MaxChainLength:
+		pr.invalid("payload.sublicensing.depth", fmt.Sprint(s.Depth), "must be 0-%d", MaxChainLength-1)
+	case s.Allowed && s.Depth == 0:
+		pr.invalid("payload.sublicensing.depth", "0", "sub-licensing is allowed, so give how many further levels may exist (1 or more)")
+	case !s.Allowed && s.Depth != 0:
+		pr.invalid("payload.sublicensing.depth", fmt.Sprint(s.Depth), "sub-licensing is not allowed, so depth must be 0 (omit it)")
+	}
+	if p.Parent != "" {
+		pr.docID("payload.parent", p.Parent)
+		if p.Parent == p.ID {
+			pr.invalid("payload.parent", p.Parent, "a license cannot be its own parent")
+		}
+	}
+	return pr.err()
+}
+
+// License is a recorded license with its place in its chain.
+type License struct {
+	LicenseGrant
+	Level      int         `json:"level"` // 0 for a root license
+	Root       string      `json:"root"`  // the chain's root license
+	Status     string      `json:"status"`
+	Revocation *Revocation `json:"revocation,omitempty"`
+	Recorded   Recorded    `json:"recorded"`
+}
+
+// LicenseRevoke is the payload of license.revoke: by the licensor, the
+// right's holder or an agency that acts on IPR; effective from Effective
+// (default block time; it may be in the past).
+type LicenseRevoke struct {
+	ID        string `json:"id"`
+	Reason    string `json:"reason"`
+	Effective string `json:"effective,omitempty"`
+}
+
+// Validate checks the payload's shape.
+func (p LicenseRevoke) Validate() error {
+	var pr problems
+	pr.docID("payload.id", p.ID)
+	pr.text("payload.reason", p.Reason, maxTextBytes, true)
+	pr.time("payload.effective", p.Effective, false)
+	return pr.err()
+}
+
+// LookupRight reads an IP right.
+func LookupRight(r state.Reader, id string) (*IPRight, bool, error) {
+	return get[IPRight](r, BucketRights, id)
+}
+
+// LookupLicense reads a license.
+func LookupLicense(r state.Reader, id string) (*License, bool, error) {
+	return get[License](r, BucketLicenses, id)
+}
+
+func applyIPRightRegister(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[IPRightRegister](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	ag, err := signerAgency(c, "ipright.register")
+	if err != nil {
+		return nil, err
+	}
+	if !ag.ActsOn(ProgramIPR) {
+		return nil, state.Reject(CodeJurisdiction, "signer", "%s does not act on IPR (its programs: %s); the admin adds it with agency.update", ag.Identity, joinOr(ag.Programs, "none"))
+	}
+	if _, ok, err := LookupRight(c, p.ID); err != nil {
+		return nil, err
+	} else if ok {
+		return nil, state.Reject(state.CodeConflict, "payload.id", "%q: a right with this id is registered", p.ID)
+	}
+	if _, err := enrolledParty(c, "payload.holder", p.Holder, RoleRightsholder); err != nil {
+		return nil, err
+	}
+	r := &IPRight{ID: p.ID, Type: p.Type, Office: p.Office, RegistrationNumber: p.RegistrationNumber, Title: p.Title, Holder: p.Holder,
+		Countries: p.Countries, ValidUntil: p.ValidUntil, Evidence: p.Evidence, VouchedBy: ag.Identity, Recorded: recorded(c)}
+	if err := state.PutJSON(c, BucketRights, p.ID, r); err != nil {
+		return nil, err
+	}
+	return map[string]any{"right": p.ID, "holder": p.Holder, "vouchedBy": ag.Identity}, nil
+}
+
+func applyLicenseGrant(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[LicenseGrant](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	licensor, err := signerParticipant(c, "license.grant")
+	if err != nil {
+		return nil, err
+	}
+	if p.Licensor != licensor.Identity {
+		return nil, state.Reject(state.CodeUnauthorized, "payload.licensor", "%q: a license is signed by its licensor; it is signed by %s", p.Licensor, licensor.Identity)
+	}
+	if _, ok, err := LookupLicense(c, p.ID); err != nil {
+		return nil, err
+	} else if ok {
+		return nil, state.Reject(state.CodeConflict, "payload.id", "%q: a license with this id is recorded", p.ID)
+	}
+	right, ok, err := LookupRight(c, p.Right)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, state.Reject(CodeUnknownReference, "payload.right", "%q: no IP right with this id is registered (ipright.register)", p.Right)
+	}
+	licensee, err := enrolledParty(c, "payload.licensee", p.Licensee, RoleLicensee)
+	if err != nil {
+		return nil, err
+	}
+	from, _ := tx.ParseTime(p.ValidFrom)
+	until, _ := tx.ParseTime(p.ValidUntil)
+	if !until.After(c.Time) {
+		return nil, state.Reject(CodeNotInTerm, "payload.validUntil", "%q is not after the ledger time %s: the license would never be in term", p.ValidUntil, tx.FormatTime(c.Time))
+	}
+	lic := &License{LicenseGrant: p, Status: StatusActive, Recorded: recorded(c), Root: p.ID}
+	var path []map[string]any
+	if p.Parent == "" {
+		if p.Licensor != right.Holder {
+			return nil, state.Reject(state.CodeUnauthorized, "payload.licensor", "%q is not the registered holder of right %s (%s); a license from anyone else is a sub-license and names its parent",
+				p.Licensor, right.ID, right.Holder)
+		}
+	} else {
+		parent, ok, err := LookupLicense(c, p.Parent)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, state.Reject(CodeUnknownReference, "payload.parent", "%q: no license with this id is recorded", p.Parent)
+		}
+		if err := checkNarrows(c, &p, parent, from, until); err != nil {
+			return nil, err
+		}
+		lic.Level, lic.Root = parent.Level+1, parent.Root
+		if path, err = ancestors(c, parent); err != nil {
+			return nil, err
+		}
+	}
+	if right.ValidUntil != "" && p.ValidUntil > right.ValidUntil {
+		return nil, state.Reject(CodeWiderThanParent, "payload.validUntil", "%q is after the right %s expires (%s)", p.ValidUntil, right.ID, right.ValidUntil)
+	}
+	doc := &state.Document{ID: p.ID, Type: "license", Program: ProgramIPR, HSCodes: uniqueSorted(p.Goods.HSPrefixes),
+		DestinationCountries: uniqueSorted(p.Territory), Input: map[string]any{
+			"doc": asMap(&p), "right": asMap(right), "licensePath": path,
+			"parties": map[string]any{"licensor": asMap(licensor), "licensee": asMap(licensee)},
+		}}
+	if err := c.Evaluate(doc); err != nil {
+		return nil, err
+	}
+	if err := state.PutJSON(c, BucketLicenses, p.ID, lic); err != nil {
+		return nil, err
+	}
+	c.Put(BucketLicenseIndex, ikey("licensee", p.Licensee, p.Right, p.ID), nil)
+	c.Put(BucketLicenseIndex, ikey("licensor", p.Licensor, p.Right, p.ID), nil)
+	c.Put(BucketLicenseIndex, ikey("right", p.Right, p.ID), nil)
+	if p.Parent != "" {
+		c.Put(BucketLicenseIndex, ikey("parent", p.Parent, p.ID), nil)
+	}
+	return map[string]any{"license": p.ID, "level": lic.Level, "root": lic.Root}, nil
+}
+
+// checkNarrows enforces that a sub-license only narrows its parent, naming
+// every field that is wider.
+func checkNarrows(c *state.Context, p *LicenseGrant, parent *License, from, until time.Time) error {
+	if parent.Right != p.Right {
+		return state.Reject(state.CodeInvalid, "payload.right", "%q: the parent license %s is for right %s", p.Right, parent.ID, parent.Right)
+	}
+	if parent.Licensee != p.Licensor {
+		return state.Reject(state.CodeUnauthorized, "payload.parent", "%q was granted to %s, not to the licensor %s: only a license's licensee may sub-license it", parent.ID, parent.Licensee, p.Licensor)
+	}
+	if rv := parent.Revocation; rv != nil && rv.Effective <= tx.FormatTime(c.Time) {
+		return state.Reject(CodeRevoked, "payload.parent", "%q was revoked from %s (%s)", parent.ID, rv.Effective, rv.Reason)
+	}
+	if parent.ValidUntil < tx.FormatTime(c.Time) {
+		return state.Reject(CodeNotInTerm, "payload.parent", "%q expired at %s", parent.ID, parent.ValidUntil)
+	}
+	if !parent.Sublicensing.Allowed {
+		return state.Reject(CodeSublicensingNotAllowed, "payload.parent", "%q does not allow sub-licensing (there is no implied right to sub-license)", parent.ID)
+	}
+	if parent.Level+1 >= MaxChainLength {
+		return state.Reject(CodeChainTooLong, "payload.parent", "%q is at level %d; chains are limited to %d licenses", parent.ID, parent.Level, MaxChainLength)
+	}
+	var pr problems
+	if p.Sublicensing.Depth > parent.Sublicensing.Depth-1 {
+		pr.add(CodeDepthExceeded, "payload.sublicensing.depth", fmt.Sprint(p.Sublicensing.Depth),
+			"the parent %s allows %d further level(s) below it, so this sub-license may allow at most %d", parent.ID, parent.Sublicensing.Depth, parent.Sublicensing.Depth-1)
+	}
+	for i, h := range p.Goods.HSPrefixes {
+		if !slices.ContainsFunc(parent.Goods.HSPrefixes, func(ph string) bool { return hsCovers(ph, h) }) {
+			pr.add(CodeWiderThanParent, fmt.Sprintf("payload.goods.hsPrefixes[%d]", i), h, "is outside the parent %s's goods %s", parent.ID, strings.Join(parent.Goods.HSPrefixes, ", "))
+		}
+	}
+	for i, t := range p.Territory {
+		if !slices.Contains(parent.Territory, t) {
+			pr.add(CodeWiderThanParent, fmt.Sprintf("payload.territory[%d]", i), t, "is outside the parent %s's territory %s", parent.ID, strings.Join(parent.Territory, ", "))
+		}
+	}
+	pf, _ := tx.ParseTime(parent.ValidFrom)
+	pu, _ := tx.ParseTime(parent.ValidUntil)
+	if from.Before(pf) {
+		pr.add(CodeWiderThanParent, "payload.validFrom", p.ValidFrom, "is before the parent %s's term starts (%s)", parent.ID, parent.ValidFrom)
+	}
+	if until.After(pu) {
+		pr.add(CodeWiderThanParent, "payload.validUntil", p.ValidUntil, "is after the parent %s's term ends (%s)", parent.ID, parent.ValidUntil)
+	}
+	return pr.err()
+}
+
+// ancestors lists a license and its ancestors up to the root, as maps for
+// the rule engine (bounded by MaxChainLength).
+func ancestors(r state.Reader, l *License) ([]map[string]any, error) {
+	var out []map[string]any
+	for i := 0; l != nil && i < MaxChainLength; i++ {
+		out = append(out, asMap(l))
+		if l.Parent == "" {
+			break
+		}
+		p, ok, err := LookupLicense(r, l.Parent)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		l = p
+	}
+	return out, nil
+}
+
+func applyLicenseRevoke(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[LicenseRevoke](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	lic, ok, err := LookupLicense(c, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, state.Reject(state.CodeNotFound, "payload.id", "%q: no license with this id is recorded", p.ID)
+	}
+	right, _, err := LookupRight(c, lic.Right)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.Signer.Kind == state.KindAgency:
+		ag, err := signerAgency(c, "license.revoke")
+		if err != nil {
+			return nil, err
+		}
+		if !ag.ActsOn(ProgramIPR) {
+			return nil, state.Reject(CodeJurisdiction, "signer", "%s does not act on IPR", ag.Identity)
+		}
+	case c.Signer.Owner == lic.Licensor || (right != nil && c.Signer.Owner == right.Holder):
+	default:
+		return nil, state.Reject(state.CodeUnauthorized, "signer", "only the licensor %s, the right's holder or an agency acting on IPR may revoke license %s", lic.Licensor, lic.ID)
+	}
+	eff, err := effectiveTime(c, "payload.effective", p.Effective, false)
+	if err != nil {
+		return nil, err
+	}
+	effS := tx.FormatTime(eff)
+	if rv := lic.Revocation; rv != nil && rv.Effective <= effS {
+		return nil, state.Reject(state.CodeConflict, "payload.id", "license %s is already revoked from %s", lic.ID, rv.Effective)
+	}
+	lic.Status = StatusRevoked
+	lic.Revocation = &Revocation{Kind: StatusRevoked, By: c.Signer.Owner, Reason: p.Reason, Effective: effS, Recorded: recorded(c)}
+	if err := state.PutJSON(c, BucketLicenses, lic.ID, lic); err != nil {
+		return nil, err
+	}
+	return map[string]any{"license": lic.ID, "status": lic.Status, "effective": effS}, nil
+}
+
+// LicenseFilter selects licenses in ListLicenses: by Licensee or Licensor
+// (optionally narrowed to Right), by Right alone, or the children of Parent.
+type LicenseFilter struct {
+	Licensee, Licensor, Right, Parent string
+	After                             string
+	Limit                             int
+}
+
+// LicensePage is one page of a license listing.
+type LicensePage struct {
+	Licenses []*License `json:"licenses"`
+	Next     string     `json:"next,omitempty"`
+}
+
+// ListLicenses answers a listing through the license index.
+func ListLicenses(r state.Reader, f LicenseFilter) (*LicensePage, error) {
+	var prefix string
+	switch {
+	case f.Licensee != "":
+		prefix = ikey("licensee", withPrefix(f.Licensee, identityPrefixParticipant), "")
+		if f.Right != "" {
+			prefix = ikey("licensee", withPrefix(f.Licensee, identityPrefixParticipant), f.Right, "")
+		}
+	case f.Licensor != "":
+		prefix = ikey("licensor", withPrefix(f.Licensor, identityPrefixParticipant), "")
+		if f.Right != "" {
+			prefix = ikey("licensor", withPrefix(f.Licensor, identityPrefixParticipant), f.Right, "")
+		}
+	case f.Parent != "":
+		prefix = ikey("parent", f.Parent, "")
+	case f.Right != "":
+		prefix = ikey("right", f.Right, "")
+	default:
+		return nil, state.Reject(state.CodeInvalid, "filter", "give licensee, licensor, right or parent")
+	}
+	ids, next := scanIndex(r, BucketLicenseIndex, prefix, f.After, clampLimit(f.Limit))
+	page := &LicensePage{Next: next, Licenses: []*License{}}
+	for _, id := range ids {
+		l, ok, err := LookupLicense(r, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			page.Licenses = append(page.Licenses, l)
+		}
+	}
+	return page, nil
+}

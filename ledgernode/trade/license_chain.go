@@ -1,0 +1,327 @@
+package trade
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// License answers.
+const (
+	AnswerYes = "yes"
+	AnswerNo  = "no"
+)
+
+// LicenseQuery asks: may Importer import goods of HS code HSCode bearing
+// Right into Country at At?
+type LicenseQuery struct {
+	Importer string `json:"importer"`
+	HSCode   string `json:"hsCode"`
+	Right    string `json:"right"`
+	Country  string `json:"country"`
+	At       string `json:"at,omitempty"` // default: the ledger head's time
+	// License starts the walk at this license (held by Importer) instead
+	// of trying every license Importer holds for Right.
+	License string `json:"license,omitempty"`
+	NoProof bool   `json:"noProof,omitempty"`
+}
+
+// Validate checks a query's shape.
+func (q LicenseQuery) Validate() error {
+	var pr problems
+	pr.participantRef("importer", q.Importer, true)
+	if err := CheckTariffLine(q.HSCode); err != nil {
+		if err2 := CheckHSCode(q.HSCode); err2 != nil {
+			pr.invalid("hsCode", q.HSCode, "%v", err)
+		}
+	}
+	if q.Right == "" && q.License == "" {
+		pr.invalid("right", "", "required: the IP right on the goods (or the license to start from)")
+	}
+	if q.Right != "" {
+		pr.docID("right", q.Right)
+	}
+	if q.License != "" {
+		pr.docID("license", q.License)
+	}
+	pr.country("country", q.Country)
+	pr.time("at", q.At, false)
+	return pr.err()
+}
+
+// PathStep is one license on the path from the importer's license (step 0)
+// to the rights holder's root license.
+type PathStep struct {
+	Step       int     `json:"step"`
+	License    string  `json:"license"`
+	Licensor   string  `json:"licensor,omitempty"`
+	Licensee   string  `json:"licensee,omitempty"`
+	Level      int     `json:"level"`
+	ValidFrom  string  `json:"validFrom,omitempty"`
+	ValidUntil string  `json:"validUntil,omitempty"`
+	Status     string  `json:"status"` // ok, fail
+	Checks     []Check `json:"checks"`
+}
+
+// StepFailure is the first failing step of a path and why.
+type StepFailure struct {
+	Step    int    `json:"step"`
+	License string `json:"license,omitempty"`
+	Code    string `json:"code"`
+	Reason  string `json:"reason"`
+}
+
+// Alternative summarises another candidate path that was tried.
+type Alternative struct {
+	License string       `json:"license"`
+	Answer  string       `json:"answer"`
+	Failure *StepFailure `json:"failure,omitempty"`
+}
+
+// LicenseVerdict answers `verify license`: yes or no, the path as
+// evidence and, on no, the first failing step and the reason.
+type LicenseVerdict struct {
+	Answer       string         `json:"answer"`
+	Query        LicenseQuery   `json:"query"`
+	At           string         `json:"at"`
+	Height       uint64         `json:"height"`
+	Holder       string         `json:"holder,omitempty"` // the right's registered holder
+	Path         []PathStep     `json:"path"`
+	Failure      *StepFailure   `json:"failure,omitempty"`
+	Alternatives []Alternative  `json:"alternatives,omitempty"`
+	Evidence     []EvidenceItem `json:"evidence"`
+}
+
+// VerifyLicense walks from the licenses the importer holds for the right
+// up to the rights holder and answers whether one path covers the goods,
+// the country and the date. Its cost is bounded by the importer's licenses
+// for that right times MaxChainLength lookups.
+func VerifyLicense(v Source, q LicenseQuery) (*LicenseVerdict, error) {
+	var ev evidenceSet
+	out, err := resolveLicense(v, q, &ev)
+	if err != nil {
+		return nil, err
+	}
+	out.Evidence, err = ev.resolve(v, !q.NoProof)
+	return out, err
+}
+
+// resolveLicense computes the verdict and adds the chosen path's records
+// to ev.
+func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	meta := v.Meta()
+	head, _ := tx.ParseTime(meta.Time)
+	at, err := parseAt("at", q.At, head)
+	if err != nil {
+		return nil, err
+	}
+	out := &LicenseVerdict{Query: q, At: tx.FormatTime(at), Height: meta.Height, Path: []PathStep{}, Evidence: []EvidenceItem{}}
+	var starts []string
+	if q.License != "" {
+		starts = []string{q.License}
+	} else {
+		starts, _ = scanIndex(v, BucketLicenseIndex, ikey("licensee", q.Importer, q.Right, ""), "", 100)
+	}
+	if len(starts) == 0 {
+		out.Answer = AnswerNo
+		out.Failure = &StepFailure{Step: 0, Code: "no_license", Reason: fmt.Sprintf("%s holds no license for right %s", q.Importer, q.Right)}
+		if r, ok, _ := LookupRight(v, q.Right); ok {
+			out.Holder = r.Holder
+		}
+		return out, nil
+	}
+	type candidate struct {
+		path    []PathStep
+		failure *StepFailure
+		refs    evidenceSet
+		holder  string
+	}
+	var best *candidate
+	var alts []Alternative
+	for _, start := range starts {
+		cd := &candidate{}
+		cd.path, cd.failure, cd.holder = walkChain(v, q, start, at, &cd.refs)
+		ans := AnswerYes
+		if cd.failure != nil {
+			ans = AnswerNo
+		}
+		alts = append(alts, Alternative{License: start, Answer: ans, Failure: cd.failure})
+		// Prefer a passing path; among failing ones, the one that got furthest.
+		switch {
+		case best == nil:
+			best = cd
+		case best.failure == nil:
+		case cd.failure == nil || cd.failure.Step > best.failure.Step:
+			best = cd
+		}
+	}
+	out.Path, out.Failure, out.Holder = best.path, best.failure, best.holder
+	out.Answer = AnswerYes
+	if best.failure != nil {
+		out.Answer = AnswerNo
+	}
+	if len(alts) > 1 {
+		out.Alternatives = alts
+	}
+	for _, it := range best.refs.items {
+		ev.add(it.Role, it.TxID)
+	}
+	return out, nil
+}
+
+// walkChain follows one candidate path from start up to the root. Every
+// step is checked and recorded; the first failing step is returned. Cycles
+// and chains longer than MaxChainLength end the walk with a failure, so the
+// walk is bounded whatever the stored records say.
+func walkChain(r state.Reader, q LicenseQuery, start string, at time.Time, ev *evidenceSet) ([]PathStep, *StepFailure, string) {
+	var path []PathStep
+	var first *StepFailure
+	atS := tx.FormatTime(at)
+	seen := map[string]bool{}
+	var child *License
+	holder := ""
+	fail := func(st *PathStep, name, code, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		st.Checks = append(st.Checks, Check{Name: name, Result: ResultFail, Code: code, Message: msg})
+		st.Status = ResultFail
+		if first == nil {
+			first = &StepFailure{Step: st.Step, License: st.License, Code: code, Reason: msg}
+		}
+	}
+	pass := func(st *PathStep, name, format string, args ...any) {
+		st.Checks = append(st.Checks, Check{Name: name, Result: ResultPass, Message: fmt.Sprintf(format, args...)})
+	}
+	id := start
+	for step := 0; ; step++ {
+		st := PathStep{Step: step, License: id, Status: "ok", Checks: []Check{}}
+		if step >= MaxChainLength {
+			fail(&st, "chain length", CodeChainTooLong, "the chain is longer than %d licenses; it cannot be resolved", MaxChainLength)
+			path = append(path, st)
+			break
+		}
+		if seen[id] {
+			fail(&st, "chain", "cycle", "license %s appears twice on the path: the chain is a cycle", id)
+			path = append(path, st)
+			break
+		}
+		seen[id] = true
+		l, ok, err := LookupLicense(r, id)
+		if err != nil || !ok {
+			what := "the importer's license"
+			if child != nil {
+				what = "the parent of " + child.ID
+			}
+			fail(&st, "recorded", "broken_chain", "%s, license %s, is not recorded", what, id)
+			path = append(path, st)
+			break
+		}
+		st.Licensor, st.Licensee, st.Level, st.ValidFrom, st.ValidUntil = l.Licensor, l.Licensee, l.Level, l.ValidFrom, l.ValidUntil
+		ev.add(fmt.Sprintf("license %s (step %d)", l.ID, step), l.Recorded.TxID)
+
+		// Who: the importer holds step 0; every licensor holds the step above.
+		if child == nil {
+			if l.Licensee != q.Importer {
+				fail(&st, "licensee", "not_licensee", "license %s was granted to %s, not to %s", l.ID, l.Licensee, q.Importer)
+			} else {
+				pass(&st, "licensee", "granted to %s", l.Licensee)
+			}
+		} else if l.Licensee != child.Licensor {
+			fail(&st, "licensor", "licensor_not_licensee", "%s granted %s but is not the licensee of %s (%s is)", child.Licensor, child.ID, l.ID, l.Licensee)
+		} else {
+			pass(&st, "licensor", "%s, licensor of %s, is the licensee of %s", child.Licensor, child.ID, l.ID)
+		}
+		if q.Right != "" && l.Right != q.Right {
+			fail(&st, "right", "wrong_right", "license %s is for right %s, not %s", l.ID, l.Right, q.Right)
+		}
+		if q.Right == "" {
+			q.Right = l.Right
+		}
+
+		// The grant's signature, at its block time.
+		sc := signatureCheck(r, "the grant of "+l.ID, l.Recorded, ev)
+		if sc.Result == ResultFail {
+			fail(&st, "signature", sc.Code, "%s", sc.Message)
+		} else {
+			st.Checks = append(st.Checks, sc)
+		}
+
+		// Nothing revoked before D; the step in term on D.
+		if rv := l.Revocation; rv != nil {
+			ev.add(fmt.Sprintf("license %s revoked", l.ID), rv.TxID)
+			if rv.Effective <= atS {
+				fail(&st, "revocation", CodeRevoked, "license %s was revoked by %s with effect from %s: %s", l.ID, rv.By, rv.Effective, rv.Reason)
+			} else if child != nil && rv.Effective <= child.Recorded.Time {
+				fail(&st, "revocation", CodeRevoked, "license %s was revoked from %s, before %s was granted under it", l.ID, rv.Effective, child.ID)
+			}
+		}
+		switch {
+		case atS < l.ValidFrom:
+			fail(&st, "term", "not_yet_valid", "license %s is in term from %s; %s is before", l.ID, l.ValidFrom, atS)
+		case atS > l.ValidUntil:
+			fail(&st, "term", "expired", "license %s expired at %s; %s is after", l.ID, l.ValidUntil, atS)
+		default:
+			pass(&st, "term", "in term %s to %s", l.ValidFrom, l.ValidUntil)
+		}
+		// ... and it was in term when the step below was granted under it.
+		if child != nil && child.Recorded.Time > l.ValidUntil {
+			fail(&st, "term when sub-licensed", "expired", "license %s had expired (%s) when %s was granted under it at %s", l.ID, l.ValidUntil, child.ID, child.Recorded.Time)
+		}
+
+		// Scope: goods and territory cover the shipment.
+		if slices.ContainsFunc(l.Goods.HSPrefixes, func(p string) bool { return hsCovers(p, q.HSCode) }) {
+			pass(&st, "goods", "HS %s is covered by %s", q.HSCode, strings.Join(l.Goods.HSPrefixes, ", "))
+		} else {
+			fail(&st, "goods", "goods_not_covered", "license %s covers HS %s, not %s", l.ID, strings.Join(l.Goods.HSPrefixes, ", "), q.HSCode)
+		}
+		if slices.Contains(l.Territory, q.Country) {
+			pass(&st, "territory", "%s is in the territory", q.Country)
+		} else {
+			fail(&st, "territory", "territory_not_covered", "license %s covers %s, not %s", l.ID, strings.Join(l.Territory, ", "), q.Country)
+		}
+
+		// Depth: the step above must allow sub-licensing down to here.
+		if child != nil {
+			switch {
+			case !l.Sublicensing.Allowed:
+				fail(&st, "sub-licensing", CodeSublicensingNotAllowed, "license %s does not allow sub-licensing, yet %s was granted under it", l.ID, child.ID)
+			case child.Sublicensing.Depth > l.Sublicensing.Depth-1:
+				fail(&st, "sub-licensing", CodeDepthExceeded, "license %s allows %d further level(s); %s claims %d more below it", l.ID, l.Sublicensing.Depth, child.ID, child.Sublicensing.Depth)
+			default:
+				pass(&st, "sub-licensing", "allows %d further level(s)", l.Sublicensing.Depth)
+			}
+		}
+
+		// The root: granted by the registered holder of the right.
+		if l.Parent == "" {
+			right, ok, _ := LookupRight(r, l.Right)
+			switch {
+			case !ok:
+				fail(&st, "right holder", "unknown_right", "right %s is not registered", l.Right)
+			default:
+				holder = right.Holder
+				ev.add(fmt.Sprintf("right %s registered (vouched by %s)", right.ID, right.VouchedBy), right.Recorded.TxID)
+				if l.Licensor != right.Holder {
+					fail(&st, "right holder", "licensor_not_rightsholder", "the root license %s was granted by %s, not by the right's holder %s", l.ID, l.Licensor, right.Holder)
+				} else {
+					pass(&st, "right holder", "root granted by the registered holder %s of %s %s (%s %s)", right.Holder, right.Type, right.ID, right.Office, right.RegistrationNumber)
+				}
+				if right.ValidUntil != "" && atS > right.ValidUntil {
+					fail(&st, "right term", "right_expired", "right %s expired at %s", right.ID, right.ValidUntil)
+				}
+			}
+			path = append(path, st)
+			break
+		}
+		path = append(path, st)
+		child = l
+		id = l.Parent
+	}
+	return path, first, holder
+}

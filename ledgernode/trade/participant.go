@@ -1,0 +1,348 @@
+package trade
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// Participant roles.
+const (
+	RoleExporter     = "exporter"
+	RoleProducer     = "producer"
+	RoleImporter     = "importer"
+	RoleCertifier    = "certifier"
+	RoleRightsholder = "rightsholder"
+	RoleLicensee     = "licensee"
+)
+
+// Roles lists the participant roles.
+var Roles = []string{RoleExporter, RoleProducer, RoleImporter, RoleCertifier, RoleRightsholder, RoleLicensee}
+
+// Identifier is a business identifier of a participant (tax number,
+// customs registration), e.g. {"scheme":"RFC","value":"ACM010101AB1"}.
+type Identifier struct {
+	Scheme string `json:"scheme"`
+	Value  string `json:"value"`
+}
+
+// Participant is a business enrolled by the agency of its country:
+// exporters, producers, importers, certifiers, rights holders, licensees.
+// Its identity is "participant/<id>".
+type Participant struct {
+	ID          string        `json:"id"`
+	Identity    string        `json:"identity"`
+	Name        string        `json:"name"`
+	Country     string        `json:"country"`
+	Roles       []string      `json:"roles"`
+	Identifiers []Identifier  `json:"identifiers,omitempty"`
+	Contact     *Contact      `json:"contact,omitempty"`
+	Evidence    string        `json:"evidence,omitempty"`
+	EnrolledBy  string        `json:"enrolledBy"` // agency identity
+	Status      string        `json:"status"`
+	Since       string        `json:"since"`
+	EnrolTx     string        `json:"enrolTx"`
+	History     []StatusEvent `json:"history"`
+}
+
+// HasRole says whether the participant was enrolled with role.
+func (p *Participant) HasRole(role string) bool { return slices.Contains(p.Roles, role) }
+
+// ParticipantEnrol is the payload of participant.enrol, signed by an
+// agency key, for a participant of the agency's own country.
+type ParticipantEnrol struct {
+	ID          string       `json:"id"`
+	Name        string       `json:"name"`
+	Country     string       `json:"country"`
+	Roles       []string     `json:"roles"`
+	Identifiers []Identifier `json:"identifiers,omitempty"`
+	Contact     *Contact     `json:"contact,omitempty"`
+	PublicKeys  []string     `json:"publicKeys,omitempty"`
+	// Evidence is what the agency relied on, e.g. a trademark registration
+	// certificate's reference or digest for a rights holder.
+	Evidence string `json:"evidence,omitempty"`
+}
+
+// Validate checks the payload's shape.
+func (p ParticipantEnrol) Validate() error {
+	var pr problems
+	pr.partyID("payload.id", p.ID)
+	pr.text("payload.name", p.Name, maxNameBytes, true)
+	pr.country("payload.country", p.Country)
+	checkRoles(&pr, "payload.roles", p.Roles)
+	if len(p.Identifiers) > 10 {
+		pr.invalid("payload.identifiers", "", "%d identifiers; at most 10", len(p.Identifiers))
+	}
+	for i, id := range p.Identifiers {
+		pr.text(fmt.Sprintf("payload.identifiers[%d].scheme", i), id.Scheme, 32, true)
+		pr.text(fmt.Sprintf("payload.identifiers[%d].value", i), id.Value, 128, true)
+	}
+	pr.contact("payload.contact", p.Contact)
+	pr.publicKeys("payload.publicKeys", p.PublicKeys, 0)
+	pr.text("payload.evidence", p.Evidence, maxTextBytes, false)
+	return pr.err()
+}
+
+func checkRoles(pr *problems, field string, roles []string) {
+	if len(roles) == 0 {
+		pr.invalid(field, "", "at least one role is required: %s", joinOr(Roles, ""))
+	}
+	seen := map[string]bool{}
+	for i, r := range roles {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		pr.oneOf(f, r, Roles)
+		if seen[r] {
+			pr.invalid(f, r, "listed twice")
+		}
+		seen[r] = true
+	}
+}
+
+// ParticipantUpdate is the payload of participant.update, by an agency of
+// the participant's country: absent fields are unchanged, roles replace.
+type ParticipantUpdate struct {
+	ID          string       `json:"id"`
+	Name        string       `json:"name,omitempty"`
+	Roles       []string     `json:"roles,omitempty"`
+	Identifiers []Identifier `json:"identifiers,omitempty"`
+	Contact     *Contact     `json:"contact,omitempty"`
+}
+
+// Validate checks the payload's shape.
+func (p ParticipantUpdate) Validate() error {
+	var pr problems
+	pr.partyID("payload.id", trimPrefix(p.ID, identityPrefixParticipant))
+	pr.text("payload.name", p.Name, maxNameBytes, false)
+	if p.Roles != nil {
+		checkRoles(&pr, "payload.roles", p.Roles)
+	}
+	pr.contact("payload.contact", p.Contact)
+	if p.Name == "" && p.Roles == nil && p.Identifiers == nil && p.Contact == nil {
+		pr.invalid("payload", "", "nothing to update: give name, roles, identifiers or contact")
+	}
+	return pr.err()
+}
+
+// ParticipantStatus is the payload of participant.suspend and
+// participant.reinstate, by an agency of the participant's country.
+type ParticipantStatus struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Validate checks the payload's shape.
+func (p ParticipantStatus) Validate() error {
+	var pr problems
+	pr.partyID("payload.id", trimPrefix(p.ID, identityPrefixParticipant))
+	pr.text("payload.reason", p.Reason, maxTextBytes, false)
+	return pr.err()
+}
+
+// LookupParticipant reads a participant by id or identity.
+func LookupParticipant(r state.Reader, id string) (*Participant, bool, error) {
+	return get[Participant](r, BucketParticipants, trimPrefix(id, identityPrefixParticipant))
+}
+
+// ParticipantFilter selects participants in Participants.
+type ParticipantFilter struct {
+	Agency, Role, Country string
+}
+
+// Participants lists participants matching f, by id.
+func Participants(r state.Reader, f ParticipantFilter) ([]*Participant, error) {
+	var out []*Participant
+	var err error
+	agency := f.Agency
+	if agency != "" {
+		agency = identityPrefixAgency + trimPrefix(agency, identityPrefixAgency)
+	}
+	r.Scan(BucketParticipants, "", func(_ string, v []byte) bool {
+		var p Participant
+		if err = jsonUnmarshal(v, &p); err != nil {
+			return false
+		}
+		if (agency == "" || p.EnrolledBy == agency) && (f.Role == "" || p.HasRole(f.Role)) && (f.Country == "" || p.Country == f.Country) {
+			out = append(out, &p)
+		}
+		return true
+	})
+	return out, err
+}
+
+func applyParticipantEnrol(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[ParticipantEnrol](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	ag, err := signerAgency(c, "participant.enrol")
+	if err != nil {
+		return nil, err
+	}
+	if p.Country != ag.Country {
+		return nil, state.Reject(CodeJurisdiction, "payload.country", "%q: %s enrols participants of %s only; a participant of %s is enrolled by an agency of %s",
+			p.Country, ag.Identity, ag.Country, p.Country, p.Country)
+	}
+	ident := identityPrefixParticipant + p.ID
+	if _, ok, err := LookupParticipant(c, p.ID); err != nil {
+		return nil, err
+	} else if ok {
+		return nil, state.Reject(state.CodeConflict, "payload.id", "%q: %s is already enrolled; use participant.update", p.ID, ident)
+	}
+	now := tx.FormatTime(c.Time)
+	id, existed, err := state.LookupIdentity(c, ident)
+	if err != nil {
+		return nil, err
+	}
+	if existed {
+		// A participant identity created by key.register (the admin) is
+		// adopted with its keys; it still needs the agency's enrolment to act.
+		if id.Status != StatusActive {
+			return nil, state.Reject(state.CodeConflict, "payload.id", "%s exists and is %s", ident, id.Status)
+		}
+	} else {
+		if len(p.PublicKeys) == 0 {
+			return nil, state.Reject(state.CodeInvalid, "payload.publicKeys", "at least one key id is required for a new participant")
+		}
+		id = &state.Identity{ID: ident, Kind: state.KindParticipant, Name: p.Name, Status: StatusActive, Since: now, AddedTx: c.TxID}
+		if err := state.PutIdentity(c, id); err != nil {
+			return nil, err
+		}
+	}
+	for i, k := range p.PublicKeys {
+		if _, err := state.RegisterKey(c, k, ident, state.KindParticipant, c.Time, c.TxID); err != nil {
+			return nil, fieldOf(err, fmt.Sprintf("payload.publicKeys[%d]", i))
+		}
+	}
+	part := &Participant{ID: p.ID, Identity: ident, Name: p.Name, Country: p.Country, Roles: p.Roles, Identifiers: p.Identifiers,
+		Contact: p.Contact, Evidence: p.Evidence, EnrolledBy: ag.Identity, Status: StatusActive, Since: now, EnrolTx: c.TxID,
+		History: []StatusEvent{{Time: now, Event: eventRegistered, TxID: c.TxID, By: ag.Identity}}}
+	if err := state.PutJSON(c, BucketParticipants, p.ID, part); err != nil {
+		return nil, err
+	}
+	return map[string]any{"participant": ident, "enrolledBy": ag.Identity}, nil
+}
+
+// agencyOver loads the participant named in a payload and checks that the
+// signing agency has jurisdiction over it (same country).
+func agencyOver(c *state.Context, what, id string) (*Agency, *Participant, error) {
+	ag, err := signerAgency(c, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, ok, err := LookupParticipant(c, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, state.Reject(state.CodeNotFound, "payload.id", "%q: no participant is enrolled under that id", id)
+	}
+	if p.Country != ag.Country {
+		return nil, nil, state.Reject(CodeJurisdiction, "signer", "%s (%s) has no jurisdiction over %s (%s)", ag.Identity, ag.Country, p.Identity, p.Country)
+	}
+	return ag, p, nil
+}
+
+func applyParticipantUpdate(c *state.Context) (any, error) {
+	p, err := state.DecodeAndCheck[ParticipantUpdate](c.Tx.Payload)
+	if err != nil {
+		return nil, err
+	}
+	ag, part, err := agencyOver(c, "participant.update", p.ID)
+	if err != nil {
+		return nil, err
+	}
+	var changed []string
+	if p.Name != "" && p.Name != part.Name {
+		part.Name = p.Name
+		changed = append(changed, "name")
+	}
+	if p.Roles != nil && !slices.Equal(p.Roles, part.Roles) {
+		part.Roles = p.Roles
+		changed = append(changed, "roles")
+	}
+	if p.Identifiers != nil {
+		part.Identifiers = p.Identifiers
+		changed = append(changed, "identifiers")
+	}
+	if p.Contact != nil {
+		part.Contact = p.Contact
+		changed = append(changed, "contact")
+	}
+	part.History = append(part.History, StatusEvent{Time: tx.FormatTime(c.Time), Event: eventUpdated, TxID: c.TxID, By: ag.Identity, Detail: joinOr(changed, "nothing changed")})
+	if err := state.PutJSON(c, BucketParticipants, part.ID, part); err != nil {
+		return nil, err
+	}
+	return map[string]any{"participant": part.Identity, "changed": changed}, nil
+}
+
+func applyParticipantStatus(to string) func(c *state.Context) (any, error) {
+	return func(c *state.Context) (any, error) {
+		p, err := state.DecodeAndCheck[ParticipantStatus](c.Tx.Payload)
+		if err != nil {
+			return nil, err
+		}
+		what, event := "participant.reinstate", eventReinstated
+		if to == StatusSuspended {
+			what, event = "participant.suspend", eventSuspended
+			if p.Reason == "" {
+				return nil, state.Reject(state.CodeInvalid, "payload.reason", "required: say why the participant is suspended")
+			}
+		}
+		ag, part, err := agencyOver(c, what, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if part.Status == to {
+			return nil, state.Reject(state.CodeConflict, "payload.id", "%s is already %s", part.Identity, to)
+		}
+		if err := setStatus(c, part.Identity, to); err != nil {
+			return nil, err
+		}
+		part.Status = to
+		part.History = append(part.History, StatusEvent{Time: tx.FormatTime(c.Time), Event: event, TxID: c.TxID, By: ag.Identity, Detail: p.Reason})
+		if err := state.PutJSON(c, BucketParticipants, part.ID, part); err != nil {
+			return nil, err
+		}
+		return map[string]any{"participant": part.Identity, "status": to}, nil
+	}
+}
+
+// signerParticipant returns the enrolled, active participant whose key
+// signed the transaction.
+func signerParticipant(c *state.Context, what string) (*Participant, error) {
+	if c.Signer.Kind != state.KindParticipant {
+		return nil, state.Reject(state.CodeUnauthorized, "signer", "%s must be signed by a participant's key; %s is %s", what, c.Signer.Owner, c.Signer.Kind)
+	}
+	p, ok, err := LookupParticipant(c, c.Signer.Owner)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, state.Reject(CodeNotEnrolled, "signer", "%s has a key but is not enrolled by an agency (participant.enrol); ask the agency of its country to enrol it", c.Signer.Owner)
+	}
+	if p.Status != StatusActive {
+		return nil, state.Reject(CodeSuspended, "signer", "%s is %s", p.Identity, p.Status)
+	}
+	return p, nil
+}
+
+// enrolledParty loads a participant named by a payload field and checks
+// that it is enrolled, active and holds role (when role is not "").
+func enrolledParty(r state.Reader, field, ident, role string) (*Participant, error) {
+	p, ok, err := LookupParticipant(r, ident)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, state.Reject(CodeNotEnrolled, field, "%q is not an enrolled participant; an agency of its country enrols it with participant.enrol", ident)
+	}
+	if p.Status != StatusActive {
+		return nil, state.Reject(CodeSuspended, field, "%q is %s", ident, p.Status)
+	}
+	if role != "" && !p.HasRole(role) {
+		return nil, state.Reject(CodeWrongRole, field, "%q is enrolled as %s, not %s; the agency can add the role with participant.update", ident, joinOr(p.Roles, "nothing"), role)
+	}
+	return p, nil
+}

@@ -1,0 +1,33 @@
+package trade
+
+import "github.com/tradeledger/tradeledger/ledgernode/state"
+
+// Handlers are the transaction types of the trade records.
+func Handlers() []state.Handler {
+	return []state.Handler{
+		{Type: "agency.register", Summary: "register an agency with its country, programs and keys (network admin)", Check: state.CheckAs[AgencyRegister](), Apply: applyAgencyRegister},
+		{Type: "agency.update", Summary: "change an agency's name, programs or contact (network admin)", Check: state.CheckAs[AgencyUpdate](), Apply: applyAgencyUpdate},
+		{Type: "agency.suspend", Summary: "suspend an agency from block time: its keys stop signing, its history stays (network admin)", Check: state.CheckAs[AgencySuspend](), Apply: applyAgencySuspend},
+		{Type: "agency.reinstate", Summary: "reinstate a suspended agency (network admin)", Check: state.CheckAs[AgencyReinstate](), Apply: applyAgencyReinstate},
+		{Type: "key.rotate", Summary: "add a new key and retire an old one at an effective time (signed by a current key of the owner)", Check: state.CheckAs[KeyRotate](), Apply: applyKeyRotate},
+		{Type: "participant.enrol", Summary: "enrol an exporter, producer, importer, certifier, rights holder or licensee of the agency's country (agency)", Check: state.CheckAs[ParticipantEnrol](), Apply: applyParticipantEnrol},
+		{Type: "participant.update", Summary: "change a participant's name, roles, identifiers or contact (agency of its country)", Check: state.CheckAs[ParticipantUpdate](), Apply: applyParticipantUpdate},
+		{Type: "participant.suspend", Summary: "suspend a participant from block time (agency of its country)", Check: state.CheckAs[ParticipantStatus](), Apply: applyParticipantStatus(StatusSuspended)},
+		{Type: "participant.reinstate", Summary: "reinstate a suspended participant (agency of its country)", Check: state.CheckAs[ParticipantStatus](), Apply: applyParticipantStatus(StatusActive)},
+		{Type: "certificate.issue", Summary: "issue a certificate of origin: USMCA, CAFTA-DR or NAFTA (the certifier)", Check: state.CheckAs[Certificate](), Apply: applyCertificateIssue},
+		{Type: "certificate.amend", Summary: "record a new version of a certificate; the old one is kept (the certifier)", Check: state.CheckAs[CertificateAmend](), Apply: applyCertificateAmend},
+		{Type: "certificate.revoke", Summary: "withdraw (certifier) or revoke (agency of the importing or exporting country) a certificate, with a reason", Check: state.CheckAs[CertificateRevoke](), Apply: applyCertificateRevoke},
+		{Type: "certificate.endorse", Summary: "endorse a certificate (agency of the exporting country)", Check: state.CheckAs[CertificateEndorse](), Apply: applyCertificateEndorse},
+		{Type: "ipright.register", Summary: "register an IP right held by an enrolled rights holder (agency acting on IPR)", Check: state.CheckAs[IPRightRegister](), Apply: applyIPRightRegister},
+		{Type: "license.grant", Summary: "grant a license or a narrower sub-license of an IP right (the licensor)", Check: state.CheckAs[LicenseGrant](), Apply: applyLicenseGrant},
+		{Type: "license.revoke", Summary: "revoke a license from an effective time (licensor, rights holder or IPR agency)", Check: state.CheckAs[LicenseRevoke](), Apply: applyLicenseRevoke},
+		{Type: "shipment.declare", Summary: "declare an entry: importer, goods lines, certificates and licenses (importer or destination agency)", Check: state.CheckAs[Shipment](), Apply: applyShipmentDeclare},
+	}
+}
+
+// Register adds the trade handlers to a registry.
+func Register(r *state.Registry) {
+	for _, h := range Handlers() {
+		r.MustRegister(h)
+	}
+}

@@ -1,0 +1,141 @@
+package trade
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+)
+
+func (w *ipWorld) shipment(id string, lines ...ShipmentLine) Shipment {
+	return Shipment{ID: id, Importer: "participant/bigbox-us", EntryDate: ts(w.now), DestinationCountry: "US", Lines: lines}
+}
+
+func TestShipmentVerdictCombinesCertificateAndLicensePerLine(t *testing.T) {
+	w := newIPWorld(t)
+	w.issue("SC-1")
+	w.issue("SC-REVOKED")
+	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "SC-REVOKED", Reason: "false origin"})
+	s := w.shipment("ENTRY-1",
+		ShipmentLine{Line: 1, Description: "ACME T-shirts", HSCode: "6109100012", OriginCountry: "MX", Certificate: "SC-1", Licenses: []string{"L1"}},
+		ShipmentLine{Line: 2, Description: "Laptops", HSCode: "847130", OriginCountry: "MX", Certificate: "SC-REVOKED"},
+		ShipmentLine{Line: 3, Description: "ACME sweaters", HSCode: "611020", OriginCountry: "MX", Licenses: []string{"L1"}},
+		ShipmentLine{Line: 4, Description: "Samples", HSCode: "847150", OriginCountry: "MX", ValueUSD: 120},
+	)
+	w.must(w.bigbox, "shipment.declare", s)
+	var vd *ShipmentVerdict
+	w.view(func(v *state.View) {
+		var err error
+		if vd, err = VerifyShipment(v, ShipmentQuery{ID: "ENTRY-1"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	got := []string{}
+	for _, l := range vd.Lines {
+		got = append(got, l.Verdict)
+	}
+	if vd.Verdict != VerdictInvalid || strings.Join(got, ",") != "pass,fail,fail,pass" || !vd.Declared {
+		t.Fatalf("verdict %s lines %v", vd.Verdict, got)
+	}
+	if !strings.Contains(vd.Lines[1].Reasons[0], "revoked") || !strings.Contains(vd.Lines[2].Reasons[0], "covers HS 6109, not 611020") {
+		t.Fatalf("reasons: %q / %q", vd.Lines[1].Reasons, vd.Lines[2].Reasons)
+	}
+	if len(vd.Evidence) == 0 || vd.Evidence[0].Evidence.Proof.TreeSize == 0 {
+		t.Fatalf("evidence without proofs: %+v", vd.Evidence)
+	}
+	// The same shipment given in full (not declared) gets the same lines.
+	w.view(func(v *state.View) {
+		vd2, err := VerifyShipment(v, ShipmentQuery{Shipment: &s})
+		if err != nil || vd2.Declared || vd2.Lines[0].Verdict != ResultPass || vd2.Lines[1].Verdict != ResultFail {
+			t.Fatalf("%+v %v", vd2, err)
+		}
+	})
+}
+
+func TestShipmentDeclareRules(t *testing.T) {
+	w := newIPWorld(t)
+	line := ShipmentLine{Line: 1, Description: "T-shirts", HSCode: "610910", OriginCountry: "MX"}
+	cases := []struct {
+		name        string
+		signer      func() ed25519Key
+		edit        func(s *Shipment)
+		code, field string
+	}{
+		{"another participant cannot declare for the importer", func() ed25519Key { return w.dist }, func(s *Shipment) {}, state.CodeUnauthorized, "payload.importer"},
+		{"an agency of another country cannot declare", func() ed25519Key { return w.sat }, func(s *Shipment) {}, CodeJurisdiction, "signer"},
+		{"unknown certificate references are rejected", func() ed25519Key { return w.bigbox }, func(s *Shipment) { s.Lines[0].Certificate = "NOPE" }, CodeUnknownReference, "payload.lines[0].certificate"},
+		{"unknown license references are rejected", func() ed25519Key { return w.bigbox }, func(s *Shipment) { s.Lines[0].Licenses = []string{"NOPE"} }, CodeUnknownReference, "payload.lines[0].licenses[0]"},
+		{"tariff lines are 6, 8 or 10 digits", func() ed25519Key { return w.bigbox }, func(s *Shipment) { s.Lines[0].HSCode = "6109" }, state.CodeInvalid, "payload.lines[0].hsCode"},
+		{"line numbers are unique", func() ed25519Key { return w.bigbox }, func(s *Shipment) { s.Lines = append(s.Lines, s.Lines[0]) }, state.CodeInvalid, "payload.lines[1].line"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			defer w.use(t)()
+			s := w.shipment("E-X", line)
+			tc.edit(&s)
+			w.reject(tc.signer(), "shipment.declare", s, tc.code, tc.field)
+		})
+	}
+	w.must(w.cbp, "shipment.declare", w.shipment("E-BY-CBP", line))
+}
+
+// recorder is a rule engine that records what it is asked and rejects
+// documents whose id starts with "DENY".
+type recorder struct{ docs []*state.Document }
+
+func (r *recorder) Evaluate(c *state.Context, d *state.Document) error {
+	r.docs = append(r.docs, d)
+	c.AddFinding(chain.Finding{Source: "policy/test", Result: "pass", Message: d.Type + " " + d.ID})
+	if strings.HasPrefix(d.ID, "DENY") {
+		return state.Reject("policy_failed", "", "policy/test rejects %s", d.ID)
+	}
+	return nil
+}
+
+func TestAgencyRulesAreEvaluatedOnCertificatesLicensesAndShipments(t *testing.T) {
+	rec := &recorder{}
+	w := &ipWorld{world: newWorld(t)}
+	w.store.Registry().SetEvaluator(rec)
+	w.start, w.end = w.now.Add(-1e9), w.now.AddDate(1, 0, 0)
+	w.must(w.cbp, "ipright.register", IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "USPTO", RegistrationNumber: "1", Title: "ACME", Holder: "participant/holder-us"})
+
+	rc := w.must(w.acme, "certificate.issue", w.usmca("EVAL-1"))
+	if len(rc.Findings) != 1 || rc.Findings[0].Message != "certificate EVAL-1" {
+		t.Fatalf("findings %+v", rc.Findings)
+	}
+	w.reject(w.acme, "certificate.issue", w.usmca("DENY-1"), "policy_failed", "")
+	w.must(w.acme, "certificate.amend", CertificateAmend{ID: "EVAL-1", Reason: "fix", Certificate: w.usmca("EVAL-1")})
+	w.must(w.holder, "license.grant", w.grant("LIC-E", "holder-us", "bigbox-us", "", []string{"US"}, []string{"6109"}, 0))
+	w.must(w.bigbox, "shipment.declare", w.shipment("ENT-E", ShipmentLine{Line: 1, Description: "x", HSCode: "610910", OriginCountry: "MX", Certificate: "EVAL-1", Licenses: []string{"LIC-E"}}))
+	// Rejected by the rules: nothing written.
+	w.view(func(v *state.View) {
+		if _, ok, _ := LookupCertificate(v, "DENY-1"); ok {
+			t.Fatal("a certificate the rules rejected was stored")
+		}
+	})
+	var kinds []string
+	for _, d := range rec.docs {
+		kinds = append(kinds, d.Type+":"+d.ID)
+	}
+	want := []string{"certificate:EVAL-1", "certificate:DENY-1", "certificate:EVAL-1", "license:LIC-E", "shipment:ENT-E"}
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("evaluated %v, want %v", kinds, want)
+	}
+	cert, amend, lic, ship := rec.docs[0], rec.docs[2], rec.docs[3], rec.docs[4]
+	if cert.Program != "USMCA" || !slices.Equal(cert.HSCodes, []string{"610910", "847130"}) || !slices.Equal(cert.OriginCountries, []string{"MX"}) ||
+		!slices.Equal(cert.DestinationCountries, []string{"US"}) || cert.Input["doc"].(map[string]any)["id"] != "EVAL-1" ||
+		cert.Input["parties"].(map[string]any)["certifier"].(map[string]any)["identity"] != "participant/acme-mx" {
+		t.Fatalf("certificate document %+v", cert)
+	}
+	if amend.Input["action"] != "amend" || amend.Input["previous"] == nil {
+		t.Fatalf("amend document %+v", amend.Input)
+	}
+	if lic.Program != ProgramIPR || lic.Input["right"].(map[string]any)["holder"] != "participant/holder-us" {
+		t.Fatalf("license document %+v", lic)
+	}
+	if ship.Program != "USMCA" || ship.Input["certificates"].(map[string]any)["EVAL-1"] == nil || ship.Input["licenses"].(map[string]any)["LIC-E"] == nil {
+		t.Fatalf("shipment document %+v", ship)
+	}
+}

@@ -1,0 +1,46 @@
+package trade
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+)
+
+func trimPrefix(s, prefix string) string { return strings.TrimPrefix(s, prefix) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func joinOr(items []string, empty string) string {
+	if len(items) == 0 {
+		return empty
+	}
+	return strings.Join(items, ", ")
+}
+
+// fieldOf renames the field of a one-reason rejection (the core's key
+// registry names "publicKey"; the payload names "publicKeys[i]").
+func fieldOf(err error, field string) error {
+	var rej *state.Rejection
+	if errors.As(err, &rej) && len(rej.Reasons) == 1 {
+		r := rej.Reasons[0]
+		r.Field = field
+		return &state.Rejection{Reasons: []chain.Reason{r}}
+	}
+	return err
+}
+
+// asMap turns a record into JSON-compatible values for the rule engine.
+func asMap(v any) map[string]any {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	return m
+}

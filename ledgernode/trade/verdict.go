@@ -1,0 +1,379 @@
+package trade
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/verify"
+)
+
+// Source is what verdicts read: a consistent view of the state with the
+// ledger's transactions and proofs. *state.View is one. A verdict depends
+// only on the view (its height) and the question, never on the clock: every
+// node answers the same for the same height and `at`.
+type Source interface {
+	state.Reader
+	TxByID(id string) (*state.TxRecord, error)
+	InclusionProof(leaf, size uint64) (*chain.InclusionProofJSON, error)
+	Meta() state.Meta
+}
+
+// Certificate verdicts, from the most severe.
+const (
+	VerdictInvalid     = "invalid"
+	VerdictRevoked     = "revoked"
+	VerdictSuperseded  = "superseded"
+	VerdictExpired     = "expired"
+	VerdictNotYetValid = "not-yet-valid"
+	VerdictValid       = "valid"
+)
+
+var verdictOrder = []string{VerdictInvalid, VerdictRevoked, VerdictSuperseded, VerdictExpired, VerdictNotYetValid, VerdictValid}
+
+// Check results.
+const (
+	ResultPass = "pass"
+	ResultFail = "fail"
+	ResultInfo = "info"
+)
+
+// Check is one rule a verdict evaluated, with its outcome.
+type Check struct {
+	Name    string `json:"name"`
+	Result  string `json:"result"`         // pass, fail, info
+	Code    string `json:"code,omitempty"` // on fail: a stable reason code
+	Message string `json:"message"`
+}
+
+// EvidenceItem is a record a verdict relied on: its transaction, receipt
+// and inclusion proof against a signed head (verify.Evidence), so that a
+// verifier can check each one without trusting the node that answered.
+type EvidenceItem struct {
+	Role     string           `json:"role"`
+	TxID     string           `json:"txId"`
+	Evidence *verify.Evidence `json:"evidence,omitempty"`
+}
+
+// evidenceSet gathers the transactions a verdict relied on, once each.
+type evidenceSet struct {
+	items []EvidenceItem
+}
+
+func (e *evidenceSet) add(role, txID string) {
+	if txID == "" || txID == "genesis" {
+		return
+	}
+	for i := range e.items {
+		if e.items[i].TxID == txID {
+			if !strings.Contains(e.items[i].Role, role) {
+				e.items[i].Role += "; " + role
+			}
+			return
+		}
+	}
+	e.items = append(e.items, EvidenceItem{Role: role, TxID: txID})
+}
+
+// resolve attaches each transaction with its receipt and, with proof, its
+// inclusion proof at the view's tree size. The caller adds the signed head.
+func (e *evidenceSet) resolve(v Source, proof bool) ([]EvidenceItem, error) {
+	out := make([]EvidenceItem, 0, len(e.items))
+	for _, it := range e.items {
+		rec, err := v.TxByID(it.TxID)
+		if err != nil {
+			return nil, fmt.Errorf("evidence %s (%s): %w", it.TxID, it.Role, err)
+		}
+		ev := &verify.Evidence{Tx: rec.Tx, Receipt: rec.Receipt}
+		if proof {
+			p, err := v.InclusionProof(rec.Receipt.LeafIndex, 0)
+			if err != nil {
+				return nil, fmt.Errorf("evidence %s: %w", it.TxID, err)
+			}
+			ev.Proof = *p
+		}
+		it.Evidence = ev
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// signatureCheck judges the signature of a recorded transaction at its own
+// block time against the signing key's whole history as it stands now: a
+// key revoked later with an effective time before the record makes the
+// record's signature invalid; a rotation or a later revocation does not.
+func signatureCheck(r state.Reader, what string, rec Recorded, ev *evidenceSet) Check {
+	k, ok, err := state.LookupKey(r, rec.KeyID)
+	if err != nil || !ok {
+		return Check{Name: "signature", Result: ResultFail, Code: "signature_invalid",
+			Message: fmt.Sprintf("%s was signed by key %s, which is not registered", what, tx.FingerprintOf(rec.KeyID))}
+	}
+	if len(k.History) > 0 {
+		ev.add("signing key "+k.Fingerprint+" of "+k.Owner+" registered", k.History[0].TxID)
+	}
+	t, _ := tx.ParseTime(rec.Time)
+	if rej := k.ValidAt(t); rej != nil {
+		for _, h := range k.History {
+			if h.Event == "revoked" || h.Event == "retired" {
+				ev.add("signing key "+k.Fingerprint+" of "+k.Owner+" "+h.Event, h.TxID)
+			}
+		}
+		return Check{Name: "signature", Result: ResultFail, Code: "signature_invalid",
+			Message: fmt.Sprintf("%s was recorded at %s, signed by %s with key %s, which was not valid then: %s", what, rec.Time, rec.Signer, k.Fingerprint, rej.Reasons[0].Message)}
+	}
+	return Check{Name: "signature", Result: ResultPass,
+		Message: fmt.Sprintf("%s signed by %s with key %s, valid at %s", what, rec.Signer, k.Fingerprint, rec.Time)}
+}
+
+// parseAt reads a query's `at`, defaulting to def.
+func parseAt(field, at string, def time.Time) (time.Time, error) {
+	if at == "" {
+		return def, nil
+	}
+	t, err := tx.ParseTime(at)
+	if err != nil {
+		return time.Time{}, &tx.FieldError{Field: field, Value: at, Message: err.Error()}
+	}
+	return t, nil
+}
+
+// CertificateQuery asks for a certificate's verdict.
+type CertificateQuery struct {
+	ID string `json:"id"`
+	// Version picks a version (0: the current one); an older version is
+	// superseded from the time the next one was recorded.
+	Version int `json:"version,omitempty"`
+	// At is when the question is asked about (default: the shipment's entry
+	// date, else the ledger head's time).
+	At string `json:"at,omitempty"`
+	// Shipment, when given, must be covered by the certificate: goods lines
+	// that reference it (or all lines when none references a certificate).
+	Shipment *Shipment `json:"shipment,omitempty"`
+	// RequireEndorsement fails a certificate no exporting-country agency
+	// endorsed.
+	RequireEndorsement bool `json:"requireEndorsement,omitempty"`
+	// NoProof leaves the inclusion proofs out (evidence ids only).
+	NoProof bool `json:"noProof,omitempty"`
+}
+
+// Validate checks a query's shape.
+func (q CertificateQuery) Validate() error {
+	var pr problems
+	pr.docID("id", q.ID)
+	if q.Version < 0 {
+		pr.invalid("version", fmt.Sprint(q.Version), "must be a version number or omitted")
+	}
+	pr.time("at", q.At, false)
+	if q.Shipment != nil {
+		if err := q.Shipment.validate("shipment", false); !err.ok() {
+			pr.reasons = append(pr.reasons, err.reasons...)
+		}
+	}
+	return pr.err()
+}
+
+// CertificateVerdict answers `verify certificate`.
+type CertificateVerdict struct {
+	Certificate string         `json:"certificate"`
+	Version     int            `json:"version,omitempty"`
+	Current     int            `json:"current,omitempty"`
+	Program     string         `json:"program,omitempty"`
+	At          string         `json:"at"`
+	Height      uint64         `json:"height"`
+	Verdict     string         `json:"verdict"`
+	Reasons     []Check        `json:"reasons"` // every failed check
+	Checks      []Check        `json:"checks"`  // everything evaluated
+	Endorsed    bool           `json:"endorsed"`
+	Evidence    []EvidenceItem `json:"evidence"`
+}
+
+// VerifyCertificate judges a certificate at q.At. It reads a bounded number
+// of records (the certificate, its version, keys, the certifier): its cost
+// does not grow with the number of certificates on the ledger.
+func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	meta := v.Meta()
+	headTime, _ := tx.ParseTime(meta.Time)
+	def := headTime
+	if q.Shipment != nil && q.Shipment.EntryDate != "" {
+		def, _ = tx.ParseTime(q.Shipment.EntryDate)
+	}
+	at, err := parseAt("at", q.At, def)
+	if err != nil {
+		return nil, err
+	}
+	out := &CertificateVerdict{Certificate: q.ID, At: tx.FormatTime(at), Height: meta.Height, Reasons: []Check{}, Checks: []Check{}, Evidence: []EvidenceItem{}}
+	var ev evidenceSet
+	add := func(c Check) {
+		out.Checks = append(out.Checks, c)
+		if c.Result == ResultFail {
+			out.Reasons = append(out.Reasons, c)
+		}
+	}
+	rec, ok, err := LookupCertificate(v, q.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		add(Check{Name: "recorded", Result: ResultFail, Code: "not_found", Message: fmt.Sprintf("no certificate %q is recorded on this ledger (height %d)", q.ID, meta.Height)})
+		out.Verdict = VerdictInvalid
+		return out, nil
+	}
+	ver := q.Version
+	if ver == 0 {
+		ver = rec.Current
+	}
+	if ver > rec.Current {
+		return nil, state.Reject(state.CodeNotFound, "version", "certificate %s has %d version(s)", q.ID, rec.Current)
+	}
+	cv, ok, err := CertificateVersionOf(v, q.ID, ver)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("certificate %s version %d: %w", q.ID, ver, errors.Join(err, state.ErrNotFound))
+	}
+	ct := &cv.Certificate
+	out.Version, out.Current, out.Program = ver, rec.Current, ct.Program
+	what := fmt.Sprintf("version %d", ver)
+	ev.add(fmt.Sprintf("certificate %s %s", q.ID, what), cv.TxID)
+	add(Check{Name: "recorded", Result: ResultPass, Message: fmt.Sprintf("%s %s recorded at %s", q.ID, what, cv.Time)})
+
+	// The certifier's signature, judged at the record's block time.
+	add(signatureCheck(v, what, cv.Recorded, &ev))
+	if p, ok, _ := LookupParticipant(v, ct.Certifier.ID); ok {
+		ev.add("certifier "+p.Identity+" enrolled by "+p.EnrolledBy, p.EnrolTx)
+		add(Check{Name: "certifier", Result: ResultInfo, Message: fmt.Sprintf("certified by %s (%s) as %s, enrolled by %s", p.Identity, p.Name, ct.CertifierRole, p.EnrolledBy)})
+	}
+
+	// Superseded by a later version recorded at or before `at`.
+	atS := out.At
+	if ver < rec.Current {
+		next := rec.Versions[ver] // versions are 1-based; index ver is version ver+1
+		ev.add(fmt.Sprintf("certificate %s version %d", q.ID, next.Version), next.TxID)
+		if next.Time <= atS {
+			add(Check{Name: "current version", Result: ResultFail, Code: "superseded",
+				Message: fmt.Sprintf("version %d was superseded by version %d recorded at %s (%s); verify the current version", ver, next.Version, next.Time, next.Reason)})
+		} else {
+			add(Check{Name: "current version", Result: ResultInfo, Message: fmt.Sprintf("version %d was current at %s; version %d replaced it later, at %s", ver, atS, next.Version, next.Time)})
+		}
+	} else {
+		add(Check{Name: "current version", Result: ResultPass, Message: fmt.Sprintf("version %d is the current version", ver)})
+	}
+
+	// Revoked or withdrawn with effect at or before `at`.
+	if rv := rec.Revocation; rv != nil {
+		ev.add(fmt.Sprintf("certificate %s %s by %s", q.ID, rv.Kind, rv.By), rv.TxID)
+		if rv.Effective <= atS {
+			add(Check{Name: "revocation", Result: ResultFail, Code: rv.Kind,
+				Message: fmt.Sprintf("%s by %s with effect from %s: %s", rv.Kind, rv.By, rv.Effective, rv.Reason)})
+		} else {
+			add(Check{Name: "revocation", Result: ResultInfo, Message: fmt.Sprintf("%s by %s only from %s, after %s: %s", rv.Kind, rv.By, rv.Effective, atS, rv.Reason)})
+		}
+	} else {
+		add(Check{Name: "revocation", Result: ResultPass, Message: "neither withdrawn nor revoked"})
+	}
+
+	// The validity window: blanket period (or signing date) and four years.
+	from, until := ct.Window()
+	switch {
+	case at.Before(from):
+		add(Check{Name: "validity period", Result: ResultFail, Code: "not_yet_valid", Message: fmt.Sprintf("applies from %s; %s is before", tx.FormatTime(from), atS)})
+	case at.After(until):
+		add(Check{Name: "validity period", Result: ResultFail, Code: "expired", Message: fmt.Sprintf("applied until %s; %s is after (blanket period or %d-year validity from signing %s)", tx.FormatTime(until), atS, programYears(ct.Program), ct.SignedAt)})
+	default:
+		add(Check{Name: "validity period", Result: ResultPass, Message: fmt.Sprintf("applies %s to %s", tx.FormatTime(from), tx.FormatTime(until))})
+	}
+
+	// Endorsement by the exporting country's agency.
+	var endorsers []string
+	for _, e := range rec.Endorsements {
+		if e.Version == ver && e.Time <= atS {
+			endorsers = append(endorsers, e.Agency)
+			ev.add("endorsement by "+e.Agency, e.TxID)
+		}
+	}
+	out.Endorsed = len(endorsers) > 0
+	switch {
+	case out.Endorsed:
+		add(Check{Name: "endorsement", Result: ResultPass, Message: "endorsed by " + strings.Join(endorsers, ", ")})
+	case q.RequireEndorsement:
+		add(Check{Name: "endorsement", Result: ResultFail, Code: "not_endorsed", Message: fmt.Sprintf("no agency of %s endorsed version %d by %s", ct.ExportCountry, ver, atS)})
+	default:
+		add(Check{Name: "endorsement", Result: ResultInfo, Message: fmt.Sprintf("not endorsed by an agency of %s (not required)", ct.ExportCountry)})
+	}
+
+	if q.Shipment != nil {
+		for _, c := range shipmentCoverage(ct, q.ID, q.Shipment) {
+			add(c)
+		}
+	}
+	out.Verdict = certificateVerdict(out.Reasons)
+	out.Evidence, err = ev.resolve(v, !q.NoProof)
+	return out, err
+}
+
+func programYears(p string) int {
+	if pr, ok := Programs[p]; ok {
+		return pr.ValidityYears
+	}
+	return 4
+}
+
+// certificateVerdict is the most severe outcome among the failed checks.
+func certificateVerdict(reasons []Check) string {
+	worst := len(verdictOrder) - 1
+	for _, r := range reasons {
+		var v string
+		switch r.Code {
+		case "revoked", "withdrawn":
+			v = VerdictRevoked
+		case "superseded":
+			v = VerdictSuperseded
+		case "expired":
+			v = VerdictExpired
+		case "not_yet_valid":
+			v = VerdictNotYetValid
+		default:
+			v = VerdictInvalid
+		}
+		worst = min(worst, slices.Index(verdictOrder, v))
+	}
+	return verdictOrder[worst]
+}
+
+// shipmentCoverage checks that a certificate covers a shipment's lines.
+func shipmentCoverage(ct *Certificate, id string, s *Shipment) []Check {
+	var out []Check
+	fail := func(format string, args ...any) {
+		out = append(out, Check{Name: "shipment", Result: ResultFail, Code: "shipment_mismatch", Message: fmt.Sprintf(format, args...)})
+	}
+	if imp := ct.ImporterID(); imp != "" && s.Importer != "" && s.Importer != imp {
+		fail("the shipment's importer %s is not the certificate's importer %s", s.Importer, imp)
+	}
+	if s.DestinationCountry != "" && s.DestinationCountry != ct.ImportCountry {
+		fail("the shipment enters %s; the certificate covers imports into %s", s.DestinationCountry, ct.ImportCountry)
+	}
+	lines := s.linesFor(id)
+	for _, l := range lines {
+		idx := ct.goodsFor(l.HSCode)
+		if len(idx) == 0 {
+			fail("line %d: HS %s is not among the certificate's goods (%s)", l.Line, l.HSCode, strings.Join(ct.HSCodes(), ", "))
+			continue
+		}
+		if l.OriginCountry != "" && !slices.ContainsFunc(idx, func(i int) bool { return ct.Goods[i].CountryOfOrigin == l.OriginCountry }) {
+			fail("line %d: origin %s does not match the certificate's origin for HS %s (%s)", l.Line, l.OriginCountry, l.HSCode, ct.Goods[idx[0]].CountryOfOrigin)
+		}
+		if l.ExportCountry != "" && l.ExportCountry != ct.ExportCountry {
+			fail("line %d: exported from %s; the certificate covers exports from %s", l.Line, l.ExportCountry, ct.ExportCountry)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, Check{Name: "shipment", Result: ResultPass, Message: fmt.Sprintf("covers %d line(s) of shipment %s", len(lines), s.ID)})
+	}
+	return out
+}
