@@ -317,10 +317,22 @@ func (s *Store) statelessChecks(st *tx.Signed, t time.Time) *Rejection {
 	if !ok {
 		return Reject(CodeUnknownType, "type", "no transaction type %q on this ledger; `ledgerctl tx types` lists them", st.Type)
 	}
-	if err := h.Check(st.Payload); err != nil {
+	if err := safeCheck(h, st.Payload); err != nil {
 		return &Rejection{Reasons: AsReasons(err, CodeInvalid)}
 	}
 	return nil
+}
+
+// safeCheck runs a handler's Check; a panic (a handler bug) becomes a
+// rejection, the same on every node, instead of stopping every node on the
+// same block.
+func safeCheck(h *Handler, payload json.RawMessage) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Reject(CodeInternal, "payload", "handler %s could not check this payload: %v", h.Type, p)
+		}
+	}()
+	return h.Check(payload)
 }
 
 // resolveSigner finds the key and its owner and checks both may sign at t.

@@ -259,3 +259,34 @@ func TestSnapshotRestoreRoundTripAndCorruptSnapshotRefused(t *testing.T) {
 		t.Fatalf("restored state differs: %s vs %s, applied %+v vs %+v", d1, d2, other.Applied(), f.store.Applied())
 	}
 }
+
+func TestAPanickingCheckIsARejectionNotACrash(t *testing.T) {
+	f := newFixture(t)
+	reg := NewRegistry()
+	reg.MustRegister(Handler{Type: "test.panic", Summary: "test",
+		Check: func(json.RawMessage) error { panic("index out of range") },
+		Apply: func(*Context) (any, error) { return nil, nil }})
+	s, err := Open(Config{Path: filepath.Join(t.TempDir(), "p.db"), Genesis: f.g, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	f.store = s
+	k := f.enrol("participant/acme")
+	rc := f.one(f.sign(k, "test.panic", map[string]int{"a": 1}))
+	if rc.Status != chain.Rejected || rc.Reasons[0].Code != CodeInternal {
+		t.Fatalf("receipt %+v", rc)
+	}
+	if _, err := s.Precheck(f.sign(k, "test.panic", map[string]int{"a": 2}), f.now); err == nil {
+		t.Fatal("precheck accepted a payload whose check panics")
+	}
+}
+
+func TestPayloadFieldNamesAreCaseSensitive(t *testing.T) {
+	f := newFixture(t)
+	k := f.enrol("participant/acme")
+	rc := f.one(f.sign(k, "note.put", map[string]any{"Key": "a", "value": 1}))
+	if rc.Status != chain.Rejected || rc.Reasons[0].Field != "payload.Key" {
+		t.Fatalf("receipt %+v", rc)
+	}
+}

@@ -197,6 +197,14 @@ func DecodeAndCheck[T interface{ Validate() error }](payload json.RawMessage) (T
 
 // CheckAs returns a Check function that strictly decodes the payload as T and
 // runs its Validate method.
+// Field names must match exactly (not encoding/json's case-insensitive
+// match), so that different payload bytes never mean the same thing.
 func CheckAs[T interface{ Validate() error }]() func(json.RawMessage) error {
-	return func(p json.RawMessage) error { _, err := DecodeAndCheck[T](p); return err }
+	return func(p json.RawMessage) error {
+		v, err := DecodeAndCheck[T](p)
+		if err != nil {
+			return err
+		}
+		return tx.CheckPayloadKeys(p, &v)
+	}
 }

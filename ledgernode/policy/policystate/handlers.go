@@ -91,6 +91,9 @@ func checkPublish(payload json.RawMessage) error {
 	if err != nil {
 		return err
 	}
+	if err := tx.CheckPayloadKeys(payload, &policy.Policy{}); err != nil {
+		return err
+	}
 	if p.Version != 0 {
 		return tx.Fieldf("payload.version", fmt.Sprint(p.Version), "the ledger assigns versions: omit it when publishing (version 1)")
 	}
@@ -98,8 +101,10 @@ func checkPublish(payload json.RawMessage) error {
 }
 
 func checkUpdate(payload json.RawMessage) error {
-	_, _, err := DecodePolicy(payload)
-	return err
+	if _, _, err := DecodePolicy(payload); err != nil {
+		return err
+	}
+	return tx.CheckPayloadKeys(payload, &policy.Policy{})
 }
 
 // owner checks that the signer is a key of agency/<agency>; action says
