@@ -61,7 +61,7 @@ bench: build ## Benchmarks: signatures, block apply, policies, trade records and
 .PHONY: faults
 faults: ## Fault-injection schedules against node processes: make faults N=1000 [SEED=...]
 	$(GO) test -count=1 -timeout 0 ./test/faults -run TestFaultSchedules -schedules $${N:-100} $${SEED:+-seed $$SEED} -out $(CURDIR)/test/faults/out -v 2>&1 | \
-	  grep -E '^(faults:|---|FAIL|ok|PASS)|first seed|after [0-9]+ schedules|seed [0-9]+:'
+	  grep --line-buffered -E '^(faults:|---|FAIL|ok|PASS)|first seed|after [0-9]+ schedules|seed [0-9]+:'
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 30s)
