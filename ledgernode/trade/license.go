@@ -260,7 +260,7 @@ func applyLicenseGrant(c *state.Context) (any, error) {
 		return nil, state.Reject(CodeNotInTerm, "payload.validUntil", "%q is not after the ledger time %s: the license would never be in term", p.ValidUntil, tx.FormatTime(c.Time))
 	}
 	lic := &License{LicenseGrant: p, Status: StatusActive, Recorded: recorded(c), Root: p.ID}
-	var path []map[string]any
+	path := []map[string]any{} // the chain above the license: [] for a root license
 	if p.Parent == "" {
 		if p.Licensor != right.Holder {
 			return nil, state.Reject(state.CodeUnauthorized, "payload.licensor", "%q is not the registered holder of right %s (%s); a license from anyone else is a sub-license and names its parent",
@@ -287,8 +287,9 @@ func applyLicenseGrant(c *state.Context) (any, error) {
 	}
 	doc := &state.Document{ID: p.ID, Type: "license", Program: ProgramIPR, HSCodes: uniqueSorted(p.Goods.HSPrefixes),
 		DestinationCountries: uniqueSorted(p.Territory), Input: map[string]any{
-			"doc": asMap(&p), "right": asMap(right), "licensePath": path,
-			"parties": map[string]any{"licensor": asMap(licensor), "licensee": asMap(licensee)},
+			inputDoc: asMap(&p), inputLicensePath: path,
+			inputParties: map[string]any{"licensor": asMap(licensor), "licensee": asMap(licensee)},
+			inputContext: map[string]any{"action": "grant", "right": asMap(right)},
 		}}
 	if err := c.Evaluate(doc); err != nil {
 		return nil, err
