@@ -404,6 +404,11 @@ func (a *App) policyHistoryCmd() *cobra.Command {
 						row(w, e.Height, e.Time, short(e.TxID, 16), e.TxType, e.Status, f.Source, f.Version, f.Rule, f.Enforcement, f.Result, f.Message)
 					}
 				}
+				for _, e := range resp.Evaluations {
+					for _, r := range e.Reasons {
+						fmt.Fprintf(w, "\n%s at height %d rejected: %s\n", short(e.TxID, 16), e.Height, r.Message)
+					}
+				}
 			})
 		},
 	}

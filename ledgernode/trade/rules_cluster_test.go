@@ -189,12 +189,20 @@ func TestAgencyRulesDecideOnTradeDocumentsIdenticallyOnThreeNodes(t *testing.T) 
 		if err != nil || len(h.Evaluations) != 1 || !h.Evaluations[0].Rejected || h.Evaluations[0].Status != chain.Rejected {
 			t.Fatalf("the history must keep the rejection: %+v %v", h, err)
 		}
+		// A producer who is only a name cannot be checked at all.
+		various := w.shrimp("SHRIMP-VARIOUS", "acme-mx")
+		various.CertifierRole, various.Producer = "exporter", &trade.Party{Name: trade.ProducerVarious}
+		rc = w.rejected("acme-mx", "certificate.issue", various)
+		if len(rc.Reasons) != 1 || !strings.Contains(rc.Reasons[0].Message, `rule producer-identified: the producer "Various" is not an enrolled participant`) {
+			t.Fatalf("reasons %+v", rc.Reasons)
+		}
 	})
 
 	var shrimp2 *chain.Receipt
 	t.Run("a registered producer passes; DryRun records what it would have done and changes nothing", func(t *testing.T) {
 		shrimp2 = w.accepted("mariscos-mx", "certificate.issue", w.shrimp("SHRIMP-2", "mariscos-mx"))
-		if f := findingsOf(shrimp2, "us-fda-seafood-facility"); len(f) != 1 || f[0].Result != policy.ResultPass || f[0].Enforcement != policy.Enforce {
+		if f := findingsOf(shrimp2, "us-fda-seafood-facility"); len(f) != 2 || f[0].Result != policy.ResultPass || f[1].Result != policy.ResultPass ||
+			f[1].Rule != "registered-facility" || f[1].Enforcement != policy.Enforce {
 			t.Fatalf("FDA findings %+v", f)
 		}
 		f := findingsOf(shrimp2, "us-cbp-certificate-hygiene")
