@@ -215,8 +215,15 @@ func applyIPRightRegister(c *state.Context) (any, error) {
 	} else if ok {
 		return nil, state.Reject(state.CodeConflict, "payload.id", "%q: a right with this id is registered", p.ID)
 	}
-	if _, err := enrolledParty(c, "payload.holder", p.Holder, RoleRightsholder); err != nil {
+	holder, err := enrolledParty(c, "payload.holder", p.Holder, RoleRightsholder)
+	if err != nil {
 		return nil, err
+	}
+	// Jurisdiction is the country, as for enrolment: an agency vouches for
+	// rights held by participants of its own country only.
+	if holder.Country != ag.Country {
+		return nil, state.Reject(CodeJurisdiction, "payload.holder", "%q is enrolled in %s; %s (%s) vouches only for rights held by participants of %s: an agency of %s acting on IPR registers this right",
+			p.Holder, holder.Country, ag.Identity, ag.Country, ag.Country, holder.Country)
 	}
 	r := &IPRight{ID: p.ID, Type: p.Type, Office: p.Office, RegistrationNumber: p.RegistrationNumber, Title: p.Title, Holder: p.Holder,
 		Countries: p.Countries, ValidUntil: p.ValidUntil, Evidence: p.Evidence, VouchedBy: ag.Identity, Recorded: recorded(c)}
@@ -398,6 +405,10 @@ func applyLicenseRevoke(c *state.Context) (any, error) {
 		}
 		if !ag.ActsOn(ProgramIPR) {
 			return nil, state.Reject(CodeJurisdiction, "signer", "%s does not act on IPR", ag.Identity)
+		}
+		if !slices.Contains(lic.Territory, ag.Country) {
+			return nil, state.Reject(CodeJurisdiction, "signer", "%s (%s) may revoke only licenses whose territory includes %s; %s covers %s: an agency of one of those countries, the licensor or the right's holder revokes it",
+				ag.Identity, ag.Country, ag.Country, lic.ID, joinOr(lic.Territory, "no country"))
 		}
 	case c.Signer.Owner == lic.Licensor || (right != nil && c.Signer.Owner == right.Holder):
 	default:
