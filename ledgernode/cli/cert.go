@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
@@ -176,15 +177,28 @@ func (a *App) certEndorseCmd() *cobra.Command {
 func (a *App) certGetCmd() *cobra.Command {
 	var ro readOpts
 	cmd := &cobra.Command{
-		Use:     "get ID",
-		Short:   "Show a certificate: status, every version, revocation and endorsements",
-		Example: "  ledgerctl cert get USMCA-ACME-0002 -o json",
+		Use:   "get ID",
+		Short: "Show a certificate: status, every version, revocation, endorsements and the agency rules' findings",
+		Long: `Show a certificate: its status, every version, the revocation and endorsements,
+and (in the table) what the agencies' rules found each time a version was
+recorded. A certificate an Enforce rule rejected was never recorded: ask
+'ledgerctl policy history ID' for the rejection.`,
+		Example: "  ledgerctl cert get USMCA-ACME-0002 -o json\n  ledgerctl policy history USMCA-ACME-0002   # the rules' findings alone, rejections included",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withClient(func(c *client.Client, ctx context.Context) error {
 				h, err := c.Certificate(ctx, args[0], ro.options())
 				if err != nil {
+					if client.IsNotFound(err) {
+						return fmt.Errorf("%w; if it was refused, 'ledgerctl policy history %s' shows why", err, args[0])
+					}
 					return err
+				}
+				// The findings are shown in the table only: -o json|yaml keeps
+				// the certificate's own record.
+				var evals *api.EvaluationsResponse
+				if a.g.output == "table" {
+					evals, _ = c.Evaluations(ctx, args[0], ro.options()) // a ledger without agency rules has no history
 				}
 				r := h.Record
 				return a.Print(cmd, h, func(w io.Writer) {
@@ -201,6 +215,15 @@ func (a *App) certGetCmd() *cobra.Command {
 					}
 					for _, e := range r.Endorsements {
 						fmt.Fprintf(w, "endorsed (version %d) by %s at %s %s\n", e.Version, e.Agency, e.Time, e.Note)
+					}
+					if evals != nil && len(evals.Evaluations) > 0 {
+						fmt.Fprintln(w)
+						row(w, "AGENCY RULES", "TX TYPE", "STATUS", "VERSION", "RULE", "ENFORCEMENT", "RESULT", "MESSAGE")
+						for _, e := range evals.Evaluations {
+							for _, f := range e.Findings {
+								row(w, f.Source, e.TxType, e.Status, f.Version, f.Rule, f.Enforcement, f.Result, f.Message)
+							}
+						}
 					}
 				})
 			})

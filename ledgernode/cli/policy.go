@@ -42,7 +42,9 @@ Policy files are YAML or JSON:
       expression: has(doc.producer.fdaRegistration)
       message: producer {{doc.producer.name}} has no FDA food facility registration
 
-Rules read doc, parties, licensePath, agency, record and at (the block time).`,
+Rules read doc, parties, licensePath, context, agency, record and at (the
+block time); ledgernode/policy/DESIGN.md ("Inputs") shows their shape for
+certificates, shipments and licenses.`,
 	}
 	cmd.AddCommand(a.policyPublishCmd(policystate.TypePublish), a.policyPublishCmd(policystate.TypeUpdate), a.policyWithdrawCmd(),
 		a.policyGetCmd(), a.policyListCmd(), a.policyTestCmd(), a.policyScopeCmd(), a.policyHistoryCmd())
@@ -245,6 +247,7 @@ DOC (YAML or JSON) holds what a node would pass to the rules:
   doc:          the document (an object)
   parties:      the parties by role (optional)
   licensePath:  the license chain (optional)
+  context:      what the transaction adds: action, version, previous, ... (optional)
   agency:       {id, name, country, programs} (optional; default: the policy's agency)
   at:           the block time to evaluate at (optional; default: now)`,
 		Example: `  ledgerctl policy test ledgernode/devnet/policies/us-fda-seafood-facility.yaml \
@@ -253,7 +256,7 @@ DOC (YAML or JSON) holds what a node would pass to the rules:
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if input == "" {
-				return errors.New("--input DOC is required: a YAML or JSON file with record, doc, parties, licensePath and at (see --help)")
+				return errors.New("--input DOC is required: a YAML or JSON file with record, doc, parties, licensePath, context and at (see --help)")
 			}
 			p, c, err := loadPolicy(cmd, args[0])
 			if err != nil {
@@ -279,7 +282,7 @@ DOC (YAML or JSON) holds what a node would pass to the rules:
 			if in.Agency != nil {
 				agency = *in.Agency
 			}
-			prep := policy.Prepare(policy.Input{Record: in.Record, Doc: in.Doc, Parties: in.Parties, LicensePath: in.LicensePath, At: at, TrackCost: true})
+			prep := policy.Prepare(policy.Input{Record: in.Record, Doc: in.Doc, Parties: in.Parties, LicensePath: in.LicensePath, Context: in.Context, At: at, TrackCost: true})
 			v := c.Evaluate(prep, agency)
 			res := testResult{Policy: p.ID, Version: p.Version, Subject: in.Record, At: tx.FormatTime(at), Verdict: v,
 				Mismatch: p.Scope.Mismatch(in.Record)}
@@ -399,6 +402,11 @@ func (a *App) policyHistoryCmd() *cobra.Command {
 				for _, e := range resp.Evaluations {
 					for _, f := range e.Findings {
 						row(w, e.Height, e.Time, short(e.TxID, 16), e.TxType, e.Status, f.Source, f.Version, f.Rule, f.Enforcement, f.Result, f.Message)
+					}
+				}
+				for _, e := range resp.Evaluations {
+					for _, r := range e.Reasons {
+						fmt.Fprintf(w, "\n%s at height %d rejected: %s\n", short(e.TxID, 16), e.Height, r.Message)
 					}
 				}
 			})

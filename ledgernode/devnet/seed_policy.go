@@ -6,10 +6,12 @@ import (
 	"embed"
 	"fmt"
 	"path"
+	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -44,11 +46,16 @@ func init() {
 		Order: 20,
 		Run:   seedPolicies,
 		Tour: []string{
-			"ledgerctl policy list",
+			"ledgerctl policy list                           # demo policies of US FDA, US CBP and OFAC",
 			"ledgerctl policy get us-fda-seafood-facility -o yaml",
 			"ledgerctl policy scope --type certificate --program USMCA --hs 030617 --origin MX --destination US",
-			"ledgerctl policy test ledgernode/devnet/policies/us-fda-seafood-facility.yaml --input ledgernode/devnet/policies/inputs/shrimp-unregistered.yaml   # Enforce: reject, exit 2",
-			"ledgerctl policy test ledgernode/devnet/policies/us-cbp-usmca-criterion-c.yaml --input ledgernode/devnet/policies/inputs/usmca-criterion-c-various.yaml   # Audit: finding, accepted",
+			"ledgerctl policy history " + demoRejectedCert + "          # REJECTED on the ledger: FDA's Enforce rule, producer not a registered facility",
+			"ledgerctl cert get " + demoRejectedCert + "                # not found (exit 1): a rejected certificate is never recorded",
+			"ledgerctl policy history " + demoRegisteredCert + "          # accepted: the producer is registered, every rule passes",
+			"ledgerctl policy history " + demoAuditedCert + "         # accepted with CBP's Audit finding: criterion C, producer \"Various\"",
+			"ledgerctl cert get " + demoAuditedCert + "               # active; the agency rules' findings listed under it",
+			"ledgerctl policy test ledgernode/devnet/policies/us-fda-seafood-facility.yaml --input ledgernode/devnet/policies/inputs/shrimp-unregistered.yaml   # offline: reject, exit 2",
+			"ledgerctl policy test ledgernode/devnet/policies/us-cbp-usmca-criterion-c.yaml --input ledgernode/devnet/policies/inputs/usmca-criterion-c-various.yaml   # offline: Audit finding, accepted",
 		},
 	})
 }
@@ -108,7 +115,11 @@ func seedPolicies(ctx context.Context, s *Seed) error {
 		}
 		fmt.Fprintf(s.Out, "  published policy %s (%s, %s)\n", p.ID, p.Agency, p.Enforcement)
 	}
-	return nil
+	if !have["certificate.issue"] {
+		fmt.Fprintln(s.Out, "  documents for the agency rules skipped: this ledger has no certificate.issue")
+		return nil
+	}
+	return seedRuledDocuments(ctx, s)
 }
 
 // ensureAgencyKey returns the agency's demo key (agency-<id>.key, the same
@@ -138,4 +149,106 @@ func ensureAgencyKey(ctx context.Context, s *Seed, a demoAgency) (ed25519.Privat
 	}
 	_, err = s.Submit(ctx, s.Admin, "key.register", map[string]string{"owner": owner, "name": a.Name, "publicKey": keyID}, false)
 	return k, err
+}
+
+// Documents the demo policies decide on, on the ledger, submitted after
+// the policies are in force: one the FDA's Enforce rule rejects, one it
+// accepts, one CBP's Audit rule accepts with a finding.
+const (
+	demoRejectedCert   = "SHRIMP-MX-0001"
+	demoRegisteredCert = "SHRIMP-MX-0002"
+	demoAuditedCert    = "USMCA-ACME-0004"
+)
+
+// seedRuledDocuments enrols two shrimp producers (one with an FDA food
+// facility registration, one without) and an importer, then issues their
+// certificates and a criterion C certificate with the producer "Various".
+// It signs with the trade seeder's keys (agency-mx-sat, agency-us-cbp,
+// acme-mx) and is safe to run again after an interruption.
+func seedRuledDocuments(ctx context.Context, s *Seed) error {
+	for _, a := range []string{"agency/mx-sat", "agency/us-cbp", "participant/acme-mx"} {
+		if _, err := s.Client.Identity(ctx, a); client.IsNotFound(err) {
+			fmt.Fprintf(s.Out, "  documents for the agency rules skipped: %s is not on this ledger (it comes with the trade demo data)\n", a)
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+	for _, e := range []struct {
+		agency string
+		p      trade.ParticipantEnrol
+	}{
+		{"mx-sat", trade.ParticipantEnrol{ID: "camarones-mx", Name: "Camarones del Pacifico SA de CV", Country: "MX", Roles: []string{"exporter", "producer", "certifier"},
+			Identifiers: []trade.Identifier{{Scheme: "RFC", Value: "CPA010101AB1"}}}},
+		{"mx-sat", trade.ParticipantEnrol{ID: "mariscos-mx", Name: "Mariscos de Sinaloa SA de CV", Country: "MX", Roles: []string{"exporter", "producer", "certifier"},
+			Identifiers: []trade.Identifier{{Scheme: "RFC", Value: "MSI020202CD2"}, {Scheme: "fda-ffr", Value: "12345678901"}}}},
+		{"us-cbp", trade.ParticipantEnrol{ID: "gulf-foods-us", Name: "Gulf Coast Foods LLC", Country: "US", Roles: []string{"importer"}}},
+	} {
+		k, err := s.NewKey(e.p.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := s.Client.Participant(ctx, e.p.ID, client.ReadOptions{}); err == nil {
+			continue
+		} else if !client.IsNotFound(err) {
+			return err
+		}
+		ak, err := s.NewKey("agency-" + e.agency)
+		if err != nil {
+			return err
+		}
+		e.p.PublicKeys = []string{tx.KeyID(k.Public().(ed25519.PublicKey))}
+		if _, err := s.Submit(ctx, ak, "participant.enrol", e.p, false); err != nil {
+			return fmt.Errorf("enrol %s: %w", e.p.ID, err)
+		}
+	}
+	signed := tx.FormatTime(time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Second))
+	shrimp := func(id, producer, name string) trade.Certificate {
+		return trade.Certificate{ID: id, Program: "USMCA", CertifierRole: "producer",
+			Certifier:     trade.Party{ID: "participant/" + producer, Name: name, Title: "Director General", Country: "MX"},
+			Importer:      &trade.Party{ID: "participant/gulf-foods-us", Name: "Gulf Coast Foods LLC", Country: "US"},
+			ExportCountry: "MX", ImportCountry: "US",
+			Goods:    []trade.GoodsItem{{Description: "Frozen shrimp, shell-on, 16/20 count", HSCode: "030617", OriginCriterion: "A", CountryOfOrigin: "MX"}},
+			SignedAt: signed, Language: "es"}
+	}
+	docs := []struct {
+		signer string
+		cert   trade.Certificate
+		reject bool
+		what   string
+	}{
+		{"camarones-mx", shrimp(demoRejectedCert, "camarones-mx", "Camarones del Pacifico SA de CV"), true,
+			"rejected by us-fda-seafood-facility (Enforce): the producer has no FDA food facility registration"},
+		{"mariscos-mx", shrimp(demoRegisteredCert, "mariscos-mx", "Mariscos de Sinaloa SA de CV"), false,
+			"accepted: the producer is a registered facility"},
+		{"acme-mx", trade.Certificate{ID: demoAuditedCert, Program: "USMCA", CertifierRole: "exporter",
+			Certifier:     trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Gerente de Exportacion", Country: "MX"},
+			Producer:      &trade.Party{Name: trade.ProducerVarious},
+			Importer:      &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
+			ExportCountry: "MX", ImportCountry: "US",
+			Goods:    []trade.GoodsItem{{Description: "Cotton T-shirts bearing the ACME mark", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"}},
+			SignedAt: signed, Language: "es"}, false,
+			"accepted with a finding of us-cbp-usmca-criterion-c-producer (Audit): criterion C, producer \"Various\""},
+	}
+	for _, d := range docs {
+		if h, err := s.Client.Evaluations(ctx, d.cert.ID, client.ReadOptions{}); err != nil {
+			return err
+		} else if len(h.Evaluations) > 0 {
+			continue // submitted by an earlier, interrupted run
+		}
+		k, err := s.NewKey(d.signer)
+		if err != nil {
+			return err
+		}
+		rc, err := s.Submit(ctx, k, "certificate.issue", d.cert, d.reject)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d.cert.ID, err)
+		}
+		if d.reject {
+			fmt.Fprintf(s.Out, "  %s %s\n    %s\n", d.cert.ID, d.what, rc.Reasons[0].Message)
+		} else {
+			fmt.Fprintf(s.Out, "  %s %s\n", d.cert.ID, d.what)
+		}
+	}
+	return nil
 }

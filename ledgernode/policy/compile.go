@@ -55,6 +55,7 @@ func celEnv() (*cel.Env, error) {
 			cel.VariableWithDoc("doc", cel.MapType(cel.StringType, cel.DynType), "the document being applied (certificate, shipment, license) as JSON"),
 			cel.VariableWithDoc("parties", cel.MapType(cel.StringType, cel.DynType), "the parties by role: exporter, producer, importer, certifier, ..."),
 			cel.VariableWithDoc("licensePath", cel.ListType(cel.DynType), "the license chain from the importer's license up to the rights holder"),
+			cel.VariableWithDoc("context", cel.MapType(cel.StringType, cel.DynType), "what the transaction adds around the document: action, version, previous version, referenced records"),
 			cel.VariableWithDoc("agency", cel.MapType(cel.StringType, cel.DynType), "the agency that owns the policy: id, name"),
 			cel.VariableWithDoc("record", cel.MapType(cel.StringType, cel.DynType), "the document's scope attributes: id, type, program, hsCodes, originCountries, destinationCountries"),
 			cel.VariableWithDoc("at", cel.TimestampType, "the block time (the only clock a rule sees)"),

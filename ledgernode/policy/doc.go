@@ -8,7 +8,7 @@
 // rule, line and column; the node refuses to publish what does not compile,
 // and the operator shows the same errors in a CertificatePolicy's status.
 // Compiled.Evaluate runs the rules on a Prepared input (doc, parties,
-// licensePath, agency, record, at) and returns a Verdict.
+// licensePath, context, agency, record, at) and returns a Verdict.
 //
 // What this package must never do: read the wall clock (the only time a
 // rule sees is `at`, the block time), use randomness or the network, let

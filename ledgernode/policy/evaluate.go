@@ -78,7 +78,8 @@ func anyPrefix(codes, prefixes []string) bool {
 	return false
 }
 
-// Input is what rules read about one document. Doc, Parties and LicensePath
+// Input is what rules read about one document (DESIGN.md, "Inputs", gives
+// the shape each document type has). Doc, Parties, LicensePath and Context
 // may be any JSON-encodable values (structs, maps, raw JSON); they are
 // normalized once by Prepare.
 type Input struct {
@@ -86,7 +87,11 @@ type Input struct {
 	Doc         any // a JSON object; nil means {}
 	Parties     any // a JSON object keyed by role; nil means {}
 	LicensePath any // a JSON array; nil means []
-	At          time.Time
+	// Context is what the transaction adds around the document (action,
+	// version, previous version, referenced records): a JSON object; nil
+	// means {}.
+	Context any
+	At      time.Time
 	// TrackCost measures every rule's cost (Outcome.Cost), as `ledgerctl
 	// policy test` shows it. The ledger leaves it off: rules then run with
 	// cost tracking only when the inputs exceed the sizes the compile-time
@@ -178,6 +183,7 @@ func Prepare(in Input) *Prepared {
 	norm("doc", in.Doc, map[string]any{}, "object")
 	norm("parties", in.Parties, map[string]any{}, "object")
 	norm("licensePath", in.LicensePath, []any{}, "array")
+	norm("context", in.Context, map[string]any{}, "object")
 	at := in.At.UTC()
 	p.vals["at"] = types.Timestamp{Time: at}
 	p.native["at"] = tx.FormatTime(at)

@@ -34,6 +34,7 @@ func ParseFile(data []byte) (*Policy, error) {
 //	doc:         the document (an object)
 //	parties:     the parties by role (an object), optional
 //	licensePath: the license chain (an array), optional
+//	context:     what the transaction adds (an object), optional
 //	agency:      {id, name, country, programs}, optional (default: the policy's agency)
 //	at:          the time to evaluate at (RFC 3339), optional
 type TestInput struct {
@@ -41,6 +42,7 @@ type TestInput struct {
 	Doc         map[string]any `json:"doc"`
 	Parties     map[string]any `json:"parties,omitempty"`
 	LicensePath []any          `json:"licensePath,omitempty"`
+	Context     map[string]any `json:"context,omitempty"`
 	Agency      *Agency        `json:"agency,omitempty"`
 	At          string         `json:"at,omitempty"`
 }

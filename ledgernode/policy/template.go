@@ -12,7 +12,8 @@ import (
 // Message templates.
 //
 // A rule's message is text with placeholders {{path}}, where path names an
-// input value: a variable (doc, parties, licensePath, agency, record, at)
+// input value: a variable (doc, parties, licensePath, context, agency,
+// record, at)
 // followed by .field and [index] steps, e.g.
 //
 //	producer {{doc.producer.name}} of {{doc.goods[0].hsCode}} is not a registered facility
@@ -29,7 +30,7 @@ const (
 )
 
 // variables are the inputs a rule (and a template) can read.
-var variables = []string{"doc", "parties", "licensePath", "agency", "record", "at"}
+var variables = []string{"doc", "parties", "licensePath", "context", "agency", "record", "at"}
 
 func isVariable(name string) bool {
 	for _, v := range variables {

@@ -81,20 +81,14 @@ func (s *Server) getDigest(w http.ResponseWriter, r *http.Request) {
 	if s.strongRead(w, r) {
 		return
 	}
-	// Digest and meta must describe the same state: read meta, digest, and
-	// retry if a block landed in between.
-	for {
-		before := s.cfg.Store.Meta()
-		d, err := s.cfg.Store.Digest()
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		if after := s.cfg.Store.Meta(); after.Height == before.Height {
-			writeJSON(w, http.StatusOK, api.DigestResponse{Height: after.Height, Digest: d, StateHash: after.StateHash})
-			return
-		}
+	// Digest and meta must describe the same state: both are read in one
+	// transaction.
+	m, d, err := s.cfg.Store.DigestWithMeta()
+	if err != nil {
+		writeError(w, err)
+		return
 	}
+	writeJSON(w, http.StatusOK, api.DigestResponse{Height: m.Height, Digest: d, StateHash: m.StateHash})
 }
 
 func (s *Server) getTypes(w http.ResponseWriter, r *http.Request) {

@@ -10,9 +10,11 @@ type Document struct {
 	HSCodes              []string // six-digit HS codes of the goods
 	OriginCountries      []string // ISO 3166-1 alpha-2
 	DestinationCountries []string
-	// Input is the evaluation input as JSON-compatible values: the document
-	// itself under "doc" plus whatever the domain adds ("parties",
-	// "licensePath", ...). It must be deterministic (no clock reads).
+	// Input is the evaluation input as JSON-compatible values, under the
+	// keys rules read: "doc" (the document itself), "parties",
+	// "licensePath" and "context" (see ledgernode/policy/DESIGN.md,
+	// "Inputs"; the engine refuses other keys). It must be deterministic
+	// (no clock reads).
 	Input map[string]any
 }
 

@@ -273,10 +273,23 @@ func u64(v uint64) []byte {
 // bookkeeping and cluster addresses) in key order. Two stores fed the same
 // blocks have the same digest; a test compares them across nodes.
 func (s *Store) Digest() (string, error) {
+	_, d, err := s.DigestWithMeta()
+	return d, err
+}
+
+// DigestWithMeta is Digest with the ledger head it covers, both read in one
+// transaction. Meta() is updated just after a block commits, so a digest
+// and a Meta() read apart can describe different heights even when Meta()
+// is read before and after.
+func (s *Store) DigestWithMeta() (Meta, string, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	h := sha256.New()
+	var m Meta
 	err := s.db.View(func(btx *bolt.Tx) error {
+		if _, err := GetJSON(boltReader{btx}, bucketMeta, "head", &m); err != nil {
+			return fmt.Errorf("state meta: %w", err)
+		}
 		return btx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			if notInDigest[string(name)] {
 				return nil
@@ -288,9 +301,9 @@ func (s *Store) Digest() (string, error) {
 		})
 	})
 	if err != nil {
-		return "", err
+		return Meta{}, "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return m, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Snapshot is a consistent read view of the whole database for Raft.

@@ -302,6 +302,14 @@ func applyCertificateAmend(c *state.Context) (any, error) {
 	if ct.Program != cur.Certificate.Program {
 		return nil, state.Reject(state.CodeInvalid, "payload.certificate.program", "%q: an amendment keeps the program %s; issue a new certificate for another program", ct.Program, cur.Certificate.Program)
 	}
+	if c.Signer.Owner != rec.Certifier {
+		hint := ""
+		if c.Signer.Kind == state.KindAgency {
+			hint = fmt.Sprintf("; an agency of %s or %s may revoke it (certificate.revoke)", cur.Certificate.ExportCountry, cur.Certificate.ImportCountry)
+		}
+		return nil, state.Reject(state.CodeUnauthorized, "signer", "only the certifier %s amends certificate %s; it is signed by %s (%s)%s",
+			rec.Certifier, rec.ID, c.Signer.Owner, c.Signer.Kind, hint)
+	}
 	if ct.Certifier.ID != rec.Certifier {
 		return nil, state.Reject(state.CodeUnauthorized, "payload.certificate.certifier.id", "%q: only the certifier %s amends its certificate", ct.Certifier.ID, rec.Certifier)
 	}

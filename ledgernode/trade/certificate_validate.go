@@ -213,8 +213,12 @@ func checkCertifier(c *state.Context, ct *Certificate, prefix string) (map[strin
 	return parties, pr.err()
 }
 
-// documentFor builds the rule engine's view of a certificate.
-func certificateDocument(ct *Certificate, parties map[string]*Participant, extra map[string]any) *state.Document {
+// certificateDocument builds the rule engine's view of a certificate: doc
+// (the certificate as signed), parties (the enrolled participants by role)
+// and context (action, version, and for an amendment its reason and the
+// version it replaces). The shape is documented once, in
+// ledgernode/policy/DESIGN.md ("Inputs").
+func certificateDocument(ct *Certificate, parties map[string]*Participant, context map[string]any) *state.Document {
 	var hs, origins []string
 	for _, g := range ct.Goods {
 		hs = append(hs, g.HSCode)
@@ -224,10 +228,7 @@ func certificateDocument(ct *Certificate, parties map[string]*Participant, extra
 	for k, p := range parties {
 		ps[k] = asMap(p)
 	}
-	in := map[string]any{"doc": asMap(ct), "parties": ps}
-	for k, v := range extra {
-		in[k] = v
-	}
+	in := map[string]any{inputDoc: asMap(ct), inputParties: ps, inputContext: context}
 	return &state.Document{ID: ct.ID, Type: "certificate", Program: ct.Program, HSCodes: uniqueSorted(hs),
 		OriginCountries: uniqueSorted(origins), DestinationCountries: []string{ct.ImportCountry}, Input: in}
 }

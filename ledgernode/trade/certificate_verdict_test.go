@@ -141,7 +141,13 @@ func TestCertificateLifecycleAuthorisation(t *testing.T) {
 		{"another participant cannot withdraw", func() any { return w.maker }, "certificate.revoke", CertificateRevoke{ID: "L-1", Reason: "x"}, state.CodeUnauthorized, "signer"},
 		{"a revocation needs a reason", func() any { return w.cbp }, "certificate.revoke", CertificateRevoke{ID: "L-1"}, state.CodeInvalid, "payload.reason"},
 		{"only the exporting country's agency endorses", func() any { return w.cbp }, "certificate.endorse", CertificateEndorse{ID: "L-1"}, CodeJurisdiction, "signer"},
-		{"only the certifier amends", func() any { return w.maker }, "certificate.amend", CertificateAmend{ID: "L-1", Reason: "x", Certificate: other}, state.CodeUnauthorized, "payload.certificate.certifier.id"},
+		{"only the certifier amends", func() any { return w.maker }, "certificate.amend", CertificateAmend{ID: "L-1", Reason: "x", Certificate: other}, state.CodeUnauthorized, "signer"},
+		{"an agency does not amend a certificate, even of its own country", func() any { return w.sat }, "certificate.amend", CertificateAmend{ID: "L-1", Reason: "x", Certificate: other}, state.CodeUnauthorized, "signer"},
+		{"an amendment keeps the certifier", func() any { return w.acme }, "certificate.amend", CertificateAmend{ID: "L-1", Reason: "x", Certificate: func() Certificate {
+			c := other
+			c.Certifier.ID = "participant/maker-mx"
+			return c
+		}()}, state.CodeUnauthorized, "payload.certificate.certifier.id"},
 		{"an amendment keeps the id", func() any { return w.acme }, "certificate.amend", CertificateAmend{ID: "L-2", Reason: "x", Certificate: other}, state.CodeInvalid, "payload.certificate.id"},
 		{"an amendment needs a reason", func() any { return w.acme }, "certificate.amend", CertificateAmend{ID: "L-1", Certificate: other}, state.CodeInvalid, "payload.reason"},
 		{"a certificate id is issued once", func() any { return w.acme }, "certificate.issue", w.usmca("L-1"), state.CodeConflict, "payload.id"},

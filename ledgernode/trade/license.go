@@ -215,8 +215,15 @@ func applyIPRightRegister(c *state.Context) (any, error) {
 	} else if ok {
 		return nil, state.Reject(state.CodeConflict, "payload.id", "%q: a right with this id is registered", p.ID)
 	}
-	if _, err := enrolledParty(c, "payload.holder", p.Holder, RoleRightsholder); err != nil {
+	holder, err := enrolledParty(c, "payload.holder", p.Holder, RoleRightsholder)
+	if err != nil {
 		return nil, err
+	}
+	// Jurisdiction is the country, as for enrolment: an agency vouches for
+	// rights held by participants of its own country only.
+	if holder.Country != ag.Country {
+		return nil, state.Reject(CodeJurisdiction, "payload.holder", "%q is enrolled in %s; %s (%s) vouches only for rights held by participants of %s: an agency of %s acting on IPR registers this right",
+			p.Holder, holder.Country, ag.Identity, ag.Country, ag.Country, holder.Country)
 	}
 	r := &IPRight{ID: p.ID, Type: p.Type, Office: p.Office, RegistrationNumber: p.RegistrationNumber, Title: p.Title, Holder: p.Holder,
 		Countries: p.Countries, ValidUntil: p.ValidUntil, Evidence: p.Evidence, VouchedBy: ag.Identity, Recorded: recorded(c)}
@@ -260,7 +267,7 @@ func applyLicenseGrant(c *state.Context) (any, error) {
 		return nil, state.Reject(CodeNotInTerm, "payload.validUntil", "%q is not after the ledger time %s: the license would never be in term", p.ValidUntil, tx.FormatTime(c.Time))
 	}
 	lic := &License{LicenseGrant: p, Status: StatusActive, Recorded: recorded(c), Root: p.ID}
-	var path []map[string]any
+	path := []map[string]any{} // the chain above the license: [] for a root license
 	if p.Parent == "" {
 		if p.Licensor != right.Holder {
 			return nil, state.Reject(state.CodeUnauthorized, "payload.licensor", "%q is not the registered holder of right %s (%s); a license from anyone else is a sub-license and names its parent",
@@ -287,8 +294,9 @@ func applyLicenseGrant(c *state.Context) (any, error) {
 	}
 	doc := &state.Document{ID: p.ID, Type: "license", Program: ProgramIPR, HSCodes: uniqueSorted(p.Goods.HSPrefixes),
 		DestinationCountries: uniqueSorted(p.Territory), Input: map[string]any{
-			"doc": asMap(&p), "right": asMap(right), "licensePath": path,
-			"parties": map[string]any{"licensor": asMap(licensor), "licensee": asMap(licensee)},
+			inputDoc: asMap(&p), inputLicensePath: path,
+			inputParties: map[string]any{"licensor": asMap(licensor), "licensee": asMap(licensee)},
+			inputContext: map[string]any{"action": "grant", "right": asMap(right)},
 		}}
 	if err := c.Evaluate(doc); err != nil {
 		return nil, err
@@ -397,6 +405,10 @@ func applyLicenseRevoke(c *state.Context) (any, error) {
 		}
 		if !ag.ActsOn(ProgramIPR) {
 			return nil, state.Reject(CodeJurisdiction, "signer", "%s does not act on IPR", ag.Identity)
+		}
+		if !slices.Contains(lic.Territory, ag.Country) {
+			return nil, state.Reject(CodeJurisdiction, "signer", "%s (%s) may revoke only licenses whose territory includes %s; %s covers %s: an agency of one of those countries, the licensor or the right's holder revokes it",
+				ag.Identity, ag.Country, ag.Country, lic.ID, joinOr(lic.Territory, "no country"))
 		}
 	case c.Signer.Owner == lic.Licensor || (right != nil && c.Signer.Owner == right.Holder):
 	default:

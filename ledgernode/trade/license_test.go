@@ -165,6 +165,22 @@ func TestLicenseGrantRules(t *testing.T) {
 	w.reject(w.cbsa, "ipright.register", IPRightRegister{ID: "TM-2", Type: "trademark", Office: "CIPO", RegistrationNumber: "1", Title: "x", Holder: "participant/holder-us"}, CodeJurisdiction, "signer")
 	w.reject(w.cbp, "ipright.register", IPRightRegister{ID: "TM-2", Type: "trademark", Office: "USPTO", RegistrationNumber: "1", Title: "x", Holder: "participant/bigbox-us"}, CodeWrongRole, "payload.holder")
 	w.reject(w.cbp, "ipright.register", IPRightRegister{ID: "TM-2", Type: "brand", Office: "USPTO", RegistrationNumber: "1", Title: "x", Holder: "participant/holder-us"}, state.CodeInvalid, "payload.type")
+	// ... of its own country: SAT (acting on IPR) cannot vouch for a US holder.
+	w.reject(w.sat, "ipright.register", IPRightRegister{ID: "TM-2", Type: "trademark", Office: "USPTO", RegistrationNumber: "1", Title: "x", Holder: "participant/holder-us"}, CodeJurisdiction, "payload.holder")
+}
+
+func TestAgencyRevokesOnlyLicensesWhoseTerritoryIncludesItsCountry(t *testing.T) {
+	w := newIPWorld(t)
+	// L1 covers the US only: Mexico's SAT has no say over it, even though
+	// it acts on IPR and the licensor is Mexican.
+	w.reject(w.sat, "license.revoke", LicenseRevoke{ID: "L1", Reason: "not ours to revoke"}, CodeJurisdiction, "signer")
+	w.view(func(v *state.View) {
+		if l, _, _ := LookupLicense(v, "L1"); l.Status != StatusActive {
+			t.Fatalf("L1 is %s", l.Status)
+		}
+	})
+	// L0 covers MX too: SAT may revoke it.
+	w.must(w.sat, "license.revoke", LicenseRevoke{ID: "L0", Reason: "counterfeit findings at the plant"})
 }
 
 func TestLicenseVerdicts(t *testing.T) {

@@ -190,15 +190,15 @@ func applyShipmentDeclare(c *state.Context) (any, error) {
 	if err := pr.err(); err != nil {
 		return nil, err
 	}
-	programs = uniqueSorted(programs)
+	programs = append([]string{}, uniqueSorted(programs)...) // [] rather than null for rules
 	program := ""
 	if len(programs) > 0 {
 		program = programs[0]
 	}
 	doc := &state.Document{ID: s.ID, Type: "shipment", Program: program, HSCodes: uniqueSorted(hs), OriginCountries: uniqueSorted(origins),
 		DestinationCountries: []string{s.DestinationCountry}, Input: map[string]any{
-			"doc": asMap(&s), "parties": map[string]any{"importer": asMap(importer)},
-			"certificates": certs, "licenses": lics, "programs": programs,
+			inputDoc: asMap(&s), inputParties: map[string]any{"importer": asMap(importer)},
+			inputContext: map[string]any{"action": "declare", "certificates": certs, "licenses": lics, "programs": programs},
 		}}
 	if err := c.Evaluate(doc); err != nil {
 		return nil, err

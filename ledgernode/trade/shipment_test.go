@@ -129,13 +129,28 @@ func TestAgencyRulesAreEvaluatedOnCertificatesLicensesAndShipments(t *testing.T)
 		cert.Input["parties"].(map[string]any)["certifier"].(map[string]any)["identity"] != "participant/acme-mx" {
 		t.Fatalf("certificate document %+v", cert)
 	}
-	if amend.Input["action"] != "amend" || amend.Input["previous"] == nil {
+	ctx := func(d *state.Document) map[string]any { return d.Input["context"].(map[string]any) }
+	if ctx(cert)["action"] != "issue" || ctx(cert)["version"] != 1 {
+		t.Fatalf("certificate context %+v", ctx(cert))
+	}
+	if ctx(amend)["action"] != "amend" || ctx(amend)["previous"] == nil || ctx(amend)["version"] != 2 || ctx(amend)["reason"] != "fix" {
 		t.Fatalf("amend document %+v", amend.Input)
 	}
-	if lic.Program != ProgramIPR || lic.Input["right"].(map[string]any)["holder"] != "participant/holder-us" {
+	if lic.Program != ProgramIPR || ctx(lic)["right"].(map[string]any)["holder"] != "participant/holder-us" ||
+		lic.Input["licensePath"] == nil || lic.Input["parties"].(map[string]any)["licensee"].(map[string]any)["identity"] != "participant/bigbox-us" {
 		t.Fatalf("license document %+v", lic)
 	}
-	if ship.Program != "USMCA" || ship.Input["certificates"].(map[string]any)["EVAL-1"] == nil || ship.Input["licenses"].(map[string]any)["LIC-E"] == nil {
+	if ship.Program != "USMCA" || ctx(ship)["certificates"].(map[string]any)["EVAL-1"] == nil || ctx(ship)["licenses"].(map[string]any)["LIC-E"] == nil ||
+		ship.Input["parties"].(map[string]any)["importer"].(map[string]any)["identity"] != "participant/bigbox-us" {
 		t.Fatalf("shipment document %+v", ship)
+	}
+	// Only the inputs the rule engine reads (ledgernode/policy/DESIGN.md,
+	// "Inputs"): anything else would look checked without being seen.
+	for _, d := range rec.docs {
+		for k := range d.Input {
+			if !slices.Contains([]string{inputDoc, inputParties, inputLicensePath, inputContext}, k) {
+				t.Errorf("%s %s passes input %q, which no rule can read", d.Type, d.ID, k)
+			}
+		}
 	}
 }

@@ -32,6 +32,18 @@ func fieldOf(err error, field string) error {
 	return err
 }
 
+// Keys of state.Document.Input: the variables agency rules read. They are
+// the policy engine's (policystate.InputDoc, ...), repeated here because the
+// domain does not import the engine; the evaluator refuses any other key.
+// ledgernode/policy/DESIGN.md ("Inputs") documents what each holds for a
+// certificate, a shipment and a license.
+const (
+	inputDoc         = "doc"
+	inputParties     = "parties"
+	inputLicensePath = "licensePath"
+	inputContext     = "context"
+)
+
 // asMap turns a record into JSON-compatible values for the rule engine.
 func asMap(v any) map[string]any {
 	raw, err := json.Marshal(v)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 
@@ -13,12 +14,15 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
-// Input keys of state.Document.Input that rules read. Any other key is
-// ignored.
+// Input keys of state.Document.Input that rules read (the policy package's
+// DESIGN.md, "Inputs", gives their shape per document type). Any other key
+// is a domain handler's mistake and refuses the document: a value a rule
+// cannot see must not look as if it were checked.
 const (
 	InputDoc         = "doc"         // the document (JSON object)
 	InputParties     = "parties"     // parties by role (JSON object), optional
 	InputLicensePath = "licensePath" // license chain (JSON array), optional
+	InputContext     = "context"     // what the transaction adds (JSON object), optional
 )
 
 // MaxDocumentID bounds state.Document.ID (it keys the evaluation history).
@@ -66,6 +70,14 @@ func (e *Evaluator) Evaluate(c *state.Context, doc *state.Document) error {
 	if doc.ID == "" || len(doc.ID) > MaxDocumentID || strings.IndexByte(doc.ID, 0) >= 0 {
 		return state.Reject(state.CodeInvalid, "document.id", "%q: a document needs an id of 1-%d bytes to be evaluated", tx.Shorten(doc.ID, 64), MaxDocumentID)
 	}
+	for _, k := range sortedKeys(doc.Input) {
+		switch k {
+		case InputDoc, InputParties, InputLicensePath, InputContext:
+		default:
+			return state.Reject(state.CodeInternal, "document.input", "%s %s: input %q is not one rules can read (%s, %s, %s, %s); the handler of %s must put it under %s",
+				doc.Type, tx.Shorten(doc.ID, 64), k, InputDoc, InputParties, InputLicensePath, InputContext, c.Tx.Type, InputContext)
+		}
+	}
 	sub := SubjectOf(doc)
 	inScope, err := e.inScope(c, sub)
 	if err != nil {
@@ -75,7 +87,7 @@ func (e *Evaluator) Evaluate(c *state.Context, doc *state.Document) error {
 		return nil
 	}
 	in := policy.Prepare(policy.Input{Record: sub, Doc: doc.Input[InputDoc], Parties: doc.Input[InputParties],
-		LicensePath: doc.Input[InputLicensePath], At: c.Time})
+		LicensePath: doc.Input[InputLicensePath], Context: doc.Input[InputContext], At: c.Time})
 	seq := len(c.Findings())
 	var findings []chain.Finding
 	var reasons []chain.Reason
@@ -206,4 +218,13 @@ func evalKey(docID string, height uint64, index, seq int) string {
 	binary.BigEndian.PutUint32(b[8:12], uint32(index))
 	binary.BigEndian.PutUint32(b[12:16], uint32(seq))
 	return docID + "\x00" + string(b[:])
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -29,6 +29,10 @@ type testDocument struct {
 	Doc         map[string]any `json:"doc"`
 	Parties     map[string]any `json:"parties,omitempty"`
 	LicensePath []any          `json:"licensePath,omitempty"`
+	Context     map[string]any `json:"context,omitempty"`
+	// Stray is passed under an input key no rule reads, as a buggy domain
+	// handler would.
+	Stray map[string]any `json:"stray,omitempty"`
 }
 
 func (d testDocument) Validate() error {
@@ -54,7 +58,11 @@ func testDocumentHandler() state.Handler {
 			}
 			doc := &state.Document{ID: d.ID, Type: d.Type, Program: d.Program, HSCodes: d.HSCodes, OriginCountries: d.Origin,
 				DestinationCountries: d.Destination, Input: map[string]any{
-					policystate.InputDoc: d.Doc, policystate.InputParties: d.Parties, policystate.InputLicensePath: d.LicensePath}}
+					policystate.InputDoc: d.Doc, policystate.InputParties: d.Parties, policystate.InputLicensePath: d.LicensePath,
+					policystate.InputContext: d.Context}}
+			if d.Stray != nil {
+				doc.Input["stray"] = d.Stray
+			}
 			if err := c.Evaluate(doc); err != nil {
 				return nil, err
 			}

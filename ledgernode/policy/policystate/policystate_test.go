@@ -500,3 +500,34 @@ func TestEvaluateNeedsADocumentID(t *testing.T) {
 		t.Fatalf("receipt = %+v", rc)
 	}
 }
+
+func TestRulesReadWhatTheTransactionAddsAsContext(t *testing.T) {
+	f := newFixture(t)
+	cbp := f.enrol("agency/us-cbp")
+	shipper := f.enrol("participant/acme")
+	p := policy.Policy{ID: "cbp-amendments", Agency: "us-cbp", Enforcement: policy.Enforce, Scope: policy.Scope{DocumentTypes: []string{"certificate"}},
+		Rules: []policy.Rule{{Name: "keeps-criterion", Expression: `context.?action.orValue('') != 'amend' || context.previous.originCriterion == doc.originCriterion`,
+			Message: "amendment {{context.version}} changes the origin criterion from {{context.previous.originCriterion}} to {{doc.originCriterion}}"}}}
+	f.accepted(cbp, policystate.TypePublish, p)
+	d := fishDoc("cert-ctx", true)
+	d.Context = map[string]any{"action": "issue", "version": 1}
+	f.accepted(shipper, "test.document", d)
+	d.ID = "cert-ctx-2"
+	d.Context = map[string]any{"action": "amend", "version": 2, "previous": map[string]any{"originCriterion": "B"}}
+	rc := f.one(shipper, "test.document", d)
+	if rc.Status != chain.Rejected || !strings.Contains(rc.Reasons[0].Message, "amendment 2 changes the origin criterion from B to A") {
+		t.Fatalf("receipt = %+v", rc)
+	}
+}
+
+func TestDocumentInputUnderAKeyNoRuleReadsIsRefused(t *testing.T) {
+	f := newFixture(t)
+	shipper := f.enrol("participant/acme")
+	d := fishDoc("cert-stray", true)
+	d.Stray = map[string]any{"previous": "looks checked, is not"}
+	rc := f.one(shipper, "test.document", d)
+	if rc.Status != chain.Rejected || rc.Reasons[0].Code != state.CodeInternal || rc.Reasons[0].Field != "document.input" ||
+		!strings.Contains(rc.Reasons[0].Message, `"stray"`) || !strings.Contains(rc.Reasons[0].Message, "context") {
+		t.Fatalf("receipt = %+v", rc)
+	}
+}
