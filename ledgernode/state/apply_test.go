@@ -290,3 +290,14 @@ func TestPayloadFieldNamesAreCaseSensitive(t *testing.T) {
 		t.Fatalf("receipt %+v", rc)
 	}
 }
+
+func TestPrecheckJudgesAtTheLaterOfNowAndTheLastBlockTime(t *testing.T) {
+	f := newFixture(t)
+	f.now = f.now.Add(time.Hour) // blocks are stamped an hour ahead of the node's clock
+	k := f.enrol("participant/acme")
+	wall := f.now.Add(-time.Hour)
+	s, _ := tx.BuildSigned(f.g.Network, "note.put", note("x", 1), f.now, k)
+	if _, err := f.store.Precheck(s, wall); err != nil {
+		t.Fatalf("key registered at block time refused before consensus: %v", err)
+	}
+}

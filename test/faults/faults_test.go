@@ -126,6 +126,9 @@ func runSchedule(ctx context.Context, t *testing.T, c *Cluster, ledger *Ledger, 
 		n = NewNemesis(c, seed)
 		nemesisByCluster[c] = n
 	}
+	if err := n.Reset(ctx); err != nil {
+		return fmt.Errorf("reset topology: %w", err)
+	}
 	n.r = newRand(seed)
 	var log []string
 	n.Log = func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }
@@ -201,7 +204,7 @@ func runSchedule(ctx context.Context, t *testing.T, c *Cluster, ledger *Ledger, 
 		t.Logf("seed %d: linearizability check timed out (not counted as a failure)", seed)
 	}
 	if testing.Verbose() {
-		t.Logf("seed %d: %s; height %d, %d acked, %d unknown, %d reads", seed, strings.Join(log, "; "), view.Height, len(w.Acked), w.Unknown, w.Reads)
+		t.Logf("seed %d: %s; height %d, %d acked, %d unknown, %d refused, %d reads; errors %v", seed, strings.Join(log, "; "), view.Height, len(w.Acked), w.Unknown, w.Refused, w.Reads, w.Errors)
 	}
 	return nil
 }

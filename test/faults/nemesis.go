@@ -185,6 +185,20 @@ func (n *Nemesis) membership(ctx context.Context) error {
 	return os.RemoveAll(p.DataDir)
 }
 
+// Reset brings the cluster back to its starting topology (the genesis
+// voters; the spare removed) so that a schedule's seed alone decides what
+// happens in it: rerunning one seed reproduces its faults on the same
+// topology.
+func (n *Nemesis) Reset(ctx context.Context) error {
+	if n.spare >= 0 && slices.Contains(n.members, n.spare) {
+		quiet := n.Log
+		n.Log = func(string, ...any) {}
+		defer func() { n.Log = quiet }()
+		return n.membership(ctx)
+	}
+	return nil
+}
+
 // HealAll undoes every fault: partitions healed, paused nodes resumed,
 // clocks reset, stopped members started.
 func (n *Nemesis) HealAll() error {

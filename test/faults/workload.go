@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
@@ -101,12 +102,14 @@ type Workload struct {
 	ops     []porcupine.Operation
 	Acked   []string // accepted transaction ids
 	Unknown int      // writes whose outcome was not learned
+	Refused int      // writes refused before consensus (4xx) or rejected
 	Reads   int
+	Errors  map[string]int // write errors by code, for the schedule's log line
 }
 
 // NewWorkload enrols a writer and records the keys' initial state.
 func NewWorkload(ctx context.Context, c *Cluster, keys []string, nodes []int, seed int64) (*Workload, error) {
-	w := &Workload{c: c, keys: keys, start: time.Now()}
+	w := &Workload{c: c, keys: keys, start: time.Now(), Errors: map[string]int{}}
 	w.nextVal.Store(seed * 1_000_000)
 	k, err := tx.GenerateKey()
 	if err != nil {
@@ -189,10 +192,20 @@ func (w *Workload) writer(ctx context.Context, id int, nodes []int) {
 		cancel()
 		ret := w.now()
 		in := noteInput{Kind: "write", Key: key, Value: val}
+		var ae *client.Error
 		w.mu.Lock()
 		switch {
+		case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500:
+			// Refused before consensus: known not to have happened.
+			w.Refused++
+			w.Errors[ae.Code]++
 		case err != nil:
 			w.Unknown++
+			code := "transport"
+			if ae != nil {
+				code = ae.Code
+			}
+			w.Errors[code]++
 			w.ops = append(w.ops, porcupine.Operation{ClientId: id, Input: in, Output: noteOutput{Unknown: true}, Call: call, Return: 1 << 62})
 		case resp.Receipt.Status == chain.Accepted:
 			var r struct {
@@ -203,8 +216,18 @@ func (w *Workload) writer(ctx context.Context, id int, nodes []int) {
 			w.ops = append(w.ops, porcupine.Operation{ClientId: id, Input: in, Output: noteOutput{Value: val, Version: r.Version}, Call: call, Return: ret})
 		default:
 			// Rejected (e.g. a leader clock far off): it changed nothing.
+			w.Refused++
+			w.Errors[resp.Receipt.Reasons[0].Code]++
 		}
 		w.mu.Unlock()
+		if err != nil {
+			// Back off: a tight loop of failures only piles up operations of
+			// unknown outcome, which make the history expensive to check.
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
 	}
 }
 
