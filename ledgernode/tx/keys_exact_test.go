@@ -37,11 +37,11 @@ func TestPayloadKeysAreCaseSensitive(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		`{"progrAm":"USMCA"}`:                      "payload.progrAm",
-		`{"ID":"a"}`:                               "payload.ID",
+		`{"progrAm":"USMCA"}`: "payload.progrAm",
+		`{"ID":"a"}`:          "payload.ID",
 		`{"goods":[{"hsCode":"1"},{"HSCode":"2"}]}`: "payload.goods[1].HSCode",
-		`{"tags":{"k":{"hscode":"01"}}}`:           "payload.tags.k.hscode",
-		`{"optional":{"HsCode":"02"}}`:             "payload.optional.HsCode",
+		`{"tags":{"k":{"hscode":"01"}}}`:            "payload.tags.k.hscode",
+		`{"optional":{"HsCode":"02"}}`:              "payload.optional.HsCode",
 	}
 	for p, field := range bad {
 		err := CheckPayloadKeys(json.RawMessage(p), &payloadT{})
