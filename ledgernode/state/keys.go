@@ -31,6 +31,10 @@ type Identity struct {
 	Status  string `json:"status"` // active, suspended
 	Since   string `json:"since"`
 	AddedTx string `json:"addedTx,omitempty"`
+	// Country is the jurisdiction (ISO 3166-1 alpha-2) of an agency, or a
+	// participant's country. An agency's rules apply only to documents
+	// that touch its country.
+	Country string `json:"country,omitempty"`
 }
 
 // Key is one registered public key with its whole history. A signature by
@@ -161,6 +165,8 @@ func RevokeKey(kv KV, k *Key, effective time.Time, reason, txID string) error {
 	return PutJSON(kv, BucketKeys, k.KeyID, k)
 }
 
+var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+
 var identityPattern = regexp.MustCompile(`^(admin|(node|agency|participant)/[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?)$`)
 
 // ValidIdentityID says whether id has the form kind/name.
@@ -184,6 +190,9 @@ type KeyRegister struct {
 	Owner     string `json:"owner"` // e.g. participant/acme-exports or node/ledger-3
 	Name      string `json:"name,omitempty"`
 	PublicKey string `json:"publicKey"`
+	// Country (ISO 3166-1 alpha-2) of an identity this creates; for an
+	// agency, its jurisdiction. Agencies normally come with agency.register.
+	Country string `json:"country,omitempty"`
 }
 
 // Validate checks the payload's shape.
@@ -193,6 +202,9 @@ func (p KeyRegister) Validate() error {
 	}
 	if len(p.Name) > 200 {
 		return tx.Fieldf("payload.name", "", "at most 200 bytes")
+	}
+	if p.Country != "" && !countryPattern.MatchString(p.Country) {
+		return tx.Fieldf("payload.country", p.Country, "must be an ISO 3166-1 alpha-2 code in upper case, e.g. US")
 	}
 	if _, err := tx.ParseKeyID(p.PublicKey); err != nil {
 		return tx.Fieldf("payload.publicKey", p.PublicKey, "must be an Ed25519 public key, base64url without padding")
@@ -253,7 +265,7 @@ func applyKeyRegister(c *Context) (any, error) {
 		return nil, err
 	}
 	if !ok {
-		id = &Identity{ID: p.Owner, Kind: KindOf(p.Owner), Name: p.Name, Status: "active", Since: tx.FormatTime(c.Time), AddedTx: c.TxID}
+		id = &Identity{ID: p.Owner, Kind: KindOf(p.Owner), Name: p.Name, Status: "active", Since: tx.FormatTime(c.Time), AddedTx: c.TxID, Country: p.Country}
 		if err := PutIdentity(c, id); err != nil {
 			return nil, err
 		}

@@ -256,11 +256,16 @@ func (c *Cluster) Sign(key ed25519.PrivateKey, typ string, payload any) (*tx.Sig
 
 // Enrol registers a new participant key through the admin and returns it.
 func (c *Cluster) Enrol(ctx context.Context, owner string) (ed25519.PrivateKey, error) {
+	return c.EnrolIn(ctx, owner, "")
+}
+
+// EnrolIn is Enrol for an identity with a country (an agency's jurisdiction).
+func (c *Cluster) EnrolIn(ctx context.Context, owner, country string) (ed25519.PrivateKey, error) {
 	k, err := tx.GenerateKey()
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.Sign(c.Admin, "key.register", state.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))})
+	st, err := c.Sign(c.Admin, "key.register", state.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey)), Country: country})
 	if err != nil {
 		return nil, err
 	}

@@ -156,7 +156,7 @@ func applyAgencyRegister(c *state.Context) (any, error) {
 		return nil, state.Reject(state.CodeConflict, "payload.id", "%q: %s is already registered; use agency.update to change it", p.ID, ident)
 	}
 	now := tx.FormatTime(c.Time)
-	if err := state.PutIdentity(c, &state.Identity{ID: ident, Kind: state.KindAgency, Name: p.Name, Status: StatusActive, Since: now, AddedTx: c.TxID}); err != nil {
+	if err := state.PutIdentity(c, &state.Identity{ID: ident, Kind: state.KindAgency, Name: p.Name, Status: StatusActive, Since: now, AddedTx: c.TxID, Country: p.Country}); err != nil {
 		return nil, err
 	}
 	var fps []string

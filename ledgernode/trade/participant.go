@@ -205,7 +205,7 @@ func applyParticipantEnrol(c *state.Context) (any, error) {
 		if len(p.PublicKeys) == 0 {
 			return nil, state.Reject(state.CodeInvalid, "payload.publicKeys", "at least one key id is required for a new participant")
 		}
-		id = &state.Identity{ID: ident, Kind: state.KindParticipant, Name: p.Name, Status: StatusActive, Since: now, AddedTx: c.TxID}
+		id = &state.Identity{ID: ident, Kind: state.KindParticipant, Name: p.Name, Status: StatusActive, Since: now, AddedTx: c.TxID, Country: p.Country}
 		if err := state.PutIdentity(c, id); err != nil {
 			return nil, err
 		}

@@ -37,11 +37,11 @@ func TestSameBlocksGiveIdenticalOutcomesOnThreeNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	fda, err := c.Enrol(ctx, "agency/us-fda")
+	fda, err := c.EnrolIn(ctx, "agency/us-fda", "US")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cbp, err := c.Enrol(ctx, "agency/us-cbp")
+	cbp, err := c.EnrolIn(ctx, "agency/us-cbp", "US")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestSameBlocksGiveIdenticalOutcomesOnThreeNodes(t *testing.T) {
 	if err != nil || len(list) != 3 {
 		t.Fatalf("us-fda policies: %+v %v", list, err)
 	}
-	scope, err := cl.PoliciesInScope(ctx, policy.Subject{Type: "certificate", Program: "USMCA", HSCodes: []string{"847130"}}, "", client.ReadOptions{})
+	scope, err := cl.PoliciesInScope(ctx, policy.Subject{Type: "certificate", Program: "USMCA", HSCodes: []string{"847130"}, OriginCountries: []string{"MX"}, DestinationCountries: []string{"US"}}, "", client.ReadOptions{})
 	if err != nil || len(scope.Policies) != 1 || scope.Policies[0].Policy.ID != "cbp-origin-c" {
 		t.Fatalf("in scope for a computer: %+v %v", scope, err)
 	}

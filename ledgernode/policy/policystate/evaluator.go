@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -157,22 +158,51 @@ func agencyOf(r state.Reader, agency string) policy.Agency {
 	return a
 }
 
-// inScope lists the policies in force whose scope covers sub, by id.
+// inScope lists the policies in force whose scope covers sub and whose
+// agency has jurisdiction over it, by id.
 func (e *Evaluator) inScope(r state.Reader, sub policy.Subject) ([]*entry, error) {
 	var out []*entry
 	var scanErr error
+	juris := jurisdictions{}
 	r.Scan(BucketActive, "", func(id string, raw []byte) bool {
 		en, err := e.lookup(r, id, raw)
 		if err != nil {
 			scanErr = err
 			return false
 		}
-		if en.active.Scope.Matches(sub) {
+		if en.active.Scope.Matches(sub) && juris.covers(r, en.active.Agency, sub) {
 			out = append(out, en)
 		}
 		return true
 	})
 	return out, scanErr
+}
+
+// jurisdictions caches agencies' countries during one evaluation.
+type jurisdictions map[string]string
+
+// covers says whether the agency's country is an origin or destination of
+// the document: an agency's rules reach only documents that touch its
+// jurisdiction, whatever scope its policy declares (sovereignty cuts both
+// ways: no agency can reject another country's trade).
+func (j jurisdictions) covers(r state.Reader, agency string, sub policy.Subject) bool {
+	country, ok := j[agency]
+	if !ok {
+		country = CountryOf(r, agency)
+		j[agency] = country
+	}
+	if country == "" {
+		return false
+	}
+	return slices.Contains(sub.OriginCountries, country) || slices.Contains(sub.DestinationCountries, country)
+}
+
+// CountryOf is the registered jurisdiction of an agency ("" if none).
+func CountryOf(r state.Reader, agency string) string {
+	if id, ok, err := state.LookupIdentity(r, "agency/"+agency); err == nil && ok {
+		return id.Country
+	}
+	return ""
 }
 
 func (e *Evaluator) lookup(r state.Reader, id string, raw []byte) (*entry, error) {

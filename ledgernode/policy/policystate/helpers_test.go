@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,12 +157,22 @@ func (f *fixture) accepted(priv ed25519.PrivateKey, typ string, payload any) cha
 }
 
 // enrol registers a key for owner through the admin (key.register creates
-// the identity, e.g. agency/us-fda of kind agency).
+// the identity, e.g. agency/us-fda of kind agency, with the jurisdiction its
+// id starts with: us-fda is in US).
 func (f *fixture) enrol(owner string) ed25519.PrivateKey {
 	f.t.Helper()
 	k, _ := tx.GenerateKey()
-	f.accepted(f.admin, "key.register", state.KeyRegister{Owner: owner, Name: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))})
+	f.accepted(f.admin, "key.register", state.KeyRegister{Owner: owner, Name: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey)), Country: countryOfTestID(owner)})
 	return k
+}
+
+// countryOfTestID is the jurisdiction test agencies get: "agency/us-fda" is US.
+func countryOfTestID(owner string) string {
+	name := strings.TrimPrefix(owner, "agency/")
+	if name == owner || len(name) < 3 || name[2] != '-' {
+		return ""
+	}
+	return strings.ToUpper(name[:2])
 }
 
 func (f *fixture) view(fn func(v *state.View) error) {

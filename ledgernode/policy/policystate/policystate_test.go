@@ -531,3 +531,21 @@ func TestDocumentInputUnderAKeyNoRuleReadsIsRefused(t *testing.T) {
 		t.Fatalf("receipt = %+v", rc)
 	}
 }
+
+func TestAgencyRulesReachOnlyDocumentsTouchingItsCountry(t *testing.T) {
+	f := newFixture(t)
+	cbsa := f.enrol("agency/ca-cbsa") // jurisdiction CA
+	shipper := f.enrol("participant/acme")
+	// A catch-all Enforce policy: with no scope it would reject everything.
+	p := policy.Policy{ID: "ca-block-all", Agency: "ca-cbsa", Enforcement: policy.Enforce,
+		Rules: []policy.Rule{{Name: "never", Expression: "false", Message: "blocked"}}}
+	f.accepted(cbsa, policystate.TypePublish, p)
+	mxToUS := f.one(shipper, "test.document", testDocument{ID: "mx-us", Type: "certificate", Program: "USMCA", Origin: []string{"MX"}, Destination: []string{"US"}, Doc: map[string]any{}})
+	if mxToUS.Status != chain.Accepted || len(mxToUS.Findings) != 0 {
+		t.Fatalf("CBSA's rule reached a Mexico-US document: %+v", mxToUS)
+	}
+	mxToCA := f.one(shipper, "test.document", testDocument{ID: "mx-ca", Type: "certificate", Program: "USMCA", Origin: []string{"MX"}, Destination: []string{"CA"}, Doc: map[string]any{}})
+	if mxToCA.Status != chain.Rejected {
+		t.Fatalf("CBSA's rule did not apply to a document bound for Canada: %+v", mxToCA)
+	}
+}

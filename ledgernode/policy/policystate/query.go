@@ -91,7 +91,11 @@ func InScope(r state.Reader, sub policy.Subject, at string) ([]policy.Version, e
 		return nil, err
 	}
 	var out []policy.Version
+	juris := jurisdictions{}
 	for _, h := range heads {
+		if !juris.covers(r, h.Agency, sub) {
+			continue
+		}
 		if at == "" {
 			if h.Status != policy.StatusActive || !h.Scope.Matches(sub) {
 				continue
