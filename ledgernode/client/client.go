@@ -112,7 +112,21 @@ func IsNotFound(err error) bool {
 
 // Do sends a request and decodes a JSON answer into out (if not nil).
 // Unreachable nodes and 503s are retried on the next endpoint until Retry.
+// A local read that finds nothing is asked again through the leader: the
+// node asked may simply not have applied a write the caller just made.
 func (c *Client) Do(ctx context.Context, method, path string, body []byte, out any) error {
+	err := c.do(ctx, method, path, body, out)
+	if method == http.MethodGet && IsNotFound(err) && !strings.Contains(path, "consistency=") {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		return c.do(ctx, method, path+sep+"consistency=strong", body, out)
+	}
+	return err
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
 	deadline := time.Now().Add(c.cfg.Retry)
 	var lastErr error
 	for attempt := 0; ; attempt++ {
