@@ -50,6 +50,9 @@ func (p AgencyRegister) Validate() error {
 }
 
 func checkPrograms(pr *problems, field string, programs []string) {
+	if programs != nil && len(programs) == 0 {
+		pr.invalid(field, "", "empty: an agency acts on at least one program (USMCA, CAFTA-DR, NAFTA, IPR)")
+	}
 	if len(programs) > 16 {
 		pr.invalid(field, "", "%d programs; at most 16", len(programs))
 	}

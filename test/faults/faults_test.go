@@ -44,12 +44,12 @@ func TestMain(m *testing.M) {
 }
 
 type summary struct {
-	schedules, faults, acked, unknown, reads, lost, divergent, nonlinear int
+	schedules, faults, acked, unknown, reads, lost, divergent, nonlinear, incomplete int
 }
 
 func (s summary) String() string {
-	return fmt.Sprintf("schedules %d, faults injected %d, acknowledged writes %d (outcome unknown %d), strong reads %d, lost %d, divergent %d, non-linearizable %d",
-		s.schedules, s.faults, s.acked, s.unknown, s.reads, s.lost, s.divergent, s.nonlinear)
+	return fmt.Sprintf("schedules %d, faults injected %d, acknowledged writes %d (outcome unknown %d), strong reads %d, lost %d, divergent %d, non-linearizable %d, membership changes not completed %d",
+		s.schedules, s.faults, s.acked, s.unknown, s.reads, s.lost, s.divergent, s.nonlinear, s.incomplete)
 }
 
 // TestFaultSchedules runs nemesis schedules against a 3-voter cluster (plus
@@ -66,13 +66,36 @@ func TestFaultSchedules(t *testing.T) {
 		keep = t.TempDir()
 	}
 	_ = os.MkdirAll(keep, 0o755)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*schedules)*2*time.Minute+time.Minute)
+	defer cancel()
+	t.Logf("first seed %d (rerun one schedule: go test ./test/faults -run TestFaultSchedules -schedules 1 -seed N)", seed)
+	var sum summary
+	started := time.Now()
+	// A fresh cluster every perCluster schedules keeps the ledger (and so
+	// snapshots and joins) of a bounded size over long runs.
+	const perCluster = 50
+	for k := 0; k < *schedules; k += perCluster {
+		n := min(perCluster, *schedules-k)
+		if err := runCluster(ctx, t, seed+uint64(k), n, keep, &sum); err != nil {
+			t.Fatalf("%v\n%s", err, sum)
+		}
+		t.Logf("after %d schedules (%s): %s", k+n, time.Since(started).Round(time.Second), sum)
+	}
+	fmt.Printf("faults: %s in %s\n", sum, time.Since(started).Round(time.Second))
+	if sum.lost > 0 || sum.divergent > 0 || sum.nonlinear > 0 {
+		t.Fatal(sum)
+	}
+}
+
+// runCluster runs n schedules, from seed, on a fresh cluster.
+func runCluster(ctx context.Context, t *testing.T, seed uint64, n int, keep string, sum *summary) error {
 	dir, err := os.MkdirTemp("", "faults-")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	c, err := NewCluster(dir, binary, 3, 1, nodeFlags)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	failed := false
 	defer func() {
@@ -89,43 +112,26 @@ func TestFaultSchedules(t *testing.T) {
 	}()
 	for i := 0; i < 3; i++ {
 		if err := c.Start(i); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*schedules)*2*time.Minute+time.Minute)
-	defer cancel()
 	if _, err := c.WaitLeader(ctx); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	t.Logf("first seed %d (rerun one schedule: go test ./test/faults -run TestFaultSchedules -schedules 1 -seed N)", seed)
 	ledger := NewLedger()
-	var sum summary
-	started := time.Now()
-	for k := 0; k < *schedules; k++ {
+	nem := NewNemesis(c, seed)
+	for k := 0; k < n; k++ {
 		s := seed + uint64(k)
-		if err := runSchedule(ctx, t, c, ledger, s, keep, &sum); err != nil {
+		if err := runSchedule(ctx, t, c, nem, ledger, s, keep, sum); err != nil {
 			failed = true
-			t.Fatalf("seed %d: %v\n%s", s, err, sum)
-		}
-		if (k+1)%25 == 0 || k+1 == *schedules {
-			t.Logf("after %d schedules (%s): %s", k+1, time.Since(started).Round(time.Second), sum)
+			return fmt.Errorf("seed %d: %w", s, err)
 		}
 	}
-	fmt.Printf("faults: %s in %s\n", sum, time.Since(started).Round(time.Second))
-	if sum.lost > 0 || sum.divergent > 0 || sum.nonlinear > 0 {
-		failed = true
-		t.Fatal(sum)
-	}
+	sum.incomplete += nem.Incomplete
+	return nil
 }
 
-var nemesisByCluster = map[*Cluster]*Nemesis{}
-
-func runSchedule(ctx context.Context, t *testing.T, c *Cluster, ledger *Ledger, seed uint64, keep string, sum *summary) error {
-	n, ok := nemesisByCluster[c]
-	if !ok {
-		n = NewNemesis(c, seed)
-		nemesisByCluster[c] = n
-	}
+func runSchedule(ctx context.Context, t *testing.T, c *Cluster, n *Nemesis, ledger *Ledger, seed uint64, keep string, sum *summary) error {
 	if err := n.Reset(ctx); err != nil {
 		return fmt.Errorf("reset topology: %w", err)
 	}
