@@ -1,0 +1,404 @@
+package controllers
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// policyFinalizer holds a CertificatePolicy until the ledger withdrew it.
+const policyFinalizer = "ledger.tradeledger.io/withdraw-policy"
+
+// indexAgencyRef indexes CertificatePolicies by their AgencyMember's name.
+const indexAgencyRef = "spec.agencyRef.name"
+
+// CertificatePolicyReconciler compiles agencies' rules, publishes valid
+// ones signed by the agency's key (a new version on each change) and
+// withdraws them when deleted.
+type CertificatePolicyReconciler struct {
+	client.Client
+	Recorder  events.EventRecorder
+	Dialer    LedgerDialer
+	Compiler  PolicyCompiler
+	Metrics   *Metrics
+	Intervals Intervals
+}
+
+// policyPass is one reconcile pass over one CertificatePolicy.
+type policyPass struct {
+	cp     *ledgerv1.CertificatePolicy
+	agency *ledgerv1.AgencyMember
+	doc    *policyDocument
+	stop   bool // the pass is complete (e.g. the rules do not compile)
+}
+
+// +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=certificatepolicies,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=certificatepolicies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=certificatepolicies/finalizers,verbs=update
+// +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=agencymembers,verbs=get;list;watch
+
+// Reconcile implements reconcile.Reconciler.
+func (r *CertificatePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	cp := &ledgerv1.CertificatePolicy{}
+	if err := r.Get(ctx, req.NamespacedName, cp); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !cp.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, cp)
+	}
+	if controllerutil.AddFinalizer(cp, policyFinalizer) {
+		if err := r.Update(ctx, cp); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	p := &policyPass{cp: cp}
+	base := cp.DeepCopy()
+	var failed error
+	var progressing *passNote
+	defer func() {
+		r.summarize(p, progressing, failed)
+		if !equality.Semantic.DeepEqual(base.Status, cp.Status) {
+			if err := r.Status().Patch(ctx, cp, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
+			}
+		}
+	}()
+
+	phases := []struct {
+		name string
+		run  func(context.Context, *policyPass) error
+	}{
+		{"agency", r.resolveAgency},
+		{"compile", r.compile},
+		{"publish", r.publish},
+	}
+	for _, ph := range phases {
+		err := ph.run(ctx, p)
+		var we *waitError
+		var de *degradedError
+		switch {
+		case err == nil && p.stop:
+			return ctrl.Result{}, nil
+		case err == nil:
+			continue
+		case errors.As(err, &we):
+			progressing = &passNote{we.reason, we.message}
+			return ctrl.Result{RequeueAfter: r.Intervals.wait()}, nil
+		case apierrors.IsConflict(err):
+			failed = err
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		case errors.As(err, &de):
+			failed = err
+			r.Metrics.PhaseErrors.WithLabelValues("certificatepolicy", ph.name).Inc()
+			return ctrl.Result{RequeueAfter: r.Intervals.poll()}, nil
+		default:
+			failed = err
+			r.Metrics.PhaseErrors.WithLabelValues("certificatepolicy", ph.name).Inc()
+			log.FromContext(ctx).Error(err, "reconcile phase failed", "phase", ph.name)
+			return ctrl.Result{}, fmt.Errorf("%s: %w", ph.name, err)
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *CertificatePolicyReconciler) summarize(p *policyPass, progressing *passNote, failed error) {
+	cp := p.cp
+	conds := conditions{list: &cp.Status.Conditions, generation: cp.Generation}
+	if progressing != nil {
+		conds.setTrue(ledgerv1.ConditionProgressing, progressing.reason, progressing.message)
+	} else {
+		conds.setFalse(ledgerv1.ConditionProgressing, "Stable", "nothing is under way")
+	}
+	var de *degradedError
+	switch {
+	case errors.As(failed, &de):
+		conds.setTrue(ledgerv1.ConditionDegraded, de.reason, de.message)
+	case failed != nil && !apierrors.IsConflict(failed):
+		conds.setTrue(ledgerv1.ConditionDegraded, "ReconcileError", failed.Error()+" (the operator retries)")
+	case failed == nil:
+		conds.setFalse(ledgerv1.ConditionDegraded, "Healthy", "nothing needs attention")
+	}
+	if cp.Status.PublishedGeneration == cp.Generation && cp.Status.PublishedVersion > 0 {
+		conds.setTrue(ledgerv1.ConditionPublished, "Published", fmt.Sprintf("version %d is in force (tx %s, height %d)",
+			cp.Status.PublishedVersion, cp.Status.TxID, cp.Status.Height))
+	} else if c := conds.get(ledgerv1.ConditionPublished); c == nil || c.Status == "True" || c.ObservedGeneration != cp.Generation {
+		msg := "generation %d is not published yet"
+		if cp.Status.PublishedVersion > 0 {
+			msg += fmt.Sprintf("; version %d (generation %d) stays in force", cp.Status.PublishedVersion, cp.Status.PublishedGeneration)
+		}
+		conds.setFalse(ledgerv1.ConditionPublished, "NotPublished", fmt.Sprintf(msg, cp.Generation))
+	}
+	conds.summarize(fmt.Sprintf("version %d of %s is in force", cp.Status.PublishedVersion, cp.Name), ledgerv1.ConditionCompiled, ledgerv1.ConditionPublished)
+	if failed == nil {
+		cp.Status.ObservedGeneration = cp.Generation
+	}
+}
+
+// resolveAgency finds the owning AgencyMember.
+func (r *CertificatePolicyReconciler) resolveAgency(ctx context.Context, p *policyPass) error {
+	am := &ledgerv1.AgencyMember{}
+	if err := r.Get(ctx, key(p.cp, p.cp.Spec.AgencyRef.Name), am); apierrors.IsNotFound(err) {
+		return waitFor("AgencyNotFound", "AgencyMember %s does not exist in namespace %s (yet)", p.cp.Spec.AgencyRef.Name, p.cp.Namespace)
+	} else if err != nil {
+		return err
+	}
+	p.agency = am
+	p.cp.Status.PolicyID = p.cp.Name
+	p.cp.Status.Agency = identityOf(am)
+	return nil
+}
+
+// compile checks the rules with the nodes' engine. Errors go to status and
+// an event, and end the pass: nothing is published.
+func (r *CertificatePolicyReconciler) compile(_ context.Context, p *policyPass) error {
+	cp := p.cp
+	p.doc = buildPolicyDocument(cp, p.agency.Spec.AgencyID)
+	errs := r.Compiler.Compile(p.doc)
+	conds := conditions{list: &cp.Status.Conditions, generation: cp.Generation}
+	if len(errs) == 0 {
+		cp.Status.CompileErrors = nil
+		conds.setTrue(ledgerv1.ConditionCompiled, "Compiled", fmt.Sprintf("%d rules compile", len(cp.Spec.Rules)))
+		return nil
+	}
+	changed := !equality.Semantic.DeepEqual(cp.Status.CompileErrors, errs)
+	cp.Status.CompileErrors = errs
+	msg := describeCompileErrors(errs)
+	conds.setFalse(ledgerv1.ConditionCompiled, "CompileFailed", msg+"; nothing was published")
+	if changed {
+		r.Recorder.Eventf(cp, nil, corev1.EventTypeWarning, "PolicyRejected", "Compile", "%s; nothing was published", msg)
+	}
+	p.stop = true
+	return nil
+}
+
+// describeCompileErrors says where each error is, for conditions and events.
+func describeCompileErrors(errs []ledgerv1.CompileError) string {
+	parts := make([]string, 0, len(errs))
+	for _, e := range errs {
+		where := "policy"
+		if e.Rule != "" {
+			where = "rule " + e.Rule
+		}
+		if e.Line > 0 {
+			where += fmt.Sprintf(" line %d column %d", e.Line, e.Column)
+		}
+		parts = append(parts, where+": "+e.Message)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// agencySigner opens the ledger of the agency's network with the agency's
+// current key.
+func (r *CertificatePolicyReconciler) agencySigner(ctx context.Context, am *ledgerv1.AgencyMember) (Ledger, *ledgerv1.LedgerNetwork, ed25519.PrivateKey, error) {
+	if am.Spec.Keys.Managed == nil {
+		return nil, nil, nil, degraded("AgencyKeyNotManaged", "AgencyMember %s holds no private key (spec.keys.publicKeys): the agency publishes its policies itself with ledgerctl", am.Name)
+	}
+	if !am.Status.Registered {
+		return nil, nil, nil, waitFor("AgencyNotRegistered", "AgencyMember %s is not registered on the ledger yet", am.Name)
+	}
+	sec := &corev1.Secret{}
+	if err := r.Get(ctx, key(am, keySecretName(am)), sec); err != nil {
+		return nil, nil, nil, fmt.Errorf("agency key Secret %s: %w", keySecretName(am), err)
+	}
+	k, err := tx.UnmarshalKey(sec.Data[agencyKey])
+	if err != nil {
+		return nil, nil, nil, degraded("InvalidKeySecret", "Secret %s key %s: %v", sec.Name, agencyKey, err)
+	}
+	ns := am.Spec.NetworkRef.Namespace
+	if ns == "" {
+		ns = am.Namespace
+	}
+	net := &ledgerv1.LedgerNetwork{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: am.Spec.NetworkRef.Name}, net); err != nil {
+		return nil, nil, nil, err
+	}
+	target, err := networkTarget(ctx, r.Client, net)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	l, err := r.Dialer.Dial(ctx, target)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return l, net, k, nil
+}
+
+// policyPayload wraps a policy for policy.publish and policy.update.
+type policyPayload struct {
+	Policy *policyDocument `json:"policy"`
+}
+
+// policyWithdraw is the payload of policy.withdraw.
+type policyWithdraw struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// publish puts the current generation on the ledger: policy.publish the
+// first time, then policy.update (a new version) on each change.
+func (r *CertificatePolicyReconciler) publish(ctx context.Context, p *policyPass) error {
+	cp := p.cp
+	if cp.Status.PublishedGeneration == cp.Generation && cp.Status.PublishedVersion > 0 {
+		return nil
+	}
+	l, net, k, err := r.agencySigner(ctx, p.agency)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
+	defer cancel()
+	typ, doc := "policy.publish", *p.doc
+	if cp.Status.PublishedVersion > 0 {
+		// Compare-and-set: the update creates exactly the next version.
+		typ, doc.Version = "policy.update", cp.Status.PublishedVersion+1
+	}
+	rc, err := r.submitPolicy(ctx, l, net, k, typ, doc)
+	if err != nil {
+		return err
+	}
+	if rc.Status != chain.Accepted && typ == "policy.publish" && rejectedAs(rc, "conflict") {
+		// Published before a lost status write: publish a new version.
+		typ, doc.Version = "policy.update", 0
+		if rc, err = r.submitPolicy(ctx, l, net, k, typ, doc); err != nil {
+			return err
+		}
+	}
+	if rc.Status != chain.Accepted {
+		r.Recorder.Eventf(cp, nil, corev1.EventTypeWarning, "PolicyPublishFailed", "Publish", "the ledger refused %s of %s: %s", typ, cp.Name, rejection(rc))
+		conditions{list: &cp.Status.Conditions, generation: cp.Generation}.setFalse(ledgerv1.ConditionPublished, "PublishRejected",
+			fmt.Sprintf("the ledger refused %s (tx %s): %s", typ, rc.TxID, rejection(rc)))
+		return degraded("PublishRejected", "the ledger refused %s (tx %s): %s", typ, rc.TxID, rejection(rc))
+	}
+	var res struct {
+		Version int64 `json:"version"`
+	}
+	if json.Unmarshal(rc.Result, &res) != nil || res.Version == 0 {
+		res.Version = cp.Status.PublishedVersion + 1
+	}
+	cp.Status.PublishedVersion, cp.Status.PublishedGeneration = res.Version, cp.Generation
+	cp.Status.TxID, cp.Status.Height = rc.TxID, int64(rc.Height)
+	r.Recorder.Eventf(cp, nil, corev1.EventTypeNormal, "PolicyPublished", "Publish", "published version %d of %s signed by %s (tx %s, height %d)",
+		res.Version, cp.Name, identityOf(p.agency), rc.TxID, rc.Height)
+	return nil
+}
+
+func (r *CertificatePolicyReconciler) submitPolicy(ctx context.Context, l Ledger, net *ledgerv1.LedgerNetwork, k ed25519.PrivateKey, typ string, doc policyDocument) (*chain.Receipt, error) {
+	st, err := signNow(net, typ, policyPayload{Policy: &doc}, k)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := l.Submit(ctx, st)
+	r.Metrics.Publications.WithLabelValues(typ, result(err)).Inc()
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", typ, doc.ID, err)
+	}
+	return rc, nil
+}
+
+// rejectedAs says whether a receipt was rejected with a given code.
+func rejectedAs(rc *chain.Receipt, code string) bool {
+	for _, r := range rc.Reasons {
+		if r.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// finalize withdraws a published policy, then lets the object go. Without
+// the agency's key or its network there is nobody left to sign.
+func (r *CertificatePolicyReconciler) finalize(ctx context.Context, cp *ledgerv1.CertificatePolicy) error {
+	if !controllerutil.ContainsFinalizer(cp, policyFinalizer) {
+		return nil
+	}
+	if cp.Status.PublishedVersion > 0 {
+		if err := r.withdraw(ctx, cp); err != nil {
+			return err
+		}
+	}
+	controllerutil.RemoveFinalizer(cp, policyFinalizer)
+	return client.IgnoreNotFound(r.Update(ctx, cp))
+}
+
+func (r *CertificatePolicyReconciler) withdraw(ctx context.Context, cp *ledgerv1.CertificatePolicy) error {
+	skip := func(why error) error {
+		r.Recorder.Eventf(cp, nil, corev1.EventTypeWarning, "WithdrawSkipped", "Withdraw",
+			"cannot sign for AgencyMember %s (%v): policy %s stays in force on the ledger; withdraw it with ledgerctl", cp.Spec.AgencyRef.Name, why, cp.Name)
+		return nil
+	}
+	am := &ledgerv1.AgencyMember{}
+	if err := r.Get(ctx, key(cp, cp.Spec.AgencyRef.Name), am); apierrors.IsNotFound(err) {
+		return skip(errors.New("it is gone"))
+	} else if err != nil {
+		return err
+	}
+	l, net, k, err := r.agencySigner(ctx, am)
+	var we *waitError
+	var de *degradedError
+	if apierrors.IsNotFound(err) || errors.As(err, &we) || errors.As(err, &de) {
+		return skip(err)
+	} else if err != nil {
+		return err
+	}
+	st, err := signNow(net, "policy.withdraw", policyWithdraw{ID: cp.Name,
+		Reason: fmt.Sprintf("CertificatePolicy %s/%s was deleted", cp.Namespace, cp.Name)}, k)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
+	defer cancel()
+	rc, err := l.Submit(ctx, st)
+	r.Metrics.Publications.WithLabelValues("policy.withdraw", result(err)).Inc()
+	if err != nil {
+		return fmt.Errorf("withdraw %s: %w", cp.Name, err)
+	}
+	if rc.Status != chain.Accepted {
+		// The ledger's answer is final (e.g. already withdrawn): record it.
+		r.Recorder.Eventf(cp, nil, corev1.EventTypeWarning, "WithdrawRejected", "Withdraw", "the ledger refused to withdraw %s: %s", cp.Name, rejection(rc))
+		return nil
+	}
+	r.Recorder.Eventf(cp, nil, corev1.EventTypeNormal, "PolicyWithdrawn", "Withdraw", "withdrew %s (version %d) at height %d; its history stays on the ledger",
+		cp.Name, cp.Status.PublishedVersion, rc.Height)
+	return nil
+}
+
+// SetupWithManager registers the controller; a change of the agency
+// (registration, key rotation) wakes its policies.
+func (r *CertificatePolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&ledgerv1.CertificatePolicy{}).
+		Watches(&ledgerv1.AgencyMember{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			var list ledgerv1.CertificatePolicyList
+			if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexAgencyRef: o.GetName()}); err != nil {
+				return nil
+			}
+			reqs := make([]reconcile.Request, 0, len(list.Items))
+			for _, cp := range list.Items {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&cp)})
+			}
+			return reqs
+		})).
+		Named("certificatepolicy").
+		Complete(r)
+}

@@ -1,0 +1,150 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// Errors a Ledger returns that the controllers decide on.
+var (
+	// ErrLedgerNotFound: the ledger does not hold the thing asked for.
+	ErrLedgerNotFound = errors.New("not found on the ledger")
+	// ErrMemberBehind: a member to promote has not caught up yet.
+	ErrMemberBehind = errors.New("member has not caught up")
+)
+
+// ClientDialer opens Ledgers over ledgernode/client, one cached client per
+// network, CA and endpoint set, so that reconciles reuse connections.
+type ClientDialer struct {
+	Resolver Resolver
+	// Timeout bounds one request (default 10s); Retry bounds retries on
+	// "no leader" (default 5s). A reconcile must not block for long: it
+	// requeues instead.
+	Timeout, Retry time.Duration
+
+	mu      sync.Mutex
+	clients map[string]*client.Client
+}
+
+// Dial implements LedgerDialer.
+func (d *ClientDialer) Dial(_ context.Context, t LedgerTarget) (Ledger, error) {
+	eps := d.Resolver.APIEndpoints(t.Network)
+	if len(eps) == 0 {
+		return nil, fmt.Errorf("no API endpoint known for network %s/%s", t.Network.Namespace, t.Network.Name)
+	}
+	sum := sha256.Sum256(t.CAPEM)
+	key := fmt.Sprintf("%s/%s|%x|%s", t.Network.Namespace, t.Network.Name, sum[:8], strings.Join(eps, ","))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.clients[key]
+	if !ok {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(t.CAPEM) {
+			return nil, errors.New("network CA holds no PEM certificate")
+		}
+		timeout, retry := d.Timeout, d.Retry
+		if timeout == 0 {
+			timeout = 10 * time.Second
+		}
+		if retry == 0 {
+			retry = 5 * time.Second
+		}
+		var err error
+		c, err = client.New(client.Config{Endpoints: eps, TLS: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool},
+			Timeout: timeout, Retry: retry})
+		if err != nil {
+			return nil, err
+		}
+		if d.clients == nil {
+			d.clients = map[string]*client.Client{}
+		}
+		// Drop clients of the same network with other endpoints or CA.
+		prefix := fmt.Sprintf("%s/%s|", t.Network.Namespace, t.Network.Name)
+		for k := range d.clients {
+			if strings.HasPrefix(k, prefix) {
+				delete(d.clients, k)
+			}
+		}
+		d.clients[key] = c
+	}
+	return &ledgerClient{c: c, admin: c.Admin(networkID(t.Network), t.AdminKey)}, nil
+}
+
+// ledgerClient adapts ledgernode/client to Ledger.
+type ledgerClient struct {
+	c     *client.Client
+	admin *client.Admin
+}
+
+func (l *ledgerClient) Status(ctx context.Context) (*api.Status, error) {
+	return l.c.Status(ctx, false)
+}
+
+func (l *ledgerClient) AddNonVoter(ctx context.Context, id, raftAddr, apiAddr string) error {
+	return mapLedgerError(l.admin.AddMember(ctx, id, raftAddr, apiAddr, false))
+}
+
+func (l *ledgerClient) Promote(ctx context.Context, id string) error {
+	return mapLedgerError(l.admin.Promote(ctx, id, false))
+}
+
+func (l *ledgerClient) RemoveMember(ctx context.Context, id string) error {
+	return mapLedgerError(l.admin.RemoveMember(ctx, id))
+}
+
+func (l *ledgerClient) TransferLeadership(ctx context.Context, id string) error {
+	return mapLedgerError(l.admin.TransferLeadership(ctx, id))
+}
+
+func (l *ledgerClient) Submit(ctx context.Context, st *tx.Signed) (*chain.Receipt, error) {
+	resp, err := l.c.Submit(ctx, st, client.SubmitOptions{})
+	if err != nil {
+		return nil, mapLedgerError(err)
+	}
+	if resp.Receipt == nil {
+		return nil, fmt.Errorf("transaction %s: the node answered without a receipt", st.IDHex())
+	}
+	return resp.Receipt, nil
+}
+
+func (l *ledgerClient) Identity(ctx context.Context, id string) (*api.IdentityResponse, error) {
+	r, err := l.c.Identity(ctx, id)
+	return r, mapLedgerError(err)
+}
+
+func (l *ledgerClient) Receipt(ctx context.Context, txID string) (*chain.Receipt, error) {
+	ev, err := l.c.Tx(ctx, txID, false, client.ReadOptions{})
+	if err != nil {
+		return nil, mapLedgerError(err)
+	}
+	return &ev.Receipt, nil
+}
+
+// mapLedgerError turns the node's answers the controllers decide on into
+// this package's sentinel errors, keeping the node's message.
+func mapLedgerError(err error) error {
+	var ce *client.Error
+	if err == nil || !errors.As(err, &ce) {
+		return err
+	}
+	switch {
+	case ce.Status == http.StatusNotFound:
+		return fmt.Errorf("%w: %v", ErrLedgerNotFound, err)
+	case ce.Code == "member_behind":
+		return fmt.Errorf("%w: %v", ErrMemberBehind, err)
+	}
+	return err
+}
