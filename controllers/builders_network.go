@@ -101,7 +101,7 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 		return &corev1.Probe{
 			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("api"),
 				Scheme: corev1.URISchemeHTTPS}},
-			PeriodSeconds: period, FailureThreshold: failures, TimeoutSeconds: 3,
+			PeriodSeconds: period, FailureThreshold: failures, TimeoutSeconds: 3, SuccessThreshold: 1,
 		}
 	}
 	podLabels := networkLabels(n, "ledger-node")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,52 +46,75 @@ func (d *ClientDialer) Dial(_ context.Context, t LedgerTarget) (Ledger, error) {
 	if len(eps) == 0 {
 		return nil, fmt.Errorf("no API endpoint known for network %s/%s", t.Network.Namespace, t.Network.Name)
 	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(t.CAPEM) {
+		return nil, errors.New("network CA holds no PEM certificate")
+	}
 	sum := sha256.Sum256(t.CAPEM)
-	key := fmt.Sprintf("%s/%s|%x|%s", t.Network.Namespace, t.Network.Name, sum[:8], strings.Join(eps, ","))
+	scope := fmt.Sprintf("%s/%s|%x|", t.Network.Namespace, t.Network.Name, sum[:8])
+	clientFor := func(eps []string) (*client.Client, error) { return d.client(scope, eps, pool) }
+	c, err := clientFor(eps)
+	if err != nil {
+		return nil, err
+	}
+	return &ledgerClient{c: c, admin: c.Admin(networkID(t.Network), t.AdminKey), clientFor: clientFor}, nil
+}
+
+// client returns the cached client of a network (scope) for endpoints,
+// dropping the network's clients for other endpoint sets.
+func (d *ClientDialer) client(scope string, eps []string, pool *x509.CertPool) (*client.Client, error) {
+	key := scope + strings.Join(eps, ",")
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c, ok := d.clients[key]
-	if !ok {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(t.CAPEM) {
-			return nil, errors.New("network CA holds no PEM certificate")
-		}
-		timeout, retry := d.Timeout, d.Retry
-		if timeout == 0 {
-			timeout = 10 * time.Second
-		}
-		if retry == 0 {
-			retry = 5 * time.Second
-		}
-		var err error
-		c, err = client.New(client.Config{Endpoints: eps, TLS: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool},
-			Timeout: timeout, Retry: retry})
-		if err != nil {
-			return nil, err
-		}
-		if d.clients == nil {
-			d.clients = map[string]*client.Client{}
-		}
-		// Drop clients of the same network with other endpoints or CA.
-		prefix := fmt.Sprintf("%s/%s|", t.Network.Namespace, t.Network.Name)
-		for k := range d.clients {
-			if strings.HasPrefix(k, prefix) {
-				delete(d.clients, k)
-			}
-		}
-		d.clients[key] = c
+	if c, ok := d.clients[key]; ok {
+		return c, nil
 	}
-	return &ledgerClient{c: c, admin: c.Admin(networkID(t.Network), t.AdminKey)}, nil
+	timeout, retry := d.Timeout, d.Retry
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	if retry == 0 {
+		retry = 5 * time.Second
+	}
+	c, err := client.New(client.Config{Endpoints: slices.Clone(eps), TLS: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool},
+		Timeout: timeout, Retry: retry})
+	if err != nil {
+		return nil, err
+	}
+	if d.clients == nil {
+		d.clients = map[string]*client.Client{}
+	}
+	// A network keeps at most its service client and its leader client.
+	if len(d.clients) > 64 {
+		clear(d.clients)
+	}
+	d.clients[key] = c
+	return c, nil
 }
 
 // ledgerClient adapts ledgernode/client to Ledger.
 type ledgerClient struct {
-	c     *client.Client
-	admin *client.Admin
+	c         *client.Client
+	admin     *client.Admin
+	clientFor func(endpoints []string) (*client.Client, error)
 }
 
+// Status is the leader's view when the leader can be asked: a follower's
+// Raft configuration may trail the last membership change by a moment,
+// and the membership phase must not act on a stale one.
 func (l *ledgerClient) Status(ctx context.Context) (*api.Status, error) {
-	return l.c.Status(ctx, false)
+	st, err := l.c.Status(ctx, false)
+	if err != nil || st.Leader == "" || st.Leader == st.Node || st.LeaderAPI == "" {
+		return st, err
+	}
+	lc, err := l.clientFor([]string{"https://" + st.LeaderAPI})
+	if err != nil {
+		return st, nil
+	}
+	if lst, err := lc.Status(ctx, false); err == nil && lst.Leader == lst.Node {
+		return lst, nil
+	}
+	return st, nil
 }
 
 func (l *ledgerClient) AddNonVoter(ctx context.Context, id, raftAddr, apiAddr string) error {

@@ -7,8 +7,11 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
 
 // reconcileMembership moves the Raft configuration one step towards
@@ -41,7 +44,7 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		if err != nil {
 			return fmt.Errorf("add %s as a non-voter: %w", pod, err)
 		}
-		r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "MemberJoined", "AddMember",
+		r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeNormal, "MemberJoined", "AddMember",
 			"added %s to the Raft configuration as a non-voter; it is promoted once caught up", pod)
 		return waitFor(reasonScaling, "scaling to %d: %s joined as a non-voter and is catching up", desired, pod)
 	}
@@ -58,7 +61,7 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		if err != nil {
 			return fmt.Errorf("promote %s: %w", m.ID, err)
 		}
-		r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "MemberPromoted", "PromoteMember", "%s caught up and is now a voter", m.ID)
+		r.Recorder.Eventf(n, podRef(n, m.ID), corev1.EventTypeNormal, "MemberPromoted", "PromoteMember", "%s caught up and is now a voter", m.ID)
 		return waitFor(reasonScaling, "scaling to %d: promoted %s to voter", desired, m.ID)
 	}
 
@@ -77,7 +80,7 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 			if err != nil {
 				return fmt.Errorf("move leadership away from %s: %w", m.ID, err)
 			}
-			r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "LeadershipTransferred", "TransferLeadership",
+			r.Recorder.Eventf(n, podRef(n, m.ID), corev1.EventTypeNormal, "LeadershipTransferred", "TransferLeadership",
 				"moved leadership away from %s before removing it", m.ID)
 			return waitFor(reasonScaling, "scaling to %d: moved leadership away from %s before removing it", desired, m.ID)
 		}
@@ -101,7 +104,7 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		if err != nil {
 			return fmt.Errorf("remove %s: %w", m.ID, err)
 		}
-		r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "MemberRemoved", "RemoveMember",
+		r.Recorder.Eventf(n, podRef(n, m.ID), corev1.EventTypeNormal, "MemberRemoved", "RemoveMember",
 			"removed %s from the Raft configuration; its pod goes next", m.ID)
 		return waitFor(reasonScaling, "scaling to %d: removed %s from the Raft configuration", desired, m.ID)
 	}
@@ -118,4 +121,12 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		s.setProgressing("WaitingForPods", "%d of %d pods ready", s.sts.Status.ReadyReplicas, desired)
 	}
 	return nil
+}
+
+// podRef names a member's pod as the object an event relates to: events
+// about the same network and reason are told apart by it (events.k8s.io
+// folds events with the same regarding, related, reason and action into
+// one series).
+func podRef(n *ledgerv1.LedgerNetwork, pod string) *corev1.Pod {
+	return &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: n.Namespace}}
 }

@@ -105,7 +105,7 @@ func (r *LedgerNetworkReconciler) reconcileRollout(ctx context.Context, s *netwo
 		if err != nil {
 			return fmt.Errorf("move leadership away from %s before restarting it: %w", step.pod, err)
 		}
-		r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "LeadershipTransferred", "RollingUpdate",
+		r.Recorder.Eventf(n, podRef(n, step.pod), corev1.EventTypeNormal, "LeadershipTransferred", "RollingUpdate",
 			"moved leadership away from %s before restarting it", step.pod)
 		return waitFor(reasonRollingUpdate, "rolling out revision %s: moved leadership away from %s, the last node to restart",
 			sts.Status.UpdateRevision, step.pod)

@@ -73,15 +73,19 @@ func (f *fakePods) MemberAddrs(n *ledgerv1.LedgerNetwork, pod string) (string, s
 	return s.raftAddr, s.apiAddr
 }
 
-// APIEndpoints implements Resolver: the running nodes of the network, like
-// the client Service's ready endpoints.
+// APIEndpoints implements Resolver: like the client Service, the nodes
+// that would pass their readiness probe (they know a leader), so that a
+// node waiting to join is not asked.
 func (f *fakePods) APIEndpoints(n *ledgerv1.LedgerNetwork) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var eps []string
 	for k, s := range f.slots {
 		ns, pod, _ := strings.Cut(k, "/")
-		if ns == n.Namespace && ordinalOf(n, pod) >= 0 && s.node != nil {
+		if ns != n.Namespace || ordinalOf(n, pod) < 0 || s.node == nil {
+			continue
+		}
+		if leader, _ := s.node.Consensus().Leader(); leader != "" {
 			eps = append(eps, "https://"+s.apiAddr)
 		}
 	}
