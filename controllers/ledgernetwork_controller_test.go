@@ -322,6 +322,56 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 			WithTransform(func(r []string) int { return count(r, "MemberRemoved") }, Equal(2)))
 	})
 
+	It("rolls a new image out one pod at a time, followers first, the leader last after handing on leadership", func() {
+		sts := statefulSet(Default)
+		for i := range 3 {
+			Expect(createPod(suiteCtx, k8sClient, sts, i, "rev-1")).To(Succeed())
+		}
+		Expect(setRevisions(suiteCtx, k8sClient, net, "rev-1", "rev-1", 3)).To(Succeed())
+		Consistently(func(g Gomega) {
+			var list corev1.PodList
+			g.Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(ns))).To(Succeed())
+			g.Expect(list.Items).To(HaveLen(3))
+		}, time.Second, tick).Should(Succeed(), "nothing to roll while every pod runs the update revision")
+
+		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) { n.Spec.Image = "tradeledger:next" })).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(statefulSet(g).Spec.Template.Spec.Containers[0].Image).To(Equal("tradeledger:next"))
+		}, eventually, tick).Should(Succeed())
+		Expect(setRevisions(suiteCtx, k8sClient, net, "rev-1", "rev-2", 0)).To(Succeed())
+
+		// Play the StatefulSet controller and the kubelet: a deleted pod
+		// comes back on the update revision, its node restarted on its data.
+		var restarted []string
+		var leadersAtRestart []string
+		Eventually(func(g Gomega) {
+			for i := range 3 {
+				p := &corev1.Pod{}
+				err := k8sClient.Get(suiteCtx, key(net, podName(net, i)), p)
+				if err == nil {
+					continue
+				}
+				g.Expect(client.IgnoreNotFound(err)).To(Succeed())
+				// The operator deleted it: it must not have been the leader.
+				Expect(pods.Node(net, i).Consensus().IsLeader()).To(BeFalse(), "%s was deleted while it led", podName(net, i))
+				leader, _ := pods.Node(net, i).Consensus().Leader()
+				restarted = append(restarted, podName(net, i))
+				leadersAtRestart = append(leadersAtRestart, leader)
+				g.Expect(pods.Restart(suiteCtx, k8sClient, net, i)).To(Succeed())
+				g.Expect(createPod(suiteCtx, k8sClient, statefulSet(g), i, "rev-2")).To(Succeed())
+				g.Expect(setRevisions(suiteCtx, k8sClient, net, "rev-1", "rev-2", int32(len(restarted)))).To(Succeed())
+			}
+			g.Expect(restarted).To(HaveLen(3))
+		}, eventually, tick).Should(Succeed())
+		Expect(restarted).To(ConsistOf("customs-0", "customs-1", "customs-2"))
+		Eventually(func(g Gomega) {
+			g.Expect(count(eventReasons(ns, net.Name), "PodRestarted")).To(Equal(3))
+			g.Expect(eventReasons(ns, net.Name)).To(ContainElement("LeadershipTransferred"))
+			g.Expect(condition(g, ledgerv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		}, eventually, tick).Should(Succeed())
+		GinkgoWriter.Printf("restart order %v, leaders at each restart %v\n", restarted, leadersAtRestart)
+	})
+
 	It("with deletionPolicy Delete, lets the identity and the volumes go with the network", func() {
 		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) { n.Spec.DeletionPolicy = ledgerv1.DeletionDelete })).To(Succeed())
 		Eventually(func(g Gomega) {

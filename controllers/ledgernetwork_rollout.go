@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
@@ -26,22 +27,36 @@ const (
 // rolloutStep is the next step of a rolling update.
 type rolloutStep struct {
 	action rolloutAction
-	pod    string
-	stale  int // pods still on an old revision
+	pod    string // the pod to wait for, restart, or move leadership from
+	target string // rolloutTransfer: an updated, ready pod to lead next
+	stale  int    // pods still on an old revision
 }
 
-// planRollout decides the next step of a rolling update from the pods, the
-// revision they should run and the current leader: one pod at a time, and
-// only when every pod is ready; followers first (highest ordinal first),
-// the leader last and only after it handed leadership on.
-func planRollout(n *ledgerv1.LedgerNetwork, pods []corev1.Pod, updateRevision, leader string) rolloutStep {
+// planRollout decides the next step of a rolling update from the pods
+// (replicas of them expected), the revision they should run and the
+// current leader: one pod at a time, and only when every pod exists and is
+// ready; followers first (highest ordinal first), the leader last and only
+// after it handed leadership to an updated pod.
+func planRollout(n *ledgerv1.LedgerNetwork, replicas int, pods []corev1.Pod, updateRevision, leader string) rolloutStep {
+	present := map[string]bool{}
 	var stale []string
+	target := ""
 	for _, p := range pods {
+		present[p.Name] = true
 		if !p.DeletionTimestamp.IsZero() || !podReady(&p) {
 			return rolloutStep{action: rolloutWait, pod: p.Name}
 		}
 		if p.Labels[appsv1.ControllerRevisionHashLabelKey] != updateRevision {
 			stale = append(stale, p.Name)
+		} else if p.Name != leader && (target == "" || ordinalOf(n, p.Name) < ordinalOf(n, target)) {
+			target = p.Name
+		}
+	}
+	for i := range replicas {
+		if pod := podName(n, i); !present[pod] {
+			// Deleted and not back yet: its node may still run, and must
+			// not be handed leadership or counted on.
+			return rolloutStep{action: rolloutWait, pod: pod}
 		}
 	}
 	if len(stale) == 0 {
@@ -58,7 +73,10 @@ func planRollout(n *ledgerv1.LedgerNetwork, pods []corev1.Pod, updateRevision, l
 	})
 	next := stale[0]
 	if next == leader {
-		return rolloutStep{action: rolloutTransfer, pod: next, stale: len(stale)}
+		if target == "" {
+			return rolloutStep{action: rolloutWait, pod: next}
+		}
+		return rolloutStep{action: rolloutTransfer, pod: next, target: target, stale: len(stale)}
 	}
 	return rolloutStep{action: rolloutRestart, pod: next, stale: len(stale)}
 }
@@ -88,7 +106,7 @@ func (r *LedgerNetworkReconciler) reconcileRollout(ctx context.Context, s *netwo
 	if err := r.List(ctx, &pods, client.InNamespace(n.Namespace), client.MatchingLabels(selectorLabels(n))); err != nil {
 		return err
 	}
-	step := planRollout(n, pods.Items, sts.Status.UpdateRevision, s.status.Leader)
+	step := planRollout(n, int(ptr.Deref(sts.Spec.Replicas, 0)), pods.Items, sts.Status.UpdateRevision, s.status.Leader)
 	switch step.action {
 	case rolloutDone:
 		return nil
@@ -100,13 +118,13 @@ func (r *LedgerNetworkReconciler) reconcileRollout(ctx context.Context, s *netwo
 	case rolloutTransfer:
 		ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
 		defer cancel()
-		err := s.ledger.TransferLeadership(ctx, "")
+		err := s.ledger.TransferLeadership(ctx, step.target)
 		r.Metrics.LedgerCalls.WithLabelValues("transferLeadership", result(err)).Inc()
 		if err != nil {
-			return fmt.Errorf("move leadership away from %s before restarting it: %w", step.pod, err)
+			return fmt.Errorf("move leadership from %s to %s before restarting it: %w", step.pod, step.target, err)
 		}
 		r.Recorder.Eventf(n, podRef(n, step.pod), corev1.EventTypeNormal, "LeadershipTransferred", "RollingUpdate",
-			"moved leadership away from %s before restarting it", step.pod)
+			"moved leadership from %s to the updated %s before restarting it", step.pod, step.target)
 		return waitFor(reasonRollingUpdate, "rolling out revision %s: moved leadership away from %s, the last node to restart",
 			sts.Status.UpdateRevision, step.pod)
 	}

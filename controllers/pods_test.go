@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
@@ -137,8 +139,23 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 // Stop stops a pod's node and, as a scale-down deletes the volume of a
 // removed member, its data.
 func (f *fakePods) Stop(n *ledgerv1.LedgerNetwork, ordinal int) error {
-	pod := podName(n, ordinal)
-	s := f.slot(n.Namespace, pod)
+	if err := f.stop(n, ordinal); err != nil {
+		return err
+	}
+	return os.RemoveAll(filepath.Join(f.dir, n.Namespace, podName(n, ordinal), "data"))
+}
+
+// Restart stops a pod's node and starts it again on its data, as a pod
+// replaced by a rollout keeps its volume.
+func (f *fakePods) Restart(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, ordinal int) error {
+	if err := f.stop(n, ordinal); err != nil {
+		return err
+	}
+	return f.Start(ctx, c, n, ordinal)
+}
+
+func (f *fakePods) stop(n *ledgerv1.LedgerNetwork, ordinal int) error {
+	s := f.slot(n.Namespace, podName(n, ordinal))
 	f.mu.Lock()
 	nd := s.node
 	s.node = nil
@@ -146,10 +163,7 @@ func (f *fakePods) Stop(n *ledgerv1.LedgerNetwork, ordinal int) error {
 	if nd == nil {
 		return nil
 	}
-	if err := nd.Stop(); err != nil {
-		return err
-	}
-	return os.RemoveAll(filepath.Join(f.dir, n.Namespace, pod, "data"))
+	return nd.Stop()
 }
 
 // Running says whether a pod's node runs.
@@ -195,5 +209,39 @@ func setPodStatus(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwor
 	sts.Status.ObservedGeneration = sts.Generation
 	sts.Status.Replicas, sts.Status.CurrentReplicas, sts.Status.UpdatedReplicas = created, created, created
 	sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = ready, ready
+	return c.Status().Patch(ctx, &sts, client.MergeFrom(base))
+}
+
+// createPod records a pod of the StatefulSet at a revision, ready, as the
+// StatefulSet controller and the kubelet would.
+func createPod(ctx context.Context, c client.Client, sts *appsv1.StatefulSet, ordinal int, revision string) error {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", sts.Name, ordinal), Namespace: sts.Namespace,
+			Labels: maps.Clone(sts.Spec.Template.Labels)},
+		Spec: *sts.Spec.Template.Spec.DeepCopy(),
+	}
+	p.Labels[appsv1.ControllerRevisionHashLabelKey] = revision
+	for _, vct := range sts.Spec.VolumeClaimTemplates {
+		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: vct.Name, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: vct.Name + "-" + p.Name}}})
+	}
+	if err := c.Create(ctx, p); err != nil {
+		return err
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	p.Status.Phase = corev1.PodRunning
+	return c.Status().Update(ctx, p)
+}
+
+// setRevisions writes the StatefulSet's revisions as its controller would
+// after a template change: updated pods run updateRevision.
+func setRevisions(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, current, update string, updated int32) error {
+	var sts appsv1.StatefulSet
+	if err := c.Get(ctx, key(n, statefulSetName(n)), &sts); err != nil {
+		return err
+	}
+	base := sts.DeepCopy()
+	sts.Status.ObservedGeneration = sts.Generation
+	sts.Status.CurrentRevision, sts.Status.UpdateRevision, sts.Status.UpdatedReplicas = current, update, updated
 	return c.Status().Patch(ctx, &sts, client.MergeFrom(base))
 }
