@@ -26,16 +26,26 @@ func keySecretName(am *ledgerv1.AgencyMember) string {
 	return am.Name + "-agency-key"
 }
 
+// Annotations of the agency key Secret: the rotation bookkeeping is
+// written in the same update as the key it describes, so that a reconcile
+// reading a status that trails the Secret never rotates twice.
+const (
+	annActiveSince     = "ledger.tradeledger.io/active-since"
+	annRotationRequest = "ledger.tradeledger.io/rotation-request"
+	rotationTimeFormat = time.RFC3339Nano
+)
+
 // buildAgencyKeySecret holds a managed agency key (a ledgerctl key file),
-// owned by its AgencyMember.
-func buildAgencyKeySecret(am *ledgerv1.AgencyMember, k ed25519.PrivateKey) (*corev1.Secret, error) {
+// owned by its AgencyMember; since is when the key takes over.
+func buildAgencyKeySecret(am *ledgerv1.AgencyMember, k ed25519.PrivateKey, since time.Time) (*corev1.Secret, error) {
 	data, err := tx.MarshalKey(k, identityOf(am))
 	if err != nil {
 		return nil, err
 	}
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: keySecretName(am), Namespace: am.Namespace,
-			Labels: map[string]string{LabelName: "tradeledger", LabelComponent: "agency-key", LabelManagedBy: ManagedBy, LabelInstance: am.Name},
+			Annotations: map[string]string{annActiveSince: since.UTC().Format(rotationTimeFormat)},
+			Labels:      map[string]string{LabelName: "tradeledger", LabelComponent: "agency-key", LabelManagedBy: ManagedBy, LabelInstance: am.Name},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: ledgerv1.GroupVersion.String(), Kind: "AgencyMember", Name: am.Name, UID: am.UID,
 				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
 		Type: corev1.SecretTypeOpaque,
@@ -60,7 +70,7 @@ func (r *AgencyMemberReconciler) loadKeys(ctx context.Context, s *agencyScope) e
 		if err != nil {
 			return err
 		}
-		if sec, err = buildAgencyKeySecret(am, k); err != nil {
+		if sec, err = buildAgencyKeySecret(am, k, r.Clock.Now()); err != nil {
 			return err
 		}
 		if err := r.Create(ctx, sec); err != nil {
@@ -85,7 +95,22 @@ func (r *AgencyMemberReconciler) loadKeys(ctx context.Context, s *agencyScope) e
 			return degraded("InvalidKeySecret", "Secret %s key %s: %v", sec.Name, pendingKey, err)
 		}
 	}
+	// The Secret's bookkeeping wins over a status that may trail it.
+	if t, ok := annotationTime(sec, annActiveSince); ok {
+		am.Status.ActiveKeySince = &t
+	}
+	if t, ok := annotationTime(sec, annRotationRequest); ok {
+		am.Status.HandledRotationRequest = &t
+	}
 	return nil
+}
+
+func annotationTime(sec *corev1.Secret, name string) (metav1.Time, bool) {
+	t, err := time.Parse(rotationTimeFormat, sec.Annotations[name])
+	if err != nil {
+		return metav1.Time{}, false
+	}
+	return metav1.NewTime(t), true
 }
 
 // nextRotation is when spec.keyRotation.every rotates the key next.
@@ -192,14 +217,22 @@ func (r *AgencyMemberReconciler) rotateKey(ctx context.Context, s *agencyScope) 
 	sec := s.keys.DeepCopy()
 	sec.Data[agencyKey] = sec.Data[pendingKey]
 	delete(sec.Data, pendingKey)
+	if sec.Annotations == nil {
+		sec.Annotations = map[string]string{}
+	}
+	sec.Annotations[annActiveSince] = now.UTC().Format(rotationTimeFormat)
+	rot := am.Spec.KeyRotation
+	if rot != nil && rot.RequestedAt != nil && !now.Before(rot.RequestedAt.Time) {
+		sec.Annotations[annRotationRequest] = rot.RequestedAt.UTC().Format(rotationTimeFormat)
+	}
 	if err := r.Update(ctx, sec); err != nil {
 		return fmt.Errorf("make the new key current in Secret %s: %w", sec.Name, err)
 	}
 	s.keys, s.current, s.pending = sec, s.pending, nil
 	since := metav1.NewTime(now)
 	am.Status.ActiveKeySince = &since
-	if rot := am.Spec.KeyRotation; rot != nil && rot.RequestedAt != nil && !now.Before(rot.RequestedAt.Time) {
-		am.Status.HandledRotationRequest = rot.RequestedAt.DeepCopy()
+	if t, ok := annotationTime(sec, annRotationRequest); ok {
+		am.Status.HandledRotationRequest = &t
 	}
 	am.Status.NextRotation = nextRotation(am)
 	if next := am.Status.NextRotation; next != nil {

@@ -170,8 +170,10 @@ func (r *AgencyMemberReconciler) markRegistered(s *agencyScope, rc *chain.Receip
 	am.Status.RegistrationHeight = int64(rc.Height)
 	am.Status.RegistrationTxID = rc.TxID
 	am.Status.SyncedHash = recordHash(am)
-	now := metav1.NewTime(r.Clock.Now())
-	am.Status.ActiveKeySince = &now
+	if am.Status.ActiveKeySince == nil {
+		now := metav1.NewTime(r.Clock.Now())
+		am.Status.ActiveKeySince = &now
+	}
 }
 
 func (r *AgencyMemberReconciler) adopt(ctx context.Context, s *agencyScope, ident *api.IdentityResponse) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,10 +48,19 @@ type CertificatePolicyReconciler struct {
 // policyPass is one reconcile pass over one CertificatePolicy.
 type policyPass struct {
 	cp     *ledgerv1.CertificatePolicy
+	base   *ledgerv1.CertificatePolicy // as read, for the status patch
 	agency *ledgerv1.AgencyMember
 	doc    *policyDocument
 	stop   bool // the pass is complete (e.g. the rules do not compile)
 }
+
+// annPublishAttempt records, before a publication is sent, the generation
+// it is for and the creation time and nonce it is signed with
+// ("generation;created;nonce"): a pass that acts on a stale copy of the
+// object either fails to write it (conflict) or sends the very same
+// transaction again (Ed25519 signatures are deterministic), which the
+// ledger answers with the original receipt. Nothing is published twice.
+const annPublishAttempt = "ledger.tradeledger.io/publish-attempt"
 
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=certificatepolicies,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=certificatepolicies/status,verbs=get;update;patch
@@ -72,14 +82,13 @@ func (r *CertificatePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		}
 	}
 
-	p := &policyPass{cp: cp}
-	base := cp.DeepCopy()
+	p := &policyPass{cp: cp, base: cp.DeepCopy()}
 	var failed error
 	var progressing *passNote
 	defer func() {
 		r.summarize(p, progressing, failed)
-		if !equality.Semantic.DeepEqual(base.Status, cp.Status) {
-			if err := r.Status().Patch(ctx, cp, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+		if !equality.Semantic.DeepEqual(p.base.Status, cp.Status) {
+			if err := r.Status().Patch(ctx, cp, client.MergeFrom(p.base)); err != nil && !apierrors.IsNotFound(err) {
 				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
 			}
 		}
@@ -266,6 +275,10 @@ func (r *CertificatePolicyReconciler) publish(ctx context.Context, p *policyPass
 	if err != nil {
 		return err
 	}
+	attempt, err := r.publishAttempt(ctx, p, false)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
 	defer cancel()
 	typ, doc := "policy.publish", *p.doc
@@ -273,14 +286,22 @@ func (r *CertificatePolicyReconciler) publish(ctx context.Context, p *policyPass
 		// Compare-and-set: the update creates exactly the next version.
 		typ, doc.Version = "policy.update", cp.Status.PublishedVersion+1
 	}
-	rc, err := r.submitPolicy(ctx, l, net, k, typ, doc)
+	rc, err := r.submitPolicy(ctx, l, net, k, typ, doc, attempt)
+	if errors.Is(err, errAttemptExpired) {
+		// Signed too long ago to be accepted, and not recorded: sign anew.
+		_, err = r.publishAttempt(ctx, p, true)
+		if err == nil {
+			err = waitFor("Publishing", "signing the publication of generation %d again", cp.Generation)
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}
 	if rc.Status != chain.Accepted && typ == "policy.publish" && rejectedAs(rc, "conflict") {
-		// Published before a lost status write: publish a new version.
+		// Published before the object was (re)created: publish a new version.
 		typ, doc.Version = "policy.update", 0
-		if rc, err = r.submitPolicy(ctx, l, net, k, typ, doc); err != nil {
+		if rc, err = r.submitPolicy(ctx, l, net, k, typ, doc, attempt); err != nil {
 			return err
 		}
 	}
@@ -303,13 +324,63 @@ func (r *CertificatePolicyReconciler) publish(ctx context.Context, p *policyPass
 	return nil
 }
 
-func (r *CertificatePolicyReconciler) submitPolicy(ctx context.Context, l Ledger, net *ledgerv1.LedgerNetwork, k ed25519.PrivateKey, typ string, doc policyDocument) (*chain.Receipt, error) {
-	st, err := signNow(net, typ, policyPayload{Policy: &doc}, k)
+// attempt is what makes a publication's envelope the same each time it is
+// built: its creation time and nonce.
+type attempt struct {
+	created time.Time
+	nonce   string
+}
+
+// publishAttempt returns the attempt to sign this generation's publication
+// with, recording a new one on the object first (an update that fails on a
+// stale copy) when there is none for this generation, or when renew is set.
+func (r *CertificatePolicyReconciler) publishAttempt(ctx context.Context, p *policyPass, renew bool) (attempt, error) {
+	cp := p.cp
+	gen := strconv.FormatInt(cp.Generation, 10)
+	if parts := strings.Split(cp.Annotations[annPublishAttempt], ";"); len(parts) == 3 && !renew && parts[0] == gen {
+		if t, err := tx.ParseTime(parts[1]); err == nil {
+			return attempt{created: t, nonce: parts[2]}, nil
+		}
+	}
+	e, err := tx.Build("x", "x", struct{}{}, time.Now()) // a fresh nonce and creation time
+	if err != nil {
+		return attempt{}, err
+	}
+	if cp.Annotations == nil {
+		cp.Annotations = map[string]string{}
+	}
+	cp.Annotations[annPublishAttempt] = gen + ";" + e.Created + ";" + e.Nonce
+	if err := r.Update(ctx, cp); err != nil {
+		return attempt{}, err
+	}
+	p.base.ObjectMeta = *cp.ObjectMeta.DeepCopy()
+	t, err := tx.ParseTime(e.Created)
+	return attempt{created: t, nonce: e.Nonce}, err
+}
+
+// errAttemptExpired: a publication signed too long ago that the ledger
+// never recorded.
+var errAttemptExpired = errors.New("publication attempt expired")
+
+func (r *CertificatePolicyReconciler) submitPolicy(ctx context.Context, l Ledger, net *ledgerv1.LedgerNetwork, k ed25519.PrivateKey,
+	typ string, doc policyDocument, a attempt) (*chain.Receipt, error) {
+	e, err := tx.Build(networkID(net), typ, policyPayload{Policy: &doc}, a.created)
+	if err != nil {
+		return nil, err
+	}
+	e.Nonce = a.nonce
+	st, err := e.Sign(k)
 	if err != nil {
 		return nil, err
 	}
 	rc, err := l.Submit(ctx, st)
 	r.Metrics.Publications.WithLabelValues(typ, result(err)).Inc()
+	if errors.Is(err, ErrTxExpired) {
+		if rc, lerr := l.Receipt(ctx, st.IDHex()); lerr == nil {
+			return rc, nil
+		}
+		return nil, errAttemptExpired
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", typ, doc.ID, err)
 	}

@@ -25,6 +25,9 @@ var (
 	ErrLedgerNotFound = errors.New("not found on the ledger")
 	// ErrMemberBehind: a member to promote has not caught up yet.
 	ErrMemberBehind = errors.New("member has not caught up")
+	// ErrTxExpired: a transaction was signed outside the ledger's time
+	// window (its `created` is too old or too far ahead).
+	ErrTxExpired = errors.New("transaction outside the ledger's time window")
 )
 
 // ClientDialer opens Ledgers over ledgernode/client, one cached client per
@@ -169,6 +172,8 @@ func mapLedgerError(err error) error {
 		return fmt.Errorf("%w: %v", ErrLedgerNotFound, err)
 	case ce.Code == "member_behind":
 		return fmt.Errorf("%w: %v", ErrMemberBehind, err)
+	case ce.Code == "expired" || ce.Code == "created_in_future":
+		return fmt.Errorf("%w: %v", ErrTxExpired, err)
 	}
 	return err
 }
