@@ -138,7 +138,9 @@ func TestStorageSizeAndClassReachTheVolumeClaim(t *testing.T) {
 		{nil, nil, "1Gi"},
 		{ptr.To(resource.MustParse("20Gi")), ptr.To("fast"), "20Gi"},
 	} {
-		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Storage = ledgerv1.StorageSpec{Size: tc.size, StorageClassName: tc.class} })
+		n := testNetwork(func(n *ledgerv1.LedgerNetwork) {
+			n.Spec.Storage = ledgerv1.StorageSpec{Size: tc.size, StorageClassName: tc.class}
+		})
 		vct := buildStatefulSet(n, BuildConfig{}, 3).Spec.VolumeClaimTemplates[0]
 		if got := vct.Spec.Resources.Requests[corev1.ResourceStorage]; got.String() != tc.want {
 			t.Errorf("size %v: claim %s, want %s", tc.size, got.String(), tc.want)

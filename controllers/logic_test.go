@@ -35,7 +35,9 @@ func TestStatefulSetNeverShrinksBeforeItsMembersLeave(t *testing.T) {
 		}
 		return st
 	}
-	current := func(r int32) *appsv1.StatefulSet { return &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(r)}} }
+	current := func(r int32) *appsv1.StatefulSet {
+		return &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(r)}}
+	}
 	for _, tc := range []struct {
 		name   string
 		spec   int32
