@@ -11,6 +11,9 @@ STATICCHECK_VERSION := v0.8.2
 # controller-tools v0.23.0 is built against k8s.io v0.37, as controller-runtime v0.25 is.
 CONTROLLER_TOOLS_VERSION := v0.23.0
 CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+# kustomize v5.8.1 is the newest that builds with Go 1.26.
+KUSTOMIZE_VERSION := v5.8.1
+KUSTOMIZE := $(BIN)/kustomize-$(KUSTOMIZE_VERSION)
 IMG ?= tradeledger:dev
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -56,9 +59,16 @@ generate: $(CONTROLLER_GEN) ## Generate the API types' DeepCopy methods
 	$(CONTROLLER_GEN) object paths="./api/..."
 
 .PHONY: verify-gen
-verify-gen: manifests generate ## Fail when generated code or manifests differ from what is committed
+verify-gen: manifests generate $(KUSTOMIZE) ## Fail when generated code or manifests differ from what is committed, or config/ does not build
 	@git diff --exit-code -- api config || { echo "generated files are stale: run make manifests generate and commit"; exit 1; }
 	@untracked=$$(git ls-files --others --exclude-standard -- api config); if [ -n "$$untracked" ]; then echo "generated files not committed:"; echo "$$untracked"; exit 1; fi
+	@for k in config/default config/samples; do $(KUSTOMIZE) build $$k >/dev/null || { echo "kustomize build $$k failed"; exit 1; }; done
+
+.PHONY: deploy
+deploy: $(KUSTOMIZE) ## Install the CRDs and the operator (IMG) into the current kubectl context
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | kubectl apply --server-side -f -
+	git checkout -- config/manager/kustomization.yaml
 
 .PHONY: image
 image: ## Build the product image (operator, ledgernode, ledgerctl) with docker
@@ -75,6 +85,11 @@ lint: $(BIN)/staticcheck-$(STATICCHECK_VERSION) ## gofmt, go vet, staticcheck, g
 	$(GO) vet ./...
 	$(BIN)/staticcheck-$(STATICCHECK_VERSION) ./...
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum not tidy: run go mod tidy and commit"; exit 1; }
+
+$(KUSTOMIZE):
+	@mkdir -p $(BIN)/.tmp
+	GOBIN=$(BIN)/.tmp $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	mv $(BIN)/.tmp/kustomize $@
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(BIN)/.tmp
