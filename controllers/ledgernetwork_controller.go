@@ -12,9 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -56,12 +54,10 @@ func (i Intervals) poll() time.Duration {
 // and rolls image changes one node at a time.
 type LedgerNetworkReconciler struct {
 	client.Client
-	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
 	Dialer    LedgerDialer
 	Resolver  Resolver
 	Build     BuildConfig
-	Clock     clock.PassiveClock
 	Metrics   *Metrics
 	Intervals Intervals
 }

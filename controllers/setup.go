@@ -15,7 +15,8 @@ type Options struct {
 	// Dialer opens ledgers; nil means a ClientDialer over Resolver.
 	Dialer LedgerDialer
 	// Compiler checks policies; nil means CELSyntaxCompiler.
-	Compiler  PolicyCompiler
+	Compiler PolicyCompiler
+	// Clock schedules key rotations; nil means the real clock.
 	Clock     clock.PassiveClock
 	Metrics   *Metrics
 	Intervals Intervals
@@ -38,8 +39,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return err
 	}
 	rec := mgr.GetEventRecorder("tradeledger-operator")
-	if err := (&LedgerNetworkReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: rec, Dialer: o.Dialer,
-		Resolver: o.Resolver, Build: o.Build, Clock: o.Clock, Metrics: o.Metrics, Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
+	if err := (&LedgerNetworkReconciler{Client: mgr.GetClient(), Recorder: rec, Dialer: o.Dialer,
+		Resolver: o.Resolver, Build: o.Build, Metrics: o.Metrics, Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&AgencyMemberReconciler{Client: mgr.GetClient(), Recorder: rec, Dialer: o.Dialer, Clock: o.Clock,
