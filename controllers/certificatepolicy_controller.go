@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -151,12 +152,13 @@ func (r *CertificatePolicyReconciler) summarize(p *policyPass, progressing *pass
 	if cp.Status.PublishedGeneration == cp.Generation && cp.Status.PublishedVersion > 0 {
 		conds.setTrue(ledgerv1.ConditionPublished, "Published", fmt.Sprintf("version %d is in force (tx %s, height %d)",
 			cp.Status.PublishedVersion, cp.Status.TxID, cp.Status.Height))
-	} else if c := conds.get(ledgerv1.ConditionPublished); c == nil || c.Status == "True" || c.ObservedGeneration != cp.Generation {
-		msg := "generation %d is not published yet"
+	} else if c := conds.get(ledgerv1.ConditionPublished); c == nil || c.Status == metav1.ConditionTrue || c.ObservedGeneration != cp.Generation {
+		// (A PublishRejected set by this pass for this generation stays.)
+		msg := fmt.Sprintf("generation %d is not published yet", cp.Generation)
 		if cp.Status.PublishedVersion > 0 {
 			msg += fmt.Sprintf("; version %d (generation %d) stays in force", cp.Status.PublishedVersion, cp.Status.PublishedGeneration)
 		}
-		conds.setFalse(ledgerv1.ConditionPublished, "NotPublished", fmt.Sprintf(msg, cp.Generation))
+		conds.setFalse(ledgerv1.ConditionPublished, "NotPublished", msg)
 	}
 	conds.summarize(fmt.Sprintf("version %d of %s is in force", cp.Status.PublishedVersion, cp.Name), ledgerv1.ConditionCompiled, ledgerv1.ConditionPublished)
 	if failed == nil {

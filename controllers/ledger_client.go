@@ -63,8 +63,8 @@ func (d *ClientDialer) Dial(_ context.Context, t LedgerTarget) (Ledger, error) {
 	return &ledgerClient{c: c, admin: c.Admin(networkID(t.Network), t.AdminKey), clientFor: clientFor}, nil
 }
 
-// client returns the cached client of a network (scope) for endpoints,
-// dropping the network's clients for other endpoint sets.
+// client returns the cached client of a network (scope) for an endpoint
+// set.
 func (d *ClientDialer) client(scope string, eps []string, pool *x509.CertPool) (*client.Client, error) {
 	key := scope + strings.Join(eps, ",")
 	d.mu.Lock()
@@ -87,8 +87,9 @@ func (d *ClientDialer) client(scope string, eps []string, pool *x509.CertPool) (
 	if d.clients == nil {
 		d.clients = map[string]*client.Client{}
 	}
-	// A network keeps at most its service client and its leader client.
-	if len(d.clients) > 64 {
+	// Endpoint sets change as pods and leaders come and go: keep the cache
+	// bounded by starting afresh now and then.
+	if len(d.clients) >= 64 {
 		clear(d.clients)
 	}
 	d.clients[key] = c
