@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
@@ -51,9 +50,7 @@ type agencyScope struct {
 	keys    *corev1.Secret     // managed keys only
 	current ed25519.PrivateKey // managed keys only: signs now
 	pending ed25519.PrivateKey // managed keys only: a rotation under way
-
-	progressing *passNote
-	requeue     time.Duration
+	requeue time.Duration
 }
 
 func (s *agencyScope) requeueAfter(d time.Duration) {
@@ -87,9 +84,9 @@ func (r *AgencyMemberReconciler) Reconcile(ctx context.Context, req ctrl.Request
 
 	s := &agencyScope{am: am}
 	base := am.DeepCopy()
-	var failed error
+	o := unfinishedPass
 	defer func() {
-		r.summarize(s, failed)
+		r.summarize(s, o)
 		if !equality.Semantic.DeepEqual(base.Status, am.Status) {
 			if err := r.Status().Patch(ctx, am, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
 				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
@@ -100,52 +97,22 @@ func (r *AgencyMemberReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 	}()
 
-	phases := []struct {
-		name string
-		run  func(context.Context, *agencyScope) error
-	}{
-		{"network", r.resolveNetwork},
-		{"keys", r.loadKeys},
-		{"register", r.register},
-		{"sync", r.syncRecord},
-		{"rotate", r.rotateKey},
-		{"mirror", r.mirrorKeys},
-	}
-	for _, p := range phases {
-		err := p.run(ctx, s)
-		if err == nil {
-			continue
-		}
-		var we *waitError
-		switch {
-		case errors.As(err, &we):
-			if s.progressing == nil {
-				s.progressing = &passNote{we.reason, we.message}
-			}
-			s.requeueAfter(r.Intervals.wait())
-			return ctrl.Result{}, nil
-		case apierrors.IsConflict(err):
-			failed = err
-			s.requeueAfter(time.Second)
-			return ctrl.Result{}, nil
-		}
-		failed = err
-		r.Metrics.PhaseErrors.WithLabelValues("agencymember", p.name).Inc()
-		var de *degradedError
-		if errors.As(err, &de) {
-			s.requeueAfter(r.Intervals.poll())
-			return ctrl.Result{}, nil
-		}
-		log.FromContext(ctx).Error(err, "reconcile phase failed", "phase", p.name)
-		return ctrl.Result{}, fmt.Errorf("%s: %w", p.name, err)
-	}
+	o = runPhases(ctx, "agencymember", r.Metrics, r.Intervals, s,
+		phase[*agencyScope]{"network", r.resolveNetwork},
+		phase[*agencyScope]{"keys", r.loadKeys},
+		phase[*agencyScope]{"register", r.register},
+		phase[*agencyScope]{"sync", r.syncRecord},
+		phase[*agencyScope]{"rotate", r.rotateKey},
+		phase[*agencyScope]{"mirror", r.mirrorKeys},
+	)
+	s.requeueAfter(o.requeue)
 	s.requeueAfter(r.Intervals.poll())
-	return ctrl.Result{}, nil
+	return ctrl.Result{}, o.transient()
 }
 
 // summarize sets the conditions from the pass and stamps
 // observedGeneration when it went through.
-func (r *AgencyMemberReconciler) summarize(s *agencyScope, failed error) {
+func (r *AgencyMemberReconciler) summarize(s *agencyScope, o passOutcome) {
 	am := s.am
 	conds := conditions{list: &am.Status.Conditions, generation: am.Generation}
 	if am.Status.Registered {
@@ -153,26 +120,13 @@ func (r *AgencyMemberReconciler) summarize(s *agencyScope, failed error) {
 	} else {
 		conds.setFalse(ledgerv1.ConditionRegistered, "NotRegistered", fmt.Sprintf("%s is not registered yet", identityOf(am)))
 	}
-	if s.progressing != nil {
-		conds.setTrue(ledgerv1.ConditionProgressing, s.progressing.reason, s.progressing.message)
-	} else {
-		conds.setFalse(ledgerv1.ConditionProgressing, "Stable", "the ledger holds what the spec says")
-	}
-	var de *degradedError
-	switch {
-	case errors.As(failed, &de):
-		conds.setTrue(ledgerv1.ConditionDegraded, de.reason, de.message)
-	case failed != nil && !apierrors.IsConflict(failed):
-		conds.setTrue(ledgerv1.ConditionDegraded, "ReconcileError", failed.Error()+" (the operator retries)")
-	case failed == nil:
-		conds.setFalse(ledgerv1.ConditionDegraded, "Healthy", "nothing needs attention")
-	}
+	setProgressingAndDegraded(conds, o, "the ledger holds what the spec says")
 	fp := "(none)"
 	if am.Status.ActiveKey != nil {
 		fp = am.Status.ActiveKey.Fingerprint
 	}
 	conds.summarize(fmt.Sprintf("%s signs with key %s", am.Status.Identity, fp), ledgerv1.ConditionRegistered)
-	if failed == nil {
+	if o.ok() {
 		am.Status.ObservedGeneration = am.Generation
 	}
 }
@@ -255,22 +209,22 @@ func (r *AgencyMemberReconciler) suspend(ctx context.Context, am *ledgerv1.Agenc
 	return nil
 }
 
-// networkKey is the AgencyMember's network as "namespace/name".
-func networkKey(am *ledgerv1.AgencyMember) string {
+// networkRef is the object key of the AgencyMember's network (its own
+// namespace unless the reference names another).
+func networkRef(am *ledgerv1.AgencyMember) client.ObjectKey {
 	ns := am.Spec.NetworkRef.Namespace
 	if ns == "" {
 		ns = am.Namespace
 	}
-	return ns + "/" + am.Spec.NetworkRef.Name
+	return client.ObjectKey{Namespace: ns, Name: am.Spec.NetworkRef.Name}
 }
 
+// networkKey is the AgencyMember's network as "namespace/name".
+func networkKey(am *ledgerv1.AgencyMember) string { return networkRef(am).String() }
+
 func (r *AgencyMemberReconciler) network(ctx context.Context, am *ledgerv1.AgencyMember) (*ledgerv1.LedgerNetwork, error) {
-	ns := am.Spec.NetworkRef.Namespace
-	if ns == "" {
-		ns = am.Namespace
-	}
 	net := &ledgerv1.LedgerNetwork{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: am.Spec.NetworkRef.Name}, net)
+	err := r.Get(ctx, networkRef(am), net)
 	return net, err
 }
 

@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
@@ -52,7 +51,6 @@ type policyPass struct {
 	base   *ledgerv1.CertificatePolicy // as read, for the status patch
 	agency *ledgerv1.AgencyMember
 	doc    *policyDocument
-	stop   bool // the pass is complete (e.g. the rules do not compile)
 }
 
 // annPublishAttempt records, before a publication is sent, the generation
@@ -84,71 +82,31 @@ func (r *CertificatePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	}
 
 	p := &policyPass{cp: cp, base: cp.DeepCopy()}
-	var failed error
-	var progressing *passNote
+	o := unfinishedPass
 	defer func() {
-		r.summarize(p, progressing, failed)
+		r.summarize(p, o)
 		if !equality.Semantic.DeepEqual(p.base.Status, cp.Status) {
 			if err := r.Status().Patch(ctx, cp, client.MergeFrom(p.base)); err != nil && !apierrors.IsNotFound(err) {
 				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
 			}
 		}
+		if retErr == nil {
+			res = ctrl.Result{RequeueAfter: o.requeue}
+		}
 	}()
 
-	phases := []struct {
-		name string
-		run  func(context.Context, *policyPass) error
-	}{
-		{"agency", r.resolveAgency},
-		{"compile", r.compile},
-		{"publish", r.publish},
-	}
-	for _, ph := range phases {
-		err := ph.run(ctx, p)
-		var we *waitError
-		var de *degradedError
-		switch {
-		case err == nil && p.stop:
-			return ctrl.Result{}, nil
-		case err == nil:
-			continue
-		case errors.As(err, &we):
-			progressing = &passNote{we.reason, we.message}
-			return ctrl.Result{RequeueAfter: r.Intervals.wait()}, nil
-		case apierrors.IsConflict(err):
-			failed = err
-			return ctrl.Result{RequeueAfter: time.Second}, nil
-		case errors.As(err, &de):
-			failed = err
-			r.Metrics.PhaseErrors.WithLabelValues("certificatepolicy", ph.name).Inc()
-			return ctrl.Result{RequeueAfter: r.Intervals.poll()}, nil
-		default:
-			failed = err
-			r.Metrics.PhaseErrors.WithLabelValues("certificatepolicy", ph.name).Inc()
-			log.FromContext(ctx).Error(err, "reconcile phase failed", "phase", ph.name)
-			return ctrl.Result{}, fmt.Errorf("%s: %w", ph.name, err)
-		}
-	}
-	return ctrl.Result{}, nil
+	o = runPhases(ctx, "certificatepolicy", r.Metrics, r.Intervals, p,
+		phase[*policyPass]{"agency", r.resolveAgency},
+		phase[*policyPass]{"compile", r.compile},
+		phase[*policyPass]{"publish", r.publish},
+	)
+	return ctrl.Result{}, o.transient()
 }
 
-func (r *CertificatePolicyReconciler) summarize(p *policyPass, progressing *passNote, failed error) {
+func (r *CertificatePolicyReconciler) summarize(p *policyPass, o passOutcome) {
 	cp := p.cp
 	conds := conditions{list: &cp.Status.Conditions, generation: cp.Generation}
-	if progressing != nil {
-		conds.setTrue(ledgerv1.ConditionProgressing, progressing.reason, progressing.message)
-	} else {
-		conds.setFalse(ledgerv1.ConditionProgressing, "Stable", "nothing is under way")
-	}
-	var de *degradedError
-	switch {
-	case errors.As(failed, &de):
-		conds.setTrue(ledgerv1.ConditionDegraded, de.reason, de.message)
-	case failed != nil && !apierrors.IsConflict(failed):
-		conds.setTrue(ledgerv1.ConditionDegraded, "ReconcileError", failed.Error()+" (the operator retries)")
-	case failed == nil:
-		conds.setFalse(ledgerv1.ConditionDegraded, "Healthy", "nothing needs attention")
-	}
+	setProgressingAndDegraded(conds, o, "nothing is under way")
 	if cp.Status.PublishedGeneration == cp.Generation && cp.Status.PublishedVersion > 0 {
 		conds.setTrue(ledgerv1.ConditionPublished, "Published", fmt.Sprintf("version %d is in force (tx %s, height %d)",
 			cp.Status.PublishedVersion, cp.Status.TxID, cp.Status.Height))
@@ -161,7 +119,7 @@ func (r *CertificatePolicyReconciler) summarize(p *policyPass, progressing *pass
 		conds.setFalse(ledgerv1.ConditionPublished, "NotPublished", msg)
 	}
 	conds.summarize(fmt.Sprintf("version %d of %s is in force", cp.Status.PublishedVersion, cp.Name), ledgerv1.ConditionCompiled, ledgerv1.ConditionPublished)
-	if failed == nil {
+	if o.ok() {
 		cp.Status.ObservedGeneration = cp.Generation
 	}
 }
@@ -199,8 +157,7 @@ func (r *CertificatePolicyReconciler) compile(_ context.Context, p *policyPass) 
 	if changed {
 		r.Recorder.Eventf(cp, nil, corev1.EventTypeWarning, "PolicyRejected", "Compile", "%s; nothing was published", msg)
 	}
-	p.stop = true
-	return nil
+	return errPassComplete
 }
 
 // describeCompileErrors says where each error is, for conditions and events.
@@ -236,12 +193,8 @@ func (r *CertificatePolicyReconciler) agencySigner(ctx context.Context, am *ledg
 	if err != nil {
 		return nil, nil, nil, degraded("InvalidKeySecret", "Secret %s key %s: %v", sec.Name, agencyKey, err)
 	}
-	ns := am.Spec.NetworkRef.Namespace
-	if ns == "" {
-		ns = am.Namespace
-	}
 	net := &ledgerv1.LedgerNetwork{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: am.Spec.NetworkRef.Name}, net); err != nil {
+	if err := r.Get(ctx, networkRef(am), net); err != nil {
 		return nil, nil, nil, err
 	}
 	target, err := networkTarget(ctx, r.Client, net)

@@ -16,37 +16,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
-
-// Intervals say how often a reconciler looks again when nothing wakes it.
-type Intervals struct {
-	// Wait is the requeue while waiting on something outside (a pod, the
-	// ledger catching up). Default 5s.
-	Wait time.Duration
-	// Poll refreshes the status of a stable object (ledger height,
-	// members). Default 30s.
-	Poll time.Duration
-}
-
-func (i Intervals) wait() time.Duration {
-	if i.Wait == 0 {
-		return 5 * time.Second
-	}
-	return i.Wait
-}
-
-func (i Intervals) poll() time.Duration {
-	if i.Poll == 0 {
-		return 30 * time.Second
-	}
-	return i.Poll
-}
 
 // LedgerNetworkReconciler runs ledger networks: it generates each
 // network's identity once, keeps its StatefulSet, Services and
@@ -76,9 +51,6 @@ type networkScope struct {
 	requeue     time.Duration
 }
 
-// passNote is a condition's reason and message.
-type passNote struct{ reason, message string }
-
 func (s *networkScope) setProgressing(reason, format string, args ...any) {
 	if s.progressing == nil {
 		s.progressing = &passNote{reason, fmt.Sprintf(format, args...)}
@@ -97,29 +69,6 @@ func (s *networkScope) requeueAfter(d time.Duration) {
 	}
 }
 
-// waitError ends the phase list early because something outside must
-// happen first; the pass is complete as far as the operator can take it.
-type waitError struct {
-	reason, message string
-}
-
-func (e *waitError) Error() string { return e.message }
-
-func waitFor(reason, format string, args ...any) error {
-	return &waitError{reason: reason, message: fmt.Sprintf(format, args...)}
-}
-
-// degradedError ends the phase list: a person must act.
-type degradedError struct {
-	reason, message string
-}
-
-func (e *degradedError) Error() string { return e.message }
-
-func degraded(reason, format string, args ...any) error {
-	return &degradedError{reason: reason, message: fmt.Sprintf(format, args...)}
-}
-
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgernetworks,verbs=get;list;watch
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgernetworks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgernetworks/finalizers,verbs=update
@@ -131,7 +80,6 @@ func degraded(reason, format string, args ...any) error {
 
 // Reconcile implements reconcile.Reconciler.
 func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
-	logger := log.FromContext(ctx)
 	net := &ledgerv1.LedgerNetwork{}
 	if err := r.Get(ctx, req.NamespacedName, net); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -148,9 +96,9 @@ func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 
 	s := &networkScope{net: net}
 	base := net.DeepCopy()
-	var failedPhase string
+	o := unfinishedPass
 	defer func() {
-		r.summarize(s, base, failedPhase, retErr)
+		r.summarize(s, base, o.ok())
 		if !equality.Semantic.DeepEqual(base.Status, net.Status) {
 			if err := r.Status().Patch(ctx, net, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
 				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
@@ -161,62 +109,33 @@ func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		}
 	}()
 
-	phases := []struct {
-		name string
-		run  func(context.Context, *networkScope) error
-	}{
-		{"identity", r.reconcileIdentity},
-		{"services", r.reconcileServices},
-		{"ledger", r.observeLedger},
-		{"statefulset", r.reconcileStatefulSet},
-		{"membership", r.reconcileMembership},
-		{"rollout", r.reconcileRollout},
+	o = runPhases(ctx, "ledgernetwork", r.Metrics, r.Intervals, s,
+		phase[*networkScope]{"identity", r.reconcileIdentity},
+		phase[*networkScope]{"services", r.reconcileServices},
+		phase[*networkScope]{"ledger", r.observeLedger},
+		phase[*networkScope]{"statefulset", r.reconcileStatefulSet},
+		phase[*networkScope]{"membership", r.reconcileMembership},
+		phase[*networkScope]{"rollout", r.reconcileRollout},
+	)
+	if o.waiting != nil {
+		s.setProgressing(o.waiting.reason, "%s", o.waiting.message)
 	}
-	for _, p := range phases {
-		err := p.run(ctx, s)
-		if err == nil {
-			continue
-		}
-		var we *waitError
-		var de *degradedError
-		switch {
-		case errors.As(err, &we):
-			s.setProgressing(we.reason, "%s", we.message)
-			s.requeueAfter(r.Intervals.wait())
-			return ctrl.Result{}, nil
-		case errors.As(err, &de):
-			s.setDegraded(de.reason, "%s", de.message)
-			s.requeueAfter(r.Intervals.poll())
-			failedPhase = p.name
-			r.Metrics.PhaseErrors.WithLabelValues("ledgernetwork", p.name).Inc()
-			return ctrl.Result{}, nil
-		case apierrors.IsConflict(err):
-			// Someone else changed an object first: look again, quietly.
-			failedPhase = p.name
-			s.requeueAfter(time.Second)
-			return ctrl.Result{}, nil
-		default:
-			failedPhase = p.name
-			r.Metrics.PhaseErrors.WithLabelValues("ledgernetwork", p.name).Inc()
-			logger.Error(err, "reconcile phase failed", "phase", p.name)
-			return ctrl.Result{}, fmt.Errorf("%s: %w", p.name, err)
-		}
+	if d := o.degradation(); d != nil {
+		s.setDegraded(d.reason, "%s", d.message)
 	}
+	s.requeueAfter(o.requeue)
 	if s.progressing != nil {
 		s.requeueAfter(r.Intervals.wait())
 	}
 	s.requeueAfter(r.Intervals.poll())
-	return ctrl.Result{}, nil
+	return ctrl.Result{}, o.transient()
 }
 
 // summarize writes the pass's outcome into the status: conditions, phase,
 // and observedGeneration when the pass went through.
-func (r *LedgerNetworkReconciler) summarize(s *networkScope, base *ledgerv1.LedgerNetwork, failedPhase string, err error) {
+func (r *LedgerNetworkReconciler) summarize(s *networkScope, base *ledgerv1.LedgerNetwork, passed bool) {
 	net := s.net
 	conds := conditions{list: &net.Status.Conditions, generation: net.Generation}
-	if err != nil && s.degraded == nil {
-		s.setDegraded("ReconcileError", "%s phase failed: %v (the operator retries)", failedPhase, err)
-	}
 	if s.progressing != nil {
 		conds.setTrue(ledgerv1.ConditionProgressing, s.progressing.reason, s.progressing.message)
 	} else {
@@ -246,7 +165,7 @@ func (r *LedgerNetworkReconciler) summarize(s *networkScope, base *ledgerv1.Ledg
 	default:
 		net.Status.Phase = ledgerv1.PhaseRunning
 	}
-	if failedPhase == "" && err == nil {
+	if passed {
 		net.Status.ObservedGeneration = net.Generation
 	}
 	if base.Status.Phase != net.Status.Phase && net.Status.Phase == ledgerv1.PhaseDegraded {

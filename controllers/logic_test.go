@@ -1,13 +1,19 @@
 package controllers
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
@@ -273,4 +279,40 @@ func identityWith(keys ...*state.Key) *api.IdentityResponse {
 
 func keyAt(id, from, retired, revoked string) *state.Key {
 	return &state.Key{KeyID: id, Fingerprint: "fp-" + id, ValidFrom: from, RetiredAt: retired, RevokedAt: revoked}
+}
+
+func TestAPassEndsByWaitingConflictDegradationOrRetry(t *testing.T) {
+	conflict := apierrors.NewConflict(schema.GroupResource{Resource: "x"}, "x", errors.New("changed"))
+	m := NewMetrics(prometheus.NewRegistry())
+	iv := Intervals{Wait: time.Second, Poll: time.Minute}
+	for _, tc := range []struct {
+		name          string
+		err           error
+		ok, degraded  bool
+		retry         bool
+		waiting       bool
+		requeue       time.Duration
+		ranAfterwards bool
+	}{
+		{"every phase ran", nil, true, false, false, false, 0, true},
+		{"waiting on something outside", waitFor("Pods", "waiting"), true, false, false, true, time.Second, false},
+		{"nothing left to do", errPassComplete, true, false, false, false, 0, false},
+		{"someone wrote first", conflict, false, false, false, false, time.Second, false},
+		{"a person must act", degraded("Bad", "fix it"), false, true, false, false, time.Minute, false},
+		{"transient failure", errors.New("boom"), false, true, true, false, 0, false},
+	} {
+		ranAfterwards := false
+		o := runPhases(context.Background(), "test", m, iv, &ranAfterwards,
+			phase[*bool]{"first", func(context.Context, *bool) error { return tc.err }},
+			phase[*bool]{"second", func(_ context.Context, ran *bool) error { *ran = true; return nil }},
+		)
+		if o.ok() != tc.ok || (o.degradation() != nil) != tc.degraded || (o.transient() != nil) != tc.retry ||
+			(o.waiting != nil) != tc.waiting || o.requeue != tc.requeue || ranAfterwards != tc.ranAfterwards {
+			t.Errorf("%s: ok %v degraded %v retry %v waiting %v requeue %v ran second %v", tc.name,
+				o.ok(), o.degradation(), o.transient(), o.waiting, o.requeue, ranAfterwards)
+		}
+	}
+	if unfinishedPass.ok() {
+		t.Errorf("a pass that did not finish must not stamp observedGeneration")
+	}
 }
