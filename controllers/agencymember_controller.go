@@ -87,11 +87,7 @@ func (r *AgencyMemberReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	o := unfinishedPass
 	defer func() {
 		r.summarize(s, o)
-		if !equality.Semantic.DeepEqual(base.Status, am.Status) {
-			if err := r.Status().Patch(ctx, am, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
-				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
-			}
-		}
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, am, base, !equality.Semantic.DeepEqual(base.Status, am.Status)))
 		if retErr == nil {
 			res = ctrl.Result{RequeueAfter: s.requeue}
 		}

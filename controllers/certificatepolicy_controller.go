@@ -85,11 +85,7 @@ func (r *CertificatePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	o := unfinishedPass
 	defer func() {
 		r.summarize(p, o)
-		if !equality.Semantic.DeepEqual(p.base.Status, cp.Status) {
-			if err := r.Status().Patch(ctx, cp, client.MergeFrom(p.base)); err != nil && !apierrors.IsNotFound(err) {
-				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
-			}
-		}
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, cp, p.base, !equality.Semantic.DeepEqual(p.base.Status, cp.Status)))
 		if retErr == nil {
 			res = ctrl.Result{RequeueAfter: o.requeue}
 		}

@@ -99,11 +99,7 @@ func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	o := unfinishedPass
 	defer func() {
 		r.summarize(s, base, o.ok())
-		if !equality.Semantic.DeepEqual(base.Status, net.Status) {
-			if err := r.Status().Patch(ctx, net, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
-				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
-			}
-		}
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, net, base, !equality.Semantic.DeepEqual(base.Status, net.Status)))
 		if retErr == nil {
 			res = ctrl.Result{RequeueAfter: s.requeue}
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
@@ -156,4 +157,16 @@ func setProgressingAndDegraded(conds conditions, o passOutcome, stable string) {
 	} else if o.ok() {
 		conds.setFalse(ledgerv1.ConditionDegraded, "Healthy", "nothing needs attention")
 	}
+}
+
+// patchStatus writes the status a pass computed, when it changed (a merge
+// patch of the status subresource; an object deleted meanwhile is fine).
+func patchStatus(ctx context.Context, c client.Client, obj, base client.Object, changed bool) error {
+	if !changed {
+		return nil
+	}
+	if err := c.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("patch status: %w", err)
+	}
+	return nil
 }
