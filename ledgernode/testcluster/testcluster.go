@@ -21,6 +21,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/netgen"
 	"github.com/tradeledger/tradeledger/ledgernode/node"
+	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
@@ -119,38 +120,75 @@ func DefaultTune(cc *consensus.Config) {
 }
 
 func (c *Cluster) start(m *Member, raftLn, apiLn net.Listener) error {
-	cc := consensus.DefaultConfig()
-	DefaultTune(&cc)
-	if c.opts.Tune != nil {
-		c.opts.Tune(&cc)
-	}
 	var reg *state.Registry
 	if c.opts.Registry != nil {
 		reg = c.opts.Registry()
 	}
-	var err error
-	if raftLn == nil {
-		if raftLn, err = net.Listen("tcp", m.RaftAddr); err != nil {
-			return err
-		}
-	}
-	if apiLn == nil {
-		if apiLn, err = net.Listen("tcp", m.APIAddr); err != nil {
-			raftLn.Close()
-			return err
-		}
-	}
-	n, err := node.Start(node.Config{ID: m.ID, DataDir: filepath.Join(m.Paths.Dir, "data"), Genesis: c.Genesis, NodeKey: m.Key,
-		TLSFiles: m.Paths.TLS, RaftListener: raftLn, APIListener: apiLn, Consensus: cc, Logger: c.opts.Logger, Registry: reg})
+	n, err := StartNode(NodeConfig{ID: m.ID, DataDir: filepath.Join(m.Paths.Dir, "data"), Genesis: c.Genesis, NodeKey: m.Key,
+		TLS: m.Paths.TLS, RaftAddr: m.RaftAddr, APIAddr: m.APIAddr, RaftListener: raftLn, APIListener: apiLn,
+		Tune: c.opts.Tune, Logger: c.opts.Logger, Registry: reg})
 	if err != nil {
-		raftLn.Close()
-		apiLn.Close()
-		return fmt.Errorf("start %s: %w", m.ID, err)
+		return err
 	}
 	c.mu.Lock()
 	m.Node = n
 	c.mu.Unlock()
 	return nil
+}
+
+// NodeConfig is one node started from material made elsewhere (the
+// operator's Secrets and genesis, say), the way a pod would start it.
+type NodeConfig struct {
+	ID      string
+	DataDir string
+	Genesis *chain.Genesis
+	NodeKey ed25519.PrivateKey
+	TLS     pki.Files
+	// RaftAddr and APIAddr are listened on unless the listeners are given
+	// (bound beforehand, e.g. on 127.0.0.1:0).
+	RaftAddr, APIAddr         string
+	RaftListener, APIListener net.Listener
+	Tune                      func(*consensus.Config) // after DefaultTune
+	Logger                    *slog.Logger
+	Registry                  *state.Registry // nil: node.DefaultRegistry()
+}
+
+// StartNode starts one node with fast loopback timeouts (DefaultTune). A
+// node named in its genesis bootstraps with the other genesis nodes; any
+// other waits to be added.
+func StartNode(nc NodeConfig) (*node.Node, error) {
+	cc := consensus.DefaultConfig()
+	DefaultTune(&cc)
+	if nc.Tune != nil {
+		nc.Tune(&cc)
+	}
+	if nc.Logger == nil {
+		nc.Logger = slog.New(slog.DiscardHandler)
+	}
+	raftLn, apiLn := nc.RaftListener, nc.APIListener
+	var err error
+	if raftLn == nil {
+		if raftLn, err = net.Listen("tcp", nc.RaftAddr); err != nil {
+			if apiLn != nil {
+				apiLn.Close()
+			}
+			return nil, err
+		}
+	}
+	if apiLn == nil {
+		if apiLn, err = net.Listen("tcp", nc.APIAddr); err != nil {
+			raftLn.Close()
+			return nil, err
+		}
+	}
+	n, err := node.Start(node.Config{ID: nc.ID, DataDir: nc.DataDir, Genesis: nc.Genesis, NodeKey: nc.NodeKey,
+		TLSFiles: nc.TLS, RaftListener: raftLn, APIListener: apiLn, Consensus: cc, Logger: nc.Logger, Registry: nc.Registry})
+	if err != nil {
+		raftLn.Close()
+		apiLn.Close()
+		return nil, fmt.Errorf("start %s: %w", nc.ID, err)
+	}
+	return n, nil
 }
 
 // Stop stops node i (its data stays).

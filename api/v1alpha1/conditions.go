@@ -1,0 +1,21 @@
+package v1alpha1
+
+// Condition types shared by the kinds. Ready summarises the others: it is
+// True only when nothing is progressing and nothing is degraded.
+const (
+	// ConditionReady says whether the object does what its spec asks.
+	ConditionReady = "Ready"
+	// ConditionProgressing is True while the operator is moving the object
+	// towards its spec (creating, scaling, rolling out, rotating a key).
+	ConditionProgressing = "Progressing"
+	// ConditionDegraded is True when something needs a person's attention.
+	ConditionDegraded = "Degraded"
+
+	// ConditionRegistered (AgencyMember) is True once the agency is on the ledger.
+	ConditionRegistered = "Registered"
+	// ConditionCompiled (CertificatePolicy) is True when every rule compiles.
+	ConditionCompiled = "Compiled"
+	// ConditionPublished (CertificatePolicy) is True when the ledger holds
+	// the current generation of the policy.
+	ConditionPublished = "Published"
+)

@@ -1,0 +1,245 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DeletionPolicy says what happens to a network's data when its
+// LedgerNetwork is deleted.
+// +kubebuilder:validation:Enum=Retain;Delete
+type DeletionPolicy string
+
+const (
+	// DeletionRetain keeps the nodes' volumes and the network's identity
+	// (genesis, CA, node and admin keys): re-creating a LedgerNetwork of the
+	// same name in the same namespace resumes the ledger.
+	DeletionRetain DeletionPolicy = "Retain"
+	// DeletionDelete removes the volumes and the identity with the network.
+	DeletionDelete DeletionPolicy = "Delete"
+)
+
+// NetworkPhase is a one-word summary of a network for people; programs
+// read the conditions.
+// +kubebuilder:validation:Enum=Pending;Bootstrapping;Running;Scaling;Upgrading;Degraded
+type NetworkPhase string
+
+// Phases of a LedgerNetwork.
+const (
+	PhasePending       NetworkPhase = "Pending"
+	PhaseBootstrapping NetworkPhase = "Bootstrapping"
+	PhaseRunning       NetworkPhase = "Running"
+	PhaseScaling       NetworkPhase = "Scaling"
+	PhaseUpgrading     NetworkPhase = "Upgrading"
+	PhaseDegraded      NetworkPhase = "Degraded"
+)
+
+// LedgerNetworkSpec is the desired ledger network.
+// +kubebuilder:validation:XValidation:rule=`(has(self.networkID) ? self.networkID : "") == (has(oldSelf.networkID) ? oldSelf.networkID : "")`,message="spec.networkID is immutable: it is written into the genesis and into every signed transaction; create a new LedgerNetwork for a new network"
+type LedgerNetworkSpec struct {
+	// NetworkID is the ledger's network name, written into its genesis and
+	// into every transaction signed for it. Defaults to metadata.name.
+	// Immutable.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$`
+	NetworkID string `json:"networkID,omitempty"`
+
+	// Replicas is the number of ledger nodes, every one a Raft voter.
+	// Scaling adds members as non-voters and promotes them once caught up;
+	// scaling down removes members from the Raft configuration before their
+	// pods go away.
+	// +optional
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:XValidation:rule="self in [1, 3, 5, 7]",message="spec.replicas must be 1, 3, 5 or 7: Raft needs a majority of voters, and an even count tolerates no more failures than the odd count below it"
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// Image of the ledger node; it must contain the ledgernode binary.
+	// Defaults to the operator's --ledger-image. Changing it rolls the
+	// nodes one at a time, followers first, the leader last.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Image string `json:"image,omitempty"`
+
+	// ImagePullPolicy of the ledger node containers.
+	// +optional
+	// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
+	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
+
+	// Storage of each node (its state, Raft log and snapshots). Immutable.
+	// +optional
+	// +kubebuilder:default={size: "1Gi"}
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.storage is immutable: a StatefulSet's volume claims cannot change; resize the PersistentVolumeClaims directly"
+	Storage StorageSpec `json:"storage,omitempty"`
+
+	// Resources of each node container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// Batching tunes how transactions are packed into blocks.
+	// +optional
+	Batching BatchingSpec `json:"batching,omitempty"`
+
+	// MemberNamespaceSelector selects the namespaces whose AgencyMembers may
+	// join this network. Without it, only AgencyMembers in the network's own
+	// namespace may.
+	// +optional
+	MemberNamespaceSelector *metav1.LabelSelector `json:"memberNamespaceSelector,omitempty"`
+
+	// DeletionPolicy: Retain (default) keeps the volumes and the network's
+	// identity (genesis, CA, keys) when the LedgerNetwork is deleted, so
+	// that re-creating it resumes the ledger; Delete removes them.
+	// +optional
+	// +kubebuilder:default=Retain
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// Monitoring of the nodes.
+	// +optional
+	Monitoring MonitoringSpec `json:"monitoring,omitempty"`
+
+	// LogLevel of the nodes.
+	// +optional
+	// +kubebuilder:default=info
+	// +kubebuilder:validation:Enum=debug;info;warn;error
+	LogLevel string `json:"logLevel,omitempty"`
+}
+
+// StorageSpec is the volume of each node.
+type StorageSpec struct {
+	// Size of each node's volume.
+	// +optional
+	// +kubebuilder:default="1Gi"
+	Size *resource.Quantity `json:"size,omitempty"`
+
+	// StorageClassName of the volumes; empty means the cluster's default.
+	// +optional
+	StorageClassName *string `json:"storageClassName,omitempty"`
+}
+
+// BatchingSpec tunes block packing. Zero values keep the node's defaults.
+type BatchingSpec struct {
+	// MaxTransactions per block.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	MaxTransactions int32 `json:"maxTransactions,omitempty"`
+
+	// MaxDelay is how long a transaction may wait for others to fill its
+	// block (a Go duration such as "2ms").
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('10s')",message="spec.batching.maxDelay must be between 0s and 10s, e.g. 2ms"
+	MaxDelay *metav1.Duration `json:"maxDelay,omitempty"`
+}
+
+// MonitoringSpec says how the nodes' Prometheus metrics are found.
+type MonitoringSpec struct {
+	// ScrapeAnnotations adds prometheus.io/scrape, scheme, port and path
+	// annotations to the node pods (metrics at https://<pod>:8443/metrics).
+	// +optional
+	// +kubebuilder:default=true
+	ScrapeAnnotations *bool `json:"scrapeAnnotations,omitempty"`
+}
+
+// MemberRole is a node's place in the Raft configuration.
+// +kubebuilder:validation:Enum=Voter;NonVoter
+type MemberRole string
+
+// Member roles.
+const (
+	RoleVoter    MemberRole = "Voter"
+	RoleNonVoter MemberRole = "NonVoter"
+)
+
+// MemberStatus is one node as the ledger sees it.
+type MemberStatus struct {
+	// Name of the node: its pod name and Raft server id.
+	Name string `json:"name"`
+	// Role in the Raft configuration.
+	Role MemberRole `json:"role"`
+	// Leader is true for the current leader.
+	// +optional
+	Leader bool `json:"leader,omitempty"`
+	// Reachable is false when the node did not answer the status query.
+	Reachable bool `json:"reachable"`
+	// AppliedIndex is the last Raft log index the node applied.
+	// +optional
+	AppliedIndex int64 `json:"appliedIndex,omitempty"`
+}
+
+// LedgerNetworkStatus is what the operator observed.
+type LedgerNetworkStatus struct {
+	// ObservedGeneration is the generation the last successful pass acted on.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Phase is a one-word summary.
+	// +optional
+	Phase NetworkPhase `json:"phase,omitempty"`
+	// NetworkID in effect (spec.networkID or metadata.name).
+	// +optional
+	NetworkID string `json:"networkID,omitempty"`
+	// GenesisHash identifies the ledger (SHA-256 of its canonical genesis).
+	// +optional
+	GenesisHash string `json:"genesisHash,omitempty"`
+	// Replicas is the number of voters in the ledger's Raft configuration.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// ReadyReplicas is the number of node pods passing /readyz.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// Selector selects the node pods (for the scale subresource).
+	// +optional
+	Selector string `json:"selector,omitempty"`
+	// Leader is the current Raft leader.
+	// +optional
+	Leader string `json:"leader,omitempty"`
+	// Height of the ledger's last block.
+	// +optional
+	Height int64 `json:"height,omitempty"`
+	// HeadHash is the hash of the last block.
+	// +optional
+	HeadHash string `json:"headHash,omitempty"`
+	// Members of the Raft configuration.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Members []MemberStatus `json:"members,omitempty"`
+	// Conditions: Ready, Progressing, Degraded.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// LedgerNetwork is a tradeledger network: a StatefulSet of ledger nodes
+// replicating with Raft over mutual TLS, with its genesis, CA and keys.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
+// +kubebuilder:resource:shortName=lnet;lnets,categories=tradeledger
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.spec.replicas`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Leader",type=string,JSONPath=`.status.leader`
+// +kubebuilder:printcolumn:name="Height",type=integer,JSONPath=`.status.height`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="has(self.spec.networkID) || self.metadata.name.matches('^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$')",message="metadata.name is not a valid network id (1-64 lower-case letters, digits or '-'): set spec.networkID"
+type LedgerNetwork struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +optional
+	Spec LedgerNetworkSpec `json:"spec,omitempty"`
+	// +optional
+	Status LedgerNetworkStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// LedgerNetworkList is a list of LedgerNetworks.
+type LedgerNetworkList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []LedgerNetwork `json:"items"`
+}

@@ -1,0 +1,266 @@
+package controllers
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// agencyFinalizer holds an AgencyMember until the ledger suspended the agency.
+const agencyFinalizer = "ledger.tradeledger.io/suspend-agency"
+
+// indexNetworkRef indexes AgencyMembers by "namespace/name" of their network.
+const indexNetworkRef = "spec.networkRef"
+
+// AgencyMemberReconciler registers agencies on their network's ledger,
+// keeps their programs in sync, rotates managed keys on schedule or on
+// request, and suspends an agency whose AgencyMember is deleted.
+type AgencyMemberReconciler struct {
+	client.Client
+	Recorder  events.EventRecorder
+	Dialer    LedgerDialer
+	Clock     clock.PassiveClock // schedules key rotations
+	Metrics   *Metrics
+	Intervals Intervals
+}
+
+// agencyScope is one reconcile pass over one AgencyMember.
+type agencyScope struct {
+	am      *ledgerv1.AgencyMember
+	net     *ledgerv1.LedgerNetwork
+	target  LedgerTarget
+	ledger  Ledger
+	keys    *corev1.Secret     // managed keys only
+	current ed25519.PrivateKey // managed keys only: signs now
+	pending ed25519.PrivateKey // managed keys only: a rotation under way
+	requeue time.Duration
+}
+
+func (s *agencyScope) requeueAfter(d time.Duration) {
+	if d > 0 && (s.requeue == 0 || d < s.requeue) {
+		s.requeue = d
+	}
+}
+
+// +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=agencymembers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=agencymembers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=agencymembers/finalizers,verbs=update
+// +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgernetworks,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile implements reconcile.Reconciler.
+func (r *AgencyMemberReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	am := &ledgerv1.AgencyMember{}
+	if err := r.Get(ctx, req.NamespacedName, am); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !am.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, am)
+	}
+	if controllerutil.AddFinalizer(am, agencyFinalizer) {
+		if err := r.Update(ctx, am); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	s := &agencyScope{am: am}
+	base := am.DeepCopy()
+	o := unfinishedPass
+	defer func() {
+		r.summarize(s, o)
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, am, base, !equality.Semantic.DeepEqual(base.Status, am.Status)))
+		if retErr == nil {
+			res = ctrl.Result{RequeueAfter: s.requeue}
+		}
+	}()
+
+	o = runPhases(ctx, "agencymember", r.Metrics, r.Intervals, s,
+		phase[*agencyScope]{"network", r.resolveNetwork},
+		phase[*agencyScope]{"keys", r.loadKeys},
+		phase[*agencyScope]{"register", r.register},
+		phase[*agencyScope]{"sync", r.syncRecord},
+		phase[*agencyScope]{"rotate", r.rotateKey},
+		phase[*agencyScope]{"mirror", r.mirrorKeys},
+	)
+	s.requeueAfter(o.requeue)
+	s.requeueAfter(r.Intervals.poll())
+	return ctrl.Result{}, o.transient()
+}
+
+// summarize sets the conditions from the pass and stamps
+// observedGeneration when it went through.
+func (r *AgencyMemberReconciler) summarize(s *agencyScope, o passOutcome) {
+	am := s.am
+	conds := conditions{list: &am.Status.Conditions, generation: am.Generation}
+	if am.Status.Registered {
+		conds.setTrue(ledgerv1.ConditionRegistered, "Registered", fmt.Sprintf("%s is registered at height %d", am.Status.Identity, am.Status.RegistrationHeight))
+	} else {
+		conds.setFalse(ledgerv1.ConditionRegistered, "NotRegistered", fmt.Sprintf("%s is not registered yet", identityOf(am)))
+	}
+	setProgressingAndDegraded(conds, o, "the ledger holds what the spec says")
+	fp := "(none)"
+	if am.Status.ActiveKey != nil {
+		fp = am.Status.ActiveKey.Fingerprint
+	}
+	conds.summarize(fmt.Sprintf("%s signs with key %s", am.Status.Identity, fp), ledgerv1.ConditionRegistered)
+	if o.ok() {
+		am.Status.ObservedGeneration = am.Generation
+	}
+}
+
+// identityOf is the agency's ledger identity.
+func identityOf(am *ledgerv1.AgencyMember) string { return "agency/" + am.Spec.AgencyID }
+
+// finalize suspends the agency on the ledger, then lets the AgencyMember
+// go. Suspension keeps the agency's history; nothing is erased. Policies of
+// the agency being deleted at the same time are withdrawn first, while the
+// agency may still sign. When the network itself is gone there is no
+// ledger left to tell.
+func (r *AgencyMemberReconciler) finalize(ctx context.Context, am *ledgerv1.AgencyMember) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(am, agencyFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	var policies ledgerv1.CertificatePolicyList
+	if err := r.List(ctx, &policies, client.InNamespace(am.Namespace), client.MatchingFields{indexAgencyRef: am.Name}); err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, cp := range policies.Items {
+		if !cp.DeletionTimestamp.IsZero() && controllerutil.ContainsFinalizer(&cp, policyFinalizer) {
+			return ctrl.Result{RequeueAfter: r.Intervals.wait()}, nil
+		}
+	}
+	if am.Status.Registered {
+		if err := r.suspend(ctx, am); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	controllerutil.RemoveFinalizer(am, agencyFinalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, am))
+}
+
+// agencySuspend is the payload of agency.suspend (network admin).
+type agencySuspend struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+func (r *AgencyMemberReconciler) suspend(ctx context.Context, am *ledgerv1.AgencyMember) error {
+	net, err := r.network(ctx, am)
+	if apierrors.IsNotFound(err) || (err == nil && !net.DeletionTimestamp.IsZero()) {
+		r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "SuspendSkipped", "Suspend",
+			"LedgerNetwork %s is gone: there is no ledger to suspend %s on", networkKey(am), identityOf(am))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	target, err := networkTarget(ctx, r.Client, net)
+	if err != nil {
+		r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "SuspendSkipped", "Suspend",
+			"cannot sign as the network admin (%v): %s stays active on the ledger; suspend it with ledgerctl", err, identityOf(am))
+		return nil
+	}
+	l, err := r.Dialer.Dial(ctx, target)
+	if err != nil {
+		return err
+	}
+	st, err := signNow(net, "agency.suspend", agencySuspend{ID: am.Spec.AgencyID,
+		Reason: fmt.Sprintf("AgencyMember %s/%s was deleted", am.Namespace, am.Name)}, target.AdminKey)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
+	defer cancel()
+	rc, err := l.Submit(ctx, st)
+	r.Metrics.LedgerCalls.WithLabelValues("agency.suspend", result(err)).Inc()
+	if err != nil {
+		return fmt.Errorf("suspend %s: %w", identityOf(am), err)
+	}
+	if rc.Status != chain.Accepted {
+		// The ledger's answer is final (e.g. already suspended): record it.
+		r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "SuspendRejected", "Suspend", "the ledger refused to suspend %s: %s", identityOf(am), rejection(rc))
+		return nil
+	}
+	r.Recorder.Eventf(am, nil, corev1.EventTypeNormal, "AgencySuspended", "Suspend",
+		"suspended %s at height %d; its history stays on the ledger", identityOf(am), rc.Height)
+	return nil
+}
+
+// networkRef is the object key of the AgencyMember's network (its own
+// namespace unless the reference names another).
+func networkRef(am *ledgerv1.AgencyMember) client.ObjectKey {
+	ns := am.Spec.NetworkRef.Namespace
+	if ns == "" {
+		ns = am.Namespace
+	}
+	return client.ObjectKey{Namespace: ns, Name: am.Spec.NetworkRef.Name}
+}
+
+// networkKey is the AgencyMember's network as "namespace/name".
+func networkKey(am *ledgerv1.AgencyMember) string { return networkRef(am).String() }
+
+func (r *AgencyMemberReconciler) network(ctx context.Context, am *ledgerv1.AgencyMember) (*ledgerv1.LedgerNetwork, error) {
+	net := &ledgerv1.LedgerNetwork{}
+	err := r.Get(ctx, networkRef(am), net)
+	return net, err
+}
+
+// SetupFieldIndexes registers the cache indexes the controllers look
+// objects up by; call it once, before SetupWithManager.
+func SetupFieldIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &ledgerv1.AgencyMember{}, indexNetworkRef, func(o client.Object) []string {
+		return []string{networkKey(o.(*ledgerv1.AgencyMember))}
+	}); err != nil {
+		return err
+	}
+	return mgr.GetFieldIndexer().IndexField(ctx, &ledgerv1.CertificatePolicy{}, indexAgencyRef, func(o client.Object) []string {
+		return []string{o.(*ledgerv1.CertificatePolicy).Spec.AgencyRef.Name}
+	})
+}
+
+// SetupWithManager registers the controller. It looks again when the
+// network changes (its namespace selector, its readiness) and when a
+// namespace's labels change.
+func (r *AgencyMemberReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	members := func(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+		var list ledgerv1.AgencyMemberList
+		if err := r.List(ctx, &list, opts...); err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(list.Items))
+		for _, am := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&am)})
+		}
+		return reqs
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&ledgerv1.AgencyMember{}).
+		Owns(&corev1.Secret{}).
+		Watches(&ledgerv1.LedgerNetwork{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			return members(ctx, client.MatchingFields{indexNetworkRef: o.GetNamespace() + "/" + o.GetName()})
+		})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			return members(ctx, client.InNamespace(o.GetName()))
+		})).
+		Named("agencymember").
+		Complete(r)
+}

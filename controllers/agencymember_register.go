@@ -1,0 +1,274 @@
+package controllers
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// memberNamespaceAllowed says whether an AgencyMember in namespace ns may
+// join the network, and if not, why and how to allow it.
+func memberNamespaceAllowed(net *ledgerv1.LedgerNetwork, ns *corev1.Namespace) (bool, string) {
+	if ns.Name == net.Namespace {
+		return true, ""
+	}
+	if net.Spec.MemberNamespaceSelector == nil {
+		return false, fmt.Sprintf("LedgerNetwork %s/%s admits AgencyMembers from other namespaces only through its spec.memberNamespaceSelector, "+
+			"which is not set: ask its administrators to select namespace %s, or create the AgencyMember in namespace %s", net.Namespace, net.Name, ns.Name, net.Namespace)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(net.Spec.MemberNamespaceSelector)
+	if err != nil {
+		return false, fmt.Sprintf("LedgerNetwork %s/%s has an invalid spec.memberNamespaceSelector: %v", net.Namespace, net.Name, err)
+	}
+	if !sel.Matches(labels.Set(ns.Labels)) {
+		return false, fmt.Sprintf("namespace %s does not match spec.memberNamespaceSelector (%s) of LedgerNetwork %s/%s: label the namespace or ask the network's administrators",
+			ns.Name, sel.String(), net.Namespace, net.Name)
+	}
+	return true, ""
+}
+
+// resolveNetwork finds the network, checks that this namespace may join it
+// and opens its ledger as the network admin.
+func (r *AgencyMemberReconciler) resolveNetwork(ctx context.Context, s *agencyScope) error {
+	am := s.am
+	am.Status.Identity = identityOf(am)
+	net, err := r.network(ctx, am)
+	if apierrors.IsNotFound(err) {
+		return waitFor("NetworkNotFound", "LedgerNetwork %s does not exist (yet)", networkKey(am))
+	} else if err != nil {
+		return err
+	}
+	var ns corev1.Namespace
+	if err := r.Get(ctx, client.ObjectKey{Name: am.Namespace}, &ns); err != nil {
+		return err
+	}
+	if ok, why := memberNamespaceAllowed(net, &ns); !ok {
+		return degraded("NamespaceNotAllowed", "%s", why)
+	}
+	if net.Status.Leader == "" {
+		return waitFor("NetworkNotReady", "LedgerNetwork %s has no leader yet", networkKey(am))
+	}
+	target, err := networkTarget(ctx, r.Client, net)
+	if err != nil {
+		return waitFor("NetworkNotReady", "%v", err)
+	}
+	l, err := r.Dialer.Dial(ctx, target)
+	if err != nil {
+		return err
+	}
+	s.net, s.target, s.ledger = net, target, l
+	return nil
+}
+
+// agencyRegister is the payload of agency.register (network admin).
+type agencyRegister struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	Country    string         `json:"country"`
+	Programs   []string       `json:"programs"`
+	PublicKeys []string       `json:"publicKeys"`
+	Contact    *agencyContact `json:"contact,omitempty"`
+}
+
+// agencyUpdate is the payload of agency.update (network admin).
+type agencyUpdate struct {
+	ID       string         `json:"id"`
+	Name     string         `json:"name,omitempty"`
+	Programs []string       `json:"programs,omitempty"`
+	Contact  *agencyContact `json:"contact,omitempty"`
+}
+
+type agencyContact struct {
+	Email   string `json:"email,omitempty"`
+	Phone   string `json:"phone,omitempty"`
+	Address string `json:"address,omitempty"`
+}
+
+func contactOf(am *ledgerv1.AgencyMember) *agencyContact {
+	c := am.Spec.Contact
+	if c == (ledgerv1.Contact{}) {
+		return nil
+	}
+	return &agencyContact{Email: c.Email, Phone: c.Phone, Address: c.Address}
+}
+
+// recordHash identifies the fields agency.update keeps in sync.
+func recordHash(am *ledgerv1.AgencyMember) string {
+	programs := slices.Sorted(slices.Values(am.Spec.Programs))
+	data, _ := json.Marshal(agencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Programs: programs, Contact: contactOf(am)})
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// registeredKeys are the key ids the agency registers with.
+func (s *agencyScope) registeredKeys() []string {
+	if s.current != nil {
+		return []string{publicKeyID(s.current)}
+	}
+	return s.am.Spec.Keys.PublicKeys
+}
+
+// register puts the agency on the ledger, signed by the network admin. An
+// agency already there with one of our keys is adopted (a status write
+// lost after the registration); with other keys it belongs to someone
+// else.
+func (r *AgencyMemberReconciler) register(ctx context.Context, s *agencyScope) error {
+	am := s.am
+	if am.Status.Registered {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
+	defer cancel()
+	ident, err := s.ledger.Identity(ctx, identityOf(am))
+	switch {
+	case err == nil:
+		return r.adopt(ctx, s, ident)
+	case !errors.Is(err, ErrLedgerNotFound):
+		return fmt.Errorf("look up %s: %w", identityOf(am), err)
+	}
+	payload := agencyRegister{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Country: am.Spec.Country,
+		Programs: am.Spec.Programs, PublicKeys: s.registeredKeys(), Contact: contactOf(am)}
+	st, err := signNow(s.net, "agency.register", payload, s.target.AdminKey)
+	if err != nil {
+		return err
+	}
+	rc, err := s.ledger.Submit(ctx, st)
+	r.Metrics.LedgerCalls.WithLabelValues("agency.register", result(err)).Inc()
+	if err != nil {
+		return fmt.Errorf("register %s: %w", identityOf(am), err)
+	}
+	if rc.Status != chain.Accepted {
+		r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "RegistrationRejected", "Register", "the ledger refused to register %s: %s", identityOf(am), rejection(rc))
+		return degraded("RegistrationRejected", "the ledger refused to register %s (tx %s): %s", identityOf(am), rc.TxID, rejection(rc))
+	}
+	r.markRegistered(s, rc)
+	r.Recorder.Eventf(am, nil, corev1.EventTypeNormal, "AgencyRegistered", "Register",
+		"registered %s on network %s at height %d (tx %s)", identityOf(am), networkID(s.net), rc.Height, rc.TxID)
+	return nil
+}
+
+func (r *AgencyMemberReconciler) markRegistered(s *agencyScope, rc *chain.Receipt) {
+	am := s.am
+	am.Status.Registered = true
+	am.Status.RegistrationHeight = int64(rc.Height)
+	am.Status.RegistrationTxID = rc.TxID
+	am.Status.SyncedHash = recordHash(am)
+	if am.Status.ActiveKeySince == nil {
+		now := metav1.NewTime(r.Clock.Now())
+		am.Status.ActiveKeySince = &now
+	}
+}
+
+func (r *AgencyMemberReconciler) adopt(ctx context.Context, s *agencyScope, ident *api.IdentityResponse) error {
+	am := s.am
+	ours := false
+	for _, k := range ident.Keys {
+		ours = ours || slices.Contains(s.registeredKeys(), k.KeyID) || (s.pending != nil && k.KeyID == publicKeyID(s.pending))
+	}
+	if !ours {
+		return degraded("AgencyIDTaken", "%s is already registered on network %s with keys this AgencyMember does not hold "+
+			"(another AgencyMember, or ledgerctl): choose another spec.agencyID", identityOf(am), networkID(s.net))
+	}
+	rc := &chain.Receipt{TxID: ident.Identity.AddedTx}
+	if ident.Identity.AddedTx != "" {
+		if got, err := s.ledger.Receipt(ctx, ident.Identity.AddedTx); err == nil {
+			rc = got
+		}
+	}
+	r.markRegistered(s, rc)
+	// The record may predate the current spec: write it once more.
+	am.Status.SyncedHash = ""
+	return nil
+}
+
+// syncRecord keeps the agency's name, programs and contact on the ledger
+// as the spec says, with agency.update signed by the network admin.
+func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope) error {
+	am := s.am
+	h := recordHash(am)
+	if am.Status.SyncedHash == h {
+		return nil
+	}
+	payload := agencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Programs: am.Spec.Programs, Contact: contactOf(am)}
+	st, err := signNow(s.net, "agency.update", payload, s.target.AdminKey)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
+	defer cancel()
+	rc, err := s.ledger.Submit(ctx, st)
+	r.Metrics.LedgerCalls.WithLabelValues("agency.update", result(err)).Inc()
+	if err != nil {
+		return fmt.Errorf("update %s: %w", identityOf(am), err)
+	}
+	if rc.Status != chain.Accepted {
+		r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "UpdateRejected", "Update", "the ledger refused to update %s: %s", identityOf(am), rejection(rc))
+		return degraded("UpdateRejected", "the ledger refused to update %s (tx %s): %s", identityOf(am), rc.TxID, rejection(rc))
+	}
+	am.Status.SyncedHash = h
+	r.Recorder.Eventf(am, nil, corev1.EventTypeNormal, "AgencyUpdated", "Update", "updated %s: programs %v (height %d)", identityOf(am), am.Spec.Programs, rc.Height)
+	return nil
+}
+
+// mirrorKeys copies the ledger's view of the agency's keys into status.
+func (r *AgencyMemberReconciler) mirrorKeys(ctx context.Context, s *agencyScope) error {
+	am := s.am
+	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
+	defer cancel()
+	ident, err := s.ledger.Identity(ctx, identityOf(am))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", identityOf(am), err)
+	}
+	currentID := ""
+	if s.current != nil {
+		currentID = publicKeyID(s.current)
+	}
+	history, active := keyStatuses(ident, currentID)
+	am.Status.KeyHistory = history
+	am.Status.ActiveKey = active
+	return nil
+}
+
+// keyStatuses lists an identity's keys oldest first and picks the active
+// one: the operator's current key when it holds it, else the newest key
+// neither retired nor revoked.
+func keyStatuses(ident *api.IdentityResponse, currentID string) ([]ledgerv1.AgencyKeyStatus, *ledgerv1.AgencyKeyStatus) {
+	var out []ledgerv1.AgencyKeyStatus
+	for _, k := range ident.Keys {
+		out = append(out, ledgerv1.AgencyKeyStatus{KeyID: k.KeyID, Fingerprint: k.Fingerprint, ValidFrom: k.ValidFrom,
+			RetiredAt: k.RetiredAt, RevokedAt: k.RevokedAt})
+	}
+	slices.SortFunc(out, func(a, b ledgerv1.AgencyKeyStatus) int {
+		return cmp.Or(strings.Compare(a.ValidFrom, b.ValidFrom), strings.Compare(a.KeyID, b.KeyID))
+	})
+	var active *ledgerv1.AgencyKeyStatus
+	for i := range out {
+		k := out[i]
+		switch {
+		case currentID != "":
+			if k.KeyID == currentID {
+				active = &k
+			}
+		case k.RetiredAt == "" && k.RevokedAt == "":
+			active = &k
+		}
+	}
+	return out, active
+}

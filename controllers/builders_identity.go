@@ -1,0 +1,134 @@
+package controllers
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/pki"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// networkIdentity is what makes a ledger network itself: its genesis, its
+// CA, its admin key and each node's keys. It is generated once and kept in
+// a ConfigMap (the genesis, public) and three Secrets (CA, admin, nodes).
+type networkIdentity struct {
+	Genesis  *chain.Genesis
+	CA       *pki.CA
+	AdminKey ed25519.PrivateKey
+	Nodes    map[string]nodeIdentity // by pod name
+}
+
+// nodeIdentity is one node's keys.
+type nodeIdentity struct {
+	Key     ed25519.PrivateKey // signs ledger heads
+	CertPEM []byte             // TLS certificate issued by the network CA
+	KeyPEM  []byte             // TLS private key
+}
+
+// buildGenesisConfigMap holds the genesis the nodes start from. The
+// genesis is public: any verifier may have it.
+func buildGenesisConfigMap(n *ledgerv1.LedgerNetwork, g *chain.Genesis) (*corev1.ConfigMap, error) {
+	data, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.ConfigMap{ObjectMeta: identityMeta(n, genesisConfigMapName(n)),
+		Data: map[string]string{genesisKey: string(data) + "\n"}}, nil
+}
+
+// buildCASecret holds the network CA. Only the operator reads its key (to
+// issue certificates for new nodes); pods mount the certificate alone.
+func buildCASecret(n *ledgerv1.LedgerNetwork, ca *pki.CA) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: identityMeta(n, caSecretName(n)), Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{caCertKey: ca.CertPEM, caKeyKey: ca.KeyPEM}}
+}
+
+// buildAdminSecret holds the network admin key (a ledgerctl key file): it
+// registers agencies and signs cluster operations. No pod mounts it.
+func buildAdminSecret(n *ledgerv1.LedgerNetwork, key ed25519.PrivateKey) (*corev1.Secret, error) {
+	data, err := tx.MarshalKey(key, "network admin of "+networkID(n))
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.Secret{ObjectMeta: identityMeta(n, adminSecretName(n)), Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{adminKeyKey: data}}, nil
+}
+
+// buildNodesSecret holds every node's keys, named by pod, so that one pod
+// template serves every ordinal (the container picks its own files by
+// $(POD_NAME)).
+func buildNodesSecret(n *ledgerv1.LedgerNetwork, nodes map[string]nodeIdentity) (*corev1.Secret, error) {
+	data := map[string][]byte{}
+	for _, pod := range slices.Sorted(maps.Keys(nodes)) {
+		m := nodes[pod]
+		kf, err := tx.MarshalKey(m.Key, "node "+pod+" of "+networkID(n))
+		if err != nil {
+			return nil, err
+		}
+		data[nodeCertKey(pod)] = m.CertPEM
+		data[nodeTLSKeyKey(pod)] = m.KeyPEM
+		data[nodeSignKeyKey(pod)] = kf
+	}
+	return &corev1.Secret{ObjectMeta: identityMeta(n, nodesSecretName(n)), Type: corev1.SecretTypeOpaque, Data: data}, nil
+}
+
+// decodeIdentity reads a network identity back from its objects and
+// checks that the pieces belong together; errors name the object and key.
+func decodeIdentity(n *ledgerv1.LedgerNetwork, cm *corev1.ConfigMap, caSec, adminSec, nodesSec *corev1.Secret) (*networkIdentity, error) {
+	var g chain.Genesis
+	if err := json.Unmarshal([]byte(cm.Data[genesisKey]), &g); err != nil {
+		return nil, fmt.Errorf("configmap %s key %s: %w", cm.Name, genesisKey, err)
+	}
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("configmap %s: %w", cm.Name, err)
+	}
+	if g.Network != networkID(n) {
+		return nil, fmt.Errorf("configmap %s holds the genesis of network %q, not %q", cm.Name, g.Network, networkID(n))
+	}
+	ca, err := pki.LoadCA(caSec.Data[caCertKey], caSec.Data[caKeyKey])
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", caSec.Name, err)
+	}
+	admin, err := tx.UnmarshalKey(adminSec.Data[adminKeyKey])
+	if err != nil {
+		return nil, fmt.Errorf("secret %s key %s: %w", adminSec.Name, adminKeyKey, err)
+	}
+	if !slices.Contains(g.Admins, tx.KeyID(admin.Public().(ed25519.PublicKey))) {
+		return nil, fmt.Errorf("secret %s holds a key that is not an admin of the genesis in configmap %s", adminSec.Name, cm.Name)
+	}
+	id := &networkIdentity{Genesis: &g, CA: ca, AdminKey: admin, Nodes: map[string]nodeIdentity{}}
+	for k := range nodesSec.Data {
+		pod, ok := strings.CutSuffix(k, ".node.key")
+		if !ok {
+			continue
+		}
+		key, err := tx.UnmarshalKey(nodesSec.Data[k])
+		if err != nil {
+			return nil, fmt.Errorf("secret %s key %s: %w", nodesSec.Name, k, err)
+		}
+		crt, tlsKey := nodesSec.Data[nodeCertKey(pod)], nodesSec.Data[nodeTLSKeyKey(pod)]
+		if len(crt) == 0 || len(tlsKey) == 0 {
+			return nil, fmt.Errorf("secret %s: %s and %s are required beside %s", nodesSec.Name, nodeCertKey(pod), nodeTLSKeyKey(pod), k)
+		}
+		id.Nodes[pod] = nodeIdentity{Key: key, CertPEM: crt, KeyPEM: tlsKey}
+	}
+	for _, gn := range g.Nodes {
+		m, ok := id.Nodes[gn.ID]
+		if !ok {
+			return nil, fmt.Errorf("secret %s has no keys for genesis node %s", nodesSec.Name, gn.ID)
+		}
+		if tx.KeyID(m.Key.Public().(ed25519.PublicKey)) != gn.Key {
+			return nil, fmt.Errorf("secret %s key %s does not match genesis node %s", nodesSec.Name, nodeSignKeyKey(gn.ID), gn.ID)
+		}
+	}
+	return id, nil
+}

@@ -1,0 +1,258 @@
+package controllers
+
+import (
+	"fmt"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// BuildConfig holds what the builders need beyond the LedgerNetwork: the
+// operator's own settings.
+type BuildConfig struct {
+	// DefaultImage runs the nodes when spec.image is empty.
+	DefaultImage string
+	// ClusterDomain of the cluster's DNS (default cluster.local).
+	ClusterDomain string
+}
+
+func (c BuildConfig) domain() string { return ServiceResolver{ClusterDomain: c.ClusterDomain}.domain() }
+
+// Paths inside a node container.
+const (
+	dataDir    = "/var/lib/tradeledger"
+	genesisDir = "/etc/tradeledger/genesis"
+	tlsDir     = "/etc/tradeledger/tls"
+	// nodeUID runs the node: distroless' nonroot user.
+	nodeUID = 65532
+)
+
+// ownerRef makes the network the controller of a child, so that deleting
+// the network garbage-collects it.
+func ownerRef(n *ledgerv1.LedgerNetwork) metav1.OwnerReference {
+	return metav1.OwnerReference{APIVersion: ledgerv1.GroupVersion.String(), Kind: "LedgerNetwork", Name: n.Name, UID: n.UID,
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}
+}
+
+// childMeta is the metadata of a child owned by the network.
+func childMeta(n *ledgerv1.LedgerNetwork, name, component string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: n.Namespace, Labels: networkLabels(n, component),
+		OwnerReferences: []metav1.OwnerReference{ownerRef(n)}}
+}
+
+// identityMeta is the metadata of the network's identity (genesis, CA,
+// keys): owned by the network only with deletionPolicy Delete, so that
+// Retain keeps what is needed to resume the ledger.
+func identityMeta(n *ledgerv1.LedgerNetwork, name string) metav1.ObjectMeta {
+	m := childMeta(n, name, "identity")
+	if n.Spec.DeletionPolicy != ledgerv1.DeletionDelete {
+		m.OwnerReferences = nil
+	}
+	return m
+}
+
+// quorum is the majority of n voters.
+func quorum(n int32) int32 { return n/2 + 1 }
+
+// buildStatefulSet is the node StatefulSet with the given replica count
+// (the membership phase decides it: it only shrinks once the members are
+// out of the Raft configuration). Pods are replaced only when the operator
+// deletes them (OnDelete), so that a rollout can go follower by follower
+// and move leadership before the leader restarts.
+func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32) *appsv1.StatefulSet {
+	image := n.Spec.Image
+	if image == "" {
+		image = cfg.DefaultImage
+	}
+	logLevel := n.Spec.LogLevel
+	if logLevel == "" {
+		logLevel = "info"
+	}
+	env := []corev1.EnvVar{
+		{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		{Name: "LEDGERNODE_ID", Value: "$(POD_NAME)"},
+		{Name: "LEDGERNODE_DATA_DIR", Value: dataDir},
+		{Name: "LEDGERNODE_GENESIS", Value: genesisDir + "/" + genesisKey},
+		{Name: "LEDGERNODE_NODE_KEY", Value: tlsDir + "/" + nodeSignKeyKey("$(POD_NAME)")},
+		{Name: "LEDGERNODE_TLS_CA", Value: tlsDir + "/" + caCertKey},
+		{Name: "LEDGERNODE_TLS_CERT", Value: tlsDir + "/" + nodeCertKey("$(POD_NAME)")},
+		{Name: "LEDGERNODE_TLS_KEY", Value: tlsDir + "/" + nodeTLSKeyKey("$(POD_NAME)")},
+		{Name: "LEDGERNODE_RAFT_BIND", Value: fmt.Sprintf("0.0.0.0:%d", RaftPort)},
+		{Name: "LEDGERNODE_RAFT_ADVERTISE", Value: fmt.Sprintf("%s:%d", podFQDN(n, "$(POD_NAME)", cfg.domain()), RaftPort)},
+		{Name: "LEDGERNODE_API_BIND", Value: fmt.Sprintf("0.0.0.0:%d", APIPort)},
+		{Name: "LEDGERNODE_LOG_LEVEL", Value: logLevel},
+	}
+	if b := n.Spec.Batching; b.MaxTransactions > 0 {
+		env = append(env, corev1.EnvVar{Name: "LEDGERNODE_BATCH_MAX_TX", Value: strconv.Itoa(int(b.MaxTransactions))})
+	}
+	if b := n.Spec.Batching; b.MaxDelay != nil {
+		env = append(env, corev1.EnvVar{Name: "LEDGERNODE_BATCH_MAX_DELAY", Value: b.MaxDelay.Duration.String()})
+	}
+
+	probe := func(path string, period, failures int32) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("api"),
+				Scheme: corev1.URISchemeHTTPS}},
+			PeriodSeconds: period, FailureThreshold: failures, TimeoutSeconds: 3, SuccessThreshold: 1,
+		}
+	}
+	podLabels := networkLabels(n, "ledger-node")
+	var annotations map[string]string
+	if s := n.Spec.Monitoring.ScrapeAnnotations; s == nil || *s {
+		annotations = map[string]string{
+			"prometheus.io/scrape": "true",
+			"prometheus.io/scheme": "https",
+			"prometheus.io/port":   strconv.Itoa(APIPort),
+			"prometheus.io/path":   "/metrics",
+		}
+	}
+	whenDeleted := appsv1.RetainPersistentVolumeClaimRetentionPolicyType
+	if n.Spec.DeletionPolicy == ledgerv1.DeletionDelete {
+		whenDeleted = appsv1.DeletePersistentVolumeClaimRetentionPolicyType
+	}
+	size := resource.MustParse("1Gi")
+	if s := n.Spec.Storage.Size; s != nil && !s.IsZero() {
+		size = *s
+	}
+
+	return &appsv1.StatefulSet{
+		ObjectMeta: childMeta(n, statefulSetName(n), "ledger-node"),
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    ptr.To(replicas),
+			ServiceName: headlessServiceName(n),
+			Selector:    &metav1.LabelSelector{MatchLabels: selectorLabels(n)},
+			// All initial voters must run at once to elect a leader, and
+			// none is ready before there is one.
+			PodManagementPolicy:  appsv1.ParallelPodManagement,
+			UpdateStrategy:       appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType},
+			RevisionHistoryLimit: ptr.To[int32](5),
+			// A member removed by a scale-down has left the Raft
+			// configuration: its data is of no further use, and a later
+			// scale-up must join with an empty volume.
+			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+				WhenDeleted: whenDeleted, WhenScaled: appsv1.DeletePersistentVolumeClaimRetentionPolicyType},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: annotations},
+				Spec: corev1.PodSpec{
+					AutomountServiceAccountToken:  ptr.To(false),
+					TerminationGracePeriodSeconds: ptr.To[int64](45),
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](nodeUID), RunAsGroup: ptr.To[int64](nodeUID),
+						FSGroup:        ptr.To[int64](nodeUID),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+						PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+							Weight: 100,
+							PodAffinityTerm: corev1.PodAffinityTerm{TopologyKey: "kubernetes.io/hostname",
+								LabelSelector: &metav1.LabelSelector{MatchLabels: selectorLabels(n)}},
+						}},
+					}},
+					Containers: []corev1.Container{{
+						Name:            "ledgernode",
+						Image:           image,
+						ImagePullPolicy: n.Spec.ImagePullPolicy,
+						Command:         []string{"ledgernode", "run"},
+						Env:             env,
+						Ports: []corev1.ContainerPort{
+							{Name: "raft", ContainerPort: RaftPort, Protocol: corev1.ProtocolTCP},
+							{Name: "api", ContainerPort: APIPort, Protocol: corev1.ProtocolTCP},
+						},
+						Resources:      n.Spec.Resources,
+						StartupProbe:   probe("/healthz", 2, 60),
+						LivenessProbe:  probe("/healthz", 10, 6),
+						ReadinessProbe: probe("/readyz", 5, 3),
+						VolumeMounts: []corev1.VolumeMount{
+							{Name: "data", MountPath: dataDir},
+							{Name: "genesis", MountPath: genesisDir, ReadOnly: true},
+							{Name: "tls", MountPath: tlsDir, ReadOnly: true},
+						},
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
+							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
+					}},
+					Volumes: []corev1.Volume{
+						{Name: "genesis", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+							LocalObjectReference: corev1.LocalObjectReference{Name: genesisConfigMapName(n)}}}},
+						// The pods see the CA certificate, never its key, and
+						// never the admin key.
+						{Name: "tls", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+							DefaultMode: ptr.To[int32](0o440),
+							Sources: []corev1.VolumeProjection{
+								{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: caSecretName(n)},
+									Items: []corev1.KeyToPath{{Key: caCertKey, Path: caCertKey}}}},
+								{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: nodesSecretName(n)}}},
+							},
+						}}},
+					},
+				},
+			},
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
+				ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: selectorLabels(n)},
+				Spec: corev1.PersistentVolumeClaimSpec{
+					AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					StorageClassName: n.Spec.Storage.StorageClassName,
+					Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: size}},
+				},
+			}},
+		},
+	}
+}
+
+func servicePorts(withRaft bool) []corev1.ServicePort {
+	ports := []corev1.ServicePort{{Name: "api", Port: APIPort, TargetPort: intstr.FromString("api"), Protocol: corev1.ProtocolTCP}}
+	if withRaft {
+		ports = append([]corev1.ServicePort{{Name: "raft", Port: RaftPort, TargetPort: intstr.FromString("raft"), Protocol: corev1.ProtocolTCP}}, ports...)
+	}
+	return ports
+}
+
+// buildHeadlessService gives each pod its stable DNS name. Addresses are
+// published before the pods are ready: peers must reach each other to
+// elect the leader that readiness waits for.
+func buildHeadlessService(n *ledgerv1.LedgerNetwork) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: childMeta(n, headlessServiceName(n), "peers"),
+		Spec: corev1.ServiceSpec{
+			ClusterIP:                corev1.ClusterIPNone,
+			PublishNotReadyAddresses: true,
+			Selector:                 selectorLabels(n),
+			Ports:                    servicePorts(true),
+		},
+	}
+}
+
+// buildClientService balances the API over the ready nodes; a follower
+// forwards writes to the leader, so clients need not know who leads.
+func buildClientService(n *ledgerv1.LedgerNetwork) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: childMeta(n, clientServiceName(n), "api"),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: selectorLabels(n),
+			Ports:    servicePorts(false),
+		},
+	}
+}
+
+// buildPDB keeps a quorum of voters through voluntary disruptions (drains,
+// upgrades of the nodes under the pods).
+func buildPDB(n *ledgerv1.LedgerNetwork) *policyv1.PodDisruptionBudget {
+	min := intstr.FromInt32(quorum(n.Spec.Replicas))
+	return &policyv1.PodDisruptionBudget{
+		ObjectMeta: childMeta(n, pdbName(n), "ledger-node"),
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MinAvailable: &min,
+			Selector:     &metav1.LabelSelector{MatchLabels: selectorLabels(n)},
+		},
+	}
+}

@@ -1,0 +1,240 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/tradeledger/tradeledger/ledgernode/netgen"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+func testNetwork(mut ...func(*ledgerv1.LedgerNetwork)) *ledgerv1.LedgerNetwork {
+	n := &ledgerv1.LedgerNetwork{
+		ObjectMeta: metav1.ObjectMeta{Name: "customs", Namespace: "trade", UID: "uid-1"},
+		Spec:       ledgerv1.LedgerNetworkSpec{Replicas: 3, DeletionPolicy: ledgerv1.DeletionRetain},
+	}
+	for _, m := range mut {
+		m(n)
+	}
+	return n
+}
+
+func envOf(c corev1.Container) map[string]string {
+	out := map[string]string{}
+	for _, e := range c.Env {
+		out[e.Name] = e.Value
+	}
+	return out
+}
+
+func TestStatefulSetPodsFindTheirOwnKeysByPodName(t *testing.T) {
+	sts := buildStatefulSet(testNetwork(), BuildConfig{DefaultImage: "img"}, 3)
+	env := envOf(sts.Spec.Template.Spec.Containers[0])
+	want := map[string]string{
+		"LEDGERNODE_ID":             "$(POD_NAME)",
+		"LEDGERNODE_NODE_KEY":       "/etc/tradeledger/tls/$(POD_NAME).node.key",
+		"LEDGERNODE_TLS_CERT":       "/etc/tradeledger/tls/$(POD_NAME).tls.crt",
+		"LEDGERNODE_TLS_KEY":        "/etc/tradeledger/tls/$(POD_NAME).tls.key",
+		"LEDGERNODE_TLS_CA":         "/etc/tradeledger/tls/ca.crt",
+		"LEDGERNODE_GENESIS":        "/etc/tradeledger/genesis/genesis.json",
+		"LEDGERNODE_RAFT_ADVERTISE": "$(POD_NAME).customs-peers.trade.svc.cluster.local:7000",
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+	if c := sts.Spec.Template.Spec.Containers[0]; c.Env[0].Name != "POD_NAME" || c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.name" {
+		t.Errorf("POD_NAME must come first (later values refer to it), from metadata.name: %+v", c.Env[0])
+	}
+}
+
+func TestStatefulSetAdvertisesWhatServiceResolverResolves(t *testing.T) {
+	n := testNetwork()
+	for _, domain := range []string{"", "example.internal"} {
+		sts := buildStatefulSet(n, BuildConfig{ClusterDomain: domain}, 3)
+		raftAddr, _ := ServiceResolver{ClusterDomain: domain}.MemberAddrs(n, "customs-1")
+		got := strings.ReplaceAll(envOf(sts.Spec.Template.Spec.Containers[0])["LEDGERNODE_RAFT_ADVERTISE"], "$(POD_NAME)", "customs-1")
+		if got != raftAddr {
+			t.Errorf("domain %q: pod advertises %s, the genesis and membership calls use %s", domain, got, raftAddr)
+		}
+	}
+}
+
+func TestStatefulSetImageIsTheSpecsElseTheOperatorsDefault(t *testing.T) {
+	for _, tc := range []struct{ spec, want string }{{"", "default:1"}, {"mine:2", "mine:2"}} {
+		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Image = tc.spec })
+		if got := buildStatefulSet(n, BuildConfig{DefaultImage: "default:1"}, 3).Spec.Template.Spec.Containers[0].Image; got != tc.want {
+			t.Errorf("spec.image %q: image %q, want %q", tc.spec, got, tc.want)
+		}
+	}
+}
+
+func TestStatefulSetIsRolledByTheOperatorAndStartsAllInitialVotersAtOnce(t *testing.T) {
+	sts := buildStatefulSet(testNetwork(), BuildConfig{}, 5)
+	if sts.Spec.UpdateStrategy.Type != appsv1.OnDeleteStatefulSetStrategyType {
+		t.Errorf("update strategy %s: the operator must pace rollouts (leader last)", sts.Spec.UpdateStrategy.Type)
+	}
+	if sts.Spec.PodManagementPolicy != appsv1.ParallelPodManagement {
+		t.Errorf("pod management %s: no pod is ready before a leader exists", sts.Spec.PodManagementPolicy)
+	}
+	if *sts.Spec.Replicas != 5 || sts.Spec.ServiceName != "customs-peers" {
+		t.Errorf("replicas %d, serviceName %s", *sts.Spec.Replicas, sts.Spec.ServiceName)
+	}
+}
+
+func TestStatefulSetProbesReadyzAndHealthzOverHTTPS(t *testing.T) {
+	c := buildStatefulSet(testNetwork(), BuildConfig{}, 3).Spec.Template.Spec.Containers[0]
+	for name, tc := range map[string]struct {
+		p    *corev1.Probe
+		path string
+	}{"readiness": {c.ReadinessProbe, "/readyz"}, "liveness": {c.LivenessProbe, "/healthz"}, "startup": {c.StartupProbe, "/healthz"}} {
+		if tc.p == nil || tc.p.HTTPGet.Path != tc.path || tc.p.HTTPGet.Scheme != corev1.URISchemeHTTPS || tc.p.HTTPGet.Port.StrVal != "api" {
+			t.Errorf("%s probe: %+v, want HTTPS GET %s on port api", name, tc.p, tc.path)
+		}
+	}
+}
+
+func TestVolumesOutliveTheNetworkUnlessDeletionPolicyIsDelete(t *testing.T) {
+	for _, tc := range []struct {
+		policy ledgerv1.DeletionPolicy
+		want   appsv1.PersistentVolumeClaimRetentionPolicyType
+	}{
+		{ledgerv1.DeletionRetain, appsv1.RetainPersistentVolumeClaimRetentionPolicyType},
+		{"", appsv1.RetainPersistentVolumeClaimRetentionPolicyType},
+		{ledgerv1.DeletionDelete, appsv1.DeletePersistentVolumeClaimRetentionPolicyType},
+	} {
+		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.DeletionPolicy = tc.policy })
+		p := buildStatefulSet(n, BuildConfig{}, 3).Spec.PersistentVolumeClaimRetentionPolicy
+		if p.WhenDeleted != tc.want {
+			t.Errorf("deletionPolicy %q: whenDeleted %s, want %s", tc.policy, p.WhenDeleted, tc.want)
+		}
+		if p.WhenScaled != appsv1.DeletePersistentVolumeClaimRetentionPolicyType {
+			t.Errorf("deletionPolicy %q: whenScaled %s: a removed member's data must go, a later scale-up joins empty", tc.policy, p.WhenScaled)
+		}
+		for _, m := range []*metav1.ObjectMeta{&buildCASecret(n, testBundle(t).CA).ObjectMeta} {
+			owned := len(m.OwnerReferences) == 1 && m.OwnerReferences[0].UID == n.UID
+			if owned != (tc.policy == ledgerv1.DeletionDelete) {
+				t.Errorf("deletionPolicy %q: identity %s owned=%v", tc.policy, m.Name, owned)
+			}
+		}
+	}
+}
+
+func TestStorageSizeAndClassReachTheVolumeClaim(t *testing.T) {
+	for _, tc := range []struct {
+		size  *resource.Quantity
+		class *string
+		want  string
+	}{
+		{nil, nil, "1Gi"},
+		{ptr.To(resource.MustParse("20Gi")), ptr.To("fast"), "20Gi"},
+	} {
+		n := testNetwork(func(n *ledgerv1.LedgerNetwork) {
+			n.Spec.Storage = ledgerv1.StorageSpec{Size: tc.size, StorageClassName: tc.class}
+		})
+		vct := buildStatefulSet(n, BuildConfig{}, 3).Spec.VolumeClaimTemplates[0]
+		if got := vct.Spec.Resources.Requests[corev1.ResourceStorage]; got.String() != tc.want {
+			t.Errorf("size %v: claim %s, want %s", tc.size, got.String(), tc.want)
+		}
+		if vct.Spec.StorageClassName != tc.class {
+			t.Errorf("class %v: claim class %v", tc.class, vct.Spec.StorageClassName)
+		}
+	}
+}
+
+func TestBatchingBecomesTheNodesEnvironment(t *testing.T) {
+	for _, tc := range []struct {
+		batching      ledgerv1.BatchingSpec
+		maxTx, maxDel string
+	}{
+		{ledgerv1.BatchingSpec{}, "", ""},
+		{ledgerv1.BatchingSpec{MaxTransactions: 256, MaxDelay: &metav1.Duration{Duration: 5 * time.Millisecond}}, "256", "5ms"},
+	} {
+		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Batching = tc.batching })
+		env := envOf(buildStatefulSet(n, BuildConfig{}, 3).Spec.Template.Spec.Containers[0])
+		if env["LEDGERNODE_BATCH_MAX_TX"] != tc.maxTx || env["LEDGERNODE_BATCH_MAX_DELAY"] != tc.maxDel {
+			t.Errorf("%+v: env max tx %q delay %q", tc.batching, env["LEDGERNODE_BATCH_MAX_TX"], env["LEDGERNODE_BATCH_MAX_DELAY"])
+		}
+	}
+}
+
+func TestScrapeAnnotationsAreOnUnlessTurnedOff(t *testing.T) {
+	for _, tc := range []struct {
+		toggle *bool
+		want   bool
+	}{{nil, true}, {ptr.To(true), true}, {ptr.To(false), false}} {
+		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Monitoring.ScrapeAnnotations = tc.toggle })
+		a := buildStatefulSet(n, BuildConfig{}, 3).Spec.Template.Annotations
+		if got := a["prometheus.io/scrape"] == "true" && a["prometheus.io/scheme"] == "https"; got != tc.want {
+			t.Errorf("scrapeAnnotations %v: annotations %v", tc.toggle, a)
+		}
+	}
+}
+
+func TestPodsNeverSeeTheCAKeyOrTheAdminKey(t *testing.T) {
+	n := testNetwork()
+	for _, v := range buildStatefulSet(n, BuildConfig{}, 3).Spec.Template.Spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, src := range v.Projected.Sources {
+			switch src.Secret.Name {
+			case caSecretName(n):
+				if len(src.Secret.Items) != 1 || src.Secret.Items[0].Key != caCertKey {
+					t.Errorf("CA Secret projected with %v: only %s may reach the pods", src.Secret.Items, caCertKey)
+				}
+			case adminSecretName(n):
+				t.Errorf("the admin key is mounted into the pods")
+			}
+		}
+	}
+}
+
+func TestPeersFindEachOtherBeforeTheyAreReady(t *testing.T) {
+	svc := buildHeadlessService(testNetwork())
+	if svc.Spec.ClusterIP != corev1.ClusterIPNone || !svc.Spec.PublishNotReadyAddresses {
+		t.Errorf("headless Service: clusterIP %q publishNotReady %v", svc.Spec.ClusterIP, svc.Spec.PublishNotReadyAddresses)
+	}
+	if c := buildClientService(testNetwork()); c.Spec.PublishNotReadyAddresses || len(c.Spec.Ports) != 1 || c.Spec.Ports[0].Port != APIPort {
+		t.Errorf("client Service must balance the API over ready nodes only: %+v", c.Spec)
+	}
+}
+
+func TestPodDisruptionBudgetKeepsAQuorum(t *testing.T) {
+	for replicas, want := range map[int32]int{1: 1, 3: 2, 5: 3, 7: 4} {
+		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Replicas = replicas })
+		if got := buildPDB(n).Spec.MinAvailable.IntValue(); got != want {
+			t.Errorf("%d replicas: minAvailable %d, want %d", replicas, got, want)
+		}
+	}
+}
+
+func TestChildrenAreControlledByTheirNetwork(t *testing.T) {
+	n := testNetwork()
+	for _, m := range []metav1.Object{buildStatefulSet(n, BuildConfig{}, 3), buildHeadlessService(n), buildClientService(n), buildPDB(n)} {
+		if !metav1.IsControlledBy(m, n) {
+			t.Errorf("%s has no controller reference to its network", m.GetName())
+		}
+		if m.GetLabels()[LabelManagedBy] != ManagedBy || m.GetLabels()[LabelNetwork] != n.Name {
+			t.Errorf("%s labels %v", m.GetName(), m.GetLabels())
+		}
+	}
+}
+
+func testBundle(t *testing.T) *netgen.Bundle {
+	t.Helper()
+	b, err := netgen.Generate(netgen.Options{Network: "customs", Nodes: []netgen.NodeSpec{{ID: "customs-0", RaftAddr: "a:1", APIAddr: "a:2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

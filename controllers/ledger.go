@@ -1,0 +1,147 @@
+package controllers
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// Ledger is what the controllers need from a ledger network: its status,
+// the admin's cluster operations and transaction submission. The
+// implementation (ledgerClient) adapts ledgernode/client; tests point it
+// at real in-process nodes through a Resolver.
+type Ledger interface {
+	// Status is the cluster as the answering node sees it, with each
+	// member's own report.
+	Status(ctx context.Context) (*api.Status, error)
+	// AddNonVoter adds a node to the Raft configuration without a vote.
+	AddNonVoter(ctx context.Context, id, raftAddr, apiAddr string) error
+	// Promote makes a caught-up non-voter a voter; it fails with an
+	// ErrMemberBehind error while the member trails the leader.
+	Promote(ctx context.Context, id string) error
+	// RemoveMember removes a node from the Raft configuration.
+	RemoveMember(ctx context.Context, id string) error
+	// TransferLeadership hands leadership to id ("" = any caught-up voter).
+	TransferLeadership(ctx context.Context, id string) error
+	// Submit sends a signed transaction and waits for its receipt; a
+	// rejected transaction is a receipt, not an error.
+	Submit(ctx context.Context, st *tx.Signed) (*chain.Receipt, error)
+	// Identity reads an identity and its keys; ErrLedgerNotFound if absent.
+	Identity(ctx context.Context, id string) (*api.IdentityResponse, error)
+	// Receipt reads a recorded transaction's receipt; ErrLedgerNotFound if absent.
+	Receipt(ctx context.Context, txID string) (*chain.Receipt, error)
+}
+
+// LedgerTarget is everything needed to talk to one network as its admin.
+type LedgerTarget struct {
+	Network  *ledgerv1.LedgerNetwork
+	CAPEM    []byte             // the network CA the nodes' certificates chain to
+	AdminKey ed25519.PrivateKey // signs cluster operations and agency registration
+}
+
+// LedgerDialer opens a Ledger for a network.
+type LedgerDialer interface {
+	Dial(ctx context.Context, t LedgerTarget) (Ledger, error)
+}
+
+// Resolver says where a network's nodes are. The default, ServiceResolver,
+// uses the cluster DNS names of the network's Services; tests resolve to
+// loopback addresses of nodes they run in-process.
+type Resolver interface {
+	// APIEndpoints are base URLs (https://host:port) of the client API.
+	APIEndpoints(net *ledgerv1.LedgerNetwork) []string
+	// MemberAddrs are the Raft and API addresses (host:port) peers use for
+	// one node, written into the genesis and into membership changes.
+	MemberAddrs(net *ledgerv1.LedgerNetwork, pod string) (raftAddr, apiAddr string)
+}
+
+// Ports of a ledger node.
+const (
+	RaftPort = 7000
+	APIPort  = 8443
+)
+
+// ServiceResolver resolves through the network's Services: the client
+// Service for the API, the headless Service's stable per-pod names for
+// members (the pods' IPs change; their names do not).
+type ServiceResolver struct {
+	ClusterDomain string // default "cluster.local"
+}
+
+func (r ServiceResolver) domain() string {
+	if r.ClusterDomain == "" {
+		return "cluster.local"
+	}
+	return r.ClusterDomain
+}
+
+// APIEndpoints implements Resolver.
+func (r ServiceResolver) APIEndpoints(n *ledgerv1.LedgerNetwork) []string {
+	host := fmt.Sprintf("%s.%s.svc.%s", clientServiceName(n), n.Namespace, r.domain())
+	return []string{"https://" + net.JoinHostPort(host, strconv.Itoa(APIPort))}
+}
+
+// MemberAddrs implements Resolver.
+func (r ServiceResolver) MemberAddrs(n *ledgerv1.LedgerNetwork, pod string) (string, string) {
+	host := podFQDN(n, pod, r.domain())
+	return net.JoinHostPort(host, strconv.Itoa(RaftPort)), net.JoinHostPort(host, strconv.Itoa(APIPort))
+}
+
+// networkTarget reads what talking to a network as its admin takes (its CA
+// certificate and admin key) from the network's identity Secrets.
+func networkTarget(ctx context.Context, c client.Reader, n *ledgerv1.LedgerNetwork) (LedgerTarget, error) {
+	var ca, admin corev1.Secret
+	if err := c.Get(ctx, key(n, caSecretName(n)), &ca); err != nil {
+		return LedgerTarget{}, fmt.Errorf("network %s/%s: Secret %s: %w", n.Namespace, n.Name, caSecretName(n), err)
+	}
+	if err := c.Get(ctx, key(n, adminSecretName(n)), &admin); err != nil {
+		return LedgerTarget{}, fmt.Errorf("network %s/%s: Secret %s: %w", n.Namespace, n.Name, adminSecretName(n), err)
+	}
+	k, err := tx.UnmarshalKey(admin.Data[adminKeyKey])
+	if err != nil {
+		return LedgerTarget{}, fmt.Errorf("network %s/%s: Secret %s: %w", n.Namespace, n.Name, adminSecretName(n), err)
+	}
+	return LedgerTarget{Network: n, CAPEM: ca.Data[caCertKey], AdminKey: k}, nil
+}
+
+// rejection says why the ledger rejected a transaction, field by field
+// ("" when it was accepted).
+func rejection(rc *chain.Receipt) string {
+	if rc == nil || rc.Status == chain.Accepted {
+		return ""
+	}
+	var b strings.Builder
+	for i, r := range rc.Reasons {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if r.Field != "" && !strings.HasPrefix(r.Message, r.Field) {
+			b.WriteString(r.Field + ": ")
+		}
+		b.WriteString(r.Message)
+	}
+	if b.Len() == 0 {
+		return "rejected without a reason"
+	}
+	return b.String()
+}
+
+// signNow signs a transaction for a network. The ledger judges `created`
+// against its own block time, so this is the real clock, never the
+// injected scheduling clock.
+func signNow(n *ledgerv1.LedgerNetwork, typ string, payload any, key ed25519.PrivateKey) (*tx.Signed, error) {
+	return tx.BuildSigned(networkID(n), typ, payload, time.Now(), key)
+}

@@ -1,0 +1,135 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// ensureChild creates desired, or brings the existing object's labels,
+// owner reference and owned fields (copied by update) to it. It writes
+// only when something changed.
+func ensureChild[T client.Object](ctx context.Context, c client.Client, desired T, update func(existing, desired T)) (T, error) {
+	existing := desired.DeepCopyObject().(T)
+	if err := c.Get(ctx, client.ObjectKeyFromObject(desired), existing); apierrors.IsNotFound(err) {
+		return desired, c.Create(ctx, desired)
+	} else if err != nil {
+		return existing, err
+	}
+	before := existing.DeepCopyObject().(T)
+	labels := maps.Clone(existing.GetLabels())
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, desired.GetLabels())
+	existing.SetLabels(labels)
+	refs := existing.GetOwnerReferences()
+	for _, want := range desired.GetOwnerReferences() {
+		if !slices.ContainsFunc(refs, func(o metav1.OwnerReference) bool { return o.UID == want.UID }) {
+			refs = append(slices.Clone(refs), want)
+		}
+	}
+	existing.SetOwnerReferences(refs)
+	update(existing, desired)
+	if equality.Semantic.DeepEqual(before, existing) {
+		return existing, nil
+	}
+	return existing, c.Update(ctx, existing)
+}
+
+// reconcileServices keeps the headless and client Services and the
+// PodDisruptionBudget as built.
+func (r *LedgerNetworkReconciler) reconcileServices(ctx context.Context, s *networkScope) error {
+	updateService := func(existing, desired *corev1.Service) {
+		existing.Spec.Ports = desired.Spec.Ports
+		existing.Spec.Selector = desired.Spec.Selector
+		existing.Spec.PublishNotReadyAddresses = desired.Spec.PublishNotReadyAddresses
+	}
+	for _, svc := range []*corev1.Service{buildHeadlessService(s.net), buildClientService(s.net)} {
+		if _, err := ensureChild(ctx, r.Client, svc, updateService); err != nil {
+			return fmt.Errorf("service %s: %w", svc.Name, err)
+		}
+	}
+	_, err := ensureChild(ctx, r.Client, buildPDB(s.net), func(existing, desired *policyv1.PodDisruptionBudget) {
+		existing.Spec.MinAvailable = desired.Spec.MinAvailable
+		existing.Spec.MaxUnavailable = nil
+		existing.Spec.Selector = desired.Spec.Selector
+	})
+	if err != nil {
+		return fmt.Errorf("poddisruptionbudget: %w", err)
+	}
+	return nil
+}
+
+// statefulSetReplicas is how many pods the StatefulSet should run: the
+// spec's count, but never fewer than the highest ordinal still in the Raft
+// configuration (a pod goes away only after its member left), and never
+// fewer than today while the ledger cannot be asked.
+func statefulSetReplicas(s *networkScope) int32 {
+	want := s.net.Spec.Replicas
+	if s.status == nil {
+		if s.sts != nil && s.sts.Spec.Replicas != nil {
+			return max(want, *s.sts.Spec.Replicas)
+		}
+		return want
+	}
+	for _, m := range s.status.Members {
+		if o := ordinalOf(s.net, m.ID); o >= 0 {
+			want = max(want, int32(o+1))
+		}
+	}
+	return want
+}
+
+// reconcileStatefulSet keeps the node StatefulSet as built, with the
+// replica count the membership allows.
+func (r *LedgerNetworkReconciler) reconcileStatefulSet(ctx context.Context, s *networkScope) error {
+	n := s.net
+	cur := &appsv1.StatefulSet{}
+	if err := r.Get(ctx, key(n, statefulSetName(n)), cur); err == nil {
+		s.sts = cur
+	} else if !apierrors.IsNotFound(err) {
+		return err
+	}
+	created := s.sts == nil
+	desired := buildStatefulSet(n, r.Build, statefulSetReplicas(s))
+	sts, err := ensureChild(ctx, r.Client, desired, func(existing, desired *appsv1.StatefulSet) {
+		existing.Spec.Replicas = desired.Spec.Replicas
+		// The API server fills defaults into the template: compare only
+		// what the builder sets.
+		if !equality.Semantic.DeepDerivative(desired.Spec.Template, existing.Spec.Template) {
+			existing.Spec.Template = desired.Spec.Template
+		}
+		existing.Spec.UpdateStrategy = desired.Spec.UpdateStrategy
+		existing.Spec.PersistentVolumeClaimRetentionPolicy = desired.Spec.PersistentVolumeClaimRetentionPolicy
+		existing.Spec.RevisionHistoryLimit = desired.Spec.RevisionHistoryLimit
+	})
+	if err != nil {
+		return fmt.Errorf("statefulset %s: %w", desired.Name, err)
+	}
+	s.sts = sts
+	n.Status.ReadyReplicas = sts.Status.ReadyReplicas
+	n.Status.Selector = metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: selectorLabels(n)})
+	r.Metrics.NetworkReady.WithLabelValues(n.Namespace, n.Name).Set(float64(sts.Status.ReadyReplicas))
+	if created {
+		r.Recorder.Eventf(n, sts, corev1.EventTypeNormal, "StatefulSetCreated", "Create", "created StatefulSet %s with %d nodes", sts.Name, ptr.Deref(sts.Spec.Replicas, 0))
+	}
+	if s.status == nil {
+		if created || n.Status.Leader == "" {
+			return waitFor(reasonBootstrapping, "waiting for the %d nodes to start and elect a leader (%d of %d pods ready)",
+				n.Spec.Replicas, sts.Status.ReadyReplicas, n.Spec.Replicas)
+		}
+		return degraded("LedgerUnreachable", "the ledger does not answer (%v); %d of %d pods ready", s.statusErr, sts.Status.ReadyReplicas, n.Spec.Replicas)
+	}
+	return nil
+}

@@ -1,0 +1,390 @@
+package controllers
+
+import (
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	dto "github.com/prometheus/client_model/go"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+const (
+	eventually = 60 * time.Second
+	tick       = 100 * time.Millisecond
+)
+
+// eventReasons lists the reasons of the events about an object.
+func eventReasons(ns, name string) []string {
+	var list eventsv1.EventList
+	Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(ns))).To(Succeed())
+	var out []string
+	for _, e := range list.Items {
+		if e.Regarding.Name == name {
+			out = append(out, e.Reason)
+		}
+	}
+	return out
+}
+
+// count is how many times s appears in list.
+func count(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
+}
+
+// gauge reads one series of the operator's metrics.
+func gauge(name string, labels map[string]string) float64 {
+	fams, err := testMetrics.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if labels[lp.GetName()] != lp.GetValue() {
+					continue metrics
+				}
+			}
+			return value(m)
+		}
+	}
+	return -1
+}
+
+func value(m *dto.Metric) float64 {
+	if m.Gauge != nil {
+		return m.Gauge.GetValue()
+	}
+	return m.Counter.GetValue()
+}
+
+var _ = Describe("LedgerNetwork", Ordered, func() {
+	var (
+		ns  string
+		net *ledgerv1.LedgerNetwork
+	)
+	get := func(g Gomega) *ledgerv1.LedgerNetwork {
+		n := &ledgerv1.LedgerNetwork{}
+		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), n)).To(Succeed())
+		return n
+	}
+	condition := func(g Gomega, typ string) *metav1.Condition {
+		c := meta.FindStatusCondition(get(g).Status.Conditions, typ)
+		g.Expect(c).NotTo(BeNil(), "condition %s", typ)
+		return c
+	}
+	// voters is the Raft configuration as the running nodes hold it.
+	voters := func(g Gomega) []string {
+		for i := range 7 {
+			if nd := pods.Node(net, i); nd != nil && nd.Consensus().IsLeader() {
+				servers, err := nd.Consensus().Configuration()
+				g.Expect(err).NotTo(HaveOccurred())
+				var out []string
+				for _, s := range servers {
+					if s.Suffrage == "voter" {
+						out = append(out, s.ID)
+					}
+				}
+				slices.Sort(out)
+				return out
+			}
+		}
+		g.Expect("a leader").To(BeEmpty(), "no running node leads")
+		return nil
+	}
+	statefulSet := func(g Gomega) *appsv1.StatefulSet {
+		sts := &appsv1.StatefulSet{}
+		g.Expect(k8sClient.Get(suiteCtx, key(net, statefulSetName(net)), sts)).To(Succeed())
+		return sts
+	}
+
+	BeforeAll(func() {
+		ns = newNamespace(nil)
+		net = &ledgerv1.LedgerNetwork{}
+		sample(sampleNetwork, net, ns)
+		Expect(k8sClient.Create(suiteCtx, net)).To(Succeed())
+		DeferCleanup(func() {
+			for i := range 7 {
+				_ = pods.Stop(net, i)
+			}
+		})
+	})
+
+	It("generates the network's identity once: a genesis naming the initial voters, the CA, the admin and node keys", func() {
+		var cm corev1.ConfigMap
+		var ca, admin, nodes corev1.Secret
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(suiteCtx, key(net, genesisConfigMapName(net)), &cm)).To(Succeed())
+		}, eventually, tick).Should(Succeed())
+		for name, sec := range map[string]*corev1.Secret{caSecretName(net): &ca, adminSecretName(net): &admin, nodesSecretName(net): &nodes} {
+			Expect(k8sClient.Get(suiteCtx, key(net, name), sec)).To(Succeed())
+			Expect(sec.Labels).To(HaveKeyWithValue(LabelManagedBy, ManagedBy))
+			Expect(sec.OwnerReferences).To(BeEmpty(), "deletionPolicy Retain keeps %s", name)
+		}
+		var g chain.Genesis
+		Expect(json.Unmarshal([]byte(cm.Data[genesisKey]), &g)).To(Succeed())
+		Expect(g.Network).To(Equal("customs"))
+		Expect(g.Nodes).To(HaveLen(3))
+		adminKey, err := tx.UnmarshalKey(admin.Data[adminKeyKey])
+		Expect(err).NotTo(HaveOccurred())
+		Expect(g.Admins).To(ConsistOf(tx.KeyID(adminKey.Public().(ed25519.PublicKey))))
+
+		roots := x509.NewCertPool()
+		Expect(roots.AppendCertsFromPEM(ca.Data[caCertKey])).To(BeTrue())
+		for i, gn := range g.Nodes {
+			pod := fmt.Sprintf("customs-%d", i)
+			Expect(gn.ID).To(Equal(pod))
+			raftAddr, apiAddr := pods.MemberAddrs(net, pod)
+			Expect(gn.RaftAddr).To(Equal(raftAddr))
+			Expect(gn.APIAddr).To(Equal(apiAddr))
+			nk, err := tx.UnmarshalKey(nodes.Data[nodeSignKeyKey(pod)])
+			Expect(err).NotTo(HaveOccurred())
+			Expect(gn.Key).To(Equal(tx.KeyID(nk.Public().(ed25519.PublicKey))), "genesis names %s's own head-signing key", pod)
+			block, _ := pem.Decode(nodes.Data[nodeCertKey(pod)])
+			cert, err := x509.ParseCertificate(block.Bytes)
+			Expect(err).NotTo(HaveOccurred())
+			for _, host := range []string{pod + ".customs-peers." + ns + ".svc.cluster.local", "customs." + ns + ".svc"} {
+				_, err = cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: host, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+				Expect(err).NotTo(HaveOccurred(), "%s's certificate is valid for %s", pod, host)
+			}
+		}
+	})
+
+	It("builds its StatefulSet, Services and PodDisruptionBudget as the builders say, owned by the network", func() {
+		n := get(Default)
+		var sts *appsv1.StatefulSet
+		Eventually(func(g Gomega) { sts = statefulSet(g) }, eventually, tick).Should(Succeed())
+		want := buildStatefulSet(n, BuildConfig{DefaultImage: "tradeledger:test"}, 3)
+		Expect(equality.Semantic.DeepDerivative(want.Spec, sts.Spec)).To(BeTrue(), "StatefulSet spec as built")
+		Expect(sts.Spec.Template.Spec.Containers[0].Image).To(Equal("tradeledger:test"))
+		Expect(metav1.IsControlledBy(sts, n)).To(BeTrue())
+
+		for _, want := range []*corev1.Service{buildHeadlessService(n), buildClientService(n)} {
+			svc := &corev1.Service{}
+			Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(want), svc)).To(Succeed())
+			Expect(equality.Semantic.DeepDerivative(want.Spec, svc.Spec)).To(BeTrue(), "Service %s as built", want.Name)
+			Expect(metav1.IsControlledBy(svc, n)).To(BeTrue())
+		}
+		pdb := &policyv1.PodDisruptionBudget{}
+		Expect(k8sClient.Get(suiteCtx, key(n, pdbName(n)), pdb)).To(Succeed())
+		Expect(pdb.Spec.MinAvailable.IntValue()).To(Equal(2), "a quorum of 3")
+		Expect(metav1.IsControlledBy(pdb, n)).To(BeTrue())
+	})
+
+	It("is Bootstrapping until its nodes elect a leader, then Ready with leader, height and members", func() {
+		Eventually(func(g Gomega) {
+			c := condition(g, ledgerv1.ConditionProgressing)
+			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(c.Reason).To(Equal(reasonBootstrapping))
+			g.Expect(condition(g, ledgerv1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(get(g).Status.Phase).To(Equal(ledgerv1.PhaseBootstrapping))
+		}, eventually, tick).Should(Succeed())
+
+		for i := range 3 {
+			Expect(pods.Start(suiteCtx, k8sClient, net, i)).To(Succeed())
+		}
+		Expect(setPodStatus(suiteCtx, k8sClient, net, 3, 3)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			n := get(g)
+			g.Expect(n.Status.Phase).To(Equal(ledgerv1.PhaseRunning))
+			ready := condition(g, ledgerv1.ConditionReady)
+			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
+			g.Expect(ready.ObservedGeneration).To(Equal(n.Generation))
+			g.Expect(n.Status.ObservedGeneration).To(Equal(n.Generation))
+			g.Expect(n.Status.Leader).To(BeElementOf("customs-0", "customs-1", "customs-2"))
+			g.Expect(n.Status.Replicas).To(Equal(int32(3)))
+			g.Expect(n.Status.ReadyReplicas).To(Equal(int32(3)))
+			g.Expect(n.Status.HeadHash).NotTo(BeEmpty())
+			g.Expect(n.Status.Members).To(HaveLen(3))
+			for _, m := range n.Status.Members {
+				g.Expect(m.Role).To(Equal(ledgerv1.RoleVoter))
+				g.Expect(m.Reachable).To(BeTrue())
+			}
+			g.Expect(n.Status.GenesisHash).NotTo(BeEmpty())
+		}, eventually, tick).Should(Succeed())
+		labels := map[string]string{"namespace": ns, "network": "customs"}
+		Expect(gauge("tradeledger_network_voters", labels)).To(Equal(3.0))
+		Expect(gauge("tradeledger_network_ready_replicas", labels)).To(Equal(3.0))
+	})
+
+	It("records the ledger's height in status and in the metrics", func() {
+		var ca, admin corev1.Secret
+		Expect(k8sClient.Get(suiteCtx, key(net, caSecretName(net)), &ca)).To(Succeed())
+		Expect(k8sClient.Get(suiteCtx, key(net, adminSecretName(net)), &admin)).To(Succeed())
+		adminKey, err := tx.UnmarshalKey(admin.Data[adminKeyKey])
+		Expect(err).NotTo(HaveOccurred())
+		l, err := (&ClientDialer{Resolver: pods}).Dial(suiteCtx, LedgerTarget{Network: get(Default), CAPEM: ca.Data[caCertKey], AdminKey: adminKey})
+		Expect(err).NotTo(HaveOccurred())
+		k, err := tx.GenerateKey()
+		Expect(err).NotTo(HaveOccurred())
+		st, err := signNow(net, "key.register", map[string]string{"owner": "participant/height-probe", "publicKey": publicKeyID(k)}, adminKey)
+		Expect(err).NotTo(HaveOccurred())
+		rc, err := l.Submit(suiteCtx, st)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rc.Status).To(Equal(chain.Accepted))
+		Eventually(func(g Gomega) {
+			g.Expect(get(g).Status.Height).To(BeNumerically(">=", rc.Height))
+		}, eventually, tick).Should(Succeed())
+		Expect(gauge("tradeledger_network_height", map[string]string{"namespace": ns, "network": "customs"})).To(BeNumerically(">=", rc.Height))
+	})
+
+	It("scales 3→5: issues keys for the new pods, adds them as non-voters and promotes them once caught up", func() {
+		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) { n.Spec.Replicas = 5 })).To(Succeed())
+		Eventually(func(g Gomega) {
+			var nodes corev1.Secret
+			g.Expect(k8sClient.Get(suiteCtx, key(net, nodesSecretName(net)), &nodes)).To(Succeed())
+			g.Expect(nodes.Data).To(HaveKey(nodeSignKeyKey("customs-3")))
+			g.Expect(nodes.Data).To(HaveKey(nodeSignKeyKey("customs-4")))
+			g.Expect(*statefulSet(g).Spec.Replicas).To(Equal(int32(5)))
+			g.Expect(get(g).Status.Phase).To(Equal(ledgerv1.PhaseScaling))
+		}, eventually, tick).Should(Succeed())
+		Consistently(func(g Gomega) { g.Expect(voters(g)).To(HaveLen(3)) }, time.Second, tick).Should(Succeed(),
+			"nobody joins before its pod exists")
+
+		for i := 3; i < 5; i++ {
+			Expect(pods.Start(suiteCtx, k8sClient, net, i)).To(Succeed())
+		}
+		Expect(setPodStatus(suiteCtx, k8sClient, net, 5, 3)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(voters(g)).To(Equal([]string{"customs-0", "customs-1", "customs-2", "customs-3", "customs-4"}))
+		}, eventually, tick).Should(Succeed())
+		Expect(setPodStatus(suiteCtx, k8sClient, net, 5, 5)).To(Succeed())
+		Eventually(func(g Gomega) {
+			n := get(g)
+			g.Expect(n.Status.Replicas).To(Equal(int32(5)))
+			g.Expect(condition(g, ledgerv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		}, eventually, tick).Should(Succeed())
+		Eventually(func(g Gomega) {
+			reasons := eventReasons(ns, net.Name)
+			g.Expect(count(reasons, "MemberJoined")).To(Equal(2))
+			g.Expect(count(reasons, "MemberPromoted")).To(Equal(2))
+			g.Expect(count(reasons, "NodeKeysIssued")).To(Equal(1))
+		}, eventually, tick).Should(Succeed(), "events are sent in the background")
+	})
+
+	It("scales 5→3: removes each member from Raft before its pod goes, never below a quorum", func() {
+		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) { n.Spec.Replicas = 3 })).To(Succeed())
+		minVoters := 5
+		Eventually(func(g Gomega) {
+			v := voters(g)
+			minVoters = min(minVoters, len(v))
+			replicas := *statefulSet(g).Spec.Replicas
+			// The invariant, checked on every look: no pod the StatefulSet
+			// is about to delete is still a member.
+			for _, id := range v {
+				Expect(ordinalOf(net, id)).To(BeNumerically("<", replicas), "%s is still a voter with the StatefulSet at %d", id, replicas)
+			}
+			// Play the StatefulSet controller: pods beyond the count go.
+			for i := int(replicas); i < 5; i++ {
+				if pods.Running(net, i) {
+					g.Expect(pods.Stop(net, i)).To(Succeed())
+				}
+			}
+			g.Expect(setPodStatus(suiteCtx, k8sClient, net, replicas, replicas)).To(Succeed())
+			g.Expect(replicas).To(Equal(int32(3)))
+			g.Expect(v).To(Equal([]string{"customs-0", "customs-1", "customs-2"}))
+		}, eventually, tick).Should(Succeed())
+		Expect(minVoters).To(BeNumerically(">=", 3))
+		Eventually(func(g Gomega) {
+			n := get(g)
+			g.Expect(n.Status.Members).To(HaveLen(3))
+			g.Expect(n.Status.Phase).To(Equal(ledgerv1.PhaseRunning))
+			g.Expect(condition(g, ledgerv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		}, eventually, tick).Should(Succeed())
+		Eventually(func() []string { return eventReasons(ns, net.Name) }, eventually, tick).Should(
+			WithTransform(func(r []string) int { return count(r, "MemberRemoved") }, Equal(2)))
+	})
+
+	It("rolls a new image out one pod at a time, followers first, the leader last after handing on leadership", func() {
+		sts := statefulSet(Default)
+		for i := range 3 {
+			Expect(createPod(suiteCtx, k8sClient, sts, i, "rev-1")).To(Succeed())
+		}
+		Expect(setRevisions(suiteCtx, k8sClient, net, "rev-1", "rev-1", 3)).To(Succeed())
+		Consistently(func(g Gomega) {
+			var list corev1.PodList
+			g.Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(ns))).To(Succeed())
+			g.Expect(list.Items).To(HaveLen(3))
+		}, time.Second, tick).Should(Succeed(), "nothing to roll while every pod runs the update revision")
+
+		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) { n.Spec.Image = "tradeledger:next" })).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(statefulSet(g).Spec.Template.Spec.Containers[0].Image).To(Equal("tradeledger:next"))
+		}, eventually, tick).Should(Succeed())
+		Expect(setRevisions(suiteCtx, k8sClient, net, "rev-1", "rev-2", 0)).To(Succeed())
+
+		// Play the StatefulSet controller and the kubelet: a deleted pod
+		// comes back on the update revision, its node restarted on its data.
+		var restarted []string
+		var leadersAtRestart []string
+		Eventually(func(g Gomega) {
+			for i := range 3 {
+				p := &corev1.Pod{}
+				err := k8sClient.Get(suiteCtx, key(net, podName(net, i)), p)
+				if err == nil {
+					continue
+				}
+				g.Expect(client.IgnoreNotFound(err)).To(Succeed())
+				// The operator deleted it: it must not have been the leader.
+				Expect(pods.Node(net, i).Consensus().IsLeader()).To(BeFalse(), "%s was deleted while it led", podName(net, i))
+				leader, _ := pods.Node(net, i).Consensus().Leader()
+				restarted = append(restarted, podName(net, i))
+				leadersAtRestart = append(leadersAtRestart, leader)
+				g.Expect(pods.Restart(suiteCtx, k8sClient, net, i)).To(Succeed())
+				g.Expect(createPod(suiteCtx, k8sClient, statefulSet(g), i, "rev-2")).To(Succeed())
+				g.Expect(setRevisions(suiteCtx, k8sClient, net, "rev-1", "rev-2", int32(len(restarted)))).To(Succeed())
+			}
+			g.Expect(restarted).To(HaveLen(3))
+		}, eventually, tick).Should(Succeed())
+		Expect(restarted).To(ConsistOf("customs-0", "customs-1", "customs-2"))
+		Eventually(func(g Gomega) {
+			g.Expect(count(eventReasons(ns, net.Name), "PodRestarted")).To(Equal(3))
+			g.Expect(eventReasons(ns, net.Name)).To(ContainElement("LeadershipTransferred"))
+			g.Expect(condition(g, ledgerv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		}, eventually, tick).Should(Succeed())
+		GinkgoWriter.Printf("restart order %v, leaders at each restart %v\n", restarted, leadersAtRestart)
+	})
+
+	It("with deletionPolicy Delete, lets the identity and the volumes go with the network", func() {
+		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) { n.Spec.DeletionPolicy = ledgerv1.DeletionDelete })).To(Succeed())
+		Eventually(func(g Gomega) {
+			n := get(g)
+			for _, name := range []string{caSecretName(n), adminSecretName(n), nodesSecretName(n)} {
+				var sec corev1.Secret
+				g.Expect(k8sClient.Get(suiteCtx, key(n, name), &sec)).To(Succeed())
+				g.Expect(metav1.IsControlledBy(&sec, n)).To(BeTrue(), name)
+			}
+			var cm corev1.ConfigMap
+			g.Expect(k8sClient.Get(suiteCtx, key(n, genesisConfigMapName(n)), &cm)).To(Succeed())
+			g.Expect(metav1.IsControlledBy(&cm, n)).To(BeTrue())
+			g.Expect(statefulSet(g).Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted).To(Equal(appsv1.DeletePersistentVolumeClaimRetentionPolicyType))
+		}, eventually, tick).Should(Succeed())
+	})
+})

@@ -1,0 +1,204 @@
+package controllers
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"slices"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tradeledger/tradeledger/ledgernode/netgen"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// nodeCertValidity is how long a node's TLS certificate is valid.
+const nodeCertValidity = 365 * 24 * time.Hour
+
+// reconcileIdentity generates the network's identity on first sight, and
+// afterwards only loads it: a ledger's genesis, CA and keys are never
+// regenerated. New ordinals get their node keys here, before their pods
+// exist.
+func (r *LedgerNetworkReconciler) reconcileIdentity(ctx context.Context, s *networkScope) error {
+	n := s.net
+	cm := &corev1.ConfigMap{}
+	if err := r.Get(ctx, key(n, genesisConfigMapName(n)), cm); apierrors.IsNotFound(err) {
+		return r.createIdentity(ctx, s)
+	} else if err != nil {
+		return err
+	}
+	secrets := map[string]*corev1.Secret{}
+	for _, name := range []string{caSecretName(n), adminSecretName(n), nodesSecretName(n)} {
+		sec := &corev1.Secret{}
+		if err := r.Get(ctx, key(n, name), sec); apierrors.IsNotFound(err) {
+			return degraded("IdentityIncomplete", "ConfigMap %s holds the ledger's genesis but Secret %s is missing: restore it from a backup "+
+				"(the operator never generates new keys for an existing ledger; it needs the label %s=%s)", cm.Name, name, LabelManagedBy, ManagedBy)
+		} else if err != nil {
+			return err
+		}
+		secrets[name] = sec
+	}
+	id, err := decodeIdentity(n, cm, secrets[caSecretName(n)], secrets[adminSecretName(n)], secrets[nodesSecretName(n)])
+	if err != nil {
+		return degraded("InvalidIdentity", "%v", err)
+	}
+	if err := r.issueMissingNodes(ctx, s, id, secrets[nodesSecretName(n)]); err != nil {
+		return err
+	}
+	for _, obj := range []client.Object{cm, secrets[caSecretName(n)], secrets[adminSecretName(n)], secrets[nodesSecretName(n)]} {
+		if err := r.ensureIdentityOwnership(ctx, n, obj); err != nil {
+			return err
+		}
+	}
+	s.identity = id
+	n.Status.NetworkID = networkID(n)
+	if h, err := id.Genesis.Hash(); err == nil {
+		n.Status.GenesisHash = h
+	}
+	return nil
+}
+
+// nodeSpec is where a node lives and the names its certificate holds.
+func (r *LedgerNetworkReconciler) nodeSpec(n *ledgerv1.LedgerNetwork, pod string) netgen.NodeSpec {
+	raftAddr, apiAddr := r.Resolver.MemberAddrs(n, pod)
+	return netgen.NodeSpec{ID: pod, RaftAddr: raftAddr, APIAddr: apiAddr, Hosts: nodeHosts(n, pod, r.Build.domain())}
+}
+
+// createIdentity generates a new network: genesis (the initial replicas are
+// its voters), CA, admin key and node keys. The Secrets are written first
+// and the genesis last, so a pass interrupted half-way simply starts over:
+// no pod can start without the genesis.
+func (r *LedgerNetworkReconciler) createIdentity(ctx context.Context, s *networkScope) error {
+	n := s.net
+	sts := &appsv1.StatefulSet{}
+	if err := r.Get(ctx, key(n, statefulSetName(n)), sts); err == nil {
+		return degraded("IdentityIncomplete", "the StatefulSet %s exists but the genesis ConfigMap %s is missing: restore it from a backup "+
+			"(the operator never generates a new genesis for an existing ledger)", sts.Name, genesisConfigMapName(n))
+	} else if !apierrors.IsNotFound(err) {
+		return err
+	}
+	var specs []netgen.NodeSpec
+	for i := 0; i < int(n.Spec.Replicas); i++ {
+		specs = append(specs, r.nodeSpec(n, podName(n, i)))
+	}
+	// Certificates are dated by the real clock: peers check them against it.
+	b, err := netgen.Generate(netgen.Options{Network: networkID(n), Nodes: specs, Now: time.Now(), CertValidity: nodeCertValidity})
+	if err != nil {
+		return fmt.Errorf("generate network: %w", err)
+	}
+	nodes := map[string]nodeIdentity{}
+	for _, m := range b.Nodes {
+		nodes[m.ID] = nodeIdentity{Key: m.Key, CertPEM: m.CertPEM, KeyPEM: m.KeyPEM}
+	}
+	admin, err := buildAdminSecret(n, b.AdminKey)
+	if err != nil {
+		return err
+	}
+	nodesSec, err := buildNodesSecret(n, nodes)
+	if err != nil {
+		return err
+	}
+	for _, sec := range []*corev1.Secret{buildCASecret(n, b.CA), admin, nodesSec} {
+		if err := r.writeSecret(ctx, sec); err != nil {
+			return err
+		}
+	}
+	cm, err := buildGenesisConfigMap(n, b.Genesis)
+	if err != nil {
+		return err
+	}
+	if err := r.Create(ctx, cm); err != nil {
+		return fmt.Errorf("create genesis ConfigMap %s: %w", cm.Name, err)
+	}
+	s.identity = &networkIdentity{Genesis: b.Genesis, CA: b.CA, AdminKey: b.AdminKey, Nodes: nodes}
+	n.Status.NetworkID = networkID(n)
+	if h, err := b.Genesis.Hash(); err == nil {
+		n.Status.GenesisHash = h
+	}
+	r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NetworkCreated", "GenerateIdentity",
+		"generated network %s: genesis with %d voters, CA, admin key (Secret %s) and node keys", networkID(n), len(specs), admin.Name)
+	return nil
+}
+
+// writeSecret creates a Secret or replaces the data of one left by an
+// interrupted pass.
+func (r *LedgerNetworkReconciler) writeSecret(ctx context.Context, desired *corev1.Secret) error {
+	err := r.Create(ctx, desired)
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	existing := &corev1.Secret{}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(desired), existing); err != nil {
+		if apierrors.IsNotFound(err) {
+			return degraded("SecretNotManaged", "Secret %s exists without the label %s=%s: the operator will not overwrite it; delete or label it",
+				desired.Name, LabelManagedBy, ManagedBy)
+		}
+		return err
+	}
+	existing.Data = desired.Data
+	existing.Labels = desired.Labels
+	existing.OwnerReferences = desired.OwnerReferences
+	return r.Update(ctx, existing)
+}
+
+// issueMissingNodes gives every ordinal up to spec.replicas its keys
+// before its pod is created; existing keys are never replaced.
+func (r *LedgerNetworkReconciler) issueMissingNodes(ctx context.Context, s *networkScope, id *networkIdentity, sec *corev1.Secret) error {
+	n := s.net
+	var issued []string
+	for i := 0; i < int(n.Spec.Replicas); i++ {
+		pod := podName(n, i)
+		if _, ok := id.Nodes[pod]; ok {
+			continue
+		}
+		m, err := netgen.IssueNode(id.CA, r.nodeSpec(n, pod), time.Now(), nodeCertValidity)
+		if err != nil {
+			return fmt.Errorf("issue keys for %s: %w", pod, err)
+		}
+		id.Nodes[pod] = nodeIdentity{Key: m.Key, CertPEM: m.CertPEM, KeyPEM: m.KeyPEM}
+		issued = append(issued, pod)
+	}
+	if len(issued) == 0 {
+		return nil
+	}
+	desired, err := buildNodesSecret(n, id.Nodes)
+	if err != nil {
+		return err
+	}
+	updated := sec.DeepCopy()
+	updated.Data = desired.Data
+	if err := r.Update(ctx, updated); err != nil {
+		return fmt.Errorf("update Secret %s: %w", sec.Name, err)
+	}
+	*sec = *updated
+	r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NodeKeysIssued", "IssueKeys", "issued node keys and TLS certificates for %v", issued)
+	return nil
+}
+
+// ensureIdentityOwnership gives the identity objects an owner reference
+// exactly when deletionPolicy is Delete.
+func (r *LedgerNetworkReconciler) ensureIdentityOwnership(ctx context.Context, n *ledgerv1.LedgerNetwork, obj client.Object) error {
+	want := n.Spec.DeletionPolicy == ledgerv1.DeletionDelete
+	refs := obj.GetOwnerReferences()
+	has := slices.ContainsFunc(refs, func(o metav1.OwnerReference) bool { return o.UID == n.UID })
+	if want == has {
+		return nil
+	}
+	if want {
+		refs = append(refs, ownerRef(n))
+	} else {
+		refs = slices.DeleteFunc(slices.Clone(refs), func(o metav1.OwnerReference) bool { return o.UID == n.UID })
+	}
+	obj.SetOwnerReferences(refs)
+	return r.Update(ctx, obj)
+}
+
+// publicKeyID is the ledger's key id of a private key's public half.
+func publicKeyID(k ed25519.PrivateKey) string { return tx.KeyID(k.Public().(ed25519.PublicKey)) }

@@ -1,0 +1,247 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/node"
+	"github.com/tradeledger/tradeledger/ledgernode/pki"
+	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// fakePods plays the kubelet for the controller suites: envtest runs no
+// pods, so the node a pod would run is started here, in-process, from the
+// very Secrets and genesis ConfigMap the operator wrote, on loopback
+// addresses. It is also the suite's Resolver: the operator reaches these
+// nodes, and writes their addresses into the genesis and into membership
+// changes, as it would the pods' DNS names.
+type fakePods struct {
+	dir string
+
+	mu    sync.Mutex
+	slots map[string]*podSlot // "namespace/pod"
+}
+
+type podSlot struct {
+	raftLn, apiLn     net.Listener // bound until the node starts
+	raftAddr, apiAddr string
+	node              *node.Node
+}
+
+func newFakePods(dir string) *fakePods { return &fakePods{dir: dir, slots: map[string]*podSlot{}} }
+
+// slot returns a pod's addresses, binding them on first use so that they
+// are known before the pod starts (its genesis must name them).
+func (f *fakePods) slot(ns, pod string) *podSlot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := ns + "/" + pod
+	if s, ok := f.slots[k]; ok {
+		return s
+	}
+	rl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	al, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	s := &podSlot{raftLn: rl, apiLn: al, raftAddr: rl.Addr().String(), apiAddr: al.Addr().String()}
+	f.slots[k] = s
+	return s
+}
+
+// MemberAddrs implements Resolver.
+func (f *fakePods) MemberAddrs(n *ledgerv1.LedgerNetwork, pod string) (string, string) {
+	s := f.slot(n.Namespace, pod)
+	return s.raftAddr, s.apiAddr
+}
+
+// APIEndpoints implements Resolver: like the client Service, the nodes
+// that would pass their readiness probe (they know a leader), so that a
+// node waiting to join is not asked.
+func (f *fakePods) APIEndpoints(n *ledgerv1.LedgerNetwork) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var eps []string
+	for k, s := range f.slots {
+		ns, pod, _ := strings.Cut(k, "/")
+		if ns != n.Namespace || ordinalOf(n, pod) < 0 || s.node == nil {
+			continue
+		}
+		if leader, _ := s.node.Consensus().Leader(); leader != "" {
+			eps = append(eps, "https://"+s.apiAddr)
+		}
+	}
+	sort.Strings(eps)
+	return eps
+}
+
+// Start runs pod <name>-<ordinal> from the operator's objects.
+func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, ordinal int) error {
+	pod := podName(n, ordinal)
+	var cm corev1.ConfigMap
+	var ca, nodes corev1.Secret
+	for name, obj := range map[string]client.Object{genesisConfigMapName(n): &cm, caSecretName(n): &ca, nodesSecretName(n): &nodes} {
+		if err := c.Get(ctx, key(n, name), obj); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	var g chain.Genesis
+	if err := json.Unmarshal([]byte(cm.Data[genesisKey]), &g); err != nil {
+		return err
+	}
+	nodeKey, err := tx.UnmarshalKey(nodes.Data[nodeSignKeyKey(pod)])
+	if err != nil {
+		return fmt.Errorf("%s: %w", nodeSignKeyKey(pod), err)
+	}
+	dir := filepath.Join(f.dir, n.Namespace, pod)
+	files := pki.Files{CA: filepath.Join(dir, "tls", caCertKey), Cert: filepath.Join(dir, "tls", "tls.crt"), Key: filepath.Join(dir, "tls", "tls.key")}
+	for path, data := range map[string][]byte{files.CA: ca.Data[caCertKey], files.Cert: nodes.Data[nodeCertKey(pod)], files.Key: nodes.Data[nodeTLSKeyKey(pod)]} {
+		if _, err := pki.WriteFile(filepath.Dir(path), filepath.Base(path), data, 0o600); err != nil {
+			return err
+		}
+	}
+	s := f.slot(n.Namespace, pod)
+	f.mu.Lock()
+	rl, al := s.raftLn, s.apiLn
+	s.raftLn, s.apiLn = nil, nil
+	f.mu.Unlock()
+	nd, err := testcluster.StartNode(testcluster.NodeConfig{ID: pod, DataDir: filepath.Join(dir, "data"), Genesis: &g, NodeKey: nodeKey,
+		TLS: files, RaftAddr: s.raftAddr, APIAddr: s.apiAddr, RaftListener: rl, APIListener: al})
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	s.node = nd
+	f.mu.Unlock()
+	return nil
+}
+
+// Stop stops a pod's node and, as a scale-down deletes the volume of a
+// removed member, its data.
+func (f *fakePods) Stop(n *ledgerv1.LedgerNetwork, ordinal int) error {
+	if err := f.stop(n, ordinal); err != nil {
+		return err
+	}
+	return os.RemoveAll(filepath.Join(f.dir, n.Namespace, podName(n, ordinal), "data"))
+}
+
+// Restart stops a pod's node and starts it again on its data, as a pod
+// replaced by a rollout keeps its volume.
+func (f *fakePods) Restart(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, ordinal int) error {
+	if err := f.stop(n, ordinal); err != nil {
+		return err
+	}
+	return f.Start(ctx, c, n, ordinal)
+}
+
+func (f *fakePods) stop(n *ledgerv1.LedgerNetwork, ordinal int) error {
+	s := f.slot(n.Namespace, podName(n, ordinal))
+	f.mu.Lock()
+	nd := s.node
+	s.node = nil
+	f.mu.Unlock()
+	if nd == nil {
+		return nil
+	}
+	return nd.Stop()
+}
+
+// Running says whether a pod's node runs.
+func (f *fakePods) Running(n *ledgerv1.LedgerNetwork, ordinal int) bool {
+	s := f.slot(n.Namespace, podName(n, ordinal))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return s.node != nil
+}
+
+// Node returns a running pod's node.
+func (f *fakePods) Node(n *ledgerv1.LedgerNetwork, ordinal int) *node.Node {
+	s := f.slot(n.Namespace, podName(n, ordinal))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return s.node
+}
+
+// Close stops every node and frees every address.
+func (f *fakePods) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.slots {
+		if s.node != nil {
+			_ = s.node.Stop()
+		}
+		for _, l := range []net.Listener{s.raftLn, s.apiLn} {
+			if l != nil {
+				l.Close()
+			}
+		}
+	}
+}
+
+// setPodStatus writes what the StatefulSet controller would report: how
+// many pods exist and how many pass their readiness probe.
+func setPodStatus(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, created, ready int32) error {
+	var sts appsv1.StatefulSet
+	if err := c.Get(ctx, key(n, statefulSetName(n)), &sts); err != nil {
+		return err
+	}
+	base := sts.DeepCopy()
+	sts.Status.ObservedGeneration = sts.Generation
+	sts.Status.Replicas, sts.Status.CurrentReplicas, sts.Status.UpdatedReplicas = created, created, created
+	sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = ready, ready
+	return c.Status().Patch(ctx, &sts, client.MergeFrom(base))
+}
+
+// createPod records a pod of the StatefulSet at a revision, ready, as the
+// StatefulSet controller and the kubelet would.
+func createPod(ctx context.Context, c client.Client, sts *appsv1.StatefulSet, ordinal int, revision string) error {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", sts.Name, ordinal), Namespace: sts.Namespace,
+			Labels: maps.Clone(sts.Spec.Template.Labels)},
+		Spec: *sts.Spec.Template.Spec.DeepCopy(),
+	}
+	p.Labels[appsv1.ControllerRevisionHashLabelKey] = revision
+	for _, vct := range sts.Spec.VolumeClaimTemplates {
+		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: vct.Name, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: vct.Name + "-" + p.Name}}})
+	}
+	if err := c.Create(ctx, p); err != nil {
+		return err
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	p.Status.Phase = corev1.PodRunning
+	return c.Status().Update(ctx, p)
+}
+
+// setRevisions writes the StatefulSet's revisions as its controller would
+// after a template change: updated pods run updateRevision.
+func setRevisions(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, current, update string, updated int32) error {
+	var sts appsv1.StatefulSet
+	if err := c.Get(ctx, key(n, statefulSetName(n)), &sts); err != nil {
+		return err
+	}
+	base := sts.DeepCopy()
+	sts.Status.ObservedGeneration = sts.Generation
+	sts.Status.CurrentRevision, sts.Status.UpdateRevision, sts.Status.UpdatedReplicas = current, update, updated
+	return c.Status().Patch(ctx, &sts, client.MergeFrom(base))
+}

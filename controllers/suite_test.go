@@ -1,0 +1,151 @@
+package controllers
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// The controller suites run the operator's manager against a real
+// kube-apiserver and etcd (envtest, built from source by
+// hack/controlplane.sh) and real ledger nodes started in-process by
+// fakePods.
+var (
+	testEnv     *envtest.Environment
+	k8sClient   client.Client
+	testScheme  *runtime.Scheme
+	pods        *fakePods
+	fakeClock   *clocktesting.FakeClock
+	testMetrics *prometheus.Registry
+	suiteCtx    context.Context
+	suiteCancel context.CancelFunc
+)
+
+func TestControllers(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Controller suite")
+}
+
+// assetsDir finds kube-apiserver and etcd: KUBEBUILDER_ASSETS (make test
+// sets it), else the cache hack/controlplane.sh builds into.
+func assetsDir() string {
+	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
+		return d
+	}
+	out, err := exec.Command(filepath.Join("..", "hack", "controlplane.sh"), "--print-dir").Output()
+	Expect(err).NotTo(HaveOccurred())
+	d := strings.TrimSpace(string(out))
+	if _, err := os.Stat(filepath.Join(d, "kube-apiserver")); err != nil {
+		Fail("kube-apiserver not built: run `make test-operator`, or export KUBEBUILDER_ASSETS=$(hack/controlplane.sh)")
+	}
+	return d
+}
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	suiteCtx, suiteCancel = context.WithCancel(context.Background())
+
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assetsDir(),
+	}
+	cfg, err := testEnv.Start()
+	Expect(err).NotTo(HaveOccurred())
+
+	testScheme = runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(testScheme))
+	utilruntime.Must(ledgerv1.AddToScheme(testScheme))
+	utilruntime.Must(apiextensionsv1.AddToScheme(testScheme))
+	k8sClient, err = client.New(cfg, client.Options{Scheme: testScheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	pods = newFakePods(GinkgoT().TempDir())
+	fakeClock = clocktesting.NewFakeClock(time.Now())
+	testMetrics = prometheus.NewRegistry()
+
+	// The same cache restriction as main.go: only labelled Secrets,
+	// ConfigMaps and Pods are seen, so the suites also prove the labels.
+	managed := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedBy})
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  testScheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Label: managed}, &corev1.ConfigMap{}: {Label: managed}, &corev1.Pod{}: {Label: managed},
+		}},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(Setup(suiteCtx, mgr, Options{
+		Build:     BuildConfig{DefaultImage: "tradeledger:test"},
+		Resolver:  pods,
+		Clock:     fakeClock,
+		Metrics:   NewMetrics(testMetrics),
+		Intervals: Intervals{Wait: 200 * time.Millisecond, Poll: time.Second},
+	})).To(Succeed())
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(suiteCtx)).To(Succeed())
+	}()
+})
+
+var _ = AfterSuite(func() {
+	if suiteCancel != nil {
+		suiteCancel()
+	}
+	if pods != nil {
+		pods.Close()
+	}
+	if testEnv != nil {
+		Expect(testEnv.Stop()).To(Succeed())
+	}
+})
+
+// newNamespace creates a namespace for one spec and deletes it afterwards
+// (envtest runs no namespace controller: its objects stay, harmlessly).
+func newNamespace(labels map[string]string) string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "tl-", Labels: labels}}
+	Expect(k8sClient.Create(suiteCtx, ns)).To(Succeed())
+	DeferCleanup(func() { _ = k8sClient.Delete(context.Background(), ns) })
+	return ns.Name
+}
+
+// sample reads one of config/samples into obj, in namespace ns: the
+// suites apply the samples as they are.
+func sample(file string, obj client.Object, ns string) {
+	data, err := os.ReadFile(filepath.Join("..", "config", "samples", file))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(yaml.UnmarshalStrict(data, obj)).To(Succeed())
+	obj.SetNamespace(ns)
+}
+
+const (
+	sampleNetwork = "ledger_v1alpha1_ledgernetwork.yaml"
+	sampleAgency  = "ledger_v1alpha1_agencymember.yaml"
+	samplePolicy  = "ledger_v1alpha1_certificatepolicy.yaml"
+)

@@ -1,0 +1,111 @@
+// Command operator is the tradeledger Kubernetes operator: it runs
+// LedgerNetworks (StatefulSets of ledger nodes with their genesis, CA and
+// keys), registers AgencyMembers on their network's ledger and publishes
+// their CertificatePolicies.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+	"github.com/tradeledger/tradeledger/controllers"
+)
+
+// version is set at build time (make build).
+var version = "dev"
+
+// config is the operator's command line.
+type config struct {
+	metricsAddr, probeAddr string
+	leaderElect            bool
+	ledgerImage            string
+	clusterDomain          string
+	poll                   time.Duration
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint (\"0\" disables it)")
+	flag.StringVar(&cfg.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	flag.BoolVar(&cfg.leaderElect, "leader-elect", false, "elect one active operator among replicas (a Lease in the operator's namespace)")
+	flag.StringVar(&cfg.ledgerImage, "ledger-image", envOr("LEDGER_IMAGE", "tradeledger:"+version),
+		"image of the ledger nodes when a LedgerNetwork sets no spec.image (env LEDGER_IMAGE)")
+	flag.StringVar(&cfg.clusterDomain, "cluster-domain", envOr("CLUSTER_DOMAIN", "cluster.local"),
+		"DNS domain of the cluster: the nodes' stable names end with it (env CLUSTER_DOMAIN)")
+	flag.DurationVar(&cfg.poll, "status-interval", 30*time.Second, "how often a stable object's status (ledger height, members, keys) is refreshed")
+	opts := zap.Options{}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	if err := run(ctrl.SetupSignalHandler(), cfg); err != nil {
+		ctrl.Log.Error(err, "operator stopped")
+		os.Exit(1)
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(ctx context.Context, cfg config) error {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(ledgerv1.AddToScheme(scheme))
+
+	// Secrets, ConfigMaps and Pods are cached only when the operator made
+	// them: it never holds every Secret of the cluster in memory.
+	managed := labels.SelectorFromSet(labels.Set{controllers.LabelManagedBy: controllers.ManagedBy})
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: cfg.metricsAddr},
+		HealthProbeBindAddress: cfg.probeAddr,
+		LeaderElection:         cfg.leaderElect,
+		LeaderElectionID:       "operator.ledger.tradeledger.io",
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}:    {Label: managed},
+			&corev1.ConfigMap{}: {Label: managed},
+			&corev1.Pod{}:       {Label: managed},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	if err := controllers.Setup(ctx, mgr, controllers.Options{
+		Build:     controllers.BuildConfig{DefaultImage: cfg.ledgerImage, ClusterDomain: cfg.clusterDomain},
+		Resolver:  controllers.ServiceResolver{ClusterDomain: cfg.clusterDomain},
+		Clock:     clock.RealClock{},
+		Metrics:   controllers.NewMetrics(metrics.Registry),
+		Intervals: controllers.Intervals{Poll: cfg.poll},
+	}); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	ctrl.Log.Info("starting operator", "version", version, "ledgerImage", cfg.ledgerImage)
+	return mgr.Start(ctx)
+}
