@@ -18,7 +18,7 @@ type nodeView struct {
 }
 
 func (c *Cluster) view(ctx context.Context, i int) (nodeView, error) {
-	cl := c.Client(3*time.Second, i)
+	cl := c.Client(10*time.Second, i)
 	d, err := cl.Digest(ctx)
 	if err != nil {
 		return nodeView{}, err
@@ -41,6 +41,7 @@ var ErrDivergent = fmt.Errorf("divergent")
 // divergent: that is a failure, not something to wait out.
 func (c *Cluster) Converge(ctx context.Context, nodes []int) (nodeView, error) {
 	var last []nodeView
+	var lastErr error
 	for {
 		views := make([]nodeView, 0, len(nodes))
 		ok := true
@@ -48,6 +49,7 @@ func (c *Cluster) Converge(ctx context.Context, nodes []int) (nodeView, error) {
 			v, err := c.view(ctx, i)
 			if err != nil {
 				ok = false
+				lastErr = fmt.Errorf("%s: %w", c.Procs[i].ID, err)
 				break
 			}
 			views = append(views, v)
@@ -69,7 +71,7 @@ func (c *Cluster) Converge(ctx context.Context, nodes []int) (nodeView, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return nodeView{}, fmt.Errorf("no convergence: %+v", last)
+			return nodeView{}, fmt.Errorf("no convergence: last views %+v, last error %v", last, lastErr)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -53,7 +53,22 @@ type Cluster struct {
 	Layout  netgen.Layout
 	// Extra flags for every node (timeouts).
 	Flags []string
+
+	logMu sync.Mutex
+	hlog  *os.File // harness.log: every action, timestamped, kept with node logs on failure
 }
+
+// logf records a harness action in harness.log.
+func (c *Cluster) logf(format string, args ...any) {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	if c.hlog != nil {
+		fmt.Fprintf(c.hlog, "%s "+format+"\n", append([]any{time.Now().UTC().Format("15:04:05.000")}, args...)...)
+	}
+}
+
+// HarnessLog is the path of the harness's action log.
+func (c *Cluster) HarnessLog() string { return filepath.Join(c.Dir, "harness.log") }
 
 func freePort(ip string) (int, error) {
 	ln, err := net.Listen("tcp", ip+":0")
@@ -68,6 +83,11 @@ func freePort(ip string) (int, error) {
 // started). Node i uses 127.0.0.(10+i).
 func NewCluster(dir, bin string, voters, spares int, flags []string) (*Cluster, error) {
 	c := &Cluster{Dir: dir, Bin: bin, Voters: voters, Flags: flags}
+	hl, err := os.Create(c.HarnessLog())
+	if err != nil {
+		return nil, err
+	}
+	c.hlog = hl
 	var specs []netgen.NodeSpec
 	for i := 0; i < voters+spares; i++ {
 		ip := fmt.Sprintf("127.0.0.%d", 10+i)
@@ -156,8 +176,10 @@ func (c *Cluster) Start(i int) error {
 		return err
 	}
 	p.cmd, p.exited, p.paused = cmd, make(chan struct{}), false
+	c.logf("start %s (pid %d)", p.ID, cmd.Process.Pid)
 	go func(cmd *exec.Cmd, done chan struct{}) {
-		_ = cmd.Wait()
+		err := cmd.Wait()
+		c.logf("%s (pid %d) exited: %v", p.ID, cmd.Process.Pid, err)
 		logf.Close()
 		close(done)
 	}(cmd, p.exited)
@@ -187,6 +209,7 @@ func (c *Cluster) signalAndWait(i int, sig syscall.Signal) {
 	if cmd == nil {
 		return
 	}
+	c.logf("%s %s (pid %d)", sig, p.ID, cmd.Process.Pid)
 	if paused {
 		_ = cmd.Process.Signal(syscall.SIGCONT)
 	}
@@ -218,11 +241,13 @@ func (c *Cluster) setPaused(i int, paused bool) {
 	}
 	_ = p.cmd.Process.Signal(sig)
 	p.paused = paused
+	c.logf("%s %s", sig, p.ID)
 }
 
 // Partition cuts every link between nodes of different sides (Raft and API,
 // both directions). Nodes not named keep all their links.
 func (c *Cluster) Partition(sides ...[]int) {
+	c.logf("partition %v", sides)
 	for a, sa := range sides {
 		for b, sb := range sides {
 			if a == b {
@@ -240,6 +265,7 @@ func (c *Cluster) Partition(sides ...[]int) {
 
 // Heal removes every partition.
 func (c *Cluster) Heal() {
+	c.logf("heal")
 	for _, p := range c.Procs {
 		p.Raft.Heal()
 		p.API.Heal()
@@ -248,6 +274,7 @@ func (c *Cluster) Heal() {
 
 // JumpClock shifts node i's block clock by d (it matters only while it leads).
 func (c *Cluster) JumpClock(i int, d time.Duration) error {
+	c.logf("clock of %s: %s", c.Procs[i].ID, d)
 	return os.WriteFile(c.Procs[i].Clock, []byte(d.String()), 0o644)
 }
 
@@ -313,4 +340,10 @@ func (c *Cluster) Close() {
 		p.Raft.Close()
 		p.API.Close()
 	}
+	c.logMu.Lock()
+	if c.hlog != nil {
+		c.hlog.Close()
+		c.hlog = nil
+	}
+	c.logMu.Unlock()
 }

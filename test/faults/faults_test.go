@@ -87,6 +87,14 @@ func TestFaultSchedules(t *testing.T) {
 	}
 }
 
+func procLogs(c *Cluster) []string {
+	var out []string
+	for _, p := range c.Procs {
+		out = append(out, p.Log)
+	}
+	return out
+}
+
 // runCluster runs n schedules, from seed, on a fresh cluster.
 func runCluster(ctx context.Context, t *testing.T, seed uint64, n int, keep string, sum *summary) error {
 	dir, err := os.MkdirTemp("", "faults-")
@@ -101,9 +109,9 @@ func runCluster(ctx context.Context, t *testing.T, seed uint64, n int, keep stri
 	defer func() {
 		c.Close()
 		if failed {
-			for _, p := range c.Procs {
-				if b, err := os.ReadFile(p.Log); err == nil {
-					_ = os.WriteFile(filepath.Join(keep, filepath.Base(p.Log)), b, 0o644)
+			for _, f := range append([]string{c.HarnessLog()}, procLogs(c)...) {
+				if b, err := os.ReadFile(f); err == nil {
+					_ = os.WriteFile(filepath.Join(keep, filepath.Base(f)), b, 0o644)
 				}
 			}
 			t.Logf("node logs kept in %s", keep)
@@ -136,6 +144,7 @@ func runSchedule(ctx context.Context, t *testing.T, c *Cluster, n *Nemesis, ledg
 		return fmt.Errorf("reset topology: %w", err)
 	}
 	n.r = newRand(seed)
+	c.logf("--- schedule seed %d", seed)
 	var log []string
 	n.Log = func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }
 	genesisVoters := []int{0, 1, 2}

@@ -21,6 +21,8 @@ type Nemesis struct {
 	spare   int   // index of the spare node (-1 if none)
 	Log     func(format string, args ...any)
 	Faults  map[string]int
+	// note records harness actions (membership steps) in harness.log.
+	note func(format string, args ...any)
 	// Incomplete counts membership changes that did not finish in time.
 	Incomplete int
 }
@@ -30,7 +32,7 @@ func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x
 // NewNemesis starts with the genesis voters as members.
 func NewNemesis(c *Cluster, seed uint64) *Nemesis {
 	n := &Nemesis{c: c, r: newRand(seed), spare: -1, Faults: map[string]int{},
-		Log: func(string, ...any) {}}
+		Log: func(string, ...any) {}, note: c.logf}
 	for i := 0; i < c.Voters; i++ {
 		n.members = append(n.members, i)
 	}
@@ -165,7 +167,10 @@ func (n *Nemesis) membership(ctx context.Context) error {
 		}
 		jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		if err := admin.JoinAndPromote(jctx, p.ID, p.Raft.Addr(), p.API.Addr(), nil); err != nil {
+		n.note("join %s", p.ID)
+		err := admin.JoinAndPromote(jctx, p.ID, p.Raft.Addr(), p.API.Addr(), nil)
+		n.note("join %s: %v", p.ID, err)
+		if err != nil {
 			// Liveness, not safety: a join that does not finish (say, a slow
 			// snapshot on a loaded machine) is reported and undone.
 			n.Log("  join of %s did not complete (%v); undone", p.ID, err)
@@ -185,8 +190,10 @@ func (n *Nemesis) membership(ctx context.Context) error {
 	n.Log("remove %s", p.ID)
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	n.note("remove %s", p.ID)
 	for {
 		err := admin.RemoveMember(rctx, p.ID)
+		n.note("remove %s: %v", p.ID, err)
 		if err == nil {
 			break
 		}
