@@ -30,12 +30,15 @@ help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build the operator, ledgernode, ledgerctl and ledgerbench into bin/
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./ledgernode/cmd/...
+build: build-ledger ## Build the operator, ledgernode, ledgerctl and ledgerbench into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/operator .
 
+.PHONY: build-ledger
+build-ledger: ## Build ledgernode, ledgerctl and ledgerbench into bin/
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./ledgernode/cmd/...
+
 .PHONY: dev
-dev: build ## Run a local 3-node network with demo data (Ctrl-C stops; rerun resumes)
+dev: build-ledger ## Run a local 3-node network with demo data (Ctrl-C stops; rerun resumes)
 	$(BIN)/ledgernode dev --dir .dev
 
 .PHONY: test
@@ -105,7 +108,7 @@ $(BIN)/staticcheck-$(STATICCHECK_VERSION):
 	mv $(BIN)/.tmp/staticcheck $@
 
 .PHONY: bench
-bench: build ## Benchmarks: signatures, block apply, policies, trade records and verdicts, 3-node throughput and latency
+bench: build-ledger ## Benchmarks: signatures, block apply, policies, trade records and verdicts, 3-node throughput and latency
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/ ./ledgernode/policy/... ./ledgernode/trade/
 	$(BIN)/ledgerbench
 
