@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -12,7 +13,7 @@ import (
 
 func (a *App) blockCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "block", Short: "Read blocks"}
-	var strong bool
+	var ro readOpts
 	get := &cobra.Command{
 		Use:   "get [HEIGHT|latest]",
 		Short: "Show a block: header, transactions and their outcomes",
@@ -25,33 +26,29 @@ func (a *App) blockCmd() *cobra.Command {
 					return fmt.Errorf("height %q: must be a number >= 1 or latest", args[0])
 				}
 			}
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			b, err := c.Block(ctx, h, client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, b, func(w io.Writer) {
-				hd := b.Header
-				row(w, "HEIGHT", "TIME", "PROPOSER", "TXS", "TREE SIZE", "HASH")
-				row(w, hd.Height, hd.Time, hd.Proposer, hd.TxCount, hd.TreeSize, b.Hash)
-				fmt.Fprintf(w, "prev %s\nledger root %s\nstate hash %s\n\n", hd.Prev, hd.LedgerRoot, hd.StateHash)
-				row(w, "#", "TX", "TYPE", "STATUS", "REASON")
-				for i, r := range b.Receipts {
-					reason := ""
-					if len(r.Reasons) > 0 {
-						reason = r.Reasons[0].Code + ": " + r.Reasons[0].Message
-					}
-					row(w, i, short(r.TxID, 16), r.Type, r.Status, reason)
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				b, err := c.Block(ctx, h, ro.options())
+				if err != nil {
+					return err
 				}
+				return a.Print(cmd, b, func(w io.Writer) {
+					hd := b.Header
+					row(w, "HEIGHT", "TIME", "PROPOSER", "TXS", "TREE SIZE", "HASH")
+					row(w, hd.Height, hd.Time, hd.Proposer, hd.TxCount, hd.TreeSize, b.Hash)
+					fmt.Fprintf(w, "prev %s\nledger root %s\nstate hash %s\n\n", hd.Prev, hd.LedgerRoot, hd.StateHash)
+					row(w, "#", "TX", "TYPE", "STATUS", "REASON")
+					for i, r := range b.Receipts {
+						reason := ""
+						if len(r.Reasons) > 0 {
+							reason = r.Reasons[0].Code + ": " + r.Reasons[0].Message
+						}
+						row(w, i, short(r.TxID, 16), r.Type, r.Status, reason)
+					}
+				})
 			})
 		},
 	}
-	get.Flags().BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(get)
 	cmd.AddCommand(get)
 	return cmd
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"io"
 	"strings"
@@ -14,8 +13,6 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
-
-func keyIDOf(k ed25519.PrivateKey) string { return tx.KeyID(k.Public().(ed25519.PublicKey)) }
 
 func (a *App) participantCmd() *cobra.Command {
 	cmd := &cobra.Command{

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +73,15 @@ func loadPolicy(cmd *cobra.Command, path string) (*policy.Policy, *policy.Compil
 	return p, c, nil
 }
 
+// parseRFC3339 reads a time flag of the policy commands.
+func parseRFC3339(flag, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--%s %q: must be an RFC 3339 time such as 2026-03-01T12:00:00Z", flag, v)
+	}
+	return t, nil
+}
+
 func (a *App) policyPublishCmd(typ string) *cobra.Command {
 	var sf submitFlags
 	use, short, example := "publish FILE", "Publish a new policy (version 1), signed with --key of agency/<agency>",
@@ -127,43 +137,39 @@ func (a *App) policyWithdrawCmd() *cobra.Command {
 }
 
 func (a *App) policyGetCmd() *cobra.Command {
-	var strong bool
+	var ro readOpts
 	cmd := &cobra.Command{
 		Use:     "get ID",
 		Short:   "Show a policy: its status and every version with the transaction that published it",
 		Example: "  ledgerctl policy get us-fda-seafood-facility\n  ledgerctl policy get us-fda-seafood-facility -o yaml   # the rules of every version",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			resp, err := c.Policy(ctx, args[0], client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, resp, func(w io.Writer) {
-				h := resp.Head
-				row(w, "ID", "AGENCY", "VERSION", "STATUS", "ENFORCEMENT", "SCOPE")
-				row(w, h.ID, h.Agency, h.Version, h.Status, h.Enforcement, scopeString(h.Scope))
-				if h.Status == policy.StatusWithdrawn {
-					fmt.Fprintf(w, "\nwithdrawn at %s (tx %s): %s\n", h.Withdrawn, short(h.WithdrawnTx, 16), h.Reason)
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				resp, err := c.Policy(ctx, args[0], ro.options())
+				if err != nil {
+					return err
 				}
-				fmt.Fprintln(w)
-				row(w, "VERSION", "IN FORCE FROM", "HEIGHT", "TX", "RULES")
-				for _, v := range resp.Versions {
-					names := make([]string, len(v.Policy.Rules))
-					for i, r := range v.Policy.Rules {
-						names[i] = r.Name
+				return a.Print(cmd, resp, func(w io.Writer) {
+					h := resp.Head
+					row(w, "ID", "AGENCY", "VERSION", "STATUS", "ENFORCEMENT", "SCOPE")
+					row(w, h.ID, h.Agency, h.Version, h.Status, h.Enforcement, scopeString(h.Scope))
+					if h.Status == policy.StatusWithdrawn {
+						fmt.Fprintf(w, "\nwithdrawn at %s (tx %s): %s\n", h.Withdrawn, short(h.WithdrawnTx, 16), h.Reason)
 					}
-					row(w, v.Policy.Version, v.Time, v.Height, short(v.TxID, 16), strings.Join(names, ","))
-				}
+					fmt.Fprintln(w)
+					row(w, "VERSION", "IN FORCE FROM", "HEIGHT", "TX", "RULES")
+					for _, v := range resp.Versions {
+						names := make([]string, len(v.Policy.Rules))
+						for i, r := range v.Policy.Rules {
+							names[i] = r.Name
+						}
+						row(w, v.Policy.Version, v.Time, v.Height, short(v.TxID, 16), strings.Join(names, ","))
+					}
+				})
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(cmd)
 	return cmd
 }
 
@@ -187,28 +193,24 @@ func scopeString(s policy.Scope) string {
 
 func (a *App) policyListCmd() *cobra.Command {
 	var agency string
-	var strong bool
+	var ro readOpts
 	cmd := &cobra.Command{
 		Use:     "list [--agency ID]",
 		Short:   "List policies, all of them or one agency's",
 		Example: "  ledgerctl policy list\n  ledgerctl policy list --agency us-fda -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			list, err := c.Policies(ctx, agency, client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, list, func(w io.Writer) { printHeads(w, list) })
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				list, err := c.Policies(ctx, agency, ro.options())
+				if err != nil {
+					return err
+				}
+				return a.Print(cmd, list, func(w io.Writer) { printHeads(w, list) })
+			})
 		},
 	}
 	cmd.Flags().StringVar(&agency, "agency", "", "only this agency's policies (e.g. us-fda)")
-	cmd.Flags().BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(cmd)
 	return cmd
 }
 
@@ -272,9 +274,9 @@ DOC (YAML or JSON) holds what a node would pass to the rules:
 			}
 			at := in.AtTime(time.Now().UTC())
 			if atFlag != "" {
-				t, err := time.Parse(time.RFC3339Nano, atFlag)
+				t, err := parseRFC3339("at", atFlag)
 				if err != nil {
-					return fmt.Errorf("--at %q: must be an RFC 3339 time such as 2026-03-01T12:00:00Z", atFlag)
+					return err
 				}
 				at = t.UTC()
 			}
@@ -322,7 +324,7 @@ DOC (YAML or JSON) holds what a node would pass to the rules:
 func (a *App) policyScopeCmd() *cobra.Command {
 	var sub policy.Subject
 	var hs, origin, destination, at string
-	var strong bool
+	var ro readOpts
 	cmd := &cobra.Command{
 		Use:     "scope --type TYPE [--program P] [--hs CODES] [--origin CC] [--destination CC] [--at TIME]",
 		Short:   "List the policies (the version in force) that apply to a document with these attributes",
@@ -340,27 +342,23 @@ func (a *App) policyScopeCmd() *cobra.Command {
 			}
 			sub.HSCodes, sub.OriginCountries, sub.DestinationCountries = split(hs), split(origin), split(destination)
 			if at != "" {
-				t, err := time.Parse(time.RFC3339Nano, at)
+				t, err := parseRFC3339("at", at)
 				if err != nil {
-					return fmt.Errorf("--at %q: must be an RFC 3339 time such as 2026-03-01T12:00:00Z", at)
+					return err
 				}
 				at = tx.FormatTime(t)
 			}
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			resp, err := c.PoliciesInScope(ctx, sub, at, client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, resp, func(w io.Writer) {
-				row(w, "ID", "AGENCY", "VERSION", "ENFORCEMENT", "IN FORCE FROM", "RULES")
-				for _, v := range resp.Policies {
-					row(w, v.Policy.ID, v.Policy.Agency, v.Policy.Version, v.Policy.Enforcement, v.Time, len(v.Policy.Rules))
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				resp, err := c.PoliciesInScope(ctx, sub, at, ro.options())
+				if err != nil {
+					return err
 				}
+				return a.Print(cmd, resp, func(w io.Writer) {
+					row(w, "ID", "AGENCY", "VERSION", "ENFORCEMENT", "IN FORCE FROM", "RULES")
+					for _, v := range resp.Policies {
+						row(w, v.Policy.ID, v.Policy.Agency, v.Policy.Version, v.Policy.Enforcement, v.Time, len(v.Policy.Rules))
+					}
+				})
 			})
 		},
 	}
@@ -371,47 +369,43 @@ func (a *App) policyScopeCmd() *cobra.Command {
 	f.StringVar(&origin, "origin", "", "countries of origin, comma-separated (ISO alpha-2)")
 	f.StringVar(&destination, "destination", "", "countries of destination, comma-separated")
 	f.StringVar(&at, "at", "", "as of this time (RFC 3339; default now)")
-	f.BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(cmd)
 	return cmd
 }
 
 func (a *App) policyHistoryCmd() *cobra.Command {
-	var strong bool
+	var ro readOpts
 	cmd := &cobra.Command{
 		Use:     "history DOCUMENT-ID",
 		Short:   "Show every evaluation of a document by the agency rules, rejections included",
 		Example: "  ledgerctl policy history cert-2026-0001\n  ledgerctl policy history cert-2026-0001 -o json | jq '.evaluations[].findings'",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			resp, err := c.Evaluations(ctx, args[0], client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, resp, func(w io.Writer) {
-				if len(resp.Evaluations) == 0 {
-					fmt.Fprintf(w, "no evaluations of %q (no policy was in scope, or no such document)\n", args[0])
-					return
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				resp, err := c.Evaluations(ctx, args[0], ro.options())
+				if err != nil {
+					return err
 				}
-				row(w, "HEIGHT", "TIME", "TX", "TYPE", "STATUS", "POLICY", "VERSION", "RULE", "ENFORCEMENT", "RESULT", "MESSAGE")
-				for _, e := range resp.Evaluations {
-					for _, f := range e.Findings {
-						row(w, e.Height, e.Time, short(e.TxID, 16), e.TxType, e.Status, f.Source, f.Version, f.Rule, f.Enforcement, f.Result, f.Message)
+				return a.Print(cmd, resp, func(w io.Writer) {
+					if len(resp.Evaluations) == 0 {
+						fmt.Fprintf(w, "no evaluations of %q (no policy was in scope, or no such document)\n", args[0])
+						return
 					}
-				}
-				for _, e := range resp.Evaluations {
-					for _, r := range e.Reasons {
-						fmt.Fprintf(w, "\n%s at height %d rejected: %s\n", short(e.TxID, 16), e.Height, r.Message)
+					row(w, "HEIGHT", "TIME", "TX", "TYPE", "STATUS", "POLICY", "VERSION", "RULE", "ENFORCEMENT", "RESULT", "MESSAGE")
+					for _, e := range resp.Evaluations {
+						for _, f := range e.Findings {
+							row(w, e.Height, e.Time, short(e.TxID, 16), e.TxType, e.Status, f.Source, f.Version, f.Rule, f.Enforcement, f.Result, f.Message)
+						}
 					}
-				}
+					for _, e := range resp.Evaluations {
+						for _, r := range e.Reasons {
+							fmt.Fprintf(w, "\n%s at height %d rejected: %s\n", short(e.TxID, 16), e.Height, r.Message)
+						}
+					}
+				})
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(cmd)
 	return cmd
 }

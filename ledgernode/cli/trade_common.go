@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,26 +103,6 @@ func parseAtFlag(flag, v string) (string, error) {
 	return tx.FormatTime(t), nil
 }
 
-// readOpts is the --strong flag shared by reads.
-type readOpts struct{ strong bool }
-
-func (r *readOpts) add(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&r.strong, "strong", false, "linearizable read through the leader")
-}
-
-func (r *readOpts) options() client.ReadOptions { return client.ReadOptions{Strong: r.strong} }
-
-// withClient runs fn with a client and a bounded context.
-func (a *App) withClient(fn func(c *client.Client, ctx context.Context) error) error {
-	c, err := a.Client()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := a.Context()
-	defer cancel()
-	return fn(c, ctx)
-}
-
 // checkEvidence verifies verdict evidence offline when a trust file is
 // configured: each record's signature, receipt, inclusion proof and signed
 // head. It returns a one-line summary.
@@ -148,7 +127,7 @@ func (a *App) checkEvidence(items []trade.EvidenceItem) (string, error) {
 			continue
 		}
 		if _, err := verify.Receipt(it.Evidence, trust); err != nil {
-			return "", &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: evidence %s (%s): %w", short(it.TxID, 16), it.Role, err)}
+			return "", notVerified("evidence %s (%s): %w", short(it.TxID, 16), it.Role, err)
 		}
 	}
 	return fmt.Sprintf("%d record(s), inclusion proofs verified offline%s", len(items), where), nil
