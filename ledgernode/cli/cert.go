@@ -62,10 +62,7 @@ func (a *App) certTemplateCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--program %q: one of %s", program, strings.Join(trade.ProgramNames(), ", "))
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			enc.SetEscapeHTML(false)
-			return enc.Encode(ct)
+			return writeJSON(cmd.OutOrStdout(), ct)
 		},
 	}
 	cmd.Flags().StringVar(&program, "program", "USMCA", "USMCA, CAFTA-DR or NAFTA")
@@ -139,18 +136,14 @@ func (a *App) certRevokeCmd() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.ID = args[0]
-			if effective != "" {
-				t, err := parseAtFlag("effective", effective)
-				if err != nil {
-					return err
-				}
-				p.Effective = t
+			var err error
+			if p.Effective, err = parseEffective(effective); err != nil {
+				return err
 			}
 			return a.submitTrade(cmd, "certificate.revoke", p, &sf)
 		},
 	}
-	cmd.Flags().StringVar(&p.Reason, "reason", "", "why (required)")
-	cmd.Flags().StringVar(&effective, "effective", "", "effective date or time (default: block time; may be in the past)")
+	addRevokeFlags(cmd, &p.Reason, &effective)
 	sf.add(cmd)
 	return cmd
 }
@@ -262,9 +255,7 @@ func (a *App) certListCmd() *cobra.Command {
 					for _, r := range p.Certificates {
 						row(w, r.ID, r.Program, r.Certifier, r.Status, r.Current)
 					}
-					if p.Next != "" {
-						fmt.Fprintf(w, "\nmore: --after %q\n", p.Next)
-					}
+					printMore(w, p.Next)
 				})
 			})
 		},
@@ -273,17 +264,16 @@ func (a *App) certListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.Exporter, "exporter", "", "exporter identity")
 	cmd.Flags().StringVar(&f.Certifier, "certifier", "", "certifier identity")
 	cmd.Flags().StringVar(&f.HS, "hs", "", "HS chapter, heading or subheading (2, 4 or 6 digits)")
-	cmd.Flags().StringVar(&f.After, "after", "", "cursor from the previous page")
-	cmd.Flags().IntVar(&f.Limit, "limit", 0, "page size (default 100, at most 1000)")
+	addPageFlags(cmd, &f.After, &f.Limit)
 	ro.add(cmd)
 	return cmd
 }
 
 // exportCredential writes a credential to --out or standard output, after
 // re-issuing it with --issuer-key if given.
-func (a *App) exportCredential(cmd *cobra.Command, raw json.RawMessage, out, issuerKey, issuerName string) error {
-	if issuerKey != "" {
-		k, err := tx.ReadKeyFile(issuerKey)
+func (a *App) exportCredential(cmd *cobra.Command, raw json.RawMessage, f credentialFlags) error {
+	if f.issuerKey != "" {
+		k, err := tx.ReadKeyFile(f.issuerKey)
 		if err != nil {
 			return err
 		}
@@ -291,7 +281,7 @@ func (a *App) exportCredential(cmd *cobra.Command, raw json.RawMessage, out, iss
 		if err := json.Unmarshal(raw, &vc); err != nil {
 			return err
 		}
-		signed, err := trade.SignCredential(vc, k, issuerName, tx.FormatTime(time.Now()))
+		signed, err := trade.SignCredential(vc, k, f.issuerName, tx.FormatTime(time.Now()))
 		if err != nil {
 			return err
 		}
@@ -303,22 +293,19 @@ func (a *App) exportCredential(cmd *cobra.Command, raw json.RawMessage, out, iss
 	if err := json.Unmarshal(raw, &pretty); err != nil {
 		return err
 	}
-	if out != "" {
-		if err := saveJSON(out, pretty); err != nil {
+	if f.out != "" {
+		if err := saveJSON(f.out, pretty); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (check it with: ledgerctl verify credential %s)\n", out, out)
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (check it with: ledgerctl verify credential %s)\n", f.out, f.out)
 		return nil
 	}
-	enc := json.NewEncoder(cmd.OutOrStdout())
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(pretty)
+	return writeJSON(cmd.OutOrStdout(), pretty)
 }
 
 func (a *App) certExportCmd() *cobra.Command {
 	var version int
-	var out, issuerKey, issuerName string
+	var cf credentialFlags
 	cmd := &cobra.Command{
 		Use:   "export ID [--version N] [--out FILE] [--issuer-key FILE]",
 		Short: "Export a certificate as a W3C Verifiable Credential (Traceability Vocabulary, eddsa-jcs-2022 proof)",
@@ -337,13 +324,11 @@ VC verifiers check; --issuer-key re-issues it under your own key instead.`,
 				if err != nil {
 					return err
 				}
-				return a.exportCredential(cmd, raw, out, issuerKey, issuerName)
+				return a.exportCredential(cmd, raw, cf)
 			})
 		},
 	}
 	cmd.Flags().IntVar(&version, "version", 0, "version (default: the current one)")
-	cmd.Flags().StringVar(&out, "out", "", "write the credential to FILE")
-	cmd.Flags().StringVar(&issuerKey, "issuer-key", "", "re-issue the credential signed by this key file")
-	cmd.Flags().StringVar(&issuerName, "issuer-name", "", "the issuer's name with --issuer-key")
+	cf.add(cmd)
 	return cmd
 }

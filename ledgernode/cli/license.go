@@ -126,18 +126,14 @@ func (a *App) licenseRevokeCmd() *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.ID = args[0]
-			if effective != "" {
-				t, err := parseAtFlag("effective", effective)
-				if err != nil {
-					return err
-				}
-				p.Effective = t
+			var err error
+			if p.Effective, err = parseEffective(effective); err != nil {
+				return err
 			}
 			return a.submitTrade(cmd, "license.revoke", p, &sf)
 		},
 	}
-	cmd.Flags().StringVar(&p.Reason, "reason", "", "why (required)")
-	cmd.Flags().StringVar(&effective, "effective", "", "effective date or time (default: block time; may be in the past)")
+	addRevokeFlags(cmd, &p.Reason, &effective)
 	sf.add(cmd)
 	return cmd
 }
@@ -194,9 +190,7 @@ func (a *App) licenseListCmd() *cobra.Command {
 				}
 				return a.Print(cmd, p, func(w io.Writer) {
 					licenseTable(w, p.Licenses)
-					if p.Next != "" {
-						fmt.Fprintf(w, "\nmore: --after %q\n", p.Next)
-					}
+					printMore(w, p.Next)
 				})
 			})
 		},
@@ -205,14 +199,13 @@ func (a *App) licenseListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.Licensor, "licensor", "", "licensor identity")
 	cmd.Flags().StringVar(&f.Right, "right", "", "IP right")
 	cmd.Flags().StringVar(&f.Parent, "parent", "", "parent license: list its sub-licenses")
-	cmd.Flags().StringVar(&f.After, "after", "", "cursor from the previous page")
-	cmd.Flags().IntVar(&f.Limit, "limit", 0, "page size (default 100, at most 1000)")
+	addPageFlags(cmd, &f.After, &f.Limit)
 	ro.add(cmd)
 	return cmd
 }
 
 func (a *App) licenseExportCmd() *cobra.Command {
-	var out, issuerKey, issuerName string
+	var cf credentialFlags
 	cmd := &cobra.Command{
 		Use:   "export ID [--out FILE] [--issuer-key FILE]",
 		Short: "Export a license as a W3C Verifiable Credential (IntellectualPropertyRightsLicenseCredential, extendsCredential = parent)",
@@ -225,12 +218,10 @@ func (a *App) licenseExportCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return a.exportCredential(cmd, raw, out, issuerKey, issuerName)
+				return a.exportCredential(cmd, raw, cf)
 			})
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "", "write the credential to FILE")
-	cmd.Flags().StringVar(&issuerKey, "issuer-key", "", "re-issue the credential signed by this key file")
-	cmd.Flags().StringVar(&issuerName, "issuer-name", "", "the issuer's name with --issuer-key")
+	cf.add(cmd)
 	return cmd
 }

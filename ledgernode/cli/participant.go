@@ -42,7 +42,7 @@ func parseIdentifiers(vals []string) ([]trade.Identifier, error) {
 func (a *App) participantEnrolCmd() *cobra.Command {
 	var p trade.ParticipantEnrol
 	var keys, idents []string
-	var c trade.Contact
+	var cf contactFlags
 	var sf submitFlags
 	cmd := &cobra.Command{
 		Use:   "enrol --id ID --name NAME --country CC --role R... --public-key KEY...",
@@ -59,9 +59,7 @@ func (a *App) participantEnrolCmd() *cobra.Command {
 			if p.Identifiers, err = parseIdentifiers(idents); err != nil {
 				return err
 			}
-			if c != (trade.Contact{}) {
-				p.Contact = &c
-			}
+			p.Contact = cf.contact()
 			return a.submitTrade(cmd, "participant.enrol", p, &sf)
 		},
 	}
@@ -73,9 +71,7 @@ func (a *App) participantEnrolCmd() *cobra.Command {
 	f.StringSliceVar(&idents, "identifier", nil, "SCHEME=VALUE business identifier (tax or customs number); repeat")
 	f.StringSliceVar(&keys, "public-key", nil, "a public key id or key file; repeat")
 	f.StringVar(&p.Evidence, "evidence", "", "what the agency relied on (e.g. a registration certificate's reference)")
-	f.StringVar(&c.Email, "email", "", "contact email")
-	f.StringVar(&c.Phone, "phone", "", "contact telephone")
-	f.StringVar(&c.Address, "address", "", "postal address")
+	cf.add(cmd, true)
 	sf.add(cmd)
 	return cmd
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -59,7 +60,7 @@ certificate and license verdicts per line.`,
 					row(w, "")
 					row(w, "LINE", "HS", "ORIGIN", "CERTIFICATE", "LICENSES", "DESCRIPTION")
 					for _, l := range s.Lines {
-						row(w, l.Line, l.HSCode, l.OriginCountry, dash(l.Certificate), dash(joinComma(l.Licenses)), l.Description)
+						row(w, l.Line, l.HSCode, l.OriginCountry, dash(l.Certificate), dash(strings.Join(l.Licenses, ",")), l.Description)
 					}
 				})
 			})
@@ -68,15 +69,4 @@ certificate and license verdicts per line.`,
 	ro.add(get)
 	cmd.AddCommand(declare, get)
 	return cmd
-}
-
-func joinComma(ss []string) string {
-	out := ""
-	for i, s := range ss {
-		if i > 0 {
-			out += ","
-		}
-		out += s
-	}
-	return out
 }

@@ -133,6 +133,67 @@ func (a *App) checkEvidence(items []trade.EvidenceItem) (string, error) {
 	return fmt.Sprintf("%d record(s), inclusion proofs verified offline%s", len(items), where), nil
 }
 
+// addRevokeFlags adds --reason and --effective of a trade revocation
+// (read --effective with parseEffective).
+func addRevokeFlags(cmd *cobra.Command, reason, effective *string) {
+	cmd.Flags().StringVar(reason, "reason", "", "why (required)")
+	cmd.Flags().StringVar(effective, "effective", "", "effective date or time (default: block time; may be in the past)")
+}
+
+// parseEffective reads --effective: empty leaves it to the block time.
+func parseEffective(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	return parseAtFlag("effective", v)
+}
+
+// credentialFlags choose where an exported credential goes and who
+// re-issues it.
+type credentialFlags struct{ out, issuerKey, issuerName string }
+
+func (f *credentialFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.out, "out", "", "write the credential to FILE")
+	cmd.Flags().StringVar(&f.issuerKey, "issuer-key", "", "re-issue the credential signed by this key file")
+	cmd.Flags().StringVar(&f.issuerName, "issuer-name", "", "the issuer's name with --issuer-key")
+}
+
+// addPageFlags adds --after and --limit of a paged list.
+func addPageFlags(cmd *cobra.Command, after *string, limit *int) {
+	cmd.Flags().StringVar(after, "after", "", "cursor from the previous page")
+	cmd.Flags().IntVar(limit, "limit", 0, "page size (default 100, at most 1000)")
+}
+
+// printMore tells how to ask for the next page, if there is one.
+func printMore(w io.Writer, next string) {
+	if next != "" {
+		fmt.Fprintf(w, "\nmore: --after %q\n", next)
+	}
+}
+
+// contactFlags are the contact of an agency or participant.
+type contactFlags struct{ c trade.Contact }
+
+func (f *contactFlags) add(cmd *cobra.Command, address bool) {
+	cmd.Flags().StringVar(&f.c.Email, "email", "", "contact email")
+	cmd.Flags().StringVar(&f.c.Phone, "phone", "", "contact telephone")
+	if address {
+		cmd.Flags().StringVar(&f.c.Address, "address", "", "postal address")
+	}
+}
+
+// contact is nil when no contact flag was given.
+func (f *contactFlags) contact() *trade.Contact {
+	if f.c == (trade.Contact{}) {
+		return nil
+	}
+	c := f.c
+	return &c
+}
+
+// agencyID accepts an agency id with or without its "agency/" prefix.
+func agencyID(arg string) string { return strings.TrimPrefix(arg, "agency/") }
+
 func printEvidence(w io.Writer, summary string, items []trade.EvidenceItem) {
 	fmt.Fprintf(w, "\nevidence: %s\n", summary)
 	for _, it := range items {
