@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
@@ -141,18 +142,14 @@ func (a *App) agencyGetCmd() *cobra.Command {
 		Example: "  ledgerctl agency get us-cbp",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				r, err := c.Agency(ctx, args[0], ro.options())
-				if err != nil {
-					return err
-				}
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.AgencyResponse, error) {
+				return c.Agency(ctx, args[0], ro.options())
+			}, func(w io.Writer, r *api.AgencyResponse) {
 				ag := r.Agency
-				return a.Print(cmd, r, func(w io.Writer) {
-					row(w, "AGENCY", "NAME", "COUNTRY", "PROGRAMS", "STATUS", "SINCE")
-					row(w, ag.Identity, ag.Name, ag.Country, strings.Join(ag.Programs, ","), ag.Status, ag.Since)
-					printHistory(w, ag.History)
-					printKeys(w, r.Keys)
-				})
+				row(w, "AGENCY", "NAME", "COUNTRY", "PROGRAMS", "STATUS", "SINCE")
+				row(w, ag.Identity, ag.Name, ag.Country, strings.Join(ag.Programs, ","), ag.Status, ag.Since)
+				printHistory(w, ag.History)
+				printKeys(w, r.Keys)
 			})
 		},
 	}
@@ -167,17 +164,13 @@ func (a *App) agencyListCmd() *cobra.Command {
 		Short: "List the registered agencies",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				list, err := c.Agencies(ctx, ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]*trade.Agency, error) {
+				return c.Agencies(ctx, ro.options())
+			}, func(w io.Writer, list []*trade.Agency) {
+				row(w, "AGENCY", "NAME", "COUNTRY", "PROGRAMS", "STATUS")
+				for _, ag := range list {
+					row(w, ag.Identity, ag.Name, ag.Country, strings.Join(ag.Programs, ","), ag.Status)
 				}
-				return a.Print(cmd, list, func(w io.Writer) {
-					row(w, "AGENCY", "NAME", "COUNTRY", "PROGRAMS", "STATUS")
-					for _, ag := range list {
-						row(w, ag.Identity, ag.Name, ag.Country, strings.Join(ag.Programs, ","), ag.Status)
-					}
-				})
 			})
 		},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 )
 
@@ -26,25 +27,21 @@ func (a *App) blockCmd() *cobra.Command {
 					return fmt.Errorf("height %q: must be a number >= 1 or latest", args[0])
 				}
 			}
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				b, err := c.Block(ctx, h, ro.options())
-				if err != nil {
-					return err
-				}
-				return a.Print(cmd, b, func(w io.Writer) {
-					hd := b.Header
-					row(w, "HEIGHT", "TIME", "PROPOSER", "TXS", "TREE SIZE", "HASH")
-					row(w, hd.Height, hd.Time, hd.Proposer, hd.TxCount, hd.TreeSize, b.Hash)
-					fmt.Fprintf(w, "prev %s\nledger root %s\nstate hash %s\n\n", hd.Prev, hd.LedgerRoot, hd.StateHash)
-					row(w, "#", "TX", "TYPE", "STATUS", "REASON")
-					for i, r := range b.Receipts {
-						reason := ""
-						if len(r.Reasons) > 0 {
-							reason = r.Reasons[0].Code + ": " + r.Reasons[0].Message
-						}
-						row(w, i, short(r.TxID, 16), r.Type, r.Status, reason)
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*chain.Block, error) {
+				return c.Block(ctx, h, ro.options())
+			}, func(w io.Writer, b *chain.Block) {
+				hd := b.Header
+				row(w, "HEIGHT", "TIME", "PROPOSER", "TXS", "TREE SIZE", "HASH")
+				row(w, hd.Height, hd.Time, hd.Proposer, hd.TxCount, hd.TreeSize, b.Hash)
+				fmt.Fprintf(w, "prev %s\nledger root %s\nstate hash %s\n\n", hd.Prev, hd.LedgerRoot, hd.StateHash)
+				row(w, "#", "TX", "TYPE", "STATUS", "REASON")
+				for i, r := range b.Receipts {
+					reason := ""
+					if len(r.Reasons) > 0 {
+						reason = r.Reasons[0].Code + ": " + r.Reasons[0].Message
 					}
-				})
+					row(w, i, short(r.TxID, 16), r.Type, r.Status, reason)
+				}
 			})
 		},
 	}

@@ -245,18 +245,14 @@ func (a *App) certListCmd() *cobra.Command {
 			if n != 1 {
 				return fmt.Errorf("give exactly one of --importer, --exporter, --certifier or --hs")
 			}
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				p, err := c.Certificates(ctx, f, ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.CertificatePage, error) {
+				return c.Certificates(ctx, f, ro.options())
+			}, func(w io.Writer, p *trade.CertificatePage) {
+				row(w, "CERTIFICATE", "PROGRAM", "CERTIFIER", "STATUS", "VERSION")
+				for _, r := range p.Certificates {
+					row(w, r.ID, r.Program, r.Certifier, r.Status, r.Current)
 				}
-				return a.Print(cmd, p, func(w io.Writer) {
-					row(w, "CERTIFICATE", "PROGRAM", "CERTIFIER", "STATUS", "VERSION")
-					for _, r := range p.Certificates {
-						row(w, r.ID, r.Program, r.Certifier, r.Status, r.Current)
-					}
-					printMore(w, p.Next)
-				})
+				printMore(w, p.Next)
 			})
 		},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 )
 
@@ -23,26 +24,22 @@ func (a *App) clusterStatusCmd() *cobra.Command {
 		Short: "Show members, leader, height and applied index of every node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				st, err := c.Status(ctx, false)
-				if err != nil {
-					return err
-				}
-				return a.Print(cmd, st, func(w io.Writer) {
-					fmt.Fprintf(w, "network %s, leader %s, height %d, tree size %d, block time %s\n\n", st.Network, dash(st.Leader), st.Height, st.TreeSize, st.BlockTime)
-					row(w, "MEMBER", "SUFFRAGE", "STATE", "HEIGHT", "APPLIED INDEX", "API", "NOTE")
-					for _, m := range st.Members {
-						state := m.State
-						if m.Leader {
-							state += " *"
-						}
-						note := ""
-						if !m.Reachable {
-							note = "unreachable: " + m.Error
-						}
-						row(w, m.ID, m.Suffrage, dash(state), m.Height, m.AppliedIndex, dash(m.APIAddr), note)
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.Status, error) {
+				return c.Status(ctx, false)
+			}, func(w io.Writer, st *api.Status) {
+				fmt.Fprintf(w, "network %s, leader %s, height %d, tree size %d, block time %s\n\n", st.Network, dash(st.Leader), st.Height, st.TreeSize, st.BlockTime)
+				row(w, "MEMBER", "SUFFRAGE", "STATE", "HEIGHT", "APPLIED INDEX", "API", "NOTE")
+				for _, m := range st.Members {
+					state := m.State
+					if m.Leader {
+						state += " *"
 					}
-				})
+					note := ""
+					if !m.Reachable {
+						note = "unreachable: " + m.Error
+					}
+					row(w, m.ID, m.Suffrage, dash(state), m.Height, m.AppliedIndex, dash(m.APIAddr), note)
+				}
 			})
 		},
 	}

@@ -87,20 +87,16 @@ func (a *App) keysGetCmd() *cobra.Command {
 		Short: "Show a registered key and its history (registered, retired, revoked)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				k, err := c.Key(ctx, args[0])
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*state.Key, error) {
+				return c.Key(ctx, args[0])
+			}, func(w io.Writer, k *state.Key) {
+				row(w, "FINGERPRINT", "OWNER", "KIND", "VALID FROM", "RETIRED", "REVOKED")
+				row(w, k.Fingerprint, k.Owner, k.Kind, k.ValidFrom, dash(k.RetiredAt), dash(k.RevokedAt))
+				fmt.Fprintln(w)
+				row(w, "TIME", "EVENT", "TX", "DETAIL")
+				for _, e := range k.History {
+					row(w, e.Time, e.Event, short(e.TxID, 16), e.Detail)
 				}
-				return a.Print(cmd, k, func(w io.Writer) {
-					row(w, "FINGERPRINT", "OWNER", "KIND", "VALID FROM", "RETIRED", "REVOKED")
-					row(w, k.Fingerprint, k.Owner, k.Kind, k.ValidFrom, dash(k.RetiredAt), dash(k.RevokedAt))
-					fmt.Fprintln(w)
-					row(w, "TIME", "EVENT", "TX", "DETAIL")
-					for _, e := range k.History {
-						row(w, e.Time, e.Event, short(e.TxID, 16), e.Detail)
-					}
-				})
 			})
 		},
 	}

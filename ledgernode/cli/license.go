@@ -44,15 +44,11 @@ func (a *App) iprightCmd() *cobra.Command {
 		Short: "Show a registered right",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				r, err := c.Right(ctx, args[0], ro.options())
-				if err != nil {
-					return err
-				}
-				return a.Print(cmd, r, func(w io.Writer) {
-					row(w, "RIGHT", "TYPE", "OFFICE", "NUMBER", "TITLE", "HOLDER", "VOUCHED BY")
-					row(w, r.ID, r.Type, r.Office, r.RegistrationNumber, r.Title, r.Holder, r.VouchedBy)
-				})
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.IPRight, error) {
+				return c.Right(ctx, args[0], ro.options())
+			}, func(w io.Writer, r *trade.IPRight) {
+				row(w, "RIGHT", "TYPE", "OFFICE", "NUMBER", "TITLE", "HOLDER", "VOUCHED BY")
+				row(w, r.ID, r.Type, r.Office, r.RegistrationNumber, r.Title, r.Holder, r.VouchedBy)
 			})
 		},
 	}
@@ -145,17 +141,13 @@ func (a *App) licenseGetCmd() *cobra.Command {
 		Short: "Show a license and its place in its chain",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				l, err := c.License(ctx, args[0], ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.License, error) {
+				return c.License(ctx, args[0], ro.options())
+			}, func(w io.Writer, l *trade.License) {
+				licenseTable(w, []*trade.License{l})
+				if rv := l.Revocation; rv != nil {
+					fmt.Fprintf(w, "\nrevoked by %s from %s: %s\n", rv.By, rv.Effective, rv.Reason)
 				}
-				return a.Print(cmd, l, func(w io.Writer) {
-					licenseTable(w, []*trade.License{l})
-					if rv := l.Revocation; rv != nil {
-						fmt.Fprintf(w, "\nrevoked by %s from %s: %s\n", rv.By, rv.Effective, rv.Reason)
-					}
-				})
 			})
 		},
 	}
@@ -183,15 +175,11 @@ func (a *App) licenseListCmd() *cobra.Command {
 			if f.Licensee == "" && f.Licensor == "" && f.Right == "" && f.Parent == "" {
 				return fmt.Errorf("give --licensee, --licensor, --right or --parent")
 			}
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				p, err := c.Licenses(ctx, f, ro.options())
-				if err != nil {
-					return err
-				}
-				return a.Print(cmd, p, func(w io.Writer) {
-					licenseTable(w, p.Licenses)
-					printMore(w, p.Next)
-				})
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.LicensePage, error) {
+				return c.Licenses(ctx, f, ro.options())
+			}, func(w io.Writer, p *trade.LicensePage) {
+				licenseTable(w, p.Licenses)
+				printMore(w, p.Next)
 			})
 		},
 	}

@@ -46,15 +46,11 @@ func (a *App) noteCmd() *cobra.Command {
 		Short: "Read a note",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				n, err := c.Note(ctx, args[0], ro.options())
-				if err != nil {
-					return err
-				}
-				return a.Print(cmd, n, func(w io.Writer) {
-					row(w, "KEY", "VERSION", "VALUE", "WRITER", "TIME", "TX")
-					row(w, n.Key, n.Version, string(n.Value), n.Writer, n.Time, short(n.TxID, 16))
-				})
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*state.Note, error) {
+				return c.Note(ctx, args[0], ro.options())
+			}, func(w io.Writer, n *state.Note) {
+				row(w, "KEY", "VERSION", "VALUE", "WRITER", "TIME", "TX")
+				row(w, n.Key, n.Version, string(n.Value), n.Writer, n.Time, short(n.TxID, 16))
 			})
 		},
 	}

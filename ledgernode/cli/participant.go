@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
@@ -125,18 +126,14 @@ func (a *App) participantGetCmd() *cobra.Command {
 		Example: "  ledgerctl participant get acme-mx",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				r, err := c.Participant(ctx, args[0], ro.options())
-				if err != nil {
-					return err
-				}
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.ParticipantResponse, error) {
+				return c.Participant(ctx, args[0], ro.options())
+			}, func(w io.Writer, r *api.ParticipantResponse) {
 				p := r.Participant
-				return a.Print(cmd, r, func(w io.Writer) {
-					row(w, "PARTICIPANT", "NAME", "COUNTRY", "ROLES", "ENROLLED BY", "STATUS", "SINCE")
-					row(w, p.Identity, p.Name, p.Country, strings.Join(p.Roles, ","), p.EnrolledBy, p.Status, p.Since)
-					printHistory(w, p.History)
-					printKeys(w, r.Keys)
-				})
+				row(w, "PARTICIPANT", "NAME", "COUNTRY", "ROLES", "ENROLLED BY", "STATUS", "SINCE")
+				row(w, p.Identity, p.Name, p.Country, strings.Join(p.Roles, ","), p.EnrolledBy, p.Status, p.Since)
+				printHistory(w, p.History)
+				printKeys(w, r.Keys)
 			})
 		},
 	}
@@ -153,17 +150,13 @@ func (a *App) participantListCmd() *cobra.Command {
 		Example: "  ledgerctl participant list --role certifier --country MX",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				list, err := c.Participants(ctx, f, ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]*trade.Participant, error) {
+				return c.Participants(ctx, f, ro.options())
+			}, func(w io.Writer, list []*trade.Participant) {
+				row(w, "PARTICIPANT", "NAME", "COUNTRY", "ROLES", "ENROLLED BY", "STATUS")
+				for _, p := range list {
+					row(w, p.Identity, p.Name, p.Country, strings.Join(p.Roles, ","), p.EnrolledBy, p.Status)
 				}
-				return a.Print(cmd, list, func(w io.Writer) {
-					row(w, "PARTICIPANT", "NAME", "COUNTRY", "ROLES", "ENROLLED BY", "STATUS")
-					for _, p := range list {
-						row(w, p.Identity, p.Name, p.Country, strings.Join(p.Roles, ","), p.EnrolledBy, p.Status)
-					}
-				})
 			})
 		},
 	}

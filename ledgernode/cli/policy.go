@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
@@ -144,28 +145,24 @@ func (a *App) policyGetCmd() *cobra.Command {
 		Example: "  ledgerctl policy get us-fda-seafood-facility\n  ledgerctl policy get us-fda-seafood-facility -o yaml   # the rules of every version",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				resp, err := c.Policy(ctx, args[0], ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.PolicyResponse, error) {
+				return c.Policy(ctx, args[0], ro.options())
+			}, func(w io.Writer, resp *api.PolicyResponse) {
+				h := resp.Head
+				row(w, "ID", "AGENCY", "VERSION", "STATUS", "ENFORCEMENT", "SCOPE")
+				row(w, h.ID, h.Agency, h.Version, h.Status, h.Enforcement, scopeString(h.Scope))
+				if h.Status == policy.StatusWithdrawn {
+					fmt.Fprintf(w, "\nwithdrawn at %s (tx %s): %s\n", h.Withdrawn, short(h.WithdrawnTx, 16), h.Reason)
 				}
-				return a.Print(cmd, resp, func(w io.Writer) {
-					h := resp.Head
-					row(w, "ID", "AGENCY", "VERSION", "STATUS", "ENFORCEMENT", "SCOPE")
-					row(w, h.ID, h.Agency, h.Version, h.Status, h.Enforcement, scopeString(h.Scope))
-					if h.Status == policy.StatusWithdrawn {
-						fmt.Fprintf(w, "\nwithdrawn at %s (tx %s): %s\n", h.Withdrawn, short(h.WithdrawnTx, 16), h.Reason)
+				fmt.Fprintln(w)
+				row(w, "VERSION", "IN FORCE FROM", "HEIGHT", "TX", "RULES")
+				for _, v := range resp.Versions {
+					names := make([]string, len(v.Policy.Rules))
+					for i, r := range v.Policy.Rules {
+						names[i] = r.Name
 					}
-					fmt.Fprintln(w)
-					row(w, "VERSION", "IN FORCE FROM", "HEIGHT", "TX", "RULES")
-					for _, v := range resp.Versions {
-						names := make([]string, len(v.Policy.Rules))
-						for i, r := range v.Policy.Rules {
-							names[i] = r.Name
-						}
-						row(w, v.Policy.Version, v.Time, v.Height, short(v.TxID, 16), strings.Join(names, ","))
-					}
-				})
+					row(w, v.Policy.Version, v.Time, v.Height, short(v.TxID, 16), strings.Join(names, ","))
+				}
 			})
 		},
 	}
@@ -200,13 +197,9 @@ func (a *App) policyListCmd() *cobra.Command {
 		Example: "  ledgerctl policy list\n  ledgerctl policy list --agency us-fda -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				list, err := c.Policies(ctx, agency, ro.options())
-				if err != nil {
-					return err
-				}
-				return a.Print(cmd, list, func(w io.Writer) { printHeads(w, list) })
-			})
+			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]policy.Head, error) {
+				return c.Policies(ctx, agency, ro.options())
+			}, func(w io.Writer, list []policy.Head) { printHeads(w, list) })
 		},
 	}
 	cmd.Flags().StringVar(&agency, "agency", "", "only this agency's policies (e.g. us-fda)")
@@ -348,17 +341,13 @@ func (a *App) policyScopeCmd() *cobra.Command {
 				}
 				at = tx.FormatTime(t)
 			}
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				resp, err := c.PoliciesInScope(ctx, sub, at, ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.PolicyScopeResponse, error) {
+				return c.PoliciesInScope(ctx, sub, at, ro.options())
+			}, func(w io.Writer, resp *api.PolicyScopeResponse) {
+				row(w, "ID", "AGENCY", "VERSION", "ENFORCEMENT", "IN FORCE FROM", "RULES")
+				for _, v := range resp.Policies {
+					row(w, v.Policy.ID, v.Policy.Agency, v.Policy.Version, v.Policy.Enforcement, v.Time, len(v.Policy.Rules))
 				}
-				return a.Print(cmd, resp, func(w io.Writer) {
-					row(w, "ID", "AGENCY", "VERSION", "ENFORCEMENT", "IN FORCE FROM", "RULES")
-					for _, v := range resp.Policies {
-						row(w, v.Policy.ID, v.Policy.Agency, v.Policy.Version, v.Policy.Enforcement, v.Time, len(v.Policy.Rules))
-					}
-				})
 			})
 		},
 	}
@@ -381,28 +370,24 @@ func (a *App) policyHistoryCmd() *cobra.Command {
 		Example: "  ledgerctl policy history cert-2026-0001\n  ledgerctl policy history cert-2026-0001 -o json | jq '.evaluations[].findings'",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				resp, err := c.Evaluations(ctx, args[0], ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.EvaluationsResponse, error) {
+				return c.Evaluations(ctx, args[0], ro.options())
+			}, func(w io.Writer, resp *api.EvaluationsResponse) {
+				if len(resp.Evaluations) == 0 {
+					fmt.Fprintf(w, "no evaluations of %q (no policy was in scope, or no such document)\n", args[0])
+					return
 				}
-				return a.Print(cmd, resp, func(w io.Writer) {
-					if len(resp.Evaluations) == 0 {
-						fmt.Fprintf(w, "no evaluations of %q (no policy was in scope, or no such document)\n", args[0])
-						return
+				row(w, "HEIGHT", "TIME", "TX", "TYPE", "STATUS", "POLICY", "VERSION", "RULE", "ENFORCEMENT", "RESULT", "MESSAGE")
+				for _, e := range resp.Evaluations {
+					for _, f := range e.Findings {
+						row(w, e.Height, e.Time, short(e.TxID, 16), e.TxType, e.Status, f.Source, f.Version, f.Rule, f.Enforcement, f.Result, f.Message)
 					}
-					row(w, "HEIGHT", "TIME", "TX", "TYPE", "STATUS", "POLICY", "VERSION", "RULE", "ENFORCEMENT", "RESULT", "MESSAGE")
-					for _, e := range resp.Evaluations {
-						for _, f := range e.Findings {
-							row(w, e.Height, e.Time, short(e.TxID, 16), e.TxType, e.Status, f.Source, f.Version, f.Rule, f.Enforcement, f.Result, f.Message)
-						}
+				}
+				for _, e := range resp.Evaluations {
+					for _, r := range e.Reasons {
+						fmt.Fprintf(w, "\n%s at height %d rejected: %s\n", short(e.TxID, 16), e.Height, r.Message)
 					}
-					for _, e := range resp.Evaluations {
-						for _, r := range e.Reasons {
-							fmt.Fprintf(w, "\n%s at height %d rejected: %s\n", short(e.TxID, 16), e.Height, r.Message)
-						}
-					}
-				})
+				}
 			})
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -137,6 +138,18 @@ func (a *App) withClient(fn func(c *client.Client, ctx context.Context) error) e
 	ctx, cancel := a.Context()
 	defer cancel()
 	return fn(c, ctx)
+}
+
+// show is the shape of a read command: ask the ledger (within --timeout)
+// and print the answer, as a table through table or as JSON or YAML.
+func show[T any](a *App, cmd *cobra.Command, ask func(c *client.Client, ctx context.Context) (T, error), table func(w io.Writer, v T)) error {
+	return a.withClient(func(c *client.Client, ctx context.Context) error {
+		v, err := ask(c, ctx)
+		if err != nil {
+			return err
+		}
+		return a.Print(cmd, v, func(w io.Writer) { table(w, v) })
+	})
 }
 
 // readOpts is the --strong flag shared by reads.

@@ -238,17 +238,13 @@ func (a *App) txTypesCmd() *cobra.Command {
 		Short: "List the transaction types the network accepts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				types, err := c.Types(ctx)
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]api.TypeInfo, error) {
+				return c.Types(ctx)
+			}, func(w io.Writer, types []api.TypeInfo) {
+				row(w, "TYPE", "SUMMARY")
+				for _, t := range types {
+					row(w, t.Type, t.Summary)
 				}
-				return a.Print(cmd, types, func(w io.Writer) {
-					row(w, "TYPE", "SUMMARY")
-					for _, t := range types {
-						row(w, t.Type, t.Summary)
-					}
-				})
 			})
 		},
 	}
