@@ -124,28 +124,15 @@ func (a *App) certAmendCmd() *cobra.Command {
 }
 
 func (a *App) certRevokeCmd() *cobra.Command {
-	var p trade.CertificateRevoke
-	var effective string
-	var sf submitFlags
-	cmd := &cobra.Command{
+	return a.revokeCmd(&cobra.Command{
 		Use:     "revoke ID --reason TEXT [--effective TIME]",
 		Aliases: []string{"withdraw"},
 		Short:   "Withdraw (certifier) or revoke (agency of the importing or exporting country) a certificate",
 		Example: `  ledgerctl cert revoke USMCA-ACME-0003 --reason "origin verification failed" --key cbp.key
   ledgerctl cert withdraw USMCA-ACME-0004 --reason "order cancelled" --key acme.key`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p.ID = args[0]
-			var err error
-			if p.Effective, err = parseEffective(effective); err != nil {
-				return err
-			}
-			return a.submitTrade(cmd, "certificate.revoke", p, &sf)
-		},
-	}
-	addRevokeFlags(cmd, &p.Reason, &effective)
-	sf.add(cmd)
-	return cmd
+	}, "certificate.revoke", func(id, reason, effective string) any {
+		return trade.CertificateRevoke{ID: id, Reason: reason, Effective: effective}
+	})
 }
 
 func (a *App) certEndorseCmd() *cobra.Command {

@@ -112,26 +112,13 @@ func (a *App) licenseGrantCmd() *cobra.Command {
 }
 
 func (a *App) licenseRevokeCmd() *cobra.Command {
-	var p trade.LicenseRevoke
-	var effective string
-	var sf submitFlags
-	cmd := &cobra.Command{
+	return a.revokeCmd(&cobra.Command{
 		Use:     "revoke ID --reason TEXT [--effective TIME]",
 		Short:   "Revoke a license from an effective time (licensor, rights holder or IPR agency)",
 		Example: `  ledgerctl license revoke LIC-DIST-CA --reason "distribution agreement terminated" --key maker.key`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p.ID = args[0]
-			var err error
-			if p.Effective, err = parseEffective(effective); err != nil {
-				return err
-			}
-			return a.submitTrade(cmd, "license.revoke", p, &sf)
-		},
-	}
-	addRevokeFlags(cmd, &p.Reason, &effective)
-	sf.add(cmd)
-	return cmd
+	}, "license.revoke", func(id, reason, effective string) any {
+		return trade.LicenseRevoke{ID: id, Reason: reason, Effective: effective}
+	})
 }
 
 func (a *App) licenseGetCmd() *cobra.Command {

@@ -133,19 +133,27 @@ func (a *App) checkEvidence(items []trade.EvidenceItem) (string, error) {
 	return fmt.Sprintf("%d record(s), inclusion proofs verified offline%s", len(items), where), nil
 }
 
-// addRevokeFlags adds --reason and --effective of a trade revocation
-// (read --effective with parseEffective).
-func addRevokeFlags(cmd *cobra.Command, reason, effective *string) {
-	cmd.Flags().StringVar(reason, "reason", "", "why (required)")
-	cmd.Flags().StringVar(effective, "effective", "", "effective date or time (default: block time; may be in the past)")
-}
-
-// parseEffective reads --effective: empty leaves it to the block time.
-func parseEffective(v string) (string, error) {
-	if v == "" {
-		return "", nil
+// revokeCmd completes a trade revocation (cert revoke, license revoke):
+// "ID --reason TEXT [--effective TIME]" becomes the payload of type typ,
+// signed with --key and submitted.
+func (a *App) revokeCmd(cmd *cobra.Command, typ string, payload func(id, reason, effective string) any) *cobra.Command {
+	var reason, effective string
+	var sf submitFlags
+	cmd.Args = cobra.ExactArgs(1)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		at := ""
+		if effective != "" {
+			var err error
+			if at, err = parseAtFlag("effective", effective); err != nil {
+				return err
+			}
+		}
+		return a.submitTrade(cmd, typ, payload(args[0], reason, at), &sf)
 	}
-	return parseAtFlag("effective", v)
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	cmd.Flags().StringVar(&effective, "effective", "", "effective date or time (default: block time; may be in the past)")
+	sf.add(cmd)
+	return cmd
 }
 
 // credentialFlags choose where an exported credential goes and who
