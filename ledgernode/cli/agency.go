@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
@@ -46,7 +47,7 @@ func keyIDs(vals []string) ([]string, error) {
 func (a *App) agencyRegisterCmd() *cobra.Command {
 	var p trade.AgencyRegister
 	var keys []string
-	var c trade.Contact
+	var cf contactFlags
 	var sf submitFlags
 	cmd := &cobra.Command{
 		Use:   "register --id ID --name NAME --country CC --program P... --public-key KEY...",
@@ -61,9 +62,7 @@ func (a *App) agencyRegisterCmd() *cobra.Command {
 				return err
 			}
 			p.PublicKeys = ids
-			if c != (trade.Contact{}) {
-				p.Contact = &c
-			}
+			p.Contact = cf.contact()
 			return a.submitTrade(cmd, "agency.register", p, &sf)
 		},
 	}
@@ -73,15 +72,14 @@ func (a *App) agencyRegisterCmd() *cobra.Command {
 	f.StringVar(&p.Country, "country", "", "ISO 3166-1 alpha-2 country code")
 	f.StringSliceVar(&p.Programs, "program", nil, "a program the agency acts on (USMCA, CAFTA-DR, NAFTA, IPR, ...); repeat")
 	f.StringSliceVar(&keys, "public-key", nil, "a public key id or key file; repeat")
-	f.StringVar(&c.Email, "email", "", "contact email")
-	f.StringVar(&c.Phone, "phone", "", "contact telephone")
+	cf.add(cmd, false)
 	sf.add(cmd)
 	return cmd
 }
 
 func (a *App) agencyUpdateCmd() *cobra.Command {
 	var p trade.AgencyUpdate
-	var c trade.Contact
+	var cf contactFlags
 	var sf submitFlags
 	cmd := &cobra.Command{
 		Use:     "update ID [--name NAME] [--program P...] [--email E --phone P]",
@@ -89,21 +87,18 @@ func (a *App) agencyUpdateCmd() *cobra.Command {
 		Example: `  ledgerctl agency update cbsa --program USMCA --program NAFTA --program IPR --key $LEDGER_ADMIN_KEY`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p.ID = strings.TrimPrefix(args[0], "agency/")
+			p.ID = agencyID(args[0])
 			if !cmd.Flags().Changed("program") {
 				p.Programs = nil
 			}
-			if c != (trade.Contact{}) {
-				p.Contact = &c
-			}
+			p.Contact = cf.contact()
 			return a.submitTrade(cmd, "agency.update", p, &sf)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&p.Name, "name", "", "new name")
 	f.StringSliceVar(&p.Programs, "program", nil, "the programs (replaces the list); repeat")
-	f.StringVar(&c.Email, "email", "", "contact email")
-	f.StringVar(&c.Phone, "phone", "", "contact telephone")
+	cf.add(cmd, false)
 	sf.add(cmd)
 	return cmd
 }
@@ -116,7 +111,7 @@ func (a *App) agencySuspendCmd() *cobra.Command {
 		Short: "Suspend an agency from block time: its keys stop signing, its history stays (network admin)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p.ID = strings.TrimPrefix(args[0], "agency/")
+			p.ID = agencyID(args[0])
 			return a.submitTrade(cmd, "agency.suspend", p, &sf)
 		},
 	}
@@ -132,7 +127,7 @@ func (a *App) agencyReinstateCmd() *cobra.Command {
 		Short: "Reinstate a suspended agency (network admin)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.submitTrade(cmd, "agency.reinstate", trade.AgencyReinstate{ID: strings.TrimPrefix(args[0], "agency/")}, &sf)
+			return a.submitTrade(cmd, "agency.reinstate", trade.AgencyReinstate{ID: agencyID(args[0])}, &sf)
 		},
 	}
 	sf.add(cmd)
@@ -147,18 +142,14 @@ func (a *App) agencyGetCmd() *cobra.Command {
 		Example: "  ledgerctl agency get us-cbp",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				r, err := c.Agency(ctx, args[0], ro.options())
-				if err != nil {
-					return err
-				}
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.AgencyResponse, error) {
+				return c.Agency(ctx, args[0], ro.options())
+			}, func(w io.Writer, r *api.AgencyResponse) {
 				ag := r.Agency
-				return a.Print(cmd, r, func(w io.Writer) {
-					row(w, "AGENCY", "NAME", "COUNTRY", "PROGRAMS", "STATUS", "SINCE")
-					row(w, ag.Identity, ag.Name, ag.Country, strings.Join(ag.Programs, ","), ag.Status, ag.Since)
-					printHistory(w, ag.History)
-					printKeys(w, r.Keys)
-				})
+				row(w, "AGENCY", "NAME", "COUNTRY", "PROGRAMS", "STATUS", "SINCE")
+				row(w, ag.Identity, ag.Name, ag.Country, strings.Join(ag.Programs, ","), ag.Status, ag.Since)
+				printHistory(w, ag.History)
+				printKeys(w, r.Keys)
 			})
 		},
 	}
@@ -173,17 +164,13 @@ func (a *App) agencyListCmd() *cobra.Command {
 		Short: "List the registered agencies",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				list, err := c.Agencies(ctx, ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]*trade.Agency, error) {
+				return c.Agencies(ctx, ro.options())
+			}, func(w io.Writer, list []*trade.Agency) {
+				row(w, "AGENCY", "NAME", "COUNTRY", "PROGRAMS", "STATUS")
+				for _, ag := range list {
+					row(w, ag.Identity, ag.Name, ag.Country, strings.Join(ag.Programs, ","), ag.Status)
 				}
-				return a.Print(cmd, list, func(w io.Writer) {
-					row(w, "AGENCY", "NAME", "COUNTRY", "PROGRAMS", "STATUS")
-					for _, ag := range list {
-						row(w, ag.Identity, ag.Name, ag.Country, strings.Join(ag.Programs, ","), ag.Status)
-					}
-				})
 			})
 		},
 	}

@@ -1,18 +1,20 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 )
 
 func (a *App) blockCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "block", Short: "Read blocks"}
-	var strong bool
+	var ro readOpts
 	get := &cobra.Command{
 		Use:   "get [HEIGHT|latest]",
 		Short: "Show a block: header, transactions and their outcomes",
@@ -25,17 +27,9 @@ func (a *App) blockCmd() *cobra.Command {
 					return fmt.Errorf("height %q: must be a number >= 1 or latest", args[0])
 				}
 			}
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			b, err := c.Block(ctx, h, client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, b, func(w io.Writer) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*chain.Block, error) {
+				return c.Block(ctx, h, ro.options())
+			}, func(w io.Writer, b *chain.Block) {
 				hd := b.Header
 				row(w, "HEIGHT", "TIME", "PROPOSER", "TXS", "TREE SIZE", "HASH")
 				row(w, hd.Height, hd.Time, hd.Proposer, hd.TxCount, hd.TreeSize, b.Hash)
@@ -51,7 +45,7 @@ func (a *App) blockCmd() *cobra.Command {
 			})
 		},
 	}
-	get.Flags().BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(get)
 	cmd.AddCommand(get)
 	return cmd
 }

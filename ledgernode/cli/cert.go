@@ -62,10 +62,7 @@ func (a *App) certTemplateCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--program %q: one of %s", program, strings.Join(trade.ProgramNames(), ", "))
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			enc.SetEscapeHTML(false)
-			return enc.Encode(ct)
+			return writeJSON(cmd.OutOrStdout(), ct)
 		},
 	}
 	cmd.Flags().StringVar(&program, "program", "USMCA", "USMCA, CAFTA-DR or NAFTA")
@@ -127,32 +124,15 @@ func (a *App) certAmendCmd() *cobra.Command {
 }
 
 func (a *App) certRevokeCmd() *cobra.Command {
-	var p trade.CertificateRevoke
-	var effective string
-	var sf submitFlags
-	cmd := &cobra.Command{
+	return a.revokeCmd(&cobra.Command{
 		Use:     "revoke ID --reason TEXT [--effective TIME]",
 		Aliases: []string{"withdraw"},
 		Short:   "Withdraw (certifier) or revoke (agency of the importing or exporting country) a certificate",
 		Example: `  ledgerctl cert revoke USMCA-ACME-0003 --reason "origin verification failed" --key cbp.key
   ledgerctl cert withdraw USMCA-ACME-0004 --reason "order cancelled" --key acme.key`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p.ID = args[0]
-			if effective != "" {
-				t, err := parseAtFlag("effective", effective)
-				if err != nil {
-					return err
-				}
-				p.Effective = t
-			}
-			return a.submitTrade(cmd, "certificate.revoke", p, &sf)
-		},
-	}
-	cmd.Flags().StringVar(&p.Reason, "reason", "", "why (required)")
-	cmd.Flags().StringVar(&effective, "effective", "", "effective date or time (default: block time; may be in the past)")
-	sf.add(cmd)
-	return cmd
+	}, "certificate.revoke", func(id, reason, effective string) any {
+		return trade.CertificateRevoke{ID: id, Reason: reason, Effective: effective}
+	})
 }
 
 func (a *App) certEndorseCmd() *cobra.Command {
@@ -252,20 +232,14 @@ func (a *App) certListCmd() *cobra.Command {
 			if n != 1 {
 				return fmt.Errorf("give exactly one of --importer, --exporter, --certifier or --hs")
 			}
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				p, err := c.Certificates(ctx, f, ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.CertificatePage, error) {
+				return c.Certificates(ctx, f, ro.options())
+			}, func(w io.Writer, p *trade.CertificatePage) {
+				row(w, "CERTIFICATE", "PROGRAM", "CERTIFIER", "STATUS", "VERSION")
+				for _, r := range p.Certificates {
+					row(w, r.ID, r.Program, r.Certifier, r.Status, r.Current)
 				}
-				return a.Print(cmd, p, func(w io.Writer) {
-					row(w, "CERTIFICATE", "PROGRAM", "CERTIFIER", "STATUS", "VERSION")
-					for _, r := range p.Certificates {
-						row(w, r.ID, r.Program, r.Certifier, r.Status, r.Current)
-					}
-					if p.Next != "" {
-						fmt.Fprintf(w, "\nmore: --after %q\n", p.Next)
-					}
-				})
+				printMore(w, p.Next)
 			})
 		},
 	}
@@ -273,17 +247,16 @@ func (a *App) certListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.Exporter, "exporter", "", "exporter identity")
 	cmd.Flags().StringVar(&f.Certifier, "certifier", "", "certifier identity")
 	cmd.Flags().StringVar(&f.HS, "hs", "", "HS chapter, heading or subheading (2, 4 or 6 digits)")
-	cmd.Flags().StringVar(&f.After, "after", "", "cursor from the previous page")
-	cmd.Flags().IntVar(&f.Limit, "limit", 0, "page size (default 100, at most 1000)")
+	addPageFlags(cmd, &f.After, &f.Limit)
 	ro.add(cmd)
 	return cmd
 }
 
 // exportCredential writes a credential to --out or standard output, after
 // re-issuing it with --issuer-key if given.
-func (a *App) exportCredential(cmd *cobra.Command, raw json.RawMessage, out, issuerKey, issuerName string) error {
-	if issuerKey != "" {
-		k, err := tx.ReadKeyFile(issuerKey)
+func (a *App) exportCredential(cmd *cobra.Command, raw json.RawMessage, f credentialFlags) error {
+	if f.issuerKey != "" {
+		k, err := tx.ReadKeyFile(f.issuerKey)
 		if err != nil {
 			return err
 		}
@@ -291,7 +264,7 @@ func (a *App) exportCredential(cmd *cobra.Command, raw json.RawMessage, out, iss
 		if err := json.Unmarshal(raw, &vc); err != nil {
 			return err
 		}
-		signed, err := trade.SignCredential(vc, k, issuerName, tx.FormatTime(time.Now()))
+		signed, err := trade.SignCredential(vc, k, f.issuerName, tx.FormatTime(time.Now()))
 		if err != nil {
 			return err
 		}
@@ -303,22 +276,19 @@ func (a *App) exportCredential(cmd *cobra.Command, raw json.RawMessage, out, iss
 	if err := json.Unmarshal(raw, &pretty); err != nil {
 		return err
 	}
-	if out != "" {
-		if err := saveJSON(out, pretty); err != nil {
+	if f.out != "" {
+		if err := saveJSON(f.out, pretty); err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (check it with: ledgerctl verify credential %s)\n", out, out)
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (check it with: ledgerctl verify credential %s)\n", f.out, f.out)
 		return nil
 	}
-	enc := json.NewEncoder(cmd.OutOrStdout())
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(pretty)
+	return writeJSON(cmd.OutOrStdout(), pretty)
 }
 
 func (a *App) certExportCmd() *cobra.Command {
 	var version int
-	var out, issuerKey, issuerName string
+	var cf credentialFlags
 	cmd := &cobra.Command{
 		Use:   "export ID [--version N] [--out FILE] [--issuer-key FILE]",
 		Short: "Export a certificate as a W3C Verifiable Credential (Traceability Vocabulary, eddsa-jcs-2022 proof)",
@@ -337,13 +307,11 @@ VC verifiers check; --issuer-key re-issues it under your own key instead.`,
 				if err != nil {
 					return err
 				}
-				return a.exportCredential(cmd, raw, out, issuerKey, issuerName)
+				return a.exportCredential(cmd, raw, cf)
 			})
 		},
 	}
 	cmd.Flags().IntVar(&version, "version", 0, "version (default: the current one)")
-	cmd.Flags().StringVar(&out, "out", "", "write the credential to FILE")
-	cmd.Flags().StringVar(&issuerKey, "issuer-key", "", "re-issue the credential signed by this key file")
-	cmd.Flags().StringVar(&issuerName, "issuer-name", "", "the issuer's name with --issuer-key")
+	cf.add(cmd)
 	return cmd
 }

@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 )
 
@@ -22,17 +24,9 @@ func (a *App) clusterStatusCmd() *cobra.Command {
 		Short: "Show members, leader, height and applied index of every node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			st, err := c.Status(ctx, false)
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, st, func(w io.Writer) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.Status, error) {
+				return c.Status(ctx, false)
+			}, func(w io.Writer, st *api.Status) {
 				fmt.Fprintf(w, "network %s, leader %s, height %d, tree size %d, block time %s\n\n", st.Network, dash(st.Leader), st.Height, st.TreeSize, st.BlockTime)
 				row(w, "MEMBER", "SUFFRAGE", "STATE", "HEIGHT", "APPLIED INDEX", "API", "NOTE")
 				for _, m := range st.Members {
@@ -69,6 +63,19 @@ func (a *App) admin() (*client.Admin, error) {
 	return c.Admin(network, key), nil
 }
 
+// withAdmin runs a cluster operation: fn gets the admin client and a fresh
+// context bounded by --timeout (the network id lookup has its own).
+func (a *App) withAdmin(fn func(ad *client.Admin, ctx context.Context) error) error {
+	ad, err := a.admin()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := a.Context()
+	defer cancel()
+	return fn(ad, ctx)
+}
+
+// done prints the answer of a cluster operation: v as JSON or YAML, or line.
 func (a *App) done(cmd *cobra.Command, v map[string]any, line string) error {
 	return a.Print(cmd, v, func(w io.Writer) { fmt.Fprintln(w, line) })
 }
@@ -87,26 +94,22 @@ has caught up (progress is shown), unless --no-promote.`,
 			if raftAddr == "" || apiAddr == "" {
 				return errors.New("--raft-addr and --api-addr are required")
 			}
-			ad, err := a.admin()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			id := args[0]
-			if voter || noPromote {
-				if err := ad.AddMember(ctx, id, raftAddr, apiAddr, voter); err != nil {
+			return a.withAdmin(func(ad *client.Admin, ctx context.Context) error {
+				id := args[0]
+				if voter || noPromote {
+					if err := ad.AddMember(ctx, id, raftAddr, apiAddr, voter); err != nil {
+						return err
+					}
+					return a.done(cmd, map[string]any{"added": id, "voter": voter}, "added "+id)
+				}
+				err := ad.JoinAndPromote(ctx, id, raftAddr, apiAddr, func(applied, target uint64) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s catching up: applied index %d of %d\n", id, applied, target)
+				})
+				if err != nil {
 					return err
 				}
-				return a.done(cmd, map[string]any{"added": id, "voter": voter}, "added "+id)
-			}
-			err = ad.JoinAndPromote(ctx, id, raftAddr, apiAddr, func(applied, target uint64) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s catching up: applied index %d of %d\n", id, applied, target)
+				return a.done(cmd, map[string]any{"added": id, "voter": true}, id+" added and promoted to voter")
 			})
-			if err != nil {
-				return err
-			}
-			return a.done(cmd, map[string]any{"added": id, "voter": true}, id+" added and promoted to voter")
 		},
 	}
 	cmd.Flags().StringVar(&raftAddr, "raft-addr", "", "address peers dial for Raft")
@@ -123,16 +126,12 @@ func (a *App) clusterPromoteCmd() *cobra.Command {
 		Short: "Promote a caught-up non-voter to voter",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ad, err := a.admin()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			if err := ad.Promote(ctx, args[0], force); err != nil {
-				return err
-			}
-			return a.done(cmd, map[string]any{"promoted": args[0]}, args[0]+" is a voter")
+			return a.withAdmin(func(ad *client.Admin, ctx context.Context) error {
+				if err := ad.Promote(ctx, args[0], force); err != nil {
+					return err
+				}
+				return a.done(cmd, map[string]any{"promoted": args[0]}, args[0]+" is a voter")
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "promote even if the member has not caught up")
@@ -145,16 +144,12 @@ func (a *App) clusterRemoveCmd() *cobra.Command {
 		Short: "Remove a node from the cluster (do it before the node goes away)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ad, err := a.admin()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			if err := ad.RemoveMember(ctx, args[0]); err != nil {
-				return err
-			}
-			return a.done(cmd, map[string]any{"removed": args[0]}, args[0]+" removed")
+			return a.withAdmin(func(ad *client.Admin, ctx context.Context) error {
+				if err := ad.RemoveMember(ctx, args[0]); err != nil {
+					return err
+				}
+				return a.done(cmd, map[string]any{"removed": args[0]}, args[0]+" removed")
+			})
 		},
 	}
 }
@@ -165,20 +160,16 @@ func (a *App) clusterTransferCmd() *cobra.Command {
 		Short: "Transfer leadership to ID, or to the most caught-up voter",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ad, err := a.admin()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
 			to := ""
 			if len(args) == 1 {
 				to = args[0]
 			}
-			if err := ad.TransferLeadership(ctx, to); err != nil {
-				return err
-			}
-			return a.done(cmd, map[string]any{"transferred": true, "to": to}, "leadership transferred")
+			return a.withAdmin(func(ad *client.Admin, ctx context.Context) error {
+				if err := ad.TransferLeadership(ctx, to); err != nil {
+					return err
+				}
+				return a.done(cmd, map[string]any{"transferred": true, "to": to}, "leadership transferred")
+			})
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -10,34 +11,30 @@ import (
 
 func (a *App) headCmd() *cobra.Command {
 	var save string
-	var strong bool
+	var ro readOpts
 	cmd := &cobra.Command{
 		Use:   "head",
 		Short: "Show the signed ledger head (height, tree size, root); --save keeps it for 'verify consistency'",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			h, err := c.Head(ctx, client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			if save != "" {
-				if err := saveJSON(save, h); err != nil {
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				h, err := c.Head(ctx, ro.options())
+				if err != nil {
 					return err
 				}
-			}
-			return a.Print(cmd, h, func(w io.Writer) {
-				row(w, "NETWORK", "HEIGHT", "TREE SIZE", "ROOT", "TIME", "SIGNED BY")
-				row(w, h.Network, h.Height, h.TreeSize, h.Root, h.Time, h.Node)
+				if save != "" {
+					if err := saveJSON(save, h); err != nil {
+						return err
+					}
+				}
+				return a.Print(cmd, h, func(w io.Writer) {
+					row(w, "NETWORK", "HEIGHT", "TREE SIZE", "ROOT", "TIME", "SIGNED BY")
+					row(w, h.Network, h.Height, h.TreeSize, h.Root, h.Time, h.Node)
+				})
 			})
 		},
 	}
 	cmd.Flags().StringVar(&save, "save", "", "write the signed head to FILE")
-	cmd.Flags().BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(cmd)
 	return cmd
 }

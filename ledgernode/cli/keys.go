@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -26,10 +27,15 @@ type keyInfo struct {
 	File        string `json:"file,omitempty"`
 }
 
-func (a *App) printKeyInfo(cmd *cobra.Command, k keyInfo) error {
-	return a.Print(cmd, k, func(w io.Writer) {
+// keyIDOf is the key id of a private key's public half.
+func keyIDOf(k ed25519.PrivateKey) string { return tx.KeyID(k.Public().(ed25519.PublicKey)) }
+
+// printKeyFile prints the public side of the key in file: id and fingerprint.
+func (a *App) printKeyFile(cmd *cobra.Command, k ed25519.PrivateKey, file string) error {
+	info := keyInfo{KeyID: keyIDOf(k), Fingerprint: tx.Fingerprint(k.Public().(ed25519.PublicKey)), File: file}
+	return a.Print(cmd, info, func(w io.Writer) {
 		row(w, "KEY ID", "FINGERPRINT", "FILE")
-		row(w, k.KeyID, k.Fingerprint, k.File)
+		row(w, info.KeyID, info.Fingerprint, info.File)
 	})
 }
 
@@ -52,8 +58,7 @@ func (a *App) keysCreateCmd() *cobra.Command {
 			if err := tx.WriteKeyFile(out, k, comment); err != nil {
 				return err
 			}
-			pub := k.Public().(ed25519.PublicKey)
-			return a.printKeyInfo(cmd, keyInfo{KeyID: tx.KeyID(pub), Fingerprint: tx.Fingerprint(pub), File: out})
+			return a.printKeyFile(cmd, k, out)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "file to write the key to")
@@ -71,8 +76,7 @@ func (a *App) keysShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pub := k.Public().(ed25519.PublicKey)
-			return a.printKeyInfo(cmd, keyInfo{KeyID: tx.KeyID(pub), Fingerprint: tx.Fingerprint(pub), File: args[0]})
+			return a.printKeyFile(cmd, k, args[0])
 		},
 	}
 }
@@ -83,17 +87,9 @@ func (a *App) keysGetCmd() *cobra.Command {
 		Short: "Show a registered key and its history (registered, retired, revoked)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			k, err := c.Key(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, k, func(w io.Writer) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*state.Key, error) {
+				return c.Key(ctx, args[0])
+			}, func(w io.Writer, k *state.Key) {
 				row(w, "FINGERPRINT", "OWNER", "KIND", "VALID FROM", "RETIRED", "REVOKED")
 				row(w, k.Fingerprint, k.Owner, k.Kind, k.ValidFrom, dash(k.RetiredAt), dash(k.RevokedAt))
 				fmt.Fprintln(w)

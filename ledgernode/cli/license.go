@@ -44,15 +44,11 @@ func (a *App) iprightCmd() *cobra.Command {
 		Short: "Show a registered right",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				r, err := c.Right(ctx, args[0], ro.options())
-				if err != nil {
-					return err
-				}
-				return a.Print(cmd, r, func(w io.Writer) {
-					row(w, "RIGHT", "TYPE", "OFFICE", "NUMBER", "TITLE", "HOLDER", "VOUCHED BY")
-					row(w, r.ID, r.Type, r.Office, r.RegistrationNumber, r.Title, r.Holder, r.VouchedBy)
-				})
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.IPRight, error) {
+				return c.Right(ctx, args[0], ro.options())
+			}, func(w io.Writer, r *trade.IPRight) {
+				row(w, "RIGHT", "TYPE", "OFFICE", "NUMBER", "TITLE", "HOLDER", "VOUCHED BY")
+				row(w, r.ID, r.Type, r.Office, r.RegistrationNumber, r.Title, r.Holder, r.VouchedBy)
 			})
 		},
 	}
@@ -116,30 +112,13 @@ func (a *App) licenseGrantCmd() *cobra.Command {
 }
 
 func (a *App) licenseRevokeCmd() *cobra.Command {
-	var p trade.LicenseRevoke
-	var effective string
-	var sf submitFlags
-	cmd := &cobra.Command{
+	return a.revokeCmd(&cobra.Command{
 		Use:     "revoke ID --reason TEXT [--effective TIME]",
 		Short:   "Revoke a license from an effective time (licensor, rights holder or IPR agency)",
 		Example: `  ledgerctl license revoke LIC-DIST-CA --reason "distribution agreement terminated" --key maker.key`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p.ID = args[0]
-			if effective != "" {
-				t, err := parseAtFlag("effective", effective)
-				if err != nil {
-					return err
-				}
-				p.Effective = t
-			}
-			return a.submitTrade(cmd, "license.revoke", p, &sf)
-		},
-	}
-	cmd.Flags().StringVar(&p.Reason, "reason", "", "why (required)")
-	cmd.Flags().StringVar(&effective, "effective", "", "effective date or time (default: block time; may be in the past)")
-	sf.add(cmd)
-	return cmd
+	}, "license.revoke", func(id, reason, effective string) any {
+		return trade.LicenseRevoke{ID: id, Reason: reason, Effective: effective}
+	})
 }
 
 func (a *App) licenseGetCmd() *cobra.Command {
@@ -149,17 +128,13 @@ func (a *App) licenseGetCmd() *cobra.Command {
 		Short: "Show a license and its place in its chain",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				l, err := c.License(ctx, args[0], ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.License, error) {
+				return c.License(ctx, args[0], ro.options())
+			}, func(w io.Writer, l *trade.License) {
+				licenseTable(w, []*trade.License{l})
+				if rv := l.Revocation; rv != nil {
+					fmt.Fprintf(w, "\nrevoked by %s from %s: %s\n", rv.By, rv.Effective, rv.Reason)
 				}
-				return a.Print(cmd, l, func(w io.Writer) {
-					licenseTable(w, []*trade.License{l})
-					if rv := l.Revocation; rv != nil {
-						fmt.Fprintf(w, "\nrevoked by %s from %s: %s\n", rv.By, rv.Effective, rv.Reason)
-					}
-				})
 			})
 		},
 	}
@@ -187,17 +162,11 @@ func (a *App) licenseListCmd() *cobra.Command {
 			if f.Licensee == "" && f.Licensor == "" && f.Right == "" && f.Parent == "" {
 				return fmt.Errorf("give --licensee, --licensor, --right or --parent")
 			}
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				p, err := c.Licenses(ctx, f, ro.options())
-				if err != nil {
-					return err
-				}
-				return a.Print(cmd, p, func(w io.Writer) {
-					licenseTable(w, p.Licenses)
-					if p.Next != "" {
-						fmt.Fprintf(w, "\nmore: --after %q\n", p.Next)
-					}
-				})
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.LicensePage, error) {
+				return c.Licenses(ctx, f, ro.options())
+			}, func(w io.Writer, p *trade.LicensePage) {
+				licenseTable(w, p.Licenses)
+				printMore(w, p.Next)
 			})
 		},
 	}
@@ -205,14 +174,13 @@ func (a *App) licenseListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.Licensor, "licensor", "", "licensor identity")
 	cmd.Flags().StringVar(&f.Right, "right", "", "IP right")
 	cmd.Flags().StringVar(&f.Parent, "parent", "", "parent license: list its sub-licenses")
-	cmd.Flags().StringVar(&f.After, "after", "", "cursor from the previous page")
-	cmd.Flags().IntVar(&f.Limit, "limit", 0, "page size (default 100, at most 1000)")
+	addPageFlags(cmd, &f.After, &f.Limit)
 	ro.add(cmd)
 	return cmd
 }
 
 func (a *App) licenseExportCmd() *cobra.Command {
-	var out, issuerKey, issuerName string
+	var cf credentialFlags
 	cmd := &cobra.Command{
 		Use:   "export ID [--out FILE] [--issuer-key FILE]",
 		Short: "Export a license as a W3C Verifiable Credential (IntellectualPropertyRightsLicenseCredential, extendsCredential = parent)",
@@ -225,12 +193,10 @@ func (a *App) licenseExportCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return a.exportCredential(cmd, raw, out, issuerKey, issuerName)
+				return a.exportCredential(cmd, raw, cf)
 			})
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "", "write the credential to FILE")
-	cmd.Flags().StringVar(&issuerKey, "issuer-key", "", "re-issue the credential signed by this key file")
-	cmd.Flags().StringVar(&issuerName, "issuer-name", "", "the issuer's name with --issuer-key")
+	cf.add(cmd)
 	return cmd
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -39,29 +40,21 @@ func (a *App) noteCmd() *cobra.Command {
 	}
 	sf.add(put)
 	put.Flags().StringVar(&expect, "expect-version", "", "compare-and-set: write only if the note is at this version")
-	var strong bool
+	var ro readOpts
 	get := &cobra.Command{
 		Use:   "get KEY",
 		Short: "Read a note",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			n, err := c.Note(ctx, args[0], client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, n, func(w io.Writer) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*state.Note, error) {
+				return c.Note(ctx, args[0], ro.options())
+			}, func(w io.Writer, n *state.Note) {
 				row(w, "KEY", "VERSION", "VALUE", "WRITER", "TIME", "TX")
 				row(w, n.Key, n.Version, string(n.Value), n.Writer, n.Time, short(n.TxID, 16))
 			})
 		},
 	}
-	get.Flags().BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(get)
 	cmd.AddCommand(put, get)
 	return cmd
 }

@@ -17,10 +17,7 @@ func (a *App) Print(cmd *cobra.Command, v any, table func(w io.Writer)) error {
 	out := cmd.OutOrStdout()
 	switch a.g.output {
 	case "json":
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(v)
+		return writeJSON(out, v)
 	case "yaml":
 		raw, err := json.Marshal(v)
 		if err != nil {
@@ -36,6 +33,14 @@ func (a *App) Print(cmd *cobra.Command, v any, table func(w io.Writer)) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	table(tw)
 	return tw.Flush()
+}
+
+// writeJSON writes v as indented JSON, HTML characters as they are.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // row writes tab-separated cells.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"io"
 	"strings"
@@ -10,12 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
-
-func keyIDOf(k ed25519.PrivateKey) string { return tx.KeyID(k.Public().(ed25519.PublicKey)) }
 
 func (a *App) participantCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -45,7 +43,7 @@ func parseIdentifiers(vals []string) ([]trade.Identifier, error) {
 func (a *App) participantEnrolCmd() *cobra.Command {
 	var p trade.ParticipantEnrol
 	var keys, idents []string
-	var c trade.Contact
+	var cf contactFlags
 	var sf submitFlags
 	cmd := &cobra.Command{
 		Use:   "enrol --id ID --name NAME --country CC --role R... --public-key KEY...",
@@ -62,9 +60,7 @@ func (a *App) participantEnrolCmd() *cobra.Command {
 			if p.Identifiers, err = parseIdentifiers(idents); err != nil {
 				return err
 			}
-			if c != (trade.Contact{}) {
-				p.Contact = &c
-			}
+			p.Contact = cf.contact()
 			return a.submitTrade(cmd, "participant.enrol", p, &sf)
 		},
 	}
@@ -76,9 +72,7 @@ func (a *App) participantEnrolCmd() *cobra.Command {
 	f.StringSliceVar(&idents, "identifier", nil, "SCHEME=VALUE business identifier (tax or customs number); repeat")
 	f.StringSliceVar(&keys, "public-key", nil, "a public key id or key file; repeat")
 	f.StringVar(&p.Evidence, "evidence", "", "what the agency relied on (e.g. a registration certificate's reference)")
-	f.StringVar(&c.Email, "email", "", "contact email")
-	f.StringVar(&c.Phone, "phone", "", "contact telephone")
-	f.StringVar(&c.Address, "address", "", "postal address")
+	cf.add(cmd, true)
 	sf.add(cmd)
 	return cmd
 }
@@ -132,18 +126,14 @@ func (a *App) participantGetCmd() *cobra.Command {
 		Example: "  ledgerctl participant get acme-mx",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				r, err := c.Participant(ctx, args[0], ro.options())
-				if err != nil {
-					return err
-				}
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.ParticipantResponse, error) {
+				return c.Participant(ctx, args[0], ro.options())
+			}, func(w io.Writer, r *api.ParticipantResponse) {
 				p := r.Participant
-				return a.Print(cmd, r, func(w io.Writer) {
-					row(w, "PARTICIPANT", "NAME", "COUNTRY", "ROLES", "ENROLLED BY", "STATUS", "SINCE")
-					row(w, p.Identity, p.Name, p.Country, strings.Join(p.Roles, ","), p.EnrolledBy, p.Status, p.Since)
-					printHistory(w, p.History)
-					printKeys(w, r.Keys)
-				})
+				row(w, "PARTICIPANT", "NAME", "COUNTRY", "ROLES", "ENROLLED BY", "STATUS", "SINCE")
+				row(w, p.Identity, p.Name, p.Country, strings.Join(p.Roles, ","), p.EnrolledBy, p.Status, p.Since)
+				printHistory(w, p.History)
+				printKeys(w, r.Keys)
 			})
 		},
 	}
@@ -160,17 +150,13 @@ func (a *App) participantListCmd() *cobra.Command {
 		Example: "  ledgerctl participant list --role certifier --country MX",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				list, err := c.Participants(ctx, f, ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]*trade.Participant, error) {
+				return c.Participants(ctx, f, ro.options())
+			}, func(w io.Writer, list []*trade.Participant) {
+				row(w, "PARTICIPANT", "NAME", "COUNTRY", "ROLES", "ENROLLED BY", "STATUS")
+				for _, p := range list {
+					row(w, p.Identity, p.Name, p.Country, strings.Join(p.Roles, ","), p.EnrolledBy, p.Status)
 				}
-				return a.Print(cmd, list, func(w io.Writer) {
-					row(w, "PARTICIPANT", "NAME", "COUNTRY", "ROLES", "ENROLLED BY", "STATUS")
-					for _, p := range list {
-						row(w, p.Identity, p.Name, p.Country, strings.Join(p.Roles, ","), p.EnrolledBy, p.Status)
-					}
-				})
 			})
 		},
 	}

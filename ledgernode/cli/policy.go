@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
@@ -72,6 +74,15 @@ func loadPolicy(cmd *cobra.Command, path string) (*policy.Policy, *policy.Compil
 	return p, c, nil
 }
 
+// parseRFC3339 reads a time flag of the policy commands.
+func parseRFC3339(flag, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--%s %q: must be an RFC 3339 time such as 2026-03-01T12:00:00Z", flag, v)
+	}
+	return t, nil
+}
+
 func (a *App) policyPublishCmd(typ string) *cobra.Command {
 	var sf submitFlags
 	use, short, example := "publish FILE", "Publish a new policy (version 1), signed with --key of agency/<agency>",
@@ -127,24 +138,16 @@ func (a *App) policyWithdrawCmd() *cobra.Command {
 }
 
 func (a *App) policyGetCmd() *cobra.Command {
-	var strong bool
+	var ro readOpts
 	cmd := &cobra.Command{
 		Use:     "get ID",
 		Short:   "Show a policy: its status and every version with the transaction that published it",
 		Example: "  ledgerctl policy get us-fda-seafood-facility\n  ledgerctl policy get us-fda-seafood-facility -o yaml   # the rules of every version",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			resp, err := c.Policy(ctx, args[0], client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, resp, func(w io.Writer) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.PolicyResponse, error) {
+				return c.Policy(ctx, args[0], ro.options())
+			}, func(w io.Writer, resp *api.PolicyResponse) {
 				h := resp.Head
 				row(w, "ID", "AGENCY", "VERSION", "STATUS", "ENFORCEMENT", "SCOPE")
 				row(w, h.ID, h.Agency, h.Version, h.Status, h.Enforcement, scopeString(h.Scope))
@@ -163,7 +166,7 @@ func (a *App) policyGetCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(cmd)
 	return cmd
 }
 
@@ -187,28 +190,20 @@ func scopeString(s policy.Scope) string {
 
 func (a *App) policyListCmd() *cobra.Command {
 	var agency string
-	var strong bool
+	var ro readOpts
 	cmd := &cobra.Command{
 		Use:     "list [--agency ID]",
 		Short:   "List policies, all of them or one agency's",
 		Example: "  ledgerctl policy list\n  ledgerctl policy list --agency us-fda -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			list, err := c.Policies(ctx, agency, client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, list, func(w io.Writer) { printHeads(w, list) })
+			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]policy.Head, error) {
+				return c.Policies(ctx, agency, ro.options())
+			}, func(w io.Writer, list []policy.Head) { printHeads(w, list) })
 		},
 	}
 	cmd.Flags().StringVar(&agency, "agency", "", "only this agency's policies (e.g. us-fda)")
-	cmd.Flags().BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(cmd)
 	return cmd
 }
 
@@ -272,9 +267,9 @@ DOC (YAML or JSON) holds what a node would pass to the rules:
 			}
 			at := in.AtTime(time.Now().UTC())
 			if atFlag != "" {
-				t, err := time.Parse(time.RFC3339Nano, atFlag)
+				t, err := parseRFC3339("at", atFlag)
 				if err != nil {
-					return fmt.Errorf("--at %q: must be an RFC 3339 time such as 2026-03-01T12:00:00Z", atFlag)
+					return err
 				}
 				at = t.UTC()
 			}
@@ -322,7 +317,7 @@ DOC (YAML or JSON) holds what a node would pass to the rules:
 func (a *App) policyScopeCmd() *cobra.Command {
 	var sub policy.Subject
 	var hs, origin, destination, at string
-	var strong bool
+	var ro readOpts
 	cmd := &cobra.Command{
 		Use:     "scope --type TYPE [--program P] [--hs CODES] [--origin CC] [--destination CC] [--at TIME]",
 		Short:   "List the policies (the version in force) that apply to a document with these attributes",
@@ -340,23 +335,15 @@ func (a *App) policyScopeCmd() *cobra.Command {
 			}
 			sub.HSCodes, sub.OriginCountries, sub.DestinationCountries = split(hs), split(origin), split(destination)
 			if at != "" {
-				t, err := time.Parse(time.RFC3339Nano, at)
+				t, err := parseRFC3339("at", at)
 				if err != nil {
-					return fmt.Errorf("--at %q: must be an RFC 3339 time such as 2026-03-01T12:00:00Z", at)
+					return err
 				}
 				at = tx.FormatTime(t)
 			}
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			resp, err := c.PoliciesInScope(ctx, sub, at, client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, resp, func(w io.Writer) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.PolicyScopeResponse, error) {
+				return c.PoliciesInScope(ctx, sub, at, ro.options())
+			}, func(w io.Writer, resp *api.PolicyScopeResponse) {
 				row(w, "ID", "AGENCY", "VERSION", "ENFORCEMENT", "IN FORCE FROM", "RULES")
 				for _, v := range resp.Policies {
 					row(w, v.Policy.ID, v.Policy.Agency, v.Policy.Version, v.Policy.Enforcement, v.Time, len(v.Policy.Rules))
@@ -371,29 +358,21 @@ func (a *App) policyScopeCmd() *cobra.Command {
 	f.StringVar(&origin, "origin", "", "countries of origin, comma-separated (ISO alpha-2)")
 	f.StringVar(&destination, "destination", "", "countries of destination, comma-separated")
 	f.StringVar(&at, "at", "", "as of this time (RFC 3339; default now)")
-	f.BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(cmd)
 	return cmd
 }
 
 func (a *App) policyHistoryCmd() *cobra.Command {
-	var strong bool
+	var ro readOpts
 	cmd := &cobra.Command{
 		Use:     "history DOCUMENT-ID",
 		Short:   "Show every evaluation of a document by the agency rules, rejections included",
 		Example: "  ledgerctl policy history cert-2026-0001\n  ledgerctl policy history cert-2026-0001 -o json | jq '.evaluations[].findings'",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			resp, err := c.Evaluations(ctx, args[0], client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, resp, func(w io.Writer) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.EvaluationsResponse, error) {
+				return c.Evaluations(ctx, args[0], ro.options())
+			}, func(w io.Writer, resp *api.EvaluationsResponse) {
 				if len(resp.Evaluations) == 0 {
 					fmt.Fprintf(w, "no evaluations of %q (no policy was in scope, or no such document)\n", args[0])
 					return
@@ -412,6 +391,6 @@ func (a *App) policyHistoryCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(cmd)
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -127,25 +128,54 @@ func (a *App) Context() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), a.g.timeout)
 }
 
-// SignAndSubmit builds, signs and submits a transaction, printing the receipt.
-func (a *App) SignAndSubmit(cmd *cobra.Command, typ string, payload any, o client.SubmitOptions, save string) error {
+// withClient runs fn with a client and a context bounded by --timeout:
+// every command that talks to the ledger goes through it.
+func (a *App) withClient(fn func(c *client.Client, ctx context.Context) error) error {
 	c, err := a.Client()
-	if err != nil {
-		return err
-	}
-	key, err := a.Key()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := a.Context()
 	defer cancel()
-	network, err := a.Network(ctx, c)
-	if err != nil {
-		return err
-	}
-	st, err := tx.BuildSigned(network, typ, payload, time.Now(), key)
-	if err != nil {
-		return err
-	}
-	return a.submit(cmd, ctx, c, st, o, save)
+	return fn(c, ctx)
+}
+
+// show is the shape of a read command: ask the ledger (within --timeout)
+// and print the answer, as a table through table or as JSON or YAML.
+func show[T any](a *App, cmd *cobra.Command, ask func(c *client.Client, ctx context.Context) (T, error), table func(w io.Writer, v T)) error {
+	return a.withClient(func(c *client.Client, ctx context.Context) error {
+		v, err := ask(c, ctx)
+		if err != nil {
+			return err
+		}
+		return a.Print(cmd, v, func(w io.Writer) { table(w, v) })
+	})
+}
+
+// readOpts is the --strong flag shared by reads.
+type readOpts struct{ strong bool }
+
+func (r *readOpts) add(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&r.strong, "strong", false, "linearizable read through the leader")
+}
+
+func (r *readOpts) options() client.ReadOptions { return client.ReadOptions{Strong: r.strong} }
+
+// SignAndSubmit builds, signs and submits a transaction, printing the receipt.
+func (a *App) SignAndSubmit(cmd *cobra.Command, typ string, payload any, o client.SubmitOptions, save string) error {
+	return a.withClient(func(c *client.Client, ctx context.Context) error {
+		key, err := a.Key()
+		if err != nil {
+			return err
+		}
+		network, err := a.Network(ctx, c)
+		if err != nil {
+			return err
+		}
+		st, err := tx.BuildSigned(network, typ, payload, time.Now(), key)
+		if err != nil {
+			return err
+		}
+		return a.submit(cmd, ctx, c, st, o, save)
+	})
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -48,35 +49,20 @@ certificate and license verdicts per line.`,
 		Short: "Show a declared shipment",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				s, err := c.Shipment(ctx, args[0], ro.options())
-				if err != nil {
-					return err
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.ShipmentRecord, error) {
+				return c.Shipment(ctx, args[0], ro.options())
+			}, func(w io.Writer, s *trade.ShipmentRecord) {
+				row(w, "SHIPMENT", "IMPORTER", "ENTRY DATE", "DESTINATION", "LINES", "DECLARED BY", "TX")
+				row(w, s.ID, s.Importer, s.EntryDate, s.DestinationCountry, len(s.Lines), s.Recorded.Signer, short(s.Recorded.TxID, 16))
+				row(w, "")
+				row(w, "LINE", "HS", "ORIGIN", "CERTIFICATE", "LICENSES", "DESCRIPTION")
+				for _, l := range s.Lines {
+					row(w, l.Line, l.HSCode, l.OriginCountry, dash(l.Certificate), dash(strings.Join(l.Licenses, ",")), l.Description)
 				}
-				return a.Print(cmd, s, func(w io.Writer) {
-					row(w, "SHIPMENT", "IMPORTER", "ENTRY DATE", "DESTINATION", "LINES", "DECLARED BY", "TX")
-					row(w, s.ID, s.Importer, s.EntryDate, s.DestinationCountry, len(s.Lines), s.Recorded.Signer, short(s.Recorded.TxID, 16))
-					row(w, "")
-					row(w, "LINE", "HS", "ORIGIN", "CERTIFICATE", "LICENSES", "DESCRIPTION")
-					for _, l := range s.Lines {
-						row(w, l.Line, l.HSCode, l.OriginCountry, dash(l.Certificate), dash(joinComma(l.Licenses)), l.Description)
-					}
-				})
 			})
 		},
 	}
 	ro.add(get)
 	cmd.AddCommand(declare, get)
 	return cmd
-}
-
-func joinComma(ss []string) string {
-	out := ""
-	for i, s := range ss {
-		if i > 0 {
-			out += ","
-		}
-		out += s
-	}
-	return out
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,26 +103,6 @@ func parseAtFlag(flag, v string) (string, error) {
 	return tx.FormatTime(t), nil
 }
 
-// readOpts is the --strong flag shared by reads.
-type readOpts struct{ strong bool }
-
-func (r *readOpts) add(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&r.strong, "strong", false, "linearizable read through the leader")
-}
-
-func (r *readOpts) options() client.ReadOptions { return client.ReadOptions{Strong: r.strong} }
-
-// withClient runs fn with a client and a bounded context.
-func (a *App) withClient(fn func(c *client.Client, ctx context.Context) error) error {
-	c, err := a.Client()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := a.Context()
-	defer cancel()
-	return fn(c, ctx)
-}
-
 // checkEvidence verifies verdict evidence offline when a trust file is
 // configured: each record's signature, receipt, inclusion proof and signed
 // head. It returns a one-line summary.
@@ -148,11 +127,80 @@ func (a *App) checkEvidence(items []trade.EvidenceItem) (string, error) {
 			continue
 		}
 		if _, err := verify.Receipt(it.Evidence, trust); err != nil {
-			return "", &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: evidence %s (%s): %w", short(it.TxID, 16), it.Role, err)}
+			return "", notVerified("evidence %s (%s): %w", short(it.TxID, 16), it.Role, err)
 		}
 	}
 	return fmt.Sprintf("%d record(s), inclusion proofs verified offline%s", len(items), where), nil
 }
+
+// revokeCmd completes a trade revocation (cert revoke, license revoke):
+// "ID --reason TEXT [--effective TIME]" becomes the payload of type typ,
+// signed with --key and submitted.
+func (a *App) revokeCmd(cmd *cobra.Command, typ string, payload func(id, reason, effective string) any) *cobra.Command {
+	var reason, effective string
+	var sf submitFlags
+	cmd.Args = cobra.ExactArgs(1)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		at := ""
+		if effective != "" {
+			var err error
+			if at, err = parseAtFlag("effective", effective); err != nil {
+				return err
+			}
+		}
+		return a.submitTrade(cmd, typ, payload(args[0], reason, at), &sf)
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	cmd.Flags().StringVar(&effective, "effective", "", "effective date or time (default: block time; may be in the past)")
+	sf.add(cmd)
+	return cmd
+}
+
+// credentialFlags choose where an exported credential goes and who
+// re-issues it.
+type credentialFlags struct{ out, issuerKey, issuerName string }
+
+func (f *credentialFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.out, "out", "", "write the credential to FILE")
+	cmd.Flags().StringVar(&f.issuerKey, "issuer-key", "", "re-issue the credential signed by this key file")
+	cmd.Flags().StringVar(&f.issuerName, "issuer-name", "", "the issuer's name with --issuer-key")
+}
+
+// addPageFlags adds --after and --limit of a paged list.
+func addPageFlags(cmd *cobra.Command, after *string, limit *int) {
+	cmd.Flags().StringVar(after, "after", "", "cursor from the previous page")
+	cmd.Flags().IntVar(limit, "limit", 0, "page size (default 100, at most 1000)")
+}
+
+// printMore tells how to ask for the next page, if there is one.
+func printMore(w io.Writer, next string) {
+	if next != "" {
+		fmt.Fprintf(w, "\nmore: --after %q\n", next)
+	}
+}
+
+// contactFlags are the contact of an agency or participant.
+type contactFlags struct{ c trade.Contact }
+
+func (f *contactFlags) add(cmd *cobra.Command, address bool) {
+	cmd.Flags().StringVar(&f.c.Email, "email", "", "contact email")
+	cmd.Flags().StringVar(&f.c.Phone, "phone", "", "contact telephone")
+	if address {
+		cmd.Flags().StringVar(&f.c.Address, "address", "", "postal address")
+	}
+}
+
+// contact is nil when no contact flag was given.
+func (f *contactFlags) contact() *trade.Contact {
+	if f.c == (trade.Contact{}) {
+		return nil
+	}
+	c := f.c
+	return &c
+}
+
+// agencyID accepts an agency id with or without its "agency/" prefix.
+func agencyID(arg string) string { return strings.TrimPrefix(arg, "agency/") }
 
 func printEvidence(w io.Writer, summary string, items []trade.EvidenceItem) {
 	fmt.Fprintf(w, "\nevidence: %s\n", summary)

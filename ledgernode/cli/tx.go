@@ -79,13 +79,9 @@ func (a *App) txSubmitCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("%s: %w", envelope, err)
 				}
-				c, err := a.Client()
-				if err != nil {
-					return err
-				}
-				ctx, cancel := a.Context()
-				defer cancel()
-				return a.submit(cmd, ctx, c, st, sf.options(), sf.save)
+				return a.withClient(func(c *client.Client, ctx context.Context) error {
+					return a.submit(cmd, ctx, c, st, sf.options(), sf.save)
+				})
 			}
 			if typ == "" {
 				return errors.New("--type is required (ledgerctl tx types lists them)")
@@ -198,43 +194,40 @@ func (a *App) txSignCmd() *cobra.Command {
 }
 
 func (a *App) txGetCmd() *cobra.Command {
-	var proof, strong bool
+	var proof bool
 	var save string
+	var ro readOpts
 	cmd := &cobra.Command{
 		Use:   "get TX_ID",
 		Short: "Show a transaction, its receipt and (with --proof) its inclusion proof",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			ev, err := c.Tx(ctx, args[0], proof || save != "", client.ReadOptions{Strong: strong})
-			if err != nil {
-				return err
-			}
-			if save != "" {
-				if err := saveJSON(save, ev); err != nil {
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				ev, err := c.Tx(ctx, args[0], proof || save != "", ro.options())
+				if err != nil {
 					return err
 				}
-			}
-			return a.Print(cmd, ev, func(w io.Writer) {
-				printReceipt(w, &ev.Receipt, false)
-				fmt.Fprintf(w, "\nenvelope: %s\n", ev.Tx)
-				if ev.Proof.TreeSize > 0 {
-					fmt.Fprintf(w, "proof: leaf %d in tree of %d (%d hashes), head height %d signed by %s\n",
-						ev.Proof.LeafIndex, ev.Proof.TreeSize, len(ev.Proof.Hashes), ev.Head.Height, ev.Head.Node)
-				}
 				if save != "" {
-					fmt.Fprintf(w, "evidence saved to %s: ledgerctl verify receipt %s\n", save, save)
+					if err := saveJSON(save, ev); err != nil {
+						return err
+					}
 				}
+				return a.Print(cmd, ev, func(w io.Writer) {
+					printReceipt(w, &ev.Receipt, false)
+					fmt.Fprintf(w, "\nenvelope: %s\n", ev.Tx)
+					if ev.Proof.TreeSize > 0 {
+						fmt.Fprintf(w, "proof: leaf %d in tree of %d (%d hashes), head height %d signed by %s\n",
+							ev.Proof.LeafIndex, ev.Proof.TreeSize, len(ev.Proof.Hashes), ev.Head.Height, ev.Head.Node)
+					}
+					if save != "" {
+						fmt.Fprintf(w, "evidence saved to %s: ledgerctl verify receipt %s\n", save, save)
+					}
+				})
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&proof, "proof", false, "include the inclusion proof and signed head")
-	cmd.Flags().BoolVar(&strong, "strong", false, "linearizable read through the leader")
+	ro.add(cmd)
 	cmd.Flags().StringVar(&save, "save", "", "write the evidence to FILE for offline verification")
 	return cmd
 }
@@ -245,17 +238,9 @@ func (a *App) txTypesCmd() *cobra.Command {
 		Short: "List the transaction types the network accepts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			types, err := c.Types(ctx)
-			if err != nil {
-				return err
-			}
-			return a.Print(cmd, types, func(w io.Writer) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]api.TypeInfo, error) {
+				return c.Types(ctx)
+			}, func(w io.Writer, types []api.TypeInfo) {
 				row(w, "TYPE", "SUMMARY")
 				for _, t := range types {
 					row(w, t.Type, t.Summary)

@@ -61,7 +61,7 @@ and the ledger head signed by a node key the trust file names.`,
 			}
 			res, err := verify.Receipt(&ev, trust)
 			if err != nil {
-				return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: %w", err)}
+				return notVerified("%w", err)
 			}
 			return a.Print(cmd, res, func(w io.Writer) {
 				row(w, "VERIFIED", "TX", "TYPE", "STATUS", "HEIGHT", "TREE SIZE", "HEAD SIGNED BY")
@@ -93,29 +93,25 @@ func (a *App) verifyConsistencyCmd() *cobra.Command {
 			if err := readJSON(from, &old); err != nil {
 				return err
 			}
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.Context()
-			defer cancel()
-			resp, err := c.Consistency(ctx, old.TreeSize)
-			if err != nil {
-				return err
-			}
-			if err := verify.Consistency(&old, &resp.Head, &resp.Proof, trust); err != nil {
-				return &ExitError{Code: 3, Err: fmt.Errorf("NOT CONSISTENT: %w", err)}
-			}
-			if update {
-				if err := saveJSON(from, resp.Head); err != nil {
+			return a.withClient(func(c *client.Client, ctx context.Context) error {
+				resp, err := c.Consistency(ctx, old.TreeSize)
+				if err != nil {
 					return err
 				}
-			}
-			out := map[string]any{"consistent": true, "fromTreeSize": old.TreeSize, "toTreeSize": resp.Head.TreeSize,
-				"fromHeight": old.Height, "toHeight": resp.Head.Height, "updated": update}
-			return a.Print(cmd, out, func(w io.Writer) {
-				row(w, "CONSISTENT", "FROM (HEIGHT/SIZE)", "TO (HEIGHT/SIZE)", "SAVED")
-				row(w, "yes", fmt.Sprintf("%d/%d", old.Height, old.TreeSize), fmt.Sprintf("%d/%d", resp.Head.Height, resp.Head.TreeSize), update)
+				if err := verify.Consistency(&old, &resp.Head, &resp.Proof, trust); err != nil {
+					return &ExitError{Code: 3, Err: fmt.Errorf("NOT CONSISTENT: %w", err)}
+				}
+				if update {
+					if err := saveJSON(from, resp.Head); err != nil {
+						return err
+					}
+				}
+				out := map[string]any{"consistent": true, "fromTreeSize": old.TreeSize, "toTreeSize": resp.Head.TreeSize,
+					"fromHeight": old.Height, "toHeight": resp.Head.Height, "updated": update}
+				return a.Print(cmd, out, func(w io.Writer) {
+					row(w, "CONSISTENT", "FROM (HEIGHT/SIZE)", "TO (HEIGHT/SIZE)", "SAVED")
+					row(w, "yes", fmt.Sprintf("%d/%d", old.Height, old.TreeSize), fmt.Sprintf("%d/%d", resp.Head.Height, resp.Head.TreeSize), update)
+				})
 			})
 		},
 	}
@@ -125,6 +121,40 @@ func (a *App) verifyConsistencyCmd() *cobra.Command {
 }
 
 // ----- verdicts: certificate, license, shipment; credentials -----
+
+// notVerified is exit code 3: evidence that does not verify.
+func notVerified(format string, args ...any) error {
+	return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: "+format, args...)}
+}
+
+// printVerdict checks a verdict's evidence offline (with --trust), prints
+// the verdict and, when the ledger said no, ends with exit code 2 and no.
+func (a *App) printVerdict(cmd *cobra.Command, vd any, items []trade.EvidenceItem, table func(w io.Writer, summary string), no error) error {
+	summary, err := a.checkEvidence(items)
+	if err != nil {
+		return err
+	}
+	if err := a.Print(cmd, vd, func(w io.Writer) { table(w, summary) }); err != nil {
+		return err
+	}
+	if no != nil {
+		return &ExitError{Code: 2, Err: no}
+	}
+	return nil
+}
+
+// readShipment reads a shipment JSON file (the shipment.declare shape).
+func readShipment(path string) (*trade.Shipment, error) {
+	raw, err := readInput(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := trade.DecodeShipment(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, describe(err))
+	}
+	return &s, nil
+}
 
 func (a *App) verifyCertificateCmd() *cobra.Command {
 	var q trade.CertificateQuery
@@ -150,15 +180,10 @@ Exit code 0 when valid, 2 otherwise, 3 when the evidence does not verify.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q.ID = args[0]
 			if shipment != "" {
-				raw, err := readInput(shipment)
-				if err != nil {
+				var err error
+				if q.Shipment, err = readShipment(shipment); err != nil {
 					return err
 				}
-				s, err := trade.DecodeShipment(raw)
-				if err != nil {
-					return fmt.Errorf("%s: %w", shipment, describe(err))
-				}
-				q.Shipment = &s
 			}
 			if at != "" || q.Shipment == nil {
 				var err error
@@ -171,11 +196,11 @@ Exit code 0 when valid, 2 otherwise, 3 when the evidence does not verify.`,
 				if err != nil {
 					return err
 				}
-				summary, everr := a.checkEvidence(vd.Evidence)
-				if everr != nil {
-					return everr
+				var no error
+				if vd.Verdict != trade.VerdictValid {
+					no = fmt.Errorf("certificate %s is %s at %s: %s", vd.Certificate, vd.Verdict, vd.At, reasonsText(vd.Reasons))
 				}
-				if err := a.Print(cmd, vd, func(w io.Writer) {
+				return a.printVerdict(cmd, vd, vd.Evidence, func(w io.Writer, summary string) {
 					row(w, "CERTIFICATE", "VERSION", "PROGRAM", "AT", "HEIGHT", "VERDICT")
 					version := "-"
 					if vd.Version > 0 {
@@ -185,13 +210,7 @@ Exit code 0 when valid, 2 otherwise, 3 when the evidence does not verify.`,
 					fmt.Fprintln(w)
 					printChecks(w, vd.Checks)
 					printEvidence(w, summary, vd.Evidence)
-				}); err != nil {
-					return err
-				}
-				if vd.Verdict != trade.VerdictValid {
-					return &ExitError{Code: 2, Err: fmt.Errorf("certificate %s is %s at %s: %s", vd.Certificate, vd.Verdict, vd.At, reasonsText(vd.Reasons))}
-				}
-				return nil
+				}, no)
 			})
 		},
 	}
@@ -244,21 +263,15 @@ Exit code 0 on yes, 2 on no, 3 when the evidence does not verify.`,
 				if err != nil {
 					return err
 				}
-				summary, everr := a.checkEvidence(vd.Evidence)
-				if everr != nil {
-					return everr
-				}
-				if err := a.Print(cmd, vd, func(w io.Writer) { printLicenseVerdict(w, vd, summary) }); err != nil {
-					return err
-				}
+				var no error
 				if vd.Answer != trade.AnswerYes {
 					msg := "no"
 					if vd.Failure != nil {
 						msg = fmt.Sprintf("no: step %d (%s): %s", vd.Failure.Step, dash(vd.Failure.License), vd.Failure.Reason)
 					}
-					return &ExitError{Code: 2, Err: fmt.Errorf("%s may not import HS %s of %s into %s at %s: %s", q.Importer, q.HSCode, q.Right, q.Country, vd.At, msg)}
+					no = fmt.Errorf("%s may not import HS %s of %s into %s at %s: %s", q.Importer, q.HSCode, q.Right, q.Country, vd.At, msg)
 				}
-				return nil
+				return a.printVerdict(cmd, vd, vd.Evidence, func(w io.Writer, summary string) { printLicenseVerdict(w, vd, summary) }, no)
 			})
 		},
 	}
@@ -328,15 +341,10 @@ Exit code 0 when every line passes, 2 otherwise.`,
 			case len(args) == 1 && file == "":
 				q.ID = args[0]
 			case len(args) == 0 && file != "":
-				raw, err := readInput(file)
-				if err != nil {
+				var err error
+				if q.Shipment, err = readShipment(file); err != nil {
 					return err
 				}
-				s, err := trade.DecodeShipment(raw)
-				if err != nil {
-					return fmt.Errorf("%s: %w", file, describe(err))
-				}
-				q.Shipment = &s
 			default:
 				return fmt.Errorf("give a declared shipment's ID or --file SHIPMENT.json, not both")
 			}
@@ -351,11 +359,11 @@ Exit code 0 when every line passes, 2 otherwise.`,
 				if err != nil {
 					return err
 				}
-				summary, everr := a.checkEvidence(vd.Evidence)
-				if everr != nil {
-					return everr
+				var no error
+				if vd.Verdict != trade.VerdictValid {
+					no = fmt.Errorf("shipment %s is %s", vd.Shipment, vd.Verdict)
 				}
-				if err := a.Print(cmd, vd, func(w io.Writer) {
+				return a.printVerdict(cmd, vd, vd.Evidence, func(w io.Writer, summary string) {
 					row(w, "SHIPMENT", "DECLARED", "AT", "HEIGHT", "VERDICT")
 					row(w, vd.Shipment, vd.Declared, vd.At, vd.Height, strings.ToUpper(vd.Verdict))
 					fmt.Fprintln(w)
@@ -373,13 +381,7 @@ Exit code 0 when every line passes, 2 otherwise.`,
 						row(w, l.Line, l.HSCode, cert, dash(strings.Join(lics, ", ")), l.Verdict, detail)
 					}
 					printEvidence(w, summary, vd.Evidence)
-				}); err != nil {
-					return err
-				}
-				if vd.Verdict != trade.VerdictValid {
-					return &ExitError{Code: 2, Err: fmt.Errorf("shipment %s is %s", vd.Shipment, vd.Verdict)}
-				}
-				return nil
+				}, no)
 			})
 		},
 	}
@@ -407,11 +409,11 @@ and, with --trust, every ledger inclusion proof in its evidence.`,
 			}
 			chk, err := trade.VerifyCredential(raw)
 			if err != nil {
-				return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: %w", err)}
+				return notVerified("%w", err)
 			}
 			evs, err := trade.LedgerEvidenceOf(raw)
 			if err != nil {
-				return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: evidence: %w", err)}
+				return notVerified("evidence: %w", err)
 			}
 			ledger := fmt.Sprintf("%d ledger record(s), not checked (pass --trust)", len(evs))
 			if a.trustFile != "" {
@@ -421,7 +423,7 @@ and, with --trust, every ledger inclusion proof in its evidence.`,
 				}
 				for i := range evs {
 					if _, err := verify.Receipt(&evs[i], trust); err != nil {
-						return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: ledger evidence %d: %w", i, err)}
+						return notVerified("ledger evidence %d: %w", i, err)
 					}
 				}
 				ledger = fmt.Sprintf("%d ledger record(s) verified", len(evs))

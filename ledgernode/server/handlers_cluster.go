@@ -133,6 +133,19 @@ func (s *Server) adminRequest(r *http.Request, typ string) (*tx.Signed, []byte, 
 	return st, st.Canonical, &mr, nil
 }
 
+// memberRequest is adminRequest for an operation on the member the path
+// names ({id}): the signed payload must name the same member.
+func (s *Server) memberRequest(r *http.Request, typ string) ([]byte, *api.MemberRequest, error) {
+	_, body, mr, err := s.adminRequest(r, typ)
+	if err != nil {
+		return nil, nil, err
+	}
+	if id := r.PathValue("id"); mr.ID != id {
+		return nil, nil, badRequest("payload.id", fmt.Sprintf("%q does not match the path's member %q", mr.ID, id))
+	}
+	return body, mr, nil
+}
+
 // leaderOnly runs op here when this node leads, else proxies the request.
 func (s *Server) leaderOnly(w http.ResponseWriter, r *http.Request, body []byte, op func() (any, error)) {
 	if !s.cfg.Node.IsLeader() {
@@ -140,11 +153,7 @@ func (s *Server) leaderOnly(w http.ResponseWriter, r *http.Request, body []byte,
 		return
 	}
 	out, err := op()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	respond(w, out, err)
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
@@ -164,16 +173,12 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) promoteMember(w http.ResponseWriter, r *http.Request) {
-	_, body, mr, err := s.adminRequest(r, api.OpPromoteMember)
+	body, mr, err := s.memberRequest(r, api.OpPromoteMember)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	id := r.PathValue("id")
-	if mr.ID != id {
-		writeError(w, badRequest("payload.id", fmt.Sprintf("%q does not match the path's member %q", mr.ID, id)))
-		return
-	}
+	id := mr.ID
 	s.leaderOnly(w, r, body, func() (any, error) {
 		if !mr.Force {
 			if err := s.caughtUp(r.Context(), id); err != nil {
@@ -217,16 +222,12 @@ func (s *Server) caughtUp(ctx context.Context, id string) error {
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
-	_, body, mr, err := s.adminRequest(r, api.OpRemoveMember)
+	body, mr, err := s.memberRequest(r, api.OpRemoveMember)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	id := r.PathValue("id")
-	if mr.ID != id {
-		writeError(w, badRequest("payload.id", fmt.Sprintf("%q does not match the path's member %q", mr.ID, id)))
-		return
-	}
+	id := mr.ID
 	s.leaderOnly(w, r, body, func() (any, error) {
 		return map[string]any{"removed": id}, s.cfg.Node.RemoveMember(r.Context(), id)
 	})

@@ -10,71 +10,34 @@ import (
 )
 
 func (s *Server) getKey(w http.ResponseWriter, r *http.Request) {
-	if s.strongRead(w, r) {
-		return
-	}
-	var k *state.Key
-	err := s.cfg.Store.View(func(v *state.View) error {
-		var ok bool
-		var err error
-		k, ok, err = state.LookupKey(v, r.PathValue("id"))
+	id := r.PathValue("id")
+	s.readView(w, r, func(v *state.View) (any, error) {
+		k, ok, err := state.LookupKey(v, id)
 		if err == nil && !ok {
-			err = fmt.Errorf("key %s: %w", r.PathValue("id"), state.ErrNotFound)
+			err = fmt.Errorf("key %s: %w", id, state.ErrNotFound)
 		}
-		return err
+		return k, err
 	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, k)
 }
 
 func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
-	if s.strongRead(w, r) {
-		return
-	}
 	id := r.PathValue("id")
-	var resp api.IdentityResponse
-	err := s.cfg.Store.View(func(v *state.View) error {
+	s.readView(w, r, func(v *state.View) (any, error) {
 		ident, ok, err := state.LookupIdentity(v, id)
-		if err != nil {
-			return err
+		if err := notFound("identity", id, ok, err); err != nil {
+			return nil, err
 		}
-		if !ok {
-			return fmt.Errorf("identity %q: %w", id, state.ErrNotFound)
-		}
-		resp.Identity = *ident
-		resp.Keys, err = state.KeysOf(v, id)
-		return err
+		keys, err := state.KeysOf(v, id)
+		return api.IdentityResponse{Identity: *ident, Keys: keys}, err
 	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) getNote(w http.ResponseWriter, r *http.Request) {
-	if s.strongRead(w, r) {
-		return
-	}
 	key := r.PathValue("key")
-	var n *state.Note
-	err := s.cfg.Store.View(func(v *state.View) error {
-		var ok bool
-		var err error
-		n, ok, err = state.GetNote(v, key)
-		if err == nil && !ok {
-			err = fmt.Errorf("note %q: %w", key, state.ErrNotFound)
-		}
-		return err
+	s.readView(w, r, func(v *state.View) (any, error) {
+		n, ok, err := state.GetNote(v, key)
+		return n, notFound("note", key, ok, err)
 	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, n)
 }
 
 func (s *Server) getDigest(w http.ResponseWriter, r *http.Request) {

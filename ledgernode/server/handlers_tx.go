@@ -261,39 +261,12 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request, body []by
 	_, _ = w.Write(out)
 }
 
-// strongRead makes a read linearizable: on the leader it waits on a read
-// barrier and returns false (serve locally); on a follower it proxies the
-// read to the leader and returns true.
-func (s *Server) strongRead(w http.ResponseWriter, r *http.Request) (handled bool) {
-	switch r.URL.Query().Get("consistency") {
-	case "", "local":
-		return false
-	case "strong":
-	default:
-		writeError(w, badRequest("consistency", "must be \"local\" (default) or \"strong\""))
-		return true
-	}
-	if s.cfg.Node.IsLeader() {
-		if err := s.cfg.Node.ReadBarrier(r.Context()); err != nil {
-			writeError(w, err)
-			return true
-		}
-		return false
-	}
-	s.proxyToLeader(w, r, nil)
-	return true
-}
-
 func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
 	if s.strongRead(w, r) {
 		return
 	}
 	ev, err := s.evidence(r.PathValue("id"), r.URL.Query().Get("proof") == "true")
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ev)
+	respond(w, ev, err)
 }
 
 // evidence reads a transaction with its receipt and, with proof, the
@@ -327,34 +300,24 @@ func (s *Server) evidence(id string, proof bool) (*verify.Evidence, error) {
 }
 
 func (s *Server) getBlock(w http.ResponseWriter, r *http.Request) {
-	if s.strongRead(w, r) {
-		return
-	}
 	hs := r.PathValue("height")
-	var b *chain.Block
-	err := s.cfg.Store.View(func(v *state.View) error {
+	s.readView(w, r, func(v *state.View) (any, error) {
 		h := v.Meta().Height
 		if hs != "latest" {
 			var err error
 			if h, err = strconv.ParseUint(hs, 10, 64); err != nil || h == 0 {
-				return badRequest("height", fmt.Sprintf("%q: must be a block height >= 1 or \"latest\"", hs))
+				return nil, badRequest("height", fmt.Sprintf("%q: must be a block height >= 1 or \"latest\"", hs))
 			}
 		}
 		if h == 0 {
-			return fmt.Errorf("no blocks yet: %w", state.ErrNotFound)
+			return nil, fmt.Errorf("no blocks yet: %w", state.ErrNotFound)
 		}
-		var err error
-		b, err = v.Block(h)
+		b, err := v.Block(h)
 		if errors.Is(err, state.ErrNotFound) {
-			return fmt.Errorf("block %d: %w (the ledger is at height %d)", h, err, v.Meta().Height)
+			return nil, fmt.Errorf("block %d: %w (the ledger is at height %d)", h, err, v.Meta().Height)
 		}
-		return err
+		return b, err
 	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
 }
 
 func (s *Server) getHead(w http.ResponseWriter, r *http.Request) {
@@ -362,11 +325,7 @@ func (s *Server) getHead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h, err := s.signedHead(s.cfg.Store.Meta())
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h)
+	respond(w, h, err)
 }
 
 func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
@@ -386,26 +345,19 @@ func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var resp api.ConsistencyResponse
-	err = s.cfg.Store.View(func(v *state.View) error {
+	s.serveView(w, func(v *state.View) (any, error) {
 		m := v.Meta()
 		if to != 0 && to != m.TreeSize {
-			return badRequest("to", fmt.Sprintf("only the current tree size %d can be proven against a signed head; omit to", m.TreeSize))
+			return nil, badRequest("to", fmt.Sprintf("only the current tree size %d can be proven against a signed head; omit to", m.TreeSize))
 		}
 		p, err := v.ConsistencyProof(from, m.TreeSize)
 		if err != nil {
-			return badRequest("from", err.Error())
+			return nil, badRequest("from", err.Error())
 		}
 		h, err := s.signedHead(m)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		resp.Proof, resp.Head = *p, *h
-		return nil
+		return api.ConsistencyResponse{Proof: *p, Head: *h}, nil
 	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
 }

@@ -28,36 +28,21 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("agency", "must be an agency id such as us-fda"))
 		return
 	}
-	var resp api.PolicyList
-	err := s.cfg.Store.View(func(v *state.View) (err error) {
-		resp.Policies, err = policystate.List(v, agency)
-		return err
+	s.serveView(w, func(v *state.View) (any, error) {
+		list, err := policystate.List(v, agency)
+		return api.PolicyList{Policies: list}, err
 	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {
-	if s.strongRead(w, r) {
-		return
-	}
-	var resp api.PolicyResponse
-	err := s.cfg.Store.View(func(v *state.View) error {
-		h, vs, err := policystate.Get(v, r.PathValue("id"))
+	id := r.PathValue("id")
+	s.readView(w, r, func(v *state.View) (any, error) {
+		h, vs, err := policystate.Get(v, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		resp.Head, resp.Versions = *h, vs
-		return nil
+		return api.PolicyResponse{Head: *h, Versions: vs}, nil
 	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
 }
 
 // policyScope answers which policies apply to a document described by
@@ -87,28 +72,21 @@ func (s *Server) policyScope(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.At = tx.FormatTime(t)
 	}
-	err := s.cfg.Store.View(func(v *state.View) (err error) {
+	s.serveView(w, func(v *state.View) (any, error) {
+		var err error
 		resp.Policies, err = policystate.InScope(v, resp.Subject, resp.At)
-		return err
+		return resp, err
 	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) getEvaluations(w http.ResponseWriter, r *http.Request) {
-	if s.strongRead(w, r) {
-		return
-	}
 	id := r.PathValue("id")
-	resp := api.EvaluationsResponse{DocumentID: id, Evaluations: []api.EvaluationRecord{}}
-	err := s.cfg.Store.View(func(v *state.View) error {
+	s.readView(w, r, func(v *state.View) (any, error) {
 		evs, err := policystate.History(v, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		resp := api.EvaluationsResponse{DocumentID: id, Evaluations: []api.EvaluationRecord{}}
 		for _, ev := range evs {
 			rec := api.EvaluationRecord{Evaluation: ev}
 			if txr, err := v.TxByID(ev.TxID); err == nil {
@@ -116,11 +94,6 @@ func (s *Server) getEvaluations(w http.ResponseWriter, r *http.Request) {
 			}
 			resp.Evaluations = append(resp.Evaluations, rec)
 		}
-		return nil
+		return resp, nil
 	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
 }

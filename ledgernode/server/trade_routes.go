@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
@@ -19,43 +20,43 @@ func (s *Server) tradeRoutes(h func(string, http.HandlerFunc)) {
 	h("GET /v1/agencies/{id...}", s.getAgency)
 	h("GET /v1/participants", s.listParticipants)
 	h("GET /v1/participants/{id...}", s.getParticipant)
-	h("GET /v1/certificates", s.listCertificates)
-	h("GET /v1/certificates/{id}", s.getCertificate)
+	h("GET /v1/certificates", listPage(s, certificateFilter, trade.ListCertificates))
+	h("GET /v1/certificates/{id}", getRecord(s, "certificate", trade.CertificateWithVersions))
 	h("GET /v1/certificates/{id}/credential", s.certificateCredential)
-	h("GET /v1/rights/{id}", s.getRight)
-	h("GET /v1/licenses", s.listLicenses)
-	h("GET /v1/licenses/{id}", s.getLicense)
+	h("GET /v1/rights/{id}", getRecord(s, "right", trade.LookupRight))
+	h("GET /v1/licenses", listPage(s, licenseFilter, trade.ListLicenses))
+	h("GET /v1/licenses/{id}", getRecord(s, "license", trade.LookupLicense))
 	h("GET /v1/licenses/{id}/credential", s.licenseCredential)
-	h("GET /v1/shipments/{id}", s.getShipment)
-	h("POST /v1/verify/certificate", s.verifyCertificate)
-	h("POST /v1/verify/license", s.verifyLicense)
-	h("POST /v1/verify/shipment", s.verifyShipment)
+	h("GET /v1/shipments/{id}", getRecord(s, "shipment", trade.LookupShipment))
+	h("POST /v1/verify/certificate", verifyRoute(s, trade.DecodeCertificateQuery, trade.VerifyCertificate, func(v *trade.CertificateVerdict) []trade.EvidenceItem { return v.Evidence }))
+	h("POST /v1/verify/license", verifyRoute(s, trade.DecodeLicenseQuery, trade.VerifyLicense, func(v *trade.LicenseVerdict) []trade.EvidenceItem { return v.Evidence }))
+	h("POST /v1/verify/shipment", verifyRoute(s, trade.DecodeShipmentQuery, trade.VerifyShipment, func(v *trade.ShipmentVerdict) []trade.EvidenceItem { return v.Evidence }))
 }
 
-// readView serves a read: strong reads go through the leader, then fn runs
-// over one consistent view and its result is written as JSON.
-func (s *Server) readView(w http.ResponseWriter, r *http.Request, fn func(v *state.View) (any, error)) {
-	if s.strongRead(w, r) {
-		return
+// getRecord serves GET .../{id}: the record lookup finds, or 404 naming
+// what was asked for.
+func getRecord[T any](s *Server, what string, lookup func(state.Reader, string) (T, bool, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		s.readView(w, r, func(v *state.View) (any, error) {
+			x, ok, err := lookup(v, id)
+			return x, notFound(what, id, ok, err)
+		})
 	}
-	var out any
-	err := s.cfg.Store.View(func(v *state.View) error {
-		var err error
-		out, err = fn(v)
-		return err
-	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
-func notFound(what, id string, ok bool, err error) error {
-	if err == nil && !ok {
-		return fmt.Errorf("%s %q: %w", what, id, state.ErrNotFound)
+// listPage serves a paged list: ?limit is checked first, then the filter
+// built from the query is listed over one view.
+func listPage[F, P any](s *Server, filter func(q url.Values, limit int) F, list func(state.Reader, F) (P, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		limit, err := limitParam(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		f := filter(r.URL.Query(), limit)
+		s.readView(w, r, func(v *state.View) (any, error) { return list(v, f) })
 	}
-	return err
 }
 
 func (s *Server) listAgencies(w http.ResponseWriter, r *http.Request) {
@@ -104,60 +105,14 @@ func limitParam(r *http.Request) (int, error) {
 	return n, nil
 }
 
-func (s *Server) listCertificates(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, err := limitParam(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	f := trade.CertificateFilter{Importer: q.Get("importer"), Exporter: q.Get("exporter"), Certifier: q.Get("certifier"), HS: q.Get("hs"),
+func certificateFilter(q url.Values, limit int) trade.CertificateFilter {
+	return trade.CertificateFilter{Importer: q.Get("importer"), Exporter: q.Get("exporter"), Certifier: q.Get("certifier"), HS: q.Get("hs"),
 		After: q.Get("after"), Limit: limit}
-	s.readView(w, r, func(v *state.View) (any, error) { return trade.ListCertificates(v, f) })
 }
 
-func (s *Server) getCertificate(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.readView(w, r, func(v *state.View) (any, error) {
-		h, ok, err := trade.CertificateWithVersions(v, id)
-		return h, notFound("certificate", id, ok, err)
-	})
-}
-
-func (s *Server) getRight(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.readView(w, r, func(v *state.View) (any, error) {
-		x, ok, err := trade.LookupRight(v, id)
-		return x, notFound("right", id, ok, err)
-	})
-}
-
-func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, err := limitParam(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	f := trade.LicenseFilter{Licensee: q.Get("licensee"), Licensor: q.Get("licensor"), Right: q.Get("right"), Parent: q.Get("parent"),
+func licenseFilter(q url.Values, limit int) trade.LicenseFilter {
+	return trade.LicenseFilter{Licensee: q.Get("licensee"), Licensor: q.Get("licensor"), Right: q.Get("right"), Parent: q.Get("parent"),
 		After: q.Get("after"), Limit: limit}
-	s.readView(w, r, func(v *state.View) (any, error) { return trade.ListLicenses(v, f) })
-}
-
-func (s *Server) getLicense(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.readView(w, r, func(v *state.View) (any, error) {
-		x, ok, err := trade.LookupLicense(v, id)
-		return x, notFound("license", id, ok, err)
-	})
-}
-
-func (s *Server) getShipment(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.readView(w, r, func(v *state.View) (any, error) {
-		x, ok, err := trade.LookupShipment(v, id)
-		return x, notFound("shipment", id, ok, err)
-	})
 }
 
 // verify answers a verdict request: the question is decoded strictly, a
@@ -178,87 +133,38 @@ func verifyRoute[Q any, V any](s *Server, decode func([]byte) (Q, error), run fu
 		if s.strongReadBody(w, r, body) {
 			return
 		}
-		var out V
-		err = s.cfg.Store.View(func(v *state.View) error {
-			var err error
-			if out, err = run(v, q); err != nil {
-				return err
+		s.serveView(w, func(v *state.View) (any, error) {
+			out, err := run(v, q)
+			if err != nil {
+				return nil, err
 			}
 			head, err := s.signedHead(v.Meta())
 			if err != nil {
-				return err
+				return nil, err
 			}
 			trade.SetHead(evidence(out), head)
-			return nil
+			return out, nil
 		})
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, out)
 	}
-}
-
-func (s *Server) verifyCertificate(w http.ResponseWriter, r *http.Request) {
-	verifyRoute(s, trade.DecodeCertificateQuery, trade.VerifyCertificate, func(v *trade.CertificateVerdict) []trade.EvidenceItem { return v.Evidence })(w, r)
-}
-
-func (s *Server) verifyLicense(w http.ResponseWriter, r *http.Request) {
-	verifyRoute(s, trade.DecodeLicenseQuery, trade.VerifyLicense, func(v *trade.LicenseVerdict) []trade.EvidenceItem { return v.Evidence })(w, r)
-}
-
-func (s *Server) verifyShipment(w http.ResponseWriter, r *http.Request) {
-	verifyRoute(s, trade.DecodeShipmentQuery, trade.VerifyShipment, func(v *trade.ShipmentVerdict) []trade.EvidenceItem { return v.Evidence })(w, r)
-}
-
-// strongReadBody is strongRead for requests with a body (POST queries).
-func (s *Server) strongReadBody(w http.ResponseWriter, r *http.Request, body []byte) bool {
-	switch r.URL.Query().Get("consistency") {
-	case "", "local":
-		return false
-	case "strong":
-	default:
-		writeError(w, badRequest("consistency", "must be \"local\" (default) or \"strong\""))
-		return true
-	}
-	if s.cfg.Node.IsLeader() {
-		if err := s.cfg.Node.ReadBarrier(r.Context()); err != nil {
-			writeError(w, err)
-			return true
-		}
-		return false
-	}
-	s.proxyToLeader(w, r, body)
-	return true
 }
 
 // credential exports a record as a W3C VC signed by this node's key: the
 // node attests what its ledger holds, with the ledger evidence inside.
 func (s *Server) credential(w http.ResponseWriter, r *http.Request, build func(v *state.View, network string) (trade.Credential, []trade.EvidenceItem, error)) {
-	if s.strongRead(w, r) {
-		return
-	}
-	var out trade.Credential
-	err := s.cfg.Store.View(func(v *state.View) error {
+	s.readView(w, r, func(v *state.View) (any, error) {
 		m := v.Meta()
 		vc, items, err := build(v, m.Network)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		head, err := s.signedHead(m)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		trade.SetHead(items, head)
 		trade.AttachEvidence(vc, items)
-		out, err = trade.SignCredential(vc, s.cfg.NodeKey, fmt.Sprintf("tradeledger network %s, node %s", m.Network, s.cfg.NodeID), m.Time)
-		return err
+		return trade.SignCredential(vc, s.cfg.NodeKey, fmt.Sprintf("tradeledger network %s, node %s", m.Network, s.cfg.NodeID), m.Time)
 	})
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) certificateCredential(w http.ResponseWriter, r *http.Request) {
