@@ -129,3 +129,22 @@ type ErrorDetail struct {
 	Message string         `json:"message"`
 	Reasons []chain.Reason `json:"reasons,omitempty"`
 }
+
+// MaxBatch is the most envelopes POST /v1/txs takes at once.
+const MaxBatch = 1000
+
+// BatchResponse answers POST /v1/txs: one result per envelope, in order.
+type BatchResponse struct {
+	Results []BatchResult `json:"results"`
+}
+
+// BatchResult is one envelope's outcome in a batch: its receipt (a
+// rejection is a receipt too), or the error it would have had on its own,
+// with that HTTP status.
+type BatchResult struct {
+	TxID     string         `json:"txId,omitempty"`
+	Existing bool           `json:"existing,omitempty"`
+	Receipt  *chain.Receipt `json:"receipt,omitempty"`
+	Status   int            `json:"status,omitempty"`
+	Error    *ErrorDetail   `json:"error,omitempty"`
+}

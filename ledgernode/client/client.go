@@ -224,6 +224,28 @@ func (c *Client) Submit(ctx context.Context, st *tx.Signed, o SubmitOptions) (*a
 	return &resp, nil
 }
 
+// SubmitBatch sends up to api.MaxBatch signed transactions in one request
+// and waits for every receipt; each result is the receipt or the error the
+// transaction would have had on its own.
+func (c *Client) SubmitBatch(ctx context.Context, sts []*tx.Signed) (*api.BatchResponse, error) {
+	body := []byte{'['}
+	for i, st := range sts {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, st.Canonical...)
+	}
+	body = append(body, ']')
+	var resp api.BatchResponse
+	if err := c.Do(ctx, http.MethodPost, "/v1/txs", body, &resp); err != nil {
+		return nil, err
+	}
+	if len(resp.Results) != len(sts) {
+		return nil, fmt.Errorf("batch of %d answered with %d results", len(sts), len(resp.Results))
+	}
+	return &resp, nil
+}
+
 // SubmitRaw sends envelope bytes as they are (for tests of bad input).
 func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*api.SubmitResponse, error) {
 	var resp api.SubmitResponse

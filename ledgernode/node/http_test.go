@@ -153,3 +153,53 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+func TestBatchSubmissionAnswersEachEnvelopeAsAloneWould(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := ctxT(t, time.Minute)
+	k, _ := c.Enrol(ctx, "participant/writer")
+	stranger, _ := tx.GenerateKey()
+	leader := mustLeader(t, c)
+	first, _ := c.Sign(k, "note.put", notePayload("b", 0))
+	if _, err := c.Client(leader).Submit(ctx, first, client.SubmitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var batch []*tx.Signed
+	for i := 1; i <= 40; i++ {
+		st, _ := c.Sign(k, "note.put", notePayload("b", i))
+		batch = append(batch, st)
+	}
+	bad, _ := c.Sign(k, "note.put", notePayload("b", -1))
+	bad.Canonical = bytes.Replace(bad.Canonical, []byte(`"value":-1`), []byte(`"value":-2`), 1)
+	unknown, _ := c.Sign(stranger, "note.put", notePayload("b", -3))
+	batch = append(batch, first, bad, unknown)
+	for _, via := range []int{(leader + 1) % 3, leader} {
+		resp, err := c.Client(via).SubmitBatch(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := resp.Results
+		for i := 0; i < 40; i++ {
+			if r[i].Receipt == nil || r[i].Receipt.Status != "accepted" || r[i].TxID != batch[i].IDHex() {
+				t.Fatalf("via node %d item %d: %+v", via, i, r[i])
+			}
+		}
+		if !r[40].Existing || r[40].Receipt == nil {
+			t.Fatalf("recorded transaction in a batch: %+v", r[40])
+		}
+		if r[41].Status != 401 || r[41].Error.Code != state.CodeBadSignature {
+			t.Fatalf("bad signature in a batch: %+v", r[41])
+		}
+		if r[42].Error == nil || r[42].Error.Code != state.CodeUnknownKey {
+			t.Fatalf("unknown key in a batch: %+v", r[42])
+		}
+	}
+	// The second round resent the same 40: each answered with its original receipt.
+	n, err := c.Client(0).Note(ctx, "b", client.ReadOptions{Strong: true})
+	if err != nil || n.Version != 41 {
+		t.Fatalf("note after 41 distinct writes: %+v %v", n, err)
+	}
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

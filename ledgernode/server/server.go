@@ -76,6 +76,7 @@ func New(cfg Config) *Server {
 func (s *Server) routes() {
 	h := func(pattern string, fn http.HandlerFunc) { s.mux.Handle(pattern, s.instrument(pattern, fn)) }
 	h("POST /v1/tx", s.submit)
+	h("POST /v1/txs", s.submitBatch)
 	h("GET /v1/tx/{id}", s.getTx)
 	h("GET /v1/blocks/{height}", s.getBlock)
 	h("GET /v1/head", s.getHead)

@@ -32,6 +32,7 @@ import (
 
 type level struct {
 	Clients   int     `json:"clients"`
+	Batch     int     `json:"batch,omitempty"` // envelopes per request (0: one per request)
 	Txs       int     `json:"txs"`
 	TxPerSec  float64 `json:"txPerSec"`
 	P50ms     float64 `json:"p50ms"`
@@ -63,6 +64,8 @@ func main() {
 	maxDelay := flag.Duration("batch-max-delay", consensus.DefaultConfig().BatchMaxDelay, "batch delay")
 	asJSON := flag.Bool("json", false, "print JSON instead of a table")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the load phases to FILE")
+	batch := flag.Int("batch", 50, "also measure clients sending this many envelopes per request (POST /v1/txs); 0: skip")
+	batchClients := flag.String("batch-clients", "4,16", "client counts for the batched measurement")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -73,7 +76,7 @@ func main() {
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*clientsFlag, *seconds, *size, *nodes, *target, *maxTx, *maxDelay, *asJSON); err != nil {
+	if err := run(*clientsFlag, *batchClients, *batch, *seconds, *size, *nodes, *target, *maxTx, *maxDelay, *asJSON); err != nil {
 		fmt.Fprintln(os.Stderr, "ledgerbench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -106,14 +109,28 @@ func verifyRate(g int, d time.Duration) float64 {
 	return float64(n.Load()) / time.Since(start).Seconds()
 }
 
-func run(clientsFlag string, seconds float64, size, nodes int, target string, maxTx int, maxDelay time.Duration, asJSON bool) error {
-	var levels []int
-	for _, s := range strings.Split(clientsFlag, ",") {
+func parseCounts(flagName, v string) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(v, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
-			return fmt.Errorf("--clients %q: want numbers like 16,64,256", clientsFlag)
+			return nil, fmt.Errorf("--%s %q: want numbers like 16,64,256", flagName, v)
 		}
-		levels = append(levels, n)
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func run(clientsFlag, batchClientsFlag string, batch int, seconds float64, size, nodes int, target string, maxTx int, maxDelay time.Duration, asJSON bool) error {
+	levels, err := parseCounts("clients", clientsFlag)
+	if err != nil {
+		return err
+	}
+	var batchLevels []int
+	if batch > 0 {
+		if batchLevels, err = parseCounts("batch-clients", batchClientsFlag); err != nil {
+			return err
+		}
 	}
 	if target != "all" && target != "leader" {
 		return fmt.Errorf("--target %q: all or leader", target)
@@ -160,7 +177,16 @@ func run(clientsFlag string, seconds float64, size, nodes int, target string, ma
 
 	for _, n := range levels {
 		progress("loading with %d clients for %.0fs ...", n, seconds)
-		lv, err := load(ctx, c, key, value, n, time.Duration(seconds*float64(time.Second)), target)
+		lv, err := load(ctx, c, key, value, n, 0, time.Duration(seconds*float64(time.Second)), target)
+		if err != nil {
+			return err
+		}
+		lv.OfCeiling = lv.TxPerSec / r.Ceiling
+		r.Levels = append(r.Levels, lv)
+	}
+	for _, n := range batchLevels {
+		progress("loading with %d clients sending %d envelopes per request for %.0fs ...", n, batch, seconds)
+		lv, err := load(ctx, c, key, value, n, batch, time.Duration(seconds*float64(time.Second)), target)
 		if err != nil {
 			return err
 		}
@@ -182,7 +208,7 @@ func run(clientsFlag string, seconds float64, size, nodes int, target string, ma
 
 // load runs n clients for d, each signing fresh transactions ahead of time
 // so that client-side signing is not in the measured path.
-func load(ctx context.Context, c *testcluster.Cluster, key ed25519.PrivateKey, value []byte, n int, d time.Duration, target string) (level, error) {
+func load(ctx context.Context, c *testcluster.Cluster, key ed25519.PrivateKey, value []byte, n, batch int, d time.Duration, target string) (level, error) {
 	leader, err := c.WaitLeader(ctx)
 	if err != nil {
 		return level{}, err
@@ -197,6 +223,9 @@ func load(ctx context.Context, c *testcluster.Cluster, key ed25519.PrivateKey, v
 	}
 	// Pre-sign: a generous estimate of what n clients can send in d.
 	perClient := 64 + int(d.Seconds()*12000)/n
+	if batch > 0 {
+		perClient = batch * (2 + int(d.Seconds()*12000)/(n*batch))
+	}
 	signed := make([][]*tx.Signed, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -220,6 +249,28 @@ func load(ctx context.Context, c *testcluster.Cluster, key ed25519.PrivateKey, v
 		go func(i int) {
 			defer wg.Done()
 			cl := clients[rand.IntN(len(clients))]
+			if batch > 0 {
+				for j := 0; j+batch <= len(signed[i]); j += batch {
+					if time.Now().After(deadline) {
+						return
+					}
+					t0 := time.Now()
+					resp, err := cl.SubmitBatch(ctx, signed[i][j:j+batch])
+					if err != nil {
+						failed.Add(int64(batch))
+						continue
+					}
+					took := time.Since(t0)
+					for _, r := range resp.Results {
+						if r.Receipt == nil || r.Receipt.Status != chain.Accepted {
+							failed.Add(1)
+							continue
+						}
+						lat[i] = append(lat[i], took)
+					}
+				}
+				return
+			}
 			for _, st := range signed[i] {
 				if time.Now().After(deadline) {
 					return
@@ -241,7 +292,7 @@ func load(ctx context.Context, c *testcluster.Cluster, key ed25519.PrivateKey, v
 		all = append(all, l...)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	lv := level{Clients: n, Txs: len(all), Failed: int(failed.Load()), Blocks: c.Node(leader).Store().Meta().Height - h0}
+	lv := level{Clients: n, Batch: batch, Txs: len(all), Failed: int(failed.Load()), Blocks: c.Node(leader).Store().Meta().Height - h0}
 	if len(all) > 0 {
 		lv.TxPerSec = float64(len(all)) / elapsed.Seconds()
 		lv.P50ms = float64(all[len(all)/2]) / 1e6
@@ -255,14 +306,14 @@ func printReport(r report) {
 	fmt.Fprintf(w, "tradeledger bench: %d cores, %s %s/%s\n", r.Cores, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "Ed25519 verify: %.0f/s on one core, %.0f/s on %d cores\n", r.VerifyPerCore, r.VerifyAllCores, r.Cores)
 	fmt.Fprintf(w, "%d-node ceiling (every node verifies every transaction once): %.0f tx/s\n", r.Nodes, r.Ceiling)
-	fmt.Fprintf(w, "\ncommitted signed transactions, %d nodes in this process (Raft over mutual TLS on loopback, fsync on),\n%d-byte envelopes (note.put), clients send to %s; client and nodes share the %d cores\n\n", r.Nodes, r.EnvelopeBytes, map[string]string{"all": "any node (followers forward)", "leader": "the leader"}[r.Target], r.Cores)
-	fmt.Fprintln(w, "CLIENTS\tCOMMITTED\tTX/S\tP50 MS\tP99 MS\tOF CEILING\tTX/BLOCK\tFAILED")
+	fmt.Fprintf(w, "\ncommitted signed transactions (latency: request sent to receipt; a batch's envelopes share its latency), %d nodes in this process (Raft over mutual TLS on loopback, fsync on),\n%d-byte envelopes (note.put), clients send to %s; client and nodes share the %d cores\n\n", r.Nodes, r.EnvelopeBytes, map[string]string{"all": "any node (followers forward)", "leader": "the leader"}[r.Target], r.Cores)
+	fmt.Fprintln(w, "CLIENTS\tPER REQUEST\tCOMMITTED\tTX/S\tP50 MS\tP99 MS\tOF CEILING\tTX/BLOCK\tFAILED")
 	for _, l := range r.Levels {
 		perBlock := 0.0
 		if l.Blocks > 0 {
 			perBlock = float64(l.Txs) / float64(l.Blocks)
 		}
-		fmt.Fprintf(w, "%d\t%d\t%.0f\t%.1f\t%.1f\t%.0f%%\t%.0f\t%d\n", l.Clients, l.Txs, l.TxPerSec, l.P50ms, l.P99ms, 100*l.OfCeiling, perBlock, l.Failed)
+		fmt.Fprintf(w, "%d\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.0f%%\t%.0f\t%d\n", l.Clients, max(l.Batch, 1), l.Txs, l.TxPerSec, l.P50ms, l.P99ms, 100*l.OfCeiling, perBlock, l.Failed)
 	}
 	w.Flush()
 }
