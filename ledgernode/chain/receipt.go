@@ -55,8 +55,13 @@ type Receipt struct {
 	Result    json.RawMessage `json:"result,omitempty"`
 }
 
-// LeafData is the canonical JSON of the receipt: the Merkle leaf.
-func (r *Receipt) LeafData() ([]byte, error) { return tx.Canonicalize(r) }
+// LeafData is the canonical JSON (RFC 8785) of the receipt: the Merkle leaf.
+func (r *Receipt) LeafData() ([]byte, error) {
+	if b, ok := r.appendCanonical(make([]byte, 0, 512)); ok {
+		return b, nil
+	}
+	return tx.Canonicalize(r)
+}
 
 // LeafHash is the RFC 6962 leaf hash of the receipt.
 func (r *Receipt) LeafHash() ([]byte, error) {
