@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -95,6 +96,9 @@ type Node struct {
 	observer  *raft.Observer
 	obsCh     chan raft.Observation
 	done      chan struct{}
+	// lastLeader is the last leader this node heard of (it stays set while a
+	// follower briefly forgets the leader, e.g. during a pre-vote round).
+	lastLeader atomic.Value // string
 }
 
 // New starts a node: it opens the Raft log, restores the state from the
@@ -250,6 +254,9 @@ func (n *Node) watch() {
 		case o := <-n.obsCh:
 			switch d := o.Data.(type) {
 			case raft.LeaderObservation:
+				if d.LeaderID != "" {
+					n.lastLeader.Store(string(d.LeaderID))
+				}
 				if d.LeaderID != lastLeader {
 					lastLeader = d.LeaderID
 					n.log.Info("leader changed", "leader", string(d.LeaderID))
@@ -368,16 +375,33 @@ func (n *Node) State() string { return n.raft.State().String() }
 // Leader returns the leader's id and API address, if known.
 func (n *Node) Leader() (id, apiAddr string) {
 	_, lid := n.raft.LeaderWithID()
-	if lid == "" {
+	return n.withAPIAddr(string(lid))
+}
+
+// LastLeader is Leader, or when no leader is known right now, the last one
+// this node knew: a follower under load can lose track of the leader for a
+// moment (a pre-vote round) while the leader is still leading, and
+// forwarding to it then is better than waiting. The answer may be stale;
+// a node that no longer leads says so and the caller retries.
+func (n *Node) LastLeader() (id, apiAddr string) {
+	if id, addr := n.Leader(); id != "" {
+		return id, addr
+	}
+	last, _ := n.lastLeader.Load().(string)
+	return n.withAPIAddr(last)
+}
+
+func (n *Node) withAPIAddr(id string) (string, string) {
+	if id == "" {
 		return "", ""
 	}
 	members, _ := n.store.Members()
 	for _, m := range members {
-		if m.ID == string(lid) {
+		if m.ID == id {
 			return m.ID, m.APIAddr
 		}
 	}
-	return string(lid), ""
+	return id, ""
 }
 
 // ReadBarrier makes the next local read linearizable: it waits until every

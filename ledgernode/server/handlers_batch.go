@@ -147,7 +147,7 @@ func (s *Server) forwardPending(ctx context.Context, sts []*tx.Signed, pending [
 		case <-time.After(backoff):
 		case <-ctx.Done():
 		}
-		if backoff < 500*time.Millisecond {
+		if backoff < 100*time.Millisecond {
 			backoff *= 2
 		}
 	}

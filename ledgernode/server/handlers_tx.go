@@ -145,7 +145,9 @@ func (s *Server) submitOrForward(ctx context.Context, st *tx.Signed, forwarded, 
 			return rc, nil, nil
 		}
 		retry := errors.Is(err, consensus.ErrNoLeader) || errors.Is(err, consensus.ErrOutcomeUnknown)
-		if errors.Is(err, consensus.ErrNotLeader) {
+		// Not the leader, or no leader known here right now: forward to the
+		// leader (or the last one known, which says so if it no longer leads).
+		if errors.Is(err, consensus.ErrNotLeader) || (errors.Is(err, consensus.ErrNoLeader) && !forwarded) {
 			if forwarded {
 				return rc, nil, err
 			}
@@ -166,7 +168,7 @@ func (s *Server) submitOrForward(ctx context.Context, st *tx.Signed, forwarded, 
 		case <-ctx.Done():
 			return rc, nil, consensus.ErrOutcomeUnknown
 		}
-		if backoff < 500*time.Millisecond {
+		if backoff < 100*time.Millisecond {
 			backoff *= 2
 		}
 	}
@@ -219,7 +221,7 @@ func peerError(status int, body []byte) error {
 
 // forward sends a request to the leader's API over mutual TLS.
 func (s *Server) forward(ctx context.Context, method, pathQuery string, body []byte) (int, []byte, error) {
-	id, addr := s.cfg.Node.Leader()
+	id, addr := s.cfg.Node.LastLeader()
 	if id == "" {
 		return 0, nil, consensus.ErrNoLeader
 	}
