@@ -116,7 +116,13 @@ func DefaultTune(cc *consensus.Config) {
 	cc.HeartbeatTimeout = 400 * time.Millisecond
 	cc.ElectionTimeout = 400 * time.Millisecond
 	cc.LeaderLeaseTimeout = 200 * time.Millisecond
-	cc.RaftLogLevel = "error"
+	// Raft's own logs are noise in test and benchmark output (a cluster's
+	// shutdown alone logs dozens of connection errors); set
+	// TESTCLUSTER_RAFT_LOG=debug (or info, warn, error) to see them.
+	cc.RaftLogLevel = "off"
+	if lvl := os.Getenv("TESTCLUSTER_RAFT_LOG"); lvl != "" {
+		cc.RaftLogLevel = lvl
+	}
 }
 
 func (c *Cluster) start(m *Member, raftLn, apiLn net.Listener) error {
