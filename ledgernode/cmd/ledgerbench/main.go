@@ -26,7 +26,6 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
-	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -51,6 +50,7 @@ type report struct {
 	ValueBytes     int     `json:"valueBytes"`
 	EnvelopeBytes  int     `json:"envelopeBytes"`
 	Target         string  `json:"target"`
+	InProcess      bool    `json:"inProcess"`
 	Levels         []level `json:"levels"`
 }
 
@@ -66,6 +66,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the load phases to FILE")
 	batch := flag.Int("batch", 50, "also measure clients sending this many envelopes per request (POST /v1/txs); 0: skip")
 	batchClients := flag.String("batch-clients", "4,16", "client counts for the batched measurement")
+	inProc := flag.Bool("in-process", false, "run the nodes in this process (one Go runtime for nodes and clients) instead of as ledgernode processes")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -76,7 +77,7 @@ func main() {
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*clientsFlag, *batchClients, *batch, *seconds, *size, *nodes, *target, *maxTx, *maxDelay, *asJSON); err != nil {
+	if err := run(*clientsFlag, *batchClients, *batch, *seconds, *size, *nodes, *target, *maxTx, *maxDelay, *asJSON, *inProc); err != nil {
 		fmt.Fprintln(os.Stderr, "ledgerbench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -121,7 +122,7 @@ func parseCounts(flagName, v string) ([]int, error) {
 	return out, nil
 }
 
-func run(clientsFlag, batchClientsFlag string, batch int, seconds float64, size, nodes int, target string, maxTx int, maxDelay time.Duration, asJSON bool) error {
+func run(clientsFlag, batchClientsFlag string, batch int, seconds float64, size, nodes int, target string, maxTx int, maxDelay time.Duration, asJSON, inProc bool) error {
 	levels, err := parseCounts("clients", clientsFlag)
 	if err != nil {
 		return err
@@ -156,27 +157,25 @@ func run(clientsFlag, batchClientsFlag string, batch int, seconds float64, size,
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	progress("starting a %d-node cluster in %s ...", nodes, dir)
-	c, err := testcluster.New(ctx, testcluster.Options{Nodes: nodes, Dir: dir, Tune: func(cc *consensus.Config) {
-		testcluster.DefaultTune(cc)
-		// Three nodes and every client share this machine's cores in one
-		// process: under full load a heartbeat can wait in the scheduler's
-		// queue for longer than the default 1 s timeouts, and an election in
-		// the middle of a measurement measures the machine, not the ledger.
-		cc.HeartbeatTimeout, cc.ElectionTimeout, cc.LeaderLeaseTimeout = 3*time.Second, 3*time.Second, 1500*time.Millisecond
-		cc.BatchMaxTx, cc.BatchMaxDelay = maxTx, maxDelay
-		cc.RaftLogLevel = "off"
-	}})
+	var c benchCluster
+	if inProc {
+		progress("starting a %d-node cluster in this process, data in %s ...", nodes, dir)
+		c, err = startInProcess(ctx, dir, nodes, maxTx, maxDelay)
+	} else {
+		progress("starting %d ledgernode processes, data and logs in %s ...", nodes, dir)
+		c, err = startProcs(ctx, dir, nodes, maxTx, maxDelay)
+	}
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	r.InProcess = inProc
 	key, err := c.Enrol(ctx, "participant/bench")
 	if err != nil {
 		return err
 	}
 	value, _ := json.Marshal(strings.Repeat("x", size))
-	sample, _ := c.Sign(key, "note.put", state.NotePut{Key: "k", Value: value})
+	sample, _ := tx.BuildSigned(c.Network(), "note.put", state.NotePut{Key: "k", Value: value}, time.Now(), key)
 	r.EnvelopeBytes = len(sample.Canonical)
 
 	for _, n := range levels {
@@ -198,7 +197,7 @@ func run(clientsFlag, batchClientsFlag string, batch int, seconds float64, size,
 		r.Levels = append(r.Levels, lv)
 	}
 	progress("checking that every node holds the same state...")
-	if _, err := c.WaitConverged(ctx); err != nil {
+	if err := c.Converge(ctx); err != nil {
 		return err
 	}
 	if asJSON {
@@ -212,8 +211,8 @@ func run(clientsFlag, batchClientsFlag string, batch int, seconds float64, size,
 
 // load runs n clients for d, each signing fresh transactions ahead of time
 // so that client-side signing is not in the measured path.
-func load(ctx context.Context, c *testcluster.Cluster, key ed25519.PrivateKey, value []byte, n, batch int, d time.Duration, target string) (level, error) {
-	leader, err := c.WaitLeader(ctx)
+func load(ctx context.Context, c benchCluster, key ed25519.PrivateKey, value []byte, n, batch int, d time.Duration, target string) (level, error) {
+	leader, err := c.Leader(ctx)
 	if err != nil {
 		return level{}, err
 	}
@@ -221,7 +220,7 @@ func load(ctx context.Context, c *testcluster.Cluster, key ed25519.PrivateKey, v
 	if target == "leader" {
 		clients = []*client.Client{c.Client(leader)}
 	} else {
-		for _, i := range c.Running() {
+		for i := 0; i < c.Size(); i++ {
 			clients = append(clients, c.Client(i))
 		}
 	}
@@ -237,13 +236,16 @@ func load(ctx context.Context, c *testcluster.Cluster, key ed25519.PrivateKey, v
 		go func(i int) {
 			defer wg.Done()
 			for j := 0; j < perClient; j++ {
-				st, _ := c.Sign(key, "note.put", state.NotePut{Key: fmt.Sprintf("c%d", i), Value: value})
+				st, _ := tx.BuildSigned(c.Network(), "note.put", state.NotePut{Key: fmt.Sprintf("c%d", i), Value: value}, time.Now(), key)
 				signed[i] = append(signed[i], st)
 			}
 		}(i)
 	}
 	wg.Wait()
-	h0 := c.Node(leader).Store().Meta().Height
+	h0, err := c.Height(ctx, leader)
+	if err != nil {
+		return level{}, err
+	}
 	lat := make([][]time.Duration, n)
 	var failed atomic.Int64
 	deadline := time.Now().Add(d)
@@ -296,7 +298,11 @@ func load(ctx context.Context, c *testcluster.Cluster, key ed25519.PrivateKey, v
 		all = append(all, l...)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	lv := level{Clients: n, Batch: batch, Txs: len(all), Failed: int(failed.Load()), Blocks: c.Node(leader).Store().Meta().Height - h0}
+	h1, err := c.Height(ctx, leader)
+	if err != nil {
+		return level{}, err
+	}
+	lv := level{Clients: n, Batch: batch, Txs: len(all), Failed: int(failed.Load()), Blocks: h1 - h0}
 	if len(all) > 0 {
 		lv.TxPerSec = float64(len(all)) / elapsed.Seconds()
 		lv.P50ms = float64(all[len(all)/2]) / 1e6
@@ -310,7 +316,11 @@ func printReport(r report) {
 	fmt.Fprintf(w, "tradeledger bench: %d cores, %s %s/%s\n", r.Cores, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "Ed25519 verify: %.0f/s on one core, %.0f/s on %d cores\n", r.VerifyPerCore, r.VerifyAllCores, r.Cores)
 	fmt.Fprintf(w, "%d-node ceiling (every node verifies every transaction once): %.0f tx/s\n", r.Nodes, r.Ceiling)
-	fmt.Fprintf(w, "\ncommitted signed transactions (latency: request sent to receipt; a batch's envelopes share its latency), %d nodes in this process (Raft over mutual TLS on loopback, fsync on),\n%d-byte envelopes (note.put), clients send to %s; client and nodes share the %d cores (Raft heartbeat and election timeouts 3 s, not 1 s, for that reason)\n\n", r.Nodes, r.EnvelopeBytes, map[string]string{"all": "any node (followers forward)", "leader": "the leader"}[r.Target], r.Cores)
+	where := "as separate ledgernode processes with default settings"
+	if r.InProcess {
+		where = "in this process (Raft timeouts raised to 3 s: nodes and clients share one Go runtime)"
+	}
+	fmt.Fprintf(w, "\ncommitted signed transactions, %d nodes %s, Raft over mutual TLS on loopback, fsync on;\n%d-byte envelopes (note.put); clients send to %s; clients and nodes share the %d cores.\nLatency: request sent to receipt (the envelopes of a batch share its latency).\n\n", r.Nodes, where, r.EnvelopeBytes, map[string]string{"all": "any node (followers forward)", "leader": "the leader"}[r.Target], r.Cores)
 	fmt.Fprintln(w, "CLIENTS\tPER REQUEST\tCOMMITTED\tTX/S\tP50 MS\tP99 MS\tOF CEILING\tTX/BLOCK\tFAILED")
 	for _, l := range r.Levels {
 		perBlock := 0.0

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/consensus"
+	"github.com/tradeledger/tradeledger/ledgernode/netgen"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// benchCluster is what the load needs from a cluster, run as processes
+// (the default: each node has its own runtime, as in production) or in
+// this process (--in-process).
+type benchCluster interface {
+	Network() string
+	Size() int
+	Client(nodes ...int) *client.Client
+	Leader(ctx context.Context) (int, error)
+	Height(ctx context.Context, i int) (uint64, error)
+	Enrol(ctx context.Context, owner string) (ed25519.PrivateKey, error)
+	Converge(ctx context.Context) error
+	Close()
+}
+
+// ----- nodes as processes -----
+
+type procCluster struct {
+	dir     string
+	network string
+	layout  netgen.Layout
+	admin   ed25519.PrivateKey
+	apis    []string
+	cmds    []*exec.Cmd
+	done    []chan struct{}
+}
+
+// startProcs starts n `ledgernode run` processes (the binary beside this
+// one, as `make build-ledger` puts them in bin/) on loopback.
+func startProcs(ctx context.Context, dir string, n, maxTx int, maxDelay time.Duration) (*procCluster, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	bin := filepath.Join(filepath.Dir(self), "ledgernode")
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("%s not found: build it beside ledgerbench (make build-ledger), or pass --in-process", bin)
+	}
+	var specs []netgen.NodeSpec
+	for i := 0; i < n; i++ {
+		ports, err := freePorts(2)
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, netgen.NodeSpec{ID: fmt.Sprintf("node-%d", i), RaftAddr: ports[0], APIAddr: ports[1]})
+	}
+	b, err := netgen.Generate(netgen.Options{Network: "benchnet", Nodes: specs})
+	if err != nil {
+		return nil, err
+	}
+	l, err := b.Write(filepath.Join(dir, "network"))
+	if err != nil {
+		return nil, err
+	}
+	c := &procCluster{dir: dir, network: b.Genesis.Network, layout: l, admin: b.AdminKey}
+	for _, s := range specs {
+		p := l.Nodes[s.ID]
+		logf, err := os.Create(filepath.Join(dir, s.ID+".log"))
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		cmd := exec.Command(bin, "run", "--id", s.ID, "--data-dir", filepath.Join(dir, "data", s.ID), "--genesis", l.Genesis,
+			"--node-key", p.NodeKey, "--tls-ca", p.TLS.CA, "--tls-cert", p.TLS.Cert, "--tls-key", p.TLS.Key,
+			"--raft-bind", s.RaftAddr, "--api-bind", s.APIAddr, "--batch-max-tx", fmt.Sprint(maxTx), "--batch-max-delay", maxDelay.String(),
+			"--log-level", "warn", "--raft-log-level", "error")
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			logf.Close()
+			c.Close()
+			return nil, err
+		}
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+		c.cmds, c.done, c.apis = append(c.cmds, cmd), append(c.done, done), append(c.apis, "https://"+s.APIAddr)
+	}
+	if _, err := c.Leader(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func freePorts(n int) ([]string, error) {
+	var out []string
+	var lns []net.Listener
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, l)
+		out = append(out, l.Addr().String())
+	}
+	return out, nil
+}
+
+func (c *procCluster) Network() string { return c.network }
+func (c *procCluster) Size() int       { return len(c.apis) }
+
+func (c *procCluster) Client(nodes ...int) *client.Client {
+	if len(nodes) == 0 {
+		for i := range c.apis {
+			nodes = append(nodes, i)
+		}
+	}
+	var eps []string
+	for _, i := range nodes {
+		eps = append(eps, c.apis[i])
+	}
+	cl, err := client.New(client.Config{Endpoints: eps, CAFile: c.layout.CACert, Timeout: 30 * time.Second, Retry: 20 * time.Second})
+	if err != nil {
+		panic(err) // the endpoints are well-formed
+	}
+	return cl
+}
+
+// Leader waits until every node names the same leader.
+func (c *procCluster) Leader(ctx context.Context) (int, error) {
+	for {
+		leader, agreed := "", true
+		for i := range c.apis {
+			st, err := c.Client(i).Status(ctx, true)
+			if err != nil || st.Leader == "" || (leader != "" && st.Leader != leader) {
+				agreed = false
+				break
+			}
+			leader = st.Leader
+		}
+		if agreed {
+			var idx int
+			_, err := fmt.Sscanf(leader, "node-%d", &idx)
+			return idx, err
+		}
+		select {
+		case <-ctx.Done():
+			return -1, errors.New("the nodes did not agree on a leader (see their logs in " + c.dir + ")")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (c *procCluster) Height(ctx context.Context, i int) (uint64, error) {
+	st, err := c.Client(i).Status(ctx, true)
+	if err != nil {
+		return 0, err
+	}
+	return st.Height, nil
+}
+
+func (c *procCluster) Enrol(ctx context.Context, owner string) (ed25519.PrivateKey, error) {
+	return enrol(ctx, c.Client(), c.network, c.admin, owner)
+}
+
+// Converge waits until every node reports the same height and digest.
+func (c *procCluster) Converge(ctx context.Context) error {
+	for {
+		var first string
+		same := true
+		for i := range c.apis {
+			d, err := c.Client(i).Digest(ctx)
+			if err != nil {
+				return err
+			}
+			v := fmt.Sprintf("%d/%s", d.Height, d.Digest)
+			if i == 0 {
+				first = v
+			} else if v != first {
+				same = false
+			}
+		}
+		if same {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("nodes did not converge")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (c *procCluster) Close() {
+	for i, cmd := range c.cmds {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.done[i]:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-c.done[i]
+		}
+	}
+}
+
+func enrol(ctx context.Context, cl *client.Client, network string, admin ed25519.PrivateKey, owner string) (ed25519.PrivateKey, error) {
+	k, err := tx.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	st, err := tx.BuildSigned(network, "key.register", state.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}, time.Now(), admin)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := cl.Submit(ctx, st, client.SubmitOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Receipt.Status != chain.Accepted {
+		return nil, fmt.Errorf("enrol %s rejected: %+v", owner, resp.Receipt.Reasons)
+	}
+	return k, nil
+}
+
+// ----- nodes in this process -----
+
+type inProcess struct{ *testcluster.Cluster }
+
+func startInProcess(ctx context.Context, dir string, n, maxTx int, maxDelay time.Duration) (*inProcess, error) {
+	c, err := testcluster.New(ctx, testcluster.Options{Nodes: n, Dir: dir, Tune: func(cc *consensus.Config) {
+		testcluster.DefaultTune(cc)
+		// Three nodes and every client share this machine's cores in one
+		// runtime: under full load a heartbeat can wait in the scheduler's
+		// queue for longer than the default 1 s timeouts, and an election
+		// in the middle of a measurement measures the machine, not the
+		// ledger.
+		cc.HeartbeatTimeout, cc.ElectionTimeout, cc.LeaderLeaseTimeout = 3*time.Second, 3*time.Second, 1500*time.Millisecond
+		cc.BatchMaxTx, cc.BatchMaxDelay = maxTx, maxDelay
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return &inProcess{c}, nil
+}
+
+func (c *inProcess) Network() string                         { return c.Genesis.Network }
+func (c *inProcess) Size() int                               { return len(c.Members) }
+func (c *inProcess) Leader(ctx context.Context) (int, error) { return c.WaitLeader(ctx) }
+func (c *inProcess) Height(_ context.Context, i int) (uint64, error) {
+	return c.Node(i).Store().Meta().Height, nil
+}
+func (c *inProcess) Converge(ctx context.Context) error { _, err := c.WaitConverged(ctx); return err }
