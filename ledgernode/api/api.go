@@ -3,7 +3,6 @@
 package api
 
 import (
-	"encoding/json"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
@@ -21,10 +20,6 @@ type SubmitResponse struct {
 	Receipt  *chain.Receipt   `json:"receipt,omitempty"`
 	Evidence *verify.Evidence `json:"evidence,omitempty"` // with ?proof=true
 }
-
-// TxResponse answers GET /v1/tx/{id}: the evidence (proof and head only
-// with ?proof=true).
-type TxResponse = verify.Evidence
 
 // ConsistencyResponse answers GET /v1/proof/consistency.
 type ConsistencyResponse struct {
@@ -110,11 +105,6 @@ type Ready struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// NoteResponse answers GET /v1/notes/{key}.
-type NoteResponse = state.Note
-
-// RawJSON is used by generic responses.
-type RawJSON = json.RawMessage
 
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {

@@ -84,19 +84,17 @@ func RootAt(ns NodeStore, size uint64) ([]byte, error) {
 // tree of size.
 func InclusionProof(ns NodeStore, index, size uint64) ([][]byte, error) {
 	nodes, err := proof.Inclusion(index, size)
-	if err != nil {
-		return nil, err
-	}
-	hashes, err := fetch(ns, nodes.IDs)
-	if err != nil {
-		return nil, err
-	}
-	return nodes.Rehash(hashes, Hasher.HashChildren)
+	return build(ns, nodes, err)
 }
 
 // ConsistencyProof builds the RFC 6962 consistency proof between two sizes.
 func ConsistencyProof(ns NodeStore, size1, size2 uint64) ([][]byte, error) {
 	nodes, err := proof.Consistency(size1, size2)
+	return build(ns, nodes, err)
+}
+
+// build fetches the stored hashes a proof needs and combines them.
+func build(ns NodeStore, nodes proof.Nodes, err error) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
