@@ -3,7 +3,6 @@
 package api
 
 import (
-
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
@@ -104,7 +103,6 @@ type Ready struct {
 	State  string `json:"state"`
 	Reason string `json:"reason,omitempty"`
 }
-
 
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {
