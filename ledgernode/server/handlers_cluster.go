@@ -98,10 +98,7 @@ func (s *Server) adminRequest(r *http.Request, typ string) (*tx.Signed, []byte, 
 	if st.Network != g.Network {
 		return nil, nil, nil, tx.Fieldf("network", st.Network, "this ledger is %q", g.Network)
 	}
-	now := time.Now()
-	if last, err := tx.ParseTime(s.cfg.Store.Meta().Time); err == nil && last.After(now) {
-		now = last // the ledger's time runs ahead of this clock: judge as the ledger will
-	}
+	now := s.cfg.Store.LedgerNow(time.Now())
 	window := time.Duration(g.Params.TxWindowSeconds) * time.Second
 	skew := time.Duration(g.Params.MaxClockSkewSeconds) * time.Second
 	if c := st.CreatedTime(); c.Before(now.Add(-window)) || c.After(now.Add(skew)) {

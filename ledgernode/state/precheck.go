@@ -17,12 +17,7 @@ import (
 // The state machine repeats all of it at block time; Precheck only keeps
 // garbage out of the log and gives the client a fast, clear 4xx.
 func (s *Store) Precheck(st *tx.Signed, now time.Time) (existing *TxRecord, err error) {
-	// The block will be stamped at least just after the last block, whatever
-	// this node's clock says (a leader's clock may have run ahead): judge
-	// the window and the key at the later of the two.
-	if last, err := tx.ParseTime(s.Meta().Time); err == nil && last.After(now) {
-		now = last.Add(time.Microsecond)
-	}
+	now = s.LedgerNow(now)
 	if rej := s.statelessChecks(st, now); rej != nil {
 		return nil, rej
 	}
@@ -45,4 +40,15 @@ func (s *Store) Precheck(st *tx.Signed, now time.Time) (existing *TxRecord, err 
 		return nil
 	})
 	return existing, err
+}
+
+// LedgerNow is the earliest time the next block can carry: now, or just
+// after the last block when the ledger's time has run ahead of this node's
+// clock (a leader's clock may). Checks made outside the state machine judge
+// time windows and key validity at it, as the block will.
+func (s *Store) LedgerNow(now time.Time) time.Time {
+	if last, err := tx.ParseTime(s.Meta().Time); err == nil && !last.Before(now) {
+		return last.Add(time.Microsecond)
+	}
+	return now
 }
