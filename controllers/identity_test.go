@@ -3,6 +3,7 @@ package controllers
 import (
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -134,5 +135,45 @@ func TestKeyFilesInSecretsAreLedgerctlKeyFiles(t *testing.T) {
 	k, err := tx.UnmarshalKey(sec.Data[adminKeyKey])
 	if err != nil || publicKeyID(k) != publicKeyID(b.AdminKey) {
 		t.Fatalf("admin.key does not read back as a key file: %v", err)
+	}
+}
+
+func TestNodeCertificatesAreRenewedInTheLastThirdOfTheirValidityOnly(t *testing.T) {
+	b := generate(t, "customs", "customs-0")
+	ca := b.CA
+	issue := func(notBefore time.Time, validity time.Duration) []byte {
+		crt, _, err := netgen.IssueNodeTLS(ca, netgen.NodeSpec{ID: "customs-0"}, notBefore, validity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return crt
+	}
+	now := time.Now()
+	caEnd := ca.Cert.NotAfter
+	for _, tc := range []struct {
+		name     string
+		cert     []byte
+		caEnd    time.Time
+		wantDue  bool
+		validity time.Duration
+	}{
+		{"fresh", issue(now, nodeCertValidity), caEnd, false, nodeCertValidity},
+		{"two thirds left", issue(now.Add(-nodeCertValidity/3+time.Hour), nodeCertValidity), caEnd, false, nodeCertValidity},
+		{"less than a third left", issue(now.Add(-nodeCertValidity/3*2-time.Hour), nodeCertValidity), caEnd, true, nodeCertValidity},
+		{"expired", issue(now.Add(-2*nodeCertValidity), nodeCertValidity), caEnd, true, nodeCertValidity},
+		{"unreadable", []byte("not a certificate"), caEnd, true, nodeCertValidity},
+		{"CA ends soon: the new certificate ends with it", issue(now.Add(-nodeCertValidity+24*time.Hour), nodeCertValidity), now.Add(48 * time.Hour), true, 48 * time.Hour},
+		{"CA ends soon, already renewed to its end: not again", issue(now.Add(-time.Minute), 48*time.Hour), now.Add(48 * time.Hour), false, 48 * time.Hour},
+		{"CA expired: nothing to issue", issue(now.Add(-nodeCertValidity+24*time.Hour), nodeCertValidity), now.Add(-time.Hour), false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			due, validity := renewalPlan(map[string]nodeIdentity{"customs-0": {CertPEM: tc.cert}}, tc.caEnd, now)
+			if got := len(due) == 1; got != tc.wantDue {
+				t.Errorf("due = %v, want due %v", due, tc.wantDue)
+			}
+			if validity.Round(time.Minute) != tc.validity.Round(time.Minute) {
+				t.Errorf("validity = %v, want %v", validity, tc.validity)
+			}
+		})
 	}
 }

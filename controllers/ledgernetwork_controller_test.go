@@ -22,6 +22,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/netgen"
+	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
@@ -253,6 +255,64 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 			g.Expect(get(g).Status.Height).To(BeNumerically(">=", rc.Height))
 		}, eventually, tick).Should(Succeed())
 		Expect(gauge("tradeledger_network_height", map[string]string{"namespace": ns, "network": "customs"})).To(BeNumerically(">=", rc.Height))
+	})
+
+	It("renews a node's TLS certificate in its last third of validity: the running node serves the new one without a restart and keeps its head-signing key", func() {
+		var caSec, nodes corev1.Secret
+		Expect(k8sClient.Get(suiteCtx, key(net, caSecretName(net)), &caSec)).To(Succeed())
+		ca, err := pki.LoadCA(caSec.Data[caCertKey], caSec.Data[caKeyKey])
+		Expect(err).NotTo(HaveOccurred())
+		roots := x509.NewCertPool()
+		roots.AddCert(ca.Cert)
+		const pod = "customs-1"
+		raftAddr, apiAddr := pods.MemberAddrs(net, pod)
+		// A certificate issued 300 days ago: 65 days left, inside the
+		// renewal window (the last third of a year).
+		oldCrt, oldKey, err := netgen.IssueNodeTLS(ca, netgen.NodeSpec{ID: pod, RaftAddr: raftAddr, APIAddr: apiAddr}, time.Now().Add(-300*24*time.Hour), nodeCertValidity)
+		Expect(err).NotTo(HaveOccurred())
+		var signKey []byte
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(suiteCtx, key(net, nodesSecretName(net)), &nodes)).To(Succeed())
+			signKey = nodes.Data[nodeSignKeyKey(pod)]
+			nodes.Data[nodeCertKey(pod)], nodes.Data[nodeTLSKeyKey(pod)] = oldCrt, oldKey
+			g.Expect(k8sClient.Update(suiteCtx, &nodes)).To(Succeed())
+		}, eventually, tick).Should(Succeed())
+
+		var renewed *x509.Certificate
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(suiteCtx, key(net, nodesSecretName(net)), &nodes)).To(Succeed())
+			g.Expect(nodes.Data[nodeCertKey(pod)]).NotTo(Equal(oldCrt), "renewed")
+			block, _ := pem.Decode(nodes.Data[nodeCertKey(pod)])
+			renewed, err = x509.ParseCertificate(block.Bytes)
+			g.Expect(err).NotTo(HaveOccurred())
+		}, eventually, tick).Should(Succeed())
+		Expect(renewed.NotAfter).To(BeTemporally(">", time.Now().Add(364*24*time.Hour)))
+		_, err = renewed.Verify(x509.VerifyOptions{Roots: roots, DNSName: pod + ".customs-peers." + ns + ".svc.cluster.local",
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+		Expect(err).NotTo(HaveOccurred(), "issued by the network CA for the pod's peer name")
+		Expect(pki.NodeIDOf(renewed)).To(Equal(pod))
+		Expect(nodes.Data[nodeTLSKeyKey(pod)]).NotTo(Equal(oldKey), "a new TLS key")
+		Expect(nodes.Data[nodeSignKeyKey(pod)]).To(Equal(signKey), "the head-signing key the genesis names never changes")
+		Eventually(func(g Gomega) {
+			st := get(g).Status
+			g.Expect(st.CertificatesNotAfter).NotTo(BeNil())
+			g.Expect(st.CertificatesNotAfter.Time).To(BeTemporally(">", time.Now().Add(300*24*time.Hour)), "no certificate left near its end")
+			g.Expect(st.CANotAfter.Time).To(BeTemporally("~", ca.Cert.NotAfter, time.Second))
+			g.Expect(count(eventReasons(ns, net.Name), "NodeCertificatesRenewed")).To(Equal(1))
+		}, eventually, tick).Should(Succeed())
+		Expect(gauge("tradeledger_network_certificate_expiry_timestamp_seconds", map[string]string{"namespace": ns, "network": "customs", "kind": "ca"})).
+			To(Equal(float64(ca.Cert.NotAfter.Unix())))
+
+		// The kubelet refreshes the Secret volume; the node reloads on use.
+		Expect(pods.RefreshTLS(suiteCtx, k8sClient, net, 1)).To(Succeed())
+		Eventually(func(g Gomega) {
+			served, err := pods.ServedCertificate(net, 1, roots)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(served.SerialNumber).To(Equal(renewed.SerialNumber))
+		}, eventually, tick).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(count(eventReasons(ns, net.Name), "NodeCertificatesRenewed")).To(Equal(1))
+		}, 2*time.Second, tick).Should(Succeed(), "renewed once, not on every pass")
 	})
 
 	It("scales 3→5: issues keys for the new pods, adds them as non-voters and promotes them once caught up", func() {

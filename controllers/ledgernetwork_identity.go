@@ -52,6 +52,9 @@ func (r *LedgerNetworkReconciler) reconcileIdentity(ctx context.Context, s *netw
 	if err := r.issueMissingNodes(ctx, s, id, secrets[nodesSecretName(n)]); err != nil {
 		return err
 	}
+	if err := r.renewNodeCertificates(ctx, s, id, secrets[nodesSecretName(n)]); err != nil {
+		return err
+	}
 	for _, obj := range []client.Object{cm, secrets[caSecretName(n)], secrets[adminSecretName(n)], secrets[nodesSecretName(n)]} {
 		if err := r.ensureIdentityOwnership(ctx, n, obj); err != nil {
 			return err
@@ -118,6 +121,7 @@ func (r *LedgerNetworkReconciler) createIdentity(ctx context.Context, s *network
 		return fmt.Errorf("create genesis ConfigMap %s: %w", cm.Name, err)
 	}
 	s.identity = &networkIdentity{Genesis: b.Genesis, CA: b.CA, AdminKey: b.AdminKey, Nodes: nodes}
+	r.recordCertificateExpiry(n, s.identity)
 	n.Status.NetworkID = networkID(n)
 	if h, err := b.Genesis.Hash(); err == nil {
 		n.Status.GenesisHash = h

@@ -13,6 +13,7 @@ type Metrics struct {
 	NetworkHeight *prometheus.GaugeVec
 	NetworkReady  *prometheus.GaugeVec
 	NetworkVoters *prometheus.GaugeVec
+	CertExpiry    *prometheus.GaugeVec
 	KeyRotations  *prometheus.CounterVec
 	Publications  *prometheus.CounterVec
 }
@@ -40,6 +41,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tradeledger_network_voters",
 			Help: "Voters in the Raft configuration of each network.",
 		}, []string{"namespace", "network"}),
+		CertExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tradeledger_network_certificate_expiry_timestamp_seconds",
+			Help: "When a network's TLS material expires (Unix time): kind=node is the first node certificate, kind=ca the network CA.",
+		}, []string{"namespace", "network", "kind"}),
 		KeyRotations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tradeledger_operator_key_rotations_total",
 			Help: "Agency key rotations, by result.",
@@ -49,7 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "CertificatePolicy publications, updates and withdrawals, by operation and result.",
 		}, []string{"operation", "result"}),
 	}
-	reg.MustRegister(m.PhaseErrors, m.LedgerCalls, m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.KeyRotations, m.Publications)
+	reg.MustRegister(m.PhaseErrors, m.LedgerCalls, m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.CertExpiry, m.KeyRotations, m.Publications)
 	return m
 }
 
@@ -58,6 +63,7 @@ func (m *Metrics) forgetNetwork(namespace, name string) {
 	for _, g := range []*prometheus.GaugeVec{m.NetworkHeight, m.NetworkReady, m.NetworkVoters} {
 		g.DeleteLabelValues(namespace, name)
 	}
+	m.CertExpiry.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "network": name})
 }
 
 func result(err error) string {

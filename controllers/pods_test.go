@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -114,11 +116,9 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 		return fmt.Errorf("%s: %w", nodeSignKeyKey(pod), err)
 	}
 	dir := filepath.Join(f.dir, n.Namespace, pod)
-	files := pki.Files{CA: filepath.Join(dir, "tls", caCertKey), Cert: filepath.Join(dir, "tls", "tls.crt"), Key: filepath.Join(dir, "tls", "tls.key")}
-	for path, data := range map[string][]byte{files.CA: ca.Data[caCertKey], files.Cert: nodes.Data[nodeCertKey(pod)], files.Key: nodes.Data[nodeTLSKeyKey(pod)]} {
-		if _, err := pki.WriteFile(filepath.Dir(path), filepath.Base(path), data, 0o600); err != nil {
-			return err
-		}
+	files, err := f.writeTLSFiles(n, pod, &ca, &nodes)
+	if err != nil {
+		return err
 	}
 	s := f.slot(n.Namespace, pod)
 	f.mu.Lock()
@@ -134,6 +134,43 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 	s.node = nd
 	f.mu.Unlock()
 	return nil
+}
+
+// writeTLSFiles writes a pod's TLS files from the Secrets, as the kubelet
+// projects them into its volume.
+func (f *fakePods) writeTLSFiles(n *ledgerv1.LedgerNetwork, pod string, ca, nodes *corev1.Secret) (pki.Files, error) {
+	dir := filepath.Join(f.dir, n.Namespace, pod, "tls")
+	files := pki.Files{CA: filepath.Join(dir, caCertKey), Cert: filepath.Join(dir, "tls.crt"), Key: filepath.Join(dir, "tls.key")}
+	for path, data := range map[string][]byte{files.CA: ca.Data[caCertKey], files.Cert: nodes.Data[nodeCertKey(pod)], files.Key: nodes.Data[nodeTLSKeyKey(pod)]} {
+		if _, err := pki.WriteFile(filepath.Dir(path), filepath.Base(path), data, 0o600); err != nil {
+			return pki.Files{}, err
+		}
+	}
+	return files, nil
+}
+
+// RefreshTLS rewrites a running pod's TLS files from the current Secrets,
+// as the kubelet refreshes a Secret volume after the Secret changes.
+func (f *fakePods) RefreshTLS(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, ordinal int) error {
+	var ca, nodes corev1.Secret
+	for name, obj := range map[string]client.Object{caSecretName(n): &ca, nodesSecretName(n): &nodes} {
+		if err := c.Get(ctx, key(n, name), obj); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	_, err := f.writeTLSFiles(n, podName(n, ordinal), &ca, &nodes)
+	return err
+}
+
+// ServedCertificate is the certificate a pod's API presents now.
+func (f *fakePods) ServedCertificate(n *ledgerv1.LedgerNetwork, ordinal int, roots *x509.CertPool) (*x509.Certificate, error) {
+	s := f.slot(n.Namespace, podName(n, ordinal))
+	conn, err := tls.Dial("tcp", s.apiAddr, &tls.Config{RootCAs: roots, ServerName: podName(n, ordinal), MinVersion: tls.VersionTLS13})
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0], nil
 }
 
 // Stop stops a pod's node and, as a scale-down deletes the volume of a

@@ -204,6 +204,14 @@ type LedgerNetworkStatus struct {
 	// +listType=map
 	// +listMapKey=name
 	Members []MemberStatus `json:"members,omitempty"`
+	// CertificatesNotAfter is when the first node TLS certificate expires.
+	// The operator renews each one when a third of its validity is left.
+	// +optional
+	CertificatesNotAfter *metav1.Time `json:"certificatesNotAfter,omitempty"`
+	// CANotAfter is when the network CA expires. The operator does not
+	// renew the CA; no node certificate outlives it.
+	// +optional
+	CANotAfter *metav1.Time `json:"caNotAfter,omitempty"`
 	// Conditions: Ready, Progressing, Degraded.
 	// +optional
 	// +listType=map

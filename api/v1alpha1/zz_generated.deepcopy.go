@@ -458,6 +458,14 @@ func (in *LedgerNetworkStatus) DeepCopyInto(out *LedgerNetworkStatus) {
 		*out = make([]MemberStatus, len(*in))
 		copy(*out, *in)
 	}
+	if in.CertificatesNotAfter != nil {
+		in, out := &in.CertificatesNotAfter, &out.CertificatesNotAfter
+		*out = (*in).DeepCopy()
+	}
+	if in.CANotAfter != nil {
+		in, out := &in.CANotAfter, &out.CANotAfter
+		*out = (*in).DeepCopy()
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))

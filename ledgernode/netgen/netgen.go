@@ -98,17 +98,24 @@ func IssueNode(ca *pki.CA, n NodeSpec, now time.Time, validity time.Duration) (*
 	if err != nil {
 		return nil, err
 	}
+	certPEM, keyPEM, err := IssueNodeTLS(ca, n, now, validity)
+	if err != nil {
+		return nil, err
+	}
+	return &NodeMaterial{ID: n.ID, Key: key, CertPEM: certPEM, KeyPEM: keyPEM}, nil
+}
+
+// IssueNodeTLS issues a node's TLS certificate, with a new TLS key, naming
+// its hosts. It renews a certificate without touching the node's
+// head-signing key, which the genesis names.
+func IssueNodeTLS(ca *pki.CA, n NodeSpec, now time.Time, validity time.Duration) (certPEM, keyPEM []byte, err error) {
 	hosts := append([]string{n.ID, "localhost", "127.0.0.1", "::1"}, n.Hosts...)
 	for _, a := range []string{n.RaftAddr, n.APIAddr} {
 		if h, _, err := net.SplitHostPort(a); err == nil && h != "" {
 			hosts = append(hosts, h)
 		}
 	}
-	certPEM, keyPEM, err := ca.Issue(pki.LeafOptions{CommonName: n.ID, NodeID: n.ID, Hosts: dedupe(hosts), NotBefore: now, Validity: validity})
-	if err != nil {
-		return nil, err
-	}
-	return &NodeMaterial{ID: n.ID, Key: key, CertPEM: certPEM, KeyPEM: keyPEM}, nil
+	return ca.Issue(pki.LeafOptions{CommonName: n.ID, NodeID: n.ID, Hosts: dedupe(hosts), NotBefore: now, Validity: validity})
 }
 
 func dedupe(in []string) []string {
