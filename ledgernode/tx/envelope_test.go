@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"math/big"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +213,56 @@ func TestKeyFileRoundTripRefusesOverwriteAndMismatch(t *testing.T) {
 	tampered := bytes.Replace(data, []byte(KeyID(k.Public().(ed25519.PublicKey))), []byte(KeyID(other.Public().(ed25519.PublicKey))), 1)
 	if _, err := UnmarshalKey(tampered); err == nil {
 		t.Fatal("key file with mismatched keyId accepted")
+	}
+}
+
+// BuildSigned skips re-decoding what it built; it must give exactly what a
+// node decodes from the same bytes, and refuse exactly what Sign refuses.
+func TestBuildSignedEqualsWhatANodeDecodes(t *testing.T) {
+	k, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := func(n int) any {
+		var v any = "x"
+		for range n {
+			v = []any{v}
+		}
+		return map[string]any{"v": v}
+	}
+	for name, payload := range map[string]any{
+		"html and non-ASCII": map[string]any{"key": "a", "value": "ü<&>\u2028\x01\"\\"},
+		"numbers":            map[string]any{"a": 1e21, "b": 0.1, "c": math.Copysign(0, -1), "d": 123456789012345678, "e": 5e-324},
+		"member order":       json.RawMessage(`{ "z": 1, "a": {"y": [true, null, "é"], "b": 2} }`),
+		// The envelope adds a level: its depth is the payload's plus one.
+		"deepest allowed":    deep(signLimits.MaxDepth - 2),
+		"one level too deep": deep(signLimits.MaxDepth - 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			fast, fastErr := BuildSigned("testnet", "note.put", payload, created, k)
+			if (fastErr != nil) != (name == "one level too deep") {
+				t.Fatalf("BuildSigned: %v", fastErr)
+			}
+			e, err := Build("testnet", "note.put", payload, created)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fastErr != nil {
+				if _, err := e.Sign(k); err == nil || err.Error() != fastErr.Error() {
+					t.Fatalf("BuildSigned refused with %v, Sign with %v", fastErr, err)
+				}
+				return
+			}
+			node, err := Decode(fast.Canonical, signLimits)
+			if err != nil {
+				t.Fatalf("a node refuses what BuildSigned made: %v", err)
+			}
+			if !reflect.DeepEqual(fast, node) {
+				t.Fatalf("BuildSigned gave\n%+v\na node decodes\n%+v", fast, node)
+			}
+			if err := fast.VerifySignature(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
