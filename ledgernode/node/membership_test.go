@@ -23,8 +23,10 @@ func TestJoinAsNonVoterPromoteTransferAndRemove(t *testing.T) {
 	if err := admin.AddMember(ctx, "n3", m.RaftAddr, m.APIAddr, false); err != nil {
 		t.Fatal(err)
 	}
+	// The configuration as the leader holds it: a follower applies each
+	// change a moment after the leader commits it.
 	status := func() map[string]string {
-		st, err := c.Client(0).Status(ctx, false)
+		st, err := c.Client(mustLeader(t, c)).Status(ctx, false)
 		if err != nil {
 			t.Fatal(err)
 		}
