@@ -19,6 +19,7 @@ type Node struct {
 	LeaderChanges prometheus.Counter
 	ApplySeconds  prometheus.Histogram
 	HTTPRequests  *prometheus.CounterVec // route, code
+	ForwardBatch  prometheus.Histogram   // envelopes per batch a follower forwards to the leader
 }
 
 // New creates and registers the collectors (plus Go and process metrics).
@@ -47,8 +48,11 @@ func New() *Node {
 			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 16)}),
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledger_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
+		ForwardBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ledger_forward_batch_transactions", Help: "Envelopes per request a follower forwards to the leader (single submissions coalesced).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
 	}
-	reg.MustRegister(m.CommitLatency, m.BlockTxs, m.Txs, m.Submitted, m.Height, m.RaftState, m.LeaderChanges, m.ApplySeconds, m.HTTPRequests,
+	reg.MustRegister(m.CommitLatency, m.BlockTxs, m.Txs, m.Submitted, m.Height, m.RaftState, m.LeaderChanges, m.ApplySeconds, m.HTTPRequests, m.ForwardBatch,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

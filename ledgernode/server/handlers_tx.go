@@ -192,7 +192,13 @@ func isRetryable(err error) bool {
 
 var errPeerUnreachable = errors.New("leader unreachable")
 
+// forwardSubmit sends st to the leader: coalesced with other forwarded
+// submissions into a batch, unless the answer must carry a proof (the
+// batch route does not give one) or the envelope is too big to share one.
 func (s *Server) forwardSubmit(ctx context.Context, st *tx.Signed, withProof bool) (*api.SubmitResponse, error) {
+	if !withProof && len(st.Canonical) <= maxBatchBytes/2 {
+		return s.fwd.submit(ctx, st)
+	}
 	path := "/v1/tx"
 	if withProof {
 		path += "?proof=true"

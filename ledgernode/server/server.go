@@ -45,6 +45,7 @@ type Server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	peers *http.Client // node-to-node HTTPS (forwarding), with the node certificate
+	fwd   *forwardCoalescer
 
 	headMu sync.Mutex
 	head   *chain.Head
@@ -69,6 +70,7 @@ func New(cfg Config) *Server {
 	s.peers = &http.Client{Timeout: cfg.SubmitTimeout + 5*time.Second, Transport: &http.Transport{
 		DialContext: dialer.DialContext, TLSClientConfig: cfg.TLS.ClientConfig(true, ""), MaxIdleConnsPerHost: 64,
 		IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}}
+	s.fwd = &forwardCoalescer{s: s, maxInflight: 4, maxBytes: maxBatchBytes}
 	s.routes()
 	return s
 }

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/consensus"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// forwardCoalescer sends the single submissions a follower forwards to the
+// leader as POST /v1/txs batches: whatever has queued while earlier
+// batches were in flight goes in the next one, so there is no added delay
+// when the load is light and one HTTP exchange for many transactions when
+// it is heavy (the leader then decodes them in parallel). Each caller gets
+// its own transaction's answer, mapped as the leader would have answered
+// it alone, and keeps its own retry loop (submitOrForward).
+type forwardCoalescer struct {
+	s           *Server
+	maxInflight int // batches in flight at once
+	maxBytes    int // body bytes per batch
+
+	mu       sync.Mutex
+	queue    []*forwardItem
+	inflight int
+}
+
+type forwardItem struct {
+	st   *tx.Signed
+	done chan forwardResult // buffered: the sender never blocks
+}
+
+type forwardResult struct {
+	resp *api.SubmitResponse
+	err  error
+}
+
+// submit forwards st and waits for the leader's answer or ctx. When ctx
+// ends first the outcome is unknown: the batch may still commit it.
+func (f *forwardCoalescer) submit(ctx context.Context, st *tx.Signed) (*api.SubmitResponse, error) {
+	it := &forwardItem{st: st, done: make(chan forwardResult, 1)}
+	f.mu.Lock()
+	f.queue = append(f.queue, it)
+	start := f.inflight < f.maxInflight
+	if start {
+		f.inflight++
+	}
+	f.mu.Unlock()
+	if start {
+		go f.run()
+	}
+	select {
+	case r := <-it.done:
+		return r.resp, r.err
+	case <-ctx.Done():
+		return nil, consensus.ErrOutcomeUnknown
+	}
+}
+
+// run sends batches until the queue is empty.
+func (f *forwardCoalescer) run() {
+	for {
+		batch := f.take()
+		if batch == nil {
+			return
+		}
+		f.send(batch)
+	}
+}
+
+// take removes the next batch from the queue (at least one item, at most
+// api.MaxBatch and maxBytes), or ends this sender when the queue is empty.
+func (f *forwardCoalescer) take() []*forwardItem {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.queue) == 0 {
+		f.inflight--
+		return nil
+	}
+	n, size := 0, 2
+	for n < len(f.queue) && n < api.MaxBatch {
+		size += len(f.queue[n].st.Canonical) + 1
+		if n > 0 && size > f.maxBytes {
+			break
+		}
+		n++
+	}
+	batch := make([]*forwardItem, n)
+	copy(batch, f.queue)
+	rest := copy(f.queue, f.queue[n:])
+	clear(f.queue[rest:])
+	f.queue = f.queue[:rest]
+	return batch
+}
+
+// send forwards one batch and answers each of its callers.
+func (f *forwardCoalescer) send(batch []*forwardItem) {
+	if m := f.s.cfg.Metrics; m != nil {
+		m.ForwardBatch.Observe(float64(len(batch)))
+	}
+	body := []byte{'['}
+	for k, it := range batch {
+		if k > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, it.st.Canonical...)
+	}
+	body = append(body, ']')
+	ctx, cancel := context.WithTimeout(context.Background(), f.s.cfg.SubmitTimeout)
+	defer cancel()
+	status, out, err := f.s.forward(ctx, http.MethodPost, "/v1/txs", body)
+	var br api.BatchResponse
+	switch {
+	case err != nil:
+	case status != http.StatusOK:
+		err = peerError(status, out)
+	case json.Unmarshal(out, &br) != nil || len(br.Results) != len(batch):
+		err = fmt.Errorf("leader's answer to a batch of %d unreadable", len(batch))
+	}
+	for k, it := range batch {
+		if err != nil {
+			it.done <- forwardResult{err: err}
+			continue
+		}
+		it.done <- singleResult(br.Results[k])
+	}
+}
+
+// singleResult is a batch item's answer as POST /v1/tx gives it.
+func singleResult(r api.BatchResult) forwardResult {
+	if r.Error != nil || r.Receipt == nil {
+		body := api.ErrorBody{}
+		if r.Error != nil {
+			body.Error = *r.Error
+		} else {
+			body.Error = api.ErrorDetail{Code: "peer_error", Message: "leader answered without a receipt"}
+		}
+		status := r.Status
+		if status == 0 {
+			status = http.StatusBadGateway
+		}
+		return forwardResult{err: &errPeer{status: status, body: body}}
+	}
+	return forwardResult{resp: &api.SubmitResponse{TxID: r.Receipt.TxID, Receipt: r.Receipt, Existing: r.Existing}}
+}
