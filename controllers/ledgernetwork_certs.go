@@ -82,16 +82,9 @@ func (r *LedgerNetworkReconciler) renewNodeCertificates(ctx context.Context, s *
 			m.CertPEM, m.KeyPEM = certPEM, keyPEM
 			renewed[pod] = m
 		}
-		desired, err := buildNodesSecret(n, renewed)
-		if err != nil {
+		if err := r.updateNodesSecret(ctx, n, sec, renewed); err != nil {
 			return err
 		}
-		updated := sec.DeepCopy()
-		updated.Data = desired.Data
-		if err := r.Update(ctx, updated); err != nil {
-			return fmt.Errorf("update Secret %s: %w", sec.Name, err)
-		}
-		*sec = *updated
 		id.Nodes = renewed
 		r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NodeCertificatesRenewed", "RenewCertificates",
 			"renewed the TLS certificates of %v until %s", due, now.Add(validity).UTC().Format(time.RFC3339))

@@ -172,7 +172,16 @@ func (r *LedgerNetworkReconciler) issueMissingNodes(ctx context.Context, s *netw
 	if len(issued) == 0 {
 		return nil
 	}
-	desired, err := buildNodesSecret(n, id.Nodes)
+	if err := r.updateNodesSecret(ctx, n, sec, id.Nodes); err != nil {
+		return err
+	}
+	r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NodeKeysIssued", "IssueKeys", "issued node keys and TLS certificates for %v", issued)
+	return nil
+}
+
+// updateNodesSecret rewrites the nodes Secret to hold exactly nodes.
+func (r *LedgerNetworkReconciler) updateNodesSecret(ctx context.Context, n *ledgerv1.LedgerNetwork, sec *corev1.Secret, nodes map[string]nodeIdentity) error {
+	desired, err := buildNodesSecret(n, nodes)
 	if err != nil {
 		return err
 	}
@@ -182,7 +191,6 @@ func (r *LedgerNetworkReconciler) issueMissingNodes(ctx context.Context, s *netw
 		return fmt.Errorf("update Secret %s: %w", sec.Name, err)
 	}
 	*sec = *updated
-	r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NodeKeysIssued", "IssueKeys", "issued node keys and TLS certificates for %v", issued)
 	return nil
 }
 

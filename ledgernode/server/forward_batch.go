@@ -102,14 +102,11 @@ func (f *forwardCoalescer) send(batch []*forwardItem) {
 	if m := f.s.cfg.Metrics; m != nil {
 		m.ForwardBatch.Observe(float64(len(batch)))
 	}
-	body := []byte{'['}
+	sts := make([]*tx.Signed, len(batch))
 	for k, it := range batch {
-		if k > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, it.st.Canonical...)
+		sts[k] = it.st
 	}
-	body = append(body, ']')
+	body := batchBody(sts)
 	ctx, cancel := context.WithTimeout(context.Background(), f.s.cfg.SubmitTimeout)
 	defer cancel()
 	status, out, err := f.s.forward(ctx, http.MethodPost, "/v1/txs", body)

@@ -111,14 +111,11 @@ func (s *Server) submitPending(ctx context.Context, sts []*tx.Signed, pending []
 // forwardPending sends the pending items to the leader as one batch,
 // retrying while there is no leader (resubmission is safe: accepted once).
 func (s *Server) forwardPending(ctx context.Context, sts []*tx.Signed, pending []int, res []api.BatchResult) {
-	body := []byte{'['}
+	items := make([]*tx.Signed, len(pending))
 	for k, i := range pending {
-		if k > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, sts[i].Canonical...)
+		items[k] = sts[i]
 	}
-	body = append(body, ']')
+	body := batchBody(items)
 	backoff := 20 * time.Millisecond
 	for {
 		status, out, err := s.forward(ctx, http.MethodPost, "/v1/txs", body)
@@ -151,6 +148,19 @@ func (s *Server) forwardPending(ctx context.Context, sts []*tx.Signed, pending [
 			backoff *= 2
 		}
 	}
+}
+
+// batchBody is the POST /v1/txs body for sts: their canonical envelopes
+// as a JSON array.
+func batchBody(sts []*tx.Signed) []byte {
+	body := []byte{'['}
+	for k, st := range sts {
+		if k > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, st.Canonical...)
+	}
+	return append(body, ']')
 }
 
 // eachParallel runs fn for 0..n-1 on GOMAXPROCS goroutines.
