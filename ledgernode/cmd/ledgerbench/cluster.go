@@ -49,7 +49,7 @@ type procCluster struct {
 
 // startProcs starts n `ledgernode run` processes (the binary beside this
 // one, as `make build-ledger` puts them in bin/) on loopback.
-func startProcs(ctx context.Context, dir string, n, maxTx int, maxDelay time.Duration) (*procCluster, error) {
+func startProcs(ctx context.Context, dir string, n, maxTx int, maxDelay time.Duration, profiles string) (*procCluster, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -86,6 +86,9 @@ func startProcs(ctx context.Context, dir string, n, maxTx int, maxDelay time.Dur
 			"--node-key", p.NodeKey, "--tls-ca", p.TLS.CA, "--tls-cert", p.TLS.Cert, "--tls-key", p.TLS.Key,
 			"--raft-bind", s.RaftAddr, "--api-bind", s.APIAddr, "--batch-max-tx", fmt.Sprint(maxTx), "--batch-max-delay", maxDelay.String(),
 			"--log-level", "warn", "--raft-log-level", "error")
+		if profiles != "" {
+			cmd.Args = append(cmd.Args, "--cpuprofile", filepath.Join(profiles, s.ID+".prof"))
+		}
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			logf.Close()

@@ -66,6 +66,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the load phases to FILE")
 	batch := flag.Int("batch", 50, "also measure clients sending this many envelopes per request (POST /v1/txs); 0: skip")
 	batchClients := flag.String("batch-clients", "4,16", "client counts for the batched measurement")
+	nodeProfiles := flag.String("node-cpuprofile", "", "with node processes: each writes a CPU profile of its whole run to DIR/<node>.prof")
 	inProc := flag.Bool("in-process", false, "run the nodes in this process (one Go runtime for nodes and clients) instead of as ledgernode processes")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -77,7 +78,7 @@ func main() {
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*clientsFlag, *batchClients, *batch, *seconds, *size, *nodes, *target, *maxTx, *maxDelay, *asJSON, *inProc); err != nil {
+	if err := run(*clientsFlag, *batchClients, *batch, *seconds, *size, *nodes, *target, *maxTx, *maxDelay, *asJSON, *inProc, *nodeProfiles); err != nil {
 		fmt.Fprintln(os.Stderr, "ledgerbench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -122,7 +123,7 @@ func parseCounts(flagName, v string) ([]int, error) {
 	return out, nil
 }
 
-func run(clientsFlag, batchClientsFlag string, batch int, seconds float64, size, nodes int, target string, maxTx int, maxDelay time.Duration, asJSON, inProc bool) error {
+func run(clientsFlag, batchClientsFlag string, batch int, seconds float64, size, nodes int, target string, maxTx int, maxDelay time.Duration, asJSON, inProc bool, nodeProfiles string) error {
 	levels, err := parseCounts("clients", clientsFlag)
 	if err != nil {
 		return err
@@ -163,7 +164,7 @@ func run(clientsFlag, batchClientsFlag string, batch int, seconds float64, size,
 		c, err = startInProcess(ctx, dir, nodes, maxTx, maxDelay)
 	} else {
 		progress("starting %d ledgernode processes, data and logs in %s ...", nodes, dir)
-		c, err = startProcs(ctx, dir, nodes, maxTx, maxDelay)
+		c, err = startProcs(ctx, dir, nodes, maxTx, maxDelay, nodeProfiles)
 	}
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,19 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
+
+// startCPUProfile profiles the process until the returned stop is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(env(name, "")); err == nil {
@@ -41,6 +55,7 @@ func runCmd() *cobra.Command {
 	var (
 		id, dataDir, genesis, nodeKey, caFile, certFile, keyFile string
 		raftBind, raftAdv, apiBind, logLevel, clockFile          string
+		cpuProfile                                               string
 		cc                                                       = d
 		snapThreshold, trailing                                  int
 	)
@@ -66,6 +81,13 @@ are also re-read automatically when they change).`,
 				if v == "" {
 					return fmt.Errorf("%s is required", flag)
 				}
+			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
 			g, err := chain.ReadGenesis(genesis)
 			if err != nil {
@@ -134,6 +156,7 @@ are also re-read automatically when they change).`,
 	f.StringVar(&cc.DialSource, "dial-source", env("DIAL_SOURCE", ""), "local IP for connections to other nodes (multi-homed hosts)")
 	f.StringVar(&clockFile, "fault-clock-offset-file", env("FAULT_CLOCK_OFFSET_FILE", ""), "TESTS ONLY: shift the leader's block clock by the duration in this file")
 	_ = f.MarkHidden("fault-clock-offset-file")
+	f.StringVar(&cpuProfile, "cpuprofile", env("CPUPROFILE", ""), "write a CPU profile of the whole run to this file (written when the node stops)")
 	f.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&cc.RaftLogLevel, "raft-log-level", env("RAFT_LOG_LEVEL", d.RaftLogLevel), "level of Raft's own logs")
 	return cmd
