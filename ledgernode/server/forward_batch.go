@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
@@ -20,9 +22,12 @@ import (
 // its own transaction's answer, mapped as the leader would have answered
 // it alone, and keeps its own retry loop (submitOrForward).
 type forwardCoalescer struct {
-	s           *Server
-	maxInflight int // batches in flight at once
-	maxBytes    int // body bytes per batch
+	// post sends a POST /v1/txs body to the leader.
+	post        func(ctx context.Context, body []byte) (status int, out []byte, err error)
+	observe     func(n int)   // batch sizes, for the metrics (may be nil)
+	timeout     time.Duration // the longest a batch may take
+	maxInflight int           // batches in flight at once
+	maxBytes    int           // body bytes per batch
 
 	mu       sync.Mutex
 	queue    []*forwardItem
@@ -30,6 +35,7 @@ type forwardCoalescer struct {
 }
 
 type forwardItem struct {
+	ctx  context.Context // the caller's: once it ends, the item is not sent
 	st   *tx.Signed
 	done chan forwardResult // buffered: the sender never blocks
 }
@@ -42,7 +48,7 @@ type forwardResult struct {
 // submit forwards st and waits for the leader's answer or ctx. When ctx
 // ends first the outcome is unknown: the batch may still commit it.
 func (f *forwardCoalescer) submit(ctx context.Context, st *tx.Signed) (*api.SubmitResponse, error) {
-	it := &forwardItem{st: st, done: make(chan forwardResult, 1)}
+	it := &forwardItem{ctx: ctx, st: st, done: make(chan forwardResult, 1)}
 	f.mu.Lock()
 	f.queue = append(f.queue, it)
 	start := f.inflight < f.maxInflight
@@ -74,9 +80,21 @@ func (f *forwardCoalescer) run() {
 
 // take removes the next batch from the queue (at least one item, at most
 // api.MaxBatch and maxBytes), or ends this sender when the queue is empty.
+// Items whose callers have gone are dropped unsent, as a single forward is
+// cancelled with its request: a caller told "outcome unknown" must not
+// have its transaction sent long after (it may have resubmitted, or be
+// checking whether it committed).
 func (f *forwardCoalescer) take() []*forwardItem {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	live := f.queue[:0]
+	for _, it := range f.queue {
+		if it.ctx.Err() == nil {
+			live = append(live, it)
+		}
+	}
+	clear(f.queue[len(live):])
+	f.queue = live
 	if len(f.queue) == 0 {
 		f.inflight--
 		return nil
@@ -99,17 +117,17 @@ func (f *forwardCoalescer) take() []*forwardItem {
 
 // send forwards one batch and answers each of its callers.
 func (f *forwardCoalescer) send(batch []*forwardItem) {
-	if m := f.s.cfg.Metrics; m != nil {
-		m.ForwardBatch.Observe(float64(len(batch)))
+	if f.observe != nil {
+		f.observe(len(batch))
 	}
 	sts := make([]*tx.Signed, len(batch))
 	for k, it := range batch {
 		sts[k] = it.st
 	}
 	body := batchBody(sts)
-	ctx, cancel := context.WithTimeout(context.Background(), f.s.cfg.SubmitTimeout)
+	ctx, cancel := batchContext(batch, f.timeout)
 	defer cancel()
-	status, out, err := f.s.forward(ctx, http.MethodPost, "/v1/txs", body)
+	status, out, err := f.post(ctx, body)
 	var br api.BatchResponse
 	switch {
 	case err != nil:
@@ -124,6 +142,29 @@ func (f *forwardCoalescer) send(batch []*forwardItem) {
 			continue
 		}
 		it.done <- singleResult(br.Results[k])
+	}
+}
+
+// batchContext lives while any caller of the batch waits (and at most
+// timeout): when every caller has gone the forward is cancelled, as a
+// single forward is with its request.
+func batchContext(batch []*forwardItem, timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	var waiting atomic.Int64
+	waiting.Store(int64(len(batch)))
+	stops := make([]func() bool, len(batch))
+	for i, it := range batch {
+		stops[i] = context.AfterFunc(it.ctx, func() {
+			if waiting.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
 	}
 }
 

@@ -70,7 +70,13 @@ func New(cfg Config) *Server {
 	s.peers = &http.Client{Timeout: cfg.SubmitTimeout + 5*time.Second, Transport: &http.Transport{
 		DialContext: dialer.DialContext, TLSClientConfig: cfg.TLS.ClientConfig(true, ""), MaxIdleConnsPerHost: 64,
 		IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}}
-	s.fwd = &forwardCoalescer{s: s, maxInflight: 4, maxBytes: maxBatchBytes}
+	s.fwd = &forwardCoalescer{timeout: cfg.SubmitTimeout, maxInflight: 4, maxBytes: maxBatchBytes,
+		post: func(ctx context.Context, body []byte) (int, []byte, error) {
+			return s.forward(ctx, http.MethodPost, "/v1/txs", body)
+		}}
+	if cfg.Metrics != nil {
+		s.fwd.observe = func(n int) { cfg.Metrics.ForwardBatch.Observe(float64(n)) }
+	}
 	s.routes()
 	return s
 }
