@@ -114,7 +114,9 @@ bench: build-ledger ## Benchmarks: signatures, block apply, policies, trade reco
 
 .PHONY: faults
 faults: ## Fault-injection schedules against node processes: make faults N=1000 [SEED=...]
+	@mkdir -p $(CURDIR)/test/faults/out
 	$(GO) test -count=1 -timeout 0 ./test/faults -run TestFaultSchedules -schedules $${N:-100} $${SEED:+-seed $$SEED} -out $(CURDIR)/test/faults/out -v 2>&1 | \
+	  tee $(CURDIR)/test/faults/out/go-test.log | \
 	  grep --line-buffered -E '^(faults:|---|FAIL|ok|PASS)|first seed|after [0-9]+ schedules|seed [0-9]+:'
 
 .PHONY: fuzz
