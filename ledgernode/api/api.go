@@ -5,6 +5,7 @@ package api
 import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 )
 
@@ -120,6 +121,19 @@ type ErrorDetail struct {
 
 // MaxBatch is the most envelopes POST /v1/txs takes at once.
 const MaxBatch = 1000
+
+// BatchBody is the POST /v1/txs body for sts: their canonical envelopes
+// as a JSON array.
+func BatchBody(sts []*tx.Signed) []byte {
+	body := []byte{'['}
+	for k, st := range sts {
+		if k > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, st.Canonical...)
+	}
+	return append(body, ']')
+}
 
 // BatchResponse answers POST /v1/txs: one result per envelope, in order.
 type BatchResponse struct {

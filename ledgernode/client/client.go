@@ -228,16 +228,8 @@ func (c *Client) Submit(ctx context.Context, st *tx.Signed, o SubmitOptions) (*a
 // and waits for every receipt; each result is the receipt or the error the
 // transaction would have had on its own.
 func (c *Client) SubmitBatch(ctx context.Context, sts []*tx.Signed) (*api.BatchResponse, error) {
-	body := []byte{'['}
-	for i, st := range sts {
-		if i > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, st.Canonical...)
-	}
-	body = append(body, ']')
 	var resp api.BatchResponse
-	if err := c.Do(ctx, http.MethodPost, "/v1/txs", body, &resp); err != nil {
+	if err := c.Do(ctx, http.MethodPost, "/v1/txs", api.BatchBody(sts), &resp); err != nil {
 		return nil, err
 	}
 	if len(resp.Results) != len(sts) {

@@ -124,7 +124,7 @@ func (f *forwardCoalescer) send(batch []*forwardItem) {
 	for k, it := range batch {
 		sts[k] = it.st
 	}
-	body := batchBody(sts)
+	body := api.BatchBody(sts)
 	ctx, cancel := batchContext(batch, f.timeout)
 	defer cancel()
 	status, out, err := f.post(ctx, body)

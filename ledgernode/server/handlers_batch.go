@@ -115,7 +115,7 @@ func (s *Server) forwardPending(ctx context.Context, sts []*tx.Signed, pending [
 	for k, i := range pending {
 		items[k] = sts[i]
 	}
-	body := batchBody(items)
+	body := api.BatchBody(items)
 	backoff := 20 * time.Millisecond
 	for {
 		status, out, err := s.forward(ctx, http.MethodPost, "/v1/txs", body)
@@ -148,19 +148,6 @@ func (s *Server) forwardPending(ctx context.Context, sts []*tx.Signed, pending [
 			backoff *= 2
 		}
 	}
-}
-
-// batchBody is the POST /v1/txs body for sts: their canonical envelopes
-// as a JSON array.
-func batchBody(sts []*tx.Signed) []byte {
-	body := []byte{'['}
-	for k, st := range sts {
-		if k > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, st.Canonical...)
-	}
-	return append(body, ']')
 }
 
 // eachParallel runs fn for 0..n-1 on GOMAXPROCS goroutines.

@@ -305,15 +305,21 @@ func (c *Cluster) Enrol(ctx context.Context, owner string) (ed25519.PrivateKey, 
 
 // EnrolIn is Enrol for an identity with a country (an agency's jurisdiction).
 func (c *Cluster) EnrolIn(ctx context.Context, owner, country string) (ed25519.PrivateKey, error) {
+	return Enrol(ctx, c.Client(), c.Genesis.Network, c.Admin, owner, country)
+}
+
+// Enrol registers a new key for owner (with country, if any) through cl,
+// signed by the network admin, and returns it once accepted.
+func Enrol(ctx context.Context, cl *client.Client, network string, admin ed25519.PrivateKey, owner, country string) (ed25519.PrivateKey, error) {
 	k, err := tx.GenerateKey()
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.Sign(c.Admin, "key.register", state.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey)), Country: country})
+	st, err := tx.BuildSigned(network, "key.register", state.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey)), Country: country}, time.Now(), admin)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.Client().Submit(ctx, st, client.SubmitOptions{})
+	resp, err := cl.Submit(ctx, st, client.SubmitOptions{})
 	if err != nil {
 		return nil, err
 	}

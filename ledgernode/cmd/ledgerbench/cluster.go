@@ -12,13 +12,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/netgen"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
-	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
 // benchCluster is what the load needs from a cluster, run as processes
@@ -179,7 +176,7 @@ func (c *procCluster) Height(ctx context.Context, i int) (uint64, error) {
 }
 
 func (c *procCluster) Enrol(ctx context.Context, owner string) (ed25519.PrivateKey, error) {
-	return enrol(ctx, c.Client(), c.network, c.admin, owner)
+	return testcluster.Enrol(ctx, c.Client(), c.network, c.admin, owner, "")
 }
 
 // Converge waits until every node reports the same height and digest.
@@ -220,25 +217,6 @@ func (c *procCluster) Close() {
 			<-c.done[i]
 		}
 	}
-}
-
-func enrol(ctx context.Context, cl *client.Client, network string, admin ed25519.PrivateKey, owner string) (ed25519.PrivateKey, error) {
-	k, err := tx.GenerateKey()
-	if err != nil {
-		return nil, err
-	}
-	st, err := tx.BuildSigned(network, "key.register", state.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}, time.Now(), admin)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := cl.Submit(ctx, st, client.SubmitOptions{})
-	if err != nil {
-		return nil, err
-	}
-	if resp.Receipt.Status != chain.Accepted {
-		return nil, fmt.Errorf("enrol %s rejected: %+v", owner, resp.Receipt.Reasons)
-	}
-	return k, nil
 }
 
 // ----- nodes in this process -----
