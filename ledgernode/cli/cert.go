@@ -12,6 +12,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
@@ -260,11 +261,11 @@ func (a *App) exportCredential(cmd *cobra.Command, raw json.RawMessage, f creden
 		if err != nil {
 			return err
 		}
-		var vc trade.Credential
+		var vc map[string]any
 		if err := json.Unmarshal(raw, &vc); err != nil {
 			return err
 		}
-		signed, err := trade.SignCredential(vc, k, f.issuerName, tx.FormatTime(time.Now()))
+		signed, err := credential.Sign(vc, credential.Issuer{Key: k, Name: f.issuerName}, tx.FormatTime(time.Now()))
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,9 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 )
 
@@ -393,50 +395,125 @@ Exit code 0 when every line passes, 2 otherwise.`,
 }
 
 func (a *App) verifyCredentialCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "credential FILE",
-		Short: "Verify an exported W3C Verifiable Credential offline: its eddsa-jcs-2022 proof and, with --trust, its ledger evidence",
-		Long: `Check a credential written by 'cert export' or 'license export' without any node:
-the Data Integrity proof (eddsa-jcs-2022: Ed25519 over the SHA-256 of the RFC 8785
-canonical proof options and document, key from the did:key verification method)
-and, with --trust, every ledger inclusion proof in its evidence.`,
-		Example: `  ledgerctl cert export USMCA-ACME-0001 --out vc.json && ledgerctl verify credential vc.json`,
-		Args:    cobra.ExactArgs(1),
+	var at string
+	var offline bool
+	cmd := &cobra.Command{
+		Use:   "credential FILE [--trust genesis.json] [--at DATE] [--offline]",
+		Short: "Verify an exported W3C Verifiable Credential: proof, issuer, claims against its ledger records, validity and revocation status",
+		Long: `Check a credential written by 'cert export' or 'license export' (or received
+from anyone): 
+
+  1. its shape: the W3C VC 2.0 context and tradeledger's own (both held here,
+     nothing is fetched), no member the ledger records do not support;
+  2. its Data Integrity proof: eddsa-jcs-2022, made for assertionMethod, by a
+     verification method the issuer controls (the did:key of the issuer);
+  3. its claims: rebuilt from the signed ledger records in its evidence with
+     the function the exporter uses; any difference is named field by field;
+  4. with --trust (or $LEDGER_TRUST): the issuer is a node key of the network
+     (or the key that signed the record), and every ledger record is proven by
+     an inclusion proof against a head signed by a trusted node;
+  5. validFrom/validUntil at --at (default: now);
+  6. online (a server configured, no --offline): its Bitstring Status List
+     entries (revocation, suspension), fetched from a node and checked against
+     the node's signature. Offline, or when a list cannot be fetched, the output
+     says "status not checked".
+
+Verdicts and exit codes:
+  VERIFIED        0  genuine, bound to the ledger, valid at --at, status clear or not checked
+  EXPIRED,
+  NOT YET VALID   2  genuine, but outside its validity period at --at
+  REVOKED         2  revoked, withdrawn or superseded (status list or its own evidence)
+  SUSPENDED       2  the party it vouches for is suspended
+  NOT VERIFIED    3  forged, tampered with, not bound to its ledger records, or untrusted`,
+		Example: `  ledgerctl cert export USMCA-ACME-0001 --out vc.json
+  ledgerctl verify credential vc.json --trust .dev/network/genesis.json
+  ledgerctl verify credential vc.json --offline --at 2026-05-01`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			raw, err := readInput(args[0])
 			if err != nil {
 				return err
 			}
-			chk, err := trade.VerifyCredential(raw)
-			if err != nil {
-				return notVerified("%w", err)
+			o := credential.Options{Bind: trade.BindEvidence}
+			if at != "" {
+				s, err := parseAtFlag("at", at)
+				if err != nil {
+					return err
+				}
+				o.At, _ = tx.ParseTime(s)
 			}
-			evs, err := trade.LedgerEvidenceOf(raw)
-			if err != nil {
-				return notVerified("evidence: %w", err)
-			}
-			ledger := fmt.Sprintf("%d ledger record(s), not checked (pass --trust)", len(evs))
 			if a.trustFile != "" {
 				trust, err := a.trust()
 				if err != nil {
 					return err
 				}
-				for i := range evs {
-					if _, err := verify.Receipt(&evs[i], trust); err != nil {
-						return notVerified("ledger evidence %d: %w", i, err)
-					}
+				o.Trust = &trust
+			}
+			statusNote := ""
+			ctx, cancel := a.Context()
+			defer cancel()
+			switch {
+			case offline:
+				statusNote = "status not checked (--offline)"
+			case a.g.servers == "":
+				statusNote = "status not checked: no server (pass --server or set " + EnvServer + " to check revocation online)"
+			default:
+				c, err := a.Client()
+				if err != nil {
+					return err
 				}
-				ledger = fmt.Sprintf("%d ledger record(s) verified", len(evs))
+				o.Status = func(ctx context.Context, url string) ([]byte, error) {
+					i := strings.Index(url, credential.StatusListPathPrefix)
+					if !strings.HasPrefix(url, "https://") || i < 0 {
+						return nil, fmt.Errorf("%q is not a tradeledger status list URL", url)
+					}
+					return c.StatusList(ctx, url[i:])
+				}
 			}
-			out := map[string]any{"verified": true, "issuer": chk.Issuer, "types": chk.Types, "created": chk.Created, "ledger": ledger}
-			typ := "-"
-			if len(chk.Types) > 0 {
-				typ = fmt.Sprint(chk.Types[len(chk.Types)-1])
+			res := credential.Verify(ctx, raw, o)
+			if statusNote != "" {
+				res.Notes = append(res.Notes, statusNote)
 			}
-			return a.Print(cmd, out, func(w io.Writer) {
-				row(w, "VERIFIED", "TYPE", "ISSUER", "CREATED", "LEDGER EVIDENCE")
-				row(w, "yes", typ, chk.Issuer, chk.Created, ledger)
-			})
+			if err := a.Print(cmd, res, func(w io.Writer) { printCredentialResult(w, res) }); err != nil {
+				return err
+			}
+			switch res.Verdict {
+			case credential.Verified:
+				return nil
+			case credential.NotVerified:
+				return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: %s", credential.Problems(res.Problems).Error())}
+			default:
+				return &ExitError{Code: 2, Err: fmt.Errorf("%s: the credential is genuine but not valid at %s", res.Verdict, res.At)}
+			}
 		},
+	}
+	cmd.Flags().StringVar(&at, "at", "", "date (2026-05-01) or RFC 3339 UTC time the credential must be valid at (default: now)")
+	cmd.Flags().BoolVar(&offline, "offline", false, "do not contact any node: the revocation status is not checked")
+	return cmd
+}
+
+func printCredentialResult(w io.Writer, res *credential.Result) {
+	typ := "-"
+	if len(res.Types) > 0 {
+		typ = res.Types[len(res.Types)-1]
+	}
+	issuer := dash(res.Issuer)
+	if res.IssuerTrusted != "" {
+		issuer += " (" + res.IssuerTrusted + ")"
+	}
+	row(w, "VERDICT", "TYPE", "VALID", "AT")
+	row(w, res.Verdict, typ, dash(res.ValidFrom)+" .. "+dash(res.ValidUntil), res.At)
+	fmt.Fprintf(w, "\nid:      %s\nissuer:  %s\ncreated: %s\nledger:  %s\n", dash(res.ID), issuer, dash(res.Created), res.Ledger)
+	for _, s := range res.Status {
+		fmt.Fprintf(w, "status:  %s %s[%s]: %s\n", s.Purpose, s.List, s.Index, s.Result)
+	}
+	if len(res.Problems) > 0 {
+		fmt.Fprintln(w, "\nwhat is wrong:")
+		for _, p := range res.Problems {
+			fmt.Fprintf(w, "  %s: %s\n", p.Field, p.Message)
+		}
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(w, "note:    %s\n", n)
 	}
 }

@@ -182,3 +182,12 @@ func setIf(q url.Values, k, v string) {
 		q.Set(k, v)
 	}
 }
+
+// StatusList fetches a status list credential by its path
+// (/v1/status-lists/PURPOSE/PAGE), from any node: every node serves the
+// same lists, signed by itself.
+func (c *Client) StatusList(ctx context.Context, path string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.Do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
+}

@@ -38,6 +38,11 @@ type Config struct {
 
 	RaftBind, RaftAdvertise string
 	APIBind, APIAdvertise   string
+	// PublicURL is the https base URL outside verifiers reach this node's
+	// status lists and JSON-LD context at (default: https:// and the API
+	// address the genesis gives this node, else the advertised or listen
+	// address).
+	PublicURL string
 	// Optional pre-bound listeners (tests bind 127.0.0.1:0 first).
 	RaftListener, APIListener net.Listener
 
@@ -123,13 +128,29 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n.cons = cons
 	n.srv = server.New(server.Config{NodeID: cfg.ID, Store: store, Node: cons, NodeKey: cfg.NodeKey, TLS: reloader, Metrics: m, Logger: log,
-		DialSource: cc.DialSource})
+		DialSource: cc.DialSource, PublicURL: publicURL(cfg, apiLn.Addr().String())})
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go func() { n.served <- n.srv.ServeTLS(ctx, apiLn) }()
 	log.Info("node started", "api", apiLn.Addr().String(), "network", cfg.Genesis.Network,
 		"height", store.Meta().Height, "applied", store.Applied().Index)
 	return n, nil
+}
+
+// publicURL is cfg.PublicURL or the best address this node knows for itself.
+func publicURL(cfg Config, listen string) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	for _, g := range cfg.Genesis.Nodes {
+		if g.ID == cfg.ID && g.APIAddr != "" {
+			return "https://" + g.APIAddr
+		}
+	}
+	if cfg.APIAdvertise != "" {
+		return "https://" + cfg.APIAdvertise
+	}
+	return "https://" + listen
 }
 
 // checkNodeKey refuses to start a genesis node with a key other than the

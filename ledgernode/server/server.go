@@ -37,6 +37,10 @@ type Config struct {
 	ReadyLag uint64
 	// DialSource is the local IP for requests to other nodes.
 	DialSource string
+	// PublicURL is the https base URL under which outside verifiers reach
+	// this node's verification routes (status lists, JSON-LD context);
+	// exported credentials name their status lists under it.
+	PublicURL string
 }
 
 // Server serves the ledger API.
@@ -103,6 +107,7 @@ func (s *Server) routes() {
 	h("GET /healthz", s.healthz)
 	h("GET /readyz", s.readyz)
 	s.tradeRoutes(h)
+	s.verificationRoutes(h)
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{}))
 	}

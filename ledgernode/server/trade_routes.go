@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 )
@@ -149,11 +150,12 @@ func verifyRoute[Q any, V any](s *Server, decode func([]byte) (Q, error), run fu
 }
 
 // credential exports a record as a W3C VC signed by this node's key: the
-// node attests what its ledger holds, with the ledger evidence inside.
-func (s *Server) credential(w http.ResponseWriter, r *http.Request, build func(v *state.View, network string) (trade.Credential, []trade.EvidenceItem, error)) {
+// node attests what its ledger holds, with the ledger evidence inside and
+// status entries in the lists this node serves under its public URL.
+func (s *Server) credential(w http.ResponseWriter, r *http.Request, build func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error)) {
 	s.readView(w, r, func(v *state.View) (any, error) {
 		m := v.Meta()
-		vc, items, err := build(v, m.Network)
+		claims, items, err := build(v, m.Network)
 		if err != nil {
 			return nil, err
 		}
@@ -162,9 +164,13 @@ func (s *Server) credential(w http.ResponseWriter, r *http.Request, build func(v
 			return nil, err
 		}
 		trade.SetHead(items, head)
-		trade.AttachEvidence(vc, items)
-		return trade.SignCredential(vc, s.cfg.NodeKey, fmt.Sprintf("tradeledger network %s, node %s", m.Network, s.cfg.NodeID), m.Time)
+		vc := credential.Build(claims, s.publicURL(), trade.EvidenceEntries(items))
+		return credential.Sign(vc, s.issuer(m.Network), m.Time)
 	})
+}
+
+func (s *Server) issuer(network string) credential.Issuer {
+	return credential.Issuer{Key: s.cfg.NodeKey, Name: fmt.Sprintf("tradeledger network %s, node %s", network, s.cfg.NodeID)}
 }
 
 func (s *Server) certificateCredential(w http.ResponseWriter, r *http.Request) {
@@ -177,14 +183,14 @@ func (s *Server) certificateCredential(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.credential(w, r, func(v *state.View, network string) (trade.Credential, []trade.EvidenceItem, error) {
+	s.credential(w, r, func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error) {
 		return trade.ExportCertificate(v, network, id, version)
 	})
 }
 
 func (s *Server) licenseCredential(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	s.credential(w, r, func(v *state.View, network string) (trade.Credential, []trade.EvidenceItem, error) {
+	s.credential(w, r, func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error) {
 		return trade.ExportLicense(v, network, id)
 	})
 }

@@ -2,6 +2,7 @@ package trade
 
 import (
 	"fmt"
+	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"slices"
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
@@ -175,6 +176,9 @@ type CertificateVersion struct {
 	Supersedes  int         `json:"supersedes,omitempty"`
 	Reason      string      `json:"reason,omitempty"`
 	Certificate Certificate `json:"certificate"`
+	// StatusIndex places the version in the status lists (absent for
+	// versions recorded before status lists existed).
+	StatusIndex *StatusIndex `json:"statusIndex,omitempty"`
 	Recorded
 }
 
@@ -230,17 +234,21 @@ func applyCertificateIssue(c *state.Context) (any, error) {
 	if err := c.Evaluate(certificateDocument(&ct, parties, map[string]any{"action": "issue", "version": 1})); err != nil {
 		return nil, err
 	}
+	st, err := newStatusIndex(c, ct.Certifier.ID)
+	if err != nil {
+		return nil, err
+	}
 	rec := recorded(c)
 	cr := &CertificateRecord{ID: ct.ID, Program: ct.Program, Certifier: ct.Certifier.ID, Current: 1, Status: StatusActive,
 		Versions: []VersionRef{{Version: 1, Recorded: rec}}}
 	if err := state.PutJSON(c, BucketCertificates, ct.ID, cr); err != nil {
 		return nil, err
 	}
-	if err := state.PutJSON(c, BucketCertVersions, versionKey(ct.ID, 1), &CertificateVersion{Version: 1, Certificate: ct, Recorded: rec}); err != nil {
+	if err := state.PutJSON(c, BucketCertVersions, versionKey(ct.ID, 1), &CertificateVersion{Version: 1, Certificate: ct, StatusIndex: st, Recorded: rec}); err != nil {
 		return nil, err
 	}
 	indexCertificate(c, &ct, false)
-	return map[string]any{"certificate": ct.ID, "version": 1}, nil
+	return map[string]any{"certificate": ct.ID, "version": 1, "statusIndex": st}, nil
 }
 
 // certIndexKeys are the index entries of one version of a certificate.
@@ -322,6 +330,15 @@ func applyCertificateAmend(c *state.Context) (any, error) {
 		"previous": asMap(&cur.Certificate)})); err != nil {
 		return nil, err
 	}
+	st, err := newStatusIndex(c, ct.Certifier.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cur.StatusIndex != nil { // the version it replaces is superseded for good
+		if err := setStatusBit(c, credential.PurposeRevocation, cur.StatusIndex.Revocation, true); err != nil {
+			return nil, err
+		}
+	}
 	r := recorded(c)
 	indexCertificate(c, &cur.Certificate, true)
 	indexCertificate(c, ct, false)
@@ -330,11 +347,11 @@ func applyCertificateAmend(c *state.Context) (any, error) {
 	if err := state.PutJSON(c, BucketCertificates, rec.ID, rec); err != nil {
 		return nil, err
 	}
-	cv := &CertificateVersion{Version: next, Supersedes: next - 1, Reason: p.Reason, Certificate: *ct, Recorded: r}
+	cv := &CertificateVersion{Version: next, Supersedes: next - 1, Reason: p.Reason, Certificate: *ct, StatusIndex: st, Recorded: r}
 	if err := state.PutJSON(c, BucketCertVersions, versionKey(rec.ID, next), cv); err != nil {
 		return nil, err
 	}
-	return map[string]any{"certificate": rec.ID, "version": next, "supersedes": next - 1}, nil
+	return map[string]any{"certificate": rec.ID, "version": next, "supersedes": next - 1, "statusIndex": st}, nil
 }
 
 func applyCertificateRevoke(c *state.Context) (any, error) {
@@ -380,6 +397,17 @@ func applyCertificateRevoke(c *state.Context) (any, error) {
 	effS := tx.FormatTime(eff)
 	if rv := rec.Revocation; rv != nil && rv.Effective <= effS {
 		return nil, state.Reject(state.CodeConflict, "payload.id", "certificate %s is already %s from %s by %s", rec.ID, rv.Kind, rv.Effective, rv.By)
+	}
+	for v := 1; v <= rec.Current; v++ { // every version is revoked with the certificate
+		cv, ok, err := CertificateVersionOf(c, rec.ID, v)
+		if err != nil {
+			return nil, err
+		}
+		if ok && cv.StatusIndex != nil {
+			if err := setStatusBit(c, credential.PurposeRevocation, cv.StatusIndex.Revocation, true); err != nil {
+				return nil, err
+			}
+		}
 	}
 	rec.Status = kind
 	rec.Revocation = &Revocation{Kind: kind, By: c.Signer.Owner, Reason: p.Reason, Effective: effS, Recorded: recorded(c)}

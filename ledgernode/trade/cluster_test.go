@@ -5,11 +5,13 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
@@ -256,22 +258,35 @@ func TestThreeNodesAgreeOnCertificatesLicenseChainsAndVerdicts(t *testing.T) {
 		t.Fatalf("certificate history: %+v %v", h, err)
 	}
 
-	// A credential exported by one node verifies offline, proof and evidence.
+	// A credential exported by one node verifies offline, proof, claims and
+	// evidence, against the network's trust.
 	raw, err := f.c.Client(1).CertificateCredential(f.ctx, "C-1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := trade.VerifyCredential(raw); err != nil {
+	// Online, its status lists come from another node (signed by that
+	// node, which the trust names too).
+	online := credential.Options{Bind: trade.BindEvidence, Trust: &trust, Status: func(ctx context.Context, url string) ([]byte, error) {
+		return f.c.Client(2).StatusList(ctx, url[strings.Index(url, credential.StatusListPathPrefix):])
+	}}
+	res := credential.Verify(f.ctx, raw, online)
+	if res.Verdict != credential.Verified || res.Records != 2 || res.Ledger != "2 ledger record(s) verified" ||
+		len(res.Status) != 2 || res.Status[0].Result != "clear" || res.Status[1].Result != "clear" {
+		t.Fatalf("exported credential: %+v", res)
+	}
+	if list := res.Status[0].List; !strings.HasPrefix(list, "https://"+f.c.Genesis.Nodes[1].APIAddr+"/v1/status-lists/revocation/") {
+		t.Fatalf("status list %s: not under the exporting node's public URL", list)
+	}
+
+	// Issue 11, acceptance 3: the same credential, exported before the
+	// revocation, is reported revoked by an online check after it.
+	f.must(keys["us-cbp"], "certificate.revoke", trade.CertificateRevoke{ID: "C-1", Reason: "origin verification failed"})
+	if _, err := f.c.WaitConverged(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := trade.LedgerEvidenceOf(raw)
-	if err != nil || len(evs) != 2 {
-		t.Fatalf("credential evidence: %d %v", len(evs), err)
-	}
-	for _, ev := range evs {
-		if _, err := verify.Receipt(&ev, trust); err != nil {
-			t.Fatal(err)
-		}
+	res = credential.Verify(f.ctx, raw, online)
+	if res.Verdict != credential.Revoked || res.Status[0].Result != "set" || len(res.Problems) != 0 {
+		t.Fatalf("credential of a revoked certificate, checked online: %+v", res)
 	}
 }
 

@@ -1,145 +1,440 @@
 package trade
 
 import (
-	"bytes"
+	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
-	"os"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/multiformats/go-multibase"
+
+	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/verify"
 )
 
-// TestEddsaJcs2022MatchesTheW3CTestVector re-creates the specification's
-// proof value from its key and unsigned credential: the algorithm here is
-// the standard one, byte for byte.
-func TestEddsaJcs2022MatchesTheW3CTestVector(t *testing.T) {
-	var kp struct{ PublicKeyMultibase, PrivateKeyMultibase string }
-	readJSONFile(t, "testdata/vc-di-eddsa/keyPair.json", &kp)
-	seed, err := base58Decode(kp.PrivateKeyMultibase[1:])
-	if err != nil || len(seed) != 34 || seed[0] != 0x80 || seed[1] != 0x26 {
-		t.Fatalf("private key multibase: %x %v", seed, err)
-	}
-	priv := ed25519.NewKeyFromSeed(seed[2:])
-	if got := multikey(priv.Public().(ed25519.PublicKey)); got != kp.PublicKeyMultibase {
-		t.Fatalf("public key multibase %s, want %s", got, kp.PublicKeyMultibase)
-	}
-	raw, err := os.ReadFile("testdata/vc-di-eddsa/signedJCS.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var signed map[string]any
-	if err := json.Unmarshal(raw, &signed); err != nil {
-		t.Fatal(err)
-	}
-	proof := signed["proof"].(map[string]any)
-	want := proof["proofValue"].(string)
-	delete(proof, "proofValue")
-	doc := map[string]any{}
-	for k, v := range signed {
-		if k != "proof" {
-			doc[k] = v
+// testPublicURL is the fixture node's public URL in exported credentials.
+const testPublicURL = "https://n0.ledger.example:8443"
+
+// exportCredential does what a node's export route does: the record's
+// claims and evidence from one view, the evidence proven against a head
+// the node signs, the credential signed by the node key.
+func (f *fx) exportCredential(kind, id string, version int) map[string]any {
+	f.t.Helper()
+	var out map[string]any
+	f.view(func(v *state.View) {
+		m := v.Meta()
+		var claims *credential.Claims
+		var items []EvidenceItem
+		var err error
+		if kind == "certificate" {
+			claims, items, err = ExportCertificate(v, m.Network, id, version)
+		} else {
+			claims, items, err = ExportLicense(v, m.Network, id)
 		}
-	}
-	hash, err := proofHash(doc, proof)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := "z" + base58Encode(ed25519.Sign(priv, hash)); got != want {
-		t.Fatalf("proofValue\n got %s\nwant %s", got, want)
+		if err != nil {
+			f.t.Fatalf("export %s %s: %v", kind, id, err)
+		}
+		SetHead(items, signedHead(f.t, m, testNodeKey))
+		vc := credential.Build(claims, testPublicURL, EvidenceEntries(items))
+		if out, err = credential.Sign(vc, credential.Issuer{Key: testNodeKey, Name: "tradeledger network testnet, node n0"}, m.Time); err != nil {
+			f.t.Fatal(err)
+		}
+	})
+	return jsonCopy(f.t, out)
+}
+
+// statusFetcher serves status lists from the fixture's state as a node
+// does (credential.StatusListCredential signed by the node key).
+func (f *fx) statusFetcher() credential.StatusFetcher {
+	return func(_ context.Context, url string) ([]byte, error) {
+		i := strings.Index(url, credential.StatusListPathPrefix)
+		var purpose string
+		var page uint64
+		if _, err := fmt.Sscanf(strings.ReplaceAll(url[i+len(credential.StatusListPathPrefix):], "/", " "), "%s %d", &purpose, &page); err != nil {
+			return nil, err
+		}
+		var raw []byte
+		var err error
+		f.view(func(v *state.View) {
+			bits, ok := StatusList(v, purpose, page)
+			if !ok {
+				err = fmt.Errorf("no list %s %d", purpose, page)
+				return
+			}
+			var vc map[string]any
+			if vc, err = credential.StatusListCredential(url, purpose, bits, v.Meta().Time); err != nil {
+				return
+			}
+			if vc, err = credential.Sign(vc, credential.Issuer{Key: testNodeKey}, v.Meta().Time); err == nil {
+				raw, err = json.Marshal(vc)
+			}
+		})
+		return raw, err
 	}
 }
 
-func TestSignedCredentialVerifiesAndTamperingIsCaught(t *testing.T) {
-	w := newWorld(t)
+func jsonCopy(t testing.TB, v any) map[string]any {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (f *fx) trust() *verify.Trust {
+	tr := verify.TrustFromGenesis(f.g)
+	return &tr
+}
+
+func (f *fx) verifyCredential(doc map[string]any, o credential.Options) *credential.Result {
+	f.t.Helper()
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	o.Bind = BindEvidence
+	if o.At.IsZero() {
+		o.At = f.now
+	}
+	return credential.Verify(context.Background(), raw, o)
+}
+
+func TestExportedCredentialsVerifyAgainstTheNetworksTrust(t *testing.T) {
+	w := newIPWorld(t)
 	w.issue("VC-1")
-	var vc Credential
-	w.view(func(v *state.View) {
-		rec, _, _ := LookupCertificate(v, "VC-1")
-		cv, _, _ := CertificateVersionOf(v, "VC-1", 1)
-		vc = CertificateCredential("testnet", rec, cv)
-	})
-	key := newKey()
-	signed, err := SignCredential(vc, key, "tradeledger testnet node n0", ts(w.now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := json.MarshalIndent(signed, "", "  ")
-	chk, err := VerifyCredential(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if chk.Issuer != DIDKey(key.Public().(ed25519.PublicKey)) || chk.Types[1] != "USMCACertificationOfOrigin" {
-		t.Fatalf("check = %+v", chk)
-	}
-	// Key order and whitespace do not matter (JCS); content does.
-	compact := new(bytes.Buffer)
-	_ = json.Compact(compact, raw)
-	if _, err := VerifyCredential(compact.Bytes()); err != nil {
-		t.Fatalf("compact form: %v", err)
-	}
-	cases := map[string]func(string) string{
-		"changed goods":         func(s string) string { return strings.Replace(s, `"847130"`, `"847150"`, 1) },
-		"changed validity":      func(s string) string { return strings.Replace(s, `"validUntil": "2027`, `"validUntil": "2029`, 1) },
-		"changed proof created": func(s string) string { return strings.Replace(s, `"created": "`, `"created": "1`, 1) },
-		"another verification key": func(s string) string {
-			return strings.Replace(s, chk.VerificationMethod, DIDKey(newKey().Public().(ed25519.PublicKey))+"#x", 1)
-		},
-		"proof value cut": func(s string) string { return strings.Replace(s, `"proofValue": "z`, `"proofValue": "z1`, 1) },
-	}
-	for name, edit := range cases {
-		t.Run(name, func(t *testing.T) {
-			tampered := edit(string(raw))
-			if tampered == string(raw) {
-				t.Fatal("the edit changed nothing")
+	for _, c := range []struct {
+		kind, id string
+		records  int
+	}{{"certificate", "VC-1", 1}, {"license", "L1", 2}} {
+		doc := w.exportCredential(c.kind, c.id, 0)
+		res := w.verifyCredential(doc, credential.Options{Trust: w.trust()})
+		if res.Verdict != credential.Verified || len(res.Problems) != 0 {
+			t.Fatalf("%s: %s %v", c.id, res.Verdict, res.Problems)
+		}
+		if want := fmt.Sprintf("%d ledger record(s) verified", c.records); res.Ledger != want || res.IssuerTrusted != "node n0 of network testnet" {
+			t.Fatalf("%s: ledger %q, issuer %q", c.id, res.Ledger, res.IssuerTrusted)
+		}
+		for _, s := range res.Status {
+			if s.Result != "not checked (offline)" {
+				t.Fatalf("%s offline status: %+v", c.id, s)
 			}
-			if _, err := VerifyCredential([]byte(tampered)); err == nil {
-				t.Fatal("tampered credential verified")
+		}
+		if len(res.Status) != 2 {
+			t.Fatalf("%s: status entries %+v", c.id, res.Status)
+		}
+	}
+}
+
+// forger holds a fresh key and no node key: what anyone handed a
+// credential can do.
+type forger struct{ key ed25519.PrivateKey }
+
+// signAs re-signs doc with the forger's key while the issuer stays what it
+// is (the attack of issue 11: issuer = a node's did:key, proof by another
+// key), with the given proof purpose and cryptosuite.
+func (fg forger) signAs(t testing.TB, doc map[string]any, purpose, suite string) map[string]any {
+	t.Helper()
+	delete(doc, "proof")
+	pub := fg.key.Public().(ed25519.PublicKey)
+	proof := map[string]any{"type": "DataIntegrityProof", "cryptosuite": suite, "created": "2026-03-02T00:00:00Z",
+		"verificationMethod": credential.VerificationMethod(pub), "proofPurpose": purpose, "@context": doc["@context"]}
+	pc, err1 := tx.Canonicalize(proof)
+	dc, err2 := tx.Canonicalize(doc)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	h1, h2 := sha256.Sum256(pc), sha256.Sum256(dc)
+	proof["proofValue"], _ = multibase.Encode(multibase.Base58BTC, ed25519.Sign(fg.key, append(h1[:], h2[:]...)))
+	doc["proof"] = proof
+	return doc
+}
+
+// signAsSelf re-signs doc as a credential of the forger's own did:key.
+func (fg forger) signAsSelf(t testing.TB, doc map[string]any) map[string]any {
+	t.Helper()
+	out, err := credential.Sign(doc, credential.Issuer{Key: fg.key, Name: "tradeledger network testnet, node n0"}, "2026-03-02T00:00:00Z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jsonCopy(t, out)
+}
+
+// How a forgery is secured.
+const (
+	keepProof   = "proof kept"                  // the node's proof over the changed document
+	issuerKept  = "re-signed, issuer kept"      // forger's proof, issuer still the node
+	selfIssued  = "re-signed as its own issuer" // forger's proof and did:key as issuer
+	purposeAuth = "re-signed for authentication"
+	suiteRDFC   = "re-signed under eddsa-rdfc-2022"
+)
+
+// Forgery is one case of the tampering table, as the conformance test
+// (test/conformance) also runs it through an independent implementation.
+type Forgery struct {
+	Name   string
+	Field  string // the field the refusal must name
+	Secure string // how the forger secured it
+	Doc    map[string]any
+}
+
+// forgeries builds the tampering table from real exports: a certificate
+// (VC-1), its sibling (VC-2), a license (L1) and a certificate of another
+// network. Each must be refused, naming Field.
+func forgeries(t testing.TB) (genuine []map[string]any, out []Forgery, trust *verify.Trust) {
+	w := newIPWorld(t)
+	w.issue("VC-1")
+	w.issue("VC-2")
+	cert := w.exportCredential("certificate", "VC-1", 0)
+	other := w.exportCredential("certificate", "VC-2", 0)
+	lic := w.exportCredential("license", "L1", 0)
+
+	g2, admin2 := newGenesis(t)
+	g2.Network = "othernet"
+	w2 := &world{fx: openFx(t, g2, admin2, testRegistry(), t.TempDir()+"/other.db")}
+	w2.sat = w2.agency("sat-mx", "MX", "USMCA")
+	w2.acme = w2.participant(w2.sat, "acme-mx", "MX", RoleExporter, RoleProducer, RoleCertifier)
+	w2.cbp = w2.agency("us-cbp", "US", "USMCA")
+	w2.participant(w2.cbp, "bigbox-us", "US", RoleImporter)
+	w2.issue("VC-1")
+	foreign := w2.exportCredential("certificate", "VC-1", 0)
+
+	fg := forger{key: newKey()}
+	subj := func(d map[string]any) map[string]any { return d["credentialSubject"].(map[string]any) }
+	good := func(d map[string]any, i int) map[string]any { return subj(d)["goods"].([]any)[i].(map[string]any) }
+	add := func(name, field, secure string, base map[string]any, edit func(d map[string]any)) {
+		d := jsonCopy(t, base)
+		edit(d)
+		switch secure {
+		case issuerKept:
+			d = fg.signAs(t, d, "assertionMethod", "eddsa-jcs-2022")
+		case selfIssued:
+			d = fg.signAsSelf(t, d)
+		case purposeAuth:
+			d = fg.signAs(t, d, "authentication", "eddsa-jcs-2022")
+		case suiteRDFC:
+			d = fg.signAs(t, d, "assertionMethod", "eddsa-rdfc-2022")
+		}
+		out = append(out, Forgery{Name: name, Field: field, Secure: secure, Doc: d})
+	}
+	nop := func(map[string]any) {}
+	add("origin criterion B to A", "credentialSubject.goods[0].originCriterion", issuerKept, cert, func(d map[string]any) { good(d, 0)["originCriterion"] = "A" })
+	add("origin criterion B to A, own issuer", "credentialSubject.goods[0].originCriterion", selfIssued, cert, func(d map[string]any) { good(d, 0)["originCriterion"] = "A" })
+	add("origin criterion B to A, node proof kept", "credentialSubject.goods[0].originCriterion", keepProof, cert, func(d map[string]any) { good(d, 0)["originCriterion"] = "A" })
+	add("HS code", "credentialSubject.goods[1].commodity.commodityCode", issuerKept, cert, func(d map[string]any) {
+		good(d, 1)["commodity"].(map[string]any)["commodityCode"] = "620520"
+	})
+	add("country of origin", "credentialSubject.goods[0].countryOfOrigin", selfIssued, cert, func(d map[string]any) { good(d, 0)["countryOfOrigin"] = "US" })
+	add("goods line added", "credentialSubject.goods", issuerKept, cert, func(d map[string]any) {
+		subj(d)["goods"] = append(subj(d)["goods"].([]any), good(d, 0))
+	})
+	add("importer renamed", "credentialSubject.importer.name", issuerKept, cert, func(d map[string]any) {
+		subj(d)["importer"].(map[string]any)["name"] = "Shady Imports LLC"
+	})
+	add("certifier swapped", "credentialSubject.certifier.id", selfIssued, cert, func(d map[string]any) {
+		subj(d)["certifier"].(map[string]any)["id"] = credential.ID("testnet", "identity", "participant/maple-ca", 0)
+	})
+	add("export country", "credentialSubject.exportCountry", issuerKept, cert, func(d map[string]any) { subj(d)["exportCountry"] = "CA" })
+	add("program", "credentialSubject.program", keepProof, cert, func(d map[string]any) { subj(d)["program"] = "CAFTA-DR" })
+	add("version", "credentialSubject.version", selfIssued, cert, func(d map[string]any) { subj(d)["version"] = 3 })
+	add("subject claim added", "credentialSubject.preferentialTariff", selfIssued, cert, func(d map[string]any) { subj(d)["preferentialTariff"] = "0%" })
+	add("validUntil extended", "validUntil", issuerKept, cert, func(d map[string]any) { d["validUntil"] = "2031-01-01T00:00:00Z" })
+	add("validFrom moved earlier", "validFrom", selfIssued, cert, func(d map[string]any) { d["validFrom"] = "2019-01-01T00:00:00Z" })
+	add("credential id of another certificate", "id", selfIssued, cert, func(d map[string]any) { d["id"] = other["id"] })
+	add("credential type", "type[1]", selfIssued, cert, func(d map[string]any) {
+		d["type"] = []any{"VerifiableCredential", "CertificationOfOrigin"}
+	})
+	add("top-level claim added", "termsOfUse", selfIssued, cert, func(d map[string]any) { d["termsOfUse"] = []any{map[string]any{"type": "Policy"}} })
+	add("verification method of the forger, issuer kept", "proof.verificationMethod", issuerKept, cert, nop)
+	add("issuer is the forger", "issuer", selfIssued, cert, nop)
+	add("proof purpose authentication", "proof.proofPurpose", purposeAuth, cert, nop)
+	add("cryptosuite eddsa-rdfc-2022", "proof.cryptosuite", suiteRDFC, cert, nop)
+	add("context without tradeledger's", "@context", selfIssued, cert, func(d map[string]any) {
+		d["@context"] = []any{credential.ContextV2, "https://w3id.org/traceability/v1"}
+	})
+	add("evidence swapped from another record", "id", selfIssued, cert, func(d map[string]any) { d["evidence"] = other["evidence"] })
+	add("evidence from another network", "id", selfIssued, cert, func(d map[string]any) { d["evidence"] = foreign["evidence"] })
+	add("evidence payload edited", "evidence[0].ledgerRecord.tx", selfIssued, cert, func(d map[string]any) {
+		rec := d["evidence"].([]any)[0].(map[string]any)["ledgerRecord"].(map[string]any)
+		tx := rec["tx"].(map[string]any)
+		tx["payload"].(map[string]any)["goods"].([]any)[0].(map[string]any)["originCriterion"] = "A"
+		good(d, 0)["originCriterion"] = "A"
+	})
+	add("evidence removed", "evidence", selfIssued, cert, func(d map[string]any) { delete(d, "evidence") })
+	add("status index of another record", "credentialStatus[0].statusListIndex", selfIssued, cert, func(d map[string]any) {
+		d["credentialStatus"] = other["credentialStatus"]
+	})
+	add("status list on another host", "credentialStatus[1].statusListCredential", issuerKept, cert, func(d map[string]any) {
+		e := d["credentialStatus"].([]any)[1].(map[string]any)
+		e["statusListCredential"] = "https://evil.example/always-clear"
+		e["id"] = "https://evil.example/always-clear#" + e["statusListIndex"].(string)
+	})
+	add("status entries removed", "credentialStatus", selfIssued, cert, func(d map[string]any) { delete(d, "credentialStatus") })
+	add("license territory widened", "credentialSubject.territory", issuerKept, lic, func(d map[string]any) {
+		subj(d)["territory"] = []any{"US", "MX", "CA"}
+	})
+	add("license sub-licensing allowed", "credentialSubject.sublicensing.allowed", selfIssued, lic, func(d map[string]any) {
+		subj(d)["sublicensing"].(map[string]any)["allowed"] = true
+	})
+	add("license term extended", "validUntil", keepProof, lic, func(d map[string]any) { d["validUntil"] = "2040-01-01T00:00:00Z" })
+	add("license evidence of a certificate", "id", selfIssued, lic, func(d map[string]any) { d["evidence"] = cert["evidence"] })
+	return []map[string]any{cert, lic}, out, w.trust()
+}
+
+// TestCredentialForgeriesAreRefusedNamingTheField: every case of the
+// tampering table is NOT VERIFIED, with a problem naming what was changed,
+// and the ledger records are not reported verified.
+func TestCredentialForgeriesAreRefusedNamingTheField(t *testing.T) {
+	genuine, cases, trust := forgeries(t)
+	at := time.Now()
+	verifyDoc := func(d map[string]any) *credential.Result {
+		raw, _ := json.Marshal(d)
+		return credential.Verify(context.Background(), raw, credential.Options{Bind: BindEvidence, Trust: trust, At: at})
+	}
+	for _, g := range genuine {
+		if res := verifyDoc(g); res.Verdict != credential.Verified {
+			t.Fatalf("genuine %v: %s %v", g["id"], res.Verdict, res.Problems)
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			res := verifyDoc(c.Doc)
+			if res.Verdict != credential.NotVerified {
+				t.Fatalf("%s (%s): verdict %s", c.Name, c.Secure, res.Verdict)
+			}
+			found := false
+			for _, p := range res.Problems {
+				if p.Field == c.Field {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("%s (%s): no problem names %s: %v", c.Name, c.Secure, c.Field, res.Problems)
+			}
+			if strings.Contains(res.Ledger, "verified") && !strings.Contains(res.Ledger, "not verified") {
+				t.Fatalf("ledger %q printed for a forgery", res.Ledger)
 			}
 		})
 	}
 }
 
-func TestLicenseCredentialExtendsItsParent(t *testing.T) {
-	w := newIPWorld(t)
-	w.view(func(v *state.View) {
-		l, _, _ := LookupLicense(v, "L1")
-		r, _, _ := LookupRight(v, "TM-ACME")
-		vc := LicenseCredential("testnet", l, r)
-		sub := vc["credentialSubject"].(map[string]any)
-		if sub["extendsCredential"] != "urn:tradeledger:testnet:license:L0" || sub["intellectualPropertyRightsType"] != "Trademark" {
-			t.Fatalf("subject = %+v", sub)
+func TestCredentialOutsideItsValidityIsExpiredOrNotYetValidNotForged(t *testing.T) {
+	w := newWorld(t)
+	w.issue("VC-1")
+	doc := w.exportCredential("certificate", "VC-1", 0)
+	from, _ := tx.ParseTime(doc["validFrom"].(string))
+	until, _ := tx.ParseTime(doc["validUntil"].(string))
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{{until.Add(time.Second), credential.Expired}, {from.Add(-time.Second), credential.NotYetValid}, {from, credential.Verified}, {until, credential.Verified}} {
+		res := w.verifyCredential(doc, credential.Options{Trust: w.trust(), At: c.at})
+		if res.Verdict != c.want || len(res.Problems) != 0 {
+			t.Fatalf("at %s: %s %v, want %s", c.at, res.Verdict, res.Problems, c.want)
 		}
-		root, _, _ := LookupLicense(v, "L0")
-		if got := LicenseCredential("testnet", root, r)["credentialSubject"].(map[string]any)["extendsCredential"]; got != "urn:tradeledger:testnet:right:TM-ACME" {
-			t.Fatalf("root extends %v", got)
+	}
+}
+
+// TestStatusListsFollowRevocationSupersessionAndSuspension: the bits a
+// credential points at change in the block of the transaction that changes
+// the record's status, and a credential exported before is seen revoked
+// (or suspended) by an online check.
+func TestStatusListsFollowRevocationSupersessionAndSuspension(t *testing.T) {
+	w := newWorld(t)
+	ct := w.issue("VC-1")
+	w.issue("VC-2")
+	v1 := w.exportCredential("certificate", "VC-1", 0)
+	vc2 := w.exportCredential("certificate", "VC-2", 0)
+	online := func(doc map[string]any) *credential.Result {
+		t.Helper()
+		return w.verifyCredential(doc, credential.Options{Trust: w.trust(), Status: w.statusFetcher()})
+	}
+	if res := online(v1); res.Verdict != credential.Verified || res.Status[0].Result != "clear" || res.Status[1].Result != "clear" {
+		t.Fatalf("fresh: %s %+v %v", res.Verdict, res.Status, res.Problems)
+	}
+
+	ct.Goods[0].Description = "Laptop computers, 14 inch"
+	w.must(w.acme, "certificate.amend", CertificateAmend{ID: "VC-1", Reason: "description", Certificate: ct})
+	if res := online(v1); res.Verdict != credential.Revoked || res.Status[0].Result != "set" {
+		t.Fatalf("superseded version 1 claims %s: %+v", res.Verdict, res.Status)
+	}
+	v2 := w.exportCredential("certificate", "VC-1", 2)
+	if res := online(v2); res.Verdict != credential.Verified {
+		t.Fatalf("version 2: %s %v %+v", res.Verdict, res.Problems, res.Status)
+	}
+
+	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "VC-1", Reason: "origin not substantiated"})
+	if res := online(v2); res.Verdict != credential.Revoked {
+		t.Fatalf("revoked version 2: %s %+v", res.Verdict, res.Status)
+	}
+	// Exported after the revocation, the credential carries it: revoked
+	// even offline.
+	after := w.exportCredential("certificate", "VC-1", 2)
+	if res := w.verifyCredential(after, credential.Options{Trust: w.trust()}); res.Verdict != credential.Revoked || len(res.Notes) == 0 {
+		t.Fatalf("offline, exported after revocation: %s %v", res.Verdict, res.Notes)
+	}
+	if res := online(vc2); res.Verdict != credential.Verified {
+		t.Fatalf("another certificate affected: %s %+v", res.Verdict, res.Status)
+	}
+
+	w.must(w.sat, "participant.suspend", ParticipantStatus{ID: "acme-mx", Reason: "audit"})
+	if res := online(vc2); res.Verdict != credential.Suspended || res.Status[1].Result != "set" {
+		t.Fatalf("certifier suspended: %s %+v", res.Verdict, res.Status)
+	}
+	w.must(w.sat, "participant.reinstate", ParticipantStatus{ID: "acme-mx"})
+	if res := online(vc2); res.Verdict != credential.Verified {
+		t.Fatalf("certifier reinstated: %s %+v", res.Verdict, res.Status)
+	}
+}
+
+func TestLicenseRevocationRevokesTheSublicensesBelowIt(t *testing.T) {
+	w := newIPWorld(t)
+	l0 := w.exportCredential("license", "L0", 0)
+	l1 := w.exportCredential("license", "L1", 0)
+	online := func(doc map[string]any) string {
+		return w.verifyCredential(doc, credential.Options{Trust: w.trust(), Status: w.statusFetcher()}).Verdict
+	}
+	if online(l0) != credential.Verified || online(l1) != credential.Verified {
+		t.Fatalf("before: %s %s", online(l0), online(l1))
+	}
+	w.must(w.holder, "license.revoke", LicenseRevoke{ID: "L0", Reason: "licensee breached the agreement"})
+	if online(l0) != credential.Revoked || online(l1) != credential.Revoked {
+		t.Fatalf("after revoking L0: %s %s", online(l0), online(l1))
+	}
+}
+
+// TestStatusIndexesAreAssignedInTransactionOrder: indexes come from the
+// ledger's counters, not the clock: two certificates in one block get
+// consecutive indexes in block order, and the receipt says which.
+func TestStatusIndexesAreAssignedInTransactionOrder(t *testing.T) {
+	w := newWorld(t)
+	a, b := w.usmca("VC-A"), w.usmca("VC-B")
+	res := w.blockOf(w.sign(w.acme, "certificate.issue", b), w.sign(w.acme, "certificate.issue", a))
+	var got []StatusIndex
+	for _, rc := range res.Receipts {
+		var r struct{ StatusIndex StatusIndex }
+		if rc.Status != "accepted" || json.Unmarshal(rc.Result, &r) != nil {
+			t.Fatalf("%+v", rc)
+		}
+		got = append(got, r.StatusIndex)
+	}
+	if got[1].Revocation != got[0].Revocation+1 || got[0].Suspension != got[1].Suspension {
+		t.Fatalf("indexes %+v", got)
+	}
+	w.view(func(v *state.View) {
+		cb, _, _ := CertificateVersionOf(v, "VC-B", 1)
+		if cb.StatusIndex == nil || *cb.StatusIndex != got[0] {
+			t.Fatalf("VC-B index %+v, receipt %+v", cb.StatusIndex, got[0])
 		}
 	})
-}
-
-func TestDIDKeyRoundTrip(t *testing.T) {
-	k := newKey()
-	pub := k.Public().(ed25519.PublicKey)
-	did := DIDKey(pub)
-	got, err := PublicKeyFromDIDKey(did + "#" + strings.TrimPrefix(did, "did:key:"))
-	if err != nil || !got.Equal(pub) {
-		t.Fatalf("%v %v", got, err)
-	}
-	for _, bad := range []string{"did:web:example.com", "did:key:zzzz", "did:key:" + strings.TrimPrefix(did, "did:key:") + "#other", "did:key:m123"} {
-		if _, err := PublicKeyFromDIDKey(bad); err == nil {
-			t.Fatalf("%s accepted", bad)
-		}
-	}
-}
-
-func readJSONFile(t *testing.T, path string, v any) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		t.Fatal(err)
-	}
 }

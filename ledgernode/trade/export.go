@@ -6,16 +6,17 @@ import (
 	"fmt"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
-// ExportCertificate builds the unsigned credential of a certificate
-// version (0: current) and the ledger evidence of the records behind it:
-// the version, its revocation and endorsements. The caller attaches its
-// signed head to each item, puts them in the credential (AttachEvidence)
-// and signs it.
-func ExportCertificate(v Source, network, id string, version int) (Credential, []EvidenceItem, error) {
+// ExportCertificate gives the claims of a certificate version (0: current)
+// and the ledger evidence of the records behind it: the version, its
+// revocation and endorsements. The caller attaches its signed head to each
+// item (SetHead), builds the credential (credential.Build with
+// EvidenceEntries) and signs it.
+func ExportCertificate(v Source, network, id string, version int) (*credential.Claims, []EvidenceItem, error) {
 	rec, ok, err := LookupCertificate(v, id)
 	if err != nil {
 		return nil, nil, err
@@ -44,12 +45,12 @@ func ExportCertificate(v Source, network, id string, version int) (Credential, [
 		}
 	}
 	items, err := ev.resolve(v, true)
-	return CertificateCredential(network, rec, cv), items, err
+	return CertificateClaims(network, cv.Version, cv.Reason, &cv.Certificate, cv.StatusIndex), items, err
 }
 
-// ExportLicense builds the unsigned credential of a license and the ledger
-// evidence of its grant, its revocation and the right it licenses.
-func ExportLicense(v Source, network, id string) (Credential, []EvidenceItem, error) {
+// ExportLicense gives the claims of a license and the ledger evidence of
+// its grant, its revocation and the right it licenses.
+func ExportLicense(v Source, network, id string) (*credential.Claims, []EvidenceItem, error) {
 	l, ok, err := LookupLicense(v, id)
 	if err != nil {
 		return nil, nil, err
@@ -70,20 +71,16 @@ func ExportLicense(v Source, network, id string) (Credential, []EvidenceItem, er
 		ev.add("right "+right.ID+" registered", right.Recorded.TxID)
 	}
 	items, err := ev.resolve(v, true)
-	return LicenseCredential(network, l, right), items, err
+	return LicenseClaims(network, &l.LicenseGrant, l.Level, l.Root, right.registration(), l.StatusIndex), items, err
 }
 
-// AttachEvidence puts ledger evidence into a credential's "evidence".
-func AttachEvidence(vc Credential, items []EvidenceItem) {
-	var out []any
+// EvidenceEntries are a credential's evidence entries of items.
+func EvidenceEntries(items []EvidenceItem) []credential.EvidenceEntry {
+	out := make([]credential.EvidenceEntry, 0, len(items))
 	for _, it := range items {
-		if it.Evidence != nil {
-			out = append(out, LedgerEvidence(it.Role, it.Evidence))
-		}
+		out = append(out, credential.EvidenceEntry{Description: it.Role, Record: it.Evidence})
 	}
-	if len(out) > 0 {
-		vc["evidence"] = out
-	}
+	return out
 }
 
 // SetHead attaches a signed head to every evidence item.

@@ -1,6 +1,7 @@
 package trade
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
 	"path/filepath"
@@ -29,9 +30,13 @@ type fx struct {
 	keys    map[string]ed25519.PrivateKey // identity -> its first key
 }
 
+// testNodeKey is the key of the fixture's node n0: it signs the heads and
+// credentials tests make.
+var testNodeKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+
 func newGenesis(t testing.TB) (*chain.Genesis, ed25519.PrivateKey) {
 	admin, _ := tx.GenerateKey()
-	node, _ := tx.GenerateKey()
+	node := testNodeKey
 	g := &chain.Genesis{Network: "testnet", Time: tx.FormatTime(t0.Add(-time.Hour)),
 		Admins: []string{tx.KeyID(admin.Public().(ed25519.PublicKey))},
 		Nodes:  []chain.GenesisNode{{ID: "n0", RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2", Key: tx.KeyID(node.Public().(ed25519.PublicKey))}},

@@ -2,6 +2,7 @@ package trade
 
 import (
 	"fmt"
+	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"slices"
 	"strings"
 	"time"
@@ -168,6 +169,9 @@ type License struct {
 	Status     string      `json:"status"`
 	Revocation *Revocation `json:"revocation,omitempty"`
 	Recorded   Recorded    `json:"recorded"`
+	// StatusIndex places the license in the status lists (absent for
+	// licenses recorded before status lists existed).
+	StatusIndex *StatusIndex `json:"statusIndex,omitempty"`
 }
 
 // LicenseRevoke is the payload of license.revoke: by the licensor, the
@@ -301,6 +305,9 @@ func applyLicenseGrant(c *state.Context) (any, error) {
 	if err := c.Evaluate(doc); err != nil {
 		return nil, err
 	}
+	if lic.StatusIndex, err = newStatusIndex(c, p.Licensee); err != nil {
+		return nil, err
+	}
 	if err := state.PutJSON(c, BucketLicenses, p.ID, lic); err != nil {
 		return nil, err
 	}
@@ -310,7 +317,7 @@ func applyLicenseGrant(c *state.Context) (any, error) {
 	if p.Parent != "" {
 		c.Put(BucketLicenseIndex, ikey("parent", p.Parent, p.ID), nil)
 	}
-	return map[string]any{"license": p.ID, "level": lic.Level, "root": lic.Root}, nil
+	return map[string]any{"license": p.ID, "level": lic.Level, "root": lic.Root, "statusIndex": lic.StatusIndex}, nil
 }
 
 // checkNarrows enforces that a sub-license only narrows its parent, naming
@@ -427,7 +434,42 @@ func applyLicenseRevoke(c *state.Context) (any, error) {
 	if err := state.PutJSON(c, BucketLicenses, lic.ID, lic); err != nil {
 		return nil, err
 	}
+	if err := revokeLicenseStatus(c, lic, 0); err != nil {
+		return nil, err
+	}
 	return map[string]any{"license": lic.ID, "status": lic.Status, "effective": effS}, nil
+}
+
+// revokeLicenseStatus sets the revocation bit of a license and of every
+// license below it: a sub-license of a revoked license cannot be relied on
+// either. The walk follows the parent index in key order and is bounded by
+// MaxChainLength levels.
+func revokeLicenseStatus(c *state.Context, lic *License, depth int) error {
+	if lic.StatusIndex != nil {
+		if err := setStatusBit(c, credential.PurposeRevocation, lic.StatusIndex.Revocation, true); err != nil {
+			return err
+		}
+	}
+	if depth >= MaxChainLength {
+		return nil
+	}
+	var children []string
+	c.Scan(BucketLicenseIndex, ikey("parent", lic.ID, ""), func(k string, _ []byte) bool {
+		children = append(children, k[strings.LastIndexByte(k, 0)+1:])
+		return true
+	})
+	for _, id := range children {
+		child, ok, err := LookupLicense(c, id)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := revokeLicenseStatus(c, child, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // LicenseFilter selects licenses in ListLicenses: by Licensee or Licensor

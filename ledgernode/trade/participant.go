@@ -2,6 +2,7 @@ package trade
 
 import (
 	"fmt"
+	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"slices"
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
@@ -45,6 +46,9 @@ type Participant struct {
 	Since       string        `json:"since"`
 	EnrolTx     string        `json:"enrolTx"`
 	History     []StatusEvent `json:"history"`
+	// StatusIndex is the participant's index in the suspension status
+	// lists, assigned when a credential first needs it.
+	StatusIndex *uint64 `json:"statusIndex,omitempty"`
 }
 
 // HasRole says whether the participant was enrolled with role.
@@ -299,6 +303,11 @@ func applyParticipantStatus(to string) func(c *state.Context) (any, error) {
 		}
 		if err := setStatus(c, part.Identity, to); err != nil {
 			return nil, err
+		}
+		if part.StatusIndex != nil {
+			if err := setStatusBit(c, credential.PurposeSuspension, *part.StatusIndex, to == StatusSuspended); err != nil {
+				return nil, err
+			}
 		}
 		part.Status = to
 		part.History = append(part.History, StatusEvent{Time: tx.FormatTime(c.Time), Event: event, TxID: c.TxID, By: ag.Identity, Detail: p.Reason})

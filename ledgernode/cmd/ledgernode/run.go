@@ -54,7 +54,7 @@ func runCmd() *cobra.Command {
 	d := consensus.DefaultConfig()
 	var (
 		id, dataDir, genesis, nodeKey, caFile, certFile, keyFile string
-		raftBind, raftAdv, apiBind, logLevel, clockFile          string
+		raftBind, raftAdv, apiBind, logLevel, clockFile, pubURL  string
 		cpuProfile                                               string
 		cc                                                       = d
 		snapThreshold, trailing                                  int
@@ -104,7 +104,7 @@ are also re-read automatically when they change).`,
 			}
 			n, err := node.Start(node.Config{ID: id, DataDir: dataDir, Genesis: g, NodeKey: key,
 				TLSFiles: pki.Files{CA: caFile, Cert: certFile, Key: keyFile},
-				RaftBind: raftBind, RaftAdvertise: raftAdv, APIBind: apiBind, Consensus: cc, Logger: log})
+				RaftBind: raftBind, RaftAdvertise: raftAdv, APIBind: apiBind, PublicURL: pubURL, Consensus: cc, Logger: log})
 			if err != nil {
 				return err
 			}
@@ -145,6 +145,7 @@ are also re-read automatically when they change).`,
 	f.StringVar(&raftBind, "raft-bind", env("RAFT_BIND", "0.0.0.0:7000"), "listen address for Raft (mutual TLS)")
 	f.StringVar(&raftAdv, "raft-advertise", env("RAFT_ADVERTISE", ""), "address peers dial for Raft (default: the bind address)")
 	f.StringVar(&apiBind, "api-bind", env("API_BIND", "0.0.0.0:8443"), "listen address for the HTTPS API")
+	f.StringVar(&pubURL, "public-url", env("PUBLIC_URL", ""), "https base URL outside verifiers reach this node at: exported credentials name their status lists under it (default: https:// and this node's API address in the genesis)")
 	f.IntVar(&cc.BatchMaxTx, "batch-max-tx", envInt("BATCH_MAX_TX", d.BatchMaxTx), "transactions per block at most")
 	f.DurationVar(&cc.BatchMaxDelay, "batch-max-delay", envDuration("BATCH_MAX_DELAY", d.BatchMaxDelay), "how long a transaction may wait for others to fill its block")
 	f.DurationVar(&cc.HeartbeatTimeout, "heartbeat-timeout", envDuration("HEARTBEAT_TIMEOUT", d.HeartbeatTimeout), "Raft heartbeat timeout")
