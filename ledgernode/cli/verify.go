@@ -483,7 +483,13 @@ Verdicts and exit codes:
 			case credential.NotVerified:
 				return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: %s", credential.Problems(res.Problems).Error())}
 			default:
-				return &ExitError{Code: 2, Err: fmt.Errorf("%s: the credential is genuine but not valid at %s", res.Verdict, res.At)}
+				why := map[string]string{
+					credential.Expired:     "its validity ended " + res.ValidUntil,
+					credential.NotYetValid: "its validity starts " + res.ValidFrom,
+					credential.Revoked:     "it was revoked, withdrawn or superseded",
+					credential.Suspended:   "the party it vouches for is suspended",
+				}[res.Verdict]
+				return &ExitError{Code: 2, Err: fmt.Errorf("%s: the credential is genuine, but %s (checked at %s)", res.Verdict, why, res.At)}
 			}
 		},
 	}
