@@ -274,7 +274,7 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 		if len(c.records) > 0 {
 			kept := newOverlay(btx)
 			keepRecords(kept, c.records)
-			if ferr := kept.flush(btx, wh); ferr != nil {
+			if ferr := kept.flush(btx, wh, height); ferr != nil {
 				panic(fmt.Errorf("flush records of rejected tx %s: %w", pr.id, ferr))
 			}
 		}
@@ -288,7 +288,7 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 		rc.Result = raw
 	}
 	keepRecords(ov, c.records)
-	if err := ov.flush(btx, wh); err != nil {
+	if err := ov.flush(btx, wh, height); err != nil {
 		// A write failure inside a bbolt transaction is not a verdict on the
 		// transaction; the whole block fails and the node stops.
 		panic(fmt.Errorf("flush writes of tx %s: %w", pr.id, err))

@@ -148,8 +148,9 @@ func (o *overlay) Scan(bucket, prefix string, fn func(string, []byte) bool) {
 	}
 }
 
-// flush writes the buffered writes to bbolt in sorted order and hashes them.
-func (o *overlay) flush(btx *bolt.Tx, h *writeHash) error {
+// flush writes the buffered writes to bbolt in sorted order, hashes them
+// and records each in the history at height.
+func (o *overlay) flush(btx *bolt.Tx, h *writeHash, height uint64) error {
 	keys := make([]string, 0, len(o.writes))
 	for k := range o.writes {
 		keys = append(keys, k)
@@ -162,6 +163,11 @@ func (o *overlay) flush(btx *bolt.Tx, h *writeHash) error {
 		b, err := btx.CreateBucketIfNotExists([]byte(bucket))
 		if err != nil {
 			return err
+		}
+		if versioned(bucket) {
+			if err := putUndo(btx, b, bucket, key, height); err != nil {
+				return err
+			}
 		}
 		if w == nil {
 			if err := b.Delete([]byte(key)); err != nil {

@@ -15,10 +15,14 @@ import (
 // ErrNotFound is returned for an absent transaction, block or record.
 var ErrNotFound = errors.New("not found")
 
-// View is a consistent read of the ledger: one bbolt read transaction.
+// View is a consistent read of the ledger: one bbolt read transaction, at
+// the height it was opened at or (AsOf) at a past height.
 type View struct {
-	boltReader
-	meta Meta
+	btx     *bolt.Tx
+	base    boltReader
+	meta    Meta
+	past    bool // meta is a past height: records come from the history
+	genesis *chain.Genesis
 }
 
 // View runs fn over a consistent read of the state.
@@ -26,12 +30,66 @@ func (s *Store) View(fn func(v *View) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.db.View(func(btx *bolt.Tx) error {
-		v := &View{boltReader: boltReader{btx}}
-		if _, err := GetJSON(v, bucketMeta, "head", &v.meta); err != nil {
+		v := &View{btx: btx, base: boltReader{btx}, genesis: s.genesis}
+		if _, err := GetJSON(v.base, bucketMeta, "head", &v.meta); err != nil {
 			return err
 		}
 		return fn(v)
 	})
+}
+
+// Get reads a value. In a past view, records are read as they stood at its
+// height, and transactions, receipts and blocks recorded later are absent.
+func (v *View) Get(bucket, key string) []byte {
+	if !v.past {
+		return v.base.Get(bucket, key)
+	}
+	switch bucket {
+	case bucketMeta:
+		if key == "head" {
+			raw, _ := json.Marshal(v.meta)
+			return raw
+		}
+		return nil
+	case bucketLocal, bucketCluster, bucketMerkle:
+		return v.base.Get(bucket, key)
+	case bucketBlocks:
+		if beU64([]byte(key)) > v.meta.Height {
+			return nil
+		}
+		return v.base.Get(bucket, key)
+	case bucketTxs, bucketReceipts:
+		if beU64([]byte(key)) >= v.meta.TreeSize {
+			return nil
+		}
+		return v.base.Get(bucket, key)
+	case bucketTxIndex:
+		leaf := v.base.Get(bucket, key)
+		if leaf == nil || beU64(leaf) >= v.meta.TreeSize {
+			return nil
+		}
+		return leaf
+	}
+	return historyGet(v.btx, bucket, key, v.meta.Height)
+}
+
+// Scan calls fn for each key with prefix, in key order (see Get for past
+// views).
+func (v *View) Scan(bucket, prefix string, fn func(key string, value []byte) bool) {
+	if !v.past {
+		v.base.Scan(bucket, prefix, fn)
+		return
+	}
+	if chainBuckets[bucket] {
+		v.base.Scan(bucket, prefix, func(k string, val []byte) bool {
+			if v.Get(bucket, k) == nil {
+				return true
+			}
+			return fn(k, val)
+		})
+		return
+	}
+	historyScan(v.btx, bucket, prefix, v.meta.Height, fn)
 }
 
 // Meta is the ledger head as of this view.
@@ -54,7 +112,7 @@ func (v *View) TxByID(id string) (*TxRecord, error) {
 		return nil, ErrNotFound
 	}
 	leaf := b.Get(idb)
-	if leaf == nil {
+	if leaf == nil || beU64(leaf) >= v.meta.TreeSize {
 		return nil, ErrNotFound
 	}
 	return v.TxAt(beU64(leaf))
@@ -62,6 +120,9 @@ func (v *View) TxByID(id string) (*TxRecord, error) {
 
 // TxAt returns the transaction at a leaf index.
 func (v *View) TxAt(leaf uint64) (*TxRecord, error) {
+	if leaf >= v.meta.TreeSize {
+		return nil, ErrNotFound
+	}
 	raw := v.Get(bucketTxs, string(u64(leaf)))
 	rc := v.Get(bucketReceipts, string(u64(leaf)))
 	if raw == nil || rc == nil {
@@ -76,6 +137,9 @@ func (v *View) TxAt(leaf uint64) (*TxRecord, error) {
 
 // BlockRecord returns the stored header of a height.
 func (v *View) BlockRecord(height uint64) (*BlockRecord, error) {
+	if height > v.meta.Height {
+		return nil, ErrNotFound
+	}
 	var br BlockRecord
 	ok, err := GetJSON(v, bucketBlocks, string(u64(height)), &br)
 	if err != nil {

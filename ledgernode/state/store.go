@@ -192,6 +192,13 @@ func (s *Store) initOrCheck() error {
 			if _, err := GetJSON(r, bucketLocal, "applied", &a); err != nil {
 				return err
 			}
+			if r.Get(bucketLocal, historyFromKey) == nil {
+				// Written before history was kept: it starts here.
+				if err := putJSONBolt(btx, bucketLocal, historyFromKey, m.Height); err != nil {
+					return err
+				}
+				s.log.Info("history of records kept from this height on", "height", m.Height)
+			}
 			s.meta.Store(&m)
 			s.applied.Store(&a)
 			return nil
@@ -223,7 +230,7 @@ func (s *Store) writeGenesis(btx *bolt.Tx, gh string) error {
 		}
 	}
 	h := newWriteHash()
-	if err := o.flush(btx, h); err != nil {
+	if err := o.flush(btx, h, 0); err != nil {
 		return err
 	}
 	for _, n := range g.Nodes {
@@ -240,6 +247,9 @@ func (s *Store) writeGenesis(btx *bolt.Tx, gh string) error {
 		return err
 	}
 	if err := putJSONBolt(btx, bucketLocal, "applied", a); err != nil {
+		return err
+	}
+	if err := putJSONBolt(btx, bucketLocal, historyFromKey, uint64(0)); err != nil {
 		return err
 	}
 	s.meta.Store(m)
