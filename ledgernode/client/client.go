@@ -42,14 +42,34 @@ type Config struct {
 	Timeout time.Duration
 	// Retry is how long to keep retrying on "no leader" (default 15s).
 	Retry time.Duration
+	// ReadYourWrites makes every read carry the highest height of the
+	// receipts this client has seen (Submit, SubmitBatch, NoteHeight) as
+	// minHeight, so that a node that has not applied them yet waits until
+	// it has (or answers 503, and the next endpoint is asked).
+	ReadYourWrites bool
 }
 
 // Client talks to a ledger network.
 type Client struct {
-	cfg  Config
-	http *http.Client
-	next atomic.Uint32
+	cfg     Config
+	http    *http.Client
+	next    atomic.Uint32
+	written atomic.Uint64 // highest receipt height seen (ReadYourWrites)
 }
+
+// NoteHeight records a height the client's writes reached (a receipt's
+// height): with ReadYourWrites, later reads ask for it as minHeight.
+func (c *Client) NoteHeight(h uint64) {
+	for {
+		cur := c.written.Load()
+		if h <= cur || c.written.CompareAndSwap(cur, h) {
+			return
+		}
+	}
+}
+
+// WrittenHeight is the highest receipt height the client has seen.
+func (c *Client) WrittenHeight() uint64 { return c.written.Load() }
 
 // New builds a client.
 func New(cfg Config) (*Client, error) {
@@ -221,6 +241,9 @@ func (c *Client) Submit(ctx context.Context, st *tx.Signed, o SubmitOptions) (*a
 	if err := c.Do(ctx, http.MethodPost, path, st.Canonical, &resp); err != nil {
 		return nil, err
 	}
+	if resp.Receipt != nil {
+		c.NoteHeight(resp.Receipt.Height)
+	}
 	return &resp, nil
 }
 
@@ -235,6 +258,11 @@ func (c *Client) SubmitBatch(ctx context.Context, sts []*tx.Signed) (*api.BatchR
 	if len(resp.Results) != len(sts) {
 		return nil, fmt.Errorf("batch of %d answered with %d results", len(sts), len(resp.Results))
 	}
+	for _, r := range resp.Results {
+		if r.Receipt != nil {
+			c.NoteHeight(r.Receipt.Height)
+		}
+	}
 	return &resp, nil
 }
 
@@ -247,17 +275,38 @@ func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*api.SubmitRespons
 	return &resp, nil
 }
 
-// ReadOptions choose how a read is served.
+// ReadOptions choose how a read is served and at which height.
 type ReadOptions struct {
 	Strong bool // linearizable: through the leader with a read barrier
+	// MinHeight: the node waits until it has applied this height (a
+	// receipt's height: read your writes).
+	MinHeight uint64
+	// AsOfHeight answers from the ledger as it stood after that block
+	// (nil: the head); KnownAt (RFC 3339 UTC) at the last block recorded at
+	// or before that time. At most one of them.
+	AsOfHeight *uint64
+	KnownAt    string
 }
 
-func readQuery(o ReadOptions, q url.Values) string {
+func (c *Client) readQuery(o ReadOptions, q url.Values) string {
 	if q == nil {
 		q = url.Values{}
 	}
 	if o.Strong {
 		q.Set("consistency", "strong")
+	}
+	minH := o.MinHeight
+	if c.cfg.ReadYourWrites {
+		minH = max(minH, c.written.Load())
+	}
+	if minH > 0 {
+		q.Set("minHeight", strconv.FormatUint(minH, 10))
+	}
+	if o.AsOfHeight != nil {
+		q.Set("asOfHeight", strconv.FormatUint(*o.AsOfHeight, 10))
+	}
+	if o.KnownAt != "" {
+		q.Set("knownAt", o.KnownAt)
 	}
 	if len(q) == 0 {
 		return ""
@@ -273,7 +322,7 @@ func (c *Client) Tx(ctx context.Context, id string, proof bool, o ReadOptions) (
 		q.Set("proof", "true")
 	}
 	var ev verify.Evidence
-	if err := c.Do(ctx, http.MethodGet, "/v1/tx/"+url.PathEscape(id)+readQuery(o, q), nil, &ev); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/tx/"+url.PathEscape(id)+c.readQuery(o, q), nil, &ev); err != nil {
 		return nil, err
 	}
 	return &ev, nil
@@ -286,7 +335,7 @@ func (c *Client) Block(ctx context.Context, height uint64, o ReadOptions) (*chai
 		h = strconv.FormatUint(height, 10)
 	}
 	var b chain.Block
-	if err := c.Do(ctx, http.MethodGet, "/v1/blocks/"+h+readQuery(o, nil), nil, &b); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/blocks/"+h+c.readQuery(o, nil), nil, &b); err != nil {
 		return nil, err
 	}
 	return &b, nil
@@ -295,7 +344,7 @@ func (c *Client) Block(ctx context.Context, height uint64, o ReadOptions) (*chai
 // Head fetches the signed ledger head.
 func (c *Client) Head(ctx context.Context, o ReadOptions) (*chain.Head, error) {
 	var h chain.Head
-	if err := c.Do(ctx, http.MethodGet, "/v1/head"+readQuery(o, nil), nil, &h); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/head"+c.readQuery(o, nil), nil, &h); err != nil {
 		return nil, err
 	}
 	return &h, nil
@@ -327,7 +376,7 @@ func (c *Client) Status(ctx context.Context, self bool) (*api.Status, error) {
 // Note reads a note.
 func (c *Client) Note(ctx context.Context, key string, o ReadOptions) (*state.Note, error) {
 	var n state.Note
-	if err := c.Do(ctx, http.MethodGet, "/v1/notes/"+key+readQuery(o, nil), nil, &n); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/notes/"+key+c.readQuery(o, nil), nil, &n); err != nil {
 		return nil, err
 	}
 	return &n, nil

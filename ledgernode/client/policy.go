@@ -13,7 +13,7 @@ import (
 // Policy fetches a policy: its current head and every version.
 func (c *Client) Policy(ctx context.Context, id string, o ReadOptions) (*api.PolicyResponse, error) {
 	var out api.PolicyResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/policies/"+url.PathEscape(id)+readQuery(o, nil), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/policies/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -26,7 +26,7 @@ func (c *Client) Policies(ctx context.Context, agency string, o ReadOptions) ([]
 		q.Set("agency", agency)
 	}
 	var out api.PolicyList
-	if err := c.Do(ctx, http.MethodGet, "/v1/policies"+readQuery(o, q), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/policies"+c.readQuery(o, q), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Policies, nil
@@ -49,7 +49,7 @@ func (c *Client) PoliciesInScope(ctx context.Context, sub policy.Subject, at str
 	set("destination", strings.Join(sub.DestinationCountries, ","))
 	set("at", at)
 	var out api.PolicyScopeResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/policy-scope"+readQuery(o, q), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/policy-scope"+c.readQuery(o, q), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -59,7 +59,7 @@ func (c *Client) PoliciesInScope(ctx context.Context, sub policy.Subject, at str
 // agency rules were evaluated on it, with the findings and the outcome.
 func (c *Client) Evaluations(ctx context.Context, documentID string, o ReadOptions) (*api.EvaluationsResponse, error) {
 	var out api.EvaluationsResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/evaluations/"+url.PathEscape(documentID)+readQuery(o, nil), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/evaluations/"+url.PathEscape(documentID)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

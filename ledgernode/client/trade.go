@@ -14,14 +14,14 @@ import (
 // Agencies lists the registered agencies.
 func (c *Client) Agencies(ctx context.Context, o ReadOptions) ([]*trade.Agency, error) {
 	var out []*trade.Agency
-	err := c.Do(ctx, http.MethodGet, "/v1/agencies"+readQuery(o, nil), nil, &out)
+	err := c.Do(ctx, http.MethodGet, "/v1/agencies"+c.readQuery(o, nil), nil, &out)
 	return out, err
 }
 
 // Agency reads an agency ("us-cbp" or "agency/us-cbp") with its keys.
 func (c *Client) Agency(ctx context.Context, id string, o ReadOptions) (*api.AgencyResponse, error) {
 	var out api.AgencyResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/agencies/"+id+readQuery(o, nil), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/agencies/"+id+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -35,14 +35,14 @@ func (c *Client) Participants(ctx context.Context, f trade.ParticipantFilter, o 
 	setIf(q, "role", f.Role)
 	setIf(q, "country", f.Country)
 	var out []*trade.Participant
-	err := c.Do(ctx, http.MethodGet, "/v1/participants"+readQuery(o, q), nil, &out)
+	err := c.Do(ctx, http.MethodGet, "/v1/participants"+c.readQuery(o, q), nil, &out)
 	return out, err
 }
 
 // Participant reads a participant ("acme-mx" or "participant/acme-mx").
 func (c *Client) Participant(ctx context.Context, id string, o ReadOptions) (*api.ParticipantResponse, error) {
 	var out api.ParticipantResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/participants/"+id+readQuery(o, nil), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/participants/"+id+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -51,7 +51,7 @@ func (c *Client) Participant(ctx context.Context, id string, o ReadOptions) (*ap
 // Certificate reads a certificate with every version.
 func (c *Client) Certificate(ctx context.Context, id string, o ReadOptions) (*trade.CertificateHistory, error) {
 	var out trade.CertificateHistory
-	if err := c.Do(ctx, http.MethodGet, "/v1/certificates/"+url.PathEscape(id)+readQuery(o, nil), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/certificates/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -70,7 +70,7 @@ func (c *Client) Certificates(ctx context.Context, f trade.CertificateFilter, o 
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	var out trade.CertificatePage
-	if err := c.Do(ctx, http.MethodGet, "/v1/certificates"+readQuery(o, q), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/certificates"+c.readQuery(o, q), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -79,7 +79,7 @@ func (c *Client) Certificates(ctx context.Context, f trade.CertificateFilter, o 
 // Right reads an IP right.
 func (c *Client) Right(ctx context.Context, id string, o ReadOptions) (*trade.IPRight, error) {
 	var out trade.IPRight
-	if err := c.Do(ctx, http.MethodGet, "/v1/rights/"+url.PathEscape(id)+readQuery(o, nil), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/rights/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -88,7 +88,7 @@ func (c *Client) Right(ctx context.Context, id string, o ReadOptions) (*trade.IP
 // License reads a license.
 func (c *Client) License(ctx context.Context, id string, o ReadOptions) (*trade.License, error) {
 	var out trade.License
-	if err := c.Do(ctx, http.MethodGet, "/v1/licenses/"+url.PathEscape(id)+readQuery(o, nil), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/licenses/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -106,7 +106,7 @@ func (c *Client) Licenses(ctx context.Context, f trade.LicenseFilter, o ReadOpti
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	var out trade.LicensePage
-	if err := c.Do(ctx, http.MethodGet, "/v1/licenses"+readQuery(o, q), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/licenses"+c.readQuery(o, q), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -115,7 +115,7 @@ func (c *Client) Licenses(ctx context.Context, f trade.LicenseFilter, o ReadOpti
 // Shipment reads a declared shipment.
 func (c *Client) Shipment(ctx context.Context, id string, o ReadOptions) (*trade.ShipmentRecord, error) {
 	var out trade.ShipmentRecord
-	if err := c.Do(ctx, http.MethodGet, "/v1/shipments/"+url.PathEscape(id)+readQuery(o, nil), nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/v1/shipments/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -126,7 +126,7 @@ func (c *Client) post(ctx context.Context, path string, o ReadOptions, in, out a
 	if err != nil {
 		return err
 	}
-	return c.Do(ctx, http.MethodPost, path+readQuery(o, nil), body, out)
+	return c.Do(ctx, http.MethodPost, path+c.readQuery(o, nil), body, out)
 }
 
 // VerifyCertificate asks a node for a certificate's verdict with the
@@ -166,7 +166,7 @@ func (c *Client) CertificateCredential(ctx context.Context, id string, version i
 		q.Set("version", strconv.Itoa(version))
 	}
 	var out json.RawMessage
-	err := c.Do(ctx, http.MethodGet, "/v1/certificates/"+url.PathEscape(id)+"/credential"+readQuery(ReadOptions{}, q), nil, &out)
+	err := c.Do(ctx, http.MethodGet, "/v1/certificates/"+url.PathEscape(id)+"/credential"+c.readQuery(ReadOptions{}, q), nil, &out)
 	return out, err
 }
 

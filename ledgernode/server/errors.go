@@ -38,6 +38,7 @@ func statusOf(err error) (int, api.ErrorDetail) {
 	var br *errBadRequest
 	var behind *errBehind
 	var pe *errPeer
+	var notReached *errHeightNotReached
 	switch {
 	case errors.As(err, &rej):
 		st, ok := rejectionStatus[rej.Reasons[0].Code]
@@ -56,6 +57,12 @@ func statusOf(err error) (int, api.ErrorDetail) {
 		return http.StatusBadRequest, api.ErrorDetail{Code: "invalid", Field: fe.Field, Message: fe.Error()}
 	case errors.As(err, &br):
 		return http.StatusBadRequest, api.ErrorDetail{Code: "invalid", Field: br.field, Message: br.Error()}
+	case errors.As(err, &notReached):
+		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "height_not_reached", Message: notReached.Error()}
+	case errors.Is(err, state.ErrHistoryUnavailable):
+		return http.StatusConflict, api.ErrorDetail{Code: "history_unavailable", Field: "asOfHeight", Message: err.Error()}
+	case errors.Is(err, state.ErrFutureHeight):
+		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "height_not_reached", Field: "asOfHeight", Message: err.Error()}
 	case errors.As(err, &behind):
 		return http.StatusConflict, api.ErrorDetail{Code: "member_behind", Message: behind.msg}
 	case errors.As(err, &pe):

@@ -328,12 +328,10 @@ func (s *Server) getBlock(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// getHead serves the signed head: of the current height, or of a past one
+// (asOfHeight, knownAt), signed now by this node.
 func (s *Server) getHead(w http.ResponseWriter, r *http.Request) {
-	if s.strongRead(w, r) {
-		return
-	}
-	h, err := s.signedHead(s.cfg.Store.Meta())
-	respond(w, h, err)
+	s.readView(w, r, func(v *state.View) (any, error) { return s.signedHead(v.Meta()) })
 }
 
 func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
@@ -353,7 +351,7 @@ func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.serveView(w, func(v *state.View) (any, error) {
+	s.serveView(w, r, func(v *state.View) (any, error) {
 		m := v.Meta()
 		if to != 0 && to != m.TreeSize {
 			return nil, badRequest("to", fmt.Sprintf("only the current tree size %d can be proven against a signed head; omit to", m.TreeSize))

@@ -28,7 +28,7 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("agency", "must be an agency id such as us-fda"))
 		return
 	}
-	s.serveView(w, func(v *state.View) (any, error) {
+	s.serveView(w, r, func(v *state.View) (any, error) {
 		list, err := policystate.List(v, agency)
 		return api.PolicyList{Policies: list}, err
 	})
@@ -72,7 +72,7 @@ func (s *Server) policyScope(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.At = tx.FormatTime(t)
 	}
-	s.serveView(w, func(v *state.View) (any, error) {
+	s.serveView(w, r, func(v *state.View) (any, error) {
 		var err error
 		resp.Policies, err = policystate.InScope(v, resp.Subject, resp.At)
 		return resp, err

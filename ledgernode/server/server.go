@@ -35,6 +35,9 @@ type Config struct {
 	// ReadyLag is how many Raft entries a node may trail the commit index
 	// and still report ready.
 	ReadyLag uint64
+	// ReadWait bounds how long a read waits for the height it asks for
+	// (minHeight, asOfHeight) before answering 503 height_not_reached.
+	ReadWait time.Duration
 	// DialSource is the local IP for requests to other nodes.
 	DialSource string
 	// PublicURL is the https base URL under which outside verifiers reach
@@ -65,6 +68,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.ReadyLag == 0 {
 		cfg.ReadyLag = 256
+	}
+	if cfg.ReadWait == 0 {
+		cfg.ReadWait = 5 * time.Second
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	dialer := &net.Dialer{Timeout: 5 * time.Second}

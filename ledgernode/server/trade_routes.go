@@ -134,7 +134,7 @@ func verifyRoute[Q any, V any](s *Server, decode func([]byte) (Q, error), run fu
 		if s.strongReadBody(w, r, body) {
 			return
 		}
-		s.serveView(w, func(v *state.View) (any, error) {
+		s.serveView(w, r, func(v *state.View) (any, error) {
 			out, err := run(v, q)
 			if err != nil {
 				return nil, err

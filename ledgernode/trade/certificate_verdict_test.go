@@ -59,7 +59,7 @@ func TestCertificateVerdicts(t *testing.T) {
 		{"a revoked certificate was valid before the revocation took effect", CertificateQuery{ID: "V-REVOKED", At: ts(t0)}, VerdictValid, ""},
 		{"the old version of an amended certificate is superseded", CertificateQuery{ID: "V-AMENDED", Version: 1, At: now}, VerdictSuperseded, "superseded"},
 		{"the current version of an amended certificate is valid", CertificateQuery{ID: "V-AMENDED", At: now}, VerdictValid, ""},
-		{"an unknown certificate is invalid", CertificateQuery{ID: "NOPE", At: now}, VerdictInvalid, "not_found"},
+		{"an unknown certificate is not found (nothing to judge)", CertificateQuery{ID: "NOPE", At: now}, VerdictNotFound, "not_found"},
 		{"a missing endorsement fails only when required", CertificateQuery{ID: "V-AMENDED", At: now, RequireEndorsement: true}, VerdictInvalid, "not_endorsed"},
 		{"an endorsed certificate passes when endorsement is required", CertificateQuery{ID: "V-1", At: now, RequireEndorsement: true}, VerdictValid, ""},
 	}

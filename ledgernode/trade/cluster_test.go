@@ -186,7 +186,7 @@ func TestThreeNodesAgreeOnCertificatesLicenseChainsAndVerdicts(t *testing.T) {
 		{trade.CertificateQuery{ID: "C-1", At: at}, trade.VerdictValid},
 		{trade.CertificateQuery{ID: "C-1", Version: 1, At: at}, trade.VerdictSuperseded},
 		{trade.CertificateQuery{ID: "C-2", At: at}, trade.VerdictRevoked},
-		{trade.CertificateQuery{ID: "C-BAD", At: at}, trade.VerdictInvalid},
+		{trade.CertificateQuery{ID: "C-BAD", At: at}, trade.VerdictNotFound}, // refused, so never recorded
 	}
 	licQs := []struct {
 		q    trade.LicenseQuery

@@ -6,14 +6,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
-// License answers.
+// License answers. AnswerNotFound: the license the question starts from
+// is not recorded at the height asked, so nothing was judged.
 const (
-	AnswerYes = "yes"
-	AnswerNo  = "no"
+	AnswerYes      = "yes"
+	AnswerNo       = "no"
+	AnswerNotFound = "not-found"
 )
 
 // LicenseQuery asks: may Importer import goods of HS code HSCode bearing
@@ -85,10 +86,13 @@ type Alternative struct {
 // LicenseVerdict answers `verify license`: yes or no, the path as
 // evidence and, on no, the first failing step and the reason.
 type LicenseVerdict struct {
-	Answer       string         `json:"answer"`
-	Query        LicenseQuery   `json:"query"`
-	At           string         `json:"at"`
+	Answer string       `json:"answer"`
+	Query  LicenseQuery `json:"query"`
+	At     string       `json:"at"` // the date the question is about
+	// Height and LedgerTime are what the ledger knew (see CertificateVerdict).
 	Height       uint64         `json:"height"`
+	LedgerTime   string         `json:"ledgerTime"`
+	Warnings     []Check        `json:"warnings"`         // the chosen path's warnings
 	Holder       string         `json:"holder,omitempty"` // the right's registered holder
 	Path         []PathStep     `json:"path"`
 	Failure      *StepFailure   `json:"failure,omitempty"`
@@ -122,9 +126,17 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 	if err != nil {
 		return nil, err
 	}
-	out := &LicenseVerdict{Query: q, At: tx.FormatTime(at), Height: meta.Height, Path: []PathStep{}, Evidence: []EvidenceItem{}}
+	out := &LicenseVerdict{Query: q, At: tx.FormatTime(at), Height: meta.Height, LedgerTime: meta.Time, Path: []PathStep{}, Warnings: []Check{}, Evidence: []EvidenceItem{}}
 	var starts []string
 	if q.License != "" {
+		if _, ok, err := LookupLicense(v, q.License); err != nil {
+			return nil, err
+		} else if !ok {
+			out.Answer = AnswerNotFound
+			out.Failure = &StepFailure{Step: 0, License: q.License, Code: "not_found",
+				Reason: fmt.Sprintf("no license %q is recorded on this ledger as of height %d (%s); if it was just granted, ask again with the height of its receipt (minHeight)", q.License, meta.Height, meta.Time)}
+			return out, nil
+		}
 		starts = []string{q.License}
 	} else {
 		starts, _ = scanIndex(v, BucketLicenseIndex, ikey("licensee", q.Importer, q.Right, ""), "", 100)
@@ -142,12 +154,13 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 		failure *StepFailure
 		refs    evidenceSet
 		holder  string
+		warns   []Check
 	}
 	var best *candidate
 	var alts []Alternative
 	for _, start := range starts {
 		cd := &candidate{}
-		cd.path, cd.failure, cd.holder = walkChain(v, q, start, at, &cd.refs)
+		cd.path, cd.failure, cd.holder, cd.warns = walkChain(v, q, start, at, &cd.refs)
 		ans := AnswerYes
 		if cd.failure != nil {
 			ans = AnswerNo
@@ -163,6 +176,7 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 		}
 	}
 	out.Path, out.Failure, out.Holder = best.path, best.failure, best.holder
+	out.Warnings = append(out.Warnings, best.warns...)
 	out.Answer = AnswerYes
 	if best.failure != nil {
 		out.Answer = AnswerNo
@@ -177,12 +191,20 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 }
 
 // walkChain follows one candidate path from start up to the root. Every
-// step is checked and recorded; the first failing step is returned. Cycles
-// and chains longer than MaxChainLength end the walk with a failure, so the
-// walk is bounded whatever the stored records say.
-func walkChain(r state.Reader, q LicenseQuery, start string, at time.Time, ev *evidenceSet) ([]PathStep, *StepFailure, string) {
+// step is checked and recorded; the first failing step is returned, and the
+// warnings (records made after the date asked). Cycles and chains longer
+// than MaxChainLength end the walk with a failure, so the walk is bounded
+// whatever the stored records say.
+func walkChain(r Source, q LicenseQuery, start string, at time.Time, ev *evidenceSet) ([]PathStep, *StepFailure, string, []Check) {
 	var path []PathStep
 	var first *StepFailure
+	var warns []Check
+	warnAfter := func(st *PathStep, what, recorded string) {
+		var l checkList
+		l.recordedAfter(what, recorded, tx.FormatTime(at))
+		st.Checks = append(st.Checks, l.all...)
+		warns = append(warns, l.all...)
+	}
 	atS := tx.FormatTime(at)
 	seen := map[string]bool{}
 	var child *License
@@ -224,6 +246,7 @@ func walkChain(r state.Reader, q LicenseQuery, start string, at time.Time, ev *e
 		}
 		st.Licensor, st.Licensee, st.Level, st.ValidFrom, st.ValidUntil = l.Licensor, l.Licensee, l.Level, l.ValidFrom, l.ValidUntil
 		ev.add(fmt.Sprintf("license %s (step %d)", l.ID, step), l.Recorded.TxID)
+		warnAfter(&st, fmt.Sprintf("license %s was granted", l.ID), l.Recorded.Time)
 
 		// Who: the importer holds step 0; every licensor holds the step above.
 		if child == nil {
@@ -245,11 +268,15 @@ func walkChain(r state.Reader, q LicenseQuery, start string, at time.Time, ev *e
 		}
 
 		// The grant's signature, at its block time.
-		sc := signatureCheck(r, "the grant of "+l.ID, l.Recorded, ev)
+		sc, sw := signatureCheck(r, "the grant of "+l.ID, l.Recorded, ev, atS)
 		if sc.Result == ResultFail {
 			fail(&st, "signature", sc.Code, "%s", sc.Message)
 		} else {
 			st.Checks = append(st.Checks, sc)
+		}
+		if sw != nil {
+			st.Checks = append(st.Checks, *sw)
+			warns = append(warns, *sw)
 		}
 
 		// Nothing revoked before D; the step in term on D.
@@ -257,6 +284,7 @@ func walkChain(r state.Reader, q LicenseQuery, start string, at time.Time, ev *e
 			ev.add(fmt.Sprintf("license %s revoked", l.ID), rv.TxID)
 			if rv.Effective <= atS {
 				fail(&st, "revocation", CodeRevoked, "license %s was revoked by %s with effect from %s: %s", l.ID, rv.By, rv.Effective, rv.Reason)
+				warnAfter(&st, fmt.Sprintf("license %s was revoked with effect from %s, but that was recorded", l.ID, rv.Effective), rv.Time)
 			} else if child != nil && rv.Effective <= child.Recorded.Time {
 				fail(&st, "revocation", CodeRevoked, "license %s was revoked from %s, before %s was granted under it", l.ID, rv.Effective, child.ID)
 			}
@@ -307,6 +335,7 @@ func walkChain(r state.Reader, q LicenseQuery, start string, at time.Time, ev *e
 			default:
 				holder = right.Holder
 				ev.add(fmt.Sprintf("right %s registered (vouched by %s)", right.ID, right.VouchedBy), right.Recorded.TxID)
+				warnAfter(&st, fmt.Sprintf("right %s was registered", right.ID), right.Recorded.Time)
 				if l.Licensor != right.Holder {
 					fail(&st, "right holder", "licensor_not_rightsholder", "the root license %s was granted by %s, not by the right's holder %s", l.ID, l.Licensor, right.Holder)
 				} else {
@@ -323,5 +352,5 @@ func walkChain(r state.Reader, q LicenseQuery, start string, at time.Time, ev *e
 		child = l
 		id = l.Parent
 	}
-	return path, first, holder
+	return path, first, holder, warns
 }

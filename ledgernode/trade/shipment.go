@@ -246,11 +246,16 @@ type LineVerdict struct {
 
 // ShipmentVerdict answers `verify shipment`.
 type ShipmentVerdict struct {
-	Shipment string         `json:"shipment"`
-	Declared bool           `json:"declared"`
-	At       string         `json:"at"`
-	Height   uint64         `json:"height"`
-	Verdict  string         `json:"verdict"` // valid, invalid
+	Shipment string `json:"shipment"`
+	Declared bool   `json:"declared"`
+	At       string `json:"at"` // the date the question is about
+	// Height and LedgerTime are what the ledger knew (see CertificateVerdict).
+	Height     uint64 `json:"height"`
+	LedgerTime string `json:"ledgerTime"`
+	Verdict    string `json:"verdict"` // valid, invalid, not-found (a shipment id not declared)
+	// Reasons says why the verdict is not-found.
+	Reasons  []string       `json:"reasons,omitempty"`
+	Warnings []Check        `json:"warnings"` // of the declaration and of every line
 	Lines    []LineVerdict  `json:"lines"`
 	Evidence []EvidenceItem `json:"evidence"`
 }
@@ -264,18 +269,23 @@ func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
 		return nil, err
 	}
 	s := q.Shipment
-	out := &ShipmentVerdict{Height: v.Meta().Height, Lines: []LineVerdict{}, Evidence: []EvidenceItem{}}
+	meta := v.Meta()
+	out := &ShipmentVerdict{Height: meta.Height, LedgerTime: meta.Time, Lines: []LineVerdict{}, Warnings: []Check{}, Evidence: []EvidenceItem{}}
 	var ev evidenceSet
+	declared := ""
 	if s == nil {
 		rec, ok, err := LookupShipment(v, q.ID)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			return nil, state.Reject(state.CodeNotFound, "id", "%q: no shipment with this id is declared", q.ID)
+			out.Shipment, out.Verdict, out.At = q.ID, VerdictNotFound, q.At
+			out.Reasons = []string{fmt.Sprintf("no shipment %q is declared on this ledger as of height %d (%s); if it was just declared, ask again with the height of its receipt (minHeight)", q.ID, meta.Height, meta.Time)}
+			return out, nil
 		}
 		s = &rec.Shipment
 		out.Declared = true
+		declared = rec.Recorded.Time
 		ev.add("shipment "+s.ID+" declared", rec.Recorded.TxID)
 	}
 	out.Shipment = s.ID
@@ -291,6 +301,9 @@ func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
 		return nil, err
 	}
 	out.At = tx.FormatTime(t)
+	var cl checkList
+	cl.recordedAfter(fmt.Sprintf("shipment %s was declared", s.ID), declared, out.At)
+	out.Warnings = append(out.Warnings, cl.all...)
 	ok := true
 	for _, l := range s.Lines {
 		lv := LineVerdict{Line: l.Line, HSCode: l.HSCode, Verdict: ResultPass, Reasons: []string{}}
@@ -303,6 +316,10 @@ func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
 			}
 			cv.Evidence = nil
 			lv.Certificate = cv
+			for _, w := range cv.Warnings {
+				w.Message = fmt.Sprintf("line %d: %s", l.Line, w.Message)
+				out.Warnings = append(out.Warnings, w)
+			}
 			if cv.Verdict != VerdictValid {
 				lv.Verdict = ResultFail
 				lv.Reasons = append(lv.Reasons, fmt.Sprintf("certificate %s is %s: %s", l.Certificate, cv.Verdict, firstMessage(cv.Reasons)))
@@ -330,6 +347,10 @@ func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
 				return nil, err
 			}
 			lv.Licenses = append(lv.Licenses, lvd)
+			for _, w := range lvd.Warnings {
+				w.Message = fmt.Sprintf("line %d: %s", l.Line, w.Message)
+				out.Warnings = append(out.Warnings, w)
+			}
 			if lvd.Answer != AnswerYes {
 				lv.Verdict = ResultFail
 				msg := "no"

@@ -24,8 +24,11 @@ type Source interface {
 	Meta() state.Meta
 }
 
-// Certificate verdicts, from the most severe.
+// Certificate verdicts, from the most severe. VerdictNotFound stands apart:
+// the ledger holds no such record at the height asked (which may only mean
+// that this node has not applied it yet), so nothing was judged.
 const (
+	VerdictNotFound    = "not-found"
 	VerdictInvalid     = "invalid"
 	VerdictRevoked     = "revoked"
 	VerdictSuperseded  = "superseded"
@@ -36,19 +39,88 @@ const (
 
 var verdictOrder = []string{VerdictInvalid, VerdictRevoked, VerdictSuperseded, VerdictExpired, VerdictNotYetValid, VerdictValid}
 
-// Check results.
+// Check results. A warning does not change the verdict; it says something
+// a person relying on it must know (a record made after the date asked, an
+// agency rule's Audit finding).
 const (
 	ResultPass = "pass"
 	ResultFail = "fail"
 	ResultInfo = "info"
+	ResultWarn = "warn"
+)
+
+// Warning codes.
+const (
+	// CodeRecordedAfter: a record the verdict relies on was recorded on the
+	// ledger after the date the question is about, so on that date the
+	// ledger did not know it (a late certificate, a backdated revocation).
+	CodeRecordedAfter = "recorded_after"
+	// CodeAgencyFinding: an agency rule under Audit or DryRun failed (or
+	// could not be evaluated) when the record was written.
+	CodeAgencyFinding = "agency_finding"
 )
 
 // Check is one rule a verdict evaluated, with its outcome.
 type Check struct {
 	Name    string `json:"name"`
-	Result  string `json:"result"`         // pass, fail, info
-	Code    string `json:"code,omitempty"` // on fail: a stable reason code
+	Result  string `json:"result"`         // pass, fail, info, warn
+	Code    string `json:"code,omitempty"` // on fail and warn: a stable code
 	Message string `json:"message"`
+}
+
+// checkList gathers a verdict's checks: every one, the failed ones (the
+// reasons) and the warnings.
+type checkList struct {
+	all, fails, warns []Check
+}
+
+func newCheckList() checkList {
+	return checkList{all: []Check{}, fails: []Check{}, warns: []Check{}}
+}
+
+func (l *checkList) add(c Check) {
+	l.all = append(l.all, c)
+	switch c.Result {
+	case ResultFail:
+		l.fails = append(l.fails, c)
+	case ResultWarn:
+		l.warns = append(l.warns, c)
+	}
+}
+
+// recordedAfter warns when a record the verdict relies on was recorded
+// after the date asked (at). Both are canonical ledger times, which sort as
+// times do.
+func (l *checkList) recordedAfter(what, recorded, at string) {
+	if recorded == "" || recorded <= at {
+		return
+	}
+	l.add(Check{Name: "recorded after the date asked", Result: ResultWarn, Code: CodeRecordedAfter,
+		Message: fmt.Sprintf("%s at %s, after %s, the date asked: on that date the ledger did not hold it (ask with --known-at %s for what the ledger knew then)",
+			what, recorded, at, at)})
+}
+
+// findings turns the agency rules' findings recorded with a transaction
+// into checks: a failure or error (under Audit or DryRun: under Enforce the
+// transaction would have been rejected) is a warning, passes are summed up.
+func (l *checkList) findings(what string, fs []chain.Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	passed := 0
+	for _, f := range fs {
+		if f.Result == "pass" {
+			passed++
+			continue
+		}
+		rule := f.Source
+		if f.Rule != "" {
+			rule += " rule " + f.Rule
+		}
+		l.add(Check{Name: "agency rules", Result: ResultWarn, Code: CodeAgencyFinding,
+			Message: fmt.Sprintf("%s: %s v%d (%s) %s: %s", what, rule, f.Version, f.Enforcement, f.Result, f.Message)})
+	}
+	l.add(Check{Name: "agency rules", Result: ResultInfo, Message: fmt.Sprintf("%s: %d agency rule(s) evaluated when it was recorded, %d passed", what, len(fs), passed)})
 }
 
 // EvidenceItem is a record a verdict relied on: its transaction, receipt
@@ -104,30 +176,48 @@ func (e *evidenceSet) resolve(v Source, proof bool) ([]EvidenceItem, error) {
 }
 
 // signatureCheck judges the signature of a recorded transaction at its own
-// block time against the signing key's whole history as it stands now: a
-// key revoked later with an effective time before the record makes the
+// block time against the signing key's whole history as the view knows it:
+// a key revoked later with an effective time before the record makes the
 // record's signature invalid; a rotation or a later revocation does not.
-func signatureCheck(r state.Reader, what string, rec Recorded, ev *evidenceSet) Check {
-	k, ok, err := state.LookupKey(r, rec.KeyID)
+// When such a revocation was recorded after the date asked (at), the
+// second result is the warning that says so.
+func signatureCheck(v Source, what string, rec Recorded, ev *evidenceSet, at string) (Check, *Check) {
+	k, ok, err := state.LookupKey(v, rec.KeyID)
 	if err != nil || !ok {
 		return Check{Name: "signature", Result: ResultFail, Code: "signature_invalid",
-			Message: fmt.Sprintf("%s was signed by key %s, which is not registered", what, tx.FingerprintOf(rec.KeyID))}
+			Message: fmt.Sprintf("%s was signed by key %s, which is not registered", what, tx.FingerprintOf(rec.KeyID))}, nil
 	}
 	if len(k.History) > 0 {
 		ev.add("signing key "+k.Fingerprint+" of "+k.Owner+" registered", k.History[0].TxID)
 	}
 	t, _ := tx.ParseTime(rec.Time)
 	if rej := k.ValidAt(t); rej != nil {
+		var warn *Check
 		for _, h := range k.History {
-			if h.Event == "revoked" || h.Event == "retired" {
-				ev.add("signing key "+k.Fingerprint+" of "+k.Owner+" "+h.Event, h.TxID)
+			if h.Event != "revoked" && h.Event != "retired" {
+				continue
+			}
+			ev.add("signing key "+k.Fingerprint+" of "+k.Owner+" "+h.Event, h.TxID)
+			if r, err := v.TxByID(h.TxID); err == nil && h.Event == "revoked" && r.Receipt.Time > at {
+				var l checkList
+				l.recordedAfter(fmt.Sprintf("the revocation of key %s of %s (effective %s), which invalidates the signature of %s, was recorded", k.Fingerprint, k.Owner, h.Time, what), r.Receipt.Time, at)
+				warn = &l.all[0]
 			}
 		}
 		return Check{Name: "signature", Result: ResultFail, Code: "signature_invalid",
-			Message: fmt.Sprintf("%s was recorded at %s, signed by %s with key %s, which was not valid then: %s", what, rec.Time, rec.Signer, k.Fingerprint, rej.Reasons[0].Message)}
+			Message: fmt.Sprintf("%s was recorded at %s, signed by %s with key %s, which was not valid then: %s", what, rec.Time, rec.Signer, k.Fingerprint, rej.Reasons[0].Message)}, warn
 	}
 	return Check{Name: "signature", Result: ResultPass,
-		Message: fmt.Sprintf("%s signed by %s with key %s, valid at %s", what, rec.Signer, k.Fingerprint, rec.Time)}
+		Message: fmt.Sprintf("%s signed by %s with key %s, valid at %s", what, rec.Signer, k.Fingerprint, rec.Time)}, nil
+}
+
+// findingsOf are the agency rules' findings recorded with a transaction.
+func findingsOf(v Source, txID string) []chain.Finding {
+	r, err := v.TxByID(txID)
+	if err != nil {
+		return nil
+	}
+	return r.Receipt.Findings
 }
 
 // parseAt reads a query's `at`, defaulting to def.
@@ -179,17 +269,22 @@ func (q CertificateQuery) Validate() error {
 
 // CertificateVerdict answers `verify certificate`.
 type CertificateVerdict struct {
-	Certificate string         `json:"certificate"`
-	Version     int            `json:"version,omitempty"`
-	Current     int            `json:"current,omitempty"`
-	Program     string         `json:"program,omitempty"`
-	At          string         `json:"at"`
-	Height      uint64         `json:"height"`
-	Verdict     string         `json:"verdict"`
-	Reasons     []Check        `json:"reasons"` // every failed check
-	Checks      []Check        `json:"checks"`  // everything evaluated
-	Endorsed    bool           `json:"endorsed"`
-	Evidence    []EvidenceItem `json:"evidence"`
+	Certificate string `json:"certificate"`
+	Version     int    `json:"version,omitempty"`
+	Current     int    `json:"current,omitempty"`
+	Program     string `json:"program,omitempty"`
+	At          string `json:"at"` // the date the question is about
+	// Height and LedgerTime are what the ledger knew: its state at that
+	// height, whose block time is LedgerTime (the head, or a past height
+	// asked with asOfHeight or knownAt).
+	Height     uint64         `json:"height"`
+	LedgerTime string         `json:"ledgerTime"`
+	Verdict    string         `json:"verdict"`
+	Reasons    []Check        `json:"reasons"`  // every failed check
+	Warnings   []Check        `json:"warnings"` // what does not change the verdict but must be seen
+	Checks     []Check        `json:"checks"`   // everything evaluated
+	Endorsed   bool           `json:"endorsed"`
+	Evidence   []EvidenceItem `json:"evidence"`
 }
 
 // VerifyCertificate judges a certificate at q.At. It reads a bounded number
@@ -209,21 +304,19 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 	if err != nil {
 		return nil, err
 	}
-	out := &CertificateVerdict{Certificate: q.ID, At: tx.FormatTime(at), Height: meta.Height, Reasons: []Check{}, Checks: []Check{}, Evidence: []EvidenceItem{}}
+	out := &CertificateVerdict{Certificate: q.ID, At: tx.FormatTime(at), Height: meta.Height, LedgerTime: meta.Time, Evidence: []EvidenceItem{}}
+	cl := newCheckList()
+	defer func() { out.Checks, out.Reasons, out.Warnings = cl.all, cl.fails, cl.warns }()
 	var ev evidenceSet
-	add := func(c Check) {
-		out.Checks = append(out.Checks, c)
-		if c.Result == ResultFail {
-			out.Reasons = append(out.Reasons, c)
-		}
-	}
+	add := cl.add
 	rec, ok, err := LookupCertificate(v, q.ID)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		add(Check{Name: "recorded", Result: ResultFail, Code: "not_found", Message: fmt.Sprintf("no certificate %q is recorded on this ledger (height %d)", q.ID, meta.Height)})
-		out.Verdict = VerdictInvalid
+		add(Check{Name: "recorded", Result: ResultFail, Code: "not_found",
+			Message: fmt.Sprintf("no certificate %q is recorded on this ledger as of height %d (%s); if it was just issued, ask again with the height of its receipt (minHeight) so that the node waits until it has applied it", q.ID, meta.Height, meta.Time)})
+		out.Verdict = VerdictNotFound
 		return out, nil
 	}
 	ver := q.Version
@@ -240,18 +333,26 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 	ct := &cv.Certificate
 	out.Version, out.Current, out.Program = ver, rec.Current, ct.Program
 	what := fmt.Sprintf("version %d", ver)
+	atS := out.At
 	ev.add(fmt.Sprintf("certificate %s %s", q.ID, what), cv.TxID)
 	add(Check{Name: "recorded", Result: ResultPass, Message: fmt.Sprintf("%s %s recorded at %s", q.ID, what, cv.Time)})
+	cl.recordedAfter(fmt.Sprintf("%s %s was recorded", q.ID, what), cv.Time, atS)
 
 	// The certifier's signature, judged at the record's block time.
-	add(signatureCheck(v, what, cv.Recorded, &ev))
+	sig, warn := signatureCheck(v, what, cv.Recorded, &ev, atS)
+	add(sig)
+	if warn != nil {
+		add(*warn)
+	}
 	if p, ok, _ := LookupParticipant(v, ct.Certifier.ID); ok {
 		ev.add("certifier "+p.Identity+" enrolled by "+p.EnrolledBy, p.EnrolTx)
 		add(Check{Name: "certifier", Result: ResultInfo, Message: fmt.Sprintf("certified by %s (%s) as %s, enrolled by %s", p.Identity, p.Name, ct.CertifierRole, p.EnrolledBy)})
+		cl.recordedAfter(fmt.Sprintf("the certifier %s was enrolled", p.Identity), p.Since, atS)
 	}
+	// What the agencies' rules found when this version was recorded.
+	cl.findings(fmt.Sprintf("%s %s", q.ID, what), findingsOf(v, cv.TxID))
 
 	// Superseded by a later version recorded at or before `at`.
-	atS := out.At
 	if ver < rec.Current {
 		next := rec.Versions[ver] // versions are 1-based; index ver is version ver+1
 		ev.add(fmt.Sprintf("certificate %s version %d", q.ID, next.Version), next.TxID)
@@ -265,12 +366,17 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 		add(Check{Name: "current version", Result: ResultPass, Message: fmt.Sprintf("version %d is the current version", ver)})
 	}
 
-	// Revoked or withdrawn with effect at or before `at`.
+	// Revoked or withdrawn with effect at or before `at`. A revocation takes
+	// effect at its effective time (the block time unless the revoker gave
+	// an earlier one): a question about an earlier moment is answered as
+	// valid; a backdated revocation recorded after the date asked applies
+	// (the ledger knows it now) and the verdict says it was recorded later.
 	if rv := rec.Revocation; rv != nil {
 		ev.add(fmt.Sprintf("certificate %s %s by %s", q.ID, rv.Kind, rv.By), rv.TxID)
 		if rv.Effective <= atS {
 			add(Check{Name: "revocation", Result: ResultFail, Code: rv.Kind,
 				Message: fmt.Sprintf("%s by %s with effect from %s: %s", rv.Kind, rv.By, rv.Effective, rv.Reason)})
+			cl.recordedAfter(fmt.Sprintf("the certificate was %s by %s with effect from %s, but that was recorded", rv.Kind, rv.By, rv.Effective), rv.Time, atS)
 		} else {
 			add(Check{Name: "revocation", Result: ResultInfo, Message: fmt.Sprintf("%s by %s only from %s, after %s: %s", rv.Kind, rv.By, rv.Effective, atS, rv.Reason)})
 		}
@@ -312,7 +418,7 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 			add(c)
 		}
 	}
-	out.Verdict = certificateVerdict(out.Reasons)
+	out.Verdict = certificateVerdict(cl.fails)
 	out.Evidence, err = ev.resolve(v, !q.NoProof)
 	return out, err
 }
