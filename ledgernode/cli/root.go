@@ -26,6 +26,10 @@ const (
 	EnvKey     = "LEDGER_KEY"
 	EnvNetwork = "LEDGER_NETWORK"
 	EnvTrust   = "LEDGER_TRUST"
+	// EnvSession names the file where ledgerctl keeps the height of the
+	// last receipt it got, per network, so that a later read asks for it
+	// (read your writes); default: the user cache directory.
+	EnvSession = "LEDGER_SESSION"
 )
 
 // globals are the persistent flags.
@@ -42,6 +46,9 @@ type globals struct {
 type App struct {
 	g         globals
 	trustFile string
+	// sessionHeight is the receipt height the session file gave this
+	// invocation (0: none).
+	sessionHeight uint64
 }
 
 // NewRoot builds the ledgerctl command tree.
@@ -99,7 +106,13 @@ func (a *App) Client() (*client.Client, error) {
 			eps = append(eps, s)
 		}
 	}
-	return client.New(client.Config{Endpoints: eps, CAFile: a.g.ca, Timeout: a.g.timeout})
+	c, err := client.New(client.Config{Endpoints: eps, CAFile: a.g.ca, Timeout: a.g.timeout, ReadYourWrites: true})
+	if err != nil {
+		return nil, err
+	}
+	a.sessionHeight = a.loadSession()
+	c.NoteHeight(a.sessionHeight)
+	return c, nil
 }
 
 // Key loads the signing key.
@@ -130,6 +143,12 @@ func (a *App) Context() (context.Context, context.CancelFunc) {
 
 // withClient runs fn with a client and a context bounded by --timeout:
 // every command that talks to the ledger goes through it.
+//
+// Reads ask for the height of the last receipt this user got from the
+// network (the session file) so that a node that has not applied it yet
+// waits; if no node reaches it (a lagging cluster, or a session from
+// another incarnation of the network), the read is answered from what the
+// nodes hold, with a warning, and the session is forgotten.
 func (a *App) withClient(fn func(c *client.Client, ctx context.Context) error) error {
 	c, err := a.Client()
 	if err != nil {
@@ -137,7 +156,20 @@ func (a *App) withClient(fn func(c *client.Client, ctx context.Context) error) e
 	}
 	ctx, cancel := a.Context()
 	defer cancel()
-	return fn(c, ctx)
+	err = fn(c, ctx)
+	if a.sessionHeight > 0 && c.WrittenHeight() == a.sessionHeight && isHeightNotReached(err) {
+		fmt.Fprintf(os.Stderr, "warning: no node has applied height %d, the height of your last write (%s); answering from what the nodes hold\n", a.sessionHeight, a.sessionPath())
+		a.forgetSession()
+		if c, err = a.Client(); err != nil {
+			return err
+		}
+		c.NoteHeight(0)
+		err = fn(c, ctx)
+	}
+	if c.WrittenHeight() > a.sessionHeight {
+		a.saveSession(c.WrittenHeight())
+	}
+	return err
 }
 
 // show is the shape of a read command: ask the ledger (within --timeout)
@@ -152,14 +184,46 @@ func show[T any](a *App, cmd *cobra.Command, ask func(c *client.Client, ctx cont
 	})
 }
 
-// readOpts is the --strong flag shared by reads.
-type readOpts struct{ strong bool }
-
-func (r *readOpts) add(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&r.strong, "strong", false, "linearizable read through the leader")
+// readOpts are the flags shared by reads: consistency and the height the
+// read is answered at.
+type readOpts struct {
+	strong    bool
+	minHeight uint64
+	asOf      uint64
+	knownAt   string
+	cmd       *cobra.Command
 }
 
-func (r *readOpts) options() client.ReadOptions { return client.ReadOptions{Strong: r.strong} }
+func (r *readOpts) add(cmd *cobra.Command) {
+	r.cmd = cmd
+	f := cmd.Flags()
+	f.BoolVar(&r.strong, "strong", false, "linearizable read through the leader")
+	f.Uint64Var(&r.minHeight, "min-height", 0, "wait until the node has applied this height (a receipt's height; ledgerctl passes the height of your last write itself)")
+	f.Uint64Var(&r.asOf, "as-of-height", 0, "answer from the ledger as it stood after this block (records, proofs and signed head of that height)")
+	f.StringVar(&r.knownAt, "known-at", "", "answer from the ledger as it stood at this date or RFC 3339 UTC time: what it knew then")
+}
+
+// pastView says whether the read asks about the ledger at a past height.
+func (r *readOpts) pastView() bool {
+	return r.knownAt != "" || (r.cmd != nil && r.cmd.Flags().Changed("as-of-height"))
+}
+
+func (r *readOpts) options() client.ReadOptions {
+	o := client.ReadOptions{Strong: r.strong, MinHeight: r.minHeight}
+	if r.cmd != nil && r.cmd.Flags().Changed("as-of-height") {
+		h := r.asOf
+		o.AsOfHeight = &h
+	}
+	if r.knownAt != "" {
+		// A date means its midnight UTC; anything unparsable goes as is
+		// and the node names the field.
+		o.KnownAt = r.knownAt
+		if t, err := parseAtFlag("known-at", r.knownAt); err == nil {
+			o.KnownAt = t
+		}
+	}
+	return o
+}
 
 // SignAndSubmit builds, signs and submits a transaction, printing the receipt.
 func (a *App) SignAndSubmit(cmd *cobra.Command, typ string, payload any, o client.SubmitOptions, save string) error {

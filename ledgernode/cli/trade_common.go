@@ -87,6 +87,14 @@ func readPayload(path string, v any) error {
 	return nil
 }
 
+// prefixed is s after prefix, or "" when s is empty.
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
 // parseAtFlag reads --at: an RFC 3339 UTC time or a date (midnight UTC);
 // empty means now.
 func parseAtFlag(flag, v string) (string, error) {
@@ -105,10 +113,15 @@ func parseAtFlag(flag, v string) (string, error) {
 
 // checkEvidence verifies verdict evidence offline when a trust file is
 // configured: each record's signature, receipt, inclusion proof and signed
-// head. It returns a one-line summary.
-func (a *App) checkEvidence(items []trade.EvidenceItem) (string, error) {
+// head. It returns a one-line summary. With noProof the proofs were left
+// out on purpose: nothing can be checked, and the summary says so; without
+// it, a record that comes without its proof does not verify.
+func (a *App) checkEvidence(items []trade.EvidenceItem, noProof bool) (string, error) {
 	if len(items) == 0 {
 		return "no records", nil
+	}
+	if noProof {
+		return fmt.Sprintf("%d record(s) without inclusion proofs (--no-proof): not checked offline", len(items)), nil
 	}
 	h := items[0].Evidence
 	where := ""
@@ -123,8 +136,8 @@ func (a *App) checkEvidence(items []trade.EvidenceItem) (string, error) {
 		return "", err
 	}
 	for _, it := range items {
-		if it.Evidence == nil {
-			continue
+		if it.Evidence == nil || it.Evidence.Proof.TreeSize == 0 {
+			return "", notVerified("evidence %s (%s) came without its inclusion proof", short(it.TxID, 16), it.Role)
 		}
 		if _, err := verify.Receipt(it.Evidence, trust); err != nil {
 			return "", notVerified("evidence %s (%s): %w", short(it.TxID, 16), it.Role, err)

@@ -27,8 +27,15 @@ verdict (certificate, license, shipment). Verdicts come with the inclusion
 proofs of every record they relied on; with --trust (or $LEDGER_TRUST) those
 proofs are checked here, offline, against a head signed by a trusted node.
 
-Exit codes: 0 valid/yes, 2 the ledger says no (invalid, expired, revoked, ...),
-3 evidence that does not verify.`,
+Verdicts have two time axes: --at is the date the question is about;
+--as-of-height H or --known-at T answer from the ledger as it stood then
+(what it knew), with the proofs and signed head of that height. A verdict
+says what the ledger knew (KNOWN AT: block time and height) and warns about
+every record it relies on that was recorded after the date asked.
+
+Exit codes: 0 valid/yes (warnings are printed but do not change it), 2 the
+ledger says no (invalid, expired, revoked, ...), 3 evidence that does not
+verify, 4 not found (the ledger holds no such record at that height).`,
 	}
 	cmd.PersistentFlags().StringVar(&a.trustFile, "trust", os.Getenv(EnvTrust), "genesis or trust file naming the node keys to trust ($"+EnvTrust+")")
 	cmd.AddCommand(a.verifyReceiptCmd(), a.verifyConsistencyCmd(), a.verifyCertificateCmd(), a.verifyLicenseCmd(), a.verifyShipmentCmd(), a.verifyCredentialCmd())
@@ -129,20 +136,62 @@ func notVerified(format string, args ...any) error {
 	return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: "+format, args...)}
 }
 
-// printVerdict checks a verdict's evidence offline (with --trust), prints
-// the verdict and, when the ledger said no, ends with exit code 2 and no.
-func (a *App) printVerdict(cmd *cobra.Command, vd any, items []trade.EvidenceItem, table func(w io.Writer, summary string), no error) error {
-	summary, err := a.checkEvidence(items)
+// Exit codes of the verdicts.
+const (
+	exitNo          = 2 // the ledger says no: invalid, expired, revoked, ...
+	exitNotVerified = 3 // evidence that does not verify
+	exitNotFound    = 4 // the ledger holds no such record at the height asked
+)
+
+// verdictExit is how a verdict ends the command: nil when valid, else the
+// exit code (not found, or no) with why.
+func verdictExit(verdict string, why error) error {
+	switch verdict {
+	case trade.VerdictValid, trade.AnswerYes:
+		return nil
+	case trade.VerdictNotFound:
+		return &ExitError{Code: exitNotFound, Err: why}
+	}
+	return &ExitError{Code: exitNo, Err: why}
+}
+
+// printVerdict checks a verdict's evidence offline (with --trust; not when
+// the proofs were left out with --no-proof), prints the verdict and ends
+// with the verdict's exit code (exit, nil when valid).
+func (a *App) printVerdict(cmd *cobra.Command, vd any, items []trade.EvidenceItem, noProof bool, table func(w io.Writer, summary string), exit error) error {
+	summary, err := a.checkEvidence(items, noProof)
 	if err != nil {
 		return err
 	}
 	if err := a.Print(cmd, vd, func(w io.Writer) { table(w, summary) }); err != nil {
 		return err
 	}
-	if no != nil {
-		return &ExitError{Code: 2, Err: no}
+	return exit
+}
+
+// knownAt shows what the ledger knew: the block time and height a verdict
+// was answered at.
+func knownAt(ledgerTime string, height uint64) string {
+	return fmt.Sprintf("%s (height %d)", dash(ledgerTime), height)
+}
+
+// verdictLabel is the verdict in capitals, with the number of warnings.
+func verdictLabel(verdict string, warnings int) string {
+	v := strings.ToUpper(strings.ReplaceAll(verdict, "-", " "))
+	if warnings > 0 {
+		v += fmt.Sprintf(" (%d warning(s))", warnings)
 	}
-	return nil
+	return v
+}
+
+func printWarnings(w io.Writer, warnings []trade.Check) {
+	if len(warnings) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nwarnings (they do not change the verdict):")
+	for _, c := range warnings {
+		fmt.Fprintf(w, "  %s: %s\n", c.Code, c.Message)
+	}
 }
 
 // readShipment reads a shipment JSON file (the shipment.declare shape).
@@ -173,9 +222,16 @@ certificate must also cover the shipment's lines (goods, origin, importer,
 destination); the date defaults to the entry date. With --trust the proofs are
 verified here, offline.
 
-Exit code 0 when valid, 2 otherwise, 3 when the evidence does not verify.`,
+The verdict also shows the findings the agencies' Audit and DryRun rules
+recorded when the version was written, and warns about every record it
+relies on that was recorded after --at. --known-at or --as-of-height ask
+what the ledger knew then (--at then defaults to that moment).
+
+Exit code 0 when valid, 2 otherwise, 3 when the evidence does not verify,
+4 when no such certificate is recorded (at that height).`,
 		Example: `  ledgerctl verify certificate USMCA-ACME-0001
   ledgerctl verify certificate USMCA-ACME-0001 --at 2026-05-01
+  ledgerctl verify certificate USMCA-ACME-0001 --at 2026-05-01 --known-at 2026-05-01   # what the ledger knew then
   ledgerctl verify certificate USMCA-ACME-0002 --version 1       # superseded by the amendment
   ledgerctl verify certificate USMCA-ACME-0001 --shipment entry.json -o json`,
 		Args: cobra.ExactArgs(1),
@@ -187,7 +243,7 @@ Exit code 0 when valid, 2 otherwise, 3 when the evidence does not verify.`,
 					return err
 				}
 			}
-			if at != "" || q.Shipment == nil {
+			if at != "" || (q.Shipment == nil && !ro.pastView()) {
 				var err error
 				if q.At, err = parseAtFlag("at", at); err != nil {
 					return err
@@ -198,21 +254,19 @@ Exit code 0 when valid, 2 otherwise, 3 when the evidence does not verify.`,
 				if err != nil {
 					return err
 				}
-				var no error
-				if vd.Verdict != trade.VerdictValid {
-					no = fmt.Errorf("certificate %s is %s at %s: %s", vd.Certificate, vd.Verdict, vd.At, reasonsText(vd.Reasons))
-				}
-				return a.printVerdict(cmd, vd, vd.Evidence, func(w io.Writer, summary string) {
-					row(w, "CERTIFICATE", "VERSION", "PROGRAM", "AT", "HEIGHT", "VERDICT")
+				exit := verdictExit(vd.Verdict, fmt.Errorf("certificate %s is %s at %s (ledger as of height %d): %s", vd.Certificate, vd.Verdict, vd.At, vd.Height, reasonsText(vd.Reasons)))
+				return a.printVerdict(cmd, vd, vd.Evidence, q.NoProof, func(w io.Writer, summary string) {
+					row(w, "CERTIFICATE", "VERSION", "PROGRAM", "AT", "KNOWN AT", "VERDICT")
 					version := "-"
 					if vd.Version > 0 {
 						version = fmt.Sprintf("%d of %d", vd.Version, vd.Current)
 					}
-					row(w, vd.Certificate, version, dash(vd.Program), vd.At, vd.Height, strings.ToUpper(vd.Verdict))
+					row(w, vd.Certificate, version, dash(vd.Program), vd.At, knownAt(vd.LedgerTime, vd.Height), verdictLabel(vd.Verdict, len(vd.Warnings)))
 					fmt.Fprintln(w)
 					printChecks(w, vd.Checks)
+					printWarnings(w, vd.Warnings)
 					printEvidence(w, summary, vd.Evidence)
-				}, no)
+				}, exit)
 			})
 		},
 	}
@@ -246,9 +300,12 @@ rights holder: at every step the licensor must be the licensee of the step above
 the grant's signature valid when it was made, the step in term on DATE (and the
 parent in term when the step was granted), the goods and territory covered,
 sub-licensing allowed at that depth, and nothing revoked before DATE. The answer
-is yes or no with the path; on no, the first failing step and why.
+is yes or no with the path; on no, the first failing step and why. Records on
+the path made after DATE are flagged; --known-at or --as-of-height ask what the
+ledger knew then.
 
-Exit code 0 on yes, 2 on no, 3 when the evidence does not verify.`,
+Exit code 0 on yes, 2 on no, 3 when the evidence does not verify, 4 when the
+license named with --license is not recorded.`,
 		Example: `  ledgerctl verify license --importer bigbox-us --hs 610910 --right TM-ACME --country US
   ledgerctl verify license --importer bigbox-us --hs 610910 --right TM-ACME --country CA --at 2026-05-01`,
 		Args: cobra.NoArgs,
@@ -256,24 +313,23 @@ Exit code 0 on yes, 2 on no, 3 when the evidence does not verify.`,
 			if q.Importer != "" && !strings.Contains(q.Importer, "/") {
 				q.Importer = "participant/" + q.Importer
 			}
-			var err error
-			if q.At, err = parseAtFlag("at", at); err != nil {
-				return err
+			if at != "" || !ro.pastView() {
+				var err error
+				if q.At, err = parseAtFlag("at", at); err != nil {
+					return err
+				}
 			}
 			return a.withClient(func(c *client.Client, ctx context.Context) error {
 				vd, err := c.VerifyLicense(ctx, q, ro.options())
 				if err != nil {
 					return err
 				}
-				var no error
-				if vd.Answer != trade.AnswerYes {
-					msg := "no"
-					if vd.Failure != nil {
-						msg = fmt.Sprintf("no: step %d (%s): %s", vd.Failure.Step, dash(vd.Failure.License), vd.Failure.Reason)
-					}
-					no = fmt.Errorf("%s may not import HS %s of %s into %s at %s: %s", q.Importer, q.HSCode, q.Right, q.Country, vd.At, msg)
+				msg := vd.Answer
+				if vd.Failure != nil {
+					msg = fmt.Sprintf("%s: step %d (%s): %s", vd.Answer, vd.Failure.Step, dash(vd.Failure.License), vd.Failure.Reason)
 				}
-				return a.printVerdict(cmd, vd, vd.Evidence, func(w io.Writer, summary string) { printLicenseVerdict(w, vd, summary) }, no)
+				exit := verdictExit(vd.Answer, fmt.Errorf("%s may not import HS %s of %s into %s at %s: %s", q.Importer, q.HSCode, q.Right, q.Country, vd.At, msg))
+				return a.printVerdict(cmd, vd, vd.Evidence, q.NoProof, func(w io.Writer, summary string) { printLicenseVerdict(w, vd, summary) }, exit)
 			})
 		},
 	}
@@ -291,8 +347,8 @@ Exit code 0 on yes, 2 on no, 3 when the evidence does not verify.`,
 
 func printLicenseVerdict(w io.Writer, vd *trade.LicenseVerdict, summary string) {
 	q := vd.Query
-	row(w, "IMPORTER", "HS", "RIGHT", "COUNTRY", "AT", "HEIGHT", "ANSWER")
-	row(w, q.Importer, q.HSCode, q.Right, q.Country, vd.At, vd.Height, strings.ToUpper(vd.Answer))
+	row(w, "IMPORTER", "HS", "RIGHT", "COUNTRY", "AT", "KNOWN AT", "ANSWER")
+	row(w, q.Importer, q.HSCode, q.Right, q.Country, vd.At, knownAt(vd.LedgerTime, vd.Height), verdictLabel(vd.Answer, len(vd.Warnings)))
 	if vd.Failure != nil {
 		fmt.Fprintf(w, "\nfirst failing step: %d (%s) %s: %s\n", vd.Failure.Step, dash(vd.Failure.License), vd.Failure.Code, vd.Failure.Reason)
 	}
@@ -319,6 +375,7 @@ func printLicenseVerdict(w io.Writer, vd *trade.LicenseVerdict, summary string) 
 		}
 		fmt.Fprintf(w, "candidate %s: %s%s\n", alt.License, alt.Answer, why)
 	}
+	printWarnings(w, vd.Warnings)
 	printEvidence(w, summary, vd.Evidence)
 }
 
@@ -334,7 +391,8 @@ the certificate it claims must be valid for that line on the entry date, and
 each license it names must resolve to yes for the importer, the line's HS code
 and the destination country.
 
-Exit code 0 when every line passes, 2 otherwise.`,
+Exit code 0 when every line passes, 2 otherwise, 3 when the evidence does not
+verify, 4 when no shipment with that id is declared.`,
 		Example: `  ledgerctl verify shipment ENTRY-0001
   ledgerctl verify shipment --file entry.json`,
 		Args: cobra.MaximumNArgs(1),
@@ -361,13 +419,13 @@ Exit code 0 when every line passes, 2 otherwise.`,
 				if err != nil {
 					return err
 				}
-				var no error
-				if vd.Verdict != trade.VerdictValid {
-					no = fmt.Errorf("shipment %s is %s", vd.Shipment, vd.Verdict)
-				}
-				return a.printVerdict(cmd, vd, vd.Evidence, func(w io.Writer, summary string) {
-					row(w, "SHIPMENT", "DECLARED", "AT", "HEIGHT", "VERDICT")
-					row(w, vd.Shipment, vd.Declared, vd.At, vd.Height, strings.ToUpper(vd.Verdict))
+				exit := verdictExit(vd.Verdict, fmt.Errorf("shipment %s is %s%s", vd.Shipment, vd.Verdict, prefixed(": ", strings.Join(vd.Reasons, "; "))))
+				return a.printVerdict(cmd, vd, vd.Evidence, q.NoProof, func(w io.Writer, summary string) {
+					row(w, "SHIPMENT", "DECLARED", "AT", "KNOWN AT", "VERDICT")
+					row(w, vd.Shipment, vd.Declared, dash(vd.At), knownAt(vd.LedgerTime, vd.Height), verdictLabel(vd.Verdict, len(vd.Warnings)))
+					for _, r := range vd.Reasons {
+						fmt.Fprintf(w, "%s\n", r)
+					}
 					fmt.Fprintln(w)
 					row(w, "LINE", "HS", "CERTIFICATE", "LICENSES", "RESULT", "DETAIL")
 					for _, l := range vd.Lines {
@@ -382,8 +440,9 @@ Exit code 0 when every line passes, 2 otherwise.`,
 						detail := strings.Join(append(append([]string{}, l.Reasons...), l.Notes...), "; ")
 						row(w, l.Line, l.HSCode, cert, dash(strings.Join(lics, ", ")), l.Verdict, detail)
 					}
+					printWarnings(w, vd.Warnings)
 					printEvidence(w, summary, vd.Evidence)
-				}, no)
+				}, exit)
 			})
 		},
 	}

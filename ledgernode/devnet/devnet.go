@@ -267,6 +267,7 @@ func runSeeders(ctx context.Context, s *Seed, marker string) error {
 
 func writeEnv(path string, eps []string, l netgen.Layout, key, network string) error {
 	bin, _ := filepath.Abs("bin")
+	session, _ := filepath.Abs(filepath.Join(filepath.Dir(path), "ledgerctl-session.json"))
 	content := fmt.Sprintf(`# source this file: it points ledgerctl at the dev network
 export PATH=%q:"$PATH"
 export LEDGER_SERVER=%q
@@ -275,7 +276,8 @@ export LEDGER_KEY=%q
 export LEDGER_TRUST=%q
 export LEDGER_NETWORK=%q
 export LEDGER_ADMIN_KEY=%q
-`, bin, strings.Join(eps, ","), l.CACert, key, l.Genesis, network, l.Admin)
+export LEDGER_SESSION=%q
+`, bin, strings.Join(eps, ","), l.CACert, key, l.Genesis, network, l.Admin, session)
 	return os.WriteFile(path, []byte(content), 0o644)
 }
 
