@@ -11,19 +11,14 @@ import (
 	"os"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 	"github.com/tradeledger/tradeledger/controllers"
@@ -38,7 +33,7 @@ type config struct {
 	leaderElect            bool
 	ledgerImage            string
 	clusterDomain          string
-	poll                   time.Duration
+	poll, ledgerTimeout    time.Duration
 }
 
 func main() {
@@ -51,6 +46,8 @@ func main() {
 	flag.StringVar(&cfg.clusterDomain, "cluster-domain", envOr("CLUSTER_DOMAIN", "cluster.local"),
 		"DNS domain of the cluster: the nodes' stable names end with it (env CLUSTER_DOMAIN)")
 	flag.DurationVar(&cfg.poll, "status-interval", 30*time.Second, "how often a stable object's status (ledger height, members, keys) is refreshed")
+	flag.DurationVar(&cfg.ledgerTimeout, "ledger-timeout", 5*time.Second,
+		"bound of each call to a ledger node (status, membership change, transaction): a reconcile never waits longer on a node that does not answer")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -73,21 +70,9 @@ func run(ctx context.Context, cfg config) error {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(ledgerv1.AddToScheme(scheme))
 
-	// Secrets, ConfigMaps and Pods are cached only when the operator made
-	// them: it never holds every Secret of the cluster in memory.
-	managed := labels.SelectorFromSet(labels.Set{controllers.LabelManagedBy: controllers.ManagedBy})
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: cfg.metricsAddr},
-		HealthProbeBindAddress: cfg.probeAddr,
-		LeaderElection:         cfg.leaderElect,
-		LeaderElectionID:       "operator.ledger.tradeledger.io",
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}:    {Label: managed},
-			&corev1.ConfigMap{}: {Label: managed},
-			&corev1.Pod{}:       {Label: managed},
-		}},
-	})
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), controllers.ManagerOptions(scheme, controllers.ManagerConfig{
+		MetricsAddr: cfg.metricsAddr, ProbeAddr: cfg.probeAddr, LeaderElect: cfg.leaderElect,
+	}))
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
@@ -96,7 +81,7 @@ func run(ctx context.Context, cfg config) error {
 		Resolver:  controllers.ServiceResolver{ClusterDomain: cfg.clusterDomain},
 		Clock:     clock.RealClock{},
 		Metrics:   controllers.NewMetrics(metrics.Registry),
-		Intervals: controllers.Intervals{Poll: cfg.poll},
+		Intervals: controllers.Intervals{Poll: cfg.poll, LedgerCall: cfg.ledgerTimeout},
 	}); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -173,6 +174,7 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 		})
 		Eventually(func(g Gomega) {
 			var cm corev1.ConfigMap
+			g.Expect(k8sClient.Get(suiteCtx, key(net, statefulSetName(net)), &appsv1.StatefulSet{})).To(Succeed())
 			g.Expect(k8sClient.Get(suiteCtx, key(net, genesisConfigMapName(net)), &cm)).To(Succeed())
 			g.Expect(json.Unmarshal([]byte(cm.Data[genesisKey]), &genesis)).To(Succeed())
 			g.Expect(k8sClient.Get(suiteCtx, key(net, nodesSecretName(net)), &corev1.Secret{})).To(Succeed())
@@ -180,7 +182,6 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 		for i := range 3 {
 			Expect(pods.Start(suiteCtx, k8sClient, net, i)).To(Succeed())
 		}
-		Eventually(func() error { return setPodStatus(suiteCtx, k8sClient, net, 3, 3) }, eventually, tick).Should(Succeed())
 
 		target, err := networkTarget(suiteCtx, k8sClient, net)
 		Expect(err).NotTo(HaveOccurred())
@@ -210,6 +211,10 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 		ident, err := admin.Identity(suiteCtx, "agency/us-cbp")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(ident.Keys).To(HaveLen(1))
+		// kubectl get -o wide shows when the key rotates next, in the future.
+		next := getAgency(Default).Status.NextRotation
+		Expect(next.Time).To(BeTemporally(">", time.Now()))
+		Expect(tableRow("agencymembers", ns, am.Name)).To(HaveKeyWithValue("Next Rotation", next.UTC().Format(time.RFC3339)))
 		Eventually(func() []string { return eventReasons(ns, am.Name) }, eventually, tick).Should(ContainElement("AgencyRegistered"))
 	})
 
@@ -339,4 +344,114 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 		_, err = verify.Receipt(ev, verify.TrustFromGenesis(&genesis))
 		Expect(err).NotTo(HaveOccurred())
 	})
+
+	It("resumes the agency when its AgencyMember is applied again: the key outlived it, the agency is reinstated and signs again", func() {
+		_, sec := agencyKey(Default)
+		Expect(sec.OwnerReferences).To(BeEmpty(), "the garbage collector would delete a key owned by the deleted AgencyMember")
+		collectGarbage(ns)
+		kept, _ := agencyKey(Default)
+
+		am = &ledgerv1.AgencyMember{}
+		sample(sampleAgency, am, ns)
+		Expect(k8sClient.Create(suiteCtx, am)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := getAgency(g)
+			g.Expect(contradictions(got.Status.Conditions)).To(BeEmpty())
+			g.Expect(got.Status.Registered).To(BeTrue())
+			g.Expect(conditionOf(g, got.Status.Conditions, ledgerv1.ConditionDegraded).Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(conditionOf(g, got.Status.Conditions, ledgerv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(got.Status.ActiveKey).To(HaveField("KeyID", publicKeyID(kept)))
+		}, eventually, tick).Should(Succeed())
+		ident, err := admin.Identity(suiteCtx, "agency/us-cbp")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(ident.Identity.Status).To(Equal("active"))
+		Expect(ident.Keys).To(HaveLen(3), "the same identity, with its whole key history")
+		Eventually(func() []string { return eventReasons(ns, am.Name) }, eventually, tick).Should(ContainElement("AgencyReinstated"))
+		rc := submitNote(kept, "after-resume")
+		Expect(rc.Status).To(Equal(chain.Accepted), "the kept key signs again: %v", rc.Reasons)
+	})
+
+	It("leaves a suspension by a network admin standing, and says so, until the admin reinstates the agency", func() {
+		st, err := signNow(net, "agency.suspend", agencySuspend{ID: "us-cbp", Reason: "licence under review"}, adminKeyOf(net))
+		Expect(err).NotTo(HaveOccurred())
+		rc, err := admin.Submit(suiteCtx, st)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rc.Status).To(Equal(chain.Accepted), "%v", rc.Reasons)
+		suspendedBy := func(g Gomega) {
+			got := getAgency(g)
+			d := conditionOf(g, got.Status.Conditions, ledgerv1.ConditionDegraded)
+			g.Expect(d.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(d.Reason).To(Equal("AgencySuspended"))
+			g.Expect(d.Message).To(ContainSubstring("ledgerctl agency reinstate us-cbp"))
+			g.Expect(contradictions(got.Status.Conditions)).To(BeEmpty())
+		}
+		Eventually(suspendedBy, eventually, tick).Should(Succeed())
+
+		// Deleted and applied again, the AgencyMember does not undo it.
+		Expect(k8sClient.Delete(suiteCtx, getAgency(Default))).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(am), &ledgerv1.AgencyMember{}))
+		}, eventually, tick).Should(BeTrue())
+		am = &ledgerv1.AgencyMember{}
+		sample(sampleAgency, am, ns)
+		Expect(k8sClient.Create(suiteCtx, am)).To(Succeed())
+		Eventually(suspendedBy, eventually, tick).Should(Succeed())
+		Consistently(func(g Gomega) {
+			ident, err := admin.Identity(suiteCtx, "agency/us-cbp")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(ident.Identity.Status).To(Equal("suspended"))
+		}, 2*time.Second, tick).Should(Succeed())
+
+		st, err = signNow(net, "agency.reinstate", agencyReinstate{ID: "us-cbp"}, adminKeyOf(net))
+		Expect(err).NotTo(HaveOccurred())
+		rc, err = admin.Submit(suiteCtx, st)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rc.Status).To(Equal(chain.Accepted), "%v", rc.Reasons)
+		Eventually(func(g Gomega) {
+			got := getAgency(g)
+			g.Expect(got.Status.Registered).To(BeTrue())
+			g.Expect(conditionOf(g, got.Status.Conditions, ledgerv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		}, eventually, tick).Should(Succeed())
+	})
 })
+
+// adminKeyOf reads a network's admin key from its Secret.
+func adminKeyOf(net *ledgerv1.LedgerNetwork) ed25519.PrivateKey {
+	target, err := networkTarget(suiteCtx, k8sClient, net)
+	Expect(err).NotTo(HaveOccurred())
+	return target.AdminKey
+}
+
+// collectGarbage plays the garbage collector, which envtest does not run:
+// it deletes the namespace's Secrets whose owners (AgencyMembers,
+// LedgerNetworks) are all gone.
+func collectGarbage(ns string) {
+	var list corev1.SecretList
+	Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(ns))).To(Succeed())
+	for i := range list.Items {
+		sec := &list.Items[i]
+		if len(sec.OwnerReferences) == 0 {
+			continue
+		}
+		gone := true
+		for _, o := range sec.OwnerReferences {
+			var owner client.Object
+			switch o.Kind {
+			case "AgencyMember":
+				owner = &ledgerv1.AgencyMember{}
+			case "LedgerNetwork":
+				owner = &ledgerv1.LedgerNetwork{}
+			default:
+				gone = false
+				continue
+			}
+			err := k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: o.Name}, owner)
+			if err == nil && owner.GetUID() == o.UID {
+				gone = false
+			}
+		}
+		if gone {
+			Expect(client.IgnoreNotFound(k8sClient.Delete(suiteCtx, sec))).To(Succeed())
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,7 +51,9 @@ type agencyScope struct {
 	keys    *corev1.Secret     // managed keys only
 	current ed25519.PrivateKey // managed keys only: signs now
 	pending ed25519.PrivateKey // managed keys only: a rotation under way
-	requeue time.Duration
+	// reinstated: this pass reinstated the agency on the ledger.
+	reinstated bool
+	requeue    time.Duration
 }
 
 func (s *agencyScope) requeueAfter(d time.Duration) {
@@ -148,6 +151,19 @@ func (r *AgencyMemberReconciler) finalize(ctx context.Context, am *ledgerv1.Agen
 			return ctrl.Result{RequeueAfter: r.Intervals.wait()}, nil
 		}
 	}
+	// The key stays, so that the agency can be resumed: a Secret made by an
+	// earlier version of the operator is still owned by the AgencyMember,
+	// and the garbage collector would delete it.
+	if am.Spec.Keys.Managed != nil {
+		sec := &corev1.Secret{}
+		if err := r.Get(ctx, key(am, keySecretName(am)), sec); err == nil {
+			if err := r.retainKeySecret(ctx, am, sec); err != nil {
+				return ctrl.Result{}, err
+			}
+		} else if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+	}
 	if am.Status.Registered {
 		if err := r.suspend(ctx, am); err != nil {
 			return ctrl.Result{}, err
@@ -179,17 +195,14 @@ func (r *AgencyMemberReconciler) suspend(ctx context.Context, am *ledgerv1.Agenc
 			"cannot sign as the network admin (%v): %s stays active on the ledger; suspend it with ledgerctl", err, identityOf(am))
 		return nil
 	}
-	l, err := r.Dialer.Dial(ctx, target)
+	l, err := dialBounded(ctx, r.Dialer, target, r.Intervals.ledgerCall())
 	if err != nil {
 		return err
 	}
-	st, err := signNow(net, "agency.suspend", agencySuspend{ID: am.Spec.AgencyID,
-		Reason: fmt.Sprintf("AgencyMember %s/%s was deleted", am.Namespace, am.Name)}, target.AdminKey)
+	st, err := signNow(net, "agency.suspend", agencySuspend{ID: am.Spec.AgencyID, Reason: suspendReason(am)}, target.AdminKey)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
-	defer cancel()
 	rc, err := l.Submit(ctx, st)
 	r.Metrics.LedgerCalls.WithLabelValues("agency.suspend", result(err)).Inc()
 	if err != nil {
@@ -204,6 +217,19 @@ func (r *AgencyMemberReconciler) suspend(ctx context.Context, am *ledgerv1.Agenc
 		"suspended %s at height %d; its history stays on the ledger", identityOf(am), rc.Height)
 	return nil
 }
+
+// suspendReason is what the operator records when it suspends an agency
+// because its AgencyMember was deleted; an AgencyMember applied again
+// reinstates only an agency suspended so (suspendedOnDeletion).
+func suspendReason(am *ledgerv1.AgencyMember) string {
+	return fmt.Sprintf("AgencyMember %s/%s was deleted", am.Namespace, am.Name)
+}
+
+// suspendedOnDeletion says whether a suspension's reason is the one the
+// operator records on deletion, rather than a network admin's decision.
+func suspendedOnDeletion(reason string) bool { return suspendedOnDeletionRE.MatchString(reason) }
+
+var suspendedOnDeletionRE = regexp.MustCompile(`^AgencyMember [a-z0-9][a-z0-9.-]*/[a-z0-9][a-z0-9.-]* was deleted$`)
 
 // networkRef is the object key of the AgencyMember's network (its own
 // namespace unless the reference names another).
@@ -254,7 +280,15 @@ func (r *AgencyMemberReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ledgerv1.AgencyMember{}).
-		Owns(&corev1.Secret{}).
+		// Key Secrets carry no owner reference (they outlive their
+		// AgencyMember): they are found by their labels.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			l := o.GetLabels()
+			if l[LabelComponent] != componentAgencyKey || l[LabelInstance] == "" {
+				return nil
+			}
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: l[LabelInstance]}}}
+		})).
 		Watches(&ledgerv1.LedgerNetwork{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			return members(ctx, client.MatchingFields{indexNetworkRef: o.GetNamespace() + "/" + o.GetName()})
 		})).

@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
@@ -35,8 +35,18 @@ const (
 	rotationTimeFormat = time.RFC3339Nano
 )
 
-// buildAgencyKeySecret holds a managed agency key (a ledgerctl key file),
-// owned by its AgencyMember; since is when the key takes over.
+// annAgency names the agency a key Secret's key belongs to, so that a
+// Secret is never taken for another agency's.
+const annAgency = "ledger.tradeledger.io/agency"
+
+// componentAgencyKey is the LabelComponent of managed agency key Secrets.
+const componentAgencyKey = "agency-key"
+
+// buildAgencyKeySecret holds a managed agency key (a ledgerctl key file);
+// since is when the key takes over. The Secret has no owner reference: it
+// outlives its AgencyMember, as a LedgerNetwork's identity outlives it with
+// deletionPolicy Retain, so that an AgencyMember deleted and applied again
+// (a GitOps prune, a re-sync) resumes the agency instead of burning its id.
 func buildAgencyKeySecret(am *ledgerv1.AgencyMember, k ed25519.PrivateKey, since time.Time) (*corev1.Secret, error) {
 	data, err := tx.MarshalKey(k, identityOf(am))
 	if err != nil {
@@ -44,13 +54,37 @@ func buildAgencyKeySecret(am *ledgerv1.AgencyMember, k ed25519.PrivateKey, since
 	}
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: keySecretName(am), Namespace: am.Namespace,
-			Annotations: map[string]string{annActiveSince: since.UTC().Format(rotationTimeFormat)},
-			Labels:      map[string]string{LabelName: "tradeledger", LabelComponent: "agency-key", LabelManagedBy: ManagedBy, LabelInstance: am.Name},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: ledgerv1.GroupVersion.String(), Kind: "AgencyMember", Name: am.Name, UID: am.UID,
-				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
+			Annotations: map[string]string{annActiveSince: since.UTC().Format(rotationTimeFormat), annAgency: am.Spec.AgencyID},
+			Labels:      map[string]string{LabelName: "tradeledger", LabelComponent: componentAgencyKey, LabelManagedBy: ManagedBy, LabelInstance: am.Name}},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{agencyKey: data},
 	}, nil
+}
+
+// retainKeySecret makes a key Secret outlive its AgencyMember: it drops
+// the owner references to AgencyMembers that Secrets made by earlier
+// versions of the operator carry (the garbage collector would delete the
+// key with its AgencyMember), and stamps the agency it belongs to.
+func (r *AgencyMemberReconciler) retainKeySecret(ctx context.Context, am *ledgerv1.AgencyMember, sec *corev1.Secret) error {
+	refs := slices.DeleteFunc(slices.Clone(sec.OwnerReferences), func(o metav1.OwnerReference) bool {
+		return o.Kind == "AgencyMember" && o.APIVersion == ledgerv1.GroupVersion.String()
+	})
+	if len(refs) == len(sec.OwnerReferences) && sec.Annotations[annAgency] != "" {
+		return nil
+	}
+	updated := sec.DeepCopy()
+	updated.OwnerReferences = refs
+	if updated.Annotations == nil {
+		updated.Annotations = map[string]string{}
+	}
+	if updated.Annotations[annAgency] == "" {
+		updated.Annotations[annAgency] = am.Spec.AgencyID
+	}
+	if err := r.Update(ctx, updated); err != nil {
+		return fmt.Errorf("keep Secret %s beyond its AgencyMember: %w", sec.Name, err)
+	}
+	*sec = *updated
+	return nil
 }
 
 // loadKeys reads (or, before registration, creates) the managed key pair.
@@ -83,6 +117,11 @@ func (r *AgencyMemberReconciler) loadKeys(ctx context.Context, s *agencyScope) e
 		r.Recorder.Eventf(am, sec, corev1.EventTypeNormal, "KeyCreated", "CreateKey", "created signing key %s in Secret %s",
 			tx.Fingerprint(k.Public().(ed25519.PublicKey)), sec.Name)
 	} else if err != nil {
+		return err
+	} else if other := sec.Annotations[annAgency]; other != "" && other != am.Spec.AgencyID {
+		return degraded("KeySecretOfAnotherAgency", "Secret %s holds the key of agency %s, not %s: name another Secret in spec.keys.managed.secretName",
+			sec.Name, other, am.Spec.AgencyID)
+	} else if err := r.retainKeySecret(ctx, am, sec); err != nil {
 		return err
 	}
 	cur, err := tx.UnmarshalKey(sec.Data[agencyKey])
@@ -196,9 +235,7 @@ func (r *AgencyMemberReconciler) rotateKey(ctx context.Context, s *agencyScope) 
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
-	defer cancel()
-	rc, err := s.ledger.Submit(cctx, st)
+	rc, err := s.ledger.Submit(ctx, st)
 	r.Metrics.LedgerCalls.WithLabelValues("key.rotate", result(err)).Inc()
 	if err != nil {
 		return fmt.Errorf("rotate the key of %s: %w", identityOf(am), err)
@@ -206,7 +243,7 @@ func (r *AgencyMemberReconciler) rotateKey(ctx context.Context, s *agencyScope) 
 	if rc.Status != chain.Accepted {
 		// A rotation recorded before a lost write is rejected when sent
 		// again: the ledger already holds the new key.
-		ident, lerr := s.ledger.Identity(cctx, identityOf(am))
+		ident, lerr := s.ledger.Identity(ctx, identityOf(am))
 		if lerr != nil || !holdsKey(ident, payload.NewKey) {
 			r.Metrics.KeyRotations.WithLabelValues("rejected").Inc()
 			r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "KeyRotationFailed", "RotateKey", "the ledger refused the key rotation of %s: %s", identityOf(am), rejection(rc))

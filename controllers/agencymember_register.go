@@ -19,6 +19,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -69,7 +70,7 @@ func (r *AgencyMemberReconciler) resolveNetwork(ctx context.Context, s *agencySc
 	if err != nil {
 		return waitFor("NetworkNotReady", "%v", err)
 	}
-	l, err := r.Dialer.Dial(ctx, target)
+	l, err := dialBounded(ctx, r.Dialer, target, r.Intervals.ledgerCall())
 	if err != nil {
 		return err
 	}
@@ -134,8 +135,6 @@ func (r *AgencyMemberReconciler) register(ctx context.Context, s *agencyScope) e
 	if am.Status.Registered {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
-	defer cancel()
 	ident, err := s.ledger.Identity(ctx, identityOf(am))
 	switch {
 	case err == nil:
@@ -183,8 +182,18 @@ func (r *AgencyMemberReconciler) adopt(ctx context.Context, s *agencyScope, iden
 		ours = ours || slices.Contains(s.registeredKeys(), k.KeyID) || (s.pending != nil && k.KeyID == publicKeyID(s.pending))
 	}
 	if !ours {
+		hint := ""
+		if am.Spec.Keys.Managed != nil {
+			hint = fmt.Sprintf("; if it is this agency, whose AgencyMember went with its namespace, restore Secret %s from a backup "+
+				"(the operator then resumes the agency)", keySecretName(am))
+		}
 		return degraded("AgencyIDTaken", "%s is already registered on network %s with keys this AgencyMember does not hold "+
-			"(another AgencyMember, or ledgerctl): choose another spec.agencyID", identityOf(am), networkID(s.net))
+			"(another AgencyMember, or ledgerctl): choose another spec.agencyID%s", identityOf(am), networkID(s.net), hint)
+	}
+	if ident.Identity.Status == ledgerStatusSuspended {
+		if err := r.reinstate(ctx, s, ident); err != nil {
+			return err
+		}
 	}
 	rc := &chain.Receipt{TxID: ident.Identity.AddedTx}
 	if ident.Identity.AddedTx != "" {
@@ -195,6 +204,56 @@ func (r *AgencyMemberReconciler) adopt(ctx context.Context, s *agencyScope, iden
 	r.markRegistered(s, rc)
 	// The record may predate the current spec: write it once more.
 	am.Status.SyncedHash = ""
+	return nil
+}
+
+// ledgerStatusSuspended is an identity's status on the ledger while its
+// keys may not sign.
+const ledgerStatusSuspended = "suspended"
+
+// agencyReinstate is the payload of agency.reinstate (network admin).
+type agencyReinstate struct {
+	ID string `json:"id"`
+}
+
+// reinstate lets a suspended agency sign again when this AgencyMember
+// resumes it: only when the operator holds one of its keys (a managed key
+// kept from the AgencyMember deleted before) and the operator itself
+// suspended it on that deletion. A suspension by a network admin stands.
+func (r *AgencyMemberReconciler) reinstate(ctx context.Context, s *agencyScope, ident *api.IdentityResponse) error {
+	am := s.am
+	held := s.current != nil && slices.ContainsFunc(ident.Keys, func(k *state.Key) bool {
+		return k.RevokedAt == "" && (k.KeyID == publicKeyID(s.current) || (s.pending != nil && k.KeyID == publicKeyID(s.pending)))
+	})
+	ag, err := s.ledger.Agency(ctx, am.Spec.AgencyID)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", identityOf(am), err)
+	}
+	reason := ""
+	if ag.Agency != nil {
+		reason = ag.Agency.Reason
+	}
+	if !held || !suspendedOnDeletion(reason) {
+		return degraded("AgencySuspended", "%s is suspended on network %s (%q) and the operator reinstates only an agency whose key it holds and that it "+
+			"suspended itself when an AgencyMember was deleted: if it should sign again, a network admin reinstates it with "+
+			"`ledgerctl agency reinstate %s`", identityOf(am), networkID(s.net), reason, am.Spec.AgencyID)
+	}
+	st, err := signNow(s.net, "agency.reinstate", agencyReinstate{ID: am.Spec.AgencyID}, s.target.AdminKey)
+	if err != nil {
+		return err
+	}
+	rc, err := s.ledger.Submit(ctx, st)
+	r.Metrics.LedgerCalls.WithLabelValues("agency.reinstate", result(err)).Inc()
+	if err != nil {
+		return fmt.Errorf("reinstate %s: %w", identityOf(am), err)
+	}
+	if rc.Status != chain.Accepted {
+		r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "ReinstateRejected", "Reinstate", "the ledger refused to reinstate %s: %s", identityOf(am), rejection(rc))
+		return degraded("ReinstateRejected", "the ledger refused to reinstate %s (tx %s): %s", identityOf(am), rc.TxID, rejection(rc))
+	}
+	s.reinstated = true
+	r.Recorder.Eventf(am, nil, corev1.EventTypeNormal, "AgencyReinstated", "Reinstate",
+		"reinstated %s at height %d (suspended when %s); it signs again with the key in Secret %s", identityOf(am), rc.Height, reason, keySecretName(am))
 	return nil
 }
 
@@ -211,8 +270,6 @@ func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
-	defer cancel()
 	rc, err := s.ledger.Submit(ctx, st)
 	r.Metrics.LedgerCalls.WithLabelValues("agency.update", result(err)).Inc()
 	if err != nil {
@@ -230,8 +287,6 @@ func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope)
 // mirrorKeys copies the ledger's view of the agency's keys into status.
 func (r *AgencyMemberReconciler) mirrorKeys(ctx context.Context, s *agencyScope) error {
 	am := s.am
-	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
-	defer cancel()
 	ident, err := s.ledger.Identity(ctx, identityOf(am))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", identityOf(am), err)
@@ -243,6 +298,12 @@ func (r *AgencyMemberReconciler) mirrorKeys(ctx context.Context, s *agencyScope)
 	history, active := keyStatuses(ident, currentID)
 	am.Status.KeyHistory = history
 	am.Status.ActiveKey = active
+	// A read right after this pass reinstated the agency may come from a
+	// node that has not applied it yet.
+	if ident.Identity.Status == ledgerStatusSuspended && !s.reinstated {
+		return degraded("AgencySuspended", "%s is suspended on network %s: its keys cannot sign. If it should sign again, a network admin "+
+			"reinstates it with `ledgerctl agency reinstate %s`", identityOf(am), networkID(s.net), am.Spec.AgencyID)
+	}
 	return nil
 }
 

@@ -198,7 +198,7 @@ func (r *CertificatePolicyReconciler) agencySigner(ctx context.Context, am *ledg
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	l, err := r.Dialer.Dial(ctx, target)
+	l, err := dialBounded(ctx, r.Dialer, target, r.Intervals.ledgerCall())
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -220,8 +220,6 @@ func (r *CertificatePolicyReconciler) publish(ctx context.Context, p *policyPass
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
-	defer cancel()
 	typ, doc := policy.TxPublish, *p.doc
 	if cp.Status.PublishedVersion > 0 {
 		// Compare-and-set: the update creates exactly the next version.
@@ -378,8 +376,6 @@ func (r *CertificatePolicyReconciler) withdraw(ctx context.Context, cp *ledgerv1
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
-	defer cancel()
 	rc, err := l.Submit(ctx, st)
 	r.Metrics.Publications.WithLabelValues(policy.TxWithdraw, result(err)).Inc()
 	if err != nil {

@@ -41,6 +41,9 @@ type Ledger interface {
 	Submit(ctx context.Context, st *tx.Signed) (*chain.Receipt, error)
 	// Identity reads an identity and its keys; ErrLedgerNotFound if absent.
 	Identity(ctx context.Context, id string) (*api.IdentityResponse, error)
+	// Agency reads an agency's record (status, why it is suspended);
+	// ErrLedgerNotFound if absent.
+	Agency(ctx context.Context, id string) (*api.AgencyResponse, error)
 	// Receipt reads a recorded transaction's receipt; ErrLedgerNotFound if absent.
 	Receipt(ctx context.Context, txID string) (*chain.Receipt, error)
 }
@@ -144,4 +147,83 @@ func rejection(rc *chain.Receipt) string {
 // injected scheduling clock.
 func signNow(n *ledgerv1.LedgerNetwork, typ string, payload any, key ed25519.PrivateKey) (*tx.Signed, error) {
 	return tx.BuildSigned(networkID(n), typ, payload, time.Now(), key)
+}
+
+// boundedLedger bounds every call to a ledger by its own timeout, so that
+// no reconcile waits long on a node that does not answer (a pod deleted,
+// an address gone) whatever deadline its caller has.
+type boundedLedger struct {
+	l       Ledger
+	timeout time.Duration
+}
+
+// withCallTimeout wraps a Ledger so each call has at most d.
+func withCallTimeout(l Ledger, d time.Duration) Ledger {
+	if b, ok := l.(*boundedLedger); ok {
+		l = b.l
+	}
+	return &boundedLedger{l: l, timeout: d}
+}
+
+func (b *boundedLedger) Status(ctx context.Context) (*api.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	return b.l.Status(ctx)
+}
+
+func (b *boundedLedger) AddNonVoter(ctx context.Context, id, raftAddr, apiAddr string) error {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	return b.l.AddNonVoter(ctx, id, raftAddr, apiAddr)
+}
+
+func (b *boundedLedger) Promote(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	return b.l.Promote(ctx, id)
+}
+
+func (b *boundedLedger) RemoveMember(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	return b.l.RemoveMember(ctx, id)
+}
+
+func (b *boundedLedger) TransferLeadership(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	return b.l.TransferLeadership(ctx, id)
+}
+
+func (b *boundedLedger) Submit(ctx context.Context, st *tx.Signed) (*chain.Receipt, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	return b.l.Submit(ctx, st)
+}
+
+func (b *boundedLedger) Identity(ctx context.Context, id string) (*api.IdentityResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	return b.l.Identity(ctx, id)
+}
+
+func (b *boundedLedger) Agency(ctx context.Context, id string) (*api.AgencyResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	return b.l.Agency(ctx, id)
+}
+
+func (b *boundedLedger) Receipt(ctx context.Context, txID string) (*chain.Receipt, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	return b.l.Receipt(ctx, txID)
+}
+
+// dialBounded opens a network's ledger with every call bounded by d.
+func dialBounded(ctx context.Context, d LedgerDialer, t LedgerTarget, timeout time.Duration) (Ledger, error) {
+	l, err := d.Dial(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return withCallTimeout(l, timeout), nil
 }

@@ -153,6 +153,11 @@ func (l *ledgerClient) Identity(ctx context.Context, id string) (*api.IdentityRe
 	return r, mapLedgerError(err)
 }
 
+func (l *ledgerClient) Agency(ctx context.Context, id string) (*api.AgencyResponse, error) {
+	r, err := l.c.Agency(ctx, id, client.ReadOptions{})
+	return r, mapLedgerError(err)
+}
+
 func (l *ledgerClient) Receipt(ctx context.Context, txID string) (*chain.Receipt, error) {
 	ev, err := l.c.Tx(ctx, txID, false, client.ReadOptions{})
 	if err != nil {

@@ -2,9 +2,11 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -118,18 +120,40 @@ func (r *LedgerNetworkReconciler) reconcileStatefulSet(ctx context.Context, s *n
 		return fmt.Errorf("statefulset %s: %w", desired.Name, err)
 	}
 	s.sts = sts
-	n.Status.ReadyReplicas = sts.Status.ReadyReplicas
 	n.Status.Selector = metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: selectorLabels(n)})
-	r.Metrics.NetworkReady.WithLabelValues(n.Namespace, n.Name).Set(float64(sts.Status.ReadyReplicas))
 	if created {
 		r.Recorder.Eventf(n, sts, corev1.EventTypeNormal, "StatefulSetCreated", "Create", "created StatefulSet %s with %d nodes", sts.Name, ptr.Deref(sts.Spec.Replicas, 0))
 	}
 	if s.status == nil {
-		if created || n.Status.Leader == "" {
+		var gone *leaderGoneError
+		restarting := restartingPods(s)
+		switch {
+		case created || !hasRun(n):
 			return waitFor(reasonBootstrapping, "waiting for the %d nodes to start and elect a leader (%d of %d pods ready)",
-				n.Spec.Replicas, sts.Status.ReadyReplicas, n.Spec.Replicas)
+				n.Spec.Replicas, n.Status.ReadyReplicas, n.Spec.Replicas)
+		case errors.As(s.statusErr, &gone):
+			return waitFor(reasonLeaderElection, "%s led, but %s: waiting for the other voters to elect a new leader", gone.pod, gone.why)
+		case len(restarting) > 0:
+			return waitFor(reasonWaitingForPods, "the ledger does not answer while pods restart (%s); %d of %d pods ready",
+				strings.Join(restarting, ", "), n.Status.ReadyReplicas, n.Spec.Replicas)
 		}
-		return degraded("LedgerUnreachable", "the ledger does not answer (%v); %d of %d pods ready", s.statusErr, sts.Status.ReadyReplicas, n.Spec.Replicas)
+		return degraded("LedgerUnreachable", "the ledger does not answer (%v); %d of %d pods ready", s.statusErr, n.Status.ReadyReplicas, n.Spec.Replicas)
 	}
 	return nil
+}
+
+// restartingPods lists the pods of the StatefulSet that are not alive
+// (absent, being deleted, not running), with why.
+func restartingPods(s *networkScope) []string {
+	var out []string
+	if s.sts == nil {
+		return nil
+	}
+	for i := range int(ptr.Deref(s.sts.Spec.Replicas, 0)) {
+		pod := podName(s.net, i)
+		if why := podGone(s.pods[pod]); why != "" {
+			out = append(out, pod+": "+why)
+		}
+	}
+	return out
 }

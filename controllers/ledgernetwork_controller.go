@@ -35,13 +35,16 @@ type LedgerNetworkReconciler struct {
 	Build     BuildConfig
 	Metrics   *Metrics
 	Intervals Intervals
+
+	leaders announcedLeaders
 }
 
 // networkScope is one reconcile pass over one network.
 type networkScope struct {
 	net       *ledgerv1.LedgerNetwork
 	identity  *networkIdentity
-	sts       *appsv1.StatefulSet // as found before this pass changed it; nil if absent
+	sts       *appsv1.StatefulSet    // as found before this pass changed it; nil if absent
+	pods      map[string]*corev1.Pod // the network's pods by name, as the API server has them
 	ledger    Ledger
 	status    *api.Status // the ledger's view; nil when unreachable
 	statusErr error
@@ -84,6 +87,7 @@ func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Get(ctx, req.NamespacedName, net); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forgetNetwork(req.Namespace, req.Name)
+			r.leaders.forget(req.Namespace, req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -108,6 +112,7 @@ func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	o = runPhases(ctx, "ledgernetwork", r.Metrics, r.Intervals, s,
 		phase[*networkScope]{"identity", r.reconcileIdentity},
 		phase[*networkScope]{"services", r.reconcileServices},
+		phase[*networkScope]{"pods", r.observePods},
 		phase[*networkScope]{"ledger", r.observeLedger},
 		phase[*networkScope]{"statefulset", r.reconcileStatefulSet},
 		phase[*networkScope]{"membership", r.reconcileMembership},
@@ -132,17 +137,24 @@ func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 func (r *LedgerNetworkReconciler) summarize(s *networkScope, base *ledgerv1.LedgerNetwork, passed bool) {
 	net := s.net
 	conds := conditions{list: &net.Status.Conditions, generation: net.Generation}
-	if s.progressing != nil {
+	// The two never contradict each other: a network that is stuck says
+	// Progressing=False with the Degraded reason, never "Stable".
+	switch {
+	case s.progressing != nil:
 		conds.setTrue(ledgerv1.ConditionProgressing, s.progressing.reason, s.progressing.message)
-	} else {
-		conds.setFalse(ledgerv1.ConditionProgressing, "Stable", "the network matches its spec")
+	case s.degraded != nil:
+		conds.setFalse(ledgerv1.ConditionProgressing, s.degraded.reason, "stopped until this is resolved: "+s.degraded.message)
+	default:
+		conds.setFalse(ledgerv1.ConditionProgressing, reasonStable, "the network matches its spec")
 	}
 	if s.degraded != nil {
 		conds.setTrue(ledgerv1.ConditionDegraded, s.degraded.reason, s.degraded.message)
 	} else {
-		conds.setFalse(ledgerv1.ConditionDegraded, "Healthy", "every member is reachable and a leader is elected")
+		conds.setFalse(ledgerv1.ConditionDegraded, reasonHealthy, "nothing needs attention")
 	}
-	conds.summarize(fmt.Sprintf("%d voters, leader %s, height %d", net.Status.Replicas, net.Status.Leader, net.Status.Height))
+	// The height moves with every block: it is in status.height (the
+	// HEIGHT column), not in a message that would trail it.
+	conds.summarize(fmt.Sprintf("%d voters, leader %s", net.Status.Replicas, net.Status.Leader))
 
 	switch {
 	case s.degraded != nil:
@@ -156,7 +168,12 @@ func (r *LedgerNetworkReconciler) summarize(s *networkScope, base *ledgerv1.Ledg
 		case reasonPending:
 			net.Status.Phase = ledgerv1.PhasePending
 		default:
+			// A pod restarting or an election under way in a ledger that
+			// has run is no bootstrap.
 			net.Status.Phase = ledgerv1.PhaseBootstrapping
+			if s.progressing.reason != reasonBootstrapping && hasRun(net) {
+				net.Status.Phase = ledgerv1.PhaseRunning
+			}
 		}
 	default:
 		net.Status.Phase = ledgerv1.PhaseRunning
@@ -175,7 +192,15 @@ const (
 	reasonBootstrapping = "Bootstrapping"
 	reasonScaling       = "Scaling"
 	reasonRollingUpdate = "RollingUpdate"
+	// reasonWaitingForPods: pods are starting or restarting.
+	reasonWaitingForPods = "WaitingForPods"
+	// reasonLeaderElection: the leader's pod went away; the others elect.
+	reasonLeaderElection = "LeaderElection"
 )
+
+// hasRun says whether the operator has seen the ledger answer with a
+// leader (it records the head hash then).
+func hasRun(n *ledgerv1.LedgerNetwork) bool { return n.Status.HeadHash != "" }
 
 // SetupWithManager registers the controller: it owns the StatefulSet,
 // Services and PodDisruptionBudget, and finds the identity objects and the

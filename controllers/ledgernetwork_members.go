@@ -22,8 +22,6 @@ import (
 // before the next, so a quorum is never at risk.
 func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *networkScope) error {
 	n, st := s.net, s.status
-	ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
-	defer cancel()
 	members := map[string]api.Member{}
 	for _, m := range st.Members {
 		members[m.ID] = m
@@ -35,7 +33,7 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		if _, ok := members[pod]; ok {
 			continue
 		}
-		if s.sts == nil || int32(i) >= s.sts.Status.Replicas {
+		if p := s.pods[pod]; p == nil || !p.DeletionTimestamp.IsZero() {
 			return waitFor(reasonScaling, "scaling to %d: waiting for pod %s to be created before it joins", desired, pod)
 		}
 		raftAddr, apiAddr := r.Resolver.MemberAddrs(n, pod)
@@ -109,16 +107,23 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		return waitFor(reasonScaling, "scaling to %d: removed %s from the Raft configuration", desired, m.ID)
 	}
 
-	if s.sts != nil && s.sts.Status.Replicas > int32(desired) {
-		return waitFor(reasonScaling, "scaling to %d: waiting for %d pods beyond the members to terminate", desired, s.sts.Status.Replicas-int32(desired))
+	if beyond := podsBeyond(s, desired); beyond > 0 {
+		return waitFor(reasonScaling, "scaling to %d: waiting for %d pods beyond the members to terminate", desired, beyond)
 	}
 	for _, m := range st.Members {
-		if isVoter(m) && !m.Reachable {
+		if !isVoter(m) || m.Reachable {
+			continue
+		}
+		// A member whose pod is gone is restarting: the ledger's error
+		// would name the address its old pod had.
+		if why := podGone(s.pods[m.ID]); why != "" {
+			s.setProgressing(reasonWaitingForPods, "voter %s is restarting: %s", m.ID, why)
+		} else {
 			s.setDegraded("MemberUnreachable", "voter %s does not answer: %s", m.ID, m.Error)
 		}
 	}
-	if s.sts != nil && s.sts.Status.ReadyReplicas < int32(desired) {
-		s.setProgressing("WaitingForPods", "%d of %d pods ready", s.sts.Status.ReadyReplicas, desired)
+	if n.Status.ReadyReplicas < int32(desired) {
+		s.setProgressing(reasonWaitingForPods, "%d of %d pods ready", n.Status.ReadyReplicas, desired)
 	}
 	return nil
 }
@@ -129,4 +134,15 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 // one series).
 func podRef(n *ledgerv1.LedgerNetwork, pod string) *corev1.Pod {
 	return &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: n.Namespace}}
+}
+
+// podsBeyond counts the pods with an ordinal at or beyond desired.
+func podsBeyond(s *networkScope, desired int) int {
+	c := 0
+	for name := range s.pods {
+		if ordinalOf(s.net, name) >= desired {
+			c++
+		}
+	}
+	return c
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -34,23 +35,37 @@ type rolloutStep struct {
 
 // planRollout decides the next step of a rolling update from the pods
 // (replicas of them expected), the revision they should run and the
-// current leader: one pod at a time, and only when every pod exists and is
-// ready; followers first (highest ordinal first), the leader last and only
-// after it handed leadership to an updated pod.
+// current leader. A rollout is under way only while a pod runs an older
+// revision: a pod that is missing or not ready while every pod runs the
+// update revision is restarting, not rolling out. During a rollout: one
+// pod at a time, and only when every pod exists and is ready; followers
+// first (highest ordinal first), the leader last and only after it handed
+// leadership to an updated pod.
 func planRollout(n *ledgerv1.LedgerNetwork, replicas int, pods []corev1.Pod, updateRevision, leader string) rolloutStep {
 	present := map[string]bool{}
 	var stale []string
-	target := ""
+	notReady, target := "", ""
 	for _, p := range pods {
 		present[p.Name] = true
-		if !p.DeletionTimestamp.IsZero() || !podReady(&p) {
-			return rolloutStep{action: rolloutWait, pod: p.Name}
-		}
-		if p.Labels[appsv1.ControllerRevisionHashLabelKey] != updateRevision {
+		old := p.Labels[appsv1.ControllerRevisionHashLabelKey] != updateRevision
+		if old {
 			stale = append(stale, p.Name)
-		} else if p.Name != leader && (target == "" || ordinalOf(n, p.Name) < ordinalOf(n, target)) {
+		}
+		if !p.DeletionTimestamp.IsZero() || !podReady(&p) {
+			if notReady == "" {
+				notReady = p.Name
+			}
+			continue
+		}
+		if !old && p.Name != leader && (target == "" || ordinalOf(n, p.Name) < ordinalOf(n, target)) {
 			target = p.Name
 		}
+	}
+	if len(stale) == 0 {
+		return rolloutStep{action: rolloutDone}
+	}
+	if notReady != "" {
+		return rolloutStep{action: rolloutWait, pod: notReady}
 	}
 	for i := range replicas {
 		if pod := podName(n, i); !present[pod] {
@@ -58,9 +73,6 @@ func planRollout(n *ledgerv1.LedgerNetwork, replicas int, pods []corev1.Pod, upd
 			// not be handed leadership or counted on.
 			return rolloutStep{action: rolloutWait, pod: pod}
 		}
-	}
-	if len(stale) == 0 {
-		return rolloutStep{action: rolloutDone}
 	}
 	slices.SortFunc(stale, func(a, b string) int {
 		if (a == leader) != (b == leader) {
@@ -100,24 +112,25 @@ func (r *LedgerNetworkReconciler) reconcileRollout(ctx context.Context, s *netwo
 		return nil
 	}
 	if sts.Status.ObservedGeneration < sts.Generation {
-		return waitFor(reasonRollingUpdate, "waiting for the StatefulSet controller to observe generation %d", sts.Generation)
+		return waitFor(reasonWaitingForPods, "waiting for the StatefulSet controller to observe generation %d", sts.Generation)
 	}
-	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(n.Namespace), client.MatchingLabels(selectorLabels(n))); err != nil {
-		return err
+	// The StatefulSet controller sets currentRevision to updateRevision
+	// once every pod runs it and is ready: then nothing rolls out, and a
+	// pod that is missing or not ready is merely restarting.
+	if sts.Status.CurrentRevision == sts.Status.UpdateRevision {
+		return nil
 	}
-	step := planRollout(n, int(ptr.Deref(sts.Spec.Replicas, 0)), pods.Items, sts.Status.UpdateRevision, s.status.Leader)
+	pods := make([]corev1.Pod, 0, len(s.pods))
+	for _, name := range slices.SortedFunc(maps.Keys(s.pods), func(a, b string) int { return ordinalOf(n, a) - ordinalOf(n, b) }) {
+		pods = append(pods, *s.pods[name])
+	}
+	step := planRollout(n, int(ptr.Deref(sts.Spec.Replicas, 0)), pods, sts.Status.UpdateRevision, s.status.Leader)
 	switch step.action {
 	case rolloutDone:
 		return nil
 	case rolloutWait:
-		if sts.Status.UpdatedReplicas < sts.Status.Replicas {
-			return waitFor(reasonRollingUpdate, "rolling out revision %s: waiting for pod %s to be ready", sts.Status.UpdateRevision, step.pod)
-		}
-		return nil
+		return waitFor(reasonRollingUpdate, "rolling out revision %s: waiting for pod %s to be ready", sts.Status.UpdateRevision, step.pod)
 	case rolloutTransfer:
-		ctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
-		defer cancel()
 		err := s.ledger.TransferLeadership(ctx, step.target)
 		r.Metrics.LedgerCalls.WithLabelValues("transferLeadership", result(err)).Inc()
 		if err != nil {
@@ -128,10 +141,7 @@ func (r *LedgerNetworkReconciler) reconcileRollout(ctx context.Context, s *netwo
 		return waitFor(reasonRollingUpdate, "rolling out revision %s: moved leadership away from %s, the last node to restart",
 			sts.Status.UpdateRevision, step.pod)
 	}
-	pod := &corev1.Pod{}
-	if err := r.Get(ctx, key(n, step.pod), pod); err != nil {
-		return client.IgnoreNotFound(err)
-	}
+	pod := s.pods[step.pod]
 	if err := r.Delete(ctx, pod, client.Preconditions{UID: &pod.UID}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("restart %s: %w", step.pod, err)
 	}

@@ -3,19 +3,18 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
-	"time"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
-
-// ledgerCallTimeout bounds one call to a ledger inside a reconcile.
-const ledgerCallTimeout = 15 * time.Second
 
 // observeLedger asks the ledger for its view (leader, height, members) and
 // records it in the status. An unreachable ledger is not an error of this
@@ -23,15 +22,13 @@ const ledgerCallTimeout = 15 * time.Second
 // starting" or "degraded".
 func (r *LedgerNetworkReconciler) observeLedger(ctx context.Context, s *networkScope) error {
 	n := s.net
-	l, err := r.Dialer.Dial(ctx, LedgerTarget{Network: n, CAPEM: s.identity.CA.CertPEM, AdminKey: s.identity.AdminKey})
+	l, err := dialBounded(ctx, r.Dialer, LedgerTarget{Network: n, CAPEM: s.identity.CA.CertPEM, AdminKey: s.identity.AdminKey}, r.Intervals.ledgerCall())
 	if err != nil {
 		s.statusErr = err
 		return nil
 	}
 	s.ledger = l
-	cctx, cancel := context.WithTimeout(ctx, ledgerCallTimeout)
-	defer cancel()
-	st, err := l.Status(cctx)
+	st, err := l.Status(ctx)
 	if err != nil {
 		s.statusErr = err
 		return nil
@@ -40,16 +37,30 @@ func (r *LedgerNetworkReconciler) observeLedger(ctx context.Context, s *networkS
 		s.statusErr = errors.New("no leader is elected")
 		return nil
 	}
+	// A follower names the old leader until its election timeout passes:
+	// a leader whose pod is gone is not named (nor acted on).
+	if why := podGone(s.pods[st.Leader]); why != "" {
+		s.statusErr = &leaderGoneError{pod: st.Leader, why: why}
+		n.Status.Leader = ""
+		return nil
+	}
 	s.status = st
 	r.recordLedgerStatus(n, st)
 	return nil
 }
 
-// recordLedgerStatus copies the ledger's view into the status, with an
-// event when the leader changed.
+// leaderGoneError: the ledger still names a leader whose pod is gone.
+type leaderGoneError struct{ pod, why string }
+
+func (e *leaderGoneError) Error() string {
+	return fmt.Sprintf("the ledger still names %s as its leader, but %s", e.pod, e.why)
+}
+
+// recordLedgerStatus copies the ledger's view into the status, with one
+// event per change of leader.
 func (r *LedgerNetworkReconciler) recordLedgerStatus(n *ledgerv1.LedgerNetwork, st *api.Status) {
-	if old := n.Status.Leader; old != "" && old != st.Leader {
-		r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "LeaderChanged", "ObserveLedger", "leader changed from %s to %s", old, st.Leader)
+	if old := r.leaders.swap(n, st.Leader); old != "" && old != st.Leader {
+		r.Recorder.Eventf(n, podRef(n, st.Leader), corev1.EventTypeNormal, "LeaderChanged", "ObserveLedger", "leader changed from %s to %s", old, st.Leader)
 	}
 	n.Status.Leader = st.Leader
 	n.Status.Height = int64(st.Height)
@@ -79,3 +90,36 @@ func (r *LedgerNetworkReconciler) recordLedgerStatus(n *ledgerv1.LedgerNetwork, 
 
 // isVoter says whether a member votes.
 func isVoter(m api.Member) bool { return m.Suffrage == "voter" }
+
+// announcedLeaders remembers the leader last announced per network. The
+// status alone cannot say it: a pass that reads the network from the cache
+// before the previous pass's status patch arrived would see the old leader
+// again and announce the same change twice.
+type announcedLeaders struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]string
+}
+
+// swap records leader as announced for n and returns the one announced
+// before (the status's leader if this operator has announced none yet).
+func (a *announcedLeaders) swap(n *ledgerv1.LedgerNetwork, leader string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := types.NamespacedName{Namespace: n.Namespace, Name: n.Name}
+	old, ok := a.m[k]
+	if !ok {
+		old = n.Status.Leader
+	}
+	if a.m == nil {
+		a.m = map[types.NamespacedName]string{}
+	}
+	a.m[k] = leader
+	return old
+}
+
+// forget drops a deleted network.
+func (a *announcedLeaders) forget(namespace, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.m, types.NamespacedName{Namespace: namespace, Name: name})
+}

@@ -21,6 +21,10 @@ type Intervals struct {
 	// Poll refreshes the status of a stable object (ledger height,
 	// members, keys). Default 30s.
 	Poll time.Duration
+	// LedgerCall bounds each call to a ledger (one status query, one
+	// membership change, one transaction). Default 5s: a reconcile never
+	// waits longer on a node that does not answer; it requeues instead.
+	LedgerCall time.Duration
 }
 
 func (i Intervals) wait() time.Duration {
@@ -35,6 +39,13 @@ func (i Intervals) poll() time.Duration {
 		return 30 * time.Second
 	}
 	return i.Poll
+}
+
+func (i Intervals) ledgerCall() time.Duration {
+	if i.LedgerCall == 0 {
+		return 5 * time.Second
+	}
+	return i.LedgerCall
 }
 
 // passNote is a condition's reason and message.
@@ -145,19 +156,31 @@ func (o passOutcome) transient() error {
 }
 
 // setProgressingAndDegraded sets the two conditions every kind has from how
-// the pass ended. A conflict leaves Degraded as it was.
+// the pass ended. They never contradict each other: a pass that is stuck
+// (Degraded) says Progressing=False with the same reason, never "Stable".
+// A conflict (someone wrote first) leaves both as they were.
 func setProgressingAndDegraded(conds conditions, o passOutcome, stable string) {
-	if o.waiting != nil {
+	d := o.degradation()
+	switch {
+	case o.waiting != nil:
 		conds.setTrue(ledgerv1.ConditionProgressing, o.waiting.reason, o.waiting.message)
-	} else {
-		conds.setFalse(ledgerv1.ConditionProgressing, "Stable", stable)
+	case d != nil:
+		conds.setFalse(ledgerv1.ConditionProgressing, d.reason, "stopped until this is resolved: "+d.message)
+	case o.ok():
+		conds.setFalse(ledgerv1.ConditionProgressing, reasonStable, stable)
 	}
-	if d := o.degradation(); d != nil {
+	if d != nil {
 		conds.setTrue(ledgerv1.ConditionDegraded, d.reason, d.message)
 	} else if o.ok() {
-		conds.setFalse(ledgerv1.ConditionDegraded, "Healthy", "nothing needs attention")
+		conds.setFalse(ledgerv1.ConditionDegraded, reasonHealthy, "nothing needs attention")
 	}
 }
+
+// Reasons of Progressing=False and Degraded=False when all is well.
+const (
+	reasonStable  = "Stable"
+	reasonHealthy = "Healthy"
+)
 
 // patchStatus writes the status a pass computed, when it changed (a merge
 // patch of the status subresource; an object deleted meanwhile is fine).

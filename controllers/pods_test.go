@@ -16,7 +16,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
@@ -36,6 +38,7 @@ import (
 // changes, as it would the pods' DNS names.
 type fakePods struct {
 	dir string
+	c   client.Client // records the pods in the API server, as the StatefulSet controller and the kubelet would
 
 	mu    sync.Mutex
 	slots map[string]*podSlot // "namespace/pod"
@@ -47,7 +50,9 @@ type podSlot struct {
 	node              *node.Node
 }
 
-func newFakePods(dir string) *fakePods { return &fakePods{dir: dir, slots: map[string]*podSlot{}} }
+func newFakePods(dir string, c client.Client) *fakePods {
+	return &fakePods{dir: dir, c: c, slots: map[string]*podSlot{}}
+}
 
 // slot returns a pod's addresses, binding them on first use so that they
 // are known before the pod starts (its genesis must name them).
@@ -97,9 +102,18 @@ func (f *fakePods) APIEndpoints(n *ledgerv1.LedgerNetwork) []string {
 	return eps
 }
 
-// Start runs pod <name>-<ordinal> from the operator's objects.
+// Start runs pod <name>-<ordinal> from the operator's objects: it records
+// the pod (from the StatefulSet's template, at its update revision) unless
+// it exists, starts its node and marks the pod ready.
 func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, ordinal int) error {
 	pod := podName(n, ordinal)
+	var sts appsv1.StatefulSet
+	if err := c.Get(ctx, key(n, statefulSetName(n)), &sts); err != nil {
+		return err
+	}
+	if err := ensurePod(ctx, c, &sts, ordinal, sts.Status.UpdateRevision); err != nil {
+		return err
+	}
 	var cm corev1.ConfigMap
 	var ca, nodes corev1.Secret
 	for name, obj := range map[string]client.Object{genesisConfigMapName(n): &cm, caSecretName(n): &ca, nodesSecretName(n): &nodes} {
@@ -133,7 +147,7 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 	f.mu.Lock()
 	s.node = nd
 	f.mu.Unlock()
-	return nil
+	return setPodReady(ctx, c, n, pod, true)
 }
 
 // writeTLSFiles writes a pod's TLS files from the Secrets, as the kubelet
@@ -173,22 +187,24 @@ func (f *fakePods) ServedCertificate(n *ledgerv1.LedgerNetwork, ordinal int, roo
 	return conn.ConnectionState().PeerCertificates[0], nil
 }
 
-// Stop stops a pod's node and, as a scale-down deletes the volume of a
-// removed member, its data.
+// Stop stops a pod's node, deletes the pod and, as a scale-down deletes
+// the volume of a removed member, its data.
 func (f *fakePods) Stop(n *ledgerv1.LedgerNetwork, ordinal int) error {
-	if err := f.stop(n, ordinal); err != nil {
+	if err := f.Kill(n, ordinal); err != nil {
 		return err
 	}
 	return os.RemoveAll(filepath.Join(f.dir, n.Namespace, podName(n, ordinal), "data"))
 }
 
-// Restart stops a pod's node and starts it again on its data, as a pod
-// replaced by a rollout keeps its volume.
-func (f *fakePods) Restart(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, ordinal int) error {
+// Kill is `kubectl delete pod`: the node stops and the pod goes; its
+// volume (the node's data) stays for the pod the StatefulSet makes anew
+// (Start).
+func (f *fakePods) Kill(n *ledgerv1.LedgerNetwork, ordinal int) error {
 	if err := f.stop(n, ordinal); err != nil {
 		return err
 	}
-	return f.Start(ctx, c, n, ordinal)
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: n.Namespace, Name: podName(n, ordinal)}}
+	return client.IgnoreNotFound(f.c.Delete(context.Background(), p, client.GracePeriodSeconds(0)))
 }
 
 func (f *fakePods) stop(n *ledgerv1.LedgerNetwork, ordinal int) error {
@@ -235,23 +251,9 @@ func (f *fakePods) Close() {
 	}
 }
 
-// setPodStatus writes what the StatefulSet controller would report: how
-// many pods exist and how many pass their readiness probe.
-func setPodStatus(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, created, ready int32) error {
-	var sts appsv1.StatefulSet
-	if err := c.Get(ctx, key(n, statefulSetName(n)), &sts); err != nil {
-		return err
-	}
-	base := sts.DeepCopy()
-	sts.Status.ObservedGeneration = sts.Generation
-	sts.Status.Replicas, sts.Status.CurrentReplicas, sts.Status.UpdatedReplicas = created, created, created
-	sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = ready, ready
-	return c.Status().Patch(ctx, &sts, client.MergeFrom(base))
-}
-
-// createPod records a pod of the StatefulSet at a revision, ready, as the
-// StatefulSet controller and the kubelet would.
-func createPod(ctx context.Context, c client.Client, sts *appsv1.StatefulSet, ordinal int, revision string) error {
+// ensurePod records a pod of the StatefulSet at a revision, as the
+// StatefulSet controller would (not ready yet), unless it exists.
+func ensurePod(ctx context.Context, c client.Client, sts *appsv1.StatefulSet, ordinal int, revision string) error {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", sts.Name, ordinal), Namespace: sts.Namespace,
 			Labels: maps.Clone(sts.Spec.Template.Labels)},
@@ -262,12 +264,50 @@ func createPod(ctx context.Context, c client.Client, sts *appsv1.StatefulSet, or
 		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: vct.Name, VolumeSource: corev1.VolumeSource{
 			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: vct.Name + "-" + p.Name}}})
 	}
-	if err := c.Create(ctx, p); err != nil {
+	if err := c.Create(ctx, p); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	return nil
+}
+
+// setPodReady writes what the kubelet reports of a running pod: phase
+// Running, the node container running, Ready as its probe says.
+func setPodReady(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, pod string, ready bool) error {
+	p := &corev1.Pod{}
+	if err := c.Get(ctx, key(n, pod), p); err != nil {
+		return err
+	}
+	st := corev1.ConditionFalse
+	if ready {
+		st = corev1.ConditionTrue
+	}
 	p.Status.Phase = corev1.PodRunning
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: nodeContainer, Ready: ready, Image: p.Spec.Containers[0].Image,
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}}
 	return c.Status().Update(ctx, p)
+}
+
+// setPodRevision relabels a pod with the revision it runs.
+func setPodRevision(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, pod, revision string) error {
+	p := &corev1.Pod{}
+	if err := c.Get(ctx, key(n, pod), p); err != nil {
+		return err
+	}
+	p.Labels[appsv1.ControllerRevisionHashLabelKey] = revision
+	return c.Update(ctx, p)
+}
+
+// setStatefulSetStatus writes what the StatefulSet controller would report.
+func setStatefulSetStatus(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, st appsv1.StatefulSetStatus) error {
+	var sts appsv1.StatefulSet
+	if err := c.Get(ctx, key(n, statefulSetName(n)), &sts); err != nil {
+		return err
+	}
+	base := sts.DeepCopy()
+	st.ObservedGeneration = sts.Generation
+	sts.Status = st
+	return c.Status().Patch(ctx, &sts, client.MergeFrom(base))
 }
 
 // setRevisions writes the StatefulSet's revisions as its controller would
@@ -277,8 +317,7 @@ func setRevisions(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwor
 	if err := c.Get(ctx, key(n, statefulSetName(n)), &sts); err != nil {
 		return err
 	}
-	base := sts.DeepCopy()
-	sts.Status.ObservedGeneration = sts.Generation
-	sts.Status.CurrentRevision, sts.Status.UpdateRevision, sts.Status.UpdatedReplicas = current, update, updated
-	return c.Status().Patch(ctx, &sts, client.MergeFrom(base))
+	replicas := ptr.Deref(sts.Spec.Replicas, 0)
+	return setStatefulSetStatus(ctx, c, n, appsv1.StatefulSetStatus{Replicas: replicas, ReadyReplicas: replicas,
+		CurrentReplicas: replicas - updated, UpdatedReplicas: updated, CurrentRevision: current, UpdateRevision: update})
 }

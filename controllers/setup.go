@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"time"
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -17,17 +16,16 @@ type Options struct {
 	// Compiler checks policies; nil means EngineCompiler (the nodes' engine).
 	Compiler PolicyCompiler
 	// Clock schedules key rotations; nil means the real clock.
-	Clock     clock.PassiveClock
-	Metrics   *Metrics
+	Clock   clock.PassiveClock
+	Metrics *Metrics
+	// Intervals: requeues, status refreshes and the bound of each ledger call.
 	Intervals Intervals
-	// LedgerTimeout bounds one ledger request (default 10s).
-	LedgerTimeout time.Duration
 }
 
 // Setup registers the field indexes and the three controllers with mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if o.Dialer == nil {
-		o.Dialer = &ClientDialer{Resolver: o.Resolver, Timeout: o.LedgerTimeout}
+		o.Dialer = &ClientDialer{Resolver: o.Resolver, Timeout: o.Intervals.ledgerCall(), Retry: o.Intervals.ledgerCall()}
 	}
 	if o.Compiler == nil {
 		o.Compiler = EngineCompiler{}

@@ -15,18 +15,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
@@ -86,27 +83,21 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: testScheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	pods = newFakePods(GinkgoT().TempDir())
+	pods = newFakePods(GinkgoT().TempDir(), k8sClient)
 	fakeClock = clocktesting.NewFakeClock(time.Now())
 	testMetrics = prometheus.NewRegistry()
 
-	// The same cache restriction as main.go: only labelled Secrets,
-	// ConfigMaps and Pods are seen, so the suites also prove the labels.
-	managed := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedBy})
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  testScheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: managed}, &corev1.ConfigMap{}: {Label: managed}, &corev1.Pod{}: {Label: managed},
-		}},
-	})
+	// The manager main.go runs (the same cache restriction: only labelled
+	// Secrets, ConfigMaps and Pods are seen, so the suites also prove the
+	// labels), without leader election.
+	mgr, err := ctrl.NewManager(cfg, ManagerOptions(testScheme, ManagerConfig{MetricsAddr: "0"}))
 	Expect(err).NotTo(HaveOccurred())
 	Expect(Setup(suiteCtx, mgr, Options{
 		Build:     BuildConfig{DefaultImage: "tradeledger:test"},
 		Resolver:  pods,
 		Clock:     fakeClock,
 		Metrics:   NewMetrics(testMetrics),
-		Intervals: Intervals{Wait: 200 * time.Millisecond, Poll: time.Second},
+		Intervals: Intervals{Wait: 200 * time.Millisecond, Poll: time.Second, LedgerCall: 2 * time.Second},
 	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()

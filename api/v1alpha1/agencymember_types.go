@@ -198,7 +198,7 @@ type AgencyMemberStatus struct {
 // +kubebuilder:printcolumn:name="Network",type=string,JSONPath=`.spec.networkRef.name`
 // +kubebuilder:printcolumn:name="Registered",type=boolean,JSONPath=`.status.registered`
 // +kubebuilder:printcolumn:name="Key",type=string,JSONPath=`.status.activeKey.fingerprint`
-// +kubebuilder:printcolumn:name="Next Rotation",type=date,JSONPath=`.status.nextRotation`,priority=1
+// +kubebuilder:printcolumn:name="Next Rotation",type=string,JSONPath=`.status.nextRotation`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type AgencyMember struct {

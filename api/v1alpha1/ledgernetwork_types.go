@@ -184,18 +184,21 @@ type LedgerNetworkStatus struct {
 	// Replicas is the number of voters in the ledger's Raft configuration.
 	// +optional
 	Replicas int32 `json:"replicas,omitempty"`
-	// ReadyReplicas is the number of node pods passing /readyz.
+	// ReadyReplicas is the number of node pods passing /readyz, as the
+	// API server reports the pods (0 is shown, not left blank).
 	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// +kubebuilder:default=0
+	ReadyReplicas int32 `json:"readyReplicas"`
 	// Selector selects the node pods (for the scale subresource).
 	// +optional
 	Selector string `json:"selector,omitempty"`
 	// Leader is the current Raft leader.
 	// +optional
 	Leader string `json:"leader,omitempty"`
-	// Height of the ledger's last block.
+	// Height of the ledger's last block (0 is shown, not left blank).
 	// +optional
-	Height int64 `json:"height,omitempty"`
+	// +kubebuilder:default=0
+	Height int64 `json:"height"`
 	// HeadHash is the hash of the last block.
 	// +optional
 	HeadHash string `json:"headHash,omitempty"`
