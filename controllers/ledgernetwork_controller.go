@@ -79,6 +79,8 @@ func (s *networkScope) requeueAfter(d time.Duration) {
 // +kubebuilder:rbac:groups="",resources=services;configmaps;secrets,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile implements reconcile.Reconciler.
@@ -113,6 +115,7 @@ func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		phase[*networkScope]{"identity", r.reconcileIdentity},
 		phase[*networkScope]{"services", r.reconcileServices},
 		phase[*networkScope]{"pods", r.observePods},
+		phase[*networkScope]{"storage", r.checkStorage},
 		phase[*networkScope]{"ledger", r.observeLedger},
 		phase[*networkScope]{"statefulset", r.reconcileStatefulSet},
 		phase[*networkScope]{"membership", r.reconcileMembership},
@@ -221,6 +224,14 @@ func (r *LedgerNetworkReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, byLabel).
 		Watches(&corev1.ConfigMap{}, byLabel).
 		Watches(&corev1.Pod{}, byLabel).
+		// Volume claims carry the pods' selector labels (no network label).
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			l := o.GetLabels()
+			if l[LabelName] != "tradeledger" || l[LabelComponent] != "ledger-node" || l[LabelInstance] == "" {
+				return nil
+			}
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: l[LabelInstance]}}}
+		})).
 		Named("ledgernetwork").
 		Complete(r)
 }
