@@ -73,4 +73,3 @@ func (r *LedgerNetworkReconciler) checkStorage(ctx context.Context, s *networkSc
 func isDefaultClass(c storagev1.StorageClass) bool {
 	return c.Annotations[annDefaultStorageClass] == "true" || c.Annotations[annBetaDefaultStorageClass] == "true"
 }
-
