@@ -188,7 +188,7 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 		Eventually(func() error { admin, err = (&ClientDialer{Resolver: pods}).Dial(suiteCtx, target); return err }, eventually, tick).Should(Succeed())
 		pool := x509.NewCertPool()
 		Expect(pool.AppendCertsFromPEM(target.CAPEM)).To(BeTrue())
-		raw, err = ledgerclient.New(ledgerclient.Config{Endpoints: pods.APIEndpoints(net), TLS: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool}})
+		raw, err = ledgerclient.New(ledgerclient.Config{Endpoints: pods.APIEndpoints(net), TLS: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool}, SignKey: target.AdminKey})
 		Expect(err).NotTo(HaveOccurred())
 
 	})

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -54,8 +55,9 @@ func (d *ClientDialer) Dial(_ context.Context, t LedgerTarget) (Ledger, error) {
 		return nil, errors.New("network CA holds no PEM certificate")
 	}
 	sum := sha256.Sum256(t.CAPEM)
-	scope := fmt.Sprintf("%s/%s|%x|", t.Network.Namespace, t.Network.Name, sum[:8])
-	clientFor := func(eps []string) (*client.Client, error) { return d.client(scope, eps, pool) }
+	ksum := sha256.Sum256(t.AdminKey)
+	scope := fmt.Sprintf("%s/%s|%x|%x|", t.Network.Namespace, t.Network.Name, sum[:8], ksum[:8])
+	clientFor := func(eps []string) (*client.Client, error) { return d.client(scope, eps, pool, t.AdminKey) }
 	c, err := clientFor(eps)
 	if err != nil {
 		return nil, err
@@ -65,7 +67,11 @@ func (d *ClientDialer) Dial(_ context.Context, t LedgerTarget) (Ledger, error) {
 
 // client returns the cached client of a network (scope) for an endpoint
 // set.
-func (d *ClientDialer) client(scope string, eps []string, pool *x509.CertPool) (*client.Client, error) {
+//
+// The operator reads as the network admin: every read is signed with the
+// admin key it holds (a signed request, docs/api.md), so it needs no
+// client certificate of its own.
+func (d *ClientDialer) client(scope string, eps []string, pool *x509.CertPool, admin ed25519.PrivateKey) (*client.Client, error) {
 	key := scope + strings.Join(eps, ",")
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -80,7 +86,7 @@ func (d *ClientDialer) client(scope string, eps []string, pool *x509.CertPool) (
 		retry = 5 * time.Second
 	}
 	c, err := client.New(client.Config{Endpoints: slices.Clone(eps), TLS: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool},
-		Timeout: timeout, Retry: retry})
+		SignKey: admin, Timeout: timeout, Retry: retry})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,11 @@ import (
 // HeaderForwarded marks a request a node forwarded to the leader.
 const HeaderForwarded = "X-Ledger-Forwarded-By"
 
+// HeaderOnBehalfOf names the client a node forwards a read for (a ledger
+// identity, or "anonymous"): the leader answers as that client may read.
+// It is honoured only from a node certificate.
+const HeaderOnBehalfOf = "X-Ledger-On-Behalf-Of"
+
 // SubmitResponse answers POST /v1/tx.
 type SubmitResponse struct {
 	TxID     string           `json:"txId"`

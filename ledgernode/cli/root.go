@@ -30,12 +30,16 @@ const (
 	// last receipt it got, per network, so that a later read asks for it
 	// (read your writes); default: the user cache directory.
 	EnvSession = "LEDGER_SESSION"
+	EnvCert    = "LEDGER_CERT"
+	EnvCertKey = "LEDGER_CERT_KEY"
 )
 
 // globals are the persistent flags.
 type globals struct {
 	servers string
 	ca      string
+	cert    string
+	certKey string
 	keyFile string
 	network string
 	output  string
@@ -64,8 +68,14 @@ cluster.
 Connection and identity come from flags or the environment:
   --server  LEDGER_SERVER   node API URLs, comma-separated (https://host:port)
   --ca      LEDGER_CA       the network CA certificate (PEM)
-  --key     LEDGER_KEY      your signing key file (ledgerctl keys create)
+  --cert    LEDGER_CERT     client certificate from the network CA, to read with
+  --cert-key LEDGER_CERT_KEY  its key
+  --key     LEDGER_KEY      your signing key file (ledgerctl keys create); without
+                            --cert, reads are signed with it
   --network LEDGER_NETWORK  network id (default: asked from the server)
+
+Every read is authenticated: with the client certificate, else signed with
+--key (the ledger decides from your identity what you may read).
 
 After 'make dev', run: source .dev/env`,
 		SilenceUsage:  true,
@@ -74,6 +84,8 @@ After 'make dev', run: source .dev/env`,
 	f := root.PersistentFlags()
 	f.StringVar(&a.g.servers, "server", os.Getenv(EnvServer), "node API URLs, comma-separated ($"+EnvServer+")")
 	f.StringVar(&a.g.ca, "ca", os.Getenv(EnvCA), "network CA certificate file ($"+EnvCA+")")
+	f.StringVar(&a.g.cert, "cert", os.Getenv(EnvCert), "client certificate (PEM) from the network CA, to authenticate reads ($"+EnvCert+")")
+	f.StringVar(&a.g.certKey, "cert-key", os.Getenv(EnvCertKey), "key of the client certificate ($"+EnvCertKey+")")
 	f.StringVar(&a.g.keyFile, "key", os.Getenv(EnvKey), "signing key file ($"+EnvKey+")")
 	f.StringVar(&a.g.network, "network", os.Getenv(EnvNetwork), "network id ($"+EnvNetwork+"; default: from the server)")
 	f.StringVarP(&a.g.output, "output", "o", "table", "output format: table, json or yaml")
@@ -106,7 +118,16 @@ func (a *App) Client() (*client.Client, error) {
 			eps = append(eps, s)
 		}
 	}
-	c, err := client.New(client.Config{Endpoints: eps, CAFile: a.g.ca, Timeout: a.g.timeout, ReadYourWrites: true})
+	cfg := client.Config{Endpoints: eps, CAFile: a.g.ca, Timeout: a.g.timeout, ReadYourWrites: true, CertFile: a.g.cert, CertKeyFile: a.g.certKey}
+	if a.g.cert == "" && a.g.certKey == "" && a.g.keyFile != "" {
+		// No client certificate: reads are signed with the signing key.
+		k, err := a.Key()
+		if err != nil {
+			return nil, err
+		}
+		cfg.SignKey = k
+	}
+	c, err := client.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -128,12 +149,12 @@ func (a *App) Network(ctx context.Context, c *client.Client) (string, error) {
 	if a.g.network != "" {
 		return a.g.network, nil
 	}
-	st, err := c.Status(ctx, true)
+	h, err := c.Head(ctx, client.ReadOptions{})
 	if err != nil {
 		return "", fmt.Errorf("network id: %w (or pass --network)", err)
 	}
-	a.g.network = st.Network
-	return st.Network, nil
+	a.g.network = h.Network
+	return h.Network, nil
 }
 
 // Context is a context bounded by --timeout.

@@ -10,6 +10,7 @@ import (
 	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +37,13 @@ type Config struct {
 	Endpoints []string
 	// CAFile is the network CA (PEM) the nodes' certificates chain to.
 	CAFile string
-	// TLS overrides CAFile with a ready configuration.
+	// CertFile and CertKeyFile are a client certificate (PEM) from the
+	// network CA and its key: the usual way to authenticate reads.
+	CertFile, CertKeyFile string
+	// SignKey, when set, signs every read with a key registered on the
+	// ledger (the other way to authenticate; docs/api.md, Authentication).
+	SignKey ed25519.PrivateKey
+	// TLS overrides CAFile and CertFile with a ready configuration.
 	TLS *tls.Config
 	// Timeout bounds each request (default 60s).
 	Timeout time.Duration
@@ -102,6 +109,13 @@ func New(cfg Config) (*Client, error) {
 				return nil, fmt.Errorf("client: CA file %s holds no PEM certificate", cfg.CAFile)
 			}
 			tc.RootCAs = pool
+		}
+		if cfg.CertFile != "" || cfg.CertKeyFile != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.CertKeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("client: client certificate %s with key %s: %w (both --cert and --cert-key are needed)", cfg.CertFile, cfg.CertKeyFile, err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
 		}
 	}
 	tr := &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
@@ -188,6 +202,9 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.cfg.SignKey != nil && (method == http.MethodGet || strings.HasPrefix(req.URL.Path, "/v1/verify/")) {
+		SignRequest(req, c.cfg.SignKey, body, time.Now())
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
@@ -215,6 +232,16 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 		return fmt.Errorf("decode answer from %s: %w", u, err)
 	}
 	return nil
+}
+
+// SignRequest signs req (whose body is body) with key: the headers of a
+// signed request (api.HeaderAuthKey and the others).
+func SignRequest(req *http.Request, key ed25519.PrivateKey, body []byte, now time.Time) {
+	at := tx.FormatTime(now)
+	sig := ed25519.Sign(key, api.RequestSigningBytes(req.Method, req.URL.RequestURI(), at, body))
+	req.Header.Set(api.HeaderAuthKey, tx.KeyID(key.Public().(ed25519.PublicKey)))
+	req.Header.Set(api.HeaderAuthSignedAt, at)
+	req.Header.Set(api.HeaderAuthSignature, base64.RawURLEncoding.EncodeToString(sig))
 }
 
 // SubmitOptions choose how Submit waits.

@@ -22,6 +22,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/netgen"
 	"github.com/tradeledger/tradeledger/ledgernode/node"
+	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -212,7 +213,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	cl, err := client.New(client.Config{Endpoints: eps, CAFile: layout.CACert})
+	if err := ensureClientCert(layout); err != nil {
+		return err
+	}
+	cl, err := client.New(client.Config{Endpoints: eps, CAFile: layout.CACert, CertFile: layout.ClientCert, CertKeyFile: layout.ClientKey})
 	if err != nil {
 		return err
 	}
@@ -228,6 +232,35 @@ func Run(ctx context.Context, o Options) error {
 	<-ctx.Done()
 	fmt.Fprintln(o.Out, "\nshutting down the dev network (data kept; run again to resume)")
 	return nil
+}
+
+// ensureClientCert issues the admin client certificate ledgerctl reads
+// with, for a dev network generated before reads needed one.
+func ensureClientCert(l netgen.Layout) error {
+	if _, err := os.Stat(l.ClientCert); err == nil {
+		return nil
+	}
+	cp, err := os.ReadFile(l.CACert)
+	if err != nil {
+		return err
+	}
+	kp, err := os.ReadFile(l.CAKey)
+	if err != nil {
+		return err
+	}
+	ca, err := pki.LoadCA(cp, kp)
+	if err != nil {
+		return err
+	}
+	certPEM, keyPEM, err := ca.IssueClient("admin", time.Now(), 365*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	if _, err := pki.WriteFile(l.Dir, filepath.Base(l.ClientCert), certPEM, 0o644); err != nil {
+		return err
+	}
+	_, err = pki.WriteFile(l.Dir, filepath.Base(l.ClientKey), keyPEM, 0o600)
+	return err
 }
 
 // runSeeders runs each seeder not yet recorded in the marker file.
@@ -272,12 +305,14 @@ func writeEnv(path string, eps []string, l netgen.Layout, key, network string) e
 export PATH=%q:"$PATH"
 export LEDGER_SERVER=%q
 export LEDGER_CA=%q
+export LEDGER_CERT=%q
+export LEDGER_CERT_KEY=%q
 export LEDGER_KEY=%q
 export LEDGER_TRUST=%q
 export LEDGER_NETWORK=%q
 export LEDGER_ADMIN_KEY=%q
 export LEDGER_SESSION=%q
-`, bin, strings.Join(eps, ","), l.CACert, key, l.Genesis, network, l.Admin, session)
+`, bin, strings.Join(eps, ","), l.CACert, l.ClientCert, l.ClientKey, key, l.Genesis, network, l.Admin, session)
 	return os.WriteFile(path, []byte(content), 0o644)
 }
 

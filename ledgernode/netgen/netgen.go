@@ -50,6 +50,9 @@ type Bundle struct {
 	CA       *pki.CA
 	AdminKey ed25519.PrivateKey
 	Nodes    []NodeMaterial
+	// ClientCertPEM and ClientKeyPEM are a client certificate for the
+	// network admin identity: what ledgerctl and tests read with.
+	ClientCertPEM, ClientKeyPEM []byte
 }
 
 // Generate creates a new network.
@@ -77,6 +80,9 @@ func Generate(o Options) (*Bundle, error) {
 	g := &chain.Genesis{Network: o.Network, Time: tx.FormatTime(o.Now),
 		Admins: []string{tx.KeyID(admin.Public().(ed25519.PublicKey))}, Params: o.Params}
 	b := &Bundle{Genesis: g, CA: ca, AdminKey: admin}
+	if b.ClientCertPEM, b.ClientKeyPEM, err = ca.IssueClient("admin", o.Now, o.CertValidity); err != nil {
+		return nil, err
+	}
 	for _, n := range o.Nodes {
 		nm, err := IssueNode(ca, n, o.Now, o.CertValidity)
 		if err != nil {
@@ -137,7 +143,9 @@ type Layout struct {
 	CACert  string
 	CAKey   string
 	Admin   string
-	Nodes   map[string]NodePaths
+	// ClientCert and ClientKey: the admin's client certificate for reads.
+	ClientCert, ClientKey string
+	Nodes                 map[string]NodePaths
 }
 
 // NodePaths are one node's files.
@@ -150,7 +158,8 @@ type NodePaths struct {
 // PathsIn returns the layout of a network directory without writing.
 func PathsIn(dir string, nodeIDs []string) Layout {
 	l := Layout{Dir: dir, Genesis: filepath.Join(dir, "genesis.json"), CACert: filepath.Join(dir, "ca.crt"),
-		CAKey: filepath.Join(dir, "ca.key"), Admin: filepath.Join(dir, "admin.key"), Nodes: map[string]NodePaths{}}
+		CAKey: filepath.Join(dir, "ca.key"), Admin: filepath.Join(dir, "admin.key"), Nodes: map[string]NodePaths{},
+		ClientCert: filepath.Join(dir, "client.crt"), ClientKey: filepath.Join(dir, "client.key")}
 	for _, id := range nodeIDs {
 		nd := filepath.Join(dir, "nodes", id)
 		l.Nodes[id] = NodePaths{Dir: nd, NodeKey: filepath.Join(nd, "node.key"),
@@ -182,6 +191,14 @@ func (b *Bundle) Write(dir string) (Layout, error) {
 	}
 	if err := writeKey(l.Admin, b.AdminKey, "network admin of "+b.Genesis.Network); err != nil {
 		return l, err
+	}
+	if b.ClientCertPEM != nil {
+		if _, err := pki.WriteFile(dir, "client.crt", b.ClientCertPEM, 0o644); err != nil {
+			return l, err
+		}
+		if _, err := pki.WriteFile(dir, "client.key", b.ClientKeyPEM, 0o600); err != nil {
+			return l, err
+		}
 	}
 	for _, n := range b.Nodes {
 		p := l.Nodes[n.ID]

@@ -20,7 +20,7 @@ import (
 func metricValue(t *testing.T, c *testcluster.Cluster, i int, name string) float64 {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	c.Node(i).Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	c.Node(i).Handler().ServeHTTP(rec, c.AsAdmin(httptest.NewRequest(http.MethodGet, "/metrics", nil)))
 	sc := bufio.NewScanner(rec.Body)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {

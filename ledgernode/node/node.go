@@ -47,7 +47,10 @@ type Config struct {
 	RaftListener, APIListener net.Listener
 
 	Consensus consensus.Config
-	Logger    *slog.Logger
+	// Access says which API route groups anonymous clients may read
+	// (default: none but health; server.AccessConfig).
+	Access server.AccessConfig
+	Logger *slog.Logger
 	// Registry of transaction types; nil means DefaultRegistry().
 	Registry *state.Registry
 }
@@ -91,6 +94,9 @@ func Start(cfg Config) (*Node, error) {
 		cfg.Registry = DefaultRegistry()
 	}
 	log := cfg.Logger.With("node", cfg.ID)
+	if err := cfg.Access.Validate(); err != nil {
+		return nil, err
+	}
 	if err := checkNodeKey(cfg); err != nil {
 		return nil, err
 	}
@@ -128,7 +134,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n.cons = cons
 	n.srv = server.New(server.Config{NodeID: cfg.ID, Store: store, Node: cons, NodeKey: cfg.NodeKey, TLS: reloader, Metrics: m, Logger: log,
-		DialSource: cc.DialSource, PublicURL: publicURL(cfg, apiLn.Addr().String())})
+		DialSource: cc.DialSource, PublicURL: publicURL(cfg, apiLn.Addr().String()), Access: cfg.Access})
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go func() { n.served <- n.srv.ServeTLS(ctx, apiLn) }()

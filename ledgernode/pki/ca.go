@@ -23,6 +23,12 @@ import (
 // (e.g. for clients) that must not be able to join the cluster.
 const NodeURIPrefix = "tradeledger:node/"
 
+// ClientURIPrefix marks a client certificate and names the ledger identity
+// it reads as: "tradeledger:client/admin", "tradeledger:client/agency/us-cbp",
+// "tradeledger:client/participant/acme-mx". Whoever holds the network CA
+// key can issue one for any identity: the CA is the network admin's.
+const ClientURIPrefix = "tradeledger:client/"
+
 // CA is a network certificate authority.
 type CA struct {
 	Cert    *x509.Certificate
@@ -82,10 +88,13 @@ func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
 // LeafOptions describe a certificate to issue.
 type LeafOptions struct {
 	CommonName string
-	NodeID     string   // when set, the certificate is a node certificate
-	Hosts      []string // DNS names and IP addresses
-	NotBefore  time.Time
-	Validity   time.Duration
+	NodeID     string // when set, the certificate is a node certificate
+	// ClientIdentity, when set, makes a client-only certificate (no server
+	// use) naming the ledger identity its holder reads as.
+	ClientIdentity string
+	Hosts          []string // DNS names and IP addresses
+	NotBefore      time.Time
+	Validity       time.Duration
 }
 
 // Issue signs a certificate usable as TLS server and client.
@@ -116,6 +125,18 @@ func (ca *CA) Issue(o LeafOptions) (certPEM, keyPEM []byte, err error) {
 		}
 		tmpl.URIs = []*url.URL{u}
 	}
+	if o.ClientIdentity != "" {
+		if o.NodeID != "" {
+			return nil, nil, errors.New("pki: a certificate is a node's or a client's, not both")
+		}
+		u, err := url.Parse(ClientURIPrefix + o.ClientIdentity)
+		if err != nil {
+			return nil, nil, err
+		}
+		tmpl.URIs = []*url.URL{u}
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
 		return nil, nil, err
@@ -136,6 +157,23 @@ func NodeIDOf(cert *x509.Certificate) string {
 		}
 	}
 	return ""
+}
+
+// ClientIdentityOf returns the ledger identity a client certificate was
+// issued for, or "".
+func ClientIdentityOf(cert *x509.Certificate) string {
+	for _, u := range cert.URIs {
+		if s := u.String(); strings.HasPrefix(s, ClientURIPrefix) {
+			return strings.TrimPrefix(s, ClientURIPrefix)
+		}
+	}
+	return ""
+}
+
+// IssueClient issues a client certificate for a ledger identity ("admin",
+// "agency/<id>", "participant/<id>"), valid from now for validity.
+func (ca *CA) IssueClient(identity string, now time.Time, validity time.Duration) (certPEM, keyPEM []byte, err error) {
+	return ca.Issue(LeafOptions{CommonName: identity, ClientIdentity: identity, NotBefore: now, Validity: validity})
 }
 
 func serial() *big.Int {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"net/http"
+	"strings"
 
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
@@ -69,6 +70,10 @@ func statusOf(err error) (int, api.ErrorDetail) {
 		return pe.status, pe.body.Error
 	case errors.Is(err, errPeerUnreachable):
 		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "no_leader", Message: err.Error() + "; retry shortly"}
+	case errors.Is(err, errUnauthenticated):
+		return http.StatusUnauthorized, api.ErrorDetail{Code: "unauthenticated", Message: strings.TrimPrefix(err.Error(), errUnauthenticated.Error()+": ")}
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden, api.ErrorDetail{Code: "forbidden", Message: strings.TrimPrefix(err.Error(), errForbidden.Error()+": ")}
 	case errors.Is(err, errUnauthorized):
 		return http.StatusForbidden, api.ErrorDetail{Code: state.CodeUnauthorized, Message: err.Error()}
 	case errors.Is(err, state.ErrNotFound):

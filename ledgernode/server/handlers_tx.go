@@ -225,8 +225,14 @@ func peerError(status int, body []byte) error {
 	return pe
 }
 
-// forward sends a request to the leader's API over mutual TLS.
+// forward sends a request to the leader's API over mutual TLS, as this node.
 func (s *Server) forward(ctx context.Context, method, pathQuery string, body []byte) (int, []byte, error) {
+	return s.forwardAs(ctx, method, pathQuery, body, Principal{Role: RoleNode})
+}
+
+// forwardAs is forward on behalf of a client: the leader serves the request
+// as that client may read it (HeaderOnBehalfOf, honoured from nodes only).
+func (s *Server) forwardAs(ctx context.Context, method, pathQuery string, body []byte, as Principal) (int, []byte, error) {
 	id, addr := s.cfg.Node.LastLeader()
 	if id == "" {
 		return 0, nil, consensus.ErrNoLeader
@@ -239,6 +245,9 @@ func (s *Server) forward(ctx context.Context, method, pathQuery string, body []b
 		return 0, nil, err
 	}
 	req.Header.Set(api.HeaderForwarded, s.cfg.NodeID)
+	if as.Role != RoleNode {
+		req.Header.Set(api.HeaderOnBehalfOf, onBehalfValue(as))
+	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.peers.Do(req)
 	if err != nil {
@@ -259,7 +268,7 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request, body []by
 		writeError(w, consensus.ErrNotLeader)
 		return
 	}
-	status, out, err := s.forward(r.Context(), r.Method, r.URL.RequestURI(), body)
+	status, out, err := s.forwardAs(r.Context(), r.Method, r.URL.RequestURI(), body, principalOf(r))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -273,8 +282,31 @@ func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
 	if s.strongRead(w, r) {
 		return
 	}
-	ev, err := s.evidence(r.PathValue("id"), r.URL.Query().Get("proof") == "true")
+	id := r.PathValue("id")
+	ev, err := s.evidence(id, r.URL.Query().Get("proof") == "true")
+	if err == nil {
+		err = s.requireOwnTx(principalOf(r), id, ev.Receipt.Signer)
+	}
 	respond(w, ev, err)
+}
+
+// requireOwnTx lets a participant read only the transactions signed by
+// one of its own keys.
+func (s *Server) requireOwnTx(p Principal, id, signer string) error {
+	if !p.restricted() {
+		return nil
+	}
+	owner := ""
+	_ = s.cfg.Store.View(func(v *state.View) error {
+		if k, ok, _ := state.LookupKey(v, signer); ok {
+			owner = k.Owner
+		}
+		return nil
+	})
+	if owner != p.Identity {
+		return forbidden("transaction %s: a participant reads only the transactions it signed", tx.Shorten(id, 16))
+	}
+	return nil
 }
 
 // evidence reads a transaction with its receipt and, with proof, the

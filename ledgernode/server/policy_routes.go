@@ -12,11 +12,11 @@ import (
 )
 
 // policyRoutes are the agency policy queries.
-func (s *Server) policyRoutes(h func(pattern string, fn http.HandlerFunc)) {
-	h("GET /v1/policies", s.listPolicies)
-	h("GET /v1/policies/{id}", s.getPolicy)
-	h("GET /v1/policy-scope", s.policyScope)
-	h("GET /v1/evaluations/{id...}", s.getEvaluations)
+func (s *Server) policyRoutes(h route) {
+	h(GroupPolicy, RoleParticipant, "GET /v1/policies", s.listPolicies)
+	h(GroupPolicy, RoleParticipant, "GET /v1/policies/{id}", s.getPolicy)
+	h(GroupPolicy, RoleParticipant, "GET /v1/policy-scope", s.policyScope)
+	h(GroupPolicy, RoleAgency, "GET /v1/evaluations/{id...}", s.getEvaluations)
 }
 
 func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {

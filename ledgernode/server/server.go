@@ -44,6 +44,8 @@ type Config struct {
 	// this node's verification routes (status lists, JSON-LD context);
 	// exported credentials name their status lists under it.
 	PublicURL string
+	// Access says which route groups anonymous clients may read (access.go).
+	Access AccessConfig
 }
 
 // Server serves the ledger API.
@@ -91,31 +93,38 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// route registers a handler in a route group, readable by minRole and
+// above (access.go).
+type route func(group string, minRole Role, pattern string, fn http.HandlerFunc)
+
 func (s *Server) routes() {
-	h := func(pattern string, fn http.HandlerFunc) { s.mux.Handle(pattern, s.instrument(pattern, fn)) }
-	h("POST /v1/tx", s.submit)
-	h("POST /v1/txs", s.submitBatch)
-	h("GET /v1/tx/{id}", s.getTx)
-	h("GET /v1/blocks/{height}", s.getBlock)
-	h("GET /v1/head", s.getHead)
-	h("GET /v1/proof/consistency", s.getConsistency)
-	h("GET /v1/cluster/status", s.clusterStatus)
-	h("POST /v1/cluster/members", s.addMember)
-	h("POST /v1/cluster/members/{id}/promote", s.promoteMember)
-	h("DELETE /v1/cluster/members/{id}", s.removeMember)
-	h("POST /v1/cluster/leadership", s.transferLeadership)
-	h("GET /v1/keys/{id}", s.getKey)
-	h("GET /v1/identities/{id...}", s.getIdentity)
-	h("GET /v1/notes/{key...}", s.getNote)
-	h("GET /v1/state/digest", s.getDigest)
-	h("GET /v1/types", s.getTypes)
+	h := func(group string, minRole Role, pattern string, fn http.HandlerFunc) {
+		s.mux.Handle(pattern, s.instrument(pattern, s.guard(group, minRole, fn)))
+	}
+	h(GroupSubmit, RoleAnonymous, "POST /v1/tx", s.submit)
+	h(GroupSubmit, RoleAnonymous, "POST /v1/txs", s.submitBatch)
+	h(GroupLedger, RoleParticipant, "GET /v1/tx/{id}", s.getTx)
+	h(GroupLedger, RoleAgency, "GET /v1/blocks/{height}", s.getBlock)
+	h(GroupVerification, RoleParticipant, "GET /v1/head", s.getHead)
+	h(GroupVerification, RoleParticipant, "GET /v1/proof/consistency", s.getConsistency)
+	h(GroupCluster, RoleAdmin, "GET /v1/cluster/status", s.clusterStatus)
+	h(GroupSubmit, RoleAnonymous, "POST /v1/cluster/members", s.addMember)
+	h(GroupSubmit, RoleAnonymous, "POST /v1/cluster/members/{id}/promote", s.promoteMember)
+	h(GroupSubmit, RoleAnonymous, "DELETE /v1/cluster/members/{id}", s.removeMember)
+	h(GroupSubmit, RoleAnonymous, "POST /v1/cluster/leadership", s.transferLeadership)
+	h(GroupDirectory, RoleParticipant, "GET /v1/keys/{id}", s.getKey)
+	h(GroupDirectory, RoleParticipant, "GET /v1/identities/{id...}", s.getIdentity)
+	h(GroupNotes, RoleParticipant, "GET /v1/notes/{key...}", s.getNote)
+	h(GroupLedger, RoleAgency, "GET /v1/state/digest", s.getDigest)
+	h(GroupLedger, RoleParticipant, "GET /v1/types", s.getTypes)
 	s.policyRoutes(h)
-	h("GET /healthz", s.healthz)
-	h("GET /readyz", s.readyz)
+	h(GroupHealth, RoleAnonymous, "GET /healthz", s.healthz)
+	h(GroupHealth, RoleAnonymous, "GET /readyz", s.readyz)
 	s.tradeRoutes(h)
 	s.verificationRoutes(h)
 	if s.cfg.Metrics != nil {
-		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{}))
+		s.mux.Handle("GET /metrics", s.guard(GroupMetrics, RoleParticipant,
+			promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
@@ -16,46 +17,92 @@ import (
 // licenses and shipments; verdicts (POST with a JSON question, served from
 // one state view so every node answers alike at the same height); W3C VC
 // export signed with this node's key.
-func (s *Server) tradeRoutes(h func(string, http.HandlerFunc)) {
-	h("GET /v1/agencies", s.listAgencies)
-	h("GET /v1/agencies/{id...}", s.getAgency)
-	h("GET /v1/participants", s.listParticipants)
-	h("GET /v1/participants/{id...}", s.getParticipant)
-	h("GET /v1/certificates", listPage(s, certificateFilter, trade.ListCertificates))
-	h("GET /v1/certificates/{id}", getRecord(s, "certificate", trade.CertificateWithVersions))
-	h("GET /v1/certificates/{id}/credential", s.certificateCredential)
-	h("GET /v1/rights/{id}", getRecord(s, "right", trade.LookupRight))
-	h("GET /v1/licenses", listPage(s, licenseFilter, trade.ListLicenses))
-	h("GET /v1/licenses/{id}", getRecord(s, "license", trade.LookupLicense))
-	h("GET /v1/licenses/{id}/credential", s.licenseCredential)
-	h("GET /v1/shipments/{id}", getRecord(s, "shipment", trade.LookupShipment))
-	h("POST /v1/verify/certificate", verifyRoute(s, trade.DecodeCertificateQuery, trade.VerifyCertificate, func(v *trade.CertificateVerdict) []trade.EvidenceItem { return v.Evidence }))
-	h("POST /v1/verify/license", verifyRoute(s, trade.DecodeLicenseQuery, trade.VerifyLicense, func(v *trade.LicenseVerdict) []trade.EvidenceItem { return v.Evidence }))
-	h("POST /v1/verify/shipment", verifyRoute(s, trade.DecodeShipmentQuery, trade.VerifyShipment, func(v *trade.ShipmentVerdict) []trade.EvidenceItem { return v.Evidence }))
+func (s *Server) tradeRoutes(h route) {
+	h(GroupDirectory, RoleParticipant, "GET /v1/agencies", s.listAgencies)
+	h(GroupDirectory, RoleParticipant, "GET /v1/agencies/{id...}", s.getAgency)
+	h(GroupDirectory, RoleParticipant, "GET /v1/participants", s.listParticipants)
+	h(GroupDirectory, RoleParticipant, "GET /v1/participants/{id...}", s.getParticipant)
+	h(GroupTrade, RoleParticipant, "GET /v1/certificates", listPage(s, certificateFilter, trade.ListCertificates))
+	h(GroupTrade, RoleParticipant, "GET /v1/certificates/{id}", getRecord(s, "certificate", trade.CertificateWithVersions, certificateParties))
+	h(GroupTrade, RoleParticipant, "GET /v1/certificates/{id}/credential", s.certificateCredential)
+	h(GroupTrade, RoleParticipant, "GET /v1/rights/{id}", getRecord(s, "right", trade.LookupRight, func(r *trade.IPRight) []string { return []string{r.Holder} }))
+	h(GroupTrade, RoleParticipant, "GET /v1/licenses", listPage(s, licenseFilter, trade.ListLicenses))
+	h(GroupTrade, RoleParticipant, "GET /v1/licenses/{id}", getRecord(s, "license", trade.LookupLicense, licenseParties))
+	h(GroupTrade, RoleParticipant, "GET /v1/licenses/{id}/credential", s.licenseCredential)
+	h(GroupTrade, RoleParticipant, "GET /v1/shipments/{id}", getRecord(s, "shipment", trade.LookupShipment, func(r *trade.ShipmentRecord) []string { return []string{r.Importer} }))
+	h(GroupVerification, RoleParticipant, "POST /v1/verify/certificate", verifyRoute(s, trade.DecodeCertificateQuery, trade.VerifyCertificate,
+		func(v *state.View, q trade.CertificateQuery) (string, []string) {
+			h, _, _ := trade.CertificateWithVersions(v, q.ID)
+			return "certificate " + q.ID, certificateParties(h)
+		}, func(v *trade.CertificateVerdict) []trade.EvidenceItem { return v.Evidence }))
+	h(GroupVerification, RoleParticipant, "POST /v1/verify/license", verifyRoute(s, trade.DecodeLicenseQuery, trade.VerifyLicense,
+		func(_ *state.View, q trade.LicenseQuery) (string, []string) {
+			return "license question for importer " + q.Importer, []string{q.Importer}
+		}, func(v *trade.LicenseVerdict) []trade.EvidenceItem { return v.Evidence }))
+	h(GroupVerification, RoleParticipant, "POST /v1/verify/shipment", verifyRoute(s, trade.DecodeShipmentQuery, trade.VerifyShipment,
+		func(v *state.View, q trade.ShipmentQuery) (string, []string) {
+			if q.Shipment != nil {
+				return "shipment " + q.Shipment.ID, []string{q.Shipment.Importer}
+			}
+			if r, ok, _ := trade.LookupShipment(v, q.ID); ok {
+				return "shipment " + q.ID, []string{r.Importer}
+			}
+			return "shipment " + q.ID, nil
+		}, func(v *trade.ShipmentVerdict) []trade.EvidenceItem { return v.Evidence }))
 }
+
+// certificateParties are the participants a certificate names in any of
+// its versions (certifier, exporter, producer, importer).
+func certificateParties(h *trade.CertificateHistory) []string {
+	if h == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range h.Versions {
+		c := &v.Certificate
+		out = append(out, c.Certifier.ID)
+		for _, p := range []*trade.Party{c.Exporter, c.Producer, c.Importer} {
+			if p != nil && p.ID != "" {
+				out = append(out, p.ID)
+			}
+		}
+	}
+	return out
+}
+
+// licenseParties are a license's licensor and licensee.
+func licenseParties(l *trade.License) []string { return []string{l.Licensor, l.Licensee} }
 
 // getRecord serves GET .../{id}: the record lookup finds, or 404 naming
 // what was asked for.
-func getRecord[T any](s *Server, what string, lookup func(state.Reader, string) (T, bool, error)) http.HandlerFunc {
+func getRecord[T any](s *Server, what string, lookup func(state.Reader, string) (T, bool, error), parties func(T) []string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
+		p := principalOf(r)
 		s.readView(w, r, func(v *state.View) (any, error) {
 			x, ok, err := lookup(v, id)
-			return x, notFound(what, id, ok, err)
+			if err := notFound(what, id, ok, err); err != nil {
+				return nil, err
+			}
+			return x, requireParty(p, what, id, parties(x)...)
 		})
 	}
 }
 
 // listPage serves a paged list: ?limit is checked first, then the filter
 // built from the query is listed over one view.
-func listPage[F, P any](s *Server, filter func(q url.Values, limit int) F, list func(state.Reader, F) (P, error)) http.HandlerFunc {
+func listPage[F, P any](s *Server, filter func(q url.Values, limit int) (F, []string), list func(state.Reader, F) (P, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		limit, err := limitParam(r)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		f := filter(r.URL.Query(), limit)
+		f, partyParams := filter(r.URL.Query(), limit)
+		if err := requirePartyFilter(principalOf(r), r.URL.Query(), partyParams); err != nil {
+			writeError(w, err)
+			return
+		}
 		s.readView(w, r, func(v *state.View) (any, error) { return list(v, f) })
 	}
 }
@@ -79,18 +126,37 @@ func (s *Server) getAgency(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := trade.ParticipantFilter{Agency: q.Get("agency"), Role: q.Get("role"), Country: q.Get("country")}
-	s.readView(w, r, func(v *state.View) (any, error) { return trade.Participants(v, f) })
+	p := principalOf(r)
+	s.readView(w, r, func(v *state.View) (any, error) {
+		list, err := trade.Participants(v, f)
+		for i := range list {
+			list[i] = directoryView(p, list[i])
+		}
+		return list, err
+	})
+}
+
+// directoryView is what a principal may read of a participant: all of it,
+// except that a participant reading another sees only the directory
+// fields (id, identity, name, country, roles, enrolling agency, status,
+// since), not its identifiers, contact, evidence or history.
+func directoryView(p Principal, x *trade.Participant) *trade.Participant {
+	if !p.restricted() || x.Identity == p.Identity {
+		return x
+	}
+	return &trade.Participant{ID: x.ID, Identity: x.Identity, Name: x.Name, Country: x.Country, Roles: x.Roles,
+		EnrolledBy: x.EnrolledBy, Status: x.Status, Since: x.Since}
 }
 
 func (s *Server) getParticipant(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.readView(w, r, func(v *state.View) (any, error) {
-		p, ok, err := trade.LookupParticipant(v, id)
+		x, ok, err := trade.LookupParticipant(v, id)
 		if err := notFound("participant", id, ok, err); err != nil {
 			return nil, err
 		}
-		keys, err := state.KeysOf(v, p.Identity)
-		return &api.ParticipantResponse{Participant: p, Keys: keys}, err
+		keys, err := state.KeysOf(v, x.Identity)
+		return &api.ParticipantResponse{Participant: directoryView(principalOf(r), x), Keys: keys}, err
 	})
 }
 
@@ -106,20 +172,46 @@ func limitParam(r *http.Request) (int, error) {
 	return n, nil
 }
 
-func certificateFilter(q url.Values, limit int) trade.CertificateFilter {
+// The list filters, with the query parameters that name a party: a
+// participant must name itself in one of them (requirePartyFilter).
+func certificateFilter(q url.Values, limit int) (trade.CertificateFilter, []string) {
 	return trade.CertificateFilter{Importer: q.Get("importer"), Exporter: q.Get("exporter"), Certifier: q.Get("certifier"), HS: q.Get("hs"),
-		After: q.Get("after"), Limit: limit}
+		After: q.Get("after"), Limit: limit}, []string{"importer", "exporter", "certifier"}
 }
 
-func licenseFilter(q url.Values, limit int) trade.LicenseFilter {
+func licenseFilter(q url.Values, limit int) (trade.LicenseFilter, []string) {
 	return trade.LicenseFilter{Licensee: q.Get("licensee"), Licensor: q.Get("licensor"), Right: q.Get("right"), Parent: q.Get("parent"),
-		After: q.Get("after"), Limit: limit}
+		After: q.Get("after"), Limit: limit}, []string{"licensee", "licensor"}
+}
+
+// requirePartyFilter makes a participant's list name itself in one of the
+// party parameters (so that every record listed names it), and no other
+// party in the others.
+func requirePartyFilter(p Principal, q url.Values, params []string) error {
+	if !p.restricted() {
+		return nil
+	}
+	self := false
+	for _, k := range params {
+		switch v := q.Get(k); v {
+		case "":
+		case p.Identity:
+			self = true
+		default:
+			return forbidden("%s=%s: a participant lists only the records that name it (%s)", k, v, p.Identity)
+		}
+	}
+	if !self {
+		return badRequest(params[0], fmt.Sprintf("a participant must list by one of %s naming itself, e.g. ?%s=%s", strings.Join(params, ", "), params[0], p.Identity))
+	}
+	return nil
 }
 
 // verify answers a verdict request: the question is decoded strictly, a
 // strong read is proxied to the leader with its body, and the verdict and
 // its evidence come from one view, proven against this node's signed head.
-func verifyRoute[Q any, V any](s *Server, decode func([]byte) (Q, error), run func(trade.Source, Q) (V, error), evidence func(V) []trade.EvidenceItem) http.HandlerFunc {
+func verifyRoute[Q any, V any](s *Server, decode func([]byte) (Q, error), run func(trade.Source, Q) (V, error),
+	parties func(*state.View, Q) (string, []string), evidence func(V) []trade.EvidenceItem) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r, 1<<20)
 		if err != nil {
@@ -134,7 +226,14 @@ func verifyRoute[Q any, V any](s *Server, decode func([]byte) (Q, error), run fu
 		if s.strongReadBody(w, r, body) {
 			return
 		}
+		p := principalOf(r)
 		s.serveView(w, r, func(v *state.View) (any, error) {
+			if p.restricted() {
+				what, ps := parties(v, q)
+				if err := requireParty(p, "verdict on", what, ps...); err != nil {
+					return nil, err
+				}
+			}
 			out, err := run(v, q)
 			if err != nil {
 				return nil, err
@@ -152,8 +251,11 @@ func verifyRoute[Q any, V any](s *Server, decode func([]byte) (Q, error), run fu
 // credential exports a record as a W3C VC signed by this node's key: the
 // node attests what its ledger holds, with the ledger evidence inside and
 // status entries in the lists this node serves under its public URL.
-func (s *Server) credential(w http.ResponseWriter, r *http.Request, build func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error)) {
+func (s *Server) credential(w http.ResponseWriter, r *http.Request, allowed func(v *state.View) error, build func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error)) {
 	s.readView(w, r, func(v *state.View) (any, error) {
+		if err := allowed(v); err != nil {
+			return nil, err
+		}
 		m := v.Meta()
 		claims, items, err := build(v, m.Network)
 		if err != nil {
@@ -183,14 +285,34 @@ func (s *Server) certificateCredential(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.credential(w, r, func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error) {
+	p := principalOf(r)
+	s.credential(w, r, func(v *state.View) error {
+		if !p.restricted() {
+			return nil
+		}
+		h, ok, err := trade.CertificateWithVersions(v, id)
+		if err := notFound("certificate", id, ok, err); err != nil {
+			return err
+		}
+		return requireParty(p, "certificate", id, certificateParties(h)...)
+	}, func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error) {
 		return trade.ExportCertificate(v, network, id, version)
 	})
 }
 
 func (s *Server) licenseCredential(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	s.credential(w, r, func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error) {
+	p := principalOf(r)
+	s.credential(w, r, func(v *state.View) error {
+		if !p.restricted() {
+			return nil
+		}
+		l, ok, err := trade.LookupLicense(v, id)
+		if err := notFound("license", id, ok, err); err != nil {
+			return err
+		}
+		return requireParty(p, "license", id, licenseParties(l)...)
+	}, func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error) {
 		return trade.ExportLicense(v, network, id)
 	})
 }

@@ -17,12 +17,13 @@ import (
 // of bits behind a random-looking index), so a network may leave this
 // group open to clients without credentials while other reads require
 // authentication.
-const RouteGroupVerification = "verification"
+const RouteGroupVerification = GroupVerification
 
-// verificationRoutes registers the verification group.
-func (s *Server) verificationRoutes(h func(string, http.HandlerFunc)) {
-	h("GET "+credential.ContextPath, s.getContext)
-	h("GET "+credential.StatusListPathPrefix+"{purpose}/{page}", s.getStatusList)
+// verificationRoutes registers the verification group (access.go: open to
+// anyone when the network opens it, else to authenticated clients).
+func (s *Server) verificationRoutes(h route) {
+	h(GroupVerification, RoleParticipant, "GET "+credential.ContextPath, s.getContext)
+	h(GroupVerification, RoleParticipant, "GET "+credential.StatusListPathPrefix+"{purpose}/{page}", s.getStatusList)
 }
 
 func (s *Server) getContext(w http.ResponseWriter, _ *http.Request) {

@@ -7,12 +7,17 @@ package testcluster
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +27,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/netgen"
 	"github.com/tradeledger/tradeledger/ledgernode/node"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
+	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
@@ -36,6 +42,8 @@ type Options struct {
 	Tune     func(*consensus.Config)
 	Logger   *slog.Logger
 	Registry func() *state.Registry
+	// Access opens API route groups to anonymous clients (default none).
+	Access server.AccessConfig
 }
 
 // Member is one node slot of the cluster.
@@ -132,7 +140,7 @@ func (c *Cluster) start(m *Member, raftLn, apiLn net.Listener) error {
 	}
 	n, err := StartNode(NodeConfig{ID: m.ID, DataDir: filepath.Join(m.Paths.Dir, "data"), Genesis: c.Genesis, NodeKey: m.Key,
 		TLS: m.Paths.TLS, RaftAddr: m.RaftAddr, APIAddr: m.APIAddr, RaftListener: raftLn, APIListener: apiLn,
-		Tune: c.opts.Tune, Logger: c.opts.Logger, Registry: reg})
+		Tune: c.opts.Tune, Logger: c.opts.Logger, Registry: reg, Access: c.opts.Access})
 	if err != nil {
 		return err
 	}
@@ -157,6 +165,7 @@ type NodeConfig struct {
 	Tune                      func(*consensus.Config) // after DefaultTune
 	Logger                    *slog.Logger
 	Registry                  *state.Registry // nil: node.DefaultRegistry()
+	Access                    server.AccessConfig
 }
 
 // StartNode starts one node with fast loopback timeouts (DefaultTune). A
@@ -188,7 +197,7 @@ func StartNode(nc NodeConfig) (*node.Node, error) {
 		}
 	}
 	n, err := node.Start(node.Config{ID: nc.ID, DataDir: nc.DataDir, Genesis: nc.Genesis, NodeKey: nc.NodeKey,
-		TLSFiles: nc.TLS, RaftListener: raftLn, APIListener: apiLn, Consensus: cc, Logger: nc.Logger, Registry: nc.Registry})
+		TLSFiles: nc.TLS, RaftListener: raftLn, APIListener: apiLn, Consensus: cc, Logger: nc.Logger, Registry: nc.Registry, Access: nc.Access})
 	if err != nil {
 		raftLn.Close()
 		apiLn.Close()
@@ -286,11 +295,62 @@ func (c *Cluster) Client(nodes ...int) *client.Client {
 	for _, i := range nodes {
 		eps = append(eps, "https://"+c.Members[i].APIAddr)
 	}
-	cl, err := client.New(client.Config{Endpoints: eps, CAFile: c.Layout.CACert, Timeout: 30 * time.Second, Retry: 20 * time.Second})
+	cl, err := client.New(client.Config{Endpoints: eps, CAFile: c.Layout.CACert, CertFile: c.Layout.ClientCert, CertKeyFile: c.Layout.ClientKey,
+		Timeout: 30 * time.Second, Retry: 20 * time.Second})
 	if err != nil {
-		panic(err) // only on programming errors: the endpoints are well-formed
+		panic(err) // only on programming errors: the endpoints and files are the cluster's own
 	}
 	return cl
+}
+
+// ClientWith returns a client of the given nodes (all running nodes if
+// none) that authenticates as cfg says (CertFile, SignKey, or nothing:
+// anonymous); endpoints and CA are filled in.
+func (c *Cluster) ClientWith(cfg client.Config, nodes ...int) *client.Client {
+	if len(nodes) == 0 {
+		nodes = c.Running()
+	}
+	cfg.Endpoints = nil
+	for _, i := range nodes {
+		cfg.Endpoints = append(cfg.Endpoints, "https://"+c.Members[i].APIAddr)
+	}
+	cfg.CAFile = c.Layout.CACert
+	if cfg.Timeout == 0 {
+		cfg.Timeout, cfg.Retry = 30*time.Second, 20*time.Second
+	}
+	cl, err := client.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return cl
+}
+
+// AsAdmin marks an in-process request (for Node.Handler) as coming over
+// TLS with the cluster's admin client certificate, as the TLS handshake
+// would have verified it.
+func (c *Cluster) AsAdmin(req *http.Request) *http.Request {
+	b, _ := pem.Decode(c.Bundle.ClientCertPEM)
+	cert, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		panic(err)
+	}
+	req.TLS = &tls.ConnectionState{HandshakeComplete: true, PeerCertificates: []*x509.Certificate{cert}}
+	return req
+}
+
+// IssueClientCert writes a client certificate for identity (from the
+// cluster's CA) into the cluster directory and returns its paths.
+func (c *Cluster) IssueClientCert(identity string) (certFile, keyFile string, err error) {
+	certPEM, keyPEM, err := c.Bundle.CA.IssueClient(identity, time.Now(), 24*time.Hour)
+	if err != nil {
+		return "", "", err
+	}
+	name := strings.ReplaceAll(identity, "/", "-")
+	if certFile, err = pki.WriteFile(filepath.Join(c.Layout.Dir, "clients"), name+".crt", certPEM, 0o644); err != nil {
+		return "", "", err
+	}
+	keyFile, err = pki.WriteFile(filepath.Join(c.Layout.Dir, "clients"), name+".key", keyPEM, 0o600)
+	return certFile, keyFile, err
 }
 
 // Sign builds a signed transaction for this network.

@@ -285,7 +285,8 @@ func (c *Cluster) Client(timeout time.Duration, nodes ...int) *client.Client {
 	for _, i := range nodes {
 		eps = append(eps, "https://"+c.Procs[i].APIReal)
 	}
-	cl, err := client.New(client.Config{Endpoints: eps, CAFile: c.Layout.CACert, Timeout: timeout, Retry: timeout})
+	cl, err := client.New(client.Config{Endpoints: eps, CAFile: c.Layout.CACert, CertFile: c.Layout.ClientCert, CertKeyFile: c.Layout.ClientKey,
+		Timeout: timeout, Retry: timeout})
 	if err != nil {
 		panic(err)
 	}

@@ -67,7 +67,7 @@ func TestNodesWithForeignOrExpiredCertificatesCannotJoinOrVote(t *testing.T) {
 	}
 	write := func(retry time.Duration) error {
 		st, _ := c.Sign(k, "note.put", state.NotePut{Key: "x", Value: []byte("1")})
-		cl, _ := client.New(client.Config{Endpoints: c.Client(0, 1, 2).Endpoints(), CAFile: c.Layout.CACert, Timeout: retry, Retry: retry})
+		cl, _ := client.New(client.Config{Endpoints: c.Client(0, 1, 2).Endpoints(), CAFile: c.Layout.CACert, CertFile: c.Layout.ClientCert, CertKeyFile: c.Layout.ClientKey, Timeout: retry, Retry: retry})
 		_, err := cl.Submit(ctx, st, client.SubmitOptions{})
 		return err
 	}

@@ -135,7 +135,8 @@ func (c *procCluster) Client(nodes ...int) *client.Client {
 	for _, i := range nodes {
 		eps = append(eps, c.apis[i])
 	}
-	cl, err := client.New(client.Config{Endpoints: eps, CAFile: c.layout.CACert, Timeout: 30 * time.Second, Retry: 20 * time.Second})
+	cl, err := client.New(client.Config{Endpoints: eps, CAFile: c.layout.CACert, CertFile: c.layout.ClientCert, CertKeyFile: c.layout.ClientKey,
+		Timeout: 30 * time.Second, Retry: 20 * time.Second})
 	if err != nil {
 		panic(err) // the endpoints are well-formed
 	}

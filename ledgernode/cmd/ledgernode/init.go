@@ -42,8 +42,8 @@ func initCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "network %q written to %s\n  genesis   %s\n  CA        %s (keep ca.key offline)\n  admin key %s (keep it safe: it registers agencies and changes membership)\n",
-				network, l.Dir, l.Genesis, l.CACert, l.Admin)
+			fmt.Fprintf(cmd.OutOrStdout(), "network %q written to %s\n  genesis   %s\n  CA        %s (keep ca.key offline)\n  admin key %s (keep it safe: it registers agencies and changes membership)\n  admin client certificate %s, key %s (ledgerctl --cert/--cert-key: reads everything)\n",
+				network, l.Dir, l.Genesis, l.CACert, l.Admin, l.ClientCert, l.ClientKey)
 			for _, s := range specs {
 				p := l.Nodes[s.ID]
 				fmt.Fprintf(cmd.OutOrStdout(), "  node %-10s key %s, tls %s\n", s.ID, p.NodeKey, p.TLS.Cert)

@@ -19,6 +19,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/node"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
+	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -49,13 +50,29 @@ func envDuration(name string, def time.Duration) time.Duration {
 	return def
 }
 
+// envList is LEDGERNODE_<NAME> split at commas (nil when unset).
+func envList(name string) []string {
+	v := env(name, "")
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func runCmd() *cobra.Command {
 	hostname, _ := os.Hostname()
 	d := consensus.DefaultConfig()
 	var (
 		id, dataDir, genesis, nodeKey, caFile, certFile, keyFile string
 		raftBind, raftAdv, apiBind, logLevel, clockFile, pubURL  string
-		cpuProfile                                               string
+		cpuProfile, metricsAccess                                string
+		openGroups                                               []string
 		cc                                                       = d
 		snapThreshold, trailing                                  int
 	)
@@ -104,7 +121,8 @@ are also re-read automatically when they change).`,
 			}
 			n, err := node.Start(node.Config{ID: id, DataDir: dataDir, Genesis: g, NodeKey: key,
 				TLSFiles: pki.Files{CA: caFile, Cert: certFile, Key: keyFile},
-				RaftBind: raftBind, RaftAdvertise: raftAdv, APIBind: apiBind, PublicURL: pubURL, Consensus: cc, Logger: log})
+				RaftBind: raftBind, RaftAdvertise: raftAdv, APIBind: apiBind, PublicURL: pubURL, Consensus: cc, Logger: log,
+				Access: server.AccessConfig{Open: openGroups, Metrics: metricsAccess}})
 			if err != nil {
 				return err
 			}
@@ -154,6 +172,8 @@ are also re-read automatically when they change).`,
 	f.IntVar(&snapThreshold, "snapshot-threshold", envInt("SNAPSHOT_THRESHOLD", int(d.SnapshotThreshold)), "Raft log entries between snapshots")
 	f.IntVar(&trailing, "trailing-logs", envInt("TRAILING_LOGS", int(d.TrailingLogs)), "Raft log entries kept after a snapshot")
 	f.DurationVar(&cc.SnapshotInterval, "snapshot-interval", envDuration("SNAPSHOT_INTERVAL", d.SnapshotInterval), "how often to check whether to snapshot")
+	f.StringSliceVar(&openGroups, "open-route-groups", envList("OPEN_ROUTE_GROUPS"), "API route groups anyone may read without authenticating, comma-separated: "+strings.Join(server.OpenableGroups, ", ")+" (default none: every read needs a client certificate or a signed request; /healthz and /readyz are always open)")
+	f.StringVar(&metricsAccess, "metrics-access", env("METRICS_ACCESS", "authenticated"), "who may read /metrics: authenticated or open")
 	f.StringVar(&cc.DialSource, "dial-source", env("DIAL_SOURCE", ""), "local IP for connections to other nodes (multi-homed hosts)")
 	f.StringVar(&clockFile, "fault-clock-offset-file", env("FAULT_CLOCK_OFFSET_FILE", ""), "TESTS ONLY: shift the leader's block clock by the duration in this file")
 	_ = f.MarkHidden("fault-clock-offset-file")
