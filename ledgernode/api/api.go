@@ -12,6 +12,10 @@ import (
 // HeaderForwarded marks a request a node forwarded to the leader.
 const HeaderForwarded = "X-Ledger-Forwarded-By"
 
+// HeaderExisting marks the recorded answer of a cluster operation sent
+// again: it was carried out once, when first sent.
+const HeaderExisting = "X-Ledger-Existing"
+
 // HeaderOnBehalfOf names the client a node forwards a read for (a ledger
 // identity, or "anonymous"): the leader answers as that client may read.
 // It is honoured only from a node certificate.

@@ -22,6 +22,9 @@ type Entry struct {
 const (
 	EntryBlock  = "block"  // payload: state.Proposal
 	EntryMember = "member" // payload: MemberChange
+	// EntryClusterOp records the start or end of an admin cluster
+	// operation (payload: state.ClusterOp), so that each runs at most once.
+	EntryClusterOp = "clusterOp"
 )
 
 // MemberChange records a member's addresses (or their removal).

@@ -28,8 +28,9 @@ type fsm struct {
 func newFSM(store *state.Store, log *slog.Logger, m *metrics.Node) *fsm {
 	f := &fsm{store: store, log: log, metrics: m}
 	f.dispatch = map[string]func(json.RawMessage, *raft.Log) any{
-		EntryBlock:  f.applyBlock,
-		EntryMember: f.applyMember,
+		EntryBlock:     f.applyBlock,
+		EntryMember:    f.applyMember,
+		EntryClusterOp: f.applyClusterOp,
 	}
 	return f
 }
@@ -94,6 +95,24 @@ func (f *fsm) applyMember(payload json.RawMessage, l *raft.Log) any {
 		panic(fmt.Sprintf("raft entry %d: %v", l.Index, err))
 	}
 	return nil
+}
+
+// clusterOpResult is what applying a cluster-operation record returns.
+type clusterOpResult struct {
+	rec   state.ClusterOp
+	first bool
+}
+
+func (f *fsm) applyClusterOp(payload json.RawMessage, l *raft.Log) any {
+	var op state.ClusterOp
+	if err := json.Unmarshal(payload, &op); err != nil {
+		panic(fmt.Sprintf("raft entry %d: cluster operation payload: %v", l.Index, err))
+	}
+	rec, first, err := f.store.ApplyClusterOp(op, l.Index, l.Term)
+	if err != nil {
+		panic(fmt.Sprintf("raft entry %d: %v", l.Index, err))
+	}
+	return &clusterOpResult{rec: rec, first: first}
 }
 
 // Snapshot implements raft.FSM: it opens a read transaction and returns at

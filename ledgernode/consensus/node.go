@@ -555,6 +555,31 @@ func (n *Node) applyMember(m state.Member, remove bool) error {
 	return mapRaftError(n.raft.Apply(data, n.cfg.ApplyTimeout).Error(), true)
 }
 
+// RecordClusterOp records, through Raft, that an admin cluster operation
+// starts (op.Done false) or has finished with its answer (true). On a
+// start, first says whether this is the first start of op.TxID anywhere:
+// only then may the caller carry the operation out. Only the leader can
+// record; a start whose outcome is unknown (leadership lost) is treated as
+// started: at most once, never twice.
+func (n *Node) RecordClusterOp(op state.ClusterOp) (rec state.ClusterOp, first bool, err error) {
+	if !n.IsLeader() {
+		return rec, false, n.notLeaderError()
+	}
+	data, err := encodeEntry(EntryClusterOp, op)
+	if err != nil {
+		return rec, false, err
+	}
+	f := n.raft.Apply(data, n.cfg.ApplyTimeout)
+	if err := f.Error(); err != nil {
+		return rec, false, mapRaftError(err, true)
+	}
+	r, ok := f.Response().(*clusterOpResult)
+	if !ok {
+		return rec, false, fmt.Errorf("cluster operation record: unexpected apply response %T", f.Response())
+	}
+	return r.rec, r.first, nil
+}
+
 // Stats are Raft's own counters (indexes, term, state), for status pages.
 func (n *Node) Stats() map[string]string { return n.raft.Stats() }
 

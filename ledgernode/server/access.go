@@ -82,6 +82,8 @@ const (
 	GroupPolicy       = "policy"
 	GroupNotes        = "notes"
 	GroupCluster      = "cluster"
+	// GroupInternal is node-to-node only; it is never opened.
+	GroupInternal = "internal"
 )
 
 // OpenableGroups are the groups AccessConfig.Open may name.

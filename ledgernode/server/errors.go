@@ -28,6 +28,7 @@ var rejectionStatus = map[string]int{
 	state.CodeKeyInvalid:   http.StatusForbidden,
 	state.CodeUnauthorized: http.StatusForbidden,
 	state.CodeConflict:     http.StatusConflict,
+	state.CodeNonceReused:  http.StatusConflict,
 	state.CodeNotFound:     http.StatusNotFound,
 	state.CodeBadSignature: http.StatusUnauthorized,
 }

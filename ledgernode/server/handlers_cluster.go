@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
@@ -132,29 +134,125 @@ func (s *Server) adminRequest(r *http.Request, typ string) (*tx.Signed, []byte, 
 
 // memberRequest is adminRequest for an operation on the member the path
 // names ({id}): the signed payload must name the same member.
-func (s *Server) memberRequest(r *http.Request, typ string) ([]byte, *api.MemberRequest, error) {
-	_, body, mr, err := s.adminRequest(r, typ)
+func (s *Server) memberRequest(r *http.Request, typ string) (*tx.Signed, []byte, *api.MemberRequest, error) {
+	st, body, mr, err := s.adminRequest(r, typ)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if id := r.PathValue("id"); mr.ID != id {
-		return nil, nil, badRequest("payload.id", fmt.Sprintf("%q does not match the path's member %q", mr.ID, id))
+		return nil, nil, nil, badRequest("payload.id", fmt.Sprintf("%q does not match the path's member %q", mr.ID, id))
 	}
-	return body, mr, nil
+	return st, body, mr, nil
 }
 
-// leaderOnly runs op here when this node leads, else proxies the request.
-func (s *Server) leaderOnly(w http.ResponseWriter, r *http.Request, body []byte, op func() (any, error)) {
+// clusterOp carries out an admin cluster operation at most once. The same
+// envelope sent again, to any node and under any leader, is answered with
+// the recorded answer (header X-Ledger-Existing: true) and never carried
+// out again. On the leader: record the start through Raft (only the first
+// start runs op), run op, record its answer. Elsewhere: answer from the
+// record, or proxy to the leader.
+func (s *Server) clusterOp(w http.ResponseWriter, r *http.Request, st *tx.Signed, member string, body []byte, op func() (any, error)) {
+	if rec, ok, err := s.cfg.Store.ClusterOp(st.IDHex()); err != nil {
+		writeError(w, err)
+		return
+	} else if ok && rec.Done {
+		answerRecorded(w, rec)
+		return
+	}
 	if !s.cfg.Node.IsLeader() {
 		s.proxyToLeader(w, r, body)
 		return
 	}
+	rec, first, err := s.cfg.Node.RecordClusterOp(state.ClusterOp{TxID: st.IDHex(), Type: st.Type, Member: member})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if !first {
+		answerRecorded(w, rec)
+		return
+	}
 	out, err := op()
-	respond(w, out, err)
+	status, answer := http.StatusOK, []byte(nil)
+	if err != nil {
+		var d api.ErrorDetail
+		status, d = statusOf(err)
+		answer, _ = json.Marshal(api.ErrorBody{Error: d})
+	} else if answer, err = json.Marshal(out); err != nil {
+		writeError(w, err)
+		return
+	}
+	rec.Done, rec.Status, rec.Answer = true, status, answer
+	s.finishClusterOp(r.Context(), rec)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(answer, '\n'))
+}
+
+// answerRecorded answers an operation already started: its recorded
+// answer, or 409 when it started but has no answer (the leader that ran it
+// lost leadership on the way): it is never run twice.
+func answerRecorded(w http.ResponseWriter, rec state.ClusterOp) {
+	if !rec.Done {
+		writeJSON(w, http.StatusConflict, api.ErrorBody{Error: api.ErrorDetail{Code: "operation_outcome_unknown",
+			Message: fmt.Sprintf("cluster operation %s (%s) was started at Raft index %d and has no recorded outcome (still running, or its leader lost leadership on the way); an operation runs at most once, so it is not run again: check its effect with 'ledgerctl cluster status' and sign a new one if needed", tx.Shorten(rec.TxID, 16), rec.Type, rec.StartIndex)}})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set(api.HeaderExisting, "true")
+	w.WriteHeader(rec.Status)
+	_, _ = w.Write(append(rec.Answer, '\n'))
+}
+
+// finishClusterOp records an operation's answer: here while this node
+// leads, else through the (new) leader, which a leadership transfer makes
+// necessary. It tries until ctx ends; an answer that cannot be recorded
+// leaves the operation started-without-outcome (answered 409 on replay).
+func (s *Server) finishClusterOp(ctx context.Context, rec state.ClusterOp) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SubmitTimeout)
+	defer cancel()
+	body, _ := json.Marshal(rec)
+	for {
+		_, _, err := s.cfg.Node.RecordClusterOp(rec)
+		if errors.Is(err, consensus.ErrNotLeader) || errors.Is(err, consensus.ErrNoLeader) {
+			var status int
+			var out []byte
+			status, out, err = s.forward(ctx, http.MethodPost, "/v1/cluster/ops", body)
+			if err == nil && status != http.StatusOK {
+				err = peerError(status, out)
+			}
+		}
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			s.log.Warn("cluster operation done but its answer could not be recorded; a replay is answered 409", "txID", rec.TxID, "type", rec.Type, "err", err)
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// recordClusterOp serves POST /v1/cluster/ops (nodes only): another node
+// records the answer of an operation it ran before losing leadership.
+func (s *Server) recordClusterOp(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r, 1<<20)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var rec state.ClusterOp
+	if err := json.Unmarshal(body, &rec); err != nil || !rec.Done || rec.TxID == "" {
+		writeError(w, badRequest("body", "a finished cluster operation record"))
+		return
+	}
+	_, _, err = s.cfg.Node.RecordClusterOp(rec)
+	respond(w, map[string]bool{"recorded": true}, err)
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
-	_, body, mr, err := s.adminRequest(r, api.OpAddMember)
+	st, body, mr, err := s.adminRequest(r, api.OpAddMember)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -163,20 +261,20 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("payload.id", "id (a DNS label), raftAddr and apiAddr (host:port) are required"))
 		return
 	}
-	s.leaderOnly(w, r, body, func() (any, error) {
+	s.clusterOp(w, r, st, mr.ID, body, func() (any, error) {
 		err := s.cfg.Node.AddMember(r.Context(), state.Member{ID: mr.ID, RaftAddr: mr.RaftAddr, APIAddr: mr.APIAddr}, mr.Voter)
 		return map[string]any{"added": mr.ID, "voter": mr.Voter}, err
 	})
 }
 
 func (s *Server) promoteMember(w http.ResponseWriter, r *http.Request) {
-	body, mr, err := s.memberRequest(r, api.OpPromoteMember)
+	st, body, mr, err := s.memberRequest(r, api.OpPromoteMember)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	id := mr.ID
-	s.leaderOnly(w, r, body, func() (any, error) {
+	s.clusterOp(w, r, st, id, body, func() (any, error) {
 		if !mr.Force {
 			if err := s.caughtUp(r.Context(), id); err != nil {
 				return nil, err
@@ -219,24 +317,24 @@ func (s *Server) caughtUp(ctx context.Context, id string) error {
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
-	body, mr, err := s.memberRequest(r, api.OpRemoveMember)
+	st, body, mr, err := s.memberRequest(r, api.OpRemoveMember)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	id := mr.ID
-	s.leaderOnly(w, r, body, func() (any, error) {
+	s.clusterOp(w, r, st, id, body, func() (any, error) {
 		return map[string]any{"removed": id}, s.cfg.Node.RemoveMember(r.Context(), id)
 	})
 }
 
 func (s *Server) transferLeadership(w http.ResponseWriter, r *http.Request) {
-	_, body, mr, err := s.adminRequest(r, api.OpTransferLeadership)
+	st, body, mr, err := s.adminRequest(r, api.OpTransferLeadership)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	s.leaderOnly(w, r, body, func() (any, error) {
+	s.clusterOp(w, r, st, mr.ID, body, func() (any, error) {
 		if err := s.cfg.Node.TransferLeadership(r.Context(), mr.ID); err != nil {
 			return nil, err
 		}

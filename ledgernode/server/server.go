@@ -112,6 +112,7 @@ func (s *Server) routes() {
 	h(GroupSubmit, RoleAnonymous, "POST /v1/cluster/members/{id}/promote", s.promoteMember)
 	h(GroupSubmit, RoleAnonymous, "DELETE /v1/cluster/members/{id}", s.removeMember)
 	h(GroupSubmit, RoleAnonymous, "POST /v1/cluster/leadership", s.transferLeadership)
+	h(GroupInternal, RoleNode, "POST /v1/cluster/ops", s.recordClusterOp)
 	h(GroupDirectory, RoleParticipant, "GET /v1/keys/{id}", s.getKey)
 	h(GroupDirectory, RoleParticipant, "GET /v1/identities/{id...}", s.getIdentity)
 	h(GroupNotes, RoleParticipant, "GET /v1/notes/{key...}", s.getNote)

@@ -265,6 +265,9 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 	if rej != nil {
 		return reject(rej.Reasons)
 	}
+	if rej := nonceUsed(r, st); rej != nil {
+		return reject(rej.Reasons)
+	}
 	h, _ := s.reg.Lookup(st.Type)
 	ov := newOverlay(btx)
 	c := &Context{KV: ov, Time: t, Height: height, Index: index, TxID: pr.id, Tx: st, Signer: signer, Genesis: s.genesis, reg: s.reg}
@@ -288,6 +291,7 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 		rc.Result = raw
 	}
 	keepRecords(ov, c.records)
+	ov.Put(BucketNonces, nonceKey(st), []byte(pr.id))
 	if err := ov.flush(btx, wh, height); err != nil {
 		// A write failure inside a bbolt transaction is not a verdict on the
 		// transaction; the whole block fails and the node stops.
@@ -295,6 +299,25 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 	}
 	rc.Status = chain.Accepted
 	return rc
+}
+
+// BucketNonces holds every nonce a signer has used in an accepted
+// transaction: signer key id + "\x00" + nonce -> transaction id. A nonce is
+// unique per signer among accepted transactions, for ever: another
+// transaction by the same key with the same nonce is refused
+// (nonce_reused), even if its other fields differ. A rejected transaction
+// changes no state, its nonce included (its id is recorded: the same
+// envelope again is a duplicate).
+const BucketNonces = "nonces"
+
+func nonceKey(st *tx.Signed) string { return st.Signer + "\x00" + st.Nonce }
+
+// nonceUsed refuses a nonce its signer already used.
+func nonceUsed(r Reader, st *tx.Signed) *Rejection {
+	if prev := r.Get(BucketNonces, nonceKey(st)); prev != nil {
+		return Reject(CodeNonceReused, "nonce", "%q was already used by this signer in transaction %s; a nonce is used once per key: sign with a fresh random nonce", st.Nonce, shortID(string(prev)))
+	}
+	return nil
 }
 
 // statelessChecks are the checks that need only the envelope, the genesis

@@ -36,6 +36,9 @@ func (s *Store) Precheck(st *tx.Signed, now time.Time) (existing *TxRecord, err 
 		if _, rej := resolveSigner(v, st.Signer, now); rej != nil {
 			return rej
 		}
+		if rej := nonceUsed(v, st); rej != nil {
+			return rej
+		}
 		s.verif.Remember(st)
 		return nil
 	})

@@ -157,6 +157,7 @@ const (
 	CodeExpired      = "expired"
 	CodeFuture       = "created_in_future"
 	CodeDuplicate    = "duplicate"
+	CodeNonceReused  = "nonce_reused"
 	CodeBadSignature = "bad_signature"
 	CodeUnknownKey   = "unknown_key"
 	CodeKeyInvalid   = "key_not_valid"
