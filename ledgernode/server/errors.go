@@ -85,6 +85,8 @@ func statusOf(err error) (int, api.ErrorDetail) {
 		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "no_leader", Message: "no leader reachable right now (election in progress or quorum lost); retry shortly"}
 	case errors.Is(err, consensus.ErrOutcomeUnknown):
 		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "outcome_unknown", Message: err.Error()}
+	case errors.Is(err, errBusy):
+		return http.StatusTooManyRequests, api.ErrorDetail{Code: "busy", Message: err.Error()}
 	case errors.Is(err, consensus.ErrOverloaded):
 		return http.StatusTooManyRequests, api.ErrorDetail{Code: "overloaded", Message: err.Error()}
 	case errors.Is(err, consensus.ErrShutdown):

@@ -5,73 +5,145 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
 // maxBatchBytes bounds the body of POST /v1/txs.
-const maxBatchBytes = 32 << 20
+const maxBatchBytes = 16 << 20
 
 // submitBatch handles POST /v1/txs: up to api.MaxBatch envelopes in one
 // request, each checked and answered as POST /v1/tx would, in order. A
 // follower forwards the batch to the leader in one request. It saves a
 // gateway submitting many records the cost of one HTTP exchange each.
+//
+// The body is decoded as it arrives, envelope by envelope, under the
+// node's and the client's byte budgets (budget.go). An envelope whose
+// signer is unknown, whose key is not valid or whose signature fails stops
+// the request there: the whole batch is refused (401/403 naming
+// body[i]) without reading the rest, and nothing from it is submitted.
 func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r, maxBatchBytes)
-	if err != nil {
+	bb := s.budget.budgetBody(r)
+	defer bb.release()
+	arrived := time.Now()
+	cr := &countingReader{r: io.LimitReader(bb, maxBatchBytes+1)}
+	dec := json.NewDecoder(cr)
+	refuse := func(err error) {
+		w.Header().Set("Connection", "close") // the rest of the body is not read
 		writeError(w, err)
-		return
 	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(body, &raws); err != nil {
-		writeError(w, badRequest("body", "must be a JSON array of signed envelopes: "+err.Error()))
-		return
+	readErr := func(what string, err error) error {
+		switch {
+		case errors.Is(err, errBusy):
+			return err
+		case cr.n > maxBatchBytes:
+			return &tx.FieldError{Field: "body", Large: true, Message: fmt.Sprintf("request body is over the limit of %d bytes; send fewer envelopes per request", maxBatchBytes)}
+		}
+		return badRequest(what, "must be a JSON array of signed envelopes: "+strings.TrimPrefix(err.Error(), "json: "))
 	}
-	if len(raws) == 0 || len(raws) > api.MaxBatch {
-		writeError(w, badRequest("body", fmt.Sprintf("%d envelopes: send 1 to %d per request", len(raws), api.MaxBatch)))
+	if tok, err := dec.Token(); err != nil {
+		refuse(readErr("body", err))
+		return
+	} else if d, ok := tok.(json.Delim); !ok || d != '[' {
+		refuse(badRequest("body", fmt.Sprintf("must be a JSON array of signed envelopes, not %s", jsonTokenKind(tok))))
 		return
 	}
 	forwarded := r.Header.Get(api.HeaderForwarded) != ""
-	leader := s.cfg.Node.IsLeader()
-	res := make([]api.BatchResult, len(raws))
-	sts := make([]*tx.Signed, len(raws))
-	now := time.Now()
-	eachParallel(len(raws), func(i int) {
-		st, err := tx.Decode(raws[i], s.cfg.Store.Limits())
-		if err != nil {
-			res[i] = failed("", err)
-			return
-		}
-		existing, err := s.cfg.Store.Precheck(st, now)
-		switch {
-		case err != nil && !(stateDependent(err) && !forwarded && !leader):
-			res[i] = failed(st.IDHex(), err)
-		case existing != nil:
-			res[i] = api.BatchResult{TxID: st.IDHex(), Existing: true, Receipt: &existing.Receipt}
-		default:
-			sts[i] = st
-		}
-	})
-	var pending []int
-	for i, st := range sts {
-		if st != nil {
-			pending = append(pending, i)
-		}
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.SubmitTimeout)
 	defer cancel()
-	if len(pending) > 0 {
-		if leader || forwarded {
-			s.submitPending(ctx, sts, pending, res)
-		} else {
-			s.forwardPending(ctx, sts, pending, res)
+	res := make([]api.BatchResult, api.MaxBatch)
+	sts := make([]*tx.Signed, api.MaxBatch)
+	var stop atomic.Pointer[batchStop]
+	items := make(chan batchItem, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range items {
+				if stop.Load() != nil {
+					continue
+				}
+				st, err := tx.Decode(it.raw, s.cfg.Store.Limits())
+				if err != nil {
+					res[it.i] = failed("", err)
+					continue
+				}
+				existing, err := s.precheck(ctx, st, arrived, forwarded)
+				switch {
+				case err != nil && authFailure(err):
+					stop.CompareAndSwap(nil, &batchStop{i: it.i, err: err})
+				case errors.Is(err, errForward):
+					sts[it.i] = st
+				case err != nil:
+					res[it.i] = failed(st.IDHex(), err)
+				case existing != nil:
+					res[it.i] = api.BatchResult{TxID: st.IDHex(), Existing: true, Receipt: &existing.Receipt}
+				default:
+					sts[it.i] = st
+				}
+			}
+		}()
+	}
+	n := 0
+	var rerr error
+	for dec.More() && stop.Load() == nil {
+		if n == api.MaxBatch {
+			rerr = badRequest("body", fmt.Sprintf("more than %d envelopes: send 1 to %d per request", api.MaxBatch, api.MaxBatch))
+			break
 		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			rerr = readErr(fmt.Sprintf("body[%d]", n), err)
+			break
+		}
+		items <- batchItem{i: n, raw: raw}
+		n++
+	}
+	close(items)
+	wg.Wait()
+	if st := stop.Load(); st != nil {
+		refuse(inEnvelope(st.i, st.err))
+		return
+	}
+	if rerr == nil {
+		if _, err := dec.Token(); err != nil {
+			rerr = readErr("body", err)
+		} else if n == 0 {
+			rerr = badRequest("body", fmt.Sprintf("0 envelopes: send 1 to %d per request", api.MaxBatch))
+		}
+	}
+	if rerr != nil {
+		refuse(rerr)
+		return
+	}
+	res, sts = res[:n], sts[:n]
+	var pending, forward []int
+	for i, st := range sts {
+		if st == nil {
+			continue
+		}
+		if s.cfg.Node.IsLeader() || forwarded {
+			pending = append(pending, i)
+		} else {
+			forward = append(forward, i)
+		}
+	}
+	if len(pending) > 0 {
+		s.submitPending(ctx, sts, pending, res)
+	}
+	if len(forward) > 0 {
+		s.forwardPending(ctx, sts, forward, res)
 	}
 	for _, rr := range res {
 		if rr.Error != nil {
@@ -81,6 +153,74 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, api.BatchResponse{Results: res})
+}
+
+type batchItem struct {
+	i   int
+	raw json.RawMessage
+}
+
+// batchStop is the envelope that stopped a batch, and why.
+type batchStop struct {
+	i   int
+	err error
+}
+
+// authFailure says whether a precheck failure is about who signed: an
+// unknown signer, a key not valid now, a signature that does not verify.
+// Such an envelope stops its whole batch.
+func authFailure(err error) bool {
+	var rej *state.Rejection
+	if !errors.As(err, &rej) {
+		return errors.Is(err, tx.ErrBadSignature)
+	}
+	switch rej.Reasons[0].Code {
+	case state.CodeUnknownKey, state.CodeKeyInvalid, state.CodeBadSignature:
+		return true
+	}
+	return false
+}
+
+// inEnvelope names the batch envelope an error is about: its field becomes
+// body[i].<field>.
+func inEnvelope(i int, err error) error {
+	st, d := statusOf(err)
+	prefix := fmt.Sprintf("body[%d]", i)
+	if d.Field != "" {
+		d.Field = prefix + "." + d.Field
+	} else {
+		d.Field = prefix
+	}
+	d.Message = fmt.Sprintf("%s: %s; the whole batch is refused, nothing in it was submitted", prefix, d.Message)
+	return &errPeer{status: st, body: api.ErrorBody{Error: d}}
+}
+
+func jsonTokenKind(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		return "an object"
+	case string:
+		return "a string"
+	case float64, json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", tok)
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // failed is a batch item's error, mapped as the single-envelope route maps it.
@@ -148,25 +288,4 @@ func (s *Server) forwardPending(ctx context.Context, sts []*tx.Signed, pending [
 			backoff *= 2
 		}
 	}
-}
-
-// eachParallel runs fn for 0..n-1 on GOMAXPROCS goroutines.
-func eachParallel(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var wg sync.WaitGroup
-	next := make(chan int, n)
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
 }

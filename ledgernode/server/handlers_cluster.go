@@ -183,7 +183,15 @@ func (s *Server) clusterOp(w http.ResponseWriter, r *http.Request, st *tx.Signed
 		return
 	}
 	rec.Done, rec.Status, rec.Answer = true, status, answer
-	s.finishClusterOp(r.Context(), rec)
+	// Record the answer before answering (a replay then gets it), but do
+	// not keep the client waiting for long: after a leadership transfer the
+	// answer goes through the new leader, which may take a moment.
+	recorded := make(chan struct{})
+	go func() { s.finishClusterOp(context.WithoutCancel(r.Context()), rec); close(recorded) }()
+	select {
+	case <-recorded:
+	case <-time.After(3 * time.Second):
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(answer, '\n'))

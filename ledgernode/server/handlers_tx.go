@@ -35,6 +35,10 @@ func readBody(r *http.Request, limit int) ([]byte, error) {
 // submit handles POST /v1/tx: decode and check here (4xx at once), then
 // propose on the leader (forwarding if needed) and wait for the receipt.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
+	bb := s.budget.budgetBody(r)
+	defer bb.release()
+	r.Body = io.NopCloser(bb)
 	st, err := s.decodeEnvelope(r)
 	if err != nil {
 		s.countSubmit(err)
@@ -42,8 +46,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	forwarded := r.Header.Get(api.HeaderForwarded) != ""
-	existing, err := s.cfg.Store.Precheck(st, time.Now())
-	if err != nil && !(stateDependent(err) && !forwarded && !s.cfg.Node.IsLeader()) {
+	existing, err := s.precheck(r.Context(), st, arrived, forwarded)
+	if err != nil && !errors.Is(err, errForward) {
 		s.countSubmit(err)
 		writeError(w, err)
 		return
@@ -81,9 +85,33 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	s.writeSubmitted(w, st, &rc, rc.TxID != st.IDHex(), withProof)
 }
 
+// errForward: this follower could not catch up with the leader to judge a
+// state-dependent precheck failure; it forwards and the leader decides.
+var errForward = errors.New("the leader decides")
+
+// precheck runs the checks made before consensus, the same on every node.
+// A failure that depends on state (an unknown or invalid key, a suspended
+// signer) is judged again once this node has applied everything the leader
+// had committed when the request arrived (catchUp): a key registered and
+// acknowledged a moment earlier is then known here too, and what is still
+// refused is refused here, as the leader would, without forwarding.
+func (s *Server) precheck(ctx context.Context, st *tx.Signed, arrived time.Time, forwarded bool) (*state.TxRecord, error) {
+	existing, err := s.cfg.Store.Precheck(st, time.Now())
+	if err == nil || !stateDependent(err) {
+		return existing, err
+	}
+	if cerr := s.catchUp(ctx, arrived); cerr != nil {
+		if forwarded || s.cfg.Node.IsLeader() {
+			return existing, err
+		}
+		return nil, errForward
+	}
+	return s.cfg.Store.Precheck(st, time.Now())
+}
+
 // stateDependent says whether a precheck failure depends on state this
-// follower may not have applied yet (a key registered a moment ago on the
-// leader): such transactions are forwarded and the leader decides.
+// node may not have applied yet (a key registered a moment ago on the
+// leader).
 func stateDependent(err error) bool {
 	var rej *state.Rejection
 	if !errors.As(err, &rej) {

@@ -46,6 +46,8 @@ type Config struct {
 	PublicURL string
 	// Access says which route groups anonymous clients may read (access.go).
 	Access AccessConfig
+	// Budget bounds the submission bytes held at once (budget.go).
+	Budget BudgetConfig
 }
 
 // Server serves the ledger API.
@@ -55,6 +57,10 @@ type Server struct {
 	mux   *http.ServeMux
 	peers *http.Client // node-to-node HTTPS (forwarding), with the node certificate
 	fwd   *forwardCoalescer
+	// budget bounds the submission bytes in flight (budget.go).
+	budget *byteBudgets
+	// ri is the last commit index learnt from the leader (catch_up.go).
+	ri readIndex
 
 	headMu sync.Mutex
 	head   *chain.Head
@@ -74,7 +80,7 @@ func New(cfg Config) *Server {
 	if cfg.ReadWait == 0 {
 		cfg.ReadWait = 5 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), budget: newByteBudgets(cfg.Budget)}
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	if ip := net.ParseIP(cfg.DialSource); ip != nil {
 		dialer.LocalAddr = &net.TCPAddr{IP: ip}
@@ -113,6 +119,7 @@ func (s *Server) routes() {
 	h(GroupSubmit, RoleAnonymous, "DELETE /v1/cluster/members/{id}", s.removeMember)
 	h(GroupSubmit, RoleAnonymous, "POST /v1/cluster/leadership", s.transferLeadership)
 	h(GroupInternal, RoleNode, "POST /v1/cluster/ops", s.recordClusterOp)
+	h(GroupInternal, RoleNode, "GET /v1/cluster/applied", s.appliedIndex)
 	h(GroupDirectory, RoleParticipant, "GET /v1/keys/{id}", s.getKey)
 	h(GroupDirectory, RoleParticipant, "GET /v1/identities/{id...}", s.getIdentity)
 	h(GroupNotes, RoleParticipant, "GET /v1/notes/{key...}", s.getNote)

@@ -1,0 +1,87 @@
+package node_test
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+func wantRefusal(t *testing.T, what string, err error, status int, code string) {
+	t.Helper()
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != status || ce.Code != code {
+		t.Fatalf("%s: %v, want %d %s", what, err, status, code)
+	}
+}
+
+// Every node runs the same checks before consensus: an unknown or revoked
+// signer is refused with 403 by followers as by the leader, with or without
+// ?wait=false (a follower used to answer 202 and drop it), and nothing is
+// written; a key registered a moment ago on the leader is known at once on
+// every follower (it catches up with the leader before judging).
+func TestEveryNodeRefusesUnknownAndRevokedSignersBeforeConsensus(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := ctxT(t, time.Minute)
+	stranger, _ := tx.GenerateKey()
+	revoked, err := c.Enrol(ctx, "participant/revoked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoke, _ := c.Sign(c.Admin, "key.revoke", state.KeyRevoke{KeyID: tx.KeyID(revoked.Public().(ed25519.PublicKey)),
+		Effective: tx.FormatTime(time.Now().Add(-time.Second)), Reason: "test"})
+	if resp, err := c.Client().Submit(ctx, revoke, client.SubmitOptions{}); err != nil || resp.Receipt.Status != chain.Accepted {
+		t.Fatalf("revoke: %v %+v", err, resp)
+	}
+	before, err := c.Client(mustLeader(t, c)).Head(ctx, client.ReadOptions{Strong: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		for _, async := range []bool{false, true} {
+			st, _ := c.Sign(stranger, "note.put", state.NotePut{Key: "x", Value: []byte(`1`)})
+			_, err := c.Client(i).Submit(ctx, st, client.SubmitOptions{Async: async})
+			wantRefusal(t, "unknown signer", err, 403, state.CodeUnknownKey)
+			st, _ = c.Sign(revoked, "note.put", state.NotePut{Key: "x", Value: []byte(`1`)})
+			_, err = c.Client(i).Submit(ctx, st, client.SubmitOptions{Async: async})
+			wantRefusal(t, "revoked signer", err, 403, state.CodeKeyInvalid)
+		}
+		// A batch with an unknown signer is refused whole, naming it.
+		good, _ := c.Sign(c.Admin, "note.put", state.NotePut{Key: "y", Value: []byte(`1`)})
+		bad, _ := c.Sign(stranger, "note.put", state.NotePut{Key: "y", Value: []byte(`2`)})
+		_, err := c.Client(i).SubmitBatch(ctx, []*tx.Signed{good, bad})
+		wantRefusal(t, "batch with an unknown signer", err, 403, state.CodeUnknownKey)
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Field != "body[1].signer" {
+			t.Errorf("batch refusal names %q, want body[1].signer", ce.Field)
+		}
+	}
+	after, err := c.Client(mustLeader(t, c)).Head(ctx, client.ReadOptions{Strong: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.TreeSize != before.TreeSize {
+		t.Fatalf("refused transactions were written: tree size %d -> %d", before.TreeSize, after.TreeSize)
+	}
+	// Registered through the leader, used at once on each follower.
+	leader := mustLeader(t, c)
+	for i := range 3 {
+		if i == leader {
+			continue
+		}
+		k, _ := tx.GenerateKey()
+		reg, _ := c.Sign(c.Admin, "key.register", state.KeyRegister{Owner: "participant/fresh-" + string(rune('a'+i)), PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))})
+		if resp, err := c.Client(leader).Submit(ctx, reg, client.SubmitOptions{}); err != nil || resp.Receipt.Status != chain.Accepted {
+			t.Fatalf("register: %v", err)
+		}
+		st, _ := c.Sign(k, "note.put", state.NotePut{Key: "fresh", Value: []byte(`1`)})
+		if resp, err := c.Client(i).Submit(ctx, st, client.SubmitOptions{Async: true}); err != nil || !resp.Pending {
+			t.Fatalf("a key registered a moment ago, at follower %d: %v %+v", i, err, resp)
+		}
+	}
+}
