@@ -49,7 +49,7 @@ func TestSubmitRejectionsOverHTTP(t *testing.T) {
 		{"unknown key", unknown.Canonical, 403, "unknown_key", "signer"},
 		{"expired", old.Canonical, 400, "expired", "created"},
 		{"oversize", huge.Canonical, 413, "too_large", "envelope"},
-		{"admin operation by a participant", adminOnly.Canonical, 200, "", ""}, // recorded as rejected: authorisation is a ledger decision
+		{"admin operation by a participant", adminOnly.Canonical, 403, "unauthorized", "signer"}, // the signer's kind decides: refused before consensus
 	}
 	for _, cse := range cases {
 		t.Run(cse.name, func(t *testing.T) {
@@ -169,12 +169,30 @@ func TestBatchSubmissionAnswersEachEnvelopeAsAloneWould(t *testing.T) {
 		st, _ := c.Sign(k, "note.put", notePayload("b", i))
 		batch = append(batch, st)
 	}
+	expired, _ := tx.BuildSigned(c.Genesis.Network, "note.put", notePayload("b", -4), time.Now().Add(-time.Hour), k)
 	bad, _ := c.Sign(k, "note.put", notePayload("b", -1))
 	bad.Canonical = bytes.Replace(bad.Canonical, []byte(`"value":-1`), []byte(`"value":-2`), 1)
 	unknown, _ := c.Sign(stranger, "note.put", notePayload("b", -3))
-	batch = append(batch, first, bad, unknown)
+	wantVersion := uint64(1)
 	for _, via := range []int{(leader + 1) % 3, leader} {
-		resp, err := c.Client(via).SubmitBatch(ctx, batch)
+		// Who signed is checked first: a bad signature or an unknown signer
+		// refuses the whole batch, naming the envelope; nothing is submitted.
+		for _, tc := range []struct {
+			odd    *tx.Signed
+			status int
+			code   string
+			field  string
+		}{{bad, 401, state.CodeBadSignature, "body[41].sig"}, {unknown, 403, state.CodeUnknownKey, "body[41].signer"}} {
+			_, err := c.Client(via).SubmitBatch(ctx, append(append([]*tx.Signed{}, batch...), first, tc.odd))
+			var ce *client.Error
+			if !errors.As(err, &ce) || ce.Status != tc.status || ce.Code != tc.code || ce.Field != tc.field {
+				t.Fatalf("via node %d, a batch with %s: %v, want %d %s on %s", via, tc.code, err, tc.status, tc.code, tc.field)
+			}
+		}
+		if n, err := c.Client(leader).Note(ctx, "b", client.ReadOptions{Strong: true}); err != nil || n.Version != wantVersion {
+			t.Fatalf("a refused batch wrote: %+v %v", n, err)
+		}
+		resp, err := c.Client(via).SubmitBatch(ctx, append(append([]*tx.Signed{}, batch...), first, expired))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,12 +205,10 @@ func TestBatchSubmissionAnswersEachEnvelopeAsAloneWould(t *testing.T) {
 		if !r[40].Existing || r[40].Receipt == nil {
 			t.Fatalf("recorded transaction in a batch: %+v", r[40])
 		}
-		if r[41].Status != 401 || r[41].Error.Code != state.CodeBadSignature {
-			t.Fatalf("bad signature in a batch: %+v", r[41])
+		if r[41].Status != 400 || r[41].Error.Code != state.CodeExpired {
+			t.Fatalf("expired envelope in a batch: %+v", r[41])
 		}
-		if r[42].Error == nil || r[42].Error.Code != state.CodeUnknownKey {
-			t.Fatalf("unknown key in a batch: %+v", r[42])
-		}
+		wantVersion = 41
 	}
 	// The second round resent the same 40: each answered with its original receipt.
 	n, err := c.Client(0).Note(ctx, "b", client.ReadOptions{Strong: true})

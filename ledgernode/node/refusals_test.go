@@ -3,12 +3,16 @@ package node_test
 import (
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/policy"
+	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -83,5 +87,58 @@ func TestEveryNodeRefusesUnknownAndRevokedSignersBeforeConsensus(t *testing.T) {
 		if resp, err := c.Client(i).Submit(ctx, st, client.SubmitOptions{Async: true}); err != nil || !resp.Pending {
 			t.Fatalf("a key registered a moment ago, at follower %d: %v %+v", i, err, resp)
 		}
+	}
+}
+
+// One rule for refusals: what can be decided before consensus is refused
+// before it with a 4xx and never written (here: a signer whose kind may
+// not submit the type, a policy naming another agency), on every node;
+// only what depends on the order is recorded as rejected.
+func TestSignerOfTheWrongKindIsRefusedBeforeConsensusOnEveryNode(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := ctxT(t, time.Minute)
+	writer, err := c.Enrol(ctx, "participant/writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cbp, err := c.EnrolIn(ctx, "agency/us-cbp", "US")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := tx.GenerateKey()
+	fda := policy.Policy{ID: "fda-fish", Agency: "us-fda", Enforcement: policy.Enforce,
+		Scope: policy.Scope{HSPrefixes: []string{"03"}, DestinationCountries: []string{"US"}, DocumentTypes: []string{"certificate"}},
+		Rules: []policy.Rule{{Name: "registered-facility", Expression: `has(doc.producer.fdaRegistration)`, Message: "no FDA registration"}}}
+	before, err := c.Client(mustLeader(t, c)).Head(ctx, client.ReadOptions{Strong: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		for _, tc := range []struct {
+			name    string
+			key     ed25519.PrivateKey
+			typ     string
+			payload any
+		}{
+			{"a participant registering an agency", writer, "agency.register", trade.AgencyRegister{ID: "xx-fake", Name: "Fake", Country: "US", Programs: []string{"USMCA"},
+				PublicKeys: []string{tx.KeyID(k.Public().(ed25519.PublicKey))}}},
+			{"a participant registering a key", writer, "key.register", state.KeyRegister{Owner: "participant/other", PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}},
+			{"a participant enrolling a participant", writer, "participant.enrol", trade.ParticipantEnrol{ID: "other", Name: "Other", Country: "US", Roles: []string{"importer"},
+				PublicKeys: []string{tx.KeyID(k.Public().(ed25519.PublicKey))}}},
+			{"an agency publishing another agency's policy", cbp, policystate.TypePublish, fda},
+		} {
+			for _, async := range []bool{false, true} {
+				st, _ := c.Sign(tc.key, tc.typ, tc.payload)
+				_, err := c.Client(i).Submit(ctx, st, client.SubmitOptions{Async: async})
+				wantRefusal(t, fmt.Sprintf("node %d: %s", i, tc.name), err, 403, state.CodeUnauthorized)
+			}
+		}
+	}
+	after, err := c.Client(mustLeader(t, c)).Head(ctx, client.ReadOptions{Strong: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.TreeSize != before.TreeSize {
+		t.Fatalf("refused transactions were written: tree size %d -> %d", before.TreeSize, after.TreeSize)
 	}
 }

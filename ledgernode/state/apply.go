@@ -269,6 +269,9 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 		return reject(rej.Reasons)
 	}
 	h, _ := s.reg.Lookup(st.Type)
+	if rej := h.authorize(signer, st.Payload); rej != nil {
+		return reject(rej.Reasons)
+	}
 	ov := newOverlay(btx)
 	c := &Context{KV: ov, Time: t, Height: height, Index: index, TxID: pr.id, Tx: st, Signer: signer, Genesis: s.genesis, reg: s.reg}
 	result, err := safeApply(h, c)

@@ -239,6 +239,7 @@ func coreHandlers() []Handler {
 		{
 			Type:    "key.register",
 			Summary: "register a key for a node, agency or participant (network admin)",
+			Signers: []string{KindAdmin},
 			Check:   CheckAs[KeyRegister](),
 			Apply:   applyKeyRegister,
 		},

@@ -7,10 +7,16 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
-// Precheck makes, before consensus, every check that does not need the
-// block: network, time window (against now, the node's clock: this is
-// outside the state machine), type and payload shape, signature (cached for
-// the state machine), and that the key is registered and valid now. A
+// Precheck makes, before consensus, every check that does not depend on
+// the transaction's place in the order: network, time window and the
+// handler's own time checks (against the ledger's time now: this is
+// outside the state machine), type and payload shape, signature (cached
+// for the state machine), that the key is registered and valid now and its
+// nonce unused, and that a signer of its kind may submit the type (the
+// handler's Signers and Authorize). What fails here is refused with a 4xx
+// and never reaches a block; what depends on state at the transaction's
+// place in the order (roles, jurisdiction, records and their status) is
+// decided by Apply and recorded as rejected. A
 // transaction already recorded is returned as existing, so that a client
 // retrying after a timeout gets the original receipt instead of a duplicate.
 //
@@ -33,11 +39,21 @@ func (s *Store) Precheck(st *tx.Signed, now time.Time) (existing *TxRecord, err 
 		if err := s.verif.Verify(st); err != nil {
 			return &Rejection{Reasons: AsReasons(err, CodeBadSignature)}
 		}
-		if _, rej := resolveSigner(v, st.Signer, now); rej != nil {
+		signer, rej := resolveSigner(v, st.Signer, now)
+		if rej != nil {
 			return rej
 		}
 		if rej := nonceUsed(v, st); rej != nil {
 			return rej
+		}
+		h, _ := s.reg.Lookup(st.Type)
+		if rej := h.authorize(signer, st.Payload); rej != nil {
+			return rej
+		}
+		if h.Precheck != nil {
+			if err := h.Precheck(st.Payload, now); err != nil {
+				return &Rejection{Reasons: AsReasons(err, CodeInvalid)}
+			}
 		}
 		s.verif.Remember(st)
 		return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,6 +23,18 @@ type Handler struct {
 	// Check validates the payload without state: schema, field sizes and
 	// shapes. It must not read the clock.
 	Check func(payload json.RawMessage) error
+	// Signers lists the identity kinds that may sign this type (nil: any).
+	// A signer's kind never changes, so a signer of another kind is refused
+	// before consensus (403 unauthorized) and never reaches a block.
+	Signers []string
+	// Authorize, when set, decides before consensus from the signer and
+	// the payload alone (no state) whether the signer may submit it: for
+	// example a policy must name the signing agency. Apply checks again.
+	Authorize func(s Signer, payload json.RawMessage) error
+	// Precheck, when set, checks the payload against the ledger's time
+	// before consensus (a date that cannot be valid at any block time to
+	// come); Apply checks again at block time.
+	Precheck func(payload json.RawMessage, now time.Time) error
 	// Apply validates against state and writes through c. It returns the
 	// result recorded in the receipt, or a *Rejection (or any error, which
 	// is recorded as a rejection too). Writes of a rejected transaction are
@@ -78,6 +91,20 @@ func (r *Registry) Types() []*Handler {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
 	return out
+}
+
+// authorize runs what a handler decides from the signer alone: its kind,
+// and Authorize. Both Precheck and the state machine run it.
+func (h *Handler) authorize(s Signer, payload json.RawMessage) *Rejection {
+	if h.Signers != nil && !slices.Contains(h.Signers, s.Kind) {
+		return Reject(CodeUnauthorized, "signer", "%s may be signed only by %s keys; %s is %s", h.Type, strings.Join(h.Signers, " or "), s.Owner, s.Kind)
+	}
+	if h.Authorize != nil {
+		if err := h.Authorize(s, payload); err != nil {
+			return &Rejection{Reasons: AsReasons(err, CodeUnauthorized)}
+		}
+	}
+	return nil
 }
 
 // Signer is the identity behind a transaction's key, resolved at block time.

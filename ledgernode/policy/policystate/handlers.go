@@ -42,11 +42,11 @@ type Withdraw = policy.Withdraw
 func Handlers() []state.Handler {
 	return []state.Handler{
 		{Type: TypePublish, Summary: "publish a new agency policy (CEL rules with a scope), version 1 (signed by the owning agency)",
-			Check: checkPublish, Apply: applyPublish},
+			Check: checkPublish, Apply: applyPublish, Signers: []string{state.KindAgency}, Authorize: namesSigner},
 		{Type: TypeUpdate, Summary: "publish a new version of a policy; earlier versions are kept (owning agency only)",
-			Check: checkUpdate, Apply: applyUpdate},
+			Check: checkUpdate, Apply: applyUpdate, Signers: []string{state.KindAgency}, Authorize: namesSigner},
 		{Type: TypeWithdraw, Summary: "withdraw a policy with a reason; its history is kept (owning agency only)",
-			Check: state.CheckAs[Withdraw](), Apply: applyWithdraw},
+			Check: state.CheckAs[Withdraw](), Apply: applyWithdraw, Signers: []string{state.KindAgency}},
 	}
 }
 
@@ -105,6 +105,22 @@ func checkUpdate(payload json.RawMessage) error {
 		return err
 	}
 	return tx.CheckPayloadKeys(payload, &policy.Policy{})
+}
+
+// namesSigner refuses, before consensus, a policy that names an agency
+// other than the signer's: only the owning agency publishes its policies.
+func namesSigner(s state.Signer, payload json.RawMessage) error {
+	var p struct {
+		Agency string `json:"agency"`
+	}
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return nil // the payload check reports it
+	}
+	if want := "agency/" + p.Agency; s.Owner != want {
+		return state.Reject(state.CodeUnauthorized, "signer", "only %s can publish policies of agency %s; this transaction is signed by a key of %s",
+			want, p.Agency, s.Owner)
+	}
+	return nil
 }
 
 // owner checks that the signer is a key of agency/<agency>; action says
