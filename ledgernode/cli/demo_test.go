@@ -72,6 +72,8 @@ func (d *demo) run(nodes []int, args ...string) (out string, code int) {
 	d.t.Helper()
 	d.t.Setenv(cli.EnvServer, d.servers(nodes...))
 	d.t.Setenv(cli.EnvCA, d.c.Layout.CACert)
+	d.t.Setenv(cli.EnvCert, d.c.Layout.ClientCert)
+	d.t.Setenv(cli.EnvCertKey, d.c.Layout.ClientKey)
 	d.t.Setenv(cli.EnvTrust, d.c.Layout.Genesis)
 	d.t.Setenv(cli.EnvNetwork, d.c.Genesis.Network)
 	d.t.Setenv(cli.EnvSession, d.session)
