@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
@@ -34,11 +35,28 @@ type Params struct {
 	MaxEnvelopeBytes    int `json:"maxEnvelopeBytes"`
 	TxWindowSeconds     int `json:"txWindowSeconds"`     // how old `created` may be at block time
 	MaxClockSkewSeconds int `json:"maxClockSkewSeconds"` // how far `created` may be ahead of block time
+	// SelfRevokeBackdateSeconds is how far before block time a key's owner
+	// may date the revocation of its own key (0: 72 hours). Further back
+	// only the network admin or the agency that enrolled the owner may.
+	SelfRevokeBackdateSeconds int `json:"selfRevokeBackdateSeconds,omitempty"`
+}
+
+// DefaultSelfRevokeBackdate is the backdating window of a network whose
+// genesis does not set one.
+const DefaultSelfRevokeBackdate = 72 * time.Hour
+
+// SelfRevokeBackdate is the window SelfRevokeBackdateSeconds sets.
+func (p Params) SelfRevokeBackdate() time.Duration {
+	if p.SelfRevokeBackdateSeconds <= 0 {
+		return DefaultSelfRevokeBackdate
+	}
+	return time.Duration(p.SelfRevokeBackdateSeconds) * time.Second
 }
 
 // DefaultParams are the parameters of a new network.
 func DefaultParams() Params {
-	return Params{MaxEnvelopeBytes: 256 << 10, TxWindowSeconds: 600, MaxClockSkewSeconds: 120}
+	return Params{MaxEnvelopeBytes: 256 << 10, TxWindowSeconds: 600, MaxClockSkewSeconds: 120,
+		SelfRevokeBackdateSeconds: int(DefaultSelfRevokeBackdate / time.Second)}
 }
 
 var nodeIDPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$`)
@@ -85,6 +103,9 @@ func (g *Genesis) Validate() error {
 	p := g.Params
 	if p.MaxEnvelopeBytes < 1024 || p.TxWindowSeconds < 1 || p.MaxClockSkewSeconds < 0 {
 		return fmt.Errorf("genesis.params: maxEnvelopeBytes must be >= 1024, txWindowSeconds >= 1, maxClockSkewSeconds >= 0")
+	}
+	if p.SelfRevokeBackdateSeconds < 0 {
+		return fmt.Errorf("genesis.params.selfRevokeBackdateSeconds %d: must be >= 0 (0: 72 hours)", p.SelfRevokeBackdateSeconds)
 	}
 	return nil
 }

@@ -42,15 +42,19 @@ type Identity struct {
 // t < RevokedAt (if set). Records are never deleted: old signatures stay
 // verifiable after rotation.
 type Key struct {
-	KeyID        string     `json:"keyId"`
-	Fingerprint  string     `json:"fingerprint"`
-	Owner        string     `json:"owner"`
-	Kind         string     `json:"kind"`
-	ValidFrom    string     `json:"validFrom"`
-	RetiredAt    string     `json:"retiredAt,omitempty"`
-	RevokedAt    string     `json:"revokedAt,omitempty"`
-	RevokeReason string     `json:"revokeReason,omitempty"`
-	History      []KeyEvent `json:"history"`
+	KeyID        string `json:"keyId"`
+	Fingerprint  string `json:"fingerprint"`
+	Owner        string `json:"owner"`
+	Kind         string `json:"kind"`
+	ValidFrom    string `json:"validFrom"`
+	RetiredAt    string `json:"retiredAt,omitempty"`
+	RevokedAt    string `json:"revokedAt,omitempty"`
+	RevokeReason string `json:"revokeReason,omitempty"`
+	// RevokedRecordedAt is the block time of the revocation; when it is
+	// after RevokedAt the revocation was backdated, by RevokedBy.
+	RevokedRecordedAt string     `json:"revokedRecordedAt,omitempty"`
+	RevokedBy         string     `json:"revokedBy,omitempty"`
+	History           []KeyEvent `json:"history"`
 }
 
 // KeyEvent is one change to a key, with the transaction that made it.
@@ -155,12 +159,19 @@ func RetireKey(kv KV, k *Key, at time.Time, txID, detail string) error {
 // past: signatures at or after it are invalid, earlier ones stay valid.
 // Revoking again may only move the effective time earlier.
 func RevokeKey(kv KV, k *Key, effective time.Time, reason, txID string) error {
+	return revokeKey(kv, k, effective, reason, txID, time.Time{}, "")
+}
+
+func revokeKey(kv KV, k *Key, effective time.Time, reason, txID string, recorded time.Time, by string) error {
 	at := tx.FormatTime(effective)
 	if k.RevokedAt != "" && k.RevokedAt <= at {
 		return Reject(CodeConflict, "effective", "key %s is already revoked from %s", k.Fingerprint, k.RevokedAt)
 	}
 	k.RevokedAt = at
 	k.RevokeReason = reason
+	if !recorded.IsZero() {
+		k.RevokedRecordedAt, k.RevokedBy = tx.FormatTime(recorded), by
+	}
 	k.History = append(k.History, KeyEvent{Time: at, Event: "revoked", TxID: txID, Detail: reason})
 	return PutJSON(kv, BucketKeys, k.KeyID, k)
 }
@@ -292,11 +303,19 @@ func applyKeyRevoke(c *Context) (any, error) {
 	if !ok {
 		return nil, Reject(CodeNotFound, "payload.keyId", "no key %s is registered", tx.FingerprintOf(p.KeyID))
 	}
-	if !c.Signer.IsAdmin() && c.Signer.Owner != k.Owner {
-		return nil, Reject(CodeUnauthorized, "signer", "only the network admin or the key's owner (%s) may revoke it", k.Owner)
+	authority := c.Signer.IsAdmin() || (c.reg.keyAuthority != nil && c.reg.keyAuthority(c, c.Signer, k.Owner))
+	if !authority && c.Signer.Owner != k.Owner {
+		return nil, Reject(CodeUnauthorized, "signer", "only the network admin, the agency that enrolled %s or %s itself may revoke its key", k.Owner, k.Owner)
 	}
 	eff, _ := tx.ParseTime(p.Effective)
-	if err := RevokeKey(c, k, eff, p.Reason, c.TxID); err != nil {
+	// An owner may backdate its own revocation only within the network's
+	// window: further back it would turn records that agencies accepted
+	// into invalid ones with no agency involved.
+	if window := c.Genesis.Params.SelfRevokeBackdate(); !authority && eff.Before(c.Time.Add(-window)) {
+		return nil, Reject(CodeBackdated, "payload.effective", "%s is more than %s before the ledger time %s: a key's owner may backdate a revocation by at most %s (genesis params.selfRevokeBackdateSeconds); further back only the network admin or the agency that enrolled %s may",
+			p.Effective, window, tx.FormatTime(c.Time), window, k.Owner)
+	}
+	if err := revokeKey(c, k, eff, p.Reason, c.TxID, c.Time, c.Signer.Owner); err != nil {
 		return nil, err
 	}
 	return map[string]string{"keyId": k.KeyID, "revokedAt": k.RevokedAt}, nil

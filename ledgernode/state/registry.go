@@ -46,6 +46,16 @@ type Handler struct {
 type Registry struct {
 	handlers  map[string]*Handler
 	evaluator Evaluator
+	// keyAuthority says whether signer has authority over owner's keys
+	// besides the owner and the admin (the agency that enrolled it).
+	keyAuthority func(r Reader, signer Signer, owner string) bool
+}
+
+// SetKeyAuthority installs who, besides a key's owner and the network
+// admin, may revoke the owner's keys (and backdate the revocation past the
+// owner's window): the trade package names the enrolling agency.
+func (r *Registry) SetKeyAuthority(f func(r Reader, signer Signer, owner string) bool) {
+	r.keyAuthority = f
 }
 
 // NewRegistry returns a registry holding the built-in core types (keys and
@@ -185,6 +195,7 @@ const (
 	CodeFuture       = "created_in_future"
 	CodeDuplicate    = "duplicate"
 	CodeNonceReused  = "nonce_reused"
+	CodeBackdated    = "backdated_too_far"
 	CodeBadSignature = "bad_signature"
 	CodeUnknownKey   = "unknown_key"
 	CodeKeyInvalid   = "key_not_valid"

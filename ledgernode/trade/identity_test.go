@@ -1,6 +1,7 @@
 package trade
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -222,7 +223,7 @@ func TestSignatureAfterKeyRevocationIsRejectedWhileEarlierOneStillVerifies(t *te
 		if err != nil {
 			t.Fatal(err)
 		}
-		if late.Verdict != VerdictInvalid || late.Reasons[0].Code != "signature_invalid" {
+		if late.Verdict != VerdictInvalid || late.Reasons[0].Code != "signature_revoked_retroactively" || !strings.Contains(late.Reasons[0].Message, "backdated revocation") {
 			t.Fatalf("late: %+v", late)
 		}
 		// ... and the one signed before it still verifies.

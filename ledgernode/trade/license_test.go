@@ -320,7 +320,7 @@ func TestGrantSignedByAKeyNotValidThenGivesNo(t *testing.T) {
 	t1, _ := tx.ParseTime(l1Time)
 	w.must(w.admin, "key.revoke", state.KeyRevoke{KeyID: keyID(w.maker), Effective: ts(t1.Add(-time.Second)), Reason: "key leaked"})
 	vd := w.ask(LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US"})
-	if vd.Answer != AnswerNo || vd.Failure.Step != 0 || vd.Failure.Code != "signature_invalid" || !strings.Contains(vd.Failure.Reason, "key leaked") {
+	if vd.Answer != AnswerNo || vd.Failure.Step != 0 || vd.Failure.Code != "signature_revoked_retroactively" || !strings.Contains(vd.Failure.Reason, "key leaked") {
 		t.Fatalf("%+v", vd.Failure)
 	}
 }

@@ -30,4 +30,16 @@ func Register(r *state.Registry) {
 	for _, h := range Handlers() {
 		r.MustRegister(h)
 	}
+	r.SetKeyAuthority(enrollerOf)
+}
+
+// enrollerOf says whether signer is the agency that enrolled the
+// participant owner: it may revoke the participant's keys, with any
+// effective time.
+func enrollerOf(r state.Reader, signer state.Signer, owner string) bool {
+	if signer.Kind != state.KindAgency || state.KindOf(owner) != state.KindParticipant {
+		return false
+	}
+	p, ok, err := LookupParticipant(r, owner)
+	return err == nil && ok && p.EnrolledBy == signer.Owner
 }

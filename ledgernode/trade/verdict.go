@@ -193,19 +193,37 @@ func signatureCheck(v Source, what string, rec Recorded, ev *evidenceSet, at str
 	t, _ := tx.ParseTime(rec.Time)
 	if rej := k.ValidAt(t); rej != nil {
 		var warn *Check
+		backdated := ""
 		for _, h := range k.History {
 			if h.Event != "revoked" && h.Event != "retired" {
 				continue
 			}
 			ev.add("signing key "+k.Fingerprint+" of "+k.Owner+" "+h.Event, h.TxID)
-			if r, err := v.TxByID(h.TxID); err == nil && h.Event == "revoked" && r.Receipt.Time > at {
+			r, err := v.TxByID(h.TxID)
+			if err != nil || h.Event != "revoked" {
+				continue
+			}
+			if r.Receipt.Time > at {
 				var l checkList
 				l.recordedAfter(fmt.Sprintf("the revocation of key %s of %s (effective %s), which invalidates the signature of %s, was recorded", k.Fingerprint, k.Owner, h.Time, what), r.Receipt.Time, at)
 				warn = &l.all[0]
 			}
+			// Recorded after the record, effective before it: a backdated
+			// revocation changed this verdict, and the verdict says so.
+			if h.Time <= rec.Time && r.Receipt.Time > rec.Time {
+				by := k.RevokedBy
+				if by == "" {
+					by = "key " + tx.FingerprintOf(r.Receipt.Signer)
+				}
+				backdated = fmt.Sprintf(" (backdated revocation: recorded at %s by %s with effect from %s, after %s was recorded and accepted)", r.Receipt.Time, by, h.Time, what)
+			}
 		}
-		return Check{Name: "signature", Result: ResultFail, Code: "signature_invalid",
-			Message: fmt.Sprintf("%s was recorded at %s, signed by %s with key %s, which was not valid then: %s", what, rec.Time, rec.Signer, k.Fingerprint, rej.Reasons[0].Message)}, warn
+		code := "signature_invalid"
+		if backdated != "" {
+			code = "signature_revoked_retroactively"
+		}
+		return Check{Name: "signature", Result: ResultFail, Code: code,
+			Message: fmt.Sprintf("%s was recorded at %s, signed by %s with key %s, which was not valid then: %s%s", what, rec.Time, rec.Signer, k.Fingerprint, rej.Reasons[0].Message, backdated)}, warn
 	}
 	return Check{Name: "signature", Result: ResultPass,
 		Message: fmt.Sprintf("%s signed by %s with key %s, valid at %s", what, rec.Signer, k.Fingerprint, rec.Time)}, nil
