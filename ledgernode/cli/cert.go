@@ -257,7 +257,7 @@ func (a *App) certListCmd() *cobra.Command {
 // re-issuing it with --issuer-key if given.
 func (a *App) exportCredential(cmd *cobra.Command, raw json.RawMessage, f credentialFlags) error {
 	if f.issuerKey != "" {
-		k, err := tx.ReadKeyFile(f.issuerKey)
+		k, err := readSigningKey(f.issuerKey, "--issuer-key")
 		if err != nil {
 			return err
 		}

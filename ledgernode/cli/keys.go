@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -81,14 +82,40 @@ func (a *App) keysShowCmd() *cobra.Command {
 	}
 }
 
+// keyIDHelp is what --help says about typing key ids.
+const keyIDHelp = `A key id is base64url and may begin with '-', which would read as a flag:
+give it as key:<id> (the prefix is dropped), as --id=<id>, or after --.`
+
+// keyIDArg is the key id of a command: the --id flag or the one argument,
+// either with an optional "key:" prefix.
+func keyIDArg(args []string, flag string) (string, error) {
+	switch {
+	case flag != "" && len(args) > 0:
+		return "", fmt.Errorf("give the key id once: as --id or as the argument, not both")
+	case flag != "":
+		return strings.TrimPrefix(flag, "key:"), nil
+	case len(args) == 1:
+		return strings.TrimPrefix(args[0], "key:"), nil
+	}
+	return "", fmt.Errorf("a key id is required: KEY_ID, key:<id> or --id=<id>")
+}
+
 func (a *App) keysGetCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "get KEY_ID",
+	var id string
+	cmd := &cobra.Command{
+		Use:   "get KEY_ID | key:KEY_ID | --id=KEY_ID",
 		Short: "Show a registered key and its history (registered, retired, revoked)",
-		Args:  cobra.ExactArgs(1),
+		Long:  "Show a registered key and its history (registered, retired, revoked).\n\n" + keyIDHelp,
+		Example: `  ledgerctl keys get key:-Xb3...
+  ledgerctl keys get --id=-Xb3...`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			keyID, err := keyIDArg(args, id)
+			if err != nil {
+				return err
+			}
 			return show(a, cmd, func(c *client.Client, ctx context.Context) (*state.Key, error) {
-				return c.Key(ctx, args[0])
+				return c.Key(ctx, keyID)
 			}, func(w io.Writer, k *state.Key) {
 				row(w, "FINGERPRINT", "OWNER", "KIND", "VALID FROM", "RETIRED", "REVOKED")
 				row(w, k.Fingerprint, k.Owner, k.Kind, k.ValidFrom, dash(k.RetiredAt), dash(k.RevokedAt))
@@ -100,6 +127,8 @@ func (a *App) keysGetCmd() *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().StringVar(&id, "id", "", "the key id (use --id=<id> when it begins with '-')")
+	return cmd
 }
 
 func dash(s string) string {
@@ -127,16 +156,26 @@ func (a *App) keysRegisterCmd() *cobra.Command {
 
 func (a *App) keysRevokeCmd() *cobra.Command {
 	var p state.KeyRevoke
-	var effective string
+	var effective, id string
 	cmd := &cobra.Command{
-		Use:   "revoke KEY_ID --reason TEXT [--effective TIME]",
+		Use:   "revoke KEY_ID | key:KEY_ID | --id=KEY_ID --reason TEXT [--effective TIME]",
 		Short: "Revoke a key from an effective time (default now; may be in the past)",
 		Long: `Revoke a compromised key. Signatures made at or after the effective time are
 invalid; earlier ones stay valid. Signed by the key's owner (with another of its
-keys) or by the network admin.`,
-		Args: cobra.ExactArgs(1),
+keys), by the network admin, or by the agency that enrolled the owner. The owner
+may date a revocation at most the network's window back (72 hours unless the
+genesis says otherwise); further back only the admin or the enrolling agency.
+
+` + keyIDHelp,
+		Example: `  ledgerctl keys revoke key:-Xb3... --reason "laptop stolen" --effective 2026-03-01T12:00:00Z
+  ledgerctl keys revoke --id=-Xb3... --reason "laptop stolen"`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p.KeyID = args[0]
+			keyID, err := keyIDArg(args, id)
+			if err != nil {
+				return err
+			}
+			p.KeyID = keyID
 			t := time.Now()
 			if effective != "" {
 				var err error
@@ -150,5 +189,6 @@ keys) or by the network admin.`,
 	}
 	cmd.Flags().StringVar(&p.Reason, "reason", "", "why the key is revoked (required)")
 	cmd.Flags().StringVar(&effective, "effective", "", "RFC 3339 UTC time the revocation takes effect (default now)")
+	cmd.Flags().StringVar(&id, "id", "", "the key id (use --id=<id> when it begins with '-')")
 	return cmd
 }

@@ -141,7 +141,21 @@ func (a *App) Key() (ed25519.PrivateKey, error) {
 	if a.g.keyFile == "" {
 		return nil, errors.New("no signing key: pass --key FILE or set " + EnvKey + " (create one with 'ledgerctl keys create')")
 	}
-	return tx.ReadKeyFile(a.g.keyFile)
+	return readSigningKey(a.g.keyFile, "--key")
+}
+
+// readSigningKey reads a private key to sign with, refusing (as ssh does)
+// a file that others can read: a key others can read is not the signer's
+// alone, and what it signs is binding.
+func readSigningKey(path, flag string) (ed25519.PrivateKey, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("%s %s: the key file is readable by others (mode %04o); ledgerctl will not sign with it, as ssh will not: run chmod 600 %s (and replace the key if others may have read it)", flag, path, perm, path)
+	}
+	return tx.ReadKeyFile(path)
 }
 
 // Network returns the network id, asking the server when not configured.

@@ -401,7 +401,11 @@ func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, err := strconv.ParseUint(q.Get("from"), 10, 64)
 	if err != nil {
-		writeError(w, badRequest("from", "required: the tree size of the head you hold"))
+		msg := "required: the tree size of the head you hold"
+		if f := q.Get("from"); f != "" {
+			msg = fmt.Sprintf("%q: must be a tree size, a whole number >= 0 (the treeSize of the head you hold)", tx.Shorten(f, 32))
+		}
+		writeError(w, badRequest("from", msg))
 		return
 	}
 	var to uint64

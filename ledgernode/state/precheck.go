@@ -51,7 +51,9 @@ func (s *Store) Precheck(st *tx.Signed, now time.Time) (existing *TxRecord, err 
 			return rej
 		}
 		if h.Precheck != nil {
-			if err := h.Precheck(st.Payload, now); err != nil {
+			p := s.genesis.Params
+			latest := st.CreatedTime().Add(time.Duration(p.TxWindowSeconds+p.MaxClockSkewSeconds) * time.Second)
+			if err := h.Precheck(st.Payload, latest); err != nil {
 				return &Rejection{Reasons: AsReasons(err, CodeInvalid)}
 			}
 		}

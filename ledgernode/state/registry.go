@@ -31,10 +31,11 @@ type Handler struct {
 	// the payload alone (no state) whether the signer may submit it: for
 	// example a policy must name the signing agency. Apply checks again.
 	Authorize func(s Signer, payload json.RawMessage) error
-	// Precheck, when set, checks the payload against the ledger's time
-	// before consensus (a date that cannot be valid at any block time to
-	// come); Apply checks again at block time.
-	Precheck func(payload json.RawMessage, now time.Time) error
+	// Precheck, when set, refuses before consensus a payload that cannot be
+	// valid at any block time the transaction can still get: latest is the
+	// last such time (created + the window + the clock skew). Apply checks
+	// again at block time.
+	Precheck func(payload json.RawMessage, latest time.Time) error
 	// Apply validates against state and writes through c. It returns the
 	// result recorded in the receipt, or a *Rejection (or any error, which
 	// is recorded as a rejection too). Writes of a rejected transaction are

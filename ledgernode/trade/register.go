@@ -1,6 +1,12 @@
 package trade
 
-import "github.com/tradeledger/tradeledger/ledgernode/state"
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
 
 // Handlers are the transaction types of the trade records.
 func Handlers() []state.Handler {
@@ -14,8 +20,8 @@ func Handlers() []state.Handler {
 		{Type: "participant.update", Signers: []string{state.KindAgency}, Summary: "change a participant's name, roles, identifiers or contact (agency of its country)", Check: state.CheckAs[ParticipantUpdate](), Apply: applyParticipantUpdate},
 		{Type: "participant.suspend", Signers: []string{state.KindAgency}, Summary: "suspend a participant from block time (agency of its country)", Check: state.CheckAs[ParticipantStatus](), Apply: applyParticipantStatus(StatusSuspended)},
 		{Type: "participant.reinstate", Signers: []string{state.KindAgency}, Summary: "reinstate a suspended participant (agency of its country)", Check: state.CheckAs[ParticipantStatus](), Apply: applyParticipantStatus(StatusActive)},
-		{Type: "certificate.issue", Signers: []string{state.KindParticipant}, Summary: "issue a certificate of origin: USMCA, CAFTA-DR or NAFTA (the certifier)", Check: state.CheckAs[Certificate](), Apply: applyCertificateIssue},
-		{Type: "certificate.amend", Signers: []string{state.KindParticipant}, Summary: "record a new version of a certificate; the old one is kept (the certifier)", Check: state.CheckAs[CertificateAmend](), Apply: applyCertificateAmend},
+		{Type: "certificate.issue", Signers: []string{state.KindParticipant}, Precheck: signedBy(""), Summary: "issue a certificate of origin: USMCA, CAFTA-DR or NAFTA (the certifier)", Check: state.CheckAs[Certificate](), Apply: applyCertificateIssue},
+		{Type: "certificate.amend", Signers: []string{state.KindParticipant}, Precheck: signedBy("certificate"), Summary: "record a new version of a certificate; the old one is kept (the certifier)", Check: state.CheckAs[CertificateAmend](), Apply: applyCertificateAmend},
 		{Type: "certificate.revoke", Signers: []string{state.KindParticipant, state.KindAgency}, Summary: "withdraw (certifier) or revoke (agency of the importing or exporting country) a certificate, with a reason", Check: state.CheckAs[CertificateRevoke](), Apply: applyCertificateRevoke},
 		{Type: "certificate.endorse", Signers: []string{state.KindAgency}, Summary: "endorse a certificate (agency of the exporting country)", Check: state.CheckAs[CertificateEndorse](), Apply: applyCertificateEndorse},
 		{Type: "ipright.register", Signers: []string{state.KindAgency}, Summary: "register an IP right held by an enrolled rights holder (agency acting on IPR)", Check: state.CheckAs[IPRightRegister](), Apply: applyIPRightRegister},
@@ -31,6 +37,31 @@ func Register(r *state.Registry) {
 		r.MustRegister(h)
 	}
 	r.SetKeyAuthority(enrollerOf)
+}
+
+// signedBy refuses before consensus a certificate signed after the latest
+// block time the transaction can get (a date in the year 3000): it could
+// never be recorded. inner names the object holding the certificate.
+func signedBy(inner string) func(json.RawMessage, time.Time) error {
+	return func(payload json.RawMessage, latest time.Time) error {
+		var p struct {
+			SignedAt    string `json:"signedAt"`
+			Certificate struct {
+				SignedAt string `json:"signedAt"`
+			} `json:"certificate"`
+		}
+		if json.Unmarshal(payload, &p) != nil {
+			return nil // the payload check reports it
+		}
+		field, v := "payload.signedAt", p.SignedAt
+		if inner != "" {
+			field, v = "payload."+inner+".signedAt", p.Certificate.SignedAt
+		}
+		if t, err := tx.ParseTime(v); err == nil && t.After(latest) {
+			return tx.Fieldf(field, v, "is after %s, the latest block time this transaction can get: a certification is recorded after it is signed", tx.FormatTime(latest))
+		}
+		return nil
+	}
 }
 
 // enrollerOf says whether signer is the agency that enrolled the

@@ -72,11 +72,8 @@ func mustSign(t *testing.T, f *clusterFx, key ed25519.PrivateKey, typ string, pa
 func TestAReadForAHeightNoNodeHasReachedIsRefusedWith503(t *testing.T) {
 	f := newCluster(t, 1)
 	head := f.c.Node(0).Store().Meta().Height
-	cl, err := client.New(client.Config{Endpoints: []string{"https://" + f.c.Members[0].APIAddr}, CAFile: f.c.Layout.CACert, Retry: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = cl.VerifyCertificate(f.ctx, trade.CertificateQuery{ID: "ANY"}, client.ReadOptions{MinHeight: head + 1000})
+	cl := f.c.ClientWith(client.Config{CertFile: f.c.Layout.ClientCert, CertKeyFile: f.c.Layout.ClientKey, Timeout: 30 * time.Second, Retry: time.Millisecond}, 0)
+	_, err := cl.VerifyCertificate(f.ctx, trade.CertificateQuery{ID: "ANY"}, client.ReadOptions{MinHeight: head + 1000})
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != http.StatusServiceUnavailable || ce.Code != "height_not_reached" ||
 		!strings.Contains(ce.Message, "asks for height") {

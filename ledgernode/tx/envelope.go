@@ -102,6 +102,9 @@ func Decode(raw []byte, lim Limits) (*Signed, error) {
 	if err != nil {
 		return nil, Fieldf("envelope", "", "not valid JSON (RFC 8785 canonicalisation failed: %v)", err)
 	}
+	if len(canonical) == 0 || canonical[0] != '{' {
+		return nil, Fieldf("envelope", "", "must be a JSON object (a signed envelope: v, network, type, payload, signer, nonce, created, sig), not %s", jsonValueKind(canonical))
+	}
 	var env Envelope
 	dec := json.NewDecoder(bytes.NewReader(canonical))
 	dec.DisallowUnknownFields()
@@ -366,7 +369,11 @@ func jsonFieldError(prefix string, err error) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return Fieldf(join(te.Field), "", "wrong type: got JSON %s, want %s", te.Value, jsonKind(te.Type.String()))
+		field := join(te.Field)
+		if field == "" {
+			field = "envelope"
+		}
+		return Fieldf(field, "", "wrong type: got JSON %s, want %s", te.Value, jsonKind(te.Type.String()))
 	}
 	msg := err.Error()
 	if strings.HasPrefix(msg, "json: unknown field ") {
@@ -378,6 +385,26 @@ func jsonFieldError(prefix string, err error) error {
 		where = "envelope"
 	}
 	return Fieldf(where, "", "malformed JSON: %s", strings.TrimPrefix(msg, "json: "))
+}
+
+// jsonValueKind names the kind of a JSON value for an error message.
+func jsonValueKind(raw []byte) string {
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	case '{':
+		return "an object"
+	}
+	return "a number"
 }
 
 func jsonKind(goType string) string {
@@ -400,6 +427,12 @@ func DecodePayload(payload json.RawMessage, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			// encoding/json names only the key: find where it is.
+			if perr := CheckPayloadKeys(payload, v); perr != nil {
+				return perr
+			}
+		}
 		return jsonFieldError("payload", err)
 	}
 	if dec.More() {

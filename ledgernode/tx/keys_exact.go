@@ -46,7 +46,7 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 					return nil, Fieldf(path+"."+key, "", "unknown field; did you mean %q? (field names are case-sensitive)", name)
 				}
 			}
-			return nil, nil // unknown fields are refused by the strict decode
+			return nil, Fieldf(path+"."+key, "", "unknown field; check the spelling against the API reference")
 		})
 	case reflect.Map:
 		return walkObject(dec, path, func(string) (reflect.Type, error) { return t.Elem(), nil })
