@@ -177,7 +177,7 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 			g.Expect(k8sClient.Get(suiteCtx, key(net, statefulSetName(net)), &appsv1.StatefulSet{})).To(Succeed())
 			g.Expect(k8sClient.Get(suiteCtx, key(net, genesisConfigMapName(net)), &cm)).To(Succeed())
 			g.Expect(json.Unmarshal([]byte(cm.Data[genesisKey]), &genesis)).To(Succeed())
-			g.Expect(k8sClient.Get(suiteCtx, key(net, nodesSecretName(net)), &corev1.Secret{})).To(Succeed())
+			g.Expect(k8sClient.Get(suiteCtx, key(net, nodeKeysSecretName(podName(net, 0))), &corev1.Secret{})).To(Succeed())
 		}, eventually, tick).Should(Succeed())
 		for i := range 3 {
 			Expect(pods.Start(suiteCtx, k8sClient, net, i)).To(Succeed())

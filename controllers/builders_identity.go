@@ -63,27 +63,62 @@ func buildAdminSecret(n *ledgerv1.LedgerNetwork, key ed25519.PrivateKey) (*corev
 		Data: map[string][]byte{adminKeyKey: data}}, nil
 }
 
-// buildNodesSecret holds every node's keys, named by pod, so that one pod
-// template serves every ordinal (the container picks its own files by
-// $(POD_NAME)).
-func buildNodesSecret(n *ledgerv1.LedgerNetwork, nodes map[string]nodeIdentity) (*corev1.Secret, error) {
-	data := map[string][]byte{}
-	for _, pod := range slices.Sorted(maps.Keys(nodes)) {
-		m := nodes[pod]
-		kf, err := tx.MarshalKey(m.Key, "node "+pod+" of "+networkID(n))
-		if err != nil {
-			return nil, err
-		}
-		data[nodeCertKey(pod)] = m.CertPEM
-		data[nodeTLSKeyKey(pod)] = m.KeyPEM
-		data[nodeSignKeyKey(pod)] = kf
+// buildNodeKeysSecret holds one node's keys and nothing else: its
+// head-signing key, its TLS certificate and key, and the network CA's
+// certificate. The admission policy mounts it into that node's pod only.
+func buildNodeKeysSecret(n *ledgerv1.LedgerNetwork, pod string, m nodeIdentity, caCertPEM []byte) (*corev1.Secret, error) {
+	kf, err := tx.MarshalKey(m.Key, "node "+pod+" of "+networkID(n))
+	if err != nil {
+		return nil, err
 	}
-	return &corev1.Secret{ObjectMeta: identityMeta(n, nodesSecretName(n)), Type: corev1.SecretTypeOpaque, Data: data}, nil
+	meta := identityMeta(n, nodeKeysSecretName(pod))
+	meta.Labels[LabelComponent] = componentNodeKeys
+	meta.Labels[LabelNode] = pod
+	return &corev1.Secret{ObjectMeta: meta, Type: corev1.SecretTypeOpaque, Data: map[string][]byte{
+		nodeSignKeyFile: kf, nodeCertFile: m.CertPEM, nodeTLSKeyFile: m.KeyPEM, caCertKey: caCertPEM,
+	}}, nil
 }
 
-// decodeIdentity reads a network identity back from its objects and
-// checks that the pieces belong together; errors name the object and key.
-func decodeIdentity(n *ledgerv1.LedgerNetwork, cm *corev1.ConfigMap, caSec, adminSec, nodesSec *corev1.Secret) (*networkIdentity, error) {
+// decodeNodeKeysSecret reads one node's keys back; errors name the Secret
+// and the key.
+func decodeNodeKeysSecret(sec *corev1.Secret) (nodeIdentity, error) {
+	k, err := tx.UnmarshalKey(sec.Data[nodeSignKeyFile])
+	if err != nil {
+		return nodeIdentity{}, fmt.Errorf("secret %s key %s: %w", sec.Name, nodeSignKeyFile, err)
+	}
+	crt, tlsKey := sec.Data[nodeCertFile], sec.Data[nodeTLSKeyFile]
+	if len(crt) == 0 || len(tlsKey) == 0 {
+		return nodeIdentity{}, fmt.Errorf("secret %s: %s and %s are required beside %s", sec.Name, nodeCertFile, nodeTLSKeyFile, nodeSignKeyFile)
+	}
+	return nodeIdentity{Key: k, CertPEM: crt, KeyPEM: tlsKey}, nil
+}
+
+// decodeLegacyNodes reads every node's keys from the Secret that held them
+// all (named by pod) before each node had its own.
+func decodeLegacyNodes(sec *corev1.Secret) (map[string]nodeIdentity, error) {
+	nodes := map[string]nodeIdentity{}
+	for _, k := range slices.Sorted(maps.Keys(sec.Data)) {
+		pod, ok := strings.CutSuffix(k, ".node.key")
+		if !ok {
+			continue
+		}
+		key, err := tx.UnmarshalKey(sec.Data[k])
+		if err != nil {
+			return nil, fmt.Errorf("secret %s key %s: %w", sec.Name, k, err)
+		}
+		crt, tlsKey := sec.Data[legacyCertKey(pod)], sec.Data[legacyTLSKeyKey(pod)]
+		if len(crt) == 0 || len(tlsKey) == 0 {
+			return nil, fmt.Errorf("secret %s: %s and %s are required beside %s", sec.Name, legacyCertKey(pod), legacyTLSKeyKey(pod), k)
+		}
+		nodes[pod] = nodeIdentity{Key: key, CertPEM: crt, KeyPEM: tlsKey}
+	}
+	return nodes, nil
+}
+
+// decodeIdentity reads a network identity back from its objects (the
+// node Secrets by pod name) and checks that the pieces belong together;
+// errors name the object and key.
+func decodeIdentity(n *ledgerv1.LedgerNetwork, cm *corev1.ConfigMap, caSec, adminSec *corev1.Secret, nodeSecs map[string]*corev1.Secret) (*networkIdentity, error) {
 	var g chain.Genesis
 	if err := json.Unmarshal([]byte(cm.Data[genesisKey]), &g); err != nil {
 		return nil, fmt.Errorf("configmap %s key %s: %w", cm.Name, genesisKey, err)
@@ -106,28 +141,20 @@ func decodeIdentity(n *ledgerv1.LedgerNetwork, cm *corev1.ConfigMap, caSec, admi
 		return nil, fmt.Errorf("secret %s holds a key that is not an admin of the genesis in configmap %s", adminSec.Name, cm.Name)
 	}
 	id := &networkIdentity{Genesis: &g, CA: ca, AdminKey: admin, Nodes: map[string]nodeIdentity{}}
-	for k := range nodesSec.Data {
-		pod, ok := strings.CutSuffix(k, ".node.key")
-		if !ok {
-			continue
-		}
-		key, err := tx.UnmarshalKey(nodesSec.Data[k])
+	for pod, sec := range nodeSecs {
+		m, err := decodeNodeKeysSecret(sec)
 		if err != nil {
-			return nil, fmt.Errorf("secret %s key %s: %w", nodesSec.Name, k, err)
+			return nil, err
 		}
-		crt, tlsKey := nodesSec.Data[nodeCertKey(pod)], nodesSec.Data[nodeTLSKeyKey(pod)]
-		if len(crt) == 0 || len(tlsKey) == 0 {
-			return nil, fmt.Errorf("secret %s: %s and %s are required beside %s", nodesSec.Name, nodeCertKey(pod), nodeTLSKeyKey(pod), k)
-		}
-		id.Nodes[pod] = nodeIdentity{Key: key, CertPEM: crt, KeyPEM: tlsKey}
+		id.Nodes[pod] = m
 	}
 	for _, gn := range g.Nodes {
 		m, ok := id.Nodes[gn.ID]
 		if !ok {
-			return nil, fmt.Errorf("secret %s has no keys for genesis node %s", nodesSec.Name, gn.ID)
+			return nil, fmt.Errorf("secret %s with the keys of genesis node %s is missing", nodeKeysSecretName(gn.ID), gn.ID)
 		}
 		if tx.KeyID(m.Key.Public().(ed25519.PublicKey)) != gn.Key {
-			return nil, fmt.Errorf("secret %s key %s does not match genesis node %s", nodesSec.Name, nodeSignKeyKey(gn.ID), gn.ID)
+			return nil, fmt.Errorf("secret %s key %s does not match genesis node %s", nodeKeysSecretName(gn.ID), nodeSignKeyFile, gn.ID)
 		}
 	}
 	return id, nil

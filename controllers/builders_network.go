@@ -81,10 +81,10 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 		{Name: "LEDGERNODE_ID", Value: "$(POD_NAME)"},
 		{Name: "LEDGERNODE_DATA_DIR", Value: dataDir},
 		{Name: "LEDGERNODE_GENESIS", Value: genesisDir + "/" + genesisKey},
-		{Name: "LEDGERNODE_NODE_KEY", Value: tlsDir + "/" + nodeSignKeyKey("$(POD_NAME)")},
+		{Name: "LEDGERNODE_NODE_KEY", Value: tlsDir + "/" + nodeSignKeyFile},
 		{Name: "LEDGERNODE_TLS_CA", Value: tlsDir + "/" + caCertKey},
-		{Name: "LEDGERNODE_TLS_CERT", Value: tlsDir + "/" + nodeCertKey("$(POD_NAME)")},
-		{Name: "LEDGERNODE_TLS_KEY", Value: tlsDir + "/" + nodeTLSKeyKey("$(POD_NAME)")},
+		{Name: "LEDGERNODE_TLS_CERT", Value: tlsDir + "/" + nodeCertFile},
+		{Name: "LEDGERNODE_TLS_KEY", Value: tlsDir + "/" + nodeTLSKeyFile},
 		{Name: "LEDGERNODE_RAFT_BIND", Value: fmt.Sprintf("0.0.0.0:%d", RaftPort)},
 		{Name: "LEDGERNODE_RAFT_ADVERTISE", Value: fmt.Sprintf("%s:%d", podFQDN(n, "$(POD_NAME)", cfg.domain()), RaftPort)},
 		{Name: "LEDGERNODE_API_BIND", Value: fmt.Sprintf("0.0.0.0:%d", APIPort)},
@@ -173,7 +173,7 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 						VolumeMounts: []corev1.VolumeMount{
 							{Name: "data", MountPath: dataDir},
 							{Name: "genesis", MountPath: genesisDir, ReadOnly: true},
-							{Name: "tls", MountPath: tlsDir, ReadOnly: true},
+							{Name: volumeNodeKeys, MountPath: tlsDir, ReadOnly: true},
 						},
 						SecurityContext: &corev1.SecurityContext{
 							AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
@@ -183,16 +183,16 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 					Volumes: []corev1.Volume{
 						{Name: "genesis", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 							LocalObjectReference: corev1.LocalObjectReference{Name: genesisConfigMapName(n)}}}},
-						// The pods see the CA certificate, never its key, and
-						// never the admin key.
-						{Name: "tls", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
-							DefaultMode: ptr.To[int32](0o440),
-							Sources: []corev1.VolumeProjection{
-								{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: caSecretName(n)},
-									Items: []corev1.KeyToPath{{Key: caCertKey, Path: caCertKey}}}},
-								{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: nodesSecretName(n)}}},
-							},
-						}}},
+						// Each pod sees its own node's keys and the CA
+						// certificate, never another node's keys, the CA key
+						// or the admin key. One template serves every
+						// ordinal, so it cannot name the pod's own Secret:
+						// the admission policy in config/admission points
+						// this volume at "<pod>-node-keys" when the pod is
+						// created. Without the policy the placeholder, which
+						// never exists, keeps the pod from starting.
+						{Name: volumeNodeKeys, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+							SecretName: nodeKeysPlaceholder(n), DefaultMode: ptr.To[int32](0o440)}}},
 					},
 				},
 			},

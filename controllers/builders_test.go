@@ -1,6 +1,10 @@
 package controllers
 
 import (
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,14 +39,14 @@ func envOf(c corev1.Container) map[string]string {
 	return out
 }
 
-func TestStatefulSetPodsFindTheirOwnKeysByPodName(t *testing.T) {
+func TestStatefulSetPodsReadTheirKeysFromTheirOwnKeysVolume(t *testing.T) {
 	sts := buildStatefulSet(testNetwork(), BuildConfig{DefaultImage: "img"}, 3)
 	env := envOf(sts.Spec.Template.Spec.Containers[0])
 	want := map[string]string{
 		"LEDGERNODE_ID":             "$(POD_NAME)",
-		"LEDGERNODE_NODE_KEY":       "/etc/tradeledger/tls/$(POD_NAME).node.key",
-		"LEDGERNODE_TLS_CERT":       "/etc/tradeledger/tls/$(POD_NAME).tls.crt",
-		"LEDGERNODE_TLS_KEY":        "/etc/tradeledger/tls/$(POD_NAME).tls.key",
+		"LEDGERNODE_NODE_KEY":       "/etc/tradeledger/tls/node.key",
+		"LEDGERNODE_TLS_CERT":       "/etc/tradeledger/tls/tls.crt",
+		"LEDGERNODE_TLS_KEY":        "/etc/tradeledger/tls/tls.key",
 		"LEDGERNODE_TLS_CA":         "/etc/tradeledger/tls/ca.crt",
 		"LEDGERNODE_GENESIS":        "/etc/tradeledger/genesis/genesis.json",
 		"LEDGERNODE_RAFT_ADVERTISE": "$(POD_NAME).customs-peers.trade.svc.cluster.local:7000",
@@ -180,22 +184,101 @@ func TestScrapeAnnotationsAreOnUnlessTurnedOff(t *testing.T) {
 	}
 }
 
-func TestPodsNeverSeeTheCAKeyOrTheAdminKey(t *testing.T) {
-	n := testNetwork()
-	for _, v := range buildStatefulSet(n, BuildConfig{}, 3).Spec.Template.Spec.Volumes {
-		if v.Projected == nil {
-			continue
+// secretsMounted lists the Secrets a pod spec's volumes read.
+func secretsMounted(spec *corev1.PodSpec) []string {
+	var out []string
+	for _, v := range spec.Volumes {
+		if v.Secret != nil {
+			out = append(out, v.Secret.SecretName)
 		}
-		for _, src := range v.Projected.Sources {
-			switch src.Secret.Name {
-			case caSecretName(n):
-				if len(src.Secret.Items) != 1 || src.Secret.Items[0].Key != caCertKey {
-					t.Errorf("CA Secret projected with %v: only %s may reach the pods", src.Secret.Items, caCertKey)
+		if v.Projected != nil {
+			for _, src := range v.Projected.Sources {
+				if src.Secret != nil {
+					out = append(out, src.Secret.Name)
 				}
-			case adminSecretName(n):
-				t.Errorf("the admin key is mounted into the pods")
 			}
 		}
+	}
+	return out
+}
+
+func TestAPodsVolumesReferenceNoOtherNodesKeys(t *testing.T) {
+	for _, replicas := range []int32{1, 3, 5, 7} {
+		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Replicas = replicas })
+		spec := buildStatefulSet(n, BuildConfig{}, replicas).Spec.Template.Spec
+		mounted := secretsMounted(&spec)
+		// The template names only the placeholder, which never exists: the
+		// admission policy makes each pod's volume its own Secret.
+		if len(mounted) != 1 || mounted[0] != nodeKeysPlaceholder(n) {
+			t.Errorf("%d replicas: the template mounts %v, want only the placeholder %s", replicas, mounted, nodeKeysPlaceholder(n))
+		}
+		seen := map[string]bool{}
+		for i := range int(replicas) {
+			pod := podName(n, i)
+			own := nodeKeysSecretName(pod)
+			for _, forbidden := range []string{own, legacyNodesSecretName(n), caSecretName(n), adminSecretName(n)} {
+				if slices.Contains(mounted, forbidden) {
+					t.Errorf("%d replicas: every pod of the template would mount %s", replicas, forbidden)
+				}
+			}
+			if seen[own] || ordinalOf(n, strings.TrimSuffix(own, nodeKeysSecretSuffix)) != i {
+				t.Errorf("%s: Secret %s is not this node's alone", pod, own)
+			}
+			seen[own] = true
+		}
+		for _, e := range spec.Containers[0].Env {
+			if strings.HasPrefix(e.Value, tlsDir) && !slices.Contains([]string{nodeSignKeyFile, nodeCertFile, nodeTLSKeyFile, caCertKey}, strings.TrimPrefix(e.Value, tlsDir+"/")) {
+				t.Errorf("%s reads %s, which the node's own Secret does not hold", e.Name, e.Value)
+			}
+		}
+	}
+}
+
+func TestTheAdmissionPolicyMountsTheSecretTheOperatorWrites(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "config", "admission", "node_keys_policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := string(data)
+	for _, want := range []string{
+		`object.metadata.name + "` + nodeKeysSecretSuffix + `"`,
+		`v.name == '` + volumeNodeKeys + `'`,
+		`name: "` + volumeNodeKeys + `"`,
+		LabelComponent + ": ledger-node",
+	} {
+		if !strings.Contains(policy, want) {
+			t.Errorf("config/admission/node_keys_policy.yaml lacks %s: the policy and the operator must agree on the names", want)
+		}
+	}
+}
+
+func TestANodesSecretHoldsItsOwnKeysAndTheCACertificateOnly(t *testing.T) {
+	n := testNetwork()
+	b := generate(t, "customs", "customs-0", "customs-1")
+	m := b.Nodes[1]
+	sec, err := buildNodeKeysSecret(n, m.ID, nodeIdentity{Key: m.Key, CertPEM: m.CertPEM, KeyPEM: m.KeyPEM}, b.CA.CertPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sec.Name != "customs-1-node-keys" || sec.Labels[LabelNode] != "customs-1" || sec.Labels[LabelComponent] != componentNodeKeys {
+		t.Errorf("Secret %s labels %v", sec.Name, sec.Labels)
+	}
+	if got := slices.Sorted(maps.Keys(sec.Data)); !slices.Equal(got, []string{caCertKey, nodeSignKeyFile, nodeCertFile, nodeTLSKeyFile}) {
+		t.Errorf("keys %v", got)
+	}
+	if string(sec.Data[caCertKey]) != string(b.CA.CertPEM) {
+		t.Errorf("ca.crt is not the network CA's certificate")
+	}
+	for _, other := range []netgen.NodeMaterial{b.Nodes[0]} {
+		for k, v := range sec.Data {
+			if string(v) == string(other.CertPEM) || string(v) == string(other.KeyPEM) {
+				t.Errorf("%s holds %s's material under %s", sec.Name, other.ID, k)
+			}
+		}
+	}
+	got, err := decodeNodeKeysSecret(sec)
+	if err != nil || publicKeyID(got.Key) != publicKeyID(m.Key) || string(got.KeyPEM) != string(m.KeyPEM) {
+		t.Errorf("reads back %v, %v", got, err)
 	}
 }
 

@@ -13,13 +13,10 @@ import (
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
 
-// identityObjects builds a network's identity objects from a generated bundle.
-func identityObjects(t *testing.T, n *ledgerv1.LedgerNetwork, b *netgen.Bundle) (*corev1.ConfigMap, *corev1.Secret, *corev1.Secret, *corev1.Secret) {
+// identityObjects builds a network's identity objects from a generated
+// bundle: the genesis, the CA and admin Secrets and each node's Secret.
+func identityObjects(t *testing.T, n *ledgerv1.LedgerNetwork, b *netgen.Bundle) (*corev1.ConfigMap, *corev1.Secret, *corev1.Secret, map[string]*corev1.Secret) {
 	t.Helper()
-	nodes := map[string]nodeIdentity{}
-	for _, m := range b.Nodes {
-		nodes[m.ID] = nodeIdentity{Key: m.Key, CertPEM: m.CertPEM, KeyPEM: m.KeyPEM}
-	}
 	cm, err := buildGenesisConfigMap(n, b.Genesis)
 	if err != nil {
 		t.Fatal(err)
@@ -28,11 +25,29 @@ func identityObjects(t *testing.T, n *ledgerv1.LedgerNetwork, b *netgen.Bundle) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns, err := buildNodesSecret(n, nodes)
-	if err != nil {
-		t.Fatal(err)
+	nodes := map[string]*corev1.Secret{}
+	for _, m := range b.Nodes {
+		sec, err := buildNodeKeysSecret(n, m.ID, nodeIdentity{Key: m.Key, CertPEM: m.CertPEM, KeyPEM: m.KeyPEM}, b.CA.CertPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[m.ID] = sec
 	}
-	return cm, buildCASecret(n, b.CA), admin, ns
+	return cm, buildCASecret(n, b.CA), admin, nodes
+}
+
+// legacyNodesSecret is the one Secret with every node's keys that
+// operators before per-node Secrets wrote.
+func legacyNodesSecret(n *ledgerv1.LedgerNetwork, b *netgen.Bundle) *corev1.Secret {
+	data := map[string][]byte{}
+	for _, m := range b.Nodes {
+		kf, err := tx.MarshalKey(m.Key, "node "+m.ID+" of "+networkID(n))
+		if err != nil {
+			panic(err)
+		}
+		data[legacyCertKey(m.ID)], data[legacyTLSKeyKey(m.ID)], data[legacySignKeyKey(m.ID)] = m.CertPEM, m.KeyPEM, kf
+	}
+	return &corev1.Secret{ObjectMeta: identityMeta(n, legacyNodesSecretName(n)), Data: data}
 }
 
 func generate(t *testing.T, network string, pods ...string) *netgen.Bundle {
@@ -72,31 +87,31 @@ func TestIdentityPiecesThatDoNotBelongTogetherAreRefused(t *testing.T) {
 	other := generate(t, "customs", "customs-0", "customs-1", "customs-2")
 	for _, tc := range []struct {
 		name  string
-		tweak func(cm *corev1.ConfigMap, ca, admin, nodes *corev1.Secret)
+		tweak func(cm *corev1.ConfigMap, ca, admin *corev1.Secret, nodes map[string]*corev1.Secret)
 		want  string
 	}{
-		{"genesis of another network", func(cm *corev1.ConfigMap, _, _, _ *corev1.Secret) {
+		{"genesis of another network", func(cm *corev1.ConfigMap, _, _ *corev1.Secret, _ map[string]*corev1.Secret) {
 			cm2, _, _, _ := identityObjects(t, n, generate(t, "elsewhere", "customs-0"))
 			cm.Data = cm2.Data
 		}, `holds the genesis of network "elsewhere", not "customs"`},
-		{"admin key of another network", func(_ *corev1.ConfigMap, _, admin, _ *corev1.Secret) {
+		{"admin key of another network", func(_ *corev1.ConfigMap, _, admin *corev1.Secret, _ map[string]*corev1.Secret) {
 			_, _, a2, _ := identityObjects(t, n, other)
 			admin.Data = a2.Data
 		}, "not an admin of the genesis"},
-		{"node key of another network", func(_ *corev1.ConfigMap, _, _, nodes *corev1.Secret) {
+		{"node key of another network", func(_ *corev1.ConfigMap, _, _ *corev1.Secret, nodes map[string]*corev1.Secret) {
 			_, _, _, n2 := identityObjects(t, n, other)
-			nodes.Data[nodeSignKeyKey("customs-1")] = n2.Data[nodeSignKeyKey("customs-1")]
-		}, "does not match genesis node customs-1"},
-		{"a genesis node without keys", func(_ *corev1.ConfigMap, _, _, nodes *corev1.Secret) {
-			delete(nodes.Data, nodeSignKeyKey("customs-2"))
-		}, "has no keys for genesis node customs-2"},
-		{"a node key without its certificate", func(_ *corev1.ConfigMap, _, _, nodes *corev1.Secret) {
-			delete(nodes.Data, nodeCertKey("customs-0"))
-		}, "customs-0.tls.crt and customs-0.tls.key are required"},
-		{"a CA that is not PEM", func(_ *corev1.ConfigMap, ca, _, _ *corev1.Secret) {
+			nodes["customs-1"].Data[nodeSignKeyFile] = n2["customs-1"].Data[nodeSignKeyFile]
+		}, "secret customs-1-node-keys key node.key does not match genesis node customs-1"},
+		{"a genesis node without its Secret", func(_ *corev1.ConfigMap, _, _ *corev1.Secret, nodes map[string]*corev1.Secret) {
+			delete(nodes, "customs-2")
+		}, "secret customs-2-node-keys with the keys of genesis node customs-2 is missing"},
+		{"a node key without its certificate", func(_ *corev1.ConfigMap, _, _ *corev1.Secret, nodes map[string]*corev1.Secret) {
+			delete(nodes["customs-0"].Data, nodeCertFile)
+		}, "secret customs-0-node-keys: tls.crt and tls.key are required"},
+		{"a CA that is not PEM", func(_ *corev1.ConfigMap, ca, _ *corev1.Secret, _ map[string]*corev1.Secret) {
 			ca.Data[caKeyKey] = []byte("nope")
 		}, "secret customs-ca"},
-		{"a broken genesis", func(cm *corev1.ConfigMap, _, _, _ *corev1.Secret) {
+		{"a broken genesis", func(cm *corev1.ConfigMap, _, _ *corev1.Secret, _ map[string]*corev1.Secret) {
 			cm.Data[genesisKey] = "{"
 		}, "configmap customs-genesis key genesis.json"},
 	} {
@@ -175,5 +190,28 @@ func TestNodeCertificatesAreRenewedInTheLastThirdOfTheirValidityOnly(t *testing.
 				t.Errorf("validity = %v, want %v", validity, tc.validity)
 			}
 		})
+	}
+}
+
+func TestTheLegacyNodesSecretReadsBackEveryNodesKeys(t *testing.T) {
+	n := testNetwork()
+	b := generate(t, "customs", "customs-0", "customs-1", "customs-2")
+	nodes, err := decodeLegacyNodes(legacyNodesSecret(n, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes) != 3 {
+		t.Fatalf("%d nodes", len(nodes))
+	}
+	for _, m := range b.Nodes {
+		got := nodes[m.ID]
+		if publicKeyID(got.Key) != publicKeyID(m.Key) || string(got.CertPEM) != string(m.CertPEM) || string(got.KeyPEM) != string(m.KeyPEM) {
+			t.Errorf("%s reads back other keys", m.ID)
+		}
+	}
+	broken := legacyNodesSecret(n, b)
+	delete(broken.Data, legacyTLSKeyKey("customs-1"))
+	if _, err := decodeLegacyNodes(broken); err == nil || !strings.Contains(err.Error(), "customs-1.tls.key") {
+		t.Errorf("a node without its TLS key: %v", err)
 	}
 }

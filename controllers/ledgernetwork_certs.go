@@ -62,7 +62,7 @@ func renewalPlan(nodes map[string]nodeIdentity, caNotAfter, now time.Time) (due 
 // the genesis names, never change. The kubelet refreshes the pods' Secret
 // volume and each node picks up the new files on its next handshake
 // (pki.Reloader), so no pod restarts.
-func (r *LedgerNetworkReconciler) renewNodeCertificates(ctx context.Context, s *networkScope, id *networkIdentity, sec *corev1.Secret) error {
+func (r *LedgerNetworkReconciler) renewNodeCertificates(ctx context.Context, s *networkScope, id *networkIdentity, nodeSecs map[string]*corev1.Secret) error {
 	n := s.net
 	// Certificates are dated by the real clock: peers check them against it.
 	now := time.Now()
@@ -71,21 +71,20 @@ func (r *LedgerNetworkReconciler) renewNodeCertificates(ctx context.Context, s *
 			"the operator cannot renew a CA (see docs/operations.md, TLS certificates)", caSecretName(n), id.CA.Cert.NotAfter.UTC().Format(time.RFC3339))
 	}
 	due, validity := renewalPlan(id.Nodes, id.CA.Cert.NotAfter, now)
-	if len(due) > 0 {
-		renewed := maps.Clone(id.Nodes)
-		for _, pod := range due {
-			certPEM, keyPEM, err := netgen.IssueNodeTLS(id.CA, r.nodeSpec(n, pod), now, validity)
-			if err != nil {
-				return fmt.Errorf("renew TLS certificate of %s: %w", pod, err)
-			}
-			m := renewed[pod]
-			m.CertPEM, m.KeyPEM = certPEM, keyPEM
-			renewed[pod] = m
+	for _, pod := range due {
+		certPEM, keyPEM, err := netgen.IssueNodeTLS(id.CA, r.nodeSpec(n, pod), now, validity)
+		if err != nil {
+			return fmt.Errorf("renew TLS certificate of %s: %w", pod, err)
 		}
-		if err := r.updateNodesSecret(ctx, n, sec, renewed); err != nil {
+		m := id.Nodes[pod]
+		m.CertPEM, m.KeyPEM = certPEM, keyPEM
+		// Each node's certificate goes into its own Secret only.
+		if err := r.updateNodeKeysSecret(ctx, n, nodeSecs[pod], pod, m, id.CA.CertPEM); err != nil {
 			return err
 		}
-		id.Nodes = renewed
+		id.Nodes[pod] = m
+	}
+	if len(due) > 0 {
 		r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NodeCertificatesRenewed", "RenewCertificates",
 			"renewed the TLS certificates of %v until %s", due, now.Add(validity).UTC().Format(time.RFC3339))
 	}

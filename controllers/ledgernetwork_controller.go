@@ -41,13 +41,15 @@ type LedgerNetworkReconciler struct {
 
 // networkScope is one reconcile pass over one network.
 type networkScope struct {
-	net       *ledgerv1.LedgerNetwork
-	identity  *networkIdentity
-	sts       *appsv1.StatefulSet    // as found before this pass changed it; nil if absent
-	pods      map[string]*corev1.Pod // the network's pods by name, as the API server has them
-	ledger    Ledger
-	status    *api.Status // the ledger's view; nil when unreachable
-	statusErr error
+	net      *ledgerv1.LedgerNetwork
+	identity *networkIdentity
+	sts      *appsv1.StatefulSet    // as found before this pass changed it; nil if absent
+	pods     map[string]*corev1.Pod // the network's pods by name, as the API server has them
+	// legacyNodes is the Secret that held every node's keys, still there.
+	legacyNodes *corev1.Secret
+	ledger      Ledger
+	status      *api.Status // the ledger's view; nil when unreachable
+	statusErr   error
 
 	progressing *passNote // set by a phase that is moving the network
 	degraded    *passNote // set by a phase that found something wrong
@@ -77,6 +79,7 @@ func (s *networkScope) requeueAfter(d time.Duration) {
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgernetworks/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=services;configmaps;secrets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch
@@ -115,6 +118,7 @@ func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		phase[*networkScope]{"identity", r.reconcileIdentity},
 		phase[*networkScope]{"services", r.reconcileServices},
 		phase[*networkScope]{"pods", r.observePods},
+		phase[*networkScope]{"legacy-keys", r.retireLegacyNodesSecret},
 		phase[*networkScope]{"storage", r.checkStorage},
 		phase[*networkScope]{"ledger", r.observeLedger},
 		phase[*networkScope]{"statefulset", r.reconcileStatefulSet},

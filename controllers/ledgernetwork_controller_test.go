@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -158,15 +161,22 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 
 	It("generates the network's identity once: a genesis naming the initial voters, the CA, the admin and node keys", func() {
 		var cm corev1.ConfigMap
-		var ca, admin, nodes corev1.Secret
+		var ca, admin corev1.Secret
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(suiteCtx, key(net, genesisConfigMapName(net)), &cm)).To(Succeed())
 		}, eventually, tick).Should(Succeed())
-		for name, sec := range map[string]*corev1.Secret{caSecretName(net): &ca, adminSecretName(net): &admin, nodesSecretName(net): &nodes} {
+		nodes := map[string]*corev1.Secret{}
+		secrets := map[string]*corev1.Secret{caSecretName(net): &ca, adminSecretName(net): &admin}
+		for i := range 3 {
+			nodes[podName(net, i)] = &corev1.Secret{}
+			secrets[nodeKeysSecretName(podName(net, i))] = nodes[podName(net, i)]
+		}
+		for name, sec := range secrets {
 			Expect(k8sClient.Get(suiteCtx, key(net, name), sec)).To(Succeed())
 			Expect(sec.Labels).To(HaveKeyWithValue(LabelManagedBy, ManagedBy))
 			Expect(sec.OwnerReferences).To(BeEmpty(), "deletionPolicy Retain keeps %s", name)
 		}
+		Expect(k8sClient.Get(suiteCtx, key(net, legacyNodesSecretName(net)), &corev1.Secret{})).NotTo(Succeed(), "no Secret holds every node's keys")
 		var g chain.Genesis
 		Expect(json.Unmarshal([]byte(cm.Data[genesisKey]), &g)).To(Succeed())
 		Expect(g.Network).To(Equal("customs"))
@@ -183,10 +193,12 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 			raftAddr, apiAddr := pods.MemberAddrs(net, pod)
 			Expect(gn.RaftAddr).To(Equal(raftAddr))
 			Expect(gn.APIAddr).To(Equal(apiAddr))
-			nk, err := tx.UnmarshalKey(nodes.Data[nodeSignKeyKey(pod)])
+			Expect(nodes[pod].Data).To(HaveLen(4), "%s holds its keys, its certificate and the CA's, nothing else", nodes[pod].Name)
+			Expect(nodes[pod].Data[caCertKey]).To(Equal(ca.Data[caCertKey]))
+			nk, err := tx.UnmarshalKey(nodes[pod].Data[nodeSignKeyFile])
 			Expect(err).NotTo(HaveOccurred())
 			Expect(gn.Key).To(Equal(tx.KeyID(nk.Public().(ed25519.PublicKey))), "genesis names %s's own head-signing key", pod)
-			block, _ := pem.Decode(nodes.Data[nodeCertKey(pod)])
+			block, _ := pem.Decode(nodes[pod].Data[nodeCertFile])
 			cert, err := x509.ParseCertificate(block.Bytes)
 			Expect(err).NotTo(HaveOccurred())
 			for _, host := range []string{pod + ".customs-peers." + ns + ".svc.cluster.local", "customs." + ns + ".svc"} {
@@ -257,6 +269,49 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 		Expect(gauge("tradeledger_network_ready_replicas", labels)).To(Equal(3.0))
 	})
 
+	It("gives each pod only its own node's keys: its volumes name its own Secret, which holds that node's keys alone", func() {
+		var cm corev1.ConfigMap
+		Expect(k8sClient.Get(suiteCtx, key(net, genesisConfigMapName(net)), &cm)).To(Succeed())
+		var g chain.Genesis
+		Expect(json.Unmarshal([]byte(cm.Data[genesisKey]), &g)).To(Succeed())
+		material := map[string]map[string][]byte{} // pod → its Secret's data
+		for _, gn := range g.Nodes {
+			var sec corev1.Secret
+			Expect(k8sClient.Get(suiteCtx, key(net, nodeKeysSecretName(gn.ID)), &sec)).To(Succeed())
+			material[gn.ID] = sec.Data
+		}
+		for _, gn := range g.Nodes {
+			p := &corev1.Pod{}
+			Expect(k8sClient.Get(suiteCtx, key(net, gn.ID), p)).To(Succeed())
+			Expect(secretsMounted(&p.Spec)).To(ConsistOf(nodeKeysSecretName(gn.ID)), "as the API server admitted pod %s", gn.ID)
+			own := material[gn.ID]
+			Expect(slices.Sorted(maps.Keys(own))).To(Equal([]string{caCertKey, nodeSignKeyFile, nodeCertFile, nodeTLSKeyFile}))
+			nk, err := tx.UnmarshalKey(own[nodeSignKeyFile])
+			Expect(err).NotTo(HaveOccurred())
+			Expect(tx.KeyID(nk.Public().(ed25519.PublicKey))).To(Equal(gn.Key), "%s's Secret holds the key the genesis names for it", gn.ID)
+
+			// The pod's filesystem: what the kubelet wrote from its volume.
+			files, err := os.ReadDir(pods.TLSDir(ns, gn.ID))
+			Expect(err).NotTo(HaveOccurred())
+			var names []string
+			for _, f := range files {
+				names = append(names, f.Name())
+				data, err := os.ReadFile(filepath.Join(pods.TLSDir(ns, gn.ID), f.Name()))
+				Expect(err).NotTo(HaveOccurred())
+				for other, theirs := range material {
+					if other == gn.ID {
+						continue
+					}
+					for _, k := range []string{nodeSignKeyFile, nodeTLSKeyFile, nodeCertFile} {
+						Expect(data).NotTo(Equal(theirs[k]), "pod %s's %s is %s's %s", gn.ID, f.Name(), other, k)
+					}
+				}
+			}
+			Expect(names).To(ConsistOf(caCertKey, nodeSignKeyFile, nodeCertFile, nodeTLSKeyFile))
+		}
+		Expect(condition(Default, ledgerv1.ConditionDegraded).Status).To(Equal(metav1.ConditionFalse))
+	})
+
 	It("records the ledger's height in status and in the metrics", func() {
 		var ca, admin corev1.Secret
 		Expect(k8sClient.Get(suiteCtx, key(net, caSecretName(net)), &ca)).To(Succeed())
@@ -292,18 +347,24 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 		oldCrt, oldKey, err := netgen.IssueNodeTLS(ca, netgen.NodeSpec{ID: pod, RaftAddr: raftAddr, APIAddr: apiAddr}, time.Now().Add(-300*24*time.Hour), nodeCertValidity)
 		Expect(err).NotTo(HaveOccurred())
 		var signKey []byte
+		others := map[string][]byte{}
+		for _, other := range []string{"customs-0", "customs-2"} {
+			var sec corev1.Secret
+			Expect(k8sClient.Get(suiteCtx, key(net, nodeKeysSecretName(other)), &sec)).To(Succeed())
+			others[other] = sec.Data[nodeCertFile]
+		}
 		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(suiteCtx, key(net, nodesSecretName(net)), &nodes)).To(Succeed())
-			signKey = nodes.Data[nodeSignKeyKey(pod)]
-			nodes.Data[nodeCertKey(pod)], nodes.Data[nodeTLSKeyKey(pod)] = oldCrt, oldKey
+			g.Expect(k8sClient.Get(suiteCtx, key(net, nodeKeysSecretName(pod)), &nodes)).To(Succeed())
+			signKey = nodes.Data[nodeSignKeyFile]
+			nodes.Data[nodeCertFile], nodes.Data[nodeTLSKeyFile] = oldCrt, oldKey
 			g.Expect(k8sClient.Update(suiteCtx, &nodes)).To(Succeed())
 		}, eventually, tick).Should(Succeed())
 
 		var renewed *x509.Certificate
 		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(suiteCtx, key(net, nodesSecretName(net)), &nodes)).To(Succeed())
-			g.Expect(nodes.Data[nodeCertKey(pod)]).NotTo(Equal(oldCrt), "renewed")
-			block, _ := pem.Decode(nodes.Data[nodeCertKey(pod)])
+			g.Expect(k8sClient.Get(suiteCtx, key(net, nodeKeysSecretName(pod)), &nodes)).To(Succeed())
+			g.Expect(nodes.Data[nodeCertFile]).NotTo(Equal(oldCrt), "renewed")
+			block, _ := pem.Decode(nodes.Data[nodeCertFile])
 			renewed, err = x509.ParseCertificate(block.Bytes)
 			g.Expect(err).NotTo(HaveOccurred())
 		}, eventually, tick).Should(Succeed())
@@ -312,8 +373,13 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 		Expect(err).NotTo(HaveOccurred(), "issued by the network CA for the pod's peer name")
 		Expect(pki.NodeIDOf(renewed)).To(Equal(pod))
-		Expect(nodes.Data[nodeTLSKeyKey(pod)]).NotTo(Equal(oldKey), "a new TLS key")
-		Expect(nodes.Data[nodeSignKeyKey(pod)]).To(Equal(signKey), "the head-signing key the genesis names never changes")
+		Expect(nodes.Data[nodeTLSKeyFile]).NotTo(Equal(oldKey), "a new TLS key")
+		Expect(nodes.Data[nodeSignKeyFile]).To(Equal(signKey), "the head-signing key the genesis names never changes")
+		for other, crt := range others {
+			var sec corev1.Secret
+			Expect(k8sClient.Get(suiteCtx, key(net, nodeKeysSecretName(other)), &sec)).To(Succeed())
+			Expect(sec.Data[nodeCertFile]).To(Equal(crt), "%s's certificate was not due", other)
+		}
 		Eventually(func(g Gomega) {
 			st := get(g).Status
 			g.Expect(st.CertificatesNotAfter).NotTo(BeNil())
@@ -339,10 +405,11 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 	It("scales 3→5: issues keys for the new pods, adds them as non-voters and promotes them once caught up", func() {
 		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) { n.Spec.Replicas = 5 })).To(Succeed())
 		Eventually(func(g Gomega) {
-			var nodes corev1.Secret
-			g.Expect(k8sClient.Get(suiteCtx, key(net, nodesSecretName(net)), &nodes)).To(Succeed())
-			g.Expect(nodes.Data).To(HaveKey(nodeSignKeyKey("customs-3")))
-			g.Expect(nodes.Data).To(HaveKey(nodeSignKeyKey("customs-4")))
+			for _, pod := range []string{"customs-3", "customs-4"} {
+				var sec corev1.Secret
+				g.Expect(k8sClient.Get(suiteCtx, key(net, nodeKeysSecretName(pod)), &sec)).To(Succeed())
+				g.Expect(sec.Data).To(HaveKey(nodeSignKeyFile))
+			}
 			g.Expect(*statefulSet(g).Spec.Replicas).To(Equal(int32(5)))
 			g.Expect(get(g).Status.Phase).To(Equal(ledgerv1.PhaseScaling))
 		}, eventually, tick).Should(Succeed())
@@ -522,7 +589,7 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) { n.Spec.DeletionPolicy = ledgerv1.DeletionDelete })).To(Succeed())
 		Eventually(func(g Gomega) {
 			n := get(g)
-			for _, name := range []string{caSecretName(n), adminSecretName(n), nodesSecretName(n)} {
+			for _, name := range []string{caSecretName(n), adminSecretName(n), nodeKeysSecretName("customs-0"), nodeKeysSecretName("customs-2")} {
 				var sec corev1.Secret
 				g.Expect(k8sClient.Get(suiteCtx, key(n, name), &sec)).To(Succeed())
 				g.Expect(metav1.IsControlledBy(&sec, n)).To(BeTrue(), name)

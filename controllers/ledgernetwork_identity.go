@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -35,7 +36,7 @@ func (r *LedgerNetworkReconciler) reconcileIdentity(ctx context.Context, s *netw
 		return err
 	}
 	secrets := map[string]*corev1.Secret{}
-	for _, name := range []string{caSecretName(n), adminSecretName(n), nodesSecretName(n)} {
+	for _, name := range []string{caSecretName(n), adminSecretName(n)} {
 		sec := &corev1.Secret{}
 		if err := r.Get(ctx, key(n, name), sec); apierrors.IsNotFound(err) {
 			return degraded("IdentityIncomplete", "ConfigMap %s holds the ledger's genesis but Secret %s is missing: restore it from a backup "+
@@ -45,17 +46,29 @@ func (r *LedgerNetworkReconciler) reconcileIdentity(ctx context.Context, s *netw
 		}
 		secrets[name] = sec
 	}
-	id, err := decodeIdentity(n, cm, secrets[caSecretName(n)], secrets[adminSecretName(n)], secrets[nodesSecretName(n)])
+	caSec := secrets[caSecretName(n)]
+	nodeSecs, err := r.nodeKeySecrets(ctx, n)
+	if err != nil {
+		return err
+	}
+	if err := r.splitLegacyNodesSecret(ctx, s, caSec, nodeSecs); err != nil {
+		return err
+	}
+	id, err := decodeIdentity(n, cm, caSec, secrets[adminSecretName(n)], nodeSecs)
 	if err != nil {
 		return degraded("InvalidIdentity", "%v", err)
 	}
-	if err := r.issueMissingNodes(ctx, s, id, secrets[nodesSecretName(n)]); err != nil {
+	if err := r.issueMissingNodes(ctx, s, id, nodeSecs); err != nil {
 		return err
 	}
-	if err := r.renewNodeCertificates(ctx, s, id, secrets[nodesSecretName(n)]); err != nil {
+	if err := r.renewNodeCertificates(ctx, s, id, nodeSecs); err != nil {
 		return err
 	}
-	for _, obj := range []client.Object{cm, secrets[caSecretName(n)], secrets[adminSecretName(n)], secrets[nodesSecretName(n)]} {
+	objs := []client.Object{cm, caSec, secrets[adminSecretName(n)]}
+	for _, pod := range slices.Sorted(maps.Keys(nodeSecs)) {
+		objs = append(objs, nodeSecs[pod])
+	}
+	for _, obj := range objs {
 		if err := r.ensureIdentityOwnership(ctx, n, obj); err != nil {
 			return err
 		}
@@ -104,11 +117,15 @@ func (r *LedgerNetworkReconciler) createIdentity(ctx context.Context, s *network
 	if err != nil {
 		return err
 	}
-	nodesSec, err := buildNodesSecret(n, nodes)
-	if err != nil {
-		return err
+	secrets := []*corev1.Secret{buildCASecret(n, b.CA), admin}
+	for _, pod := range slices.Sorted(maps.Keys(nodes)) {
+		sec, err := buildNodeKeysSecret(n, pod, nodes[pod], b.CA.CertPEM)
+		if err != nil {
+			return err
+		}
+		secrets = append(secrets, sec)
 	}
-	for _, sec := range []*corev1.Secret{buildCASecret(n, b.CA), admin, nodesSec} {
+	for _, sec := range secrets {
 		if err := r.writeSecret(ctx, sec); err != nil {
 			return err
 		}
@@ -152,9 +169,10 @@ func (r *LedgerNetworkReconciler) writeSecret(ctx context.Context, desired *core
 	return r.Update(ctx, existing)
 }
 
-// issueMissingNodes gives every ordinal up to spec.replicas its keys
-// before its pod is created; existing keys are never replaced.
-func (r *LedgerNetworkReconciler) issueMissingNodes(ctx context.Context, s *networkScope, id *networkIdentity, sec *corev1.Secret) error {
+// issueMissingNodes gives every ordinal up to spec.replicas its keys, in
+// its own Secret, before its pod is created; existing keys are never
+// replaced.
+func (r *LedgerNetworkReconciler) issueMissingNodes(ctx context.Context, s *networkScope, id *networkIdentity, nodeSecs map[string]*corev1.Secret) error {
 	n := s.net
 	var issued []string
 	for i := 0; i < int(n.Spec.Replicas); i++ {
@@ -166,22 +184,27 @@ func (r *LedgerNetworkReconciler) issueMissingNodes(ctx context.Context, s *netw
 		if err != nil {
 			return fmt.Errorf("issue keys for %s: %w", pod, err)
 		}
-		id.Nodes[pod] = nodeIdentity{Key: m.Key, CertPEM: m.CertPEM, KeyPEM: m.KeyPEM}
+		mi := nodeIdentity{Key: m.Key, CertPEM: m.CertPEM, KeyPEM: m.KeyPEM}
+		sec, err := buildNodeKeysSecret(n, pod, mi, id.CA.CertPEM)
+		if err != nil {
+			return err
+		}
+		if err := r.writeSecret(ctx, sec); err != nil {
+			return fmt.Errorf("create Secret %s: %w", sec.Name, err)
+		}
+		id.Nodes[pod], nodeSecs[pod] = mi, sec
 		issued = append(issued, pod)
 	}
 	if len(issued) == 0 {
 		return nil
 	}
-	if err := r.updateNodesSecret(ctx, n, sec, id.Nodes); err != nil {
-		return err
-	}
-	r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NodeKeysIssued", "IssueKeys", "issued node keys and TLS certificates for %v", issued)
+	r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NodeKeysIssued", "IssueKeys", "issued node keys and TLS certificates for %v, each in its own Secret", issued)
 	return nil
 }
 
-// updateNodesSecret rewrites the nodes Secret to hold exactly nodes.
-func (r *LedgerNetworkReconciler) updateNodesSecret(ctx context.Context, n *ledgerv1.LedgerNetwork, sec *corev1.Secret, nodes map[string]nodeIdentity) error {
-	desired, err := buildNodesSecret(n, nodes)
+// updateNodeKeysSecret rewrites one node's Secret to hold m.
+func (r *LedgerNetworkReconciler) updateNodeKeysSecret(ctx context.Context, n *ledgerv1.LedgerNetwork, sec *corev1.Secret, pod string, m nodeIdentity, caCertPEM []byte) error {
+	desired, err := buildNodeKeysSecret(n, pod, m, caCertPEM)
 	if err != nil {
 		return err
 	}
@@ -192,6 +215,109 @@ func (r *LedgerNetworkReconciler) updateNodesSecret(ctx context.Context, n *ledg
 	}
 	*sec = *updated
 	return nil
+}
+
+// nodeKeySecrets finds the network's per-node key Secrets, by pod name.
+func (r *LedgerNetworkReconciler) nodeKeySecrets(ctx context.Context, n *ledgerv1.LedgerNetwork) (map[string]*corev1.Secret, error) {
+	var list corev1.SecretList
+	if err := r.List(ctx, &list, client.InNamespace(n.Namespace), client.MatchingLabels{LabelNetwork: n.Name, LabelComponent: componentNodeKeys}); err != nil {
+		return nil, err
+	}
+	out := map[string]*corev1.Secret{}
+	for i := range list.Items {
+		sec := &list.Items[i]
+		if pod := sec.Labels[LabelNode]; ordinalOf(n, pod) >= 0 && sec.Name == nodeKeysSecretName(pod) {
+			out[pod] = sec
+		}
+	}
+	return out, nil
+}
+
+// splitLegacyNodesSecret moves the keys of a network made by an earlier
+// version of the operator, all in one "<name>-nodes" Secret, into one
+// Secret per node (the same keys: nothing is regenerated). The old Secret
+// goes once no pod mounts it (retireLegacyNodesSecret).
+func (r *LedgerNetworkReconciler) splitLegacyNodesSecret(ctx context.Context, s *networkScope, caSec *corev1.Secret, nodeSecs map[string]*corev1.Secret) error {
+	n := s.net
+	legacy := &corev1.Secret{}
+	if err := r.Get(ctx, key(n, legacyNodesSecretName(n)), legacy); apierrors.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	s.legacyNodes = legacy
+	nodes, err := decodeLegacyNodes(legacy)
+	if err != nil {
+		return degraded("InvalidIdentity", "%v", err)
+	}
+	var split []string
+	for _, pod := range slices.Sorted(maps.Keys(nodes)) {
+		if _, ok := nodeSecs[pod]; ok || ordinalOf(n, pod) < 0 {
+			continue
+		}
+		sec, err := buildNodeKeysSecret(n, pod, nodes[pod], caSec.Data[caCertKey])
+		if err != nil {
+			return err
+		}
+		if err := r.writeSecret(ctx, sec); err != nil {
+			return fmt.Errorf("create Secret %s: %w", sec.Name, err)
+		}
+		nodeSecs[pod] = sec
+		split = append(split, pod)
+	}
+	if len(split) > 0 {
+		r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NodeKeysSplit", "SplitKeys",
+			"moved the keys of %v from Secret %s into one Secret per node (<pod>-node-keys); %s is deleted once no pod mounts it",
+			split, legacy.Name, legacy.Name)
+	}
+	return nil
+}
+
+// retireLegacyNodesSecret deletes the Secret that held every node's keys
+// once neither the StatefulSet's template nor any pod mounts it: after the
+// rollout the template change started.
+func (r *LedgerNetworkReconciler) retireLegacyNodesSecret(ctx context.Context, s *networkScope) error {
+	legacy := s.legacyNodes
+	if legacy == nil {
+		return nil
+	}
+	sts := &appsv1.StatefulSet{}
+	if err := r.Get(ctx, key(s.net, statefulSetName(s.net)), sts); err == nil {
+		if specMountsSecret(&sts.Spec.Template.Spec, legacy.Name) {
+			return nil
+		}
+	} else if !apierrors.IsNotFound(err) {
+		return err
+	}
+	for _, p := range s.pods {
+		if specMountsSecret(&p.Spec, legacy.Name) {
+			return nil
+		}
+	}
+	if err := r.Delete(ctx, legacy, client.Preconditions{UID: &legacy.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete Secret %s: %w", legacy.Name, err)
+	}
+	r.Recorder.Eventf(s.net, nil, corev1.EventTypeNormal, "LegacyNodeKeysDeleted", "SplitKeys",
+		"deleted Secret %s, which held every node's keys: each pod now mounts only its own", legacy.Name)
+	s.legacyNodes = nil
+	return nil
+}
+
+// specMountsSecret says whether a pod spec's volumes read the Secret.
+func specMountsSecret(spec *corev1.PodSpec, name string) bool {
+	for _, v := range spec.Volumes {
+		if v.Secret != nil && v.Secret.SecretName == name {
+			return true
+		}
+		if v.Projected != nil {
+			for _, src := range v.Projected.Sources {
+				if src.Secret != nil && src.Secret.Name == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // ensureIdentityOwnership gives the identity objects an owner reference

@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,6 +25,7 @@ func (r *LedgerNetworkReconciler) observePods(ctx context.Context, s *networkSco
 	}
 	s.pods = map[string]*corev1.Pod{}
 	var ready int32
+	var unbound []string
 	for i := range list.Items {
 		p := &list.Items[i]
 		if ordinalOf(n, p.Name) < 0 {
@@ -32,10 +35,31 @@ func (r *LedgerNetworkReconciler) observePods(ctx context.Context, s *networkSco
 		if p.DeletionTimestamp.IsZero() && podReady(p) {
 			ready++
 		}
+		if p.DeletionTimestamp.IsZero() && !ownKeysMounted(p) {
+			unbound = append(unbound, p.Name)
+		}
 	}
 	n.Status.ReadyReplicas = ready
 	r.Metrics.NetworkReady.WithLabelValues(n.Namespace, n.Name).Set(float64(ready))
+	if len(unbound) > 0 {
+		slices.Sort(unbound)
+		s.setDegraded("NodeKeysNotBound", "pods %s mount the placeholder Secret %s instead of their own keys: the admission policy "+
+			"node-keys (config/admission; the Helm chart installs it) is not installed or not active, and it needs Kubernetes 1.36 or later. "+
+			"Install it, then delete these pods: the StatefulSet makes them anew with their own keys", strings.Join(unbound, ", "), nodeKeysPlaceholder(n))
+	}
 	return nil
+}
+
+// ownKeysMounted says whether a pod's node-keys volume reads the pod's own
+// Secret, as the admission policy makes it (a pod from before per-node
+// Secrets has no such volume and is left to the rollout).
+func ownKeysMounted(p *corev1.Pod) bool {
+	for _, v := range p.Spec.Volumes {
+		if v.Name == volumeNodeKeys && v.Secret != nil {
+			return v.Secret.SecretName == nodeKeysSecretName(p.Name)
+		}
+	}
+	return true
 }
 
 // podAlive says whether a pod's node can be running: the pod exists, is

@@ -34,7 +34,35 @@ func genesisConfigMapName(n *ledgerv1.LedgerNetwork) string {
 }
 func caSecretName(n *ledgerv1.LedgerNetwork) string    { return n.Name + "-ca" }
 func adminSecretName(n *ledgerv1.LedgerNetwork) string { return n.Name + "-admin" }
-func nodesSecretName(n *ledgerv1.LedgerNetwork) string { return n.Name + "-nodes" }
+
+// legacyNodesSecretName is the Secret that held every node's keys before
+// each node had its own; the operator splits it and deletes it once no pod
+// mounts it.
+func legacyNodesSecretName(n *ledgerv1.LedgerNetwork) string { return n.Name + "-nodes" }
+
+// nodeKeysSecretName is the Secret holding one node's keys and nothing
+// else. The admission policy in config/admission mounts it into the pod of
+// that name: keep the suffix in step with it.
+func nodeKeysSecretName(pod string) string { return pod + nodeKeysSecretSuffix }
+
+const nodeKeysSecretSuffix = "-node-keys"
+
+// nodeKeysPlaceholder is the Secret the pod template's node-keys volume
+// names until the admission policy points it at the pod's own. It never
+// exists: a pod the policy did not reach waits, and says why.
+func nodeKeysPlaceholder(n *ledgerv1.LedgerNetwork) string {
+	return n.Name + "-node-keys-need-admission-policy"
+}
+
+// volumeNodeKeys is the pod volume holding the node's own keys.
+const volumeNodeKeys = "node-keys"
+
+// componentNodeKeys is the LabelComponent of the per-node key Secrets;
+// LabelNode names the node (pod) whose keys one holds.
+const (
+	componentNodeKeys = "node-keys"
+	LabelNode         = "ledger.tradeledger.io/node"
+)
 
 // podName is the StatefulSet pod of an ordinal: the node's Raft server id.
 func podName(n *ledgerv1.LedgerNetwork, ordinal int) string {
@@ -78,10 +106,17 @@ func networkLabels(n *ledgerv1.LedgerNetwork, component string) map[string]strin
 		LabelManagedBy: ManagedBy, LabelNetwork: n.Name}
 }
 
-// secretKeys of one node in the nodes Secret.
-func nodeCertKey(pod string) string    { return pod + ".tls.crt" }
-func nodeTLSKeyKey(pod string) string  { return pod + ".tls.key" }
-func nodeSignKeyKey(pod string) string { return pod + ".node.key" }
+// Keys of one node in the legacy nodes Secret (every node's, by pod name).
+func legacyCertKey(pod string) string    { return pod + ".tls.crt" }
+func legacyTLSKeyKey(pod string) string  { return pod + ".tls.key" }
+func legacySignKeyKey(pod string) string { return pod + ".node.key" }
+
+// Keys of a node's own Secret, which are also the file names in its pod.
+const (
+	nodeSignKeyFile = "node.key" // head-signing key (a ledgerctl key file)
+	nodeCertFile    = "tls.crt"
+	nodeTLSKeyFile  = "tls.key"
+)
 
 // Keys of the identity objects.
 const (

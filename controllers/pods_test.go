@@ -114,26 +114,34 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 	if err := ensurePod(ctx, c, &sts, ordinal, sts.Status.UpdateRevision); err != nil {
 		return err
 	}
+	// What the kubelet mounts: the volumes of the pod as the API server
+	// admitted it (the node-keys policy chose its Secret).
+	p := &corev1.Pod{}
+	if err := c.Get(ctx, key(n, pod), p); err != nil {
+		return err
+	}
 	var cm corev1.ConfigMap
-	var ca, nodes corev1.Secret
-	for name, obj := range map[string]client.Object{genesisConfigMapName(n): &cm, caSecretName(n): &ca, nodesSecretName(n): &nodes} {
-		if err := c.Get(ctx, key(n, name), obj); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+	if err := c.Get(ctx, key(n, genesisConfigMapName(n)), &cm); err != nil {
+		return err
 	}
 	var g chain.Genesis
 	if err := json.Unmarshal([]byte(cm.Data[genesisKey]), &g); err != nil {
 		return err
 	}
-	nodeKey, err := tx.UnmarshalKey(nodes.Data[nodeSignKeyKey(pod)])
-	if err != nil {
-		return fmt.Errorf("%s: %w", nodeSignKeyKey(pod), err)
-	}
 	dir := filepath.Join(f.dir, n.Namespace, pod)
-	files, err := f.writeTLSFiles(n, pod, &ca, &nodes)
+	tlsDir, err := f.mountNodeKeys(ctx, c, p)
 	if err != nil {
 		return err
 	}
+	keyFile, err := os.ReadFile(filepath.Join(tlsDir, nodeSignKeyFile))
+	if err != nil {
+		return err
+	}
+	nodeKey, err := tx.UnmarshalKey(keyFile)
+	if err != nil {
+		return fmt.Errorf("%s: %w", nodeSignKeyFile, err)
+	}
+	files := pki.Files{CA: filepath.Join(tlsDir, caCertKey), Cert: filepath.Join(tlsDir, nodeCertFile), Key: filepath.Join(tlsDir, nodeTLSKeyFile)}
 	s := f.slot(n.Namespace, pod)
 	f.mu.Lock()
 	rl, al := s.raftLn, s.apiLn
@@ -150,29 +158,40 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 	return setPodReady(ctx, c, n, pod, true)
 }
 
-// writeTLSFiles writes a pod's TLS files from the Secrets, as the kubelet
-// projects them into its volume.
-func (f *fakePods) writeTLSFiles(n *ledgerv1.LedgerNetwork, pod string, ca, nodes *corev1.Secret) (pki.Files, error) {
-	dir := filepath.Join(f.dir, n.Namespace, pod, "tls")
-	files := pki.Files{CA: filepath.Join(dir, caCertKey), Cert: filepath.Join(dir, "tls.crt"), Key: filepath.Join(dir, "tls.key")}
-	for path, data := range map[string][]byte{files.CA: ca.Data[caCertKey], files.Cert: nodes.Data[nodeCertKey(pod)], files.Key: nodes.Data[nodeTLSKeyKey(pod)]} {
-		if _, err := pki.WriteFile(filepath.Dir(path), filepath.Base(path), data, 0o600); err != nil {
-			return pki.Files{}, err
+// mountNodeKeys writes every key of the Secret the pod's node-keys volume
+// names into the pod's TLS directory, as the kubelet does (and nothing
+// else: the directory is the pod's view of its keys).
+func (f *fakePods) mountNodeKeys(ctx context.Context, c client.Client, p *corev1.Pod) (string, error) {
+	dir := f.TLSDir(p.Namespace, p.Name)
+	for _, v := range p.Spec.Volumes {
+		if v.Name != volumeNodeKeys || v.Secret == nil {
+			continue
 		}
+		var sec corev1.Secret
+		if err := c.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: v.Secret.SecretName}, &sec); err != nil {
+			return "", fmt.Errorf("volume %s of pod %s: %w", v.Name, p.Name, err)
+		}
+		for name, data := range sec.Data {
+			if _, err := pki.WriteFile(dir, name, data, 0o600); err != nil {
+				return "", err
+			}
+		}
+		return dir, nil
 	}
-	return files, nil
+	return "", fmt.Errorf("pod %s has no %s volume", p.Name, volumeNodeKeys)
 }
 
-// RefreshTLS rewrites a running pod's TLS files from the current Secrets,
-// as the kubelet refreshes a Secret volume after the Secret changes.
+// TLSDir is where a pod's node-keys volume is "mounted".
+func (f *fakePods) TLSDir(ns, pod string) string { return filepath.Join(f.dir, ns, pod, "tls") }
+
+// RefreshTLS rewrites a running pod's key files from its Secret, as the
+// kubelet refreshes a Secret volume after the Secret changes.
 func (f *fakePods) RefreshTLS(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, ordinal int) error {
-	var ca, nodes corev1.Secret
-	for name, obj := range map[string]client.Object{caSecretName(n): &ca, nodesSecretName(n): &nodes} {
-		if err := c.Get(ctx, key(n, name), obj); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+	p := &corev1.Pod{}
+	if err := c.Get(ctx, key(n, podName(n, ordinal)), p); err != nil {
+		return err
 	}
-	_, err := f.writeTLSFiles(n, podName(n, ordinal), &ca, &nodes)
+	_, err := f.mountNodeKeys(ctx, c, p)
 	return err
 }
 

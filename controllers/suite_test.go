@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -83,6 +84,7 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: testScheme})
 	Expect(err).NotTo(HaveOccurred())
 
+	installNodeKeysPolicy()
 	pods = newFakePods(GinkgoT().TempDir(), k8sClient)
 	fakeClock = clocktesting.NewFakeClock(time.Now())
 	testMetrics = prometheus.NewRegistry()
@@ -140,3 +142,16 @@ const (
 	sampleAgency  = "ledger_v1alpha1_agencymember.yaml"
 	samplePolicy  = "ledger_v1alpha1_certificatepolicy.yaml"
 )
+
+// installNodeKeysPolicy applies config/admission as the operator's install
+// does, and waits until the API server applies it to new pods.
+func installNodeKeysPolicy() {
+	data, err := os.ReadFile(filepath.Join("..", "config", "admission", "node_keys_policy.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		obj := &unstructured.Unstructured{}
+		Expect(yaml.Unmarshal([]byte(doc), &obj.Object)).To(Succeed())
+		Expect(k8sClient.Create(suiteCtx, obj)).To(Succeed())
+	}
+	Eventually(policyApplied, eventually, tick).Should(BeTrue(), "the API server applies the node-keys policy")
+}
