@@ -30,7 +30,9 @@ func init() {
 		"ledgerctl verify license --importer bigbox-us --hs 610910 --right TM-ACME --country US   # yes, with the path",
 		"ledgerctl verify license --importer dist-us --hs 610910 --right TM-ACME --country US     # no: middle link revoked",
 		"ledgerctl verify shipment ENTRY-0001                              # line 2 claims a revoked certificate",
-		"ledgerctl cert export USMCA-ACME-0001 --out /tmp/vc.json && ledgerctl verify credential /tmp/vc.json",
+		"ledgerctl cert export USMCA-ACME-0001 --out /tmp/vc.json && ledgerctl verify credential /tmp/vc.json   # VERIFIED: proof, claims vs ledger records, status online",
+		"ledgerctl cert export USMCA-ACME-0002 --version 1 --out /tmp/vc1.json && ledgerctl verify credential /tmp/vc1.json   # REVOKED (superseded): exit code 2",
+		"ledgerctl verify credential /tmp/vc.json --offline --at 2031-01-01  # EXPIRED, status not checked (docs/verifiers.md)",
 	}})
 }
 

@@ -180,6 +180,14 @@ func FuzzDecodeShipmentQuery(f *testing.F) { fuzzQuery(f, "ShipmentQuery", Decod
 // refuse has no problem and names a did:key issuer.
 func FuzzVerifyCredential(f *testing.F) {
 	addSeeds(f, "Credential")
+	// Genuine exports, so that mutations reach the claim binding.
+	w := newIPWorld(f)
+	w.issue("VC-1")
+	for _, kind := range []string{"certificate", "license"} {
+		id := map[string]string{"certificate": "VC-1", "license": "L1"}[kind]
+		raw, _ := json.Marshal(w.exportCredential(kind, id, 0))
+		f.Add(raw)
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		res := credential.Verify(context.Background(), raw, credential.Options{Bind: BindEvidence})
 		if res.Verdict != credential.NotVerified && (len(res.Problems) > 0 || !strings.HasPrefix(res.Issuer, "did:key:z")) {
