@@ -438,3 +438,28 @@ func TestStatusIndexesAreAssignedInTransactionOrder(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkVerifyCredential: what a border verifier pays per credential
+// offline (proof, claim binding, trust: head signature and inclusion proof
+// of each record), and online against a status list read from the state.
+func BenchmarkVerifyCredential(b *testing.B) {
+	w := newWorld(b)
+	w.issue("VC-1")
+	w.must(w.sat, "certificate.endorse", CertificateEndorse{ID: "VC-1"})
+	raw, _ := json.Marshal(w.exportCredential("certificate", "VC-1", 0))
+	for _, c := range []struct {
+		name string
+		o    credential.Options
+	}{
+		{"offline", credential.Options{Bind: BindEvidence, Trust: w.trust(), At: w.now}},
+		{"online", credential.Options{Bind: BindEvidence, Trust: w.trust(), At: w.now, Status: w.statusFetcher()}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if res := credential.Verify(context.Background(), raw, c.o); res.Verdict != credential.Verified {
+					b.Fatalf("%s %v", res.Verdict, res.Problems)
+				}
+			}
+		})
+	}
+}
