@@ -101,10 +101,16 @@ at fault. The agencies' rules in scope are evaluated too.`,
 
 func (a *App) certAmendCmd() *cobra.Command {
 	var file, reason string
+	var supersedes int
 	var sf submitFlags
 	cmd := &cobra.Command{
-		Use:     "amend ID --file CERT.json --reason TEXT",
-		Short:   "Record a new version of a certificate; the old version is kept and becomes superseded (certifier)",
+		Use:   "amend ID --file CERT.json --reason TEXT [--supersedes N]",
+		Short: "Record a new version of a certificate; the old version is kept and becomes superseded (certifier)",
+		Long: `Record a new version of a certificate. The amendment names the version it
+replaces (--supersedes, by default the current version, read from the ledger
+first): if someone else amended the certificate in between, the ledger
+refuses this amendment with a conflict instead of silently replacing theirs.
+Read the new current version, make your change on it and amend again.`,
 		Example: `  ledgerctl cert amend USMCA-ACME-0001 --file fixed.json --reason "line 1 classified under 847150" --key acme.key`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -115,11 +121,25 @@ func (a *App) certAmendCmd() *cobra.Command {
 			if ct.ID == "" {
 				ct.ID = args[0]
 			}
-			return a.submitTrade(cmd, "certificate.amend", trade.CertificateAmend{ID: args[0], Reason: reason, Certificate: ct}, &sf)
+			if supersedes == 0 {
+				err := a.withClient(func(c *client.Client, ctx context.Context) error {
+					h, err := c.Certificate(ctx, args[0], client.ReadOptions{Strong: true})
+					if err != nil {
+						return fmt.Errorf("read the current version of %s: %w", args[0], err)
+					}
+					supersedes = h.Record.Current
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return a.submitTrade(cmd, "certificate.amend", trade.CertificateAmend{ID: args[0], Supersedes: supersedes, Reason: reason, Certificate: ct}, &sf)
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "the amended certificate JSON")
 	cmd.Flags().StringVar(&reason, "reason", "", "why it is amended (required)")
+	cmd.Flags().IntVar(&supersedes, "supersedes", 0, "the version this amendment replaces (default: the current version, read from the ledger)")
 	sf.add(cmd)
 	return cmd
 }

@@ -125,15 +125,24 @@ func (a *App) licenseGetCmd() *cobra.Command {
 	var ro readOpts
 	cmd := &cobra.Command{
 		Use:   "get ID",
-		Short: "Show a license and its place in its chain",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show a license, its place in its chain and whether it is in force (its effective status)",
+		Long: `Show a license and its effective status: a license is in force only when it
+is not revoked, is in term, and every license above it up to the rights holder
+is too. STATUS is the license's own record; EFFECTIVE says whether it is in
+force now (or at --known-at / --as-of-height) and, when not, which license on
+the chain decides it and why (e.g. parent-revoked).`,
+		Example: "  ledgerctl license get LIC-DIST",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.License, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.LicenseView, error) {
 				return c.License(ctx, args[0], ro.options())
-			}, func(w io.Writer, l *trade.License) {
-				licenseTable(w, []*trade.License{l})
+			}, func(w io.Writer, l *trade.LicenseView) {
+				licenseTable(w, []*trade.LicenseView{l})
 				if rv := l.Revocation; rv != nil {
 					fmt.Fprintf(w, "\nrevoked by %s from %s: %s\n", rv.By, rv.Effective, rv.Reason)
+				}
+				if e := l.Effective; e != nil && e.Reason != "" {
+					fmt.Fprintf(w, "\neffective status at %s: %s: %s\n", e.At, e.Status, e.Reason)
 				}
 			})
 		},
@@ -142,11 +151,18 @@ func (a *App) licenseGetCmd() *cobra.Command {
 	return cmd
 }
 
-func licenseTable(w io.Writer, ls []*trade.License) {
-	row(w, "LICENSE", "RIGHT", "LICENSOR", "LICENSEE", "LEVEL", "PARENT", "HS", "TERRITORY", "UNTIL", "SUB-DEPTH", "STATUS")
+func licenseTable(w io.Writer, ls []*trade.LicenseView) {
+	row(w, "LICENSE", "RIGHT", "LICENSOR", "LICENSEE", "LEVEL", "PARENT", "HS", "TERRITORY", "UNTIL", "SUB-DEPTH", "STATUS", "EFFECTIVE")
 	for _, l := range ls {
+		eff := "-"
+		if l.Effective != nil {
+			eff = l.Effective.Status
+			if l.Effective.License != "" && l.Effective.License != l.ID {
+				eff += " (" + l.Effective.License + ")"
+			}
+		}
 		row(w, l.ID, l.Right, l.Licensor, l.Licensee, l.Level, dash(l.Parent), strings.Join(l.Goods.HSPrefixes, ","), strings.Join(l.Territory, ","),
-			l.ValidUntil, l.Sublicensing.Depth, l.Status)
+			l.ValidUntil, l.Sublicensing.Depth, l.Status, eff)
 	}
 }
 

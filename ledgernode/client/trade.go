@@ -85,9 +85,9 @@ func (c *Client) Right(ctx context.Context, id string, o ReadOptions) (*trade.IP
 	return &out, nil
 }
 
-// License reads a license.
-func (c *Client) License(ctx context.Context, id string, o ReadOptions) (*trade.License, error) {
-	var out trade.License
+// License reads a license with its effective status.
+func (c *Client) License(ctx context.Context, id string, o ReadOptions) (*trade.LicenseView, error) {
+	var out trade.LicenseView
 	if err := c.Do(ctx, http.MethodGet, "/v1/licenses/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}

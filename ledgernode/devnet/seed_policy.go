@@ -25,14 +25,14 @@ var demoPolicies embed.FS
 // demoAgency is an agency that owns demo policies.
 type demoAgency struct {
 	ID, Name, Country string
-	Programs          []string
+	Roles, Programs   []string
 }
 
 // policyAgencies own the demo policies. us-cbp is usually registered by the
 // trade seeder already; the others are registered here if missing.
 var policyAgencies = []demoAgency{
 	{ID: "us-fda", Name: "U.S. Food and Drug Administration", Country: "US", Programs: []string{"USMCA", "CAFTA-DR"}},
-	{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"}},
+	{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"}},
 	{ID: "us-ofac", Name: "Office of Foreign Assets Control", Country: "US", Programs: []string{"USMCA", "CAFTA-DR"}},
 }
 
@@ -54,6 +54,7 @@ func init() {
 			"ledgerctl policy history " + demoRegisteredCert + "          # accepted: the producer is registered, every rule passes",
 			"ledgerctl policy history " + demoAuditedCert + "         # accepted with CBP's Audit finding: criterion C, producer \"Various\"",
 			"ledgerctl cert get " + demoAuditedCert + "               # active; the agency rules' findings listed under it",
+			"ledgerctl verify certificate " + demoAuditedCert + "      # VALID (1 warning): the verdict shows the Audit finding",
 			"ledgerctl policy test ledgernode/devnet/policies/us-fda-seafood-facility.yaml --input ledgernode/devnet/policies/inputs/shrimp-unregistered.yaml   # offline: reject, exit 2",
 			"ledgerctl policy test ledgernode/devnet/policies/us-cbp-usmca-criterion-c.yaml --input ledgernode/devnet/policies/inputs/usmca-criterion-c-various.yaml   # offline: Audit finding, accepted",
 		},
@@ -136,8 +137,11 @@ func ensureAgencyKey(ctx context.Context, s *Seed, a demoAgency) (ed25519.Privat
 	ident, err := s.Client.Identity(ctx, owner)
 	switch {
 	case client.IsNotFound(err):
-		_, err := s.Submit(ctx, s.Admin, agencyRegisterType, map[string]any{"id": a.ID, "name": a.Name, "country": a.Country,
-			"programs": a.Programs, "publicKeys": []string{keyID}}, false)
+		reg := map[string]any{"id": a.ID, "name": a.Name, "country": a.Country, "programs": a.Programs, "publicKeys": []string{keyID}}
+		if len(a.Roles) > 0 {
+			reg["roles"] = a.Roles
+		}
+		_, err := s.Submit(ctx, s.Admin, agencyRegisterType, reg, false)
 		return k, err
 	case err != nil:
 		return nil, err

@@ -29,7 +29,9 @@ func init() {
 		"ledgerctl verify certificate NAFTA-MAPLE-0001 --at 2020-03-01     # legacy NAFTA: valid then, expired now",
 		"ledgerctl verify license --importer bigbox-us --hs 610910 --right TM-ACME --country US   # yes, with the path",
 		"ledgerctl verify license --importer dist-us --hs 610910 --right TM-ACME --country US     # no: middle link revoked",
+		"ledgerctl license get LIC-DIST                                    # active itself, parent-revoked in effect",
 		"ledgerctl verify shipment ENTRY-0001                              # line 2 claims a revoked certificate",
+		"ledgerctl verify certificate USMCA-ACME-0001 --as-of-height 1     # NOT FOUND (exit 4): what the ledger knew at block 1",
 		"ledgerctl cert export USMCA-ACME-0001 --out /tmp/vc.json && ledgerctl verify credential /tmp/vc.json   # VERIFIED: proof, claims vs ledger records, status online",
 		"ledgerctl cert export USMCA-ACME-0002 --version 1 --out /tmp/vc1.json && ledgerctl verify credential /tmp/vc1.json   # REVOKED (superseded): exit code 2",
 		"ledgerctl verify credential /tmp/vc.json --offline --at 2031-01-01  # EXPIRED, status not checked (docs/verifiers.md)",
@@ -105,13 +107,13 @@ func seedTrade(ctx context.Context, s *Seed) error {
 func (t *tradeSeed) agencies() error {
 	t.keys["admin"] = t.Admin
 	for _, a := range []trade.AgencyRegister{
-		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"},
+		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"},
 			Contact: &trade.Contact{Email: "trade@cbp.example", Phone: "+1 202 555 0100"}},
-		{ID: "ca-cbsa", Name: "Canada Border Services Agency", Country: "CA", Programs: []string{"USMCA", "NAFTA"},
+		{ID: "ca-cbsa", Name: "Canada Border Services Agency", Country: "CA", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "NAFTA"},
 			Contact: &trade.Contact{Email: "trade@cbsa.example", Phone: "+1 613 555 0100"}},
-		{ID: "mx-sat", Name: "Servicio de Administración Tributaria (Aduanas)", Country: "MX", Programs: []string{"USMCA", "NAFTA", "IPR"},
+		{ID: "mx-sat", Name: "Servicio de Administración Tributaria (Aduanas)", Country: "MX", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "NAFTA", "IPR"},
 			Contact: &trade.Contact{Email: "aduanas@sat.example", Phone: "+52 55 5555 0100"}},
-		{ID: "cr-dga", Name: "Dirección General de Aduanas de Costa Rica", Country: "CR", Programs: []string{"CAFTA-DR"},
+		{ID: "cr-dga", Name: "Dirección General de Aduanas de Costa Rica", Country: "CR", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"CAFTA-DR"},
 			Contact: &trade.Contact{Email: "aduanas@hacienda.example", Phone: "+506 2555 0100"}},
 		{ID: "us-fda", Name: "U.S. Food and Drug Administration", Country: "US", Programs: []string{"USMCA", "CAFTA-DR", "FSMA"},
 			Contact: &trade.Contact{Email: "imports@fda.example"}},
@@ -194,7 +196,7 @@ func (t *tradeSeed) certificates() error {
 	}
 	c2.Goods[0].HSCode = "847150"
 	c2.Goods[0].Description = "Processing units"
-	if err := t.ok("acme-mx", "certificate.amend", trade.CertificateAmend{ID: c2.ID, Reason: "line 1 reclassified from 847130 to 847150", Certificate: c2}); err != nil {
+	if err := t.ok("acme-mx", "certificate.amend", trade.CertificateAmend{Supersedes: 1, ID: c2.ID, Reason: "line 1 reclassified from 847130 to 847150", Certificate: c2}); err != nil {
 		return err
 	}
 	c3 := t.acmeCert("USMCA-ACME-0003")
@@ -246,13 +248,22 @@ func (t *tradeSeed) certificates() error {
 	if err := t.refused("maker-mx", "certificate.issue", ghost, "a participant without the certifier role"); err != nil {
 		return err
 	}
+	if err := t.refused("agency-us-fda", "certificate.revoke", trade.CertificateRevoke{ID: c1.ID, Reason: "not ours to decide"}, "FDA, not the customs authority, revoking a certificate of origin"); err != nil {
+		return err
+	}
 	return t.refused("agency-ca-cbsa", "certificate.revoke", trade.CertificateRevoke{ID: c1.ID, Reason: "not ours"}, "CBSA revoking a Mexico-US certificate")
 }
 
 func (t *tradeSeed) licenses() error {
-	if err := t.ok("agency-us-cbp", "ipright.register", trade.IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "USPTO", RegistrationNumber: "5123456",
+	// An international registration (Madrid) designating the three
+	// countries: a USPTO registration alone is no right in Mexico or Canada.
+	if err := t.ok("agency-us-cbp", "ipright.register", trade.IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "WIPO", RegistrationNumber: "1523456",
 		Title: "ACME (word mark), class 25 apparel", Holder: "participant/acme-brands-us", Countries: []string{"US", "MX", "CA"},
-		Evidence: "USPTO registration certificate no. 5123456"}); err != nil {
+		Evidence: "WIPO international registration no. 1523456 (basic registration USPTO 5123456)"}); err != nil {
+		return err
+	}
+	if err := t.refused("agency-us-cbp", "ipright.register", trade.IPRightRegister{ID: "TM-ACME-USPTO", Type: "trademark", Office: "USPTO", RegistrationNumber: "5123456",
+		Title: "ACME (word mark)", Holder: "participant/acme-brands-us", Countries: []string{"US", "MX", "CA"}}, "a USPTO registration claimed for Mexico and Canada"); err != nil {
 		return err
 	}
 	grant := func(id, licensor, licensee, parent string, territory, hs []string, depth int) trade.LicenseGrant {

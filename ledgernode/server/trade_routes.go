@@ -27,7 +27,7 @@ func (s *Server) tradeRoutes(h route) {
 	h(GroupTrade, RoleParticipant, "GET /v1/certificates/{id}/credential", s.certificateCredential)
 	h(GroupTrade, RoleParticipant, "GET /v1/rights/{id}", getRecord(s, "right", trade.LookupRight, func(r *trade.IPRight) []string { return []string{r.Holder} }))
 	h(GroupTrade, RoleParticipant, "GET /v1/licenses", listPage(s, licenseFilter, trade.ListLicenses))
-	h(GroupTrade, RoleParticipant, "GET /v1/licenses/{id}", getRecord(s, "license", trade.LookupLicense, licenseParties))
+	h(GroupTrade, RoleParticipant, "GET /v1/licenses/{id}", getRecord(s, "license", trade.LookupLicenseView, func(l *trade.LicenseView) []string { return licenseParties(&l.License) }))
 	h(GroupTrade, RoleParticipant, "GET /v1/licenses/{id}/credential", s.licenseCredential)
 	h(GroupTrade, RoleParticipant, "GET /v1/shipments/{id}", getRecord(s, "shipment", trade.LookupShipment, func(r *trade.ShipmentRecord) []string { return []string{r.Importer} }))
 	h(GroupVerification, RoleParticipant, "POST /v1/verify/certificate", verifyRoute(s, trade.DecodeCertificateQuery, trade.VerifyCertificate,

@@ -12,10 +12,13 @@ import (
 // suspended and reinstated by the network admin. Its identity is
 // "agency/<id>" (kind agency); its keys live in the core key registry.
 type Agency struct {
-	ID       string        `json:"id"`
-	Identity string        `json:"identity"`
-	Name     string        `json:"name"`
-	Country  string        `json:"country"`
+	ID       string `json:"id"`
+	Identity string `json:"identity"`
+	Name     string `json:"name"`
+	Country  string `json:"country"`
+	// Roles are the authorities the agency holds in its country
+	// (AgencyRoles); an agency without a role publishes rules only.
+	Roles    []string      `json:"roles,omitempty"`
 	Programs []string      `json:"programs"`
 	Contact  *Contact      `json:"contact,omitempty"`
 	Status   string        `json:"status"`
@@ -27,11 +30,47 @@ type Agency struct {
 // ActsOn says whether the agency declares a program.
 func (a *Agency) ActsOn(program string) bool { return slices.Contains(a.Programs, program) }
 
+// HasRole says whether the agency holds an authority (AgencyRoles).
+func (a *Agency) HasRole(role string) bool { return slices.Contains(a.Roles, role) }
+
+// AgencyRoleCustoms is the customs authority of a country: it revokes and
+// endorses certificates of origin (of trade its country exports or
+// imports) and records entries into its country. Partner government
+// agencies (food, health, sanctions, ...) publish rules and enrol
+// participants, but do not decide on origin.
+const AgencyRoleCustoms = "customs"
+
+// AgencyRoles are the roles an agency may hold.
+var AgencyRoles = []string{AgencyRoleCustoms}
+
+func checkAgencyRoles(pr *problems, field string, roles []string) {
+	seen := map[string]bool{}
+	for i, r := range roles {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		pr.oneOf(f, r, AgencyRoles)
+		if seen[r] {
+			pr.invalid(f, r, "listed twice")
+		}
+		seen[r] = true
+	}
+}
+
+// requireCustoms checks that an agency is the customs authority of its
+// country, for what (an action on a certificate of origin or an entry).
+func requireCustoms(a *Agency, what string) error {
+	if a.HasRole(AgencyRoleCustoms) {
+		return nil
+	}
+	return state.Reject(state.CodeUnauthorized, "signer", "%s is not the customs authority of %s (its roles: %s); %s belongs to the customs authority (an agency with the role %q, which the network admin gives with agency.update)",
+		a.Identity, a.Country, joinOr(a.Roles, "none"), what, AgencyRoleCustoms)
+}
+
 // AgencyRegister is the payload of agency.register (network admin only).
 type AgencyRegister struct {
 	ID         string   `json:"id"`
 	Name       string   `json:"name"`
 	Country    string   `json:"country"`
+	Roles      []string `json:"roles,omitempty"`
 	Programs   []string `json:"programs"`
 	PublicKeys []string `json:"publicKeys"`
 	Contact    *Contact `json:"contact,omitempty"`
@@ -43,6 +82,7 @@ func (p AgencyRegister) Validate() error {
 	pr.partyID("payload.id", p.ID)
 	pr.text("payload.name", p.Name, maxNameBytes, true)
 	pr.country("payload.country", p.Country)
+	checkAgencyRoles(&pr, "payload.roles", p.Roles)
 	checkPrograms(&pr, "payload.programs", p.Programs)
 	pr.publicKeys("payload.publicKeys", p.PublicKeys, 1)
 	pr.contact("payload.contact", p.Contact)
@@ -74,6 +114,7 @@ func checkPrograms(pr *problems, field string, programs []string) {
 type AgencyUpdate struct {
 	ID       string   `json:"id"`
 	Name     string   `json:"name,omitempty"`
+	Roles    []string `json:"roles,omitempty"` // when present, replaces the list
 	Programs []string `json:"programs,omitempty"`
 	Contact  *Contact `json:"contact,omitempty"`
 }
@@ -83,10 +124,11 @@ func (p AgencyUpdate) Validate() error {
 	var pr problems
 	pr.partyID("payload.id", p.ID)
 	pr.text("payload.name", p.Name, maxNameBytes, false)
+	checkAgencyRoles(&pr, "payload.roles", p.Roles)
 	checkPrograms(&pr, "payload.programs", p.Programs)
 	pr.contact("payload.contact", p.Contact)
-	if p.Name == "" && p.Programs == nil && p.Contact == nil {
-		pr.invalid("payload", "", "nothing to update: give name, programs or contact")
+	if p.Name == "" && p.Roles == nil && p.Programs == nil && p.Contact == nil {
+		pr.invalid("payload", "", "nothing to update: give name, roles, programs or contact")
 	}
 	return pr.err()
 }
@@ -170,7 +212,7 @@ func applyAgencyRegister(c *state.Context) (any, error) {
 		}
 		fps = append(fps, key.Fingerprint)
 	}
-	a := &Agency{ID: p.ID, Identity: ident, Name: p.Name, Country: p.Country, Programs: p.Programs, Contact: p.Contact,
+	a := &Agency{ID: p.ID, Identity: ident, Name: p.Name, Country: p.Country, Roles: p.Roles, Programs: p.Programs, Contact: p.Contact,
 		Status: StatusActive, Since: now, History: []StatusEvent{{Time: now, Event: eventRegistered, TxID: c.TxID, By: c.Signer.Owner}}}
 	if a.Programs == nil {
 		a.Programs = []string{}
@@ -217,6 +259,10 @@ func applyAgencyUpdate(c *state.Context) (any, error) {
 		if err := state.PutIdentity(c, id); err != nil {
 			return nil, err
 		}
+	}
+	if p.Roles != nil && !slices.Equal(p.Roles, a.Roles) {
+		a.Roles = p.Roles
+		changed = append(changed, "roles")
 	}
 	if p.Programs != nil && !slices.Equal(p.Programs, a.Programs) {
 		a.Programs = p.Programs

@@ -86,9 +86,13 @@ func (ct *Certificate) ExporterID() string {
 
 // CertificateAmend is the payload of certificate.amend: a new version of
 // the certificate, signed by its certifier, linked to the one it replaces.
-// Both are kept.
+// Both are kept. Supersedes is the version the amendment replaces, which
+// must be the current one: of two amendments written against the same
+// version, exactly one is recorded and the other is refused with a
+// conflict (rather than silently replacing the first).
 type CertificateAmend struct {
 	ID          string      `json:"id"`
+	Supersedes  int         `json:"supersedes"`
 	Reason      string      `json:"reason"`
 	Certificate Certificate `json:"certificate"`
 }
@@ -97,6 +101,9 @@ type CertificateAmend struct {
 func (p CertificateAmend) Validate() error {
 	pr := p.Certificate.validate("payload.certificate")
 	pr.docID("payload.id", p.ID)
+	if p.Supersedes < 1 {
+		pr.invalid("payload.supersedes", fmt.Sprint(p.Supersedes), "required: the version this amendment replaces, the current one (ledgerctl cert get shows it; ledgerctl cert amend fills it in)")
+	}
 	pr.text("payload.reason", p.Reason, maxTextBytes, true)
 	if p.ID != p.Certificate.ID {
 		pr.invalid("payload.certificate.id", p.Certificate.ID, "must equal payload.id %q: an amendment keeps the certificate's id", p.ID)
@@ -119,7 +126,7 @@ func (p CertificateRevoke) Validate() error {
 	var pr problems
 	pr.docID("payload.id", p.ID)
 	pr.text("payload.reason", p.Reason, maxTextBytes, true)
-	pr.time("payload.effective", p.Effective, false)
+	pr.time("payload.effective", p.Effective, false, datesTrade)
 	return pr.err()
 }
 
@@ -306,6 +313,11 @@ func applyCertificateAmend(c *state.Context) (any, error) {
 	if rec.Status != StatusActive {
 		return nil, state.Reject(CodeRevoked, "payload.id", "certificate %s is %s (%s); issue a new certificate instead", p.ID, rec.Status, rec.Revocation.Reason)
 	}
+	if p.Supersedes != rec.Current {
+		last := rec.Versions[len(rec.Versions)-1]
+		return nil, state.Reject(state.CodeConflict, "payload.supersedes", "certificate %s is at version %d (recorded at %s: %s); this amendment replaces version %d: read version %d, make the change on it and amend again",
+			p.ID, rec.Current, last.Time, dashIfEmpty(last.Reason, "issued"), p.Supersedes, rec.Current)
+	}
 	ct := &p.Certificate
 	if ct.Program != cur.Certificate.Program {
 		return nil, state.Reject(state.CodeInvalid, "payload.certificate.program", "%q: an amendment keeps the program %s; issue a new certificate for another program", ct.Program, cur.Certificate.Program)
@@ -379,6 +391,9 @@ func applyCertificateRevoke(c *state.Context) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := requireCustoms(ag, "revoking a certificate of origin"); err != nil {
+			return nil, err
+		}
 		ct := &cur.Certificate
 		if ag.Country != ct.ExportCountry && ag.Country != ct.ImportCountry {
 			return nil, state.Reject(CodeJurisdiction, "signer", "%s (%s) may revoke only certificates exported from or imported into %s; %s goes %s to %s",
@@ -445,6 +460,9 @@ func applyCertificateEndorse(c *state.Context) (any, error) {
 	if ag.Country != ct.ExportCountry {
 		return nil, state.Reject(CodeJurisdiction, "signer", "only an agency of the exporting country %s endorses certificate %s; %s is of %s", ct.ExportCountry, rec.ID, ag.Identity, ag.Country)
 	}
+	if err := requireCustoms(ag, "endorsing a certificate of origin"); err != nil {
+		return nil, err
+	}
 	if !ag.ActsOn(ct.Program) {
 		return nil, state.Reject(CodeJurisdiction, "signer", "%s does not act on %s (its programs: %s)", ag.Identity, ct.Program, joinOr(ag.Programs, "none"))
 	}
@@ -492,7 +510,10 @@ func ListCertificates(r state.Reader, f CertificateFilter) (*CertificatePage, er
 	default:
 		return nil, state.Reject(state.CodeInvalid, "filter", "give one of importer, exporter, certifier or hs")
 	}
-	ids, next := scanIndex(r, BucketCertIndex, prefix, f.After, clampLimit(f.Limit))
+	ids, next, err := scanIndex(r, BucketCertIndex, prefix, f.After, clampLimit(f.Limit))
+	if err != nil {
+		return nil, err
+	}
 	page := &CertificatePage{Next: next, Certificates: []*CertificateRecord{}}
 	seen := map[string]bool{}
 	for _, id := range ids {
@@ -509,6 +530,13 @@ func ListCertificates(r state.Reader, f CertificateFilter) (*CertificatePage, er
 		}
 	}
 	return page, nil
+}
+
+func dashIfEmpty(s, empty string) string {
+	if s == "" {
+		return empty
+	}
+	return s
 }
 
 func withPrefix(s, prefix string) string { return prefix + trimPrefix(s, prefix) }

@@ -64,7 +64,7 @@ func (ct *Certificate) validate(prefix string) *problems {
 		pr.invalid(f("importCountry"), ct.ImportCountry, "is the export country too; a certificate of origin covers goods moving between two parties")
 	}
 	checkGoods(pr, f("goods"), ct.Goods, prog)
-	signed, signedOK := pr.time(f("signedAt"), ct.SignedAt, true)
+	signed, signedOK := pr.time(f("signedAt"), ct.SignedAt, true, datesTrade)
 	if signedOK {
 		if !prog.SignedFrom.IsZero() && signed.Before(prog.SignedFrom) {
 			pr.invalid(f("signedAt"), ct.SignedAt, "%s certifications exist from %s; before that date use NAFTA", prog.Name, prog.SignedFrom.Format(time.DateOnly))
@@ -74,8 +74,8 @@ func (ct *Certificate) validate(prefix string) *problems {
 		}
 	}
 	if bp := ct.BlanketPeriod; bp != nil {
-		from, okF := pr.time(f("blanketPeriod.validFrom"), bp.ValidFrom, true)
-		until, okU := pr.time(f("blanketPeriod.validUntil"), bp.ValidUntil, true)
+		from, okF := pr.time(f("blanketPeriod.validFrom"), bp.ValidFrom, true, prog.dates())
+		until, okU := pr.time(f("blanketPeriod.validUntil"), bp.ValidUntil, true, prog.dates())
 		if okF && okU {
 			switch max := from.AddDate(0, prog.MaxBlanketMonths, 0); {
 			case !until.After(from):
@@ -129,7 +129,7 @@ func checkGoods(pr *problems, field string, goods []GoodsItem, prog *Program) {
 		if err := CheckHSCode(g.HSCode); err != nil {
 			pr.invalid(f+".hsCode", g.HSCode, "%v", err)
 		} else if len(g.HSCode) != 6 {
-			pr.invalid(f+".hsCode", g.HSCode, "a certification of origin classifies goods to six digits (the HS subheading, e.g. %s)", g.HSCode+strings.Repeat("0", 6-len(g.HSCode)))
+			pr.invalid(f+".hsCode", g.HSCode, "a certification of origin classifies goods to six digits: give %s", SubheadingHint(g.HSCode))
 		}
 		pr.oneOf(f+".originCriterion", g.OriginCriterion, prog.OriginCriteria)
 		if pr.country(f+".countryOfOrigin", g.CountryOfOrigin) && !prog.hasCountry(g.CountryOfOrigin) {
@@ -192,7 +192,19 @@ func checkCertifier(c *state.Context, ct *Certificate, prefix string) (map[strin
 		if pp.role == ct.CertifierRole {
 			parties[pp.name] = cert
 		}
-		if pp.p == nil || pp.p.ID == "" || pp.p.ID == cert.Identity {
+		if pp.p == nil || pp.p.ID == "" {
+			continue
+		}
+		if pp.p.ID == cert.Identity {
+			// The certifier names itself in another role (a producer that
+			// certifies as exporter): it must hold that role, and the
+			// agencies' rules see it in that role too.
+			if !cert.HasRole(pp.role) {
+				pr.add(CodeWrongRole, f(pp.name+".id"), pp.p.ID, "the certifier names itself as %s but is enrolled as %s; the agency of %s can add the role with participant.update",
+					pp.name, joinOr(cert.Roles, "nothing"), cert.Country)
+				continue
+			}
+			parties[pp.name] = cert
 			continue
 		}
 		part, err := enrolledParty(c, f(pp.name+".id"), pp.p.ID, pp.role)

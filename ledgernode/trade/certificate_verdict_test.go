@@ -38,7 +38,7 @@ func TestCertificateVerdicts(t *testing.T) {
 	w.issue("V-AMENDED")
 	amended := w.usmca("V-AMENDED")
 	amended.Goods[0].HSCode = "847150"
-	w.must(w.acme, "certificate.amend", CertificateAmend{ID: "V-AMENDED", Reason: "wrong subheading on line 1", Certificate: amended})
+	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "V-AMENDED", Reason: "wrong subheading on line 1", Certificate: amended})
 	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "V-REVOKED", Reason: "origin verification failed"})
 	w.must(w.acme, "certificate.revoke", CertificateRevoke{ID: "V-WITHDRAWN", Reason: "goods not shipped"})
 	w.must(w.sat, "certificate.endorse", CertificateEndorse{ID: "V-1", Note: "verified at origin"})
@@ -141,15 +141,15 @@ func TestCertificateLifecycleAuthorisation(t *testing.T) {
 		{"another participant cannot withdraw", func() any { return w.maker }, "certificate.revoke", CertificateRevoke{ID: "L-1", Reason: "x"}, state.CodeUnauthorized, "signer"},
 		{"a revocation needs a reason", func() any { return w.cbp }, "certificate.revoke", CertificateRevoke{ID: "L-1"}, state.CodeInvalid, "payload.reason"},
 		{"only the exporting country's agency endorses", func() any { return w.cbp }, "certificate.endorse", CertificateEndorse{ID: "L-1"}, CodeJurisdiction, "signer"},
-		{"only the certifier amends", func() any { return w.maker }, "certificate.amend", CertificateAmend{ID: "L-1", Reason: "x", Certificate: other}, state.CodeUnauthorized, "signer"},
-		{"an agency does not amend a certificate, even of its own country", func() any { return w.sat }, "certificate.amend", CertificateAmend{ID: "L-1", Reason: "x", Certificate: other}, state.CodeUnauthorized, "signer"},
-		{"an amendment keeps the certifier", func() any { return w.acme }, "certificate.amend", CertificateAmend{ID: "L-1", Reason: "x", Certificate: func() Certificate {
+		{"only the certifier amends", func() any { return w.maker }, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "L-1", Reason: "x", Certificate: other}, state.CodeUnauthorized, "signer"},
+		{"an agency does not amend a certificate, even of its own country", func() any { return w.sat }, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "L-1", Reason: "x", Certificate: other}, state.CodeUnauthorized, "signer"},
+		{"an amendment keeps the certifier", func() any { return w.acme }, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "L-1", Reason: "x", Certificate: func() Certificate {
 			c := other
 			c.Certifier.ID = "participant/maker-mx"
 			return c
 		}()}, state.CodeUnauthorized, "payload.certificate.certifier.id"},
-		{"an amendment keeps the id", func() any { return w.acme }, "certificate.amend", CertificateAmend{ID: "L-2", Reason: "x", Certificate: other}, state.CodeInvalid, "payload.certificate.id"},
-		{"an amendment needs a reason", func() any { return w.acme }, "certificate.amend", CertificateAmend{ID: "L-1", Certificate: other}, state.CodeInvalid, "payload.reason"},
+		{"an amendment keeps the id", func() any { return w.acme }, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "L-2", Reason: "x", Certificate: other}, state.CodeInvalid, "payload.certificate.id"},
+		{"an amendment needs a reason", func() any { return w.acme }, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "L-1", Certificate: other}, state.CodeInvalid, "payload.reason"},
 		{"a certificate id is issued once", func() any { return w.acme }, "certificate.issue", w.usmca("L-1"), state.CodeConflict, "payload.id"},
 		{"an unknown certificate cannot be revoked", func() any { return w.cbp }, "certificate.revoke", CertificateRevoke{ID: "L-9", Reason: "x"}, state.CodeNotFound, "payload.id"},
 	}
@@ -160,9 +160,9 @@ func TestCertificateLifecycleAuthorisation(t *testing.T) {
 		})
 	}
 	// A revoked certificate cannot be amended or endorsed; amending keeps both versions.
-	w.must(w.acme, "certificate.amend", CertificateAmend{ID: "L-1", Reason: "drop line 2", Certificate: other})
+	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "L-1", Reason: "drop line 2", Certificate: other})
 	w.must(w.acme, "certificate.revoke", CertificateRevoke{ID: "L-1", Reason: "order cancelled"})
-	w.reject(w.acme, "certificate.amend", CertificateAmend{ID: "L-1", Reason: "again", Certificate: other}, CodeRevoked, "payload.id")
+	w.reject(w.acme, "certificate.amend", CertificateAmend{Supersedes: 2, ID: "L-1", Reason: "again", Certificate: other}, CodeRevoked, "payload.id")
 	w.reject(w.sat, "certificate.endorse", CertificateEndorse{ID: "L-1"}, CodeRevoked, "payload.id")
 	w.view(func(v *state.View) {
 		h, ok, err := CertificateWithVersions(v, "L-1")
@@ -178,7 +178,7 @@ func TestCertificateListingsUseTheIndexes(t *testing.T) {
 	w.issue("IDX-2")
 	amended := w.usmca("IDX-2")
 	amended.Goods = []GoodsItem{{Description: "Coffee", HSCode: "090111", OriginCriterion: "A", CountryOfOrigin: "MX"}}
-	w.must(w.acme, "certificate.amend", CertificateAmend{ID: "IDX-2", Reason: "coffee, not laptops", Certificate: amended})
+	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "IDX-2", Reason: "coffee, not laptops", Certificate: amended})
 	list := func(f CertificateFilter) []string {
 		var ids []string
 		w.view(func(v *state.View) {

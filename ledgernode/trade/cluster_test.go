@@ -74,8 +74,8 @@ func newKey(t testing.TB) ed25519.PrivateKey {
 func (f *clusterFx) cast() map[string]ed25519.PrivateKey {
 	keys := map[string]ed25519.PrivateKey{}
 	for _, a := range []trade.AgencyRegister{
-		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"}},
-		{ID: "sat-mx", Name: "Servicio de Administración Tributaria", Country: "MX", Programs: []string{"USMCA", "NAFTA", "IPR"}},
+		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"}},
+		{ID: "sat-mx", Name: "Servicio de Administración Tributaria", Country: "MX", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "NAFTA", "IPR"}},
 	} {
 		k := newKey(f.t)
 		a.PublicKeys = []string{pub(k)}
@@ -144,7 +144,7 @@ func TestThreeNodesAgreeOnCertificatesLicenseChainsAndVerdicts(t *testing.T) {
 	f.must(keys["acme-mx"], "certificate.issue", certificate("C-2", now))
 	amended := certificate("C-1", now)
 	amended.Goods[0].HSCode = "847150"
-	f.must(keys["acme-mx"], "certificate.amend", trade.CertificateAmend{ID: "C-1", Reason: "wrong subheading", Certificate: amended})
+	f.must(keys["acme-mx"], "certificate.amend", trade.CertificateAmend{Supersedes: 1, ID: "C-1", Reason: "wrong subheading", Certificate: amended})
 	f.must(keys["us-cbp"], "certificate.revoke", trade.CertificateRevoke{ID: "C-2", Reason: "origin verification failed"})
 	f.must(keys["sat-mx"], "certificate.endorse", trade.CertificateEndorse{ID: "C-1"})
 	// A 13-month blanket period is refused before consensus, naming the field.

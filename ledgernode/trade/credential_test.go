@@ -364,7 +364,7 @@ func TestStatusListsFollowRevocationSupersessionAndSuspension(t *testing.T) {
 	}
 
 	ct.Goods[0].Description = "Laptop computers, 14 inch"
-	w.must(w.acme, "certificate.amend", CertificateAmend{ID: "VC-1", Reason: "description", Certificate: ct})
+	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "VC-1", Reason: "description", Certificate: ct})
 	if res := online(v1); res.Verdict != credential.Revoked || res.Status[0].Result != "set" {
 		t.Fatalf("superseded version 1 claims %s: %+v", res.Verdict, res.Status)
 	}

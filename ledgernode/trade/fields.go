@@ -124,7 +124,36 @@ func (p *problems) country(field, v string) bool {
 	return true
 }
 
-func (p *problems) time(field, v string, required bool) (time.Time, bool) {
+// dateRange is where the dates of a kind of record plausibly lie. A date
+// outside it (year 0001, 9999) is a typing error or an attempt to game a
+// verdict, never a document: it is refused, naming the field and the range.
+type dateRange struct {
+	from, until time.Time // from <= t < until
+	what        string
+}
+
+func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+var (
+	// Trade documents: certificates of origin and entries (NAFTA, the
+	// oldest program the ledger knows, entered into force on 1994-01-01).
+	datesTrade = dateRange{day(1994, 1, 1), day(2100, 1, 1), "dates of certificates of origin and entries (NAFTA entered into force on 1994-01-01)"}
+	// IP rights and licenses run long (renewable trademarks).
+	datesIP = dateRange{day(1900, 1, 1), day(2200, 1, 1), "dates of IP rights and licenses"}
+	// Key events.
+	datesKeys = dateRange{day(2000, 1, 1), day(2200, 1, 1), "key dates"}
+	// The date a question is about.
+	datesQuery = dateRange{day(1900, 1, 1), day(2200, 1, 1), "dates a question can be about"}
+)
+
+func (r dateRange) check(t time.Time) bool { return !t.Before(r.from) && t.Before(r.until) }
+
+func (r dateRange) describe() string {
+	return fmt.Sprintf("must be between %s and %s (%s)", r.from.Format(time.DateOnly), r.until.Format(time.DateOnly), r.what)
+}
+
+// time reads a time field and checks it lies in r.
+func (p *problems) time(field, v string, required bool, r dateRange) (time.Time, bool) {
 	if v == "" {
 		if required {
 			p.invalid(field, "", "required: an RFC 3339 time in UTC such as 2026-01-02T00:00:00Z")
@@ -134,6 +163,10 @@ func (p *problems) time(field, v string, required bool) (time.Time, bool) {
 	t, err := tx.ParseTime(v)
 	if err != nil {
 		p.invalid(field, v, "%v", err)
+		return time.Time{}, false
+	}
+	if !r.check(t) {
+		p.invalid(field, v, "%s", r.describe())
 		return time.Time{}, false
 	}
 	return t, true

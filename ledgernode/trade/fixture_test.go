@@ -152,8 +152,19 @@ func (f *fx) view(fn func(v *state.View)) {
 // agency registers an agency with a fresh key and returns the key.
 func (f *fx) agency(id, country string, programs ...string) ed25519.PrivateKey {
 	f.t.Helper()
+	return f.agencyWithRoles(id, country, nil, programs...)
+}
+
+// customs registers the customs authority of a country.
+func (f *fx) customs(id, country string, programs ...string) ed25519.PrivateKey {
+	f.t.Helper()
+	return f.agencyWithRoles(id, country, []string{AgencyRoleCustoms}, programs...)
+}
+
+func (f *fx) agencyWithRoles(id, country string, roles []string, programs ...string) ed25519.PrivateKey {
+	f.t.Helper()
 	k := newKey()
-	f.must(f.admin, "agency.register", AgencyRegister{ID: id, Name: strings.ToUpper(id), Country: country, Programs: programs, PublicKeys: []string{keyID(k)}})
+	f.must(f.admin, "agency.register", AgencyRegister{ID: id, Name: strings.ToUpper(id), Country: country, Roles: roles, Programs: programs, PublicKeys: []string{keyID(k)}})
 	f.keys["agency/"+id] = k
 	return k
 }
@@ -176,12 +187,23 @@ type world struct {
 }
 
 func newWorld(t testing.TB, extra ...state.Handler) *world {
-	f := newFx(t, extra...)
+	return newWorldOn(newFx(t, extra...))
+}
+
+// newWorldWithEvaluator is newWorld with a rule engine installed.
+func newWorldWithEvaluator(t testing.TB, e state.Evaluator) *world {
+	g, admin := newGenesis(t)
+	reg := testRegistry()
+	reg.SetEvaluator(e)
+	return newWorldOn(openFx(t, g, admin, reg, filepath.Join(t.TempDir(), "state.db")))
+}
+
+func newWorldOn(f *fx) *world {
 	w := &world{fx: f}
-	w.cbp = f.agency("us-cbp", "US", "USMCA", "CAFTA-DR", "NAFTA", "IPR")
-	w.sat = f.agency("sat-mx", "MX", "USMCA", "NAFTA", "IPR")
-	w.cbsa = f.agency("cbsa", "CA", "USMCA", "NAFTA")
-	w.dga = f.agency("dga-cr", "CR", "CAFTA-DR")
+	w.cbp = f.customs("us-cbp", "US", "USMCA", "CAFTA-DR", "NAFTA", "IPR")
+	w.sat = f.customs("sat-mx", "MX", "USMCA", "NAFTA", "IPR")
+	w.cbsa = f.customs("cbsa", "CA", "USMCA", "NAFTA")
+	w.dga = f.customs("dga-cr", "CR", "CAFTA-DR")
 	w.acme = f.participant(w.sat, "acme-mx", "MX", RoleExporter, RoleProducer, RoleCertifier)
 	w.maker = f.participant(w.sat, "maker-mx", "MX", RoleLicensee, RoleProducer, RoleExporter)
 	w.otherMaker = f.participant(w.sat, "other-mx", "MX", RoleLicensee)

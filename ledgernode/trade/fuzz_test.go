@@ -27,10 +27,11 @@ const key2 = "9SCaJzNjhikTuH0p5qSTl2Ul-kkEzXEW8zvHU4ZPaVI"
 
 var fuzzSeeds = map[string][]string{
 	"AgencyRegister": {
-		`{"id":"us-cbp","name":"U.S. Customs and Border Protection","country":"US","programs":["USMCA","CAFTA-DR","NAFTA","IPR"],"publicKeys":["` + key1 + `"],"contact":{"email":"trade@cbp.example","phone":"+1 202 555 0100"}}`,
+		`{"id":"us-cbp","name":"U.S. Customs and Border Protection","country":"US","roles":["customs"],"programs":["USMCA","CAFTA-DR","NAFTA","IPR"],"publicKeys":["` + key1 + `"],"contact":{"email":"trade@cbp.example","phone":"+1 202 555 0100"}}`,
+		`{"id":"us-ofac","name":"OFAC","country":"US","roles":["sanctions","customs","customs"],"programs":["USMCA"],"publicKeys":["` + key1 + `"]}`,
 		`{"id":"US CBP","name":"","country":"usa","programs":["usmca","USMCA","USMCA"],"publicKeys":[]}`,
 	},
-	"AgencyUpdate":    {`{"id":"ca-cbsa","programs":["USMCA","NAFTA","IPR"]}`, `{"id":"ca-cbsa"}`, `{"id":"x","name":"n","contact":{"email":"no"}}`},
+	"AgencyUpdate":    {`{"id":"ca-cbsa","programs":["USMCA","NAFTA","IPR"]}`, `{"id":"ca-cbsa"}`, `{"id":"x","name":"n","contact":{"email":"no"}}`, `{"id":"us-ofac","roles":["customs"]}`},
 	"AgencySuspend":   {`{"id":"mx-sat","reason":"key custody audit"}`, `{"id":"mx-sat","reason":""}`},
 	"AgencyReinstate": {`{"id":"mx-sat"}`, `{"id":"-"}`},
 	"KeyRotate": {
@@ -50,13 +51,15 @@ var fuzzSeeds = map[string][]string{
 		`{"id":"BAD","program":"USMCA","certifierRole":"exporter","certifier":{"id":"participant/acme-mx","name":"A","title":"T"},"exportCountry":"MX","importCountry":"US","goods":[{"description":"x","hsCode":"84A1","originCriterion":"E","countryOfOrigin":"CN"}],"blanketPeriod":{"validFrom":"2026-01-01T00:00:00Z","validUntil":"2027-02-01T00:00:00Z"},"signedAt":"2026-01-01T00:00:00Z","language":"de"}`,
 	},
 	"CertificateAmend": {
-		`{"id":"C-1","reason":"reclassified","certificate":{"id":"C-1","program":"CAFTA-DR","certifierRole":"exporter","certifier":{"id":"participant/cafe-cr","name":"Cafe"},"exportCountry":"CR","importCountry":"US","goods":[{"description":"Coffee","hsCode":"090111","originCriterion":"A","countryOfOrigin":"CR"}],"signedAt":"2026-01-01T00:00:00Z","language":"es"}}`,
+		`{"id":"C-1","supersedes":1,"reason":"reclassified","certificate":{"id":"C-1","program":"CAFTA-DR","certifierRole":"exporter","certifier":{"id":"participant/cafe-cr","name":"Cafe"},"exportCountry":"CR","importCountry":"US","goods":[{"description":"Coffee","hsCode":"090111","originCriterion":"A","countryOfOrigin":"CR"}],"signedAt":"2026-01-01T00:00:00Z","language":"es"}}`,
 		`{"id":"C-1","reason":"","certificate":{"id":"C-2"}}`,
+		`{"id":"C-1","supersedes":-1,"reason":"x","certificate":{"id":"C-1","program":"USMCA","blanketPeriod":{"validFrom":"0001-01-01T00:00:00Z","validUntil":"0001-06-01T00:00:00Z"}}}`,
 	},
 	"CertificateRevoke":  {`{"id":"USMCA-ACME-0003","reason":"origin verification failed"}`, `{"id":"C","reason":"x","effective":"2026-01-01T00:00:00Z"}`, `{"id":"C","reason":"x","effective":"2026-01-01"}`},
 	"CertificateEndorse": {`{"id":"USMCA-ACME-0001","note":"verified"}`, `{"id":"C","version":2}`, `{"id":"C","version":-1}`},
 	"IPRightRegister": {
-		`{"id":"TM-ACME","type":"trademark","office":"USPTO","registrationNumber":"5123456","title":"ACME","holder":"participant/acme-brands-us","countries":["US","MX"]}`,
+		`{"id":"TM-ACME","type":"trademark","office":"WIPO","registrationNumber":"1523456","title":"ACME","holder":"participant/acme-brands-us","countries":["US","MX"]}`,
+		`{"id":"TM-ACME","type":"trademark","office":"USPTO","registrationNumber":"5123456","title":"ACME","holder":"participant/acme-brands-us","countries":["MX","CA"],"validUntil":"9999-01-01T00:00:00Z"}`,
 		`{"id":"TM","type":"brand","office":"","registrationNumber":"1","title":"x","holder":"acme"}`,
 	},
 	"LicenseGrant": {

@@ -130,6 +130,39 @@ var hsHeadings = map[string]string{
 	"9018": "Instruments and appliances used in medical, surgical or dental sciences",
 }
 
+// hsExamples is a real HS 2022 subheading under each heading of hsHeadings:
+// what an error message suggests when a certificate gives only a heading
+// (never the heading padded with zeros, which is rarely a subheading).
+var hsExamples = map[string]string{
+	"0306": "030617", // other frozen shrimps and prawns
+	"0803": "080390", // bananas, other than plantains
+	"0901": "090111", // coffee, not roasted, not decaffeinated
+	"1604": "160414", // tunas, skipjack and bonito, whole or in pieces
+	"2204": "220421", // wine in containers of 2 l or less
+	"6109": "610910", // T-shirts of cotton
+	"6203": "620342", // men's trousers of cotton
+	"6403": "640399", // other footwear with leather uppers
+	"7214": "721420", // bars and rods with indentations (rebar)
+	"8471": "847130", // portable data-processing machines
+	"8517": "851762", // machines for receiving and transmitting data
+	"8703": "870323", // cars, spark ignition, 1,500-3,000 cc
+	"8708": "870899", // other parts of motor vehicles
+	"9018": "901890", // other medical instruments
+}
+
+// SubheadingHint says how to give a six-digit subheading for a shorter
+// code: a real subheading under the code's heading when the table knows
+// one, otherwise a real example from another heading, said to be one.
+func SubheadingHint(code string) string {
+	if len(code) == 4 {
+		if ex, ok := hsExamples[code]; ok {
+			return fmt.Sprintf("the six-digit HS subheading under heading %s (%s), e.g. %s", code, hsHeadings[code], ex)
+		}
+		return fmt.Sprintf("the six-digit HS subheading under heading %s from the tariff schedule (an example from another heading: 847130, portable computers)", code)
+	}
+	return "the six-digit HS subheading from the tariff schedule (for example 847130, portable computers, under heading 8471)"
+}
+
 // CheckHSCode checks the shape of an HS chapter, heading or subheading (2, 4
 // or 6 digits, chapter 01-97, not 77). The error says what is wrong.
 func CheckHSCode(code string) error {

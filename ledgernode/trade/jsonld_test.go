@@ -103,7 +103,7 @@ func TestExportedCredentialsExpandInJSONLDSafeMode(t *testing.T) {
 	ct.Statement = "I certify that the goods described in this document qualify as originating."
 	w.must(w.acme, "certificate.issue", ct)
 	ct.Goods[0].Description = "Laptops"
-	w.must(w.acme, "certificate.amend", CertificateAmend{ID: "VC-1", Reason: "description", Certificate: ct})
+	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "VC-1", Reason: "description", Certificate: ct})
 	w.must(w.sat, "certificate.endorse", CertificateEndorse{ID: "VC-1"})
 	docs := map[string]map[string]any{
 		"certificate v1": w.exportCredential("certificate", "VC-1", 1),

@@ -28,7 +28,7 @@ func (p KeyRotate) Validate() error {
 	if p.NewKey != "" && p.NewKey == p.Retire {
 		pr.invalid("payload.newKey", p.NewKey, "is the key being retired; generate a new key")
 	}
-	pr.time("payload.retireAt", p.RetireAt, false)
+	pr.time("payload.retireAt", p.RetireAt, false, datesKeys)
 	return pr.err()
 }
 

@@ -58,7 +58,8 @@ func (p IPRightRegister) Validate() error {
 	pr.text("payload.title", p.Title, maxNameBytes, true)
 	pr.participantRef("payload.holder", p.Holder, true)
 	checkCountries(&pr, "payload.countries", p.Countries, false)
-	pr.time("payload.validUntil", p.ValidUntil, false)
+	checkOffice(&pr, "payload.office", p.Office, "payload.countries", p.Countries)
+	pr.time("payload.validUntil", p.ValidUntil, false, datesIP)
 	pr.text("payload.evidence", p.Evidence, maxTextBytes, false)
 	return pr.err()
 }
@@ -138,8 +139,8 @@ func (p LicenseGrant) Validate() error {
 		}
 	}
 	checkCountries(&pr, "payload.territory", p.Territory, true)
-	from, okF := pr.time("payload.validFrom", p.ValidFrom, true)
-	until, okU := pr.time("payload.validUntil", p.ValidUntil, true)
+	from, okF := pr.time("payload.validFrom", p.ValidFrom, true, datesIP)
+	until, okU := pr.time("payload.validUntil", p.ValidUntil, true, datesIP)
 	if okF && okU && !until.After(from) {
 		pr.invalid("payload.validUntil", p.ValidUntil, "must be after validFrom %s", p.ValidFrom)
 	}
@@ -188,7 +189,7 @@ func (p LicenseRevoke) Validate() error {
 	var pr problems
 	pr.docID("payload.id", p.ID)
 	pr.text("payload.reason", p.Reason, maxTextBytes, true)
-	pr.time("payload.effective", p.Effective, false)
+	pr.time("payload.effective", p.Effective, false, datesIP)
 	return pr.err()
 }
 
@@ -480,10 +481,11 @@ type LicenseFilter struct {
 	Limit                             int
 }
 
-// LicensePage is one page of a license listing.
+// LicensePage is one page of a license listing, each with its effective
+// status.
 type LicensePage struct {
-	Licenses []*License `json:"licenses"`
-	Next     string     `json:"next,omitempty"`
+	Licenses []*LicenseView `json:"licenses"`
+	Next     string         `json:"next,omitempty"`
 }
 
 // ListLicenses answers a listing through the license index.
@@ -507,10 +509,13 @@ func ListLicenses(r state.Reader, f LicenseFilter) (*LicensePage, error) {
 	default:
 		return nil, state.Reject(state.CodeInvalid, "filter", "give licensee, licensor, right or parent")
 	}
-	ids, next := scanIndex(r, BucketLicenseIndex, prefix, f.After, clampLimit(f.Limit))
-	page := &LicensePage{Next: next, Licenses: []*License{}}
+	ids, next, err := scanIndex(r, BucketLicenseIndex, prefix, f.After, clampLimit(f.Limit))
+	if err != nil {
+		return nil, err
+	}
+	page := &LicensePage{Next: next, Licenses: []*LicenseView{}}
 	for _, id := range ids {
-		l, ok, err := LookupLicense(r, id)
+		l, ok, err := LookupLicenseView(r, id)
 		if err != nil {
 			return nil, err
 		}

@@ -50,7 +50,7 @@ func (q LicenseQuery) Validate() error {
 		pr.docID("license", q.License)
 	}
 	pr.country("country", q.Country)
-	pr.time("at", q.At, false)
+	pr.time("at", q.At, false, datesQuery)
 	return pr.err()
 }
 
@@ -139,7 +139,7 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 		}
 		starts = []string{q.License}
 	} else {
-		starts, _ = scanIndex(v, BucketLicenseIndex, ikey("licensee", q.Importer, q.Right, ""), "", 100)
+		starts, _, _ = scanIndex(v, BucketLicenseIndex, ikey("licensee", q.Importer, q.Right, ""), "", 100)
 	}
 	if len(starts) == 0 {
 		out.Answer = AnswerNo

@@ -1,6 +1,7 @@
 package trade
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -20,6 +21,9 @@ type Program struct {
 	// SignedFrom and SignedBefore bound the certification date: USMCA
 	// replaced NAFTA on 2020-07-01. Zero means unbounded.
 	SignedFrom, SignedBefore time.Time
+	// InForce is when the agreement entered into force: no certification
+	// under it applies to goods before that day.
+	InForce time.Time
 	// ValidityYears is how long a certification is valid from signing.
 	ValidityYears int
 	// MaxBlanketMonths bounds a blanket period.
@@ -37,17 +41,17 @@ var Programs = map[string]*Program{
 	"USMCA": {
 		Name: "USMCA", Countries: []string{"CA", "MX", "US"}, Languages: []string{"en", "es", "fr"},
 		OriginCriteria: []string{"A", "B", "C", "D"}, CertifierRoles: []string{RoleExporter, RoleImporter, RoleProducer},
-		SignedFrom: usmcaStart, ValidityYears: 4, MaxBlanketMonths: 12,
+		SignedFrom: usmcaStart, InForce: usmcaStart, ValidityYears: 4, MaxBlanketMonths: 12,
 	},
 	"CAFTA-DR": {
 		Name: "CAFTA-DR", Countries: []string{"CR", "DO", "GT", "HN", "NI", "SV", "US"}, Languages: []string{"en", "es"},
 		OriginCriteria: []string{"A", "B", "C", "D"}, CertifierRoles: []string{RoleExporter, RoleImporter, RoleProducer},
-		ValidityYears: 4, MaxBlanketMonths: 12,
+		InForce: day(2006, 3, 1), ValidityYears: 4, MaxBlanketMonths: 12, // US-El Salvador, the first pair
 	},
 	"NAFTA": {
 		Name: "NAFTA", Countries: []string{"CA", "MX", "US"}, Languages: []string{"en", "es", "fr"},
 		OriginCriteria: []string{"A", "B", "C", "D", "E", "F"}, CertifierRoles: []string{RoleExporter},
-		SignedBefore: usmcaStart, ValidityYears: 4, MaxBlanketMonths: 12, Form434: true,
+		SignedBefore: usmcaStart, InForce: day(1994, 1, 1), ValidityYears: 4, MaxBlanketMonths: 12, Form434: true,
 	},
 }
 
@@ -66,6 +70,12 @@ func ProgramNames() []string {
 const ProgramIPR = "IPR"
 
 func (p *Program) hasCountry(c string) bool { return slices.Contains(p.Countries, c) }
+
+// dates is where a certification's blanket period may lie: from the day
+// the agreement entered into force.
+func (p *Program) dates() dateRange {
+	return dateRange{p.InForce, datesTrade.until, fmt.Sprintf("a %s blanket period starts on or after %s, when %s entered into force", p.Name, p.InForce.Format(time.DateOnly), p.Name)}
+}
 
 // Form 434 codes.
 var (

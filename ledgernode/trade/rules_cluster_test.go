@@ -86,10 +86,10 @@ func newRulesWorld(t *testing.T) *rulesWorld {
 	w := &rulesWorld{clusterFx: newCluster(t, 3), keys: map[string]ed25519.PrivateKey{"admin": nil}, now: time.Now().UTC()}
 	w.keys["admin"] = w.c.Admin
 	for _, a := range []trade.AgencyRegister{
-		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Programs: []string{"USMCA", "IPR"}},
+		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "IPR"}},
 		{ID: "us-fda", Name: "U.S. Food and Drug Administration", Country: "US", Programs: []string{"USMCA"}},
-		{ID: "mx-sat", Name: "Servicio de Administración Tributaria", Country: "MX", Programs: []string{"USMCA", "IPR"}},
-		{ID: "ca-cbsa", Name: "Canada Border Services Agency", Country: "CA", Programs: []string{"USMCA"}},
+		{ID: "mx-sat", Name: "Servicio de Administración Tributaria", Country: "MX", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "IPR"}},
+		{ID: "ca-cbsa", Name: "Canada Border Services Agency", Country: "CA", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA"}},
 	} {
 		k := newKey(t)
 		a.PublicKeys = []string{pub(k)}
@@ -219,7 +219,7 @@ func TestAgencyRulesDecideOnTradeDocumentsIdenticallyOnThreeNodes(t *testing.T) 
 	t.Run("an amendment is evaluated with the version it replaces", func(t *testing.T) {
 		amended := w.shrimp("SHRIMP-2", "mariscos-mx")
 		amended.Goods[0].OriginCriterion = "B"
-		rc := w.accepted("mariscos-mx", "certificate.amend", trade.CertificateAmend{ID: "SHRIMP-2", Reason: "criterion reviewed", Certificate: amended})
+		rc := w.accepted("mariscos-mx", "certificate.amend", trade.CertificateAmend{Supersedes: 1, ID: "SHRIMP-2", Reason: "criterion reviewed", Certificate: amended})
 		f := findingsOf(rc, "us-cbp-certificate-hygiene")
 		if len(f) != 2 || f[1].Result != policy.ResultFail || f[1].Message != "amendment 2 (criterion reviewed) changes the origin criterion from A to B" {
 			t.Fatalf("DryRun findings on the amendment %+v", f)
@@ -289,7 +289,7 @@ func TestAgencyRulesDecideOnTradeDocumentsIdenticallyOnThreeNodes(t *testing.T) 
 	})
 
 	t.Run("a license grant is evaluated with its path up to the rights holder", func(t *testing.T) {
-		w.accepted("us-cbp", "ipright.register", trade.IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "USPTO", RegistrationNumber: "5123456",
+		w.accepted("us-cbp", "ipright.register", trade.IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "WIPO", RegistrationNumber: "1523456",
 			Title: "ACME", Holder: "participant/holder-us", Countries: []string{"US", "MX"}})
 		for _, g := range []struct {
 			signer string
@@ -382,4 +382,78 @@ func TestAgencyRulesDecideOnTradeDocumentsIdenticallyOnThreeNodes(t *testing.T) 
 		same("history of "+doc, func(n int) (any, error) { return w.c.Client(n).Evaluations(w.ctx, doc, client.ReadOptions{}) })
 	}
 	t.Logf("%d transactions, identical receipts and histories on %d nodes at height %d", len(w.txs), len(states), states[0].Height)
+}
+
+// What suspension means for an agency's rules: a suspended agency has no
+// authority on the ledger, so its rules are suspended with it (not
+// evaluated, whatever their enforcement) and apply again on reinstatement;
+// the network admin may withdraw a suspended agency's policies (it cannot
+// touch an active agency's). Also: a verdict shows the Audit findings
+// recorded with the version it judges, and a producer that certifies as
+// exporter is the producer party the rules see.
+func TestASuspendedAgencysRulesAreSuspendedWithItAndTheAdminCanWithdrawThem(t *testing.T) {
+	w := newRulesWorld(t)
+	ofacKey := newKey(t)
+	w.accepted("admin", "agency.register", trade.AgencyRegister{ID: "us-ofac", Name: "Office of Foreign Assets Control", Country: "US",
+		Programs: []string{"USMCA"}, PublicKeys: []string{pub(ofacKey)}})
+	w.keys["us-ofac"] = ofacKey
+	block := policy.Policy{ID: "us-ofac-block-all", Agency: "us-ofac", Enforcement: policy.Enforce,
+		Scope: policy.Scope{DocumentTypes: []string{"certificate"}, DestinationCountries: []string{"US"}},
+		Rules: []policy.Rule{{Name: "nothing-passes", Expression: `false`, Message: "OFAC blocks {{record.id}}"}}}
+	audit := policy.Policy{ID: "us-ofac-audit-all", Agency: "us-ofac", Enforcement: policy.Audit,
+		Scope: policy.Scope{DocumentTypes: []string{"certificate"}, DestinationCountries: []string{"US"}},
+		Rules: []policy.Rule{{Name: "noted", Expression: `false`, Message: "OFAC notes {{record.id}}"}}}
+	cbpRule := policy.Policy{ID: "us-cbp-nothing", Agency: "us-cbp", Enforcement: policy.Audit,
+		Scope: policy.Scope{DocumentTypes: []string{"shipment"}}, Rules: []policy.Rule{{Name: "ok", Expression: `true`, Message: "never"}}}
+	w.accepted("us-ofac", policystate.TypePublish, block)
+	w.accepted("us-ofac", policystate.TypePublish, audit)
+	w.accepted("us-cbp", policystate.TypePublish, cbpRule)
+	cl := w.c.Client(0)
+
+	w.rejected("acme-mx", "certificate.issue", w.criterionC("SUSP-1"))
+	w.accepted("admin", "agency.suspend", trade.AgencySuspend{ID: "us-ofac", Reason: "keys compromised"})
+	rc := w.accepted("acme-mx", "certificate.issue", w.criterionC("SUSP-2"))
+	if f := append(findingsOf(rc, "us-ofac-block-all"), findingsOf(rc, "us-ofac-audit-all")...); len(f) != 0 {
+		t.Fatalf("a suspended agency's rules were evaluated: %+v", f)
+	}
+	// The agency cannot sign; the admin withdraws its blocking policy, not
+	// another agency's.
+	w.rejected("admin", policystate.TypeWithdraw, policystate.Withdraw{ID: "us-cbp-nothing", Reason: "not the admin's"})
+	w.accepted("admin", policystate.TypeWithdraw, policystate.Withdraw{ID: "us-ofac-block-all", Reason: "agency suspended: keys compromised"})
+	pr, err := cl.Policy(w.ctx, "us-ofac-block-all", client.ReadOptions{Strong: true})
+	if err != nil || pr.Head.Status != policy.StatusWithdrawn {
+		t.Fatalf("withdrawn by the admin: %+v %v", pr, err)
+	}
+	// Reinstated, its remaining rules apply again; the withdrawn one stays
+	// withdrawn.
+	w.accepted("admin", "agency.reinstate", trade.AgencyReinstate{ID: "us-ofac"})
+	rc = w.accepted("acme-mx", "certificate.issue", w.criterionC("SUSP-3"))
+	if len(findingsOf(rc, "us-ofac-block-all")) != 0 || len(findingsOf(rc, "us-ofac-audit-all")) != 1 {
+		t.Fatalf("after reinstatement: findings %+v", rc.Findings)
+	}
+
+	// verify certificate shows the Audit finding recorded with SUSP-3.
+	vd, err := cl.VerifyCertificate(w.ctx, trade.CertificateQuery{ID: "SUSP-3"}, client.ReadOptions{Strong: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range vd.Warnings {
+		found = found || c.Code == trade.CodeAgencyFinding && strings.Contains(c.Message, "policy/us-ofac-audit-all") && strings.Contains(c.Message, "OFAC notes SUSP-3")
+	}
+	if vd.Verdict != trade.VerdictValid || !found {
+		t.Fatalf("verdict %s warnings %+v", vd.Verdict, vd.Warnings)
+	}
+
+	// A producer that certifies as exporter and names itself as producer
+	// passes FDA's facility rule (it is parties.producer).
+	fda := demoPolicy(t, "us-fda-seafood-facility")
+	w.accepted("us-fda", policystate.TypePublish, fda)
+	self := w.shrimp("SHRIMP-SELF", "mariscos-mx")
+	self.CertifierRole = "exporter"
+	self.Producer = &trade.Party{ID: "participant/mariscos-mx", Name: "Mariscos de Sinaloa"}
+	rc = w.accepted("mariscos-mx", "certificate.issue", self)
+	if f := findingsOf(rc, "us-fda-seafood-facility"); len(f) != 2 || f[0].Result != policy.ResultPass || f[1].Result != policy.ResultPass {
+		t.Fatalf("FDA findings %+v", f)
+	}
 }

@@ -48,7 +48,7 @@ func (s *Shipment) validate(prefix string, full bool) *problems {
 		pr.docID(f("id"), s.ID)
 	}
 	pr.participantRef(f("importer"), s.Importer, full)
-	pr.time(f("entryDate"), s.EntryDate, full)
+	pr.time(f("entryDate"), s.EntryDate, full, datesTrade)
 	if full || s.DestinationCountry != "" {
 		pr.country(f("destinationCountry"), s.DestinationCountry)
 	}
@@ -141,6 +141,9 @@ func applyShipmentDeclare(c *state.Context) (any, error) {
 		if ag.Country != s.DestinationCountry {
 			return nil, state.Reject(CodeJurisdiction, "signer", "%s (%s) records entries into %s only", ag.Identity, ag.Country, ag.Country)
 		}
+		if err := requireCustoms(ag, "recording an entry"); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, state.Reject(state.CodeUnauthorized, "signer", "shipment.declare is signed by the importer or an agency of the destination country")
 	}
@@ -229,7 +232,7 @@ func (q ShipmentQuery) Validate() error {
 	default:
 		pr.docID("id", q.ID)
 	}
-	pr.time("at", q.At, false)
+	pr.time("at", q.At, false, datesQuery)
 	return pr.err()
 }
 

@@ -106,7 +106,7 @@ func TestAgencyRulesAreEvaluatedOnCertificatesLicensesAndShipments(t *testing.T)
 		t.Fatalf("findings %+v", rc.Findings)
 	}
 	w.reject(w.acme, "certificate.issue", w.usmca("DENY-1"), "policy_failed", "")
-	w.must(w.acme, "certificate.amend", CertificateAmend{ID: "EVAL-1", Reason: "fix", Certificate: w.usmca("EVAL-1")})
+	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "EVAL-1", Reason: "fix", Certificate: w.usmca("EVAL-1")})
 	w.must(w.holder, "license.grant", w.grant("LIC-E", "holder-us", "bigbox-us", "", []string{"US"}, []string{"6109"}, 0))
 	w.must(w.bigbox, "shipment.declare", w.shipment("ENT-E", ShipmentLine{Line: 1, Description: "x", HSCode: "610910", OriginCountry: "MX", Certificate: "EVAL-1", Licenses: []string{"LIC-E"}}))
 	// Rejected by the rules: nothing written.

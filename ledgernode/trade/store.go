@@ -1,10 +1,12 @@
 package trade
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
 // Buckets of the trade records. Every record is JSON written with
@@ -28,23 +30,39 @@ func ikey(parts ...string) string { return strings.Join(parts, "\x00") }
 func versionKey(id string, v int) string { return ikey(id, fmt.Sprintf("%010d", v)) }
 
 // scanIndex lists the last part of index keys that start with prefix, in
-// key order, strictly after the index key `after` ("" = from the start), at
-// most limit (0 = all). It returns the last index key read: the cursor for
-// the next page ("" when the scan reached the end).
-func scanIndex(r state.Reader, bucket, prefix, after string, limit int) (ids []string, next string) {
+// key order, after the cursor `after` ("" = from the start), at most limit
+// (0 = all). It returns the cursor of the next page ("" when the scan
+// reached the end).
+//
+// A cursor is the last index key read, base64url-encoded: opaque, and safe
+// to paste into a shell (index keys hold NUL bytes). A cursor that does not
+// decode, or that belongs to another listing (another prefix), is an
+// error naming "after": a script that loops on pages must never be sent
+// back to page 1.
+func scanIndex(r state.Reader, bucket, prefix, after string, limit int) (ids []string, next string, err error) {
+	from := ""
+	if after != "" {
+		raw, derr := base64.RawURLEncoding.Strict().DecodeString(after)
+		if derr != nil || !strings.HasPrefix(string(raw), prefix) || len(raw) == len(prefix) {
+			return nil, "", state.Reject(state.CodeInvalid, "after", "%q is not a cursor of this listing: pass the \"next\" value of the previous page of the same listing as it is (or omit after for the first page)",
+				tx.Shorten(after, 64))
+		}
+		from = string(raw)
+	}
+	last := from
 	r.Scan(bucket, prefix, func(k string, _ []byte) bool {
-		if after != "" && k <= after {
+		if from != "" && k <= from {
 			return true
 		}
 		if limit > 0 && len(ids) == limit {
-			next = after
+			next = base64.RawURLEncoding.EncodeToString([]byte(last))
 			return false
 		}
 		ids = append(ids, k[strings.LastIndexByte(k, 0)+1:])
-		after = k
+		last = k
 		return true
 	})
-	return ids, next
+	return ids, next, nil
 }
 
 func get[T any](r state.Reader, bucket, key string) (*T, bool, error) {

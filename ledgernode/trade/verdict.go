@@ -276,7 +276,7 @@ func (q CertificateQuery) Validate() error {
 	if q.Version < 0 {
 		pr.invalid("version", fmt.Sprint(q.Version), "must be a version number or omitted")
 	}
-	pr.time("at", q.At, false)
+	pr.time("at", q.At, false, datesQuery)
 	if q.Shipment != nil {
 		if err := q.Shipment.validate("shipment", false); !err.ok() {
 			pr.reasons = append(pr.reasons, err.reasons...)

@@ -52,10 +52,10 @@ func extraCatalogue(t *testing.T, c *testcluster.Cluster) []hostile {
 	// Agencies A (CBP, US) and B (CBSA, CA; SAT, MX), and one that the
 	// admin suspends (DGA, CR).
 	for _, a := range []trade.AgencyRegister{
-		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Programs: []string{"USMCA", "IPR"}},
-		{ID: "ca-cbsa", Name: "Canada Border Services Agency", Country: "CA", Programs: []string{"USMCA", "IPR"}},
-		{ID: "mx-sat", Name: "Servicio de Administración Tributaria", Country: "MX", Programs: []string{"USMCA", "IPR"}},
-		{ID: "cr-dga", Name: "Dirección General de Aduanas", Country: "CR", Programs: []string{"CAFTA-DR"}},
+		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "IPR"}},
+		{ID: "ca-cbsa", Name: "Canada Border Services Agency", Country: "CA", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "IPR"}},
+		{ID: "mx-sat", Name: "Servicio de Administración Tributaria", Country: "MX", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "IPR"}},
+		{ID: "cr-dga", Name: "Dirección General de Aduanas", Country: "CR", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"CAFTA-DR"}},
 	} {
 		k, _ := tx.GenerateKey()
 		keys[a.ID] = k
@@ -115,7 +115,7 @@ func extraCatalogue(t *testing.T, c *testcluster.Cluster) []hostile {
 		{"agency B revokes a certificate between A and C (CBSA revoking a Mexico-US certificate)",
 			sign("ca-cbsa", "certificate.revoke", trade.CertificateRevoke{ID: cert.ID, Reason: "not ours"}), 200, trade.CodeJurisdiction},
 		{"agency B amends another country's certificate (CBSA amending a Mexico-US certificate)",
-			sign("ca-cbsa", "certificate.amend", trade.CertificateAmend{ID: cert.ID, Reason: "criterion changed", Certificate: amended}), 403, state.CodeUnauthorized},
+			sign("ca-cbsa", "certificate.amend", trade.CertificateAmend{ID: cert.ID, Supersedes: 1, Reason: "criterion changed", Certificate: amended}), 403, state.CodeUnauthorized},
 		{"agency B endorses a certificate of A's exports (CBSA endorsing a Mexican export)",
 			sign("ca-cbsa", "certificate.endorse", trade.CertificateEndorse{ID: cert.ID}), 200, trade.CodeJurisdiction},
 		{"agency B updates agency A's policy",

@@ -184,11 +184,16 @@ type jurisdictions map[string]string
 // covers says whether the agency's country is an origin or destination of
 // the document: an agency's rules reach only documents that touch its
 // jurisdiction, whatever scope its policy declares (sovereignty cuts both
-// ways: no agency can reject another country's trade).
+// ways: no agency can reject another country's trade). A suspended agency
+// has no jurisdiction: its rules are suspended with it (neither Enforce,
+// Audit nor DryRun is evaluated) until it is reinstated.
 func (j jurisdictions) covers(r state.Reader, agency string, sub policy.Subject) bool {
 	country, ok := j[agency]
 	if !ok {
-		country = CountryOf(r, agency)
+		country = ""
+		if id, ok, err := state.LookupIdentity(r, "agency/"+agency); err == nil && ok && id.Status == statusActive {
+			country = id.Country
+		}
 		j[agency] = country
 	}
 	if country == "" {
@@ -196,6 +201,9 @@ func (j jurisdictions) covers(r state.Reader, agency string, sub policy.Subject)
 	}
 	return slices.Contains(sub.OriginCountries, country) || slices.Contains(sub.DestinationCountries, country)
 }
+
+// statusActive is the core identity status of an agency that may act.
+const statusActive = "active"
 
 // CountryOf is the registered jurisdiction of an agency ("" if none).
 func CountryOf(r state.Reader, agency string) string {

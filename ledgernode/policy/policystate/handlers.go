@@ -45,8 +45,8 @@ func Handlers() []state.Handler {
 			Check: checkPublish, Apply: applyPublish, Signers: []string{state.KindAgency}, Authorize: namesSigner},
 		{Type: TypeUpdate, Summary: "publish a new version of a policy; earlier versions are kept (owning agency only)",
 			Check: checkUpdate, Apply: applyUpdate, Signers: []string{state.KindAgency}, Authorize: namesSigner},
-		{Type: TypeWithdraw, Summary: "withdraw a policy with a reason; its history is kept (owning agency only)",
-			Check: state.CheckAs[Withdraw](), Apply: applyWithdraw, Signers: []string{state.KindAgency}},
+		{Type: TypeWithdraw, Summary: "withdraw a policy with a reason; its history is kept (owning agency; the network admin for a suspended agency)",
+			Check: state.CheckAs[Withdraw](), Apply: applyWithdraw, Signers: []string{state.KindAgency, state.KindAdmin}},
 	}
 }
 
@@ -235,7 +235,18 @@ func applyWithdraw(c *state.Context) (any, error) {
 	if !ok {
 		return nil, state.Reject(state.CodeNotFound, "payload.id", "no policy %q on this ledger", w.ID)
 	}
-	if err := owner(c, h.Agency, fmt.Sprintf("withdraw policy %s, which it owns", h.ID)); err != nil {
+	if c.Signer.IsAdmin() {
+		// The network admin may withdraw the policies of a suspended agency
+		// (which cannot sign any more), never an active agency's.
+		id, ok, err := state.LookupIdentity(c, "agency/"+h.Agency)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || id.Status == statusActive {
+			return nil, state.Reject(state.CodeUnauthorized, "signer", "policy %s belongs to agency/%s, which is active: only it withdraws its policies; the network admin withdraws only the policies of a suspended agency",
+				h.ID, h.Agency)
+		}
+	} else if err := owner(c, h.Agency, fmt.Sprintf("withdraw policy %s, which it owns (or the network admin, once the agency is suspended)", h.ID)); err != nil {
 		return nil, err
 	}
 	if h.Status != policy.StatusActive {
