@@ -49,6 +49,12 @@ func newDemo(t *testing.T, nodes int) *demo {
 			t.Fatalf("demo data %s: %v", sd.Name, err)
 		}
 	}
+	// The demo is loaded through the Go client, not ledgerctl, so
+	// ledgerctl's session does not know its height: wait until every node
+	// has applied it, as a person starting the tour after make dev finds.
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return d
 }
 

@@ -181,14 +181,15 @@ func (f *credentialFlags) add(cmd *cobra.Command) {
 
 // addPageFlags adds --after and --limit of a paged list.
 func addPageFlags(cmd *cobra.Command, after *string, limit *int) {
-	cmd.Flags().StringVar(after, "after", "", "cursor from the previous page")
+	cmd.Flags().StringVar(after, "after", "", "cursor printed under the previous page (\"more: --after CURSOR\"); a cursor of another listing is refused")
 	cmd.Flags().IntVar(limit, "limit", 0, "page size (default 100, at most 1000)")
 }
 
-// printMore tells how to ask for the next page, if there is one.
+// printMore tells how to ask for the next page, if there is one. Cursors
+// are base64url: they paste into a shell as they are.
 func printMore(w io.Writer, next string) {
 	if next != "" {
-		fmt.Fprintf(w, "\nmore: --after %q\n", next)
+		fmt.Fprintf(w, "\nmore: --after %s\n", next)
 	}
 }
 

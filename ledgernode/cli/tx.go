@@ -18,7 +18,7 @@ import (
 
 func (a *App) txCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "tx", Short: "Sign, submit and look up transactions"}
-	cmd.AddCommand(a.txSubmitCmd(), a.txSignCmd(), a.txGetCmd(), a.txTypesCmd())
+	cmd.AddCommand(a.txSubmitCmd(), a.txSubmitBatchCmd(), a.txSignCmd(), a.txGetCmd(), a.txTypesCmd())
 	return cmd
 }
 

@@ -39,6 +39,8 @@ func TestVerdictsOnTheCommandLine(t *testing.T) {
 			[]string{"verify", "shipment", "ENTRY-0001", "--no-proof"}},
 		{"an undeclared shipment is NOT FOUND", 4, []string{"NOT FOUND"},
 			[]string{"verify", "shipment", "ENTRY-NEVER"}},
+		{"a VALID verdict shows the Audit finding the agency recorded", 0, []string{"VALID (1 warning(s))", "agency_finding", "us-cbp-usmca-criterion-c-producer"},
+			[]string{"verify", "certificate", "USMCA-ACME-0004"}},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -83,4 +85,23 @@ func TestLedgerctlReadsItsOwnWrites(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "VALID") {
 		t.Fatalf("verify on the restarted node: exit %d\n%s", code, out)
 	}
+}
+
+func TestPagingAndLicenseStatusOnTheCommandLine(t *testing.T) {
+	d := newDemo(t, 1)
+	out := d.must(0, []string{"more: --after "}, "cert", "list", "--importer", "bigbox-us", "--limit", "2")
+	cursor := strings.TrimSpace(out[strings.LastIndex(out, "--after ")+len("--after "):])
+	if strings.ContainsAny(cursor, "\x00\"' ") {
+		t.Fatalf("cursor %q is not shell-safe", cursor)
+	}
+	page2 := d.must(0, []string{"USMCA-ACME-0003"}, "cert", "list", "--importer", "bigbox-us", "--limit", "2", "--after", cursor)
+	if strings.Contains(page2, "USMCA-ACME-0001 ") {
+		t.Fatalf("page 2 repeats page 1:\n%s", page2)
+	}
+	d.must(1, []string{"after", "not a cursor of this listing"}, "cert", "list", "--importer", "bigbox-us", "--after", "USMCA-ACME-0002")
+	d.must(1, []string{"after"}, "cert", "list", "--exporter", "acme-mx", "--after", cursor)
+
+	// LIC-DIST's own record is active; its parent was revoked.
+	d.must(0, []string{"parent-revoked (LIC-ACME-MX-2)", "quality audit failed"}, "license", "get", "LIC-DIST")
+	d.must(0, []string{"LIC-BIGBOX", "active"}, "license", "list", "--licensee", "bigbox-us")
 }
