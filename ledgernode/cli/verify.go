@@ -536,25 +536,31 @@ Verdicts and exit codes:
 			if err := a.Print(cmd, res, func(w io.Writer) { printCredentialResult(w, res) }); err != nil {
 				return err
 			}
-			switch res.Verdict {
-			case credential.Verified:
-				return nil
-			case credential.NotVerified:
-				return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: %s", credential.Problems(res.Problems).Error())}
-			default:
-				why := map[string]string{
-					credential.Expired:     "its validity ended " + res.ValidUntil,
-					credential.NotYetValid: "its validity starts " + res.ValidFrom,
-					credential.Revoked:     "it was revoked, withdrawn or superseded",
-					credential.Suspended:   "the party it vouches for is suspended",
-				}[res.Verdict]
-				return &ExitError{Code: 2, Err: fmt.Errorf("%s: the credential is genuine, but %s (checked at %s)", res.Verdict, why, res.At)}
-			}
+			return credentialExit(res)
 		},
 	}
 	cmd.Flags().StringVar(&at, "at", "", "date (2026-05-01) or RFC 3339 UTC time the credential must be valid at (default: now)")
 	cmd.Flags().BoolVar(&offline, "offline", false, "do not contact any node: the revocation status is not checked")
 	return cmd
+}
+
+// credentialExit maps a credential verdict to ledgerctl's exit codes: 0
+// VERIFIED, 2 genuine but not valid (expired, not yet valid, revoked,
+// suspended), 3 NOT VERIFIED (forged, tampered with, unbound, untrusted).
+func credentialExit(res *credential.Result) error {
+	switch res.Verdict {
+	case credential.Verified:
+		return nil
+	case credential.NotVerified:
+		return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: %s", credential.Problems(res.Problems).Error())}
+	}
+	why := map[string]string{
+		credential.Expired:     "its validity ended " + res.ValidUntil,
+		credential.NotYetValid: "its validity starts " + res.ValidFrom,
+		credential.Revoked:     "it was revoked, withdrawn or superseded",
+		credential.Suspended:   "the party it vouches for is suspended",
+	}[res.Verdict]
+	return &ExitError{Code: 2, Err: fmt.Errorf("%s: the credential is genuine, but %s (checked at %s)", res.Verdict, why, res.At)}
 }
 
 func printCredentialResult(w io.Writer, res *credential.Result) {
