@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,6 +70,11 @@ func TestStatefulSetAdvertisesWhatServiceResolverResolves(t *testing.T) {
 		got := strings.ReplaceAll(envOf(sts.Spec.Template.Spec.Containers[0])["LEDGERNODE_RAFT_ADVERTISE"], "$(POD_NAME)", "customs-1")
 		if got != raftAddr {
 			t.Errorf("domain %q: pod advertises %s, the genesis and membership calls use %s", domain, got, raftAddr)
+		}
+		// A stable name, never an address: a pod's IP changes when it is
+		// rescheduled, and the transport re-resolves names.
+		if host, _, err := net.SplitHostPort(raftAddr); err != nil || net.ParseIP(host) != nil || !strings.HasPrefix(host, "customs-1.customs-peers.") {
+			t.Errorf("domain %q: Raft address %s is not the pod's stable DNS name", domain, raftAddr)
 		}
 	}
 }

@@ -36,6 +36,19 @@ type Config struct {
 	// DialSource is the local IP for connections to peers (multi-homed
 	// hosts; the fault suite gives each node its own loopback address).
 	DialSource string
+	// Resolver looks up the host names in peers' Raft addresses (on
+	// Kubernetes, the pods' stable DNS names); default net.DefaultResolver.
+	// The transport resolves a name at every dial and, every
+	// ResolveInterval, again for its open connections, closing those whose
+	// address the name no longer has, so a peer rescheduled to a new
+	// address is reached at once rather than after TransportTimeout. Tests
+	// feed their own resolver here: it is the transport's only seam.
+	Resolver PeerResolver
+	// ResolveInterval is how often open connections' names are resolved
+	// again (default 1s; negative: never).
+	ResolveInterval time.Duration
+	// TransportTimeout bounds one Raft RPC's I/O (default 10s).
+	TransportTimeout time.Duration
 	// Clock is the leader's clock for block times (default time.Now). The
 	// state machine forces block times strictly increasing whatever it says.
 	Clock        func() time.Time
@@ -80,6 +93,8 @@ func DefaultConfig() Config {
 		SnapshotThreshold:  8192,
 		SnapshotInterval:   2 * time.Minute,
 		TrailingLogs:       10240,
+		ResolveInterval:    time.Second,
+		TransportTimeout:   10 * time.Second,
 	}
 }
 
@@ -145,13 +160,16 @@ func New(cfg Config) (*Node, error) {
 		logStore.Close()
 		return nil, err
 	}
-	stream, err := newTLSStream(cfg.RaftListener, cfg.RaftBind, cfg.RaftAdvertise, cfg.DialSource, cfg.TLS)
+	if cfg.TransportTimeout == 0 {
+		cfg.TransportTimeout = 10 * time.Second
+	}
+	stream, err := newTLSStream(cfg.RaftListener, cfg.RaftBind, cfg.RaftAdvertise, cfg.DialSource, cfg.TLS, cfg.Resolver, cfg.ResolveInterval)
 	if err != nil {
 		logStore.Close()
 		return nil, fmt.Errorf("raft listen %s: %w", cfg.RaftBind, err)
 	}
 	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog})
+		Stream: stream, MaxPool: 3, Timeout: cfg.TransportTimeout, Logger: hlog})
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)

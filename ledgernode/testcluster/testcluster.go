@@ -196,8 +196,10 @@ func StartNode(nc NodeConfig) (*node.Node, error) {
 			return nil, err
 		}
 	}
+	// Peers dial the address the genesis names (a host name, say), which
+	// is what the node advertises, whatever it listens on.
 	n, err := node.Start(node.Config{ID: nc.ID, DataDir: nc.DataDir, Genesis: nc.Genesis, NodeKey: nc.NodeKey,
-		TLSFiles: nc.TLS, RaftListener: raftLn, APIListener: apiLn, Consensus: cc, Logger: nc.Logger, Registry: nc.Registry, Access: nc.Access})
+		TLSFiles: nc.TLS, RaftListener: raftLn, RaftAdvertise: nc.RaftAddr, APIListener: apiLn, Consensus: cc, Logger: nc.Logger, Registry: nc.Registry, Access: nc.Access})
 	if err != nil {
 		raftLn.Close()
 		apiLn.Close()
