@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image with every binary: the operator (entry point), ledgernode (run
 # by the LedgerNetwork pods as "ledgernode run") and ledgerctl.
-#   make image            # docker build -t tradeledger:dev .
+#   make docker-image     # docker build -t tradeledger:dev .
+#   make image            # the same image without docker (hack/image), dist/tradeledger.tar
 ARG GO_VERSION=1.26.8
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
