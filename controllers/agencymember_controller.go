@@ -74,6 +74,9 @@ func (s *agencyScope) requeueAfter(d time.Duration) {
 func (r *AgencyMemberReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	am := &ledgerv1.AgencyMember{}
 	if err := r.Get(ctx, req.NamespacedName, am); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.forgetAgency(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !am.DeletionTimestamp.IsZero() {
@@ -90,6 +93,7 @@ func (r *AgencyMemberReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	o := unfinishedPass
 	defer func() {
 		r.summarize(s, o)
+		r.Metrics.observeAgency(am)
 		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, am, base, !equality.Semantic.DeepEqual(base.Status, am.Status)))
 		if retErr == nil {
 			res = ctrl.Result{RequeueAfter: s.requeue}

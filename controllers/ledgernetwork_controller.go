@@ -108,6 +108,7 @@ func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	o := unfinishedPass
 	defer func() {
 		r.summarize(s, base, o.ok())
+		r.Metrics.observeNetwork(net, s.status)
 		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, net, base, !equality.Semantic.DeepEqual(base.Status, net.Status)))
 		if retErr == nil {
 			res = ctrl.Result{RequeueAfter: s.requeue}

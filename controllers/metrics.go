@@ -2,6 +2,10 @@ package controllers
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
 
 // Metrics are the operator's own series, registered on the manager's
@@ -16,6 +20,12 @@ type Metrics struct {
 	CertExpiry    *prometheus.GaugeVec
 	KeyRotations  *prometheus.CounterVec
 	Publications  *prometheus.CounterVec
+	// NetworkLeader, MemberLag, MemberReachable and NextRotation feed the
+	// chart's alerts (charts/tradeledger/templates/prometheusrule.yaml).
+	NetworkLeader   *prometheus.GaugeVec
+	MemberLag       *prometheus.GaugeVec
+	MemberReachable *prometheus.GaugeVec
+	NextRotation    *prometheus.GaugeVec
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -53,17 +63,75 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tradeledger_operator_policy_publications_total",
 			Help: "CertificatePolicy publications, updates and withdrawals, by operation and result.",
 		}, []string{"operation", "result"}),
+		NetworkLeader: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tradeledger_network_leader",
+			Help: "1 when the network's ledger answered the operator's last status request with a leader, else 0.",
+		}, []string{"namespace", "network"}),
+		MemberLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tradeledger_network_member_lag_blocks",
+			Help: "Blocks a reachable member trails the leader, in the leader's view at the last status request.",
+		}, []string{"namespace", "network", "member"}),
+		MemberReachable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tradeledger_network_member_reachable",
+			Help: "1 when the leader reached the member at the last status request, else 0.",
+		}, []string{"namespace", "network", "member"}),
+		NextRotation: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tradeledger_agency_key_next_rotation_timestamp_seconds",
+			Help: "When an AgencyMember's next scheduled key rotation is due (Unix time).",
+		}, []string{"namespace", "agencymember", "agency"}),
 	}
-	reg.MustRegister(m.PhaseErrors, m.LedgerCalls, m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.CertExpiry, m.KeyRotations, m.Publications)
+	reg.MustRegister(m.PhaseErrors, m.LedgerCalls, m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.CertExpiry, m.KeyRotations, m.Publications,
+		m.NetworkLeader, m.MemberLag, m.MemberReachable, m.NextRotation)
 	return m
+}
+
+// observeNetwork records what a pass learned from the ledger: whether a
+// leader answered (st is nil when none did) and each member's lag behind
+// it. Members no longer in the configuration drop out.
+func (m *Metrics) observeNetwork(n *ledgerv1.LedgerNetwork, st *api.Status) {
+	ns, name := n.Namespace, n.Name
+	m.MemberLag.DeletePartialMatch(prometheus.Labels{"namespace": ns, "network": name})
+	m.MemberReachable.DeletePartialMatch(prometheus.Labels{"namespace": ns, "network": name})
+	if st == nil || st.Leader == "" {
+		m.NetworkLeader.WithLabelValues(ns, name).Set(0)
+		return
+	}
+	m.NetworkLeader.WithLabelValues(ns, name).Set(1)
+	for _, mem := range st.Members {
+		if !mem.Reachable {
+			m.MemberReachable.WithLabelValues(ns, name, mem.ID).Set(0)
+			continue
+		}
+		m.MemberReachable.WithLabelValues(ns, name, mem.ID).Set(1)
+		var lag uint64
+		if st.Height > mem.Height {
+			lag = st.Height - mem.Height
+		}
+		m.MemberLag.WithLabelValues(ns, name, mem.ID).Set(float64(lag))
+	}
+}
+
+// observeAgency records an AgencyMember's next scheduled key rotation.
+func (m *Metrics) observeAgency(am *ledgerv1.AgencyMember) {
+	m.forgetAgency(am.Namespace, am.Name)
+	if t := am.Status.NextRotation; t != nil && am.DeletionTimestamp.IsZero() {
+		m.NextRotation.WithLabelValues(am.Namespace, am.Name, am.Spec.AgencyID).Set(float64(t.Unix()))
+	}
+}
+
+// forgetAgency drops a deleted AgencyMember's series.
+func (m *Metrics) forgetAgency(namespace, name string) {
+	m.NextRotation.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "agencymember": name})
 }
 
 // forgetNetwork drops a deleted network's series.
 func (m *Metrics) forgetNetwork(namespace, name string) {
-	for _, g := range []*prometheus.GaugeVec{m.NetworkHeight, m.NetworkReady, m.NetworkVoters} {
+	for _, g := range []*prometheus.GaugeVec{m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.NetworkLeader} {
 		g.DeleteLabelValues(namespace, name)
 	}
-	m.CertExpiry.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "network": name})
+	for _, g := range []*prometheus.GaugeVec{m.CertExpiry, m.MemberLag, m.MemberReachable} {
+		g.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "network": name})
+	}
 }
 
 func result(err error) string {
