@@ -42,7 +42,7 @@ dev: build-ledger ## Run a local 3-node network with demo data (Ctrl-C stops; re
 	$(BIN)/ledgernode dev --dir .dev
 
 .PHONY: test
-test: lint verify-gen unit race fuzz-short ## Every test suite (what CI runs)
+test: lint verify-gen unit image-test race fuzz-short ## Every test suite (what CI runs; make e2e runs on a local cluster)
 
 .PHONY: unit
 unit: envtest ## Tests outside the ledger node: operator on a real API server, fault and security suites
@@ -57,8 +57,9 @@ test-operator: envtest ## Only the operator's suites: API types, builders, contr
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test -count=1 -timeout 10m ./api/... ./controllers/...
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate the CRDs and the manager's RBAC role from the kubebuilder markers
+manifests: $(CONTROLLER_GEN) ## Generate the CRDs and the manager's RBAC role from the kubebuilder markers (and the chart's copies)
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	hack/chart-sync.sh
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate the API types' DeepCopy methods
@@ -66,8 +67,9 @@ generate: $(CONTROLLER_GEN) ## Generate the API types' DeepCopy methods
 
 .PHONY: verify-gen
 verify-gen: manifests generate $(KUSTOMIZE) ## Fail when generated code or manifests differ from what is committed, or config/ does not build
-	@git diff --exit-code -- api config || { echo "generated files are stale: run make manifests generate and commit"; exit 1; }
-	@untracked=$$(git ls-files --others --exclude-standard -- api config); if [ -n "$$untracked" ]; then echo "generated files not committed:"; echo "$$untracked"; exit 1; fi
+	@git diff --exit-code -- api config charts || { echo "generated files are stale: run make manifests generate and commit"; exit 1; }
+	@hack/chart-sync.sh --check
+	@untracked=$$(git ls-files --others --exclude-standard -- api config charts); if [ -n "$$untracked" ]; then echo "generated files not committed:"; echo "$$untracked"; exit 1; fi
 	@for k in config/default config/samples; do $(KUSTOMIZE) build $$k >/dev/null || { echo "kustomize build $$k failed"; exit 1; }; done
 
 .PHONY: deploy
@@ -76,10 +78,64 @@ deploy: $(KUSTOMIZE) ## Install the CRDs and the operator (IMG) into the current
 	$(KUSTOMIZE) build config/default | kubectl apply --server-side -f -
 	git checkout -- config/manager/kustomization.yaml
 
+# The product image without a daemon or registry: static binaries laid on an
+# empty base by hack/image (its own module, go-containerregistry), written as
+# a docker-archive tarball for `ctr images import` or `docker load`.
+DIST := $(CURDIR)/dist
+IMAGE_TAR := $(DIST)/tradeledger.tar
+PAUSE_TAR := $(DIST)/pause.tar
+CLIENT_TAR := $(DIST)/e2e-client.tar
+# Extra tags the tarball carries (the E2E suite upgrades from one to the other).
+IMAGE_TAGS ?= $(IMG)
+IMAGE_BUILDER := $(BIN)/image-builder
+STATIC := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)"
+
 .PHONY: image
-image: ## Build the product image (operator, ledgernode, ledgerctl) with docker
-	@command -v docker >/dev/null || { echo "make image needs docker (or set DOCKER=podman)"; exit 1; }
+image: ## Build the product image as dist/tradeledger.tar (no docker) and the local cluster's dist/pause.tar
+	@mkdir -p $(BIN)/image $(DIST)
+	$(STATIC) -o $(BIN)/image/operator .
+	$(STATIC) -o $(BIN)/image/ ./ledgernode/cmd/ledgernode ./ledgernode/cmd/ledgerctl
+	cd hack/image && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/image/pause/pause ./pause
+	cd hack/image && $(GO) build -o $(IMAGE_BUILDER) .
+	$(IMAGE_BUILDER) product --bin $(BIN)/image --out $(IMAGE_TAR) $(foreach t,$(IMAGE_TAGS),--tag $(t)) \
+	  --version $(VERSION) --revision "$$(git rev-parse HEAD 2>/dev/null || true)" \
+	  --created "$$(git log -1 --format=%ct 2>/dev/null || echo 0)"
+	$(IMAGE_BUILDER) pause --bin $(BIN)/image/pause/pause --out $(PAUSE_TAR) --tag tradeledger.local/pause:v1
+	$(IMAGE_BUILDER) client --bin $(BIN)/image --pause $(BIN)/image/pause/pause --out $(CLIENT_TAR) --tag tradeledger.local/e2e-client:v1
+
+.PHONY: docker-image
+docker-image: ## Build the product image (IMG) with docker from the Dockerfile
+	@command -v docker >/dev/null || { echo "make docker-image needs docker (make image needs none)"; exit 1; }
 	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
+
+.PHONY: image-test
+image-test: ## The image builder's tests: its file list against the Dockerfile's final stage
+	cd hack/image && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+.PHONY: helm-lint
+helm-lint: ## helm lint, helm template, schema refusals and an API-server dry-run of the chart
+	hack/helm-lint.sh
+
+# A real single-node Kubernetes from source (hack/cluster.sh, needs root).
+E2E_REPO := tradeledger.local/tradeledger
+E2E_TAG_A := e2e-a
+E2E_TAG_B := e2e-b
+
+.PHONY: cluster-up
+cluster-up: ## Start the local single-node cluster with the images loaded (root; cold ~20 min, warm ~1 min)
+	$(MAKE) image IMAGE_TAGS="$(IMG) $(E2E_REPO):$(E2E_TAG_A) $(E2E_REPO):$(E2E_TAG_B)"
+	hack/cluster.sh up $(PAUSE_TAR) $(IMAGE_TAR) $(CLIENT_TAR)
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster and undo everything it changed on the host
+	hack/cluster.sh down
+
+.PHONY: e2e
+e2e: ## The end-to-end suite against the local cluster (make cluster-up first)
+	@hack/cluster.sh status >/dev/null
+	KUBECONFIG="$$(hack/cluster.sh kubeconfig)" KUBECTL="$$(hack/controlplane.sh --path kubectl)" \
+	  HELM="$$(hack/controlplane.sh --path helm)" E2E_CONTAINERD_SOCK="$$(hack/cluster.sh sock)" E2E_IMAGE_REPO=$(E2E_REPO) E2E_TAG_A=$(E2E_TAG_A) E2E_TAG_B=$(E2E_TAG_B) \
+	  $(GO) test -tags e2e -count=1 -timeout 40m ./test/e2e -v -ginkgo.v
 
 .PHONY: race
 race: ## Race-detector run of the concurrent packages
@@ -90,8 +146,12 @@ race: ## Race-detector run of the concurrent packages
 lint: $(BIN)/staticcheck-$(STATICCHECK_VERSION) ## gofmt, go vet, staticcheck, go mod tidy check
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/e2e/...
 	$(BIN)/staticcheck-$(STATICCHECK_VERSION) ./...
+	$(BIN)/staticcheck-$(STATICCHECK_VERSION) -tags e2e ./test/e2e/...
+	cd hack/image && $(BIN)/staticcheck-$(STATICCHECK_VERSION) ./...
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum not tidy: run go mod tidy and commit"; exit 1; }
+	@cd hack/image && $(GO) mod tidy -diff >/dev/null || { echo "hack/image/go.mod not tidy: cd hack/image && go mod tidy"; exit 1; }
 
 $(KUSTOMIZE):
 	@mkdir -p $(BIN)/.tmp
@@ -130,4 +190,4 @@ fuzz-short: ## Every fuzz target for 10,000 executions (part of make test)
 
 .PHONY: clean
 clean: ## Remove build output (not the dev network: rm -rf .dev)
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)
