@@ -22,7 +22,8 @@ type ledgerClient struct {
 const clientPod = "ledgerctl"
 
 // clientManifest mounts what ledgerctl needs: the network CA, the genesis
-// (trust for offline verification), the admin key, the agency keys copied
+// (trust for offline verification), the admin key (which also signs the
+// reads: every read needs an authenticated client), the agency keys copied
 // from the agencies' namespaces, and a writable /work for participant keys.
 func clientManifest(e env, ns, network string, agencySecrets []string) string {
 	var vols, mounts strings.Builder
@@ -48,6 +49,9 @@ spec:
     - {name: LEDGER_SERVER, value: "https://%[4]s.%[2]s.svc:8443"}
     - {name: LEDGER_CA, value: /ca/ca.crt}
     - {name: LEDGER_TRUST, value: /genesis/genesis.json}
+    # Reads need an authenticated client (docs/api.md, Authentication):
+    # ledgerctl signs them with this key; writes name their signer's --key.
+    - {name: LEDGER_KEY, value: /keys/admin/admin.key}
     - {name: HOME, value: /work}
     securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
     volumeMounts:
