@@ -455,9 +455,9 @@ verify, 4 when no shipment with that id is declared.`,
 
 func (a *App) verifyCredentialCmd() *cobra.Command {
 	var at string
-	var offline bool
+	var offline, requireStatus bool
 	cmd := &cobra.Command{
-		Use:   "credential FILE [--trust genesis.json] [--at DATE] [--offline]",
+		Use:   "credential FILE [--trust genesis.json] [--at DATE] [--offline | --require-status]",
 		Short: "Verify an exported W3C Verifiable Credential: proof, issuer, claims against its ledger records, validity and revocation status",
 		Long: `Check a credential written by 'cert export' or 'license export' (or received
 from anyone): 
@@ -483,7 +483,8 @@ Verdicts and exit codes:
   NOT YET VALID   2  genuine, but outside its validity period at --at
   REVOKED         2  revoked, withdrawn or superseded (status list or its own evidence)
   SUSPENDED       2  the party it vouches for is suspended
-  NOT VERIFIED    3  forged, tampered with, not bound to its ledger records, or untrusted`,
+  NOT VERIFIED    3  forged, tampered with, not bound to its ledger records, or untrusted
+  (VERIFIED)      5  with --require-status: genuine and valid, but a status list could not be checked`,
 		Example: `  ledgerctl cert export USMCA-ACME-0001 --out vc.json
   ledgerctl verify credential vc.json --trust .dev/network/genesis.json
   ledgerctl verify credential vc.json --offline --at 2026-05-01`,
@@ -536,11 +537,16 @@ Verdicts and exit codes:
 			if err := a.Print(cmd, res, func(w io.Writer) { printCredentialResult(w, res) }); err != nil {
 				return err
 			}
-			return credentialExit(res)
+			if err := credentialExit(res); err != nil || !requireStatus {
+				return err
+			}
+			return statusRequired(res)
 		},
 	}
 	cmd.Flags().StringVar(&at, "at", "", "date (2026-05-01) or RFC 3339 UTC time the credential must be valid at (default: now)")
 	cmd.Flags().BoolVar(&offline, "offline", false, "do not contact any node: the revocation status is not checked")
+	cmd.Flags().BoolVar(&requireStatus, "require-status", false, "exit 5 unless every status list was checked (for scripts that must not accept an unknown revocation status)")
+	cmd.MarkFlagsMutuallyExclusive("offline", "require-status")
 	return cmd
 }
 
@@ -561,6 +567,21 @@ func credentialExit(res *credential.Result) error {
 		credential.Suspended:   "the party it vouches for is suspended",
 	}[res.Verdict]
 	return &ExitError{Code: 2, Err: fmt.Errorf("%s: the credential is genuine, but %s (checked at %s)", res.Verdict, why, res.At)}
+}
+
+// statusRequired is exit code 5 when a VERIFIED credential's status was
+// not checked (offline, no server, a list that could not be fetched or
+// did not verify): it is not known not to be revoked.
+func statusRequired(res *credential.Result) error {
+	for _, s := range res.Status {
+		if s.Result != "set" && s.Result != "clear" {
+			return &ExitError{Code: 5, Err: fmt.Errorf("STATUS NOT CHECKED: %s list %s: %s (--require-status)", s.Purpose, s.List, s.Result)}
+		}
+	}
+	if len(res.Status) == 0 {
+		return &ExitError{Code: 5, Err: errors.New("STATUS NOT CHECKED: the credential has no status entries (--require-status)")}
+	}
+	return nil
 }
 
 func printCredentialResult(w io.Writer, res *credential.Result) {

@@ -42,3 +42,22 @@ func TestCredentialVerdictsHaveDistinctExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestRequireStatusRefusesAnUncheckedStatus: with --require-status a
+// verified credential whose lists could not be read exits 5, one whose
+// lists were read exits 0.
+func TestRequireStatusRefusesAnUncheckedStatus(t *testing.T) {
+	checked := &credential.Result{Verdict: credential.Verified, Status: []credential.StatusCheck{{Purpose: "revocation", Result: "clear"}, {Purpose: "suspension", Result: "clear"}}}
+	if err := statusRequired(checked); err != nil {
+		t.Fatalf("checked: %v", err)
+	}
+	for _, res := range []*credential.Result{
+		{Verdict: credential.Verified, Status: []credential.StatusCheck{{Purpose: "revocation", Result: "clear"}, {Purpose: "suspension", Result: "not checked: unauthenticated (401)"}}},
+		{Verdict: credential.Verified},
+	} {
+		var ee *ExitError
+		if err := statusRequired(res); !errors.As(err, &ee) || ee.Code != 5 || !strings.HasPrefix(ee.Error(), "STATUS NOT CHECKED") {
+			t.Fatalf("%+v: %v", res.Status, err)
+		}
+	}
+}
