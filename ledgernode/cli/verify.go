@@ -141,6 +141,9 @@ const (
 	exitNo          = 2 // the ledger says no: invalid, expired, revoked, ...
 	exitNotVerified = 3 // evidence that does not verify
 	exitNotFound    = 4 // the ledger holds no such record at the height asked
+	// exitStatusNotChecked: verify credential --require-status, and a
+	// status list could not be checked.
+	exitStatusNotChecked = 5
 )
 
 // verdictExit is how a verdict ends the command: nil when valid, else the
@@ -558,7 +561,7 @@ func credentialExit(res *credential.Result) error {
 	case credential.Verified:
 		return nil
 	case credential.NotVerified:
-		return &ExitError{Code: 3, Err: fmt.Errorf("NOT VERIFIED: %s", credential.Problems(res.Problems).Error())}
+		return &ExitError{Code: exitNotVerified, Err: fmt.Errorf("NOT VERIFIED: %s", credential.Problems(res.Problems).Error())}
 	}
 	why := map[string]string{
 		credential.Expired:     "its validity ended " + res.ValidUntil,
@@ -566,7 +569,7 @@ func credentialExit(res *credential.Result) error {
 		credential.Revoked:     "it was revoked, withdrawn or superseded",
 		credential.Suspended:   "the party it vouches for is suspended",
 	}[res.Verdict]
-	return &ExitError{Code: 2, Err: fmt.Errorf("%s: the credential is genuine, but %s (checked at %s)", res.Verdict, why, res.At)}
+	return &ExitError{Code: exitNo, Err: fmt.Errorf("%s: the credential is genuine, but %s (checked at %s)", res.Verdict, why, res.At)}
 }
 
 // statusRequired is exit code 5 when a VERIFIED credential's status was
@@ -575,11 +578,11 @@ func credentialExit(res *credential.Result) error {
 func statusRequired(res *credential.Result) error {
 	for _, s := range res.Status {
 		if s.Result != "set" && s.Result != "clear" {
-			return &ExitError{Code: 5, Err: fmt.Errorf("STATUS NOT CHECKED: %s list %s: %s (--require-status)", s.Purpose, s.List, s.Result)}
+			return &ExitError{Code: exitStatusNotChecked, Err: fmt.Errorf("STATUS NOT CHECKED: %s list %s: %s (--require-status)", s.Purpose, s.List, s.Result)}
 		}
 	}
 	if len(res.Status) == 0 {
-		return &ExitError{Code: 5, Err: errors.New("STATUS NOT CHECKED: the credential has no status entries (--require-status)")}
+		return &ExitError{Code: exitStatusNotChecked, Err: errors.New("STATUS NOT CHECKED: the credential has no status entries (--require-status)")}
 	}
 	return nil
 }
