@@ -211,6 +211,11 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 		ident, err := admin.Identity(suiteCtx, "agency/us-cbp")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(ident.Keys).To(HaveLen(1))
+		// The sample is the customs authority: the ledger records the role
+		// that lets it revoke and endorse certificates of origin.
+		ag, err := raw.Agency(suiteCtx, "us-cbp", ledgerclient.ReadOptions{Strong: true})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(ag.Agency.Roles).To(Equal([]string{"customs"}))
 		// kubectl get -o wide shows when the key rotates next, in the future.
 		next := getAgency(Default).Status.NextRotation
 		Expect(next.Time).To(BeTemporally(">", time.Now()))

@@ -83,6 +83,7 @@ type agencyRegister struct {
 	ID         string         `json:"id"`
 	Name       string         `json:"name"`
 	Country    string         `json:"country"`
+	Roles      []string       `json:"roles,omitempty"`
 	Programs   []string       `json:"programs"`
 	PublicKeys []string       `json:"publicKeys"`
 	Contact    *agencyContact `json:"contact,omitempty"`
@@ -92,6 +93,7 @@ type agencyRegister struct {
 type agencyUpdate struct {
 	ID       string         `json:"id"`
 	Name     string         `json:"name,omitempty"`
+	Roles    []string       `json:"roles,omitempty"`
 	Programs []string       `json:"programs,omitempty"`
 	Contact  *agencyContact `json:"contact,omitempty"`
 }
@@ -113,7 +115,8 @@ func contactOf(am *ledgerv1.AgencyMember) *agencyContact {
 // recordHash identifies the fields agency.update keeps in sync.
 func recordHash(am *ledgerv1.AgencyMember) string {
 	programs := slices.Sorted(slices.Values(am.Spec.Programs))
-	data, _ := json.Marshal(agencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Programs: programs, Contact: contactOf(am)})
+	roles := slices.Sorted(slices.Values(am.Spec.Roles))
+	data, _ := json.Marshal(agencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: roles, Programs: programs, Contact: contactOf(am)})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:8])
 }
@@ -143,7 +146,7 @@ func (r *AgencyMemberReconciler) register(ctx context.Context, s *agencyScope) e
 		return fmt.Errorf("look up %s: %w", identityOf(am), err)
 	}
 	payload := agencyRegister{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Country: am.Spec.Country,
-		Programs: am.Spec.Programs, PublicKeys: s.registeredKeys(), Contact: contactOf(am)}
+		Roles: am.Spec.Roles, Programs: am.Spec.Programs, PublicKeys: s.registeredKeys(), Contact: contactOf(am)}
 	st, err := signNow(s.net, "agency.register", payload, s.target.AdminKey)
 	if err != nil {
 		return err
@@ -257,7 +260,7 @@ func (r *AgencyMemberReconciler) reinstate(ctx context.Context, s *agencyScope, 
 	return nil
 }
 
-// syncRecord keeps the agency's name, programs and contact on the ledger
+// syncRecord keeps the agency's name, roles, programs and contact on the ledger
 // as the spec says, with agency.update signed by the network admin.
 func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope) error {
 	am := s.am
@@ -265,7 +268,7 @@ func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope)
 	if am.Status.SyncedHash == h {
 		return nil
 	}
-	payload := agencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Programs: am.Spec.Programs, Contact: contactOf(am)}
+	payload := agencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: am.Spec.Roles, Programs: am.Spec.Programs, Contact: contactOf(am)}
 	st, err := signNow(s.net, "agency.update", payload, s.target.AdminKey)
 	if err != nil {
 		return err
@@ -280,7 +283,7 @@ func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope)
 		return degraded("UpdateRejected", "the ledger refused to update %s (tx %s): %s", identityOf(am), rc.TxID, rejection(rc))
 	}
 	am.Status.SyncedHash = h
-	r.Recorder.Eventf(am, nil, corev1.EventTypeNormal, "AgencyUpdated", "Update", "updated %s: programs %v (height %d)", identityOf(am), am.Spec.Programs, rc.Height)
+	r.Recorder.Eventf(am, nil, corev1.EventTypeNormal, "AgencyUpdated", "Update", "updated %s: roles %v, programs %v (height %d)", identityOf(am), am.Spec.Roles, am.Spec.Programs, rc.Height)
 	return nil
 }
 

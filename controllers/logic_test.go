@@ -261,6 +261,11 @@ func TestRecordHashIgnoresProgramOrderButNotPrograms(t *testing.T) {
 	if len(a.Spec.Programs) != 2 || a.Spec.Programs[0] != "USMCA" {
 		t.Errorf("recordHash changed the spec: %v", a.Spec.Programs)
 	}
+	d := a.DeepCopy()
+	d.Spec.Roles = []string{"customs"}
+	if recordHash(a) == recordHash(d) {
+		t.Errorf("giving the agency the customs role does not change the hash: it would never reach the ledger")
+	}
 }
 
 func TestPolicyDocumentCarriesTheSpecAndTheAgencyID(t *testing.T) {

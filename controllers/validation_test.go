@@ -136,6 +136,9 @@ var _ = Describe("CRD validation", func() {
 		am.Spec.Programs = []string{"usmca"}
 		expectRefused(k8sClient.Create(suiteCtx, am), "spec.programs[0]")
 		am = agency()
+		am.Spec.Roles = []string{"sanctions"}
+		expectRefused(k8sClient.Create(suiteCtx, am), "spec.roles[0]")
+		am = agency()
 		am.Spec.KeyRotation.Every = &metav1.Duration{Duration: 1e9}
 		expectRefused(k8sClient.Create(suiteCtx, am), "spec.keyRotation.every must be at least 1m")
 	})

@@ -106,6 +106,16 @@ type AgencyMemberSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.country is immutable: the ledger records it at registration"
 	Country string `json:"country"`
 
+	// Roles the agency holds in its country. "customs" makes it the
+	// customs authority: it revokes and endorses certificates of origin and
+	// records entries. Partner agencies (food, health, sanctions) have no
+	// role: they enrol participants and publish their rules.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=4
+	// +kubebuilder:validation:items:Enum=customs
+	Roles []string `json:"roles,omitempty"`
+
 	// Programs the agency takes part in, e.g. USMCA, CAFTA-DR.
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1

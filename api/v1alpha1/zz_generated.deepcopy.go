@@ -112,6 +112,11 @@ func (in *AgencyMemberList) DeepCopyObject() runtime.Object {
 func (in *AgencyMemberSpec) DeepCopyInto(out *AgencyMemberSpec) {
 	*out = *in
 	out.NetworkRef = in.NetworkRef
+	if in.Roles != nil {
+		in, out := &in.Roles, &out.Roles
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Programs != nil {
 		in, out := &in.Programs, &out.Programs
 		*out = make([]string, len(*in))

@@ -50,11 +50,15 @@ func (a *App) agencyRegisterCmd() *cobra.Command {
 	var cf contactFlags
 	var sf submitFlags
 	cmd := &cobra.Command{
-		Use:   "register --id ID --name NAME --country CC --program P... --public-key KEY...",
-		Short: "Register an agency with its country, programs and public keys (network admin)",
+		Use:   "register --id ID --name NAME --country CC [--role customs] --program P... --public-key KEY...",
+		Short: "Register an agency with its country, roles, programs and public keys (network admin)",
+		Long: `Register an agency. --role customs makes it the customs authority of its
+country: it revokes and endorses certificates of origin and records entries.
+Partner agencies (food, health, sanctions, ...) have no role: they enrol
+participants and publish their rules.`,
 		Example: `  ledgerctl keys create --out cbp.key
   ledgerctl agency register --key $LEDGER_ADMIN_KEY --id us-cbp --name "U.S. Customs and Border Protection" \
-    --country US --program USMCA --program CAFTA-DR --program NAFTA --program IPR --public-key cbp.key`,
+    --country US --role customs --program USMCA --program CAFTA-DR --program NAFTA --program IPR --public-key cbp.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ids, err := keyIDs(keys)
@@ -70,6 +74,7 @@ func (a *App) agencyRegisterCmd() *cobra.Command {
 	f.StringVar(&p.ID, "id", "", "agency id (lower case, e.g. us-cbp); its identity is agency/<id>")
 	f.StringVar(&p.Name, "name", "", "agency name")
 	f.StringVar(&p.Country, "country", "", "ISO 3166-1 alpha-2 country code")
+	f.StringSliceVar(&p.Roles, "role", nil, "an authority the agency holds in its country (customs); repeat")
 	f.StringSliceVar(&p.Programs, "program", nil, "a program the agency acts on (USMCA, CAFTA-DR, NAFTA, IPR, ...); repeat")
 	f.StringSliceVar(&keys, "public-key", nil, "a public key id or key file; repeat")
 	cf.add(cmd, false)
@@ -82,14 +87,18 @@ func (a *App) agencyUpdateCmd() *cobra.Command {
 	var cf contactFlags
 	var sf submitFlags
 	cmd := &cobra.Command{
-		Use:     "update ID [--name NAME] [--program P...] [--email E --phone P]",
-		Short:   "Change an agency's name, programs (replacing the list) or contact (network admin)",
-		Example: `  ledgerctl agency update cbsa --program USMCA --program NAFTA --program IPR --key $LEDGER_ADMIN_KEY`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "update ID [--name NAME] [--role R...] [--program P...] [--email E --phone P]",
+		Short: "Change an agency's name, roles or programs (each replacing the list) or contact (network admin)",
+		Example: `  ledgerctl agency update cbsa --program USMCA --program NAFTA --program IPR --key $LEDGER_ADMIN_KEY
+  ledgerctl agency update mx-anam --role customs --key $LEDGER_ADMIN_KEY`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.ID = agencyID(args[0])
 			if !cmd.Flags().Changed("program") {
 				p.Programs = nil
+			}
+			if !cmd.Flags().Changed("role") {
+				p.Roles = nil
 			}
 			p.Contact = cf.contact()
 			return a.submitTrade(cmd, "agency.update", p, &sf)
@@ -97,6 +106,7 @@ func (a *App) agencyUpdateCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&p.Name, "name", "", "new name")
+	f.StringSliceVar(&p.Roles, "role", nil, "the roles (replaces the list: customs); repeat")
 	f.StringSliceVar(&p.Programs, "program", nil, "the programs (replaces the list); repeat")
 	cf.add(cmd, false)
 	sf.add(cmd)
@@ -146,8 +156,8 @@ func (a *App) agencyGetCmd() *cobra.Command {
 				return c.Agency(ctx, args[0], ro.options())
 			}, func(w io.Writer, r *api.AgencyResponse) {
 				ag := r.Agency
-				row(w, "AGENCY", "NAME", "COUNTRY", "PROGRAMS", "STATUS", "SINCE")
-				row(w, ag.Identity, ag.Name, ag.Country, strings.Join(ag.Programs, ","), ag.Status, ag.Since)
+				row(w, "AGENCY", "NAME", "COUNTRY", "ROLES", "PROGRAMS", "STATUS", "SINCE")
+				row(w, ag.Identity, ag.Name, ag.Country, dash(strings.Join(ag.Roles, ",")), strings.Join(ag.Programs, ","), ag.Status, ag.Since)
 				printHistory(w, ag.History)
 				printKeys(w, r.Keys)
 			})
@@ -167,9 +177,9 @@ func (a *App) agencyListCmd() *cobra.Command {
 			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]*trade.Agency, error) {
 				return c.Agencies(ctx, ro.options())
 			}, func(w io.Writer, list []*trade.Agency) {
-				row(w, "AGENCY", "NAME", "COUNTRY", "PROGRAMS", "STATUS")
+				row(w, "AGENCY", "NAME", "COUNTRY", "ROLES", "PROGRAMS", "STATUS")
 				for _, ag := range list {
-					row(w, ag.Identity, ag.Name, ag.Country, strings.Join(ag.Programs, ","), ag.Status)
+					row(w, ag.Identity, ag.Name, ag.Country, dash(strings.Join(ag.Roles, ",")), strings.Join(ag.Programs, ","), ag.Status)
 				}
 			})
 		},

@@ -104,4 +104,5 @@ func TestPagingAndLicenseStatusOnTheCommandLine(t *testing.T) {
 	// LIC-DIST's own record is active; its parent was revoked.
 	d.must(0, []string{"parent-revoked (LIC-ACME-MX-2)", "quality audit failed"}, "license", "get", "LIC-DIST")
 	d.must(0, []string{"LIC-BIGBOX", "active"}, "license", "list", "--licensee", "bigbox-us")
+	d.must(0, []string{"ROLES", "customs"}, "agency", "get", "us-cbp")
 }
