@@ -22,19 +22,25 @@ func (a *App) iprightCmd() *cobra.Command {
 	reg := &cobra.Command{
 		Use:   "register --id ID --type T --office O --registration-number N --title T --holder participant/X",
 		Short: "Register a right held by an enrolled rights holder (agency acting on IPR)",
+		Long: `Register an IP right. The office decides where the right is in force: a
+--country outside its territory is refused (USPTO: US, IMPI: MX, CIPO: CA,
+EUIPO: the EU; an ISO country code for a national office; WIPO for an
+international registration, which may designate any country).`,
 		Example: `  ledgerctl ipright register --key cbp.key --id TM-ACME --type trademark --office USPTO \
-    --registration-number 5123456 --title "ACME (word mark)" --holder participant/acme-brands-us`,
+    --registration-number 5123456 --title "ACME (word mark)" --holder participant/acme-brands-us --country US
+  ledgerctl ipright register --key cbp.key --id TM-ACME-INT --type trademark --office WIPO \
+    --registration-number 1523456 --title "ACME (word mark)" --holder participant/acme-brands-us --country US --country MX --country CA`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.submitTrade(cmd, "ipright.register", p, &sf) },
 	}
 	f := reg.Flags()
 	f.StringVar(&p.ID, "id", "", "right id")
 	f.StringVar(&p.Type, "type", "", "trademark, patent, copyright or design")
-	f.StringVar(&p.Office, "office", "", "registering office (USPTO, IMPI, CIPO, ...)")
+	f.StringVar(&p.Office, "office", "", "registering office (USPTO, IMPI, CIPO, EUIPO, UKIPO, JPO, CNIPA, KIPO, an ISO country code, or WIPO)")
 	f.StringVar(&p.RegistrationNumber, "registration-number", "", "registration number at the office")
 	f.StringVar(&p.Title, "title", "", "title or mark")
 	f.StringVar(&p.Holder, "holder", "", "the rights holder's identity (participant/...)")
-	f.StringSliceVar(&p.Countries, "country", nil, "countries where it is registered; repeat")
+	f.StringSliceVar(&p.Countries, "country", nil, "countries where it is in force, within the office's territory; repeat")
 	f.StringVar(&p.ValidUntil, "valid-until", "", "expiry (RFC 3339 UTC), if any")
 	f.StringVar(&p.Evidence, "evidence", "", "what the agency relied on")
 	sf.add(reg)

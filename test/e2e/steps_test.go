@@ -360,7 +360,7 @@ var _ = Describe("tradeledger on a real cluster", Ordered, ContinueOnFailure, fu
 		Expect(err).To(HaveOccurred(), "a rejected certificate is never recorded")
 
 		// The license chain: the rights holder licenses the maker, who sub-licenses the importer.
-		_, err = client.ctl(nil, "ipright", "register", "--key", us, "--id", "TM-ACME-E2E", "--type", "trademark", "--office", "USPTO",
+		_, err = client.ctl(nil, "ipright", "register", "--key", us, "--id", "TM-ACME-E2E", "--type", "trademark", "--office", "WIPO",
 			"--registration-number", "5123456", "--title", "ACME (word mark)", "--holder", "participant/acme-brands-us", "--country", "US", "--country", "MX")
 		Expect(err).NotTo(HaveOccurred())
 		from, until := tx.FormatTime(now.AddDate(0, -1, 0)), tx.FormatTime(now.AddDate(1, 0, 0))
