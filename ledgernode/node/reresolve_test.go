@@ -163,6 +163,9 @@ func movedPeer(t *testing.T, resolveInterval time.Duration) (leader, moved *node
 		t.Fatal(err)
 	}
 	tune := func(cc *consensus.Config) {
+		// A leader that stays put on a loaded machine: the test is about
+		// the one leader's connections.
+		cc.HeartbeatTimeout, cc.ElectionTimeout, cc.LeaderLeaseTimeout = 2*time.Second, 2*time.Second, time.Second
 		cc.Resolver = ns
 		cc.ResolveInterval = resolveInterval
 		// Long enough that only re-resolving, never a timeout, can reach
@@ -211,22 +214,30 @@ func movedPeer(t *testing.T, resolveInterval time.Duration) (leader, moved *node
 		}
 		return nil
 	}
-	submit := func(ld *node.Node, note string) uint64 {
+	// submit writes through whichever of n0 and n2 leads, and returns the
+	// leader's applied index after it.
+	submit := func(note string) (*node.Node, uint64) {
 		st, err := tx.BuildSigned("testnet", "note.put", notePayload(note, note), time.Now(), b.AdminKey)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ld.Consensus().Submit(ctx, st); err != nil {
-			t.Fatal(err)
+		for {
+			if ld := lead(); ld != nil {
+				if _, err := ld.Consensus().Submit(ctx, st); err == nil {
+					return ld, ld.Consensus().AppliedIndex()
+				} else if ctx.Err() != nil {
+					t.Fatal(err)
+				}
+			}
+			if ctx.Err() != nil {
+				t.Fatal("no leader among n0 and n2")
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		return ld.Consensus().AppliedIndex()
-	}
-	for leader = lead(); leader == nil; leader = lead() {
-		time.Sleep(10 * time.Millisecond)
 	}
 	// n1 has the first write: the leader has been talking to it through
 	// its old address.
-	first := submit(leader, "before-the-move")
+	_, first := submit("before-the-move")
 	for nodes[1].Consensus().AppliedIndex() < first {
 		if ctx.Err() != nil {
 			t.Fatal("n1 did not apply the first write before the move")
@@ -244,7 +255,7 @@ func movedPeer(t *testing.T, resolveInterval time.Duration) (leader, moved *node
 	ns.set("n1.peers.test", "127.0.0.3")
 	nodes[1] = start(1, newLn, listen("127.0.0.1:0"))
 	for i := range 5 {
-		target = submit(leader, fmt.Sprintf("after-the-move-%d", i))
+		leader, target = submit(fmt.Sprintf("after-the-move-%d", i))
 	}
 	return leader, nodes[1], target
 }
