@@ -411,7 +411,9 @@ EOF
 
 find_binaries() {
 	local bindir
-	bindir="$("${ROOT}/hack/controlplane.sh" etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)"
+	# One call builds what is missing in parallel (helm is for make e2e).
+	"${ROOT}/hack/controlplane.sh" etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl coredns helm >/dev/null
+	bindir="$("${ROOT}/hack/controlplane.sh" --print-dir)"
 	ETCD="${bindir}/etcd"
 	APISERVER="${bindir}/kube-apiserver"
 	CONTROLLER_MANAGER="${bindir}/kube-controller-manager"
@@ -419,7 +421,7 @@ find_binaries() {
 	KUBELET="${bindir}/kubelet"
 	KUBE_PROXY="${bindir}/kube-proxy"
 	KUBECTL="${bindir}/kubectl"
-	COREDNS="$("${ROOT}/hack/controlplane.sh" --path coredns)"
+	COREDNS="$("${ROOT}/hack/controlplane.sh" --path coredns 2>/dev/null)"
 }
 
 provisioner_bin() {

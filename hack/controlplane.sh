@@ -193,7 +193,7 @@ helm_k8s_ldflags() {
 # builds PACKAGE into the tool's cache directory.
 build_tool() {
 	local tool="$1" module="$2" version="$3" pkg="$4" ldflags="$5"
-	local out dir="${SRC_DIR}/${tool}" logf="${LOG_DIR}/${tool}.log" t0=$SECONDS
+	local out dir="${TOOLS_DIR}/src/${tool}" logf="${TOOLS_DIR}/${tool}.log" t0=$SECONDS
 	out="$(tool_bin "$tool")"
 	mkdir -p "$(dirname "$out")"
 	: >"$logf"
@@ -279,7 +279,7 @@ main() {
 	fi
 
 	for c in "${want_tools[@]}"; do
-		log "building ${c} (cold build takes ~2-5 min; log: ${LOG_DIR}/${c}.log)…"
+		log "building ${c} (cold build takes ~3-6 min; log: ${TOOLS_DIR}/${c}.log)…"
 		case "$c" in
 		coredns) build_tool coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns \
 			"-X github.com/coredns/coredns/coremain.GitCommit=${COREDNS_VERSION}" & ;;
@@ -293,8 +293,8 @@ main() {
 	for tp in "${tool_pids[@]}"; do
 		if ! wait "${tp#*:}"; then
 			failed=1
-			log "${tp%%:*} build failed; last lines of ${LOG_DIR}/${tp%%:*}.log:"
-			tail -n 30 "${LOG_DIR}/${tp%%:*}.log" >&2 || true
+			log "${tp%%:*} build failed; last lines of ${TOOLS_DIR}/${tp%%:*}.log:"
+			tail -n 30 "${TOOLS_DIR}/${tp%%:*}.log" >&2 || true
 		fi
 	done
 	if [[ -n "$k8s_pid" ]]; then

@@ -40,7 +40,11 @@ metadata:
 spec:
   automountServiceAccountToken: false
   terminationGracePeriodSeconds: 1
-  securityContext: {runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: {type: RuntimeDefault}}
+  # ledgerctl signs only with a key file no one else may read (0600 or
+  # 0400). Kubernetes makes Secret files root's, and an fsGroup would add
+  # group read (0440): so this pod runs as root without fsGroup, with no
+  # capabilities at all.
+  securityContext: {runAsNonRoot: false, runAsUser: 0, runAsGroup: 0, seccompProfile: {type: RuntimeDefault}}
   containers:
   - name: ledgerctl
     image: %[3]s
