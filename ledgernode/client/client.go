@@ -122,6 +122,9 @@ func New(cfg Config) (*Client, error) {
 	return &Client{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout, Transport: tr}}, nil
 }
 
+// CloseIdleConnections closes the client's idle keep-alive connections.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // Endpoints returns the configured endpoints.
 func (c *Client) Endpoints() []string { return c.cfg.Endpoints }
 

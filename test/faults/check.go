@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"github.com/anishathalye/porcupine"
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
@@ -139,4 +140,45 @@ func (l *Ledger) SameChain(ctx context.Context, c *Cluster, nodes []int, height 
 		}
 	}
 	return nil
+}
+
+// linearizable checks a workload history with porcupine, each attempt
+// bounded by timeout. When porcupine cannot decide in time (Unknown), it
+// checks ever shorter prefixes of the schedule, halving the window, until
+// one is decided: a prefix keeps every operation called in it, a write
+// still pending at its end as outcome unknown and drops a pending read,
+// so a linearizable history has only linearizable prefixes. window is the
+// span checked (of full); shrinks counts the halvings. Unknown is returned
+// only when even the shortest window could not be decided.
+func linearizable(model porcupine.Model, h []porcupine.Operation, timeout time.Duration) (res porcupine.CheckResult, info porcupine.LinearizationInfo, window, full time.Duration, shrinks int) {
+	var end int64
+	for _, op := range h {
+		if op.Return < 1<<62 && op.Return > end {
+			end = op.Return
+		}
+	}
+	full = time.Duration(end)
+	for t := end; ; t /= 2 {
+		res, info = porcupine.CheckOperationsVerbose(model, prefix(h, t), timeout)
+		if res != porcupine.Unknown || t < int64(50*time.Millisecond) {
+			return res, info, time.Duration(t), full, shrinks
+		}
+		shrinks++
+	}
+}
+
+// prefix is the history as it stood at t (see linearizable).
+func prefix(h []porcupine.Operation, t int64) []porcupine.Operation {
+	out := make([]porcupine.Operation, 0, len(h))
+	for _, op := range h {
+		switch in := op.Input.(noteInput); {
+		case op.Call > t:
+		case op.Return <= t:
+			out = append(out, op)
+		case in.Kind == "write":
+			op.Output, op.Return = noteOutput{Unknown: true}, 1<<62
+			out = append(out, op)
+		}
+	}
+	return out
 }

@@ -56,6 +56,13 @@ type Cluster struct {
 
 	logMu sync.Mutex
 	hlog  *os.File // harness.log: every action, timestamped, kept with node logs on failure
+
+	// clients are reused per timeout and node order: a new client per
+	// request (the harness makes many a second) left a keep-alive
+	// connection, two goroutines and a file descriptor here and in a node
+	// open for 90 s after each request.
+	cmu     sync.Mutex
+	clients map[string]*client.Client
 }
 
 // logf records a harness action in harness.log.
@@ -281,6 +288,12 @@ func (c *Cluster) JumpClock(i int, d time.Duration) error {
 // Client returns a client for the given nodes (direct, not proxied: clients
 // are never partitioned from the nodes they talk to).
 func (c *Cluster) Client(timeout time.Duration, nodes ...int) *client.Client {
+	key := fmt.Sprint(timeout, nodes)
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	if cl, ok := c.clients[key]; ok {
+		return cl
+	}
 	var eps []string
 	for _, i := range nodes {
 		eps = append(eps, "https://"+c.Procs[i].APIReal)
@@ -290,6 +303,10 @@ func (c *Cluster) Client(timeout time.Duration, nodes ...int) *client.Client {
 	if err != nil {
 		panic(err)
 	}
+	if c.clients == nil {
+		c.clients = map[string]*client.Client{}
+	}
+	c.clients[key] = cl
 	return cl
 }
 
@@ -334,6 +351,12 @@ func (c *Cluster) WaitLeader(ctx context.Context) (int, error) {
 
 // Close kills every process and stops the proxies.
 func (c *Cluster) Close() {
+	c.cmu.Lock()
+	for _, cl := range c.clients {
+		cl.CloseIdleConnections()
+	}
+	c.clients = nil
+	c.cmu.Unlock()
 	for i := range c.Procs {
 		c.Kill(i)
 	}
