@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -31,7 +33,9 @@ func FuzzParseFile(f *testing.F) {
 	})
 }
 
-// FuzzParseTestInput: the `policy test --input` parser never panics.
+// FuzzParseTestInput: the `policy test --input` parser never panics, and
+// what it accepts round-trips: written back as JSON and read again, it is
+// the same input, and preparing it twice gives the same activation.
 func FuzzParseTestInput(f *testing.F) {
 	f.Add([]byte(`{"record":{"type":"certificate","hsCodes":["030617"]},"doc":{"producer":{"name":"Various"}},"at":"2026-03-01T12:00:00Z"}`))
 	f.Add([]byte("record:\n  type: shipment\ndoc: {}\nlicensePath: [1, 2]\n"))
@@ -39,6 +43,21 @@ func FuzzParseTestInput(f *testing.F) {
 		in, err := ParseTestInput(data)
 		if err != nil {
 			return
+		}
+		raw, err := json.Marshal(in)
+		if err != nil {
+			t.Fatalf("accepted input cannot be written back: %v", err)
+		}
+		again, err := ParseTestInput(raw)
+		if err != nil {
+			t.Fatalf("accepted input written back is refused: %v\n%s", err, raw)
+		}
+		raw2, _ := json.Marshal(again)
+		if !bytes.Equal(raw, raw2) {
+			t.Fatalf("input changed on a round trip:\n%s\n%s", raw, raw2)
+		}
+		if !again.AtTime(time.Unix(0, 0)).Equal(in.AtTime(time.Unix(0, 0))) {
+			t.Fatalf("at changed on a round trip: %v %v", in.At, again.At)
 		}
 		_ = Prepare(Input{Record: in.Record, Doc: in.Doc, Parties: in.Parties, LicensePath: in.LicensePath, At: in.AtTime(time.Unix(0, 0))})
 	})

@@ -179,22 +179,53 @@ func FuzzDecodeLicenseQuery(f *testing.F)  { fuzzQuery(f, "LicenseQuery", Decode
 func FuzzDecodeShipmentQuery(f *testing.F) { fuzzQuery(f, "ShipmentQuery", DecodeShipmentQuery) }
 
 // FuzzVerifyCredential feeds arbitrary credentials to the verifier with
-// the claim binder: it must never panic, and a credential it does not
-// refuse has no problem and names a did:key issuer.
+// the claim binder: it must never panic; a credential it does not refuse
+// has no problem, names a did:key issuer, is judged the same way again,
+// and is refused once its signature (proof.proofValue) is changed in one
+// character: what it accepted, it accepted because the signature holds.
 func FuzzVerifyCredential(f *testing.F) {
 	addSeeds(f, "Credential")
-	// Genuine exports, so that mutations reach the claim binding.
+	// Genuine exports (a certificate and a license), so that mutations reach
+	// the claim binding; each must verify, so the accepting path is taken.
 	w := newIPWorld(f)
 	w.issue("VC-1")
 	for _, kind := range []string{"certificate", "license"} {
 		id := map[string]string{"certificate": "VC-1", "license": "L1"}[kind]
-		raw, _ := json.Marshal(w.exportCredential(kind, id, 0))
+		raw, err := json.Marshal(w.exportCredential(kind, id, 0))
+		if err != nil {
+			f.Fatal(err)
+		}
+		if res := credential.Verify(context.Background(), raw, credential.Options{Bind: BindEvidence}); res.Verdict == credential.NotVerified {
+			f.Fatalf("setup: a genuine %s credential is refused: %+v", kind, res)
+		}
 		f.Add(raw)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		res := credential.Verify(context.Background(), raw, credential.Options{Bind: BindEvidence})
-		if res.Verdict != credential.NotVerified && (len(res.Problems) > 0 || !strings.HasPrefix(res.Issuer, "did:key:z")) {
+		if res.Verdict == credential.NotVerified {
+			return
+		}
+		if len(res.Problems) > 0 || !strings.HasPrefix(res.Issuer, "did:key:z") {
 			t.Fatalf("accepted: %+v", res)
+		}
+		if again := credential.Verify(context.Background(), raw, credential.Options{Bind: BindEvidence}); again.Verdict != res.Verdict || again.Issuer != res.Issuer {
+			t.Fatalf("judged %s, then %s", res.Verdict, again.Verdict)
+		}
+		var vc map[string]any
+		if err := json.Unmarshal(raw, &vc); err != nil {
+			t.Fatalf("accepted a credential that is not a JSON object: %v", err)
+		}
+		proof, _ := vc["proof"].(map[string]any)
+		pv, _ := proof["proofValue"].(string)
+		if len(pv) < 8 {
+			t.Fatalf("accepted a credential without a proof value: %+v", proof)
+		}
+		flip := []byte(pv)
+		flip[len(flip)/2] = map[bool]byte{true: 'A', false: 'B'}[flip[len(flip)/2] != 'A']
+		proof["proofValue"] = string(flip)
+		forged, _ := json.Marshal(vc)
+		if bad := credential.Verify(context.Background(), forged, credential.Options{Bind: BindEvidence}); bad.Verdict != credential.NotVerified {
+			t.Fatalf("a changed signature still verifies: %+v", bad)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package policystate_test
 
 import (
 	"encoding/json"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"testing"
 
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
@@ -25,15 +26,39 @@ func FuzzDecodePolicy(f *testing.F) {
 	})
 }
 
-// FuzzDecodeWithdraw: the policy.withdraw payload decoder never panics.
+// FuzzDecodeWithdraw: the policy.withdraw payload check never panics, and
+// a payload it accepts names a policy and a reason and means the same
+// once written back canonically (which the check accepts too).
 func FuzzDecodeWithdraw(f *testing.F) {
 	f.Add([]byte(`{"id":"us-fda-fish","reason":"replaced by us-fda-fish-2"}`))
 	f.Add([]byte(`{"id":"","reason":""}`))
+	var check func(json.RawMessage) error
+	for _, h := range policystate.Handlers() {
+		if h.Type == policystate.TypeWithdraw {
+			check = h.Check
+		}
+	}
+	if check == nil {
+		f.Fatal("no policy.withdraw handler")
+	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		for _, h := range policystate.Handlers() {
-			if h.Type == policystate.TypeWithdraw {
-				_ = h.Check(payload)
-			}
+		if check(payload) != nil {
+			return
+		}
+		var w policystate.Withdraw
+		if err := json.Unmarshal(payload, &w); err != nil || w.ID == "" || w.Reason == "" {
+			t.Fatalf("accepted %q: decodes to %+v (%v), want an id and a reason", payload, w, err)
+		}
+		canon, err := tx.Canonicalize(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := check(canon); err != nil {
+			t.Fatalf("accepted %q, but its canonical form %s is refused: %v", payload, canon, err)
+		}
+		var again policystate.Withdraw
+		if err := json.Unmarshal(canon, &again); err != nil || again != w {
+			t.Fatalf("round trip changed %+v to %+v", w, again)
 		}
 	})
 }

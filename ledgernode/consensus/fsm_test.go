@@ -1,0 +1,119 @@
+package consensus
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// newTestFSM is the FSM over a real state file.
+func newTestFSM(t *testing.T) (*fsm, *state.Store) {
+	t.Helper()
+	admin, _ := tx.GenerateKey()
+	node, _ := tx.GenerateKey()
+	g := &chain.Genesis{Network: "testnet", Time: tx.FormatTime(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
+		Admins: []string{tx.KeyID(admin.Public().(ed25519.PublicKey))}, Params: chain.DefaultParams(),
+		Nodes: []chain.GenesisNode{{ID: "n0", RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2", Key: tx.KeyID(node.Public().(ed25519.PublicKey))}}}
+	st, err := state.Open(state.Config{Path: filepath.Join(t.TempDir(), "state.db"), Genesis: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return newFSM(st, slog.New(slog.DiscardHandler), nil), st
+}
+
+func entry(t *testing.T, e Entry) []byte {
+	t.Helper()
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// applyPanics runs Apply and returns what it panicked with ("" if it did not).
+func applyPanics(f *fsm, l *raft.Log) (msg string) {
+	defer func() {
+		if p := recover(); p != nil {
+			msg = p.(string)
+		}
+	}()
+	f.Apply(l)
+	return ""
+}
+
+// An entry of a type this node does not know stops the node (it cannot
+// apply what the others apply without diverging), unless the entry is
+// flagged ignorable, which is skipped without touching the state; an entry
+// that is not a v1 tradeledger entry stops it too.
+func TestFSMStopsOnAnUnknownEntryTypeAndSkipsAnIgnorableOne(t *testing.T) {
+	f, st := newTestFSM(t)
+	before := st.Applied()
+
+	msg := applyPanics(f, &raft.Log{Index: 7, Term: 1, Type: raft.LogCommand, Data: entry(t, Entry{V: 1, Type: "futureThing", Payload: json.RawMessage(`{}`)})})
+	if !strings.Contains(msg, `type "futureThing" unknown to this node`) || !strings.Contains(msg, "upgrade the node") {
+		t.Fatalf("unknown entry type: panic %q, want a hard stop naming the type and the fix", msg)
+	}
+	if msg := applyPanics(f, &raft.Log{Index: 8, Term: 1, Type: raft.LogCommand, Data: entry(t, Entry{V: 1, Type: "futureThing", Ignorable: true, Payload: json.RawMessage(`{}`)})}); msg != "" {
+		t.Fatalf("ignorable entry of an unknown type: panic %q, want it skipped", msg)
+	}
+	if st.Applied() != before || st.Meta().Height != 0 {
+		t.Fatalf("a skipped entry changed the state: applied %+v -> %+v, height %d", before, st.Applied(), st.Meta().Height)
+	}
+	for name, data := range map[string][]byte{
+		"not JSON":  []byte("garbage"),
+		"version 2": entry(t, Entry{V: 2, Type: EntryBlock, Payload: json.RawMessage(`{}`)}),
+	} {
+		if msg := applyPanics(f, &raft.Log{Index: 9, Term: 1, Type: raft.LogCommand, Data: data}); !strings.Contains(msg, "not a v1 tradeledger entry") {
+			t.Fatalf("%s: panic %q, want a hard stop", name, msg)
+		}
+	}
+	// A known type is dispatched: a member change is applied.
+	data, err := encodeEntry(EntryMember, MemberChange{Member: state.Member{ID: "n9", RaftAddr: "127.0.0.1:9", APIAddr: "127.0.0.1:10"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := applyPanics(f, &raft.Log{Index: 10, Term: 1, Type: raft.LogCommand, Data: data}); msg != "" {
+		t.Fatal(msg)
+	}
+	members, _ := st.Members()
+	if len(members) == 0 || members[len(members)-1].ID != "n9" || st.Applied().Index != 10 {
+		t.Fatalf("member entry not applied: %+v, applied %+v", members, st.Applied())
+	}
+	// Raft's own entries (configuration, no-op) are not the FSM's.
+	if got := f.Apply(&raft.Log{Index: 11, Type: raft.LogConfiguration, Data: []byte("x")}); got != nil {
+		t.Fatalf("non-command entry: %v", got)
+	}
+}
+
+// Raft's errors map to the node's own, and the outcome of a proposal that
+// lost leadership is unknown, not "not leader".
+func TestRaftErrorsMapToTheNodesOwn(t *testing.T) {
+	for _, tc := range []struct {
+		err      error
+		proposed bool
+		want     error
+	}{
+		{raft.ErrNotLeader, true, ErrNotLeader},
+		{raft.ErrLeadershipLost, true, ErrOutcomeUnknown},
+		{raft.ErrLeadershipLost, false, ErrNotLeader},
+		{raft.ErrLeadershipTransferInProgress, true, ErrOutcomeUnknown},
+		{raft.ErrEnqueueTimeout, true, ErrOverloaded},
+		{raft.ErrRaftShutdown, false, ErrShutdown},
+		{nil, true, nil},
+	} {
+		if got := mapRaftError(tc.err, tc.proposed); got != tc.want {
+			t.Errorf("mapRaftError(%v, proposed %v) = %v, want %v", tc.err, tc.proposed, got, tc.want)
+		}
+	}
+}
