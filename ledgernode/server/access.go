@@ -174,6 +174,28 @@ func (s *Server) open(group string) bool {
 // names its key explicitly), else the TLS client certificate (verified
 // against the network CA by the TLS handshake), else anonymous.
 func (s *Server) authenticate(r *http.Request) (Principal, error) {
+	arrived := time.Now()
+	p, err := s.authenticateOnce(r)
+	if errors.Is(err, errNotOnLedger) && s.catchUp(r.Context(), arrived) == nil {
+		// The key or identity may have been registered a moment ago by a
+		// write this node had not applied: judge again once caught up.
+		return s.authenticateOnce(r)
+	}
+	return p, err
+}
+
+// errNotOnLedger marks an authentication failure that a node catching up
+// with the leader may resolve.
+var errNotOnLedger = errors.New("not on this ledger")
+
+// notOnLedger is such a failure: it reads as the failure it wraps.
+type notOnLedger struct{ err error }
+
+func (e notOnLedger) Error() string        { return e.err.Error() }
+func (e notOnLedger) Unwrap() error        { return e.err }
+func (e notOnLedger) Is(target error) bool { return target == errNotOnLedger }
+
+func (s *Server) authenticateOnce(r *http.Request) (Principal, error) {
 	if r.Header.Get(api.HeaderAuthKey) != "" {
 		return s.authenticateSignature(r)
 	}
@@ -230,7 +252,7 @@ func (s *Server) identityRole(ident string) (Role, error) {
 			return err
 		}
 		if !ok {
-			return unauthenticated("identity %q of the client certificate is not on this ledger", ident)
+			return notOnLedger{unauthenticated("identity %q of the client certificate is not on this ledger", ident)}
 		}
 		if id.Status != "active" {
 			return forbidden("%s is %s and may not read", ident, id.Status)
@@ -303,7 +325,7 @@ func (s *Server) authenticateSignature(r *http.Request) (Principal, error) {
 			return err
 		}
 		if !ok {
-			return unauthenticated("key %s is not registered on this ledger", tx.Fingerprint(pub))
+			return notOnLedger{unauthenticated("key %s is not registered on this ledger", tx.Fingerprint(pub))}
 		}
 		if rej := k.ValidAt(s.cfg.Store.LedgerNow(now)); rej != nil {
 			return forbidden("%s", rej.Reasons[0].Message)
