@@ -18,6 +18,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	ledgerclient "github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 
@@ -277,6 +278,13 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
 		}, eventually, tick).Should(Succeed())
 		Eventually(func() []string { return eventReasons(ns, am.Name) }, eventually, tick).Should(ContainElement("AgencyUpdated"))
+		// On the ledger: the agency record names the new program.
+		Eventually(func(g Gomega) {
+			ag, err := raw.Agency(suiteCtx, "us-cbp", ledgerclient.ReadOptions{Strong: true})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(ag.Agency.Programs).To(ContainElement("NAFTA"))
+			g.Expect(ag.Agency.Programs).To(ConsistOf(getAgency(g).Spec.Programs))
+		}, eventually, tick).Should(Succeed())
 	})
 
 	It("publishes the sample policy signed by the agency's key, and a new version on change", func() {
@@ -326,11 +334,20 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 	})
 
 	It("withdraws the policy when it is deleted", func() {
+		id := getPolicy(Default).Name
+		before, err := raw.Policy(suiteCtx, id, ledgerclient.ReadOptions{Strong: true})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(before.Head.Status).To(Equal(policy.StatusActive), "setup: the policy is in force on the ledger")
 		Expect(k8sClient.Delete(suiteCtx, getPolicy(Default))).To(Succeed())
 		Eventually(func() bool {
 			return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(cp), &ledgerv1.CertificatePolicy{}))
 		}, eventually, tick).Should(BeTrue())
 		Eventually(func() []string { return eventReasons(ns, cp.Name) }, eventually, tick).Should(ContainElement("PolicyWithdrawn"))
+		// On the ledger: withdrawn, its versions kept.
+		after, err := raw.Policy(suiteCtx, id, ledgerclient.ReadOptions{Strong: true})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(after.Head.Status).To(Equal(policy.StatusWithdrawn))
+		Expect(after.Versions).To(HaveLen(len(before.Versions)))
 	})
 
 	It("suspends the agency when its AgencyMember is deleted, keeping its history", func() {

@@ -468,6 +468,8 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 	})
 
 	It("rolls a new image out one pod at a time, followers first, the leader last after handing on leadership", func() {
+		initialLeader := get(Default).Status.Leader
+		Expect(initialLeader).NotTo(BeEmpty(), "setup: the network reports its leader")
 		for i := range 3 {
 			Expect(setPodRevision(suiteCtx, k8sClient, net, podName(net, i), "rev-1")).To(Succeed())
 		}
@@ -508,6 +510,11 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 			g.Expect(restarted).To(HaveLen(3))
 		}, eventually, tick).Should(Succeed())
 		Expect(restarted).To(ConsistOf("customs-0", "customs-1", "customs-2"))
+		// Followers first, under the leader they had; the leader last, once
+		// it had handed leadership on.
+		Expect(restarted[2]).To(Equal(initialLeader), "restart order %v: the leader %s was not restarted last", restarted, initialLeader)
+		Expect(leadersAtRestart[:2]).To(HaveEach(initialLeader), "the followers restarted while %s still led", initialLeader)
+		Expect(leadersAtRestart[2]).NotTo(Equal(initialLeader), "the leader restarted before handing leadership on")
 		// Every pod runs the update revision and is ready: the StatefulSet
 		// controller completes the update.
 		Expect(setRevisions(suiteCtx, k8sClient, net, "rev-2", "rev-2", 3)).To(Succeed())
@@ -585,7 +592,7 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 			"the operator restarted nothing")
 	})
 
-	It("with deletionPolicy Delete, lets the identity and the volumes go with the network", func() {
+	It("with deletionPolicy Delete, has the network own its identity and its volumes deleted with it (owner references, PVC retention policy; envtest runs no garbage collector)", func() {
 		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) { n.Spec.DeletionPolicy = ledgerv1.DeletionDelete })).To(Succeed())
 		Eventually(func(g Gomega) {
 			n := get(g)
