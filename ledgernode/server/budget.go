@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -40,6 +41,27 @@ func (b BudgetConfig) withDefaults() BudgetConfig {
 	return b
 }
 
+// cpuSlots bounds the goroutines decoding and checking submissions at once,
+// across all requests, to one fewer than the cores (at least one): a flood
+// of submissions saturates those, and the Raft goroutines (heartbeats,
+// replication) and the state machine keep a core, so the leader keeps its
+// lease under load.
+type cpuSlots chan struct{}
+
+func newCPUSlots() cpuSlots { return make(cpuSlots, max(1, runtime.GOMAXPROCS(0)-1)) }
+
+// do runs fn in a slot, waiting for one until ctx ends.
+func (c cpuSlots) do(ctx context.Context, fn func()) error {
+	select {
+	case c <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: no decoding slot free: %v", errBusy, ctx.Err())
+	}
+	defer func() { <-c }()
+	fn()
+	return nil
+}
+
 // budgetWait is how long a read waits for room before the request is
 // refused with 429.
 const budgetWait = 5 * time.Second
@@ -50,6 +72,7 @@ const budgetChunk = 64 << 10
 type byteBudgets struct {
 	cfg  BudgetConfig
 	node *semaphore.Weighted
+	wait time.Duration // budgetWait (tests shorten it)
 
 	mu      sync.Mutex
 	clients map[string]*clientBudget
@@ -62,7 +85,7 @@ type clientBudget struct {
 
 func newByteBudgets(cfg BudgetConfig) *byteBudgets {
 	cfg = cfg.withDefaults()
-	return &byteBudgets{cfg: cfg, node: semaphore.NewWeighted(cfg.NodeBytes), clients: map[string]*clientBudget{}}
+	return &byteBudgets{cfg: cfg, node: semaphore.NewWeighted(cfg.NodeBytes), wait: budgetWait, clients: map[string]*clientBudget{}}
 }
 
 // errBusy is a request refused because too many bytes are in flight.
@@ -96,6 +119,7 @@ type bodyBudget struct {
 	body   io.Reader
 	client *clientBudget
 	key    string
+	length int64 // the body's declared length, -1 if unknown
 	held   int64 // taken from both budgets and not yet used by reads
 	taken  int64 // taken in all
 	err    error
@@ -104,7 +128,7 @@ type bodyBudget struct {
 // budgetBody wraps r's body. The caller must call release when it no
 // longer holds anything derived from the body.
 func (b *byteBudgets) budgetBody(r *http.Request) *bodyBudget {
-	bb := &bodyBudget{b: b, ctx: r.Context(), body: r.Body}
+	bb := &bodyBudget{b: b, ctx: r.Context(), body: r.Body, length: r.ContentLength}
 	key, node := clientKey(r)
 	bb.key = key
 	if !node {
@@ -125,8 +149,17 @@ func (bb *bodyBudget) Read(p []byte) (int, error) {
 	if bb.err != nil {
 		return 0, bb.err
 	}
+	if bb.held == 0 && bb.length >= 0 && bb.taken >= bb.length {
+		// Every declared byte is counted; net/http's body reader yields
+		// no more than the declared length: this read finds the end.
+		return bb.body.Read(p)
+	}
 	if bb.held == 0 {
-		if err := bb.take(budgetChunk); err != nil {
+		n := int64(budgetChunk)
+		if bb.length >= 0 {
+			n = min(n, bb.length-bb.taken) // no more than declared
+		}
+		if err := bb.take(n); err != nil {
 			bb.err = err
 			return 0, err
 		}
@@ -140,7 +173,7 @@ func (bb *bodyBudget) Read(p []byte) (int, error) {
 }
 
 func (bb *bodyBudget) take(n int64) error {
-	ctx, cancel := context.WithTimeout(bb.ctx, budgetWait)
+	ctx, cancel := context.WithTimeout(bb.ctx, bb.b.wait)
 	defer cancel()
 	if bb.client != nil {
 		if n > bb.b.cfg.ClientBytes {

@@ -74,7 +74,11 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 				if stop.Load() != nil {
 					continue
 				}
-				st, err := tx.Decode(it.raw, s.cfg.Store.Limits())
+				var st *tx.Signed
+				var err error
+				if serr := s.cpu.do(ctx, func() { st, err = tx.Decode(it.raw, s.cfg.Store.Limits()) }); serr != nil {
+					err = serr
+				}
 				if err != nil {
 					res[it.i] = failed("", err)
 					continue

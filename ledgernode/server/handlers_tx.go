@@ -39,13 +39,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	bb := s.budget.budgetBody(r)
 	defer bb.release()
 	r.Body = io.NopCloser(bb)
+	forwarded := r.Header.Get(api.HeaderForwarded) != ""
 	st, err := s.decodeEnvelope(r)
 	if err != nil {
 		s.countSubmit(err)
 		writeError(w, err)
 		return
 	}
-	forwarded := r.Header.Get(api.HeaderForwarded) != ""
 	existing, err := s.precheck(r.Context(), st, arrived, forwarded)
 	if err != nil && !errors.Is(err, errForward) {
 		s.countSubmit(err)
@@ -96,7 +96,7 @@ var errForward = errors.New("the leader decides")
 // acknowledged a moment earlier is then known here too, and what is still
 // refused is refused here, as the leader would, without forwarding.
 func (s *Server) precheck(ctx context.Context, st *tx.Signed, arrived time.Time, forwarded bool) (*state.TxRecord, error) {
-	existing, err := s.cfg.Store.Precheck(st, time.Now())
+	existing, err := s.precheckOnce(ctx, st)
 	if err == nil || !stateDependent(err) {
 		return existing, err
 	}
@@ -106,7 +106,16 @@ func (s *Server) precheck(ctx context.Context, st *tx.Signed, arrived time.Time,
 		}
 		return nil, errForward
 	}
-	return s.cfg.Store.Precheck(st, time.Now())
+	return s.precheckOnce(ctx, st)
+}
+
+// precheckOnce runs the store's precheck (signature verification: the CPU
+// cost) in a decoding slot.
+func (s *Server) precheckOnce(ctx context.Context, st *tx.Signed) (existing *state.TxRecord, err error) {
+	if serr := s.cpu.do(ctx, func() { existing, err = s.cfg.Store.Precheck(st, time.Now()) }); serr != nil {
+		return nil, serr
+	}
+	return existing, err
 }
 
 // stateDependent says whether a precheck failure depends on state this
@@ -139,13 +148,18 @@ func (s *Server) countSubmit(err error) {
 	s.cfg.Metrics.Submitted.WithLabelValues(res).Inc()
 }
 
-func (s *Server) decodeEnvelope(r *http.Request) (*tx.Signed, error) {
+// decodeEnvelope reads the body (outside any decoding slot: a slow
+// client holds only its bytes) and decodes it in a slot.
+func (s *Server) decodeEnvelope(r *http.Request) (st *tx.Signed, err error) {
 	lim := s.cfg.Store.Limits()
 	body, err := readBody(r, lim.MaxEnvelopeBytes)
 	if err != nil {
 		return nil, err
 	}
-	return tx.Decode(body, lim)
+	if serr := s.cpu.do(r.Context(), func() { st, err = tx.Decode(body, lim) }); serr != nil {
+		return nil, serr
+	}
+	return st, err
 }
 
 func (s *Server) writeSubmitted(w http.ResponseWriter, st *tx.Signed, rc *chain.Receipt, existing, withProof bool) {

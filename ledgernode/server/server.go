@@ -57,8 +57,10 @@ type Server struct {
 	mux   *http.ServeMux
 	peers *http.Client // node-to-node HTTPS (forwarding), with the node certificate
 	fwd   *forwardCoalescer
-	// budget bounds the submission bytes in flight (budget.go).
+	// budget bounds the submission bytes in flight, cpu the goroutines
+	// decoding and checking them (budget.go).
 	budget *byteBudgets
+	cpu    cpuSlots
 	// ri is the last commit index learnt from the leader (catch_up.go).
 	ri readIndex
 
@@ -80,7 +82,7 @@ func New(cfg Config) *Server {
 	if cfg.ReadWait == 0 {
 		cfg.ReadWait = 5 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), budget: newByteBudgets(cfg.Budget)}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), budget: newByteBudgets(cfg.Budget), cpu: newCPUSlots()}
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	if ip := net.ParseIP(cfg.DialSource); ip != nil {
 		dialer.LocalAddr = &net.TCPAddr{IP: ip}
