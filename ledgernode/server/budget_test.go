@@ -11,7 +11,6 @@ import (
 	"time"
 )
 
-
 // Submission bytes count against the client's budget and the node's while
 // a request is served: a client over its share waits and is refused
 // (errBusy) while another client still gets in, until the node's budget is
