@@ -183,9 +183,15 @@ func TestScrapeAnnotationsAreOnUnlessTurnedOff(t *testing.T) {
 		want   bool
 	}{{nil, true}, {ptr.To(true), true}, {ptr.To(false), false}} {
 		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Monitoring.ScrapeAnnotations = tc.toggle })
-		a := buildStatefulSet(n, BuildConfig{}, 3).Spec.Template.Annotations
+		sts := buildStatefulSet(n, BuildConfig{}, 3)
+		a := sts.Spec.Template.Annotations
 		if got := a["prometheus.io/scrape"] == "true" && a["prometheus.io/scheme"] == "https"; got != tc.want {
 			t.Errorf("scrapeAnnotations %v: annotations %v", tc.toggle, a)
+		}
+		// The scrape carries no client certificate: /metrics is open to it
+		// exactly when the pods invite it; otherwise it needs a credential.
+		if open := envOf(sts.Spec.Template.Spec.Containers[0])["LEDGERNODE_METRICS_ACCESS"] == "open"; open != tc.want {
+			t.Errorf("scrapeAnnotations %v: metrics open %v", tc.toggle, open)
 		}
 	}
 }
