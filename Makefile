@@ -150,8 +150,10 @@ lint: $(BIN)/staticcheck-$(STATICCHECK_VERSION) ## gofmt, go vet, staticcheck, g
 	$(BIN)/staticcheck-$(STATICCHECK_VERSION) ./...
 	$(BIN)/staticcheck-$(STATICCHECK_VERSION) -tags e2e ./test/e2e/...
 	cd hack/image && $(BIN)/staticcheck-$(STATICCHECK_VERSION) ./...
+	cd hack/etcdload && $(GO) vet ./... && $(BIN)/staticcheck-$(STATICCHECK_VERSION) ./...
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum not tidy: run go mod tidy and commit"; exit 1; }
 	@cd hack/image && $(GO) mod tidy -diff >/dev/null || { echo "hack/image/go.mod not tidy: cd hack/image && go mod tidy"; exit 1; }
+	@cd hack/etcdload && $(GO) mod tidy -diff >/dev/null || { echo "hack/etcdload/go.mod not tidy: cd hack/etcdload && go mod tidy"; exit 1; }
 
 $(KUSTOMIZE):
 	@mkdir -p $(BIN)/.tmp
@@ -168,10 +170,30 @@ $(BIN)/staticcheck-$(STATICCHECK_VERSION):
 	GOBIN=$(BIN)/.tmp $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv $(BIN)/.tmp/staticcheck $@
 
+# make bench races a 3-node tradeledger against a 3-member etcd (built from
+# pinned source by hack/controlplane.sh; its Go client lives in its own
+# module, hack/etcdload) in one run and prints one table (docs/performance.md).
+# BENCH_FLAGS passes more flags to ledgerbench (-o json, -repeat 3, -ab bin/ledgernode.old ...).
 .PHONY: bench
-bench: build-ledger ## Benchmarks: signatures, block apply, policies, trade records and verdicts, 3-node throughput and latency
+bench: build-ledger $(BIN)/etcdload ## tradeledger vs etcd, same run: note and certificate workloads, 16/64/256 clients, open loop (< 15 min)
+	@hack/controlplane.sh etcd >/dev/null
+	$(BIN)/ledgerbench -protocols request,stream $(BENCH_FLAGS)
+
+.PHONY: bench-quick
+bench-quick: build-ledger $(BIN)/etcdload ## A short race (64 clients, notes, 3 s per level; < 2 min)
+	@hack/controlplane.sh etcd >/dev/null
+	$(BIN)/ledgerbench -clients 64 -workloads note -protocols stream -seconds 3 -etcd-plaintext=false $(BENCH_FLAGS)
+
+.PHONY: bench-micro
+bench-micro: ## Go benchmarks beside the code: signatures, decode, block apply, policies, trade records and verdicts
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/ ./ledgernode/policy/... ./ledgernode/trade/
-	$(BIN)/ledgerbench
+
+.PHONY: bench-scale
+bench-scale: build-ledger ## 10k/100k/1M certificates: verdict q/s and p99, RSS, disk, snapshot, restart, join (long: ~30-60 min)
+	$(BIN)/ledgerbench scale $(SCALE_FLAGS)
+
+$(BIN)/etcdload: hack/etcdload/main.go hack/etcdload/go.mod
+	cd hack/etcdload && $(GO) build -o $(BIN)/etcdload .
 
 .PHONY: faults
 faults: ## Fault-injection schedules against node processes: make faults N=1000 [SEED=...]

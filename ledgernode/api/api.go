@@ -159,3 +159,19 @@ type BatchResult struct {
 	Status   int            `json:"status,omitempty"`
 	Error    *ErrorDetail   `json:"error,omitempty"`
 }
+
+// PathTxStream is the streaming submission route: the request body is a
+// stream of signed envelopes, one JSON object per line; the answer is a
+// stream of StreamResult lines, one per envelope, in the order their
+// outcomes are known. One request carries any number of transactions, so
+// many concurrent submitters share one connection (as gRPC clients share
+// one HTTP/2 connection) instead of paying an HTTPS request each.
+const PathTxStream = "/v1/txs/stream"
+
+// StreamResult is one line of the answer to POST /v1/txs/stream: the
+// outcome of the envelope on line I (0-based, blank lines not counted) of
+// the request, as POST /v1/txs gives it.
+type StreamResult struct {
+	I int `json:"i"`
+	BatchResult
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/metrics"
@@ -111,6 +112,7 @@ func (s *Server) routes() {
 	}
 	h(GroupSubmit, RoleAnonymous, "POST /v1/tx", s.submit)
 	h(GroupSubmit, RoleAnonymous, "POST /v1/txs", s.submitBatch)
+	h(GroupSubmit, RoleAnonymous, "POST "+api.PathTxStream, s.submitStream)
 	h(GroupLedger, RoleParticipant, "GET /v1/tx/{id}", s.getTx)
 	h(GroupLedger, RoleAgency, "GET /v1/blocks/{height}", s.getBlock)
 	h(GroupVerification, RoleParticipant, "GET /v1/head", s.getHead)
@@ -147,6 +149,10 @@ type statusRecorder struct {
 }
 
 func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+
+// Unwrap lets http.ResponseController reach the connection (flushes,
+// deadlines and full duplex for the streaming route).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (s *Server) instrument(route string, fn http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

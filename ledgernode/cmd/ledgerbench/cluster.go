@@ -28,6 +28,8 @@ type benchCluster interface {
 	Leader(ctx context.Context) (int, error)
 	Height(ctx context.Context, i int) (uint64, error)
 	Enrol(ctx context.Context, owner string) (ed25519.PrivateKey, error)
+	AdminKey() ed25519.PrivateKey
+	Pids() []int // node processes (none in process)
 	Converge(ctx context.Context) error
 	Close()
 }
@@ -44,16 +46,24 @@ type procCluster struct {
 	done    []chan struct{}
 }
 
-// startProcs starts n `ledgernode run` processes (the binary beside this
-// one, as `make build-ledger` puts them in bin/) on loopback.
-func startProcs(ctx context.Context, dir string, n, maxTx int, maxDelay time.Duration, profiles string) (*procCluster, error) {
+// defaultNodeBinary is the ledgernode beside this binary (make build-ledger
+// puts both in bin/).
+func defaultNodeBinary() (string, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	bin := filepath.Join(filepath.Dir(self), "ledgernode")
 	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("%s not found: build it beside ledgerbench (make build-ledger), or pass --in-process", bin)
+		return "", fmt.Errorf("%s not found: build it beside ledgerbench (make build-ledger), or pass -in-process", bin)
+	}
+	return bin, nil
+}
+
+// startProcs starts n `ledgernode run` processes of binary bin on loopback.
+func startProcs(ctx context.Context, dir, bin string, n, maxTx int, maxDelay time.Duration, profiles string) (*procCluster, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
 	}
 	var specs []netgen.NodeSpec
 	for i := 0; i < n; i++ {
@@ -122,8 +132,17 @@ func freePorts(n int) ([]string, error) {
 	return out, nil
 }
 
-func (c *procCluster) Network() string { return c.network }
-func (c *procCluster) Size() int       { return len(c.apis) }
+func (c *procCluster) Network() string              { return c.network }
+func (c *procCluster) AdminKey() ed25519.PrivateKey { return c.admin }
+
+func (c *procCluster) Pids() []int {
+	var out []int
+	for _, cmd := range c.cmds {
+		out = append(out, cmd.Process.Pid)
+	}
+	return out
+}
+func (c *procCluster) Size() int { return len(c.apis) }
 
 func (c *procCluster) Client(nodes ...int) *client.Client {
 	if len(nodes) == 0 {
@@ -242,6 +261,8 @@ func startInProcess(ctx context.Context, dir string, n, maxTx int, maxDelay time
 }
 
 func (c *inProcess) Network() string                         { return c.Genesis.Network }
+func (c *inProcess) AdminKey() ed25519.PrivateKey            { return c.Admin }
+func (c *inProcess) Pids() []int                             { return nil }
 func (c *inProcess) Size() int                               { return len(c.Members) }
 func (c *inProcess) Leader(ctx context.Context) (int, error) { return c.WaitLeader(ctx) }
 func (c *inProcess) Height(_ context.Context, i int) (uint64, error) {

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func durs(ms ...int) []time.Duration {
+	out := make([]time.Duration, len(ms))
+	for i, m := range ms {
+		out[i] = time.Duration(m) * time.Millisecond
+	}
+	return out
+}
+
+func TestPercentileIsNearestRank(t *testing.T) {
+	hundred := make([]time.Duration, 100)
+	for i := range hundred {
+		hundred[i] = time.Duration(i+1) * time.Millisecond
+	}
+	for _, c := range []struct {
+		name string
+		v    []time.Duration
+		p    float64
+		want time.Duration
+	}{
+		{"p50 of 1..100 is 50", hundred, 50, 50 * time.Millisecond},
+		{"p99 of 1..100 is 99", hundred, 99, 99 * time.Millisecond},
+		{"p100 is the maximum", hundred, 100, 100 * time.Millisecond},
+		{"p99 of two values is the larger", durs(1, 9), 99, 9 * time.Millisecond},
+		{"p50 of two values is the smaller", durs(1, 9), 50, time.Millisecond},
+		{"p0 is the minimum", durs(3, 4, 5), 0, 3 * time.Millisecond},
+		{"no values give zero", nil, 99, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := percentile(c.v, c.p); got != c.want {
+				t.Fatalf("percentile(%v) = %v, want %v", c.p, got, c.want)
+			}
+		})
+	}
+}
+
+func TestSummarizeSortsAndCountsRateOverElapsed(t *testing.T) {
+	s := summarize(durs(30, 10, 20, 40), 2, 2*time.Second)
+	if s.Ops != 4 || s.Failed != 2 || s.PerSec != 2 {
+		t.Fatalf("ops %d failed %d rate %v, want 4, 2, 2/s", s.Ops, s.Failed, s.PerSec)
+	}
+	if s.P50ms != 20 || s.P99ms != 40 || s.MaxMs != 40 {
+		t.Fatalf("p50 %v p99 %v max %v, want 20, 40, 40", s.P50ms, s.P99ms, s.MaxMs)
+	}
+	if z := summarize(nil, 3, time.Second); z.PerSec != 0 || z.Failed != 3 {
+		t.Fatalf("nothing completed: %+v", z)
+	}
+}
+
+func TestMedianTakesTheLowerMiddleAndIgnoresOneOutlier(t *testing.T) {
+	if m := median([]float64{5, 1000, 6}); m != 6 {
+		t.Fatalf("median = %v, want 6", m)
+	}
+	if m := median([]float64{4, 2, 8, 6}); m != 4 {
+		t.Fatalf("median of an even count = %v, want the lower middle 4", m)
+	}
+	if m := median(nil); m != 0 {
+		t.Fatalf("median of nothing = %v", m)
+	}
+}
+
+func TestOpenLoopScheduleDoesNotWaitForEarlierOperations(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := schedule{start: start, rate: 400}
+	if got := s.due(400); !got.Equal(start.Add(time.Second)) {
+		t.Fatalf("operation 400 at 400/s is due at %v, want one second in", got.Sub(start))
+	}
+	if n := s.count(5 * time.Second); n != 2000 {
+		t.Fatalf("count over 5s = %d, want 2000", n)
+	}
+	// A stall: an operation due at 1s that completes at 3s has a latency of
+	// 2s, measured from when it was due, not from when it could be sent.
+	lat := []time.Duration{start.Add(3 * time.Second).Sub(s.due(400))}
+	if sum := summarize(lat, 0, 5*time.Second); sum.P99ms != 2000 {
+		t.Fatalf("stalled operation's latency = %v ms, want 2000", sum.P99ms)
+	}
+}
+
+func TestParseCountsRefusesWhatIsNotAPositiveList(t *testing.T) {
+	if got, err := parseCounts("clients", "16, 64,256"); err != nil || len(got) != 3 || got[1] != 64 {
+		t.Fatalf("parseCounts = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "0", "16,x", "-4", ","} {
+		if _, err := parseCounts("clients", bad); err == nil || !strings.Contains(err.Error(), "-clients") {
+			t.Errorf("parseCounts(%q) = %v, want an error naming -clients", bad, err)
+		}
+	}
+	if _, err := parseList("workloads", "note,certs", "note", "cert"); err == nil || !strings.Contains(err.Error(), `"certs"`) {
+		t.Fatalf("unknown workload accepted or not named: %v", err)
+	}
+}
+
+func TestParseEtcdResult(t *testing.T) {
+	s, err := parseEtcdResult([]byte(`{"clients":2,"seconds":2,"failed":1,"latenciesUs":[3000,1000,2000,4000]}` + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Ops != 4 || s.Failed != 1 || s.PerSec != 2 || s.P50ms != 2 || s.P99ms != 4 {
+		t.Fatalf("summary %+v", s)
+	}
+	for name, bad := range map[string]string{
+		"progress text before the JSON": "starting...\n{\"seconds\":1,\"latenciesUs\":[1]}",
+		"trailing data":                 `{"seconds":1,"latenciesUs":[1]} {}`,
+		"unknown field":                 `{"seconds":1,"latencies":[1]}`,
+		"no duration":                   `{"latenciesUs":[1]}`,
+		"negative latency":              `{"seconds":1,"latenciesUs":[-5]}`,
+		"every put failed":              `{"seconds":1,"failed":9,"firstError":"context deadline exceeded","latenciesUs":[]}`,
+	} {
+		if _, err := parseEtcdResult([]byte(bad)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestParseVmRSSAndLoadAvg(t *testing.T) {
+	status := "Name:\tledgernode\nVmPeak:\t 99999 kB\nVmRSS:\t  524288 kB\nThreads:\t9\n"
+	if n, err := parseVmRSS([]byte(status)); err != nil || n != 512<<20 {
+		t.Fatalf("VmRSS = %d, %v; want 512 MiB", n, err)
+	}
+	for _, bad := range []string{"Name:\tx\n", "VmRSS:\t12 MB\n", "VmRSS:\tlots kB\n"} {
+		if _, err := parseVmRSS([]byte(bad)); err == nil {
+			t.Errorf("parseVmRSS(%q) accepted", bad)
+		}
+	}
+	if v, err := parseLoadAvg([]byte("12.50 9.00 3.10 4/900 12345\n")); err != nil || v != 12.5 {
+		t.Fatalf("load = %v, %v", v, err)
+	}
+	if _, err := parseLoadAvg([]byte("1.0")); err == nil {
+		t.Fatal("short /proc/loadavg accepted")
+	}
+}
+
+func TestTablePairsEachClientCountWithEtcdsAndTakesMedians(t *testing.T) {
+	r := &Report{Ceiling: 10000}
+	for round, v := range []float64{1000, 3000, 2000} {
+		r.Rows = append(r.Rows,
+			Row{Round: round + 1, System: "tradeledger", Workload: "note", Protocol: "stream", Clients: 64, Mode: "closed", Summary: Summary{PerSec: v, P99ms: v / 100}},
+			Row{Round: round + 1, System: "etcd", Workload: "put", Clients: 64, Mode: "closed", Summary: Summary{PerSec: 1000}},
+			Row{Round: round + 1, System: "etcd", Workload: "put", Clients: 16, Mode: "closed", Summary: Summary{PerSec: 500}},
+			Row{Round: round + 1, System: "etcd-plaintext", Workload: "put", Clients: 64, Mode: "closed", Summary: Summary{PerSec: 1500}})
+	}
+	tab := buildTable(r)
+	if len(tab) != 1 {
+		t.Fatalf("%d table rows, want 1 (one tradeledger line): %+v", len(tab), tab)
+	}
+	tr := tab[0]
+	if tr.TxPerSec != 2000 || tr.TxMin != 1000 || tr.TxMax != 3000 || tr.P99ms != 20 {
+		t.Fatalf("medians/range: %+v", tr)
+	}
+	if tr.Etcd != 1000 || tr.Ratio != 2 || tr.EtcdPlain != 1500 || tr.OfCeiling != 0.2 {
+		t.Fatalf("pairing with etcd at 64 clients: %+v", tr)
+	}
+}
