@@ -281,20 +281,23 @@ func (r *CertificatePolicyReconciler) publishAttempt(ctx context.Context, p *pol
 			return attempt{created: t, nonce: parts[2]}, nil
 		}
 	}
-	e, err := tx.Build("x", "x", struct{}{}, time.Now()) // a fresh nonce and creation time
+	nonce, err := tx.NewNonce()
 	if err != nil {
 		return attempt{}, err
 	}
+	// Stored as the envelope writes it (microseconds), so the attempt
+	// read back signs to the very same transaction.
+	created := tx.FormatTime(time.Now())
 	if cp.Annotations == nil {
 		cp.Annotations = map[string]string{}
 	}
-	cp.Annotations[annPublishAttempt] = gen + ";" + e.Created + ";" + e.Nonce
+	cp.Annotations[annPublishAttempt] = gen + ";" + created + ";" + nonce
 	if err := r.Update(ctx, cp); err != nil {
 		return attempt{}, err
 	}
 	p.base.ObjectMeta = *cp.ObjectMeta.DeepCopy()
-	t, err := tx.ParseTime(e.Created)
-	return attempt{created: t, nonce: e.Nonce}, err
+	t, err := tx.ParseTime(created)
+	return attempt{created: t, nonce: nonce}, err
 }
 
 // errAttemptExpired: a publication signed too long ago that the ledger

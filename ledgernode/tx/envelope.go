@@ -269,12 +269,22 @@ func Build(network, typ string, payload any, created time.Time) (*Envelope, erro
 	if err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
-	var nonce [16]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
+	nonce, err := NewNonce()
+	if err != nil {
 		return nil, err
 	}
-	return &Envelope{V: Version, Network: network, Type: typ, Payload: raw,
-		Nonce: base64.RawURLEncoding.EncodeToString(nonce[:]), Created: FormatTime(created)}, nil
+	return &Envelope{V: Version, Network: network, Type: typ, Payload: raw, Nonce: nonce, Created: FormatTime(created)}, nil
+}
+
+// NewNonce is a fresh random nonce (128 bits, base64url): what Build puts
+// in an envelope, for a client that fixes an envelope's nonce before it
+// builds it (to sign the very same transaction again after a crash).
+func NewNonce() (string, error) {
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", fmt.Errorf("nonce: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(nonce[:]), nil
 }
 
 // Sign signs the envelope with priv and returns the decoded Signed form,

@@ -266,3 +266,33 @@ func TestBuildSignedEqualsWhatANodeDecodes(t *testing.T) {
 		})
 	}
 }
+
+func TestAnEnvelopeWithAFixedNonceSignsToTheSameTransactionAgain(t *testing.T) {
+	k, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce, err := NewNonce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other, _ := NewNonce(); other == nonce {
+		t.Fatalf("two nonces are the same: %s", nonce)
+	}
+	sign := func() *Signed {
+		e, err := Build("testnet", "note.put", map[string]string{"key": "a", "value": "b"}, created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Nonce = nonce
+		s, err := e.Sign(k)
+		if err != nil {
+			t.Fatalf("a node refuses the envelope with nonce %q: %v", nonce, err)
+		}
+		return s
+	}
+	first, again := sign(), sign()
+	if first.ID != again.ID || first.Nonce != nonce {
+		t.Errorf("the same nonce and creation time signed to transactions %s and %s (nonce %q)", first.IDHex(), again.IDHex(), first.Nonce)
+	}
+}
