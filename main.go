@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -37,16 +36,18 @@ type config struct {
 }
 
 func main() {
+	// The flags' defaults are the controllers' own (one place).
+	def := controllers.DefaultOptions()
 	var cfg config
 	flag.StringVar(&cfg.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint (\"0\" disables it)")
 	flag.StringVar(&cfg.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	flag.BoolVar(&cfg.leaderElect, "leader-elect", false, "elect one active operator among replicas (a Lease in the operator's namespace)")
 	flag.StringVar(&cfg.ledgerImage, "ledger-image", envOr("LEDGER_IMAGE", "tradeledger:"+version),
 		"image of the ledger nodes when a LedgerNetwork sets no spec.image (env LEDGER_IMAGE)")
-	flag.StringVar(&cfg.clusterDomain, "cluster-domain", envOr("CLUSTER_DOMAIN", "cluster.local"),
+	flag.StringVar(&cfg.clusterDomain, "cluster-domain", envOr("CLUSTER_DOMAIN", def.Build.ClusterDomain),
 		"DNS domain of the cluster: the nodes' stable names end with it (env CLUSTER_DOMAIN)")
-	flag.DurationVar(&cfg.poll, "status-interval", 30*time.Second, "how often a stable object's status (ledger height, members, keys) is refreshed")
-	flag.DurationVar(&cfg.ledgerTimeout, "ledger-timeout", 5*time.Second,
+	flag.DurationVar(&cfg.poll, "status-interval", def.Intervals.Poll, "how often a stable object's status (ledger height, members, keys) is refreshed")
+	flag.DurationVar(&cfg.ledgerTimeout, "ledger-timeout", def.Intervals.LedgerCall,
 		"bound of each call to a ledger node (status, membership change, transaction): a reconcile never waits longer on a node that does not answer")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -76,13 +77,12 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Options{
-		Build:     controllers.BuildConfig{DefaultImage: cfg.ledgerImage, ClusterDomain: cfg.clusterDomain},
-		Resolver:  controllers.ServiceResolver{ClusterDomain: cfg.clusterDomain},
-		Clock:     clock.RealClock{},
-		Metrics:   controllers.NewMetrics(metrics.Registry),
-		Intervals: controllers.Intervals{Poll: cfg.poll, LedgerCall: cfg.ledgerTimeout},
-	}); err != nil {
+	o := controllers.DefaultOptions()
+	o.Build.DefaultImage, o.Build.ClusterDomain = cfg.ledgerImage, cfg.clusterDomain
+	o.Resolver = controllers.ServiceResolver{ClusterDomain: cfg.clusterDomain}
+	o.Intervals.Poll, o.Intervals.LedgerCall = cfg.poll, cfg.ledgerTimeout
+	o.Metrics = controllers.NewMetrics(metrics.Registry)
+	if err := controllers.Setup(ctx, mgr, o); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -109,7 +109,7 @@ func (r *AgencyMemberReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		phase[*agencyScope]{"mirror", r.mirrorKeys},
 	)
 	s.requeueAfter(o.requeue)
-	s.requeueAfter(r.Intervals.poll())
+	s.requeueAfter(r.Intervals.Poll)
 	return ctrl.Result{}, o.transient()
 }
 
@@ -152,7 +152,7 @@ func (r *AgencyMemberReconciler) finalize(ctx context.Context, am *ledgerv1.Agen
 	}
 	for _, cp := range policies.Items {
 		if !cp.DeletionTimestamp.IsZero() && controllerutil.ContainsFinalizer(&cp, policyFinalizer) {
-			return ctrl.Result{RequeueAfter: r.Intervals.wait()}, nil
+			return ctrl.Result{RequeueAfter: r.Intervals.Wait}, nil
 		}
 	}
 	// The key stays, so that the agency can be resumed: a Secret made by an
@@ -199,7 +199,7 @@ func (r *AgencyMemberReconciler) suspend(ctx context.Context, am *ledgerv1.Agenc
 			"cannot sign as the network admin (%v): %s stays active on the ledger; suspend it with ledgerctl", err, identityOf(am))
 		return nil
 	}
-	l, err := dialBounded(ctx, r.Dialer, target, r.Intervals.ledgerCall())
+	l, err := dialBounded(ctx, r.Dialer, target, r.Intervals.LedgerCall)
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func (r *AgencyMemberReconciler) resolveNetwork(ctx context.Context, s *agencySc
 	if err != nil {
 		return waitFor("NetworkNotReady", "%v", err)
 	}
-	l, err := dialBounded(ctx, r.Dialer, target, r.Intervals.ledgerCall())
+	l, err := dialBounded(ctx, r.Dialer, target, r.Intervals.LedgerCall)
 	if err != nil {
 		return err
 	}

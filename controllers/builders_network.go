@@ -20,11 +20,10 @@ import (
 type BuildConfig struct {
 	// DefaultImage runs the nodes when spec.image is empty.
 	DefaultImage string
-	// ClusterDomain of the cluster's DNS (default cluster.local).
+	// ClusterDomain of the cluster's DNS: the nodes' stable names end
+	// with it, as ServiceResolver's do.
 	ClusterDomain string
 }
-
-func (c BuildConfig) domain() string { return ServiceResolver{ClusterDomain: c.ClusterDomain}.domain() }
 
 // Paths inside a node container.
 const (
@@ -86,7 +85,7 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 		{Name: "LEDGERNODE_TLS_CERT", Value: tlsDir + "/" + nodeCertFile},
 		{Name: "LEDGERNODE_TLS_KEY", Value: tlsDir + "/" + nodeTLSKeyFile},
 		{Name: "LEDGERNODE_RAFT_BIND", Value: fmt.Sprintf("0.0.0.0:%d", RaftPort)},
-		{Name: "LEDGERNODE_RAFT_ADVERTISE", Value: fmt.Sprintf("%s:%d", podFQDN(n, "$(POD_NAME)", cfg.domain()), RaftPort)},
+		{Name: "LEDGERNODE_RAFT_ADVERTISE", Value: fmt.Sprintf("%s:%d", podFQDN(n, "$(POD_NAME)", cfg.ClusterDomain), RaftPort)},
 		{Name: "LEDGERNODE_API_BIND", Value: fmt.Sprintf("0.0.0.0:%d", APIPort)},
 		{Name: "LEDGERNODE_LOG_LEVEL", Value: logLevel},
 	}

@@ -32,6 +32,13 @@ func testNetwork(mut ...func(*ledgerv1.LedgerNetwork)) *ledgerv1.LedgerNetwork {
 	return n
 }
 
+// testBuild is the operator's default build configuration with an image.
+func testBuild(image string) BuildConfig {
+	b := DefaultOptions().Build
+	b.DefaultImage = image
+	return b
+}
+
 func envOf(c corev1.Container) map[string]string {
 	out := map[string]string{}
 	for _, e := range c.Env {
@@ -41,7 +48,7 @@ func envOf(c corev1.Container) map[string]string {
 }
 
 func TestStatefulSetPodsReadTheirKeysFromTheirOwnKeysVolume(t *testing.T) {
-	sts := buildStatefulSet(testNetwork(), BuildConfig{DefaultImage: "img"}, 3)
+	sts := buildStatefulSet(testNetwork(), testBuild("img"), 3)
 	env := envOf(sts.Spec.Template.Spec.Containers[0])
 	want := map[string]string{
 		"LEDGERNODE_ID":             "$(POD_NAME)",
@@ -64,7 +71,7 @@ func TestStatefulSetPodsReadTheirKeysFromTheirOwnKeysVolume(t *testing.T) {
 
 func TestStatefulSetAdvertisesWhatServiceResolverResolves(t *testing.T) {
 	n := testNetwork()
-	for _, domain := range []string{"", "example.internal"} {
+	for _, domain := range []string{DefaultOptions().Build.ClusterDomain, "example.internal"} {
 		sts := buildStatefulSet(n, BuildConfig{ClusterDomain: domain}, 3)
 		raftAddr, _ := ServiceResolver{ClusterDomain: domain}.MemberAddrs(n, "customs-1")
 		got := strings.ReplaceAll(envOf(sts.Spec.Template.Spec.Containers[0])["LEDGERNODE_RAFT_ADVERTISE"], "$(POD_NAME)", "customs-1")
@@ -82,14 +89,14 @@ func TestStatefulSetAdvertisesWhatServiceResolverResolves(t *testing.T) {
 func TestStatefulSetImageIsTheSpecsElseTheOperatorsDefault(t *testing.T) {
 	for _, tc := range []struct{ spec, want string }{{"", "default:1"}, {"mine:2", "mine:2"}} {
 		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Image = tc.spec })
-		if got := buildStatefulSet(n, BuildConfig{DefaultImage: "default:1"}, 3).Spec.Template.Spec.Containers[0].Image; got != tc.want {
+		if got := buildStatefulSet(n, testBuild("default:1"), 3).Spec.Template.Spec.Containers[0].Image; got != tc.want {
 			t.Errorf("spec.image %q: image %q, want %q", tc.spec, got, tc.want)
 		}
 	}
 }
 
 func TestStatefulSetIsRolledByTheOperatorAndStartsAllInitialVotersAtOnce(t *testing.T) {
-	sts := buildStatefulSet(testNetwork(), BuildConfig{}, 5)
+	sts := buildStatefulSet(testNetwork(), testBuild("img"), 5)
 	if sts.Spec.UpdateStrategy.Type != appsv1.OnDeleteStatefulSetStrategyType {
 		t.Errorf("update strategy %s: the operator must pace rollouts (leader last)", sts.Spec.UpdateStrategy.Type)
 	}
@@ -102,7 +109,7 @@ func TestStatefulSetIsRolledByTheOperatorAndStartsAllInitialVotersAtOnce(t *test
 }
 
 func TestStatefulSetProbesReadyzAndHealthzOverHTTPS(t *testing.T) {
-	c := buildStatefulSet(testNetwork(), BuildConfig{}, 3).Spec.Template.Spec.Containers[0]
+	c := buildStatefulSet(testNetwork(), testBuild("img"), 3).Spec.Template.Spec.Containers[0]
 	for name, tc := range map[string]struct {
 		p    *corev1.Probe
 		path string
@@ -123,7 +130,7 @@ func TestVolumesOutliveTheNetworkUnlessDeletionPolicyIsDelete(t *testing.T) {
 		{ledgerv1.DeletionDelete, appsv1.DeletePersistentVolumeClaimRetentionPolicyType},
 	} {
 		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.DeletionPolicy = tc.policy })
-		p := buildStatefulSet(n, BuildConfig{}, 3).Spec.PersistentVolumeClaimRetentionPolicy
+		p := buildStatefulSet(n, testBuild("img"), 3).Spec.PersistentVolumeClaimRetentionPolicy
 		if p.WhenDeleted != tc.want {
 			t.Errorf("deletionPolicy %q: whenDeleted %s, want %s", tc.policy, p.WhenDeleted, tc.want)
 		}
@@ -151,7 +158,7 @@ func TestStorageSizeAndClassReachTheVolumeClaim(t *testing.T) {
 		n := testNetwork(func(n *ledgerv1.LedgerNetwork) {
 			n.Spec.Storage = ledgerv1.StorageSpec{Size: tc.size, StorageClassName: tc.class}
 		})
-		vct := buildStatefulSet(n, BuildConfig{}, 3).Spec.VolumeClaimTemplates[0]
+		vct := buildStatefulSet(n, testBuild("img"), 3).Spec.VolumeClaimTemplates[0]
 		if got := vct.Spec.Resources.Requests[corev1.ResourceStorage]; got.String() != tc.want {
 			t.Errorf("size %v: claim %s, want %s", tc.size, got.String(), tc.want)
 		}
@@ -170,7 +177,7 @@ func TestBatchingBecomesTheNodesEnvironment(t *testing.T) {
 		{ledgerv1.BatchingSpec{MaxTransactions: 256, MaxDelay: &metav1.Duration{Duration: 5 * time.Millisecond}}, "256", "5ms"},
 	} {
 		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Batching = tc.batching })
-		env := envOf(buildStatefulSet(n, BuildConfig{}, 3).Spec.Template.Spec.Containers[0])
+		env := envOf(buildStatefulSet(n, testBuild("img"), 3).Spec.Template.Spec.Containers[0])
 		if env["LEDGERNODE_BATCH_MAX_TX"] != tc.maxTx || env["LEDGERNODE_BATCH_MAX_DELAY"] != tc.maxDel {
 			t.Errorf("%+v: env max tx %q delay %q", tc.batching, env["LEDGERNODE_BATCH_MAX_TX"], env["LEDGERNODE_BATCH_MAX_DELAY"])
 		}
@@ -183,7 +190,7 @@ func TestScrapeAnnotationsAreOnUnlessTurnedOff(t *testing.T) {
 		want   bool
 	}{{nil, true}, {ptr.To(true), true}, {ptr.To(false), false}} {
 		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Monitoring.ScrapeAnnotations = tc.toggle })
-		sts := buildStatefulSet(n, BuildConfig{}, 3)
+		sts := buildStatefulSet(n, testBuild("img"), 3)
 		a := sts.Spec.Template.Annotations
 		if got := a["prometheus.io/scrape"] == "true" && a["prometheus.io/scheme"] == "https"; got != tc.want {
 			t.Errorf("scrapeAnnotations %v: annotations %v", tc.toggle, a)
@@ -217,7 +224,7 @@ func secretsMounted(spec *corev1.PodSpec) []string {
 func TestAPodsVolumesReferenceNoOtherNodesKeys(t *testing.T) {
 	for _, replicas := range []int32{1, 3, 5, 7} {
 		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Replicas = replicas })
-		spec := buildStatefulSet(n, BuildConfig{}, replicas).Spec.Template.Spec
+		spec := buildStatefulSet(n, testBuild("img"), replicas).Spec.Template.Spec
 		mounted := secretsMounted(&spec)
 		// The template names only the placeholder, which never exists: the
 		// admission policy makes each pod's volume its own Secret.
@@ -315,7 +322,7 @@ func TestPodDisruptionBudgetKeepsAQuorum(t *testing.T) {
 
 func TestChildrenAreControlledByTheirNetwork(t *testing.T) {
 	n := testNetwork()
-	for _, m := range []metav1.Object{buildStatefulSet(n, BuildConfig{}, 3), buildHeadlessService(n), buildClientService(n), buildPDB(n)} {
+	for _, m := range []metav1.Object{buildStatefulSet(n, testBuild("img"), 3), buildHeadlessService(n), buildClientService(n), buildPDB(n)} {
 		if !metav1.IsControlledBy(m, n) {
 			t.Errorf("%s has no controller reference to its network", m.GetName())
 		}

@@ -198,7 +198,7 @@ func (r *CertificatePolicyReconciler) agencySigner(ctx context.Context, am *ledg
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	l, err := dialBounded(ctx, r.Dialer, target, r.Intervals.ledgerCall())
+	l, err := dialBounded(ctx, r.Dialer, target, r.Intervals.LedgerCall)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -81,25 +81,18 @@ const (
 // Service for the API, the headless Service's stable per-pod names for
 // members (the pods' IPs change; their names do not).
 type ServiceResolver struct {
-	ClusterDomain string // default "cluster.local"
-}
-
-func (r ServiceResolver) domain() string {
-	if r.ClusterDomain == "" {
-		return "cluster.local"
-	}
-	return r.ClusterDomain
+	ClusterDomain string // the cluster's DNS domain (DefaultOptions: cluster.local)
 }
 
 // APIEndpoints implements Resolver.
 func (r ServiceResolver) APIEndpoints(n *ledgerv1.LedgerNetwork) []string {
-	host := fmt.Sprintf("%s.%s.svc.%s", clientServiceName(n), n.Namespace, r.domain())
+	host := fmt.Sprintf("%s.%s.svc.%s", clientServiceName(n), n.Namespace, r.ClusterDomain)
 	return []string{"https://" + net.JoinHostPort(host, strconv.Itoa(APIPort))}
 }
 
 // MemberAddrs implements Resolver.
 func (r ServiceResolver) MemberAddrs(n *ledgerv1.LedgerNetwork, pod string) (string, string) {
-	host := podFQDN(n, pod, r.domain())
+	host := podFQDN(n, pod, r.ClusterDomain)
 	return net.JoinHostPort(host, strconv.Itoa(RaftPort)), net.JoinHostPort(host, strconv.Itoa(APIPort))
 }
 

@@ -35,9 +35,9 @@ var (
 // network, CA and endpoint set, so that reconciles reuse connections.
 type ClientDialer struct {
 	Resolver Resolver
-	// Timeout bounds one request (default 10s); Retry bounds retries on
-	// "no leader" (default 5s). A reconcile must not block for long: it
-	// requeues instead.
+	// Timeout bounds one request, Retry the retries on "no leader" (zero:
+	// ledgernode/client's own). Setup sets both to Intervals.LedgerCall: a
+	// reconcile must not block for long; it requeues instead.
 	Timeout, Retry time.Duration
 
 	mu      sync.Mutex
@@ -78,15 +78,8 @@ func (d *ClientDialer) client(scope string, eps []string, pool *x509.CertPool, a
 	if c, ok := d.clients[key]; ok {
 		return c, nil
 	}
-	timeout, retry := d.Timeout, d.Retry
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
-	if retry == 0 {
-		retry = 5 * time.Second
-	}
 	c, err := client.New(client.Config{Endpoints: slices.Clone(eps), TLS: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool},
-		SignKey: admin, Timeout: timeout, Retry: retry})
+		SignKey: admin, Timeout: d.Timeout, Retry: d.Retry})
 	if err != nil {
 		return nil, err
 	}

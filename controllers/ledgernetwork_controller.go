@@ -134,9 +134,9 @@ func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	s.requeueAfter(o.requeue)
 	if s.progressing != nil {
-		s.requeueAfter(r.Intervals.wait())
+		s.requeueAfter(r.Intervals.Wait)
 	}
-	s.requeueAfter(r.Intervals.poll())
+	s.requeueAfter(r.Intervals.Poll)
 	return ctrl.Result{}, o.transient()
 }
 

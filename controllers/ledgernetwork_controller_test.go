@@ -212,7 +212,7 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 		n := get(Default)
 		var sts *appsv1.StatefulSet
 		Eventually(func(g Gomega) { sts = statefulSet(g) }, eventually, tick).Should(Succeed())
-		want := buildStatefulSet(n, BuildConfig{DefaultImage: "tradeledger:test"}, 3)
+		want := buildStatefulSet(n, testBuild("tradeledger:test"), 3)
 		Expect(equality.Semantic.DeepDerivative(want.Spec, sts.Spec)).To(BeTrue(), "StatefulSet spec as built")
 		Expect(sts.Spec.Template.Spec.Containers[0].Image).To(Equal("tradeledger:test"))
 		Expect(metav1.IsControlledBy(sts, n)).To(BeTrue())

@@ -84,7 +84,7 @@ func (r *LedgerNetworkReconciler) reconcileIdentity(ctx context.Context, s *netw
 // nodeSpec is where a node lives and the names its certificate holds.
 func (r *LedgerNetworkReconciler) nodeSpec(n *ledgerv1.LedgerNetwork, pod string) netgen.NodeSpec {
 	raftAddr, apiAddr := r.Resolver.MemberAddrs(n, pod)
-	return netgen.NodeSpec{ID: pod, RaftAddr: raftAddr, APIAddr: apiAddr, Hosts: nodeHosts(n, pod, r.Build.domain())}
+	return netgen.NodeSpec{ID: pod, RaftAddr: raftAddr, APIAddr: apiAddr, Hosts: nodeHosts(n, pod, r.Build.ClusterDomain)}
 }
 
 // createIdentity generates a new network: genesis (the initial replicas are

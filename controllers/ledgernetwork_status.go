@@ -22,7 +22,7 @@ import (
 // starting" or "degraded".
 func (r *LedgerNetworkReconciler) observeLedger(ctx context.Context, s *networkScope) error {
 	n := s.net
-	l, err := dialBounded(ctx, r.Dialer, LedgerTarget{Network: n, CAPEM: s.identity.CA.CertPEM, AdminKey: s.identity.AdminKey}, r.Intervals.ledgerCall())
+	l, err := dialBounded(ctx, r.Dialer, LedgerTarget{Network: n, CAPEM: s.identity.CA.CertPEM, AdminKey: s.identity.AdminKey}, r.Intervals.LedgerCall)
 	if err != nil {
 		s.statusErr = err
 		return nil

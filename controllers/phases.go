@@ -13,41 +13,6 @@ import (
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
 
-// Intervals say how often a reconciler looks again when nothing wakes it.
-type Intervals struct {
-	// Wait is the requeue while waiting on something outside (a pod, the
-	// ledger catching up). Default 5s.
-	Wait time.Duration
-	// Poll refreshes the status of a stable object (ledger height,
-	// members, keys). Default 30s.
-	Poll time.Duration
-	// LedgerCall bounds each call to a ledger (one status query, one
-	// membership change, one transaction). Default 5s: a reconcile never
-	// waits longer on a node that does not answer; it requeues instead.
-	LedgerCall time.Duration
-}
-
-func (i Intervals) wait() time.Duration {
-	if i.Wait == 0 {
-		return 5 * time.Second
-	}
-	return i.Wait
-}
-
-func (i Intervals) poll() time.Duration {
-	if i.Poll == 0 {
-		return 30 * time.Second
-	}
-	return i.Poll
-}
-
-func (i Intervals) ledgerCall() time.Duration {
-	if i.LedgerCall == 0 {
-		return 5 * time.Second
-	}
-	return i.LedgerCall
-}
-
 // passNote is a condition's reason and message.
 type passNote struct{ reason, message string }
 
@@ -113,11 +78,11 @@ func runPhases[S any](ctx context.Context, controller string, m *Metrics, iv Int
 		case errors.Is(err, errPassComplete):
 			return passOutcome{}
 		case errors.As(err, &we):
-			o.waiting, o.requeue = &passNote{we.reason, we.message}, iv.wait()
+			o.waiting, o.requeue = &passNote{we.reason, we.message}, iv.Wait
 		case apierrors.IsConflict(err):
 			o.failed, o.requeue = err, time.Second
 		case errors.As(err, &de):
-			o.failed, o.requeue = err, iv.poll()
+			o.failed, o.requeue = err, iv.Poll
 			m.PhaseErrors.WithLabelValues(controller, p.name).Inc()
 		default:
 			o.failed = err

@@ -94,13 +94,11 @@ var _ = BeforeSuite(func() {
 	// labels), without leader election.
 	mgr, err := ctrl.NewManager(cfg, ManagerOptions(testScheme, ManagerConfig{MetricsAddr: "0"}))
 	Expect(err).NotTo(HaveOccurred())
-	Expect(Setup(suiteCtx, mgr, Options{
-		Build:     BuildConfig{DefaultImage: "tradeledger:test"},
-		Resolver:  pods,
-		Clock:     fakeClock,
-		Metrics:   NewMetrics(testMetrics),
-		Intervals: Intervals{Wait: 200 * time.Millisecond, Poll: time.Second, LedgerCall: 2 * time.Second},
-	})).To(Succeed())
+	o := DefaultOptions()
+	o.Build.DefaultImage = "tradeledger:test"
+	o.Resolver, o.Clock, o.Metrics = pods, fakeClock, NewMetrics(testMetrics)
+	o.Intervals = Intervals{Wait: 200 * time.Millisecond, Poll: time.Second, LedgerCall: 2 * time.Second}
+	Expect(Setup(suiteCtx, mgr, o)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(suiteCtx)).To(Succeed())
