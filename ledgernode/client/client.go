@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -166,6 +167,18 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, out a
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
 	deadline := time.Now().Add(c.cfg.Retry)
 	var lastErr error
+	// unknown is an earlier attempt of a write whose outcome is not known
+	// (it may have been accepted): a later refusal of the same request then
+	// proves nothing, and the caller must not be told it was refused.
+	var unknown error
+	settle := func(err error) error {
+		var ae *Error
+		if unknown != nil && errors.As(err, &ae) && ae.Status < 500 {
+			return &Error{Status: http.StatusServiceUnavailable, ErrorDetail: api.ErrorDetail{Code: "outcome_unknown",
+				Message: fmt.Sprintf("an earlier attempt's outcome is unknown (%v) and a later one was refused (%v): it may have been accepted; resubmit the same envelope to learn its receipt (it is accepted at most once)", unknown, err)}}
+		}
+		return err
+	}
 	for attempt := 0; ; attempt++ {
 		base := c.cfg.Endpoints[int(c.next.Load())%len(c.cfg.Endpoints)]
 		err := c.once(ctx, method, base+path, body, out)
@@ -173,13 +186,16 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 			return nil
 		}
 		lastErr = err
+		if method != http.MethodGet && outcomeUnknown(err) {
+			unknown = err
+		}
 		var ae *Error
 		retry := !errors.As(err, &ae) || ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusTooManyRequests
 		if ae == nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if !retry || time.Now().After(deadline) {
-			return lastErr
+			return settle(lastErr)
 		}
 		if ae == nil || ae.Code != "outcome_unknown" {
 			c.next.Add(1)
@@ -188,9 +204,21 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		select {
 		case <-time.After(sleep):
 		case <-ctx.Done():
-			return lastErr
+			return settle(lastErr)
 		}
 	}
+}
+
+// outcomeUnknown says whether a failed attempt may still have taken
+// effect: the node said so (503 outcome_unknown), or the connection failed
+// after the request may have been sent (anything but a failure to dial).
+func outcomeUnknown(err error) bool {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae.Status == http.StatusServiceUnavailable && ae.Code == "outcome_unknown"
+	}
+	var oe *net.OpError
+	return !(errors.As(err, &oe) && oe.Op == "dial")
 }
 
 func (c *Client) once(ctx context.Context, method, u string, body []byte, out any) error {

@@ -235,7 +235,8 @@ func runSchedule(ctx context.Context, t *testing.T, c *Cluster, n *Nemesis, ledg
 		sum.nonlinear++
 		path := filepath.Join(keep, fmt.Sprintf("linearizability-seed-%d.html", seed))
 		_ = porcupine.VisualizePath(noteModel, info, path)
-		return fmt.Errorf("faults %q: history not linearizable; visualisation in %s", strings.Join(log, "; "), path)
+		return fmt.Errorf("faults %q: history not linearizable (writes: %d acked, %d unknown, %d refused; errors %v); visualisation in %s",
+			strings.Join(log, "; "), len(w.Acked), w.Unknown, w.Refused, w.Errors, path)
 	case porcupine.Unknown:
 		sum.linUndecided++
 		t.Logf("seed %d: linearizability UNDECIDED: porcupine could not decide even the shortest window in %s (counted in the summary)", seed, *linTimeout)
