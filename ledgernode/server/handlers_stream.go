@@ -113,7 +113,11 @@ func (s *Server) submitStream(w http.ResponseWriter, r *http.Request) {
 // streamOne checks and submits one envelope of a stream, as POST /v1/tx.
 func (s *Server) streamOne(ctx context.Context, raw []byte, forwarded bool) api.StreamResult {
 	arrived := time.Now()
-	st, err := tx.Decode(raw, s.cfg.Store.Limits())
+	var st *tx.Signed
+	var err error
+	if serr := s.cpu.do(ctx, func() { st, err = tx.Decode(raw, s.cfg.Store.Limits()) }); serr != nil {
+		err = serr
+	}
 	if err != nil {
 		s.countSubmit(err)
 		return api.StreamResult{BatchResult: failed("", err)}
