@@ -28,7 +28,6 @@ type fsm struct {
 func newFSM(store *state.Store, log *slog.Logger, m *metrics.Node) *fsm {
 	f := &fsm{store: store, log: log, metrics: m}
 	f.dispatch = map[string]func(json.RawMessage, *raft.Log) any{
-		EntryBlock:     f.applyBlock,
 		EntryMember:    f.applyMember,
 		EntryClusterOp: f.applyClusterOp,
 	}
@@ -36,52 +35,89 @@ func newFSM(store *state.Store, log *slog.Logger, m *metrics.Node) *fsm {
 }
 
 // Apply implements raft.FSM.
-func (f *fsm) Apply(l *raft.Log) any {
-	if l.Type != raft.LogCommand {
-		return nil
-	}
-	var e Entry
-	if err := json.Unmarshal(l.Data, &e); err != nil || e.V != 1 {
-		// The leader wrote it, so every node sees the same bytes: stopping
-		// is the only way not to diverge silently.
-		panic(fmt.Sprintf("raft entry %d is not a v1 tradeledger entry (%v); this node cannot apply it", l.Index, err))
-	}
-	h, ok := f.dispatch[e.Type]
-	if !ok {
-		if e.Ignorable {
-			f.log.Warn("skipping ignorable raft entry of unknown type", "type", e.Type, "index", l.Index)
-			return nil
+func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch implements raft.BatchingFSM: Raft hands over every entry
+// committed since the last call (up to MaxAppendEntries). Consecutive block
+// entries are applied in one state commit (state.ApplyBlocks: one bbolt
+// transaction and fsync pair for all of them); any other entry is applied
+// on its own, in order.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	var blocks []state.BlockEntry
+	var at []int // positions in logs of the pending blocks
+	flush := func() {
+		if len(blocks) == 0 {
+			return
 		}
-		panic(fmt.Sprintf("raft entry %d has type %q unknown to this node: upgrade the node before it can continue", l.Index, e.Type))
+		for k, r := range f.applyBlocks(blocks) {
+			out[at[k]] = r
+		}
+		blocks, at = blocks[:0], at[:0]
 	}
-	return h(e.Payload, l)
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		var e Entry
+		if err := json.Unmarshal(l.Data, &e); err != nil || e.V != 1 {
+			// The leader wrote it, so every node sees the same bytes: stopping
+			// is the only way not to diverge silently.
+			panic(fmt.Sprintf("raft entry %d is not a v1 tradeledger entry (%v); this node cannot apply it", l.Index, err))
+		}
+		if e.Type == EntryBlock {
+			var p state.Proposal
+			if err := json.Unmarshal(e.Payload, &p); err != nil {
+				panic(fmt.Sprintf("raft entry %d: block payload: %v", l.Index, err))
+			}
+			blocks = append(blocks, state.BlockEntry{Proposal: &p, Index: l.Index, Term: l.Term})
+			at = append(at, i)
+			continue
+		}
+		flush()
+		h, ok := f.dispatch[e.Type]
+		if !ok {
+			if e.Ignorable {
+				f.log.Warn("skipping ignorable raft entry of unknown type", "type", e.Type, "index", l.Index)
+				continue
+			}
+			panic(fmt.Sprintf("raft entry %d has type %q unknown to this node: upgrade the node before it can continue", l.Index, e.Type))
+		}
+		out[i] = h(e.Payload, l)
+	}
+	flush()
+	return out
 }
 
-func (f *fsm) applyBlock(payload json.RawMessage, l *raft.Log) any {
-	var p state.Proposal
-	if err := json.Unmarshal(payload, &p); err != nil {
-		panic(fmt.Sprintf("raft entry %d: block payload: %v", l.Index, err))
-	}
+// applyBlocks applies consecutive block entries in one state commit.
+func (f *fsm) applyBlocks(blocks []state.BlockEntry) []*state.BlockResult {
 	start := time.Now()
-	res, err := f.store.ApplyBlock(&p, l.Index, l.Term)
+	res, err := f.store.ApplyBlocks(blocks)
 	if err != nil {
 		// A storage failure here would leave this node behind the others
 		// with no way to recover by itself: stop loudly.
-		panic(fmt.Sprintf("raft entry %d: %v", l.Index, err))
+		panic(fmt.Sprintf("raft entries %d-%d: %v", blocks[0].Index, blocks[len(blocks)-1].Index, err))
 	}
-	if res.Skipped {
-		return res
-	}
-	if f.metrics != nil {
-		f.metrics.ApplySeconds.Observe(time.Since(start).Seconds())
-		f.metrics.BlockTxs.Observe(float64(len(res.Receipts)))
-		f.metrics.Height.Set(float64(res.Height))
-		for _, r := range res.Receipts {
-			f.metrics.Txs.WithLabelValues(string(r.Status)).Inc()
+	applied := 0
+	for _, r := range res {
+		if r.Skipped {
+			continue
+		}
+		applied++
+		if f.metrics != nil {
+			f.metrics.BlockTxs.Observe(float64(len(r.Receipts)))
+			f.metrics.Height.Set(float64(r.Height))
+			for _, rc := range r.Receipts {
+				f.metrics.Txs.WithLabelValues(string(rc.Status)).Inc()
+			}
+		}
+		if f.log.Enabled(context.Background(), slog.LevelDebug) {
+			f.log.Debug("block applied", "height", r.Height, "txs", len(r.Receipts))
 		}
 	}
-	if f.log.Enabled(context.Background(), slog.LevelDebug) {
-		f.log.Debug("block applied", "height", res.Height, "txs", len(res.Receipts), "index", l.Index)
+	if applied > 0 && f.metrics != nil {
+		f.metrics.ApplySeconds.Observe(time.Since(start).Seconds())
+		f.metrics.StateCommitBlocks.Observe(float64(applied))
 	}
 	return res
 }

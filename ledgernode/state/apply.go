@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,36 +55,86 @@ type prepared struct {
 // below the applied index are skipped (index 0 means "not from Raft": always
 // apply, used by replay). An error means the node cannot continue safely.
 func (s *Store) ApplyBlock(p *Proposal, index, term uint64) (*BlockResult, error) {
+	res, err := s.ApplyBlocks([]BlockEntry{{Proposal: p, Index: index, Term: term}})
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// BlockEntry is one committed block entry: its proposal and Raft position.
+type BlockEntry struct {
+	Proposal    *Proposal
+	Index, Term uint64
+}
+
+// ApplyBlocks applies consecutive committed block entries, in order, in
+// ONE bbolt write transaction (one commit, so one pair of fsyncs, for all
+// of them) that also records the last applied Raft index and term. The
+// blocks, their contents and the state are exactly what applying them one
+// by one gives: each block reads what the blocks before it wrote (the same
+// transaction), its height, time and hashes follow the previous block's,
+// and its history entries are keyed by its own height. Only the grouping
+// of the writes into commits differs, and the file is never ahead of or
+// behind the applied index it records: a crash loses either all of the
+// group or none of it, and the Raft log (fsync'd before the entries were
+// committed) holds the entries to apply again. Entries at or below the
+// applied index are skipped, as in ApplyBlock.
+func (s *Store) ApplyBlocks(entries []BlockEntry) ([]*BlockResult, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if index != 0 && index <= s.Applied().Index {
-		return &BlockResult{Skipped: true}, nil
-	}
-	prev := s.Meta()
-	t := blockTime(p.Time, prev.Time)
-	preps := s.prepare(p.Txs)
-	var res *BlockResult
-	var meta *Meta
-	err := s.db.Update(func(btx *bolt.Tx) error {
-		var err error
-		res, meta, err = s.applyBlockTx(btx, &prev, p, t, preps)
-		if err != nil {
-			return err
+	out := make([]*BlockResult, len(entries))
+	applied := s.Applied()
+	var todo []int
+	for i, e := range entries {
+		if e.Index != 0 && e.Index <= applied.Index {
+			out[i] = &BlockResult{Skipped: true}
+			continue
 		}
-		if index != 0 {
-			return putJSONBolt(btx, bucketLocal, "applied", Applied{Index: index, Term: term})
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+	// Decode and verify every transaction of every block in parallel.
+	var raws []json.RawMessage
+	for _, i := range todo {
+		raws = append(raws, entries[i].Proposal.Txs...)
+	}
+	allPreps := s.prepare(raws)
+	prev := s.Meta()
+	var meta *Meta
+	var last Applied
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		off := 0
+		for _, i := range todo {
+			e := entries[i]
+			preps := allPreps[off : off+len(e.Proposal.Txs)]
+			off += len(e.Proposal.Txs)
+			t := blockTime(e.Proposal.Time, prev.Time)
+			res, m, err := s.applyBlockTx(btx, &prev, e.Proposal, t, preps)
+			if err != nil {
+				return fmt.Errorf("apply block %d: %w", prev.Height+1, err)
+			}
+			out[i], meta, prev = res, m, *m
+			if e.Index != 0 {
+				last = Applied{Index: e.Index, Term: e.Term}
+			}
+		}
+		if last.Index != 0 {
+			return putJSONBolt(btx, bucketLocal, "applied", last)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("apply block %d: %w", prev.Height+1, err)
+		return nil, err
 	}
 	s.meta.Store(meta)
-	if index != 0 {
-		s.applied.Store(&Applied{Index: index, Term: term})
+	if last.Index != 0 {
+		s.applied.Store(&last)
 	}
 	s.signalChanged()
-	return res, nil
+	return out, nil
 }
 
 // blockTime is the leader's time, forced strictly above the previous block
@@ -261,7 +312,7 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 	if pr.sigErr != nil {
 		return reject(AsReasons(pr.sigErr, CodeBadSignature))
 	}
-	signer, rej := resolveSigner(r, st.Signer, t)
+	signer, rej := s.resolveSigner(r, st.Signer, t)
 	if rej != nil {
 		return reject(rej.Reasons)
 	}
@@ -343,9 +394,13 @@ func (s *Store) statelessChecks(st *tx.Signed, t time.Time) *Rejection {
 	if !ok {
 		return Reject(CodeUnknownType, "type", "no transaction type %q on this ledger; `ledgerctl tx types` lists them", st.Type)
 	}
+	if s.verif.PayloadChecked(st.ID) {
+		return nil // checked before consensus: a pure function of type and payload
+	}
 	if err := safeCheck(h, st.Payload); err != nil {
 		return &Rejection{Reasons: AsReasons(err, CodeInvalid)}
 	}
+	s.verif.MarkPayloadChecked(st.ID)
 	return nil
 }
 
@@ -362,21 +417,28 @@ func safeCheck(h *Handler, payload json.RawMessage) (err error) {
 }
 
 // resolveSigner finds the key and its owner and checks both may sign at t.
-func resolveSigner(r Reader, keyID string, t time.Time) (Signer, *Rejection) {
-	k, ok, err := LookupKey(r, keyID)
+// The records are decoded through the store's caches (record_cache.go):
+// the same bytes give the same records, decoded once.
+func (s *Store) resolveSigner(r Reader, keyID string, t time.Time) (Signer, *Rejection) {
+	raw := r.Get(BucketKeys, keyID)
+	if raw == nil {
+		return Signer{}, Reject(CodeUnknownKey, "signer", "key %s is not registered on this ledger; have it enrolled first", tx.FingerprintOf(keyID))
+	}
+	shared, err := s.keyCache.decode(keyID, raw)
 	if err != nil {
 		return Signer{}, Reject(CodeInternal, "signer", "key record unreadable: %v", err)
 	}
-	if !ok {
-		return Signer{}, Reject(CodeUnknownKey, "signer", "key %s is not registered on this ledger; have it enrolled first", tx.FingerprintOf(keyID))
-	}
+	k := *shared // the handlers get their own copy
+	k.History = slices.Clone(k.History)
 	if rej := k.ValidAt(t); rej != nil {
 		return Signer{}, rej
 	}
-	if id, ok, _ := LookupIdentity(r, k.Owner); ok && id.Status != "active" {
-		return Signer{}, Reject(CodeUnauthorized, "signer", "%s is %s and may not sign", id.ID, id.Status)
+	if raw := r.Get(BucketIdentities, k.Owner); raw != nil {
+		if id, err := s.identCache.decode(k.Owner, raw); err == nil && id.Status != "active" {
+			return Signer{}, Reject(CodeUnauthorized, "signer", "%s is %s and may not sign", id.ID, id.Status)
+		}
 	}
-	return Signer{KeyID: keyID, Owner: k.Owner, Kind: k.Kind, Key: k}, nil
+	return Signer{KeyID: keyID, Owner: k.Owner, Kind: k.Kind, Key: &k}, nil
 }
 
 func keepRecords(ov *overlay, recs []record) {

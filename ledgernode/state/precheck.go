@@ -39,7 +39,7 @@ func (s *Store) Precheck(st *tx.Signed, now time.Time) (existing *TxRecord, err 
 		if err := s.verif.Verify(st); err != nil {
 			return &Rejection{Reasons: AsReasons(err, CodeBadSignature)}
 		}
-		signer, rej := resolveSigner(v, st.Signer, now)
+		signer, rej := s.resolveSigner(v, st.Signer, now)
 		if rej != nil {
 			return rej
 		}

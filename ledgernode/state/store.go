@@ -84,6 +84,11 @@ type Store struct {
 
 	notify   chan struct{} // closed and replaced after every applied block
 	notifyMu sync.Mutex
+
+	// Decoded signer keys and identities, by the bytes they were decoded
+	// from (record_cache.go).
+	keyCache   *recordCache[Key]
+	identCache *recordCache[Identity]
 }
 
 func boltOptions() *bolt.Options {
@@ -113,7 +118,8 @@ func Open(cfg Config) (*Store, error) {
 		cfg.Verifier = tx.NewVerifier(0)
 	}
 	s := &Store{cfg: cfg, genesis: cfg.Genesis, reg: cfg.Registry, log: cfg.Logger, verif: cfg.Verifier,
-		limits: tx.Limits{MaxEnvelopeBytes: cfg.Genesis.Params.MaxEnvelopeBytes}, notify: make(chan struct{})}
+		limits: tx.Limits{MaxEnvelopeBytes: cfg.Genesis.Params.MaxEnvelopeBytes}, notify: make(chan struct{}),
+		keyCache: newRecordCache[Key](1 << 16), identCache: newRecordCache[Identity](1 << 16)}
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,9 @@ type Verifier struct {
 	dmu         sync.Mutex
 	dcur, dprev map[[32]byte]*Signed
 	maxDecoded  int
+
+	cmu         sync.Mutex
+	ccur, cprev map[[32]byte]struct{}
 }
 
 // NewVerifier returns a verifier remembering about max ids (default 200k).
@@ -28,7 +31,33 @@ func NewVerifier(max int) *Verifier {
 		max = 200_000
 	}
 	return &Verifier{cur: map[[32]byte]struct{}{}, prev: map[[32]byte]struct{}{}, max: max,
-		dcur: map[[32]byte]*Signed{}, dprev: map[[32]byte]*Signed{}, maxDecoded: 32768}
+		dcur: map[[32]byte]*Signed{}, dprev: map[[32]byte]*Signed{}, maxDecoded: 32768,
+		ccur: map[[32]byte]struct{}{}, cprev: map[[32]byte]struct{}{}}
+}
+
+// PayloadChecked says whether MarkPayloadChecked was called for this id
+// lately: its payload passed its type's stateless check on this node. The
+// check is a pure function of the type and payload, which the id covers,
+// so the state machine need not run it again for an envelope checked
+// before consensus.
+func (v *Verifier) PayloadChecked(id [32]byte) bool {
+	v.cmu.Lock()
+	defer v.cmu.Unlock()
+	if _, ok := v.ccur[id]; ok {
+		return true
+	}
+	_, ok := v.cprev[id]
+	return ok
+}
+
+// MarkPayloadChecked records that the payload of id passed its check.
+func (v *Verifier) MarkPayloadChecked(id [32]byte) {
+	v.cmu.Lock()
+	defer v.cmu.Unlock()
+	if len(v.ccur) >= v.max/2 {
+		v.cprev, v.ccur = v.ccur, make(map[[32]byte]struct{}, v.max/2)
+	}
+	v.ccur[id] = struct{}{}
 }
 
 // Remember keeps a decoded envelope so that the state machine, receiving
