@@ -37,6 +37,7 @@ const MaxDocumentID = 256
 type Evaluator struct {
 	mu    sync.Mutex
 	cache map[string]*entry // policy id -> entry of its stored active entry
+	scope *scopeIndex       // the active set by HS chapter (scope_index.go)
 }
 
 // entry is a parsed activeEntry and its compiled policy.
@@ -164,6 +165,18 @@ func (e *Evaluator) inScope(r state.Reader, sub policy.Subject) ([]*entry, error
 	var out []*entry
 	var scanErr error
 	juris := jurisdictions{}
+	ix, err := e.index(r)
+	if err != nil {
+		return nil, err
+	}
+	if ix != nil {
+		for _, en := range ix.candidates(sub) {
+			if en.active.Scope.Matches(sub) && juris.covers(r, en.active.Agency, sub) {
+				out = append(out, en)
+			}
+		}
+		return out, nil
+	}
 	r.Scan(BucketActive, "", func(id string, raw []byte) bool {
 		en, err := e.lookup(r, id, raw)
 		if err != nil {

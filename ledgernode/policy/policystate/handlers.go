@@ -257,6 +257,7 @@ func applyWithdraw(c *state.Context) (any, error) {
 		return nil, err
 	}
 	c.Delete(BucketActive, h.ID)
+	bumpActiveGeneration(c)
 	return map[string]any{"id": h.ID, "version": h.Version, "withdrawn": h.Withdrawn}, nil
 }
 
@@ -279,8 +280,12 @@ func writeVersion(c *state.Context, compiled *policy.Compiled, h *policy.Head) e
 	if err := state.PutJSON(c, BucketHeads, p.ID, h); err != nil {
 		return err
 	}
-	return state.PutJSON(c, BucketActive, p.ID, activeEntry{Version: p.Version, Hash: compiled.Hash, Agency: p.Agency,
-		Enforcement: p.Enforcement, Scope: p.Scope})
+	if err := state.PutJSON(c, BucketActive, p.ID, activeEntry{Version: p.Version, Hash: compiled.Hash, Agency: p.Agency,
+		Enforcement: p.Enforcement, Scope: p.Scope}); err != nil {
+		return err
+	}
+	bumpActiveGeneration(c)
+	return nil
 }
 
 func versionKey(id string, version int) string {
