@@ -303,3 +303,22 @@ func (v *View) HeightAt(t time.Time) (uint64, error) {
 	}
 	return lo, nil
 }
+
+// HistoryBytes is how many bytes of the state file the undo history uses
+// (bbolt pages in use by the history buckets): what time travel costs on
+// disk, for benchmarks and operators.
+func (s *Store) HistoryBytes() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n int64
+	_ = s.db.View(func(btx *bolt.Tx) error {
+		return btx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if strings.HasPrefix(string(name), historyPrefix) {
+				st := b.Stats()
+				n += int64(st.BranchInuse + st.LeafInuse)
+			}
+			return nil
+		})
+	})
+	return n
+}

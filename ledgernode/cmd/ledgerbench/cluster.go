@@ -16,6 +16,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/netgen"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
 // benchCluster is what the load needs from a cluster, run as processes
@@ -38,10 +39,14 @@ type benchCluster interface {
 
 type procCluster struct {
 	dir     string
+	bin     string
 	network string
+	bundle  *netgen.Bundle
 	layout  netgen.Layout
 	admin   ed25519.PrivateKey
 	apis    []string
+	ids     []string
+	args    [][]string // each node's `ledgernode` arguments (to restart it)
 	cmds    []*exec.Cmd
 	done    []chan struct{}
 }
@@ -81,36 +86,109 @@ func startProcs(ctx context.Context, dir, bin string, n, maxTx int, maxDelay tim
 	if err != nil {
 		return nil, err
 	}
-	c := &procCluster{dir: dir, network: b.Genesis.Network, layout: l, admin: b.AdminKey}
+	c := &procCluster{dir: dir, bin: bin, network: b.Genesis.Network, bundle: b, layout: l, admin: b.AdminKey}
 	for _, s := range specs {
 		p := l.Nodes[s.ID]
-		logf, err := os.Create(filepath.Join(dir, s.ID+".log"))
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		cmd := exec.Command(bin, "run", "--id", s.ID, "--data-dir", filepath.Join(dir, "data", s.ID), "--genesis", l.Genesis,
+		args := []string{"run", "--id", s.ID, "--data-dir", filepath.Join(dir, "data", s.ID), "--genesis", l.Genesis,
 			"--node-key", p.NodeKey, "--tls-ca", p.TLS.CA, "--tls-cert", p.TLS.Cert, "--tls-key", p.TLS.Key,
 			"--raft-bind", s.RaftAddr, "--api-bind", s.APIAddr, "--batch-max-tx", fmt.Sprint(maxTx), "--batch-max-delay", maxDelay.String(),
-			"--log-level", "warn", "--raft-log-level", "error")
+			"--log-level", "warn", "--raft-log-level", "error"}
 		if profiles != "" {
-			cmd.Args = append(cmd.Args, "--cpuprofile", filepath.Join(profiles, s.ID+".prof"))
+			args = append(args, "--cpuprofile", filepath.Join(profiles, s.ID+".prof"))
 		}
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			logf.Close()
+		c.ids, c.args, c.apis = append(c.ids, s.ID), append(c.args, args), append(c.apis, "https://"+s.APIAddr)
+		c.cmds, c.done = append(c.cmds, nil), append(c.done, nil)
+		if err := c.start(len(c.ids) - 1); err != nil {
 			c.Close()
 			return nil, err
 		}
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
-		c.cmds, c.done, c.apis = append(c.cmds, cmd), append(c.done, done), append(c.apis, "https://"+s.APIAddr)
 	}
 	if _, err := c.Leader(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// start (re)starts node i with its arguments; its log is appended to.
+func (c *procCluster) start(i int) error {
+	logf, err := os.OpenFile(filepath.Join(c.dir, c.ids[i]+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(c.bin, c.args[i]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	c.cmds[i], c.done[i] = cmd, done
+	return nil
+}
+
+// stop ends node i gracefully (SIGTERM; killed after 30 s).
+func (c *procCluster) stop(i int) {
+	if c.cmds[i] == nil {
+		return
+	}
+	_ = c.cmds[i].Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done[i]:
+	case <-time.After(30 * time.Second):
+		_ = c.cmds[i].Process.Kill()
+		<-c.done[i]
+	}
+	c.cmds[i] = nil
+}
+
+// addProcess starts a node that is not in the genesis (it joins through
+// the membership API); its index is returned.
+func (c *procCluster) addProcess(id string) (int, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return -1, err
+	}
+	spec := netgen.NodeSpec{ID: id, RaftAddr: ports[0], APIAddr: ports[1]}
+	m, err := netgen.IssueNode(c.bundle.CA, spec, time.Now(), 24*time.Hour)
+	if err != nil {
+		return -1, err
+	}
+	nd := filepath.Join(c.dir, "network", "nodes", id)
+	if err := os.MkdirAll(nd, 0o700); err != nil {
+		return -1, err
+	}
+	key, certPath, keyPath := filepath.Join(nd, "node.key"), filepath.Join(nd, "tls.crt"), filepath.Join(nd, "tls.key")
+	if err := tx.WriteKeyFile(key, m.Key, "node "+id); err != nil {
+		return -1, err
+	}
+	if err := os.WriteFile(certPath, m.CertPEM, 0o644); err != nil {
+		return -1, err
+	}
+	if err := os.WriteFile(keyPath, m.KeyPEM, 0o600); err != nil {
+		return -1, err
+	}
+	args := []string{"run", "--id", id, "--data-dir", filepath.Join(c.dir, "data", id), "--genesis", c.layout.Genesis,
+		"--node-key", key, "--tls-ca", c.layout.CACert, "--tls-cert", certPath, "--tls-key", keyPath,
+		"--raft-bind", spec.RaftAddr, "--api-bind", spec.APIAddr, "--log-level", "warn", "--raft-log-level", "error"}
+	c.ids, c.args, c.apis = append(c.ids, id), append(c.args, args), append(c.apis, "https://"+spec.APIAddr)
+	c.cmds, c.done = append(c.cmds, nil), append(c.done, nil)
+	i := len(c.ids) - 1
+	return i, c.start(i)
+}
+
+// raftAddr and apiAddr of node i, from its arguments.
+func (c *procCluster) addrs(i int) (raft, api string) {
+	for k := 0; k+1 < len(c.args[i]); k++ {
+		switch c.args[i][k] {
+		case "--raft-bind":
+			raft = c.args[i][k+1]
+		case "--api-bind":
+			api = c.args[i][k+1]
+		}
+	}
+	return raft, api
 }
 
 func freePorts(n int) ([]string, error) {
@@ -138,7 +216,9 @@ func (c *procCluster) AdminKey() ed25519.PrivateKey { return c.admin }
 func (c *procCluster) Pids() []int {
 	var out []int
 	for _, cmd := range c.cmds {
-		out = append(out, cmd.Process.Pid)
+		if cmd != nil {
+			out = append(out, cmd.Process.Pid)
+		}
 	}
 	return out
 }
@@ -228,14 +308,8 @@ func (c *procCluster) Converge(ctx context.Context) error {
 }
 
 func (c *procCluster) Close() {
-	for i, cmd := range c.cmds {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-c.done[i]:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-c.done[i]
-		}
+	for i := range c.cmds {
+		c.stop(i)
 	}
 }
 

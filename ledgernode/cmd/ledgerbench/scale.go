@@ -1,0 +1,435 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/node"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// ScaleRow is what one ledger size measured.
+type ScaleRow struct {
+	Certificates    int     `json:"certificates"`
+	LoadTxPerSec    float64 `json:"loadTxPerSec"` // of the load that reached this size
+	Verdicts        Summary `json:"verdicts"`     // verdict queries with proofs on one node
+	NodeRSSMiB      float64 `json:"nodeRssMiB"`   // largest of the three nodes after the queries
+	DiskMiB         float64 `json:"diskMiB"`      // one node's data directory (state, Raft log, snapshots)
+	StateMiB        float64 `json:"stateMiB"`     // its state file
+	HistoryMiB      float64 `json:"historyMiB"`   // the undo history's share of the state file (bbolt pages in history/ buckets)
+	SnapshotMiB     float64 `json:"snapshotMiB"`
+	SnapshotSec     float64 `json:"snapshotSeconds"`
+	RestartReadySec float64 `json:"restartToReadySeconds"`
+	JoinCatchUpSec  float64 `json:"joinCatchUpSeconds"` // a new node: added as non-voter until it has applied everything
+	LoadAvg         float64 `json:"loadAvg1m"`
+}
+
+// scale: ledgerbench scale [-sizes 10000,100000,1000000]. It loads signed
+// certificates through consensus in large blocks and measures, at each
+// size, what an operator and a border verifier see.
+func scaleMain(args []string) error {
+	fl := flag.NewFlagSet("scale", flag.ExitOnError)
+	sizes := fl.String("sizes", "10000,100000,1000000", "ledger sizes (certificates) to measure at, ascending")
+	qSeconds := fl.Float64("query-seconds", 8, "how long to send verdict queries at each size")
+	qClients := fl.Int("query-clients", 16, "concurrent verdict queries")
+	policies := fl.Int("policies", 2, "agency policies in scope while loading")
+	batchTx := fl.Int("batch-max-tx", 2000, "transactions per block while loading (large blocks)")
+	window := fl.Int("window", 4096, "certificates in flight while loading")
+	output := fl.String("o", "table", "output: table or json")
+	fl.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: ledgerbench scale [flags]\n\nLoads certificates through consensus (3 ledgernode processes) and reports, per size: verdict\nqueries/s with proofs and p99 on one node, node RSS, disk, snapshot size and time, restart to\n/readyz, and a new node's join and catch-up time.")
+		fl.PrintDefaults()
+	}
+	_ = fl.Parse(args)
+	targets, err := parseCounts("sizes", *sizes)
+	if err != nil {
+		return err
+	}
+	bin, err := defaultNodeBinary()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "ledgerbench-scale-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	progress := func(f string, a ...any) { fmt.Fprintf(os.Stderr, "ledgerbench scale: "+f+"\n", a...) }
+	progress("load average %.1f; starting 3 ledgernode processes, data in %s ...", loadAvg(), dir)
+	c, err := startProcs(ctx, dir, bin, 3, *batchTx, 5*time.Millisecond, "")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	wl, err := certWorkload(ctx, c, c.AdminKey(), *policies, "S")
+	if err != nil {
+		return err
+	}
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	var rows []ScaleRow
+	for _, target := range targets {
+		progress("loading to %d certificates ...", target)
+		rate, err := loadCerts(ctx, c, leader, wl, &ids, target, *window, progress)
+		if err != nil {
+			return err
+		}
+		row := ScaleRow{Certificates: len(ids), LoadTxPerSec: rate}
+		if err := measureSize(ctx, c, leader, ids, *qSeconds, *qClients, &row, progress); err != nil {
+			return err
+		}
+		row.LoadAvg = loadAvg()
+		rows = append(rows, row)
+	}
+	if *output == "json" {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	printScale(os.Stdout, rows)
+	return nil
+}
+
+// loadCerts signs and submits certificates until ids holds target of them,
+// through streams to the leader with window in flight (so that blocks fill).
+func loadCerts(ctx context.Context, c *procCluster, leader int, wl *workload, ids *[]string, target, window int, progress func(string, ...any)) (float64, error) {
+	need := target - len(*ids)
+	if need <= 0 {
+		return 0, nil
+	}
+	work := make(chan *tx.Signed, window)
+	go func() {
+		defer close(work)
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		for g := 0; g < 2; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= int64(need) {
+					st, err := wl.sign(0, 0)
+					if err != nil {
+						panic(err) // the workload's own certificates always sign
+					}
+					work <- st
+				}
+			}()
+		}
+		wg.Wait()
+	}()
+	stream := c.Client(leader).OpenStream(0)
+	defer stream.Close()
+	var mu sync.Mutex
+	var done atomic.Int64
+	var firstErr atomic.Value
+	start := time.Now()
+	stopProgress := make(chan struct{})
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				n := done.Load()
+				r := float64(n) / time.Since(start).Seconds()
+				progress("  %d of %d (%.0f/s, about %.0fs to go)", n, need, r, float64(int64(need)-n)/max(r, 1))
+			case <-stopProgress:
+				return
+			}
+		}
+	}()
+	defer close(stopProgress)
+	var wg sync.WaitGroup
+	for w := 0; w < window; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for st := range work {
+				for attempt := 0; ; attempt++ {
+					resp, err := stream.Submit(ctx, st)
+					if err == nil && resp.Receipt.Status != chain.Accepted {
+						err = fmt.Errorf("certificate rejected: %+v", resp.Receipt.Reasons)
+						firstErr.CompareAndSwap(nil, err)
+						break
+					}
+					if err != nil {
+						if attempt < 5 && errors.Is(err, client.ErrStreamBroken) {
+							continue // resubmitting the same envelope is safe
+						}
+						firstErr.CompareAndSwap(nil, err)
+						break
+					}
+					var ct struct {
+						ID string `json:"id"`
+					}
+					_ = json.Unmarshal(st.Payload, &ct)
+					mu.Lock()
+					*ids = append(*ids, ct.ID)
+					mu.Unlock()
+					done.Add(1)
+					break
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return 0, err
+	}
+	return float64(need) / time.Since(start).Seconds(), nil
+}
+
+func measureSize(ctx context.Context, c *procCluster, leader int, ids []string, qSeconds float64, qClients int, row *ScaleRow, progress func(string, ...any)) error {
+	if err := c.Converge(ctx); err != nil {
+		return err
+	}
+	q := (leader + 1) % 3 // a follower answers, as a border verifier's nearest node would
+	progress("  %d certificates: verdict queries with proofs on node-%d for %.0fs ...", len(ids), q, qSeconds)
+	s, err := queryVerdicts(ctx, c.Client(q), ids, qClients, time.Duration(qSeconds*float64(time.Second)))
+	if err != nil {
+		return err
+	}
+	row.Verdicts = s
+	for _, pid := range c.Pids() {
+		if n, err := rssOf(pid); err == nil {
+			row.NodeRSSMiB = max(row.NodeRSSMiB, float64(n)/(1<<20))
+		}
+	}
+	dataDir := filepath.Join(c.dir, "data", c.ids[q])
+	row.DiskMiB = float64(dirSize(dataDir)) / (1 << 20)
+	stateFile := filepath.Join(dataDir, "state.db")
+	if fi, err := os.Stat(stateFile); err == nil {
+		row.StateMiB = float64(fi.Size()) / (1 << 20)
+	}
+	// Restart: stop the node, time a snapshot of its state as Raft takes
+	// one (a read transaction streamed to a file and fsync'd), then start
+	// it again and time it to /readyz.
+	progress("  restarting node-%d (snapshot of its state in between) ...", q)
+	c.stop(q)
+	if err := snapshotCost(c, stateFile, row); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if err := c.start(q); err != nil {
+		return err
+	}
+	if err := waitReady(ctx, c.Client(q), 2*time.Minute); err != nil {
+		return fmt.Errorf("node-%d after restart: %w", q, err)
+	}
+	row.RestartReadySec = time.Since(t0).Seconds()
+	// A new node joins as a non-voter and catches up (snapshot install and
+	// the log after it); then it is removed again.
+	progress("  a new node joins and catches up ...")
+	sec, err := joinCatchUp(ctx, c, leader, fmt.Sprintf("join-%d", len(ids)))
+	if err != nil {
+		return err
+	}
+	row.JoinCatchUpSec = sec
+	progress("  %+v", *row)
+	return nil
+}
+
+func queryVerdicts(ctx context.Context, cl *client.Client, ids []string, n int, d time.Duration) (Summary, error) {
+	at := tx.FormatTime(time.Now().UTC())
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				id := ids[rand.IntN(len(ids))]
+				t0 := time.Now()
+				vd, err := cl.VerifyCertificate(ctx, trade.CertificateQuery{ID: id, At: at}, client.ReadOptions{})
+				if err == nil && (vd.Verdict != trade.VerdictValid || len(vd.Evidence) == 0 || vd.Evidence[0].Evidence.Proof.TreeSize == 0) {
+					err = fmt.Errorf("certificate %s: verdict %s with %d evidence records", id, vd.Verdict, len(vd.Evidence))
+				}
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	s := summarize(lat, int(failed.Load()), time.Since(start))
+	if err, ok := firstErr.Load().(error); ok {
+		s.FirstErr = err.Error()
+		if s.Ops == 0 {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// snapshotCost opens a copy of a stopped node's state and times what a Raft
+// snapshot does with it: WriteTo a file, then fsync.
+func snapshotCost(c *procCluster, stateFile string, row *ScaleRow) error {
+	tmp := filepath.Join(c.dir, "snapshot-probe")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	cp := filepath.Join(tmp, "state.db")
+	if err := copyFile(stateFile, cp); err != nil {
+		return err
+	}
+	st, err := state.Open(state.Config{Path: cp, Genesis: c.bundle.Genesis, Registry: node.DefaultRegistry()})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	row.HistoryMiB = float64(st.HistoryBytes()) / (1 << 20)
+	out, err := os.Create(filepath.Join(tmp, "snapshot"))
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	t0 := time.Now()
+	sn, err := st.Snapshot()
+	if err != nil {
+		return err
+	}
+	n, err := sn.WriteTo(out)
+	sn.Release()
+	if err == nil {
+		err = out.Sync()
+	}
+	if err != nil {
+		return err
+	}
+	row.SnapshotSec = time.Since(t0).Seconds()
+	row.SnapshotMiB = float64(n) / (1 << 20)
+	return nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func waitReady(ctx context.Context, cl *client.Client, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		r, err := cl.Ready(rctx)
+		cancel()
+		if err == nil && r.Ready {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %s: %v", limit, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// joinCatchUp starts a node with an empty data directory, adds it as a
+// non-voter and times it until it has applied the leader's commit index
+// of the moment it was added; then removes it.
+func joinCatchUp(ctx context.Context, c *procCluster, leader int, id string) (float64, error) {
+	i, err := c.addProcess(id)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		c.stop(i)
+		c.ids, c.args, c.apis, c.cmds, c.done = c.ids[:i], c.args[:i], c.apis[:i], c.cmds[:i], c.done[:i]
+	}()
+	raftAddr, apiAddr := c.addrs(i)
+	admin := c.Client(leader).Admin(c.network, c.admin)
+	st, err := c.Client(leader).Status(ctx, true)
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	if err := admin.AddMember(ctx, id, raftAddr, apiAddr, false); err != nil {
+		return 0, fmt.Errorf("add %s: %w", id, err)
+	}
+	cl := c.Client(i)
+	for {
+		s, err := cl.Status(ctx, true)
+		if err == nil && s.AppliedIndex >= st.CommitIndex {
+			break
+		}
+		if time.Since(t0) > 10*time.Minute {
+			return 0, fmt.Errorf("%s did not catch up in 10 minutes: %v", id, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sec := time.Since(t0).Seconds()
+	if err := admin.RemoveMember(ctx, id); err != nil {
+		return 0, fmt.Errorf("remove %s: %w", id, err)
+	}
+	return sec, nil
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func printScale(out io.Writer, rows []ScaleRow) {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	fmt.Fprintln(w, "CERTIFICATES\tLOAD TX/S\tVERDICTS/S\tP50 MS\tP99 MS\tP99/P99(FIRST)\tRSS MIB\tDISK MIB\tSTATE MIB\tHISTORY MIB\tSNAPSHOT MIB\tSNAPSHOT S\tRESTART->READY S\tJOIN+CATCH-UP S")
+	for _, r := range rows {
+		ratio := 0.0
+		if rows[0].Verdicts.P99ms > 0 {
+			ratio = r.Verdicts.P99ms / rows[0].Verdicts.P99ms
+		}
+		fmt.Fprintf(w, "%d\t%.0f\t%.0f\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%.1f\n", r.Certificates, r.LoadTxPerSec, r.Verdicts.PerSec, r.Verdicts.P50ms, r.Verdicts.P99ms, ratio,
+			r.NodeRSSMiB, r.DiskMiB, r.StateMiB, r.HistoryMiB, r.SnapshotMiB, r.SnapshotSec, r.RestartReadySec, r.JoinCatchUpSec)
+	}
+}
