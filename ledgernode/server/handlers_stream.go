@@ -177,9 +177,9 @@ type lineTooLong struct{}
 
 func (*lineTooLong) Error() string { return "line too long" }
 
-// readLine returns the next non-blank line (without its newline), at most
-// limit bytes; a longer line is an error. The returned slice is the
-// caller's.
+// readLine returns the next non-blank line (without its newline and
+// surrounding white space), at most limit bytes; a longer line is a
+// lineTooLong error. The returned slice is the caller's.
 func readLine(br *bufio.Reader, limit int) ([]byte, error) {
 	var buf []byte
 	for {
@@ -190,6 +190,9 @@ func readLine(br *bufio.Reader, limit int) ([]byte, error) {
 		buf = append(buf, frag...)
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
+		}
+		if len(bytes.TrimSuffix(buf, []byte("\n"))) > limit {
+			return nil, &lineTooLong{}
 		}
 		line := bytes.TrimSpace(buf)
 		if len(line) == 0 && err == nil {
