@@ -3,14 +3,13 @@ package controllers
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"regexp"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -18,8 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-
-	"github.com/tradeledger/tradeledger/ledgernode/chain"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -42,25 +39,29 @@ type AgencyMemberReconciler struct {
 	Intervals Intervals
 }
 
-// agencyScope is one reconcile pass over one AgencyMember.
+// agencyScope is one reconcile pass over one AgencyMember: what its
+// phases found, each recorded by one phase.
 type agencyScope struct {
-	am      *ledgerv1.AgencyMember
-	net     *ledgerv1.LedgerNetwork
-	target  LedgerTarget
-	ledger  Ledger
-	keys    *corev1.Secret     // managed keys only
-	current ed25519.PrivateKey // managed keys only: signs now
-	pending ed25519.PrivateKey // managed keys only: a rotation under way
+	passNotes
+	am *ledgerv1.AgencyMember
+	// network: the network phase, when the AgencyMember may join it.
+	network *agencyNetwork
+	// The keys phase, managed keys only: the Secret, the key that signs
+	// now, and the new key of a rotation under way.
+	keys    *corev1.Secret
+	current ed25519.PrivateKey
+	pending ed25519.PrivateKey
 	// reinstated: this pass reinstated the agency on the ledger.
 	reinstated bool
-	requeue    time.Duration
 }
 
-func (s *agencyScope) requeueAfter(d time.Duration) {
-	if d > 0 && (s.requeue == 0 || d < s.requeue) {
-		s.requeue = d
-	}
+// agencyNetwork is the AgencyMember's network, open with its admin key.
+type agencyNetwork struct {
+	net   *ledgerv1.LedgerNetwork
+	admin signer
 }
+
+func (s *agencyScope) networkFact() *agencyNetwork { return s.network }
 
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=agencymembers,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=agencymembers/status,verbs=get;update;patch
@@ -71,67 +72,49 @@ func (s *agencyScope) requeueAfter(d time.Duration) {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile implements reconcile.Reconciler.
-func (r *AgencyMemberReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
-	am := &ledgerv1.AgencyMember{}
-	if err := r.Get(ctx, req.NamespacedName, am); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.Metrics.forgetAgency(req.Namespace, req.Name)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !am.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, am)
-	}
-	if controllerutil.AddFinalizer(am, agencyFinalizer) {
-		if err := r.Update(ctx, am); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-
-	s := &agencyScope{am: am}
-	base := am.DeepCopy()
-	o := unfinishedPass
-	defer func() {
-		r.summarize(s, o)
-		r.Metrics.observeAgency(am)
-		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, am, base, !equality.Semantic.DeepEqual(base.Status, am.Status)))
-		if retErr == nil {
-			res = ctrl.Result{RequeueAfter: s.requeue}
-		}
-	}()
-
-	o = runPhases(ctx, "agencymember", r.Metrics, r.Intervals, s,
-		phase[*agencyScope]{"network", r.resolveNetwork},
-		phase[*agencyScope]{"keys", r.loadKeys},
-		phase[*agencyScope]{"register", r.register},
-		phase[*agencyScope]{"sync", r.syncRecord},
-		phase[*agencyScope]{"rotate", r.rotateKey},
-		phase[*agencyScope]{"mirror", r.mirrorKeys},
-	)
-	s.requeueAfter(o.requeue)
-	s.requeueAfter(r.Intervals.Poll)
-	return ctrl.Result{}, o.transient()
+func (r *AgencyMemberReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	d := &driver[*ledgerv1.AgencyMember, *agencyScope]{client: r.Client, recorder: r.Recorder, metrics: r.Metrics, intervals: r.Intervals,
+		name: "agencymember", finalizer: agencyFinalizer, refresh: r.Intervals.Poll, kind: r}
+	return d.reconcile(ctx, req)
 }
 
-// summarize sets the conditions from the pass and stamps
-// observedGeneration when it went through.
-func (r *AgencyMemberReconciler) summarize(s *agencyScope, o passOutcome) {
+func (r *AgencyMemberReconciler) newObject() *ledgerv1.AgencyMember { return &ledgerv1.AgencyMember{} }
+
+func (r *AgencyMemberReconciler) statusOf(am *ledgerv1.AgencyMember) (*[]metav1.Condition, *int64) {
+	return &am.Status.Conditions, &am.Status.ObservedGeneration
+}
+
+func (r *AgencyMemberReconciler) forget(k types.NamespacedName) {
+	r.Metrics.forgetAgency(k.Namespace, k.Name)
+}
+
+func (r *AgencyMemberReconciler) begin(am *ledgerv1.AgencyMember) (*agencyScope, []phase[*agencyScope]) {
+	network := (*agencyScope).networkFact
+	return &agencyScope{am: am}, []phase[*agencyScope]{
+		{"network", r.resolveNetwork},
+		{"keys", r.loadKeys},
+		{"register", after(network, r.register)},
+		{"sync", after(network, r.syncRecord)},
+		{"rotate", after(network, r.rotateKey)},
+		{"mirror", after(network, r.mirrorKeys)},
+	}
+}
+
+// summarize says whether the agency is registered; Ready requires it.
+func (r *AgencyMemberReconciler) summarize(s *agencyScope, _ verdict, conds conditions) readiness {
 	am := s.am
-	conds := conditions{list: &am.Status.Conditions, generation: am.Generation}
 	if am.Status.Registered {
 		conds.setTrue(ledgerv1.ConditionRegistered, "Registered", fmt.Sprintf("%s is registered at height %d", am.Status.Identity, am.Status.RegistrationHeight))
 	} else {
 		conds.setFalse(ledgerv1.ConditionRegistered, "NotRegistered", fmt.Sprintf("%s is not registered yet", identityOf(am)))
 	}
-	setProgressingAndDegraded(conds, o, "the ledger holds what the spec says")
+	r.Metrics.observeAgency(am)
 	fp := "(none)"
 	if am.Status.ActiveKey != nil {
 		fp = am.Status.ActiveKey.Fingerprint
 	}
-	conds.summarize(fmt.Sprintf("%s signs with key %s", am.Status.Identity, fp), ledgerv1.ConditionRegistered)
-	if o.ok() {
-		am.Status.ObservedGeneration = am.Generation
-	}
+	return readiness{stable: "the ledger holds what the spec says", ready: fmt.Sprintf("%s signs with key %s", am.Status.Identity, fp),
+		required: []string{ledgerv1.ConditionRegistered}}
 }
 
 // identityOf is the agency's ledger identity.
@@ -142,17 +125,14 @@ func identityOf(am *ledgerv1.AgencyMember) string { return "agency/" + am.Spec.A
 // the agency being deleted at the same time are withdrawn first, while the
 // agency may still sign. When the network itself is gone there is no
 // ledger left to tell.
-func (r *AgencyMemberReconciler) finalize(ctx context.Context, am *ledgerv1.AgencyMember) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(am, agencyFinalizer) {
-		return ctrl.Result{}, nil
-	}
+func (r *AgencyMemberReconciler) finalize(ctx context.Context, am *ledgerv1.AgencyMember) (bool, error) {
 	var policies ledgerv1.CertificatePolicyList
 	if err := r.List(ctx, &policies, client.InNamespace(am.Namespace), client.MatchingFields{indexAgencyRef: am.Name}); err != nil {
-		return ctrl.Result{}, err
+		return false, err
 	}
 	for _, cp := range policies.Items {
 		if !cp.DeletionTimestamp.IsZero() && controllerutil.ContainsFinalizer(&cp, policyFinalizer) {
-			return ctrl.Result{RequeueAfter: r.Intervals.Wait}, nil
+			return false, nil
 		}
 	}
 	// The key stays, so that the agency can be resumed: a Secret made by an
@@ -162,19 +142,18 @@ func (r *AgencyMemberReconciler) finalize(ctx context.Context, am *ledgerv1.Agen
 		sec := &corev1.Secret{}
 		if err := r.Get(ctx, key(am, keySecretName(am)), sec); err == nil {
 			if err := r.retainKeySecret(ctx, am, sec); err != nil {
-				return ctrl.Result{}, err
+				return false, err
 			}
 		} else if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, err
+			return false, err
 		}
 	}
 	if am.Status.Registered {
 		if err := r.suspend(ctx, am); err != nil {
-			return ctrl.Result{}, err
+			return false, err
 		}
 	}
-	controllerutil.RemoveFinalizer(am, agencyFinalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, am))
+	return true, nil
 }
 
 // agencySuspend is the payload of agency.suspend (network admin).
@@ -203,19 +182,11 @@ func (r *AgencyMemberReconciler) suspend(ctx context.Context, am *ledgerv1.Agenc
 	if err != nil {
 		return err
 	}
-	st, err := signNow(net, "agency.suspend", agencySuspend{ID: am.Spec.AgencyID, Reason: suspendReason(am)}, target.AdminKey)
+	rc, err := submitSigned(ctx, signer{ledger: l, net: net, key: target.AdminKey}, r.Metrics.LedgerCalls, ledgerWrite{
+		typ: "agency.suspend", payload: agencySuspend{ID: am.Spec.AgencyID, Reason: suspendReason(am)},
+		what: "suspend " + identityOf(am), refused: "SuspendRejected"})
 	if err != nil {
 		return err
-	}
-	rc, err := l.Submit(ctx, st)
-	r.Metrics.LedgerCalls.WithLabelValues("agency.suspend", result(err)).Inc()
-	if err != nil {
-		return fmt.Errorf("suspend %s: %w", identityOf(am), err)
-	}
-	if rc.Status != chain.Accepted {
-		// The ledger's answer is final (e.g. already suspended): record it.
-		r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "SuspendRejected", "Suspend", "the ledger refused to suspend %s: %s", identityOf(am), rejection(rc))
-		return nil
 	}
 	r.Recorder.Eventf(am, nil, corev1.EventTypeNormal, "AgencySuspended", "Suspend",
 		"suspended %s at height %d; its history stays on the ledger", identityOf(am), rc.Height)

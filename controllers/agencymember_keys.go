@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -12,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tradeledger/tradeledger/ledgernode/api"
-	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
@@ -192,7 +192,7 @@ type keyRotate struct {
 // Secret (as pending) before the ledger hears of it, and becomes the
 // current key only once the ledger recorded the rotation: an interrupted
 // rotation is finished on the next pass, never lost.
-func (r *AgencyMemberReconciler) rotateKey(ctx context.Context, s *agencyScope) error {
+func (r *AgencyMemberReconciler) rotateKey(ctx context.Context, s *agencyScope, n *agencyNetwork) error {
 	am := s.am
 	if s.current == nil {
 		return nil
@@ -231,24 +231,22 @@ func (r *AgencyMemberReconciler) rotateKey(ctx context.Context, s *agencyScope) 
 	if g := am.Spec.KeyRotation; g != nil && g.GracePeriod != nil && g.GracePeriod.Duration > 0 {
 		payload.RetireAt = tx.FormatTime(time.Now().Add(g.GracePeriod.Duration))
 	}
-	st, err := signNow(s.net, "key.rotate", payload, s.current)
-	if err != nil {
-		return err
-	}
-	rc, err := s.ledger.Submit(ctx, st)
-	r.Metrics.LedgerCalls.WithLabelValues("key.rotate", result(err)).Inc()
-	if err != nil {
-		return fmt.Errorf("rotate the key of %s: %w", identityOf(am), err)
-	}
-	if rc.Status != chain.Accepted {
+	// Signed by the current key: only it may name its successor.
+	_, err := submitSigned(ctx, signer{ledger: n.admin.ledger, net: n.net, key: s.current}, r.Metrics.LedgerCalls, ledgerWrite{
+		typ: "key.rotate", payload: payload, what: "rotate the key of " + identityOf(am), refused: "KeyRotationRejected"})
+	var refused *refusal
+	if errors.As(err, &refused) {
 		// A rotation recorded before a lost write is rejected when sent
 		// again: the ledger already holds the new key.
-		ident, lerr := s.ledger.Identity(ctx, identityOf(am))
-		if lerr != nil || !holdsKey(ident, payload.NewKey) {
+		ident, lerr := n.admin.ledger.Identity(ctx, identityOf(am))
+		if lerr == nil && holdsKey(ident, payload.NewKey) {
+			err = nil
+		} else {
 			r.Metrics.KeyRotations.WithLabelValues("rejected").Inc()
-			r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "KeyRotationFailed", "RotateKey", "the ledger refused the key rotation of %s: %s", identityOf(am), rejection(rc))
-			return degraded("KeyRotationRejected", "the ledger refused the key rotation (tx %s): %s", rc.TxID, rejection(rc))
 		}
+	}
+	if err != nil {
+		return err
 	}
 	old := tx.Fingerprint(s.current.Public().(ed25519.PublicKey))
 	sec := s.keys.DeepCopy()

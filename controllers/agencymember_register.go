@@ -74,7 +74,7 @@ func (r *AgencyMemberReconciler) resolveNetwork(ctx context.Context, s *agencySc
 	if err != nil {
 		return err
 	}
-	s.net, s.target, s.ledger = net, target, l
+	s.network = &agencyNetwork{net: net, admin: signer{ledger: l, net: net, key: target.AdminKey}}
 	return nil
 }
 
@@ -133,36 +133,28 @@ func (s *agencyScope) registeredKeys() []string {
 // agency already there with one of our keys is adopted (a status write
 // lost after the registration); with other keys it belongs to someone
 // else.
-func (r *AgencyMemberReconciler) register(ctx context.Context, s *agencyScope) error {
+func (r *AgencyMemberReconciler) register(ctx context.Context, s *agencyScope, n *agencyNetwork) error {
 	am := s.am
 	if am.Status.Registered {
 		return nil
 	}
-	ident, err := s.ledger.Identity(ctx, identityOf(am))
+	ident, err := n.admin.ledger.Identity(ctx, identityOf(am))
 	switch {
 	case err == nil:
-		return r.adopt(ctx, s, ident)
+		return r.adopt(ctx, s, n, ident)
 	case !errors.Is(err, ErrLedgerNotFound):
 		return fmt.Errorf("look up %s: %w", identityOf(am), err)
 	}
-	payload := agencyRegister{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Country: am.Spec.Country,
-		Roles: am.Spec.Roles, Programs: am.Spec.Programs, PublicKeys: s.registeredKeys(), Contact: contactOf(am)}
-	st, err := signNow(s.net, "agency.register", payload, s.target.AdminKey)
+	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: "agency.register",
+		payload: agencyRegister{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Country: am.Spec.Country,
+			Roles: am.Spec.Roles, Programs: am.Spec.Programs, PublicKeys: s.registeredKeys(), Contact: contactOf(am)},
+		what: "register " + identityOf(am), refused: "RegistrationRejected"})
 	if err != nil {
 		return err
 	}
-	rc, err := s.ledger.Submit(ctx, st)
-	r.Metrics.LedgerCalls.WithLabelValues("agency.register", result(err)).Inc()
-	if err != nil {
-		return fmt.Errorf("register %s: %w", identityOf(am), err)
-	}
-	if rc.Status != chain.Accepted {
-		r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "RegistrationRejected", "Register", "the ledger refused to register %s: %s", identityOf(am), rejection(rc))
-		return degraded("RegistrationRejected", "the ledger refused to register %s (tx %s): %s", identityOf(am), rc.TxID, rejection(rc))
-	}
 	r.markRegistered(s, rc)
 	r.Recorder.Eventf(am, nil, corev1.EventTypeNormal, "AgencyRegistered", "Register",
-		"registered %s on network %s at height %d (tx %s)", identityOf(am), networkID(s.net), rc.Height, rc.TxID)
+		"registered %s on network %s at height %d (tx %s)", identityOf(am), networkID(n.net), rc.Height, rc.TxID)
 	return nil
 }
 
@@ -178,7 +170,7 @@ func (r *AgencyMemberReconciler) markRegistered(s *agencyScope, rc *chain.Receip
 	}
 }
 
-func (r *AgencyMemberReconciler) adopt(ctx context.Context, s *agencyScope, ident *api.IdentityResponse) error {
+func (r *AgencyMemberReconciler) adopt(ctx context.Context, s *agencyScope, n *agencyNetwork, ident *api.IdentityResponse) error {
 	am := s.am
 	ours := false
 	for _, k := range ident.Keys {
@@ -191,16 +183,16 @@ func (r *AgencyMemberReconciler) adopt(ctx context.Context, s *agencyScope, iden
 				"(the operator then resumes the agency)", keySecretName(am))
 		}
 		return degraded("AgencyIDTaken", "%s is already registered on network %s with keys this AgencyMember does not hold "+
-			"(another AgencyMember, or ledgerctl): choose another spec.agencyID%s", identityOf(am), networkID(s.net), hint)
+			"(another AgencyMember, or ledgerctl): choose another spec.agencyID%s", identityOf(am), networkID(n.net), hint)
 	}
 	if ident.Identity.Status == ledgerStatusSuspended {
-		if err := r.reinstate(ctx, s, ident); err != nil {
+		if err := r.reinstate(ctx, s, n, ident); err != nil {
 			return err
 		}
 	}
 	rc := &chain.Receipt{TxID: ident.Identity.AddedTx}
 	if ident.Identity.AddedTx != "" {
-		if got, err := s.ledger.Receipt(ctx, ident.Identity.AddedTx); err == nil {
+		if got, err := n.admin.ledger.Receipt(ctx, ident.Identity.AddedTx); err == nil {
 			rc = got
 		}
 	}
@@ -223,12 +215,12 @@ type agencyReinstate struct {
 // resumes it: only when the operator holds one of its keys (a managed key
 // kept from the AgencyMember deleted before) and the operator itself
 // suspended it on that deletion. A suspension by a network admin stands.
-func (r *AgencyMemberReconciler) reinstate(ctx context.Context, s *agencyScope, ident *api.IdentityResponse) error {
+func (r *AgencyMemberReconciler) reinstate(ctx context.Context, s *agencyScope, n *agencyNetwork, ident *api.IdentityResponse) error {
 	am := s.am
 	held := s.current != nil && slices.ContainsFunc(ident.Keys, func(k *state.Key) bool {
 		return k.RevokedAt == "" && (k.KeyID == publicKeyID(s.current) || (s.pending != nil && k.KeyID == publicKeyID(s.pending)))
 	})
-	ag, err := s.ledger.Agency(ctx, am.Spec.AgencyID)
+	ag, err := n.admin.ledger.Agency(ctx, am.Spec.AgencyID)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", identityOf(am), err)
 	}
@@ -239,20 +231,12 @@ func (r *AgencyMemberReconciler) reinstate(ctx context.Context, s *agencyScope, 
 	if !held || !suspendedOnDeletion(reason) {
 		return degraded("AgencySuspended", "%s is suspended on network %s (%q) and the operator reinstates only an agency whose key it holds and that it "+
 			"suspended itself when an AgencyMember was deleted: if it should sign again, a network admin reinstates it with "+
-			"`ledgerctl agency reinstate %s`", identityOf(am), networkID(s.net), reason, am.Spec.AgencyID)
+			"`ledgerctl agency reinstate %s`", identityOf(am), networkID(n.net), reason, am.Spec.AgencyID)
 	}
-	st, err := signNow(s.net, "agency.reinstate", agencyReinstate{ID: am.Spec.AgencyID}, s.target.AdminKey)
+	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: "agency.reinstate",
+		payload: agencyReinstate{ID: am.Spec.AgencyID}, what: "reinstate " + identityOf(am), refused: "ReinstateRejected"})
 	if err != nil {
 		return err
-	}
-	rc, err := s.ledger.Submit(ctx, st)
-	r.Metrics.LedgerCalls.WithLabelValues("agency.reinstate", result(err)).Inc()
-	if err != nil {
-		return fmt.Errorf("reinstate %s: %w", identityOf(am), err)
-	}
-	if rc.Status != chain.Accepted {
-		r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "ReinstateRejected", "Reinstate", "the ledger refused to reinstate %s: %s", identityOf(am), rejection(rc))
-		return degraded("ReinstateRejected", "the ledger refused to reinstate %s (tx %s): %s", identityOf(am), rc.TxID, rejection(rc))
 	}
 	s.reinstated = true
 	r.Recorder.Eventf(am, nil, corev1.EventTypeNormal, "AgencyReinstated", "Reinstate",
@@ -262,25 +246,17 @@ func (r *AgencyMemberReconciler) reinstate(ctx context.Context, s *agencyScope, 
 
 // syncRecord keeps the agency's name, roles, programs and contact on the ledger
 // as the spec says, with agency.update signed by the network admin.
-func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope) error {
+func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope, n *agencyNetwork) error {
 	am := s.am
 	h := recordHash(am)
 	if am.Status.SyncedHash == h {
 		return nil
 	}
-	payload := agencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: am.Spec.Roles, Programs: am.Spec.Programs, Contact: contactOf(am)}
-	st, err := signNow(s.net, "agency.update", payload, s.target.AdminKey)
+	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: "agency.update",
+		payload: agencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: am.Spec.Roles, Programs: am.Spec.Programs, Contact: contactOf(am)},
+		what:    "update " + identityOf(am), refused: "UpdateRejected"})
 	if err != nil {
 		return err
-	}
-	rc, err := s.ledger.Submit(ctx, st)
-	r.Metrics.LedgerCalls.WithLabelValues("agency.update", result(err)).Inc()
-	if err != nil {
-		return fmt.Errorf("update %s: %w", identityOf(am), err)
-	}
-	if rc.Status != chain.Accepted {
-		r.Recorder.Eventf(am, nil, corev1.EventTypeWarning, "UpdateRejected", "Update", "the ledger refused to update %s: %s", identityOf(am), rejection(rc))
-		return degraded("UpdateRejected", "the ledger refused to update %s (tx %s): %s", identityOf(am), rc.TxID, rejection(rc))
 	}
 	am.Status.SyncedHash = h
 	r.Recorder.Eventf(am, nil, corev1.EventTypeNormal, "AgencyUpdated", "Update", "updated %s: roles %v, programs %v (height %d)", identityOf(am), am.Spec.Roles, am.Spec.Programs, rc.Height)
@@ -288,9 +264,9 @@ func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope)
 }
 
 // mirrorKeys copies the ledger's view of the agency's keys into status.
-func (r *AgencyMemberReconciler) mirrorKeys(ctx context.Context, s *agencyScope) error {
+func (r *AgencyMemberReconciler) mirrorKeys(ctx context.Context, s *agencyScope, n *agencyNetwork) error {
 	am := s.am
-	ident, err := s.ledger.Identity(ctx, identityOf(am))
+	ident, err := n.admin.ledger.Identity(ctx, identityOf(am))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", identityOf(am), err)
 	}
@@ -305,7 +281,7 @@ func (r *AgencyMemberReconciler) mirrorKeys(ctx context.Context, s *agencyScope)
 	// node that has not applied it yet.
 	if ident.Identity.Status == ledgerStatusSuspended && !s.reinstated {
 		return degraded("AgencySuspended", "%s is suspended on network %s: its keys cannot sign. If it should sign again, a network admin "+
-			"reinstates it with `ledgerctl agency reinstate %s`", identityOf(am), networkID(s.net), am.Spec.AgencyID)
+			"reinstates it with `ledgerctl agency reinstate %s`", identityOf(am), networkID(n.net), am.Spec.AgencyID)
 	}
 	return nil
 }

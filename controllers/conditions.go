@@ -29,6 +29,44 @@ func (c conditions) setFalse(typ, reason, message string) {
 
 func (c conditions) get(typ string) *metav1.Condition { return meta.FindStatusCondition(*c.list, typ) }
 
+// readiness is what a kind says about Ready: the messages of a pass that
+// settled with nothing noted, and its own conditions Ready requires.
+type readiness struct {
+	stable   string   // Progressing=False Stable: nothing under way
+	ready    string   // Ready=True
+	required []string // the kind's own conditions that must be True, in order
+}
+
+// record writes a pass's verdict: Progressing and Degraded, then Ready
+// from them and the kind's own conditions (which the kind wrote first).
+// They never contradict each other: a pass that is stuck (Degraded) says
+// Progressing=False with the same reason, never Stable. A pass that did
+// not settle (a conflict, a failure) leaves what it did not note as it
+// was: it has not looked at everything, so it cannot say all is well.
+func (c conditions) record(v verdict, r readiness) {
+	switch {
+	case v.progressing != nil:
+		c.setTrue(ledgerv1.ConditionProgressing, v.progressing.reason, v.progressing.message)
+	case v.degraded != nil:
+		c.setFalse(ledgerv1.ConditionProgressing, v.degraded.reason, "stopped until this is resolved: "+v.degraded.message)
+	case v.settled:
+		c.setFalse(ledgerv1.ConditionProgressing, reasonStable, r.stable)
+	}
+	switch {
+	case v.degraded != nil:
+		c.setTrue(ledgerv1.ConditionDegraded, v.degraded.reason, v.degraded.message)
+	case v.settled:
+		c.setFalse(ledgerv1.ConditionDegraded, reasonHealthy, "nothing needs attention")
+	}
+	c.summarize(r.ready, r.required...)
+}
+
+// Reasons of Progressing=False and Degraded=False when all is well.
+const (
+	reasonStable  = "Stable"
+	reasonHealthy = "Healthy"
+)
+
 // summarize sets Ready from Degraded, Progressing and the kind's own
 // conditions that must be True (in order): Ready carries the reason and
 // message of the first thing that keeps it from being True.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,9 +39,9 @@ func contradictions(list []metav1.Condition) []string {
 
 func TestProgressingNeverSaysStableBesideDegraded(t *testing.T) {
 	conflict := apierrors.NewConflict(schema.GroupResource{Resource: "x"}, "x", errors.New("changed"))
-	outcome := func(err error) passOutcome {
-		return runPhases(context.Background(), "test", NewMetrics(prometheus.NewRegistry()), Intervals{}, struct{}{},
-			phase[struct{}]{"only", func(context.Context, struct{}) error { return err }})
+	outcome := func(err error) verdict {
+		o := runPhases(context.Background(), struct{}{}, []phase[struct{}]{{"only", func(context.Context, struct{}) error { return err }}})
+		return decide(o, passNotes{}, Intervals{}, 0)
 	}
 	outcomes := []struct {
 		name string
@@ -54,21 +53,20 @@ func TestProgressingNeverSaysStableBesideDegraded(t *testing.T) {
 		{"a person must act", degraded("AgencyIDTaken", "choose another spec.agencyID")},
 		{"transient failure", errors.New("connection refused")},
 	}
+	r := readiness{stable: "the ledger holds what the spec says", ready: "fine"}
 	// Every pass after every other: a condition left by the one before
 	// must not survive into a contradiction.
 	for _, before := range outcomes {
 		for _, now := range outcomes {
 			var list []metav1.Condition
 			conds := conditions{list: &list, generation: 1}
-			setProgressingAndDegraded(conds, outcome(before.err), "the ledger holds what the spec says")
-			conds.summarize("fine")
-			setProgressingAndDegraded(conds, outcome(now.err), "the ledger holds what the spec says")
-			conds.summarize("fine")
+			conds.record(outcome(before.err), r)
+			conds.record(outcome(now.err), r)
 			if c := contradictions(list); len(c) > 0 {
 				t.Errorf("%s, then %s: %v", before.name, now.name, c)
 			}
 			if now.err != nil && !apierrors.IsConflict(now.err) {
-				if d := meta.FindStatusCondition(list, ledgerv1.ConditionDegraded); (d.Status == metav1.ConditionTrue) != (outcome(now.err).degradation() != nil) {
+				if d := meta.FindStatusCondition(list, ledgerv1.ConditionDegraded); (d.Status == metav1.ConditionTrue) != (outcome(now.err).degraded != nil) {
 					t.Errorf("%s, then %s: Degraded=%s", before.name, now.name, d.Status)
 				}
 			}

@@ -3,11 +3,13 @@
 // the objects they own, and the small interface through which they reach
 // a ledger (Ledger, opened by a LedgerDialer).
 //
-// Each reconciler follows one skeleton: get the object (gone: nothing to
-// do), handle deletion (finalizers only where the ledger must be told),
-// ensure the finalizer, defer one status patch that stamps
-// observedGeneration only when the pass succeeded, run a list of small
-// phases over a scope struct, then decide the requeue.
+// One driver (driver.go) runs every reconciler's passes: get the object
+// (gone: forget it), handle deletion (finalizers only where the ledger must
+// be told), ensure the finalizer, defer one status patch that stamps
+// observedGeneration only when the pass settled, run the kind's phases over
+// its scope struct, then decide the requeue. Each kind says only what
+// differs (the kind interface): its phases, its own conditions, its
+// deletion. Every write to a ledger goes through submitSigned.
 //
 // It must never import the node's internals (consensus, server, state
 // writes): it talks to a ledger only through ledgernode/client, as any

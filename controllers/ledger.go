@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -113,35 +112,6 @@ func networkTarget(ctx context.Context, c client.Reader, n *ledgerv1.LedgerNetwo
 	return LedgerTarget{Network: n, CAPEM: ca.Data[caCertKey], AdminKey: k}, nil
 }
 
-// rejection says why the ledger rejected a transaction, field by field
-// ("" when it was accepted).
-func rejection(rc *chain.Receipt) string {
-	if rc == nil || rc.Status == chain.Accepted {
-		return ""
-	}
-	var b strings.Builder
-	for i, r := range rc.Reasons {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		if r.Field != "" && !strings.HasPrefix(r.Message, r.Field) {
-			b.WriteString(r.Field + ": ")
-		}
-		b.WriteString(r.Message)
-	}
-	if b.Len() == 0 {
-		return "rejected without a reason"
-	}
-	return b.String()
-}
-
-// signNow signs a transaction for a network. The ledger judges `created`
-// against its own block time, so this is the real clock, never the
-// injected scheduling clock.
-func signNow(n *ledgerv1.LedgerNetwork, typ string, payload any, key ed25519.PrivateKey) (*tx.Signed, error) {
-	return tx.BuildSigned(networkID(n), typ, payload, time.Now(), key)
-}
-
 // boundedLedger bounds every call to a ledger by its own timeout, so that
 // no reconcile waits long on a node that does not answer (a pod deleted,
 // an address gone) whatever deadline its caller has.
@@ -158,58 +128,53 @@ func withCallTimeout(l Ledger, d time.Duration) Ledger {
 	return &boundedLedger{l: l, timeout: d}
 }
 
-func (b *boundedLedger) Status(ctx context.Context) (*api.Status, error) {
+// call runs one call to the ledger, bounded by the timeout.
+func (b *boundedLedger) call(ctx context.Context, f func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
-	return b.l.Status(ctx)
+	return f(ctx)
+}
+
+// within is call for a call that answers.
+func within[T any](ctx context.Context, b *boundedLedger, f func(context.Context) (T, error)) (answer T, err error) {
+	err = b.call(ctx, func(ctx context.Context) error { answer, err = f(ctx); return err })
+	return answer, err
+}
+
+func (b *boundedLedger) Status(ctx context.Context) (*api.Status, error) {
+	return within(ctx, b, b.l.Status)
 }
 
 func (b *boundedLedger) AddNonVoter(ctx context.Context, id, raftAddr, apiAddr string) error {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
-	defer cancel()
-	return b.l.AddNonVoter(ctx, id, raftAddr, apiAddr)
+	return b.call(ctx, func(ctx context.Context) error { return b.l.AddNonVoter(ctx, id, raftAddr, apiAddr) })
 }
 
 func (b *boundedLedger) Promote(ctx context.Context, id string) error {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
-	defer cancel()
-	return b.l.Promote(ctx, id)
+	return b.call(ctx, func(ctx context.Context) error { return b.l.Promote(ctx, id) })
 }
 
 func (b *boundedLedger) RemoveMember(ctx context.Context, id string) error {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
-	defer cancel()
-	return b.l.RemoveMember(ctx, id)
+	return b.call(ctx, func(ctx context.Context) error { return b.l.RemoveMember(ctx, id) })
 }
 
 func (b *boundedLedger) TransferLeadership(ctx context.Context, id string) error {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
-	defer cancel()
-	return b.l.TransferLeadership(ctx, id)
+	return b.call(ctx, func(ctx context.Context) error { return b.l.TransferLeadership(ctx, id) })
 }
 
 func (b *boundedLedger) Submit(ctx context.Context, st *tx.Signed) (*chain.Receipt, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
-	defer cancel()
-	return b.l.Submit(ctx, st)
+	return within(ctx, b, func(ctx context.Context) (*chain.Receipt, error) { return b.l.Submit(ctx, st) })
 }
 
 func (b *boundedLedger) Identity(ctx context.Context, id string) (*api.IdentityResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
-	defer cancel()
-	return b.l.Identity(ctx, id)
+	return within(ctx, b, func(ctx context.Context) (*api.IdentityResponse, error) { return b.l.Identity(ctx, id) })
 }
 
 func (b *boundedLedger) Agency(ctx context.Context, id string) (*api.AgencyResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
-	defer cancel()
-	return b.l.Agency(ctx, id)
+	return within(ctx, b, func(ctx context.Context) (*api.AgencyResponse, error) { return b.l.Agency(ctx, id) })
 }
 
 func (b *boundedLedger) Receipt(ctx context.Context, txID string) (*chain.Receipt, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
-	defer cancel()
-	return b.l.Receipt(ctx, txID)
+	return within(ctx, b, func(ctx context.Context) (*chain.Receipt, error) { return b.l.Receipt(ctx, txID) })
 }
 
 // dialBounded opens a network's ledger with every call bounded by d.

@@ -16,6 +16,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tradeledger/tradeledger/ledgernode/api"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
 
 // ensureChild creates desired, or brings the existing object's labels,
@@ -76,17 +80,17 @@ func (r *LedgerNetworkReconciler) reconcileServices(ctx context.Context, s *netw
 // statefulSetReplicas is how many pods the StatefulSet should run: the
 // spec's count, but never fewer than the highest ordinal still in the Raft
 // configuration (a pod goes away only after its member left), and never
-// fewer than today while the ledger cannot be asked.
-func statefulSetReplicas(s *networkScope) int32 {
-	want := s.net.Spec.Replicas
-	if s.status == nil {
-		if s.sts != nil && s.sts.Spec.Replicas != nil {
-			return max(want, *s.sts.Spec.Replicas)
+// fewer than found runs while the ledger cannot be asked (st is nil).
+func statefulSetReplicas(n *ledgerv1.LedgerNetwork, found *appsv1.StatefulSet, st *api.Status) int32 {
+	want := n.Spec.Replicas
+	if st == nil {
+		if found != nil && found.Spec.Replicas != nil {
+			return max(want, *found.Spec.Replicas)
 		}
 		return want
 	}
-	for _, m := range s.status.Members {
-		if o := ordinalOf(s.net, m.ID); o >= 0 {
+	for _, m := range st.Members {
+		if o := ordinalOf(n, m.ID); o >= 0 {
 			want = max(want, int32(o+1))
 		}
 	}
@@ -97,14 +101,18 @@ func statefulSetReplicas(s *networkScope) int32 {
 // replica count the membership allows.
 func (r *LedgerNetworkReconciler) reconcileStatefulSet(ctx context.Context, s *networkScope) error {
 	n := s.net
+	var found *appsv1.StatefulSet
 	cur := &appsv1.StatefulSet{}
 	if err := r.Get(ctx, key(n, statefulSetName(n)), cur); err == nil {
-		s.sts = cur
+		found = cur
 	} else if !apierrors.IsNotFound(err) {
 		return err
 	}
-	created := s.sts == nil
-	desired := buildStatefulSet(n, r.Build, statefulSetReplicas(s))
+	var st *api.Status
+	if s.view != nil {
+		st = s.view.status
+	}
+	desired := buildStatefulSet(n, r.Build, statefulSetReplicas(n, found, st))
 	sts, err := ensureChild(ctx, r.Client, desired, func(existing, desired *appsv1.StatefulSet) {
 		existing.Spec.Replicas = desired.Spec.Replicas
 		// The API server fills defaults into the template: compare only
@@ -119,27 +127,36 @@ func (r *LedgerNetworkReconciler) reconcileStatefulSet(ctx context.Context, s *n
 	if err != nil {
 		return fmt.Errorf("statefulset %s: %w", desired.Name, err)
 	}
-	s.sts = sts
+	s.sts, s.stsCreated = sts, found == nil
 	n.Status.Selector = metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: selectorLabels(n)})
-	if created {
+	if s.stsCreated {
 		r.Recorder.Eventf(n, sts, corev1.EventTypeNormal, "StatefulSetCreated", "Create", "created StatefulSet %s with %d nodes", sts.Name, ptr.Deref(sts.Spec.Replicas, 0))
 	}
-	if s.status == nil {
-		var gone *leaderGoneError
-		restarting := restartingPods(s)
-		switch {
-		case created || !hasRun(n):
-			return waitFor(reasonBootstrapping, "waiting for the %d nodes to start and elect a leader (%d of %d pods ready)",
-				n.Spec.Replicas, n.Status.ReadyReplicas, n.Spec.Replicas)
-		case errors.As(s.statusErr, &gone):
-			return waitFor(reasonLeaderElection, "%s led, but %s: waiting for the other voters to elect a new leader", gone.pod, gone.why)
-		case len(restarting) > 0:
-			return waitFor(reasonWaitingForPods, "the ledger does not answer while pods restart (%s); %d of %d pods ready",
-				strings.Join(restarting, ", "), n.Status.ReadyReplicas, n.Spec.Replicas)
-		}
-		return degraded("LedgerUnreachable", "the ledger does not answer (%v); %d of %d pods ready", s.statusErr, n.Status.ReadyReplicas, n.Spec.Replicas)
-	}
 	return nil
+}
+
+// requireLedger ends the pass unless the ledger answered: the phases after
+// it act on its answer. A ledger that has not answered yet is starting; one
+// whose leader's pod went away is electing; one whose pods restart waits
+// for them; otherwise it is unreachable, which needs a person.
+func (r *LedgerNetworkReconciler) requireLedger(_ context.Context, s *networkScope) error {
+	n := s.net
+	if s.view != nil {
+		return nil
+	}
+	var gone *leaderGoneError
+	restarting := restartingPods(s)
+	switch {
+	case s.stsCreated || !hasRun(n):
+		return waitFor(reasonBootstrapping, "waiting for the %d nodes to start and elect a leader (%d of %d pods ready)",
+			n.Spec.Replicas, n.Status.ReadyReplicas, n.Spec.Replicas)
+	case errors.As(s.unanswered, &gone):
+		return waitFor(reasonLeaderElection, "%s led, but %s: waiting for the other voters to elect a new leader", gone.pod, gone.why)
+	case len(restarting) > 0:
+		return waitFor(reasonWaitingForPods, "the ledger does not answer while pods restart (%s); %d of %d pods ready",
+			strings.Join(restarting, ", "), n.Status.ReadyReplicas, n.Spec.Replicas)
+	}
+	return degraded("LedgerUnreachable", "the ledger does not answer (%v); %d of %d pods ready", s.unanswered, n.Status.ReadyReplicas, n.Spec.Replicas)
 }
 
 // restartingPods lists the pods of the StatefulSet that are not alive

@@ -2,16 +2,13 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,40 +36,39 @@ type LedgerNetworkReconciler struct {
 	leaders announcedLeaders
 }
 
-// networkScope is one reconcile pass over one network.
+// networkScope is one reconcile pass over one network: what its phases
+// found, each recorded by one phase.
 type networkScope struct {
-	net      *ledgerv1.LedgerNetwork
-	identity *networkIdentity
-	sts      *appsv1.StatefulSet    // as found before this pass changed it; nil if absent
-	pods     map[string]*corev1.Pod // the network's pods by name, as the API server has them
-	// legacyNodes is the Secret that held every node's keys, still there.
+	passNotes
+	net *ledgerv1.LedgerNetwork
+	// phaseBefore is the status's phase before this pass.
+	phaseBefore ledgerv1.NetworkPhase
+	// identity: the identity phase. legacyNodes: the Secret that held every
+	// node's keys, still there (the identity phase finds it, the
+	// legacy-keys phase deletes it once no pod mounts it).
+	identity    *networkIdentity
 	legacyNodes *corev1.Secret
-	ledger      Ledger
-	status      *api.Status // the ledger's view; nil when unreachable
-	statusErr   error
-
-	progressing *passNote // set by a phase that is moving the network
-	degraded    *passNote // set by a phase that found something wrong
-	requeue     time.Duration
+	// pods: the pods phase, the network's pods by name as the API server
+	// has them.
+	pods map[string]*corev1.Pod
+	// view: the ledger phase, when the ledger answered through a leader
+	// whose pod runs; unanswered says why it did not.
+	view       *ledgerView
+	unanswered error
+	// sts: the statefulset phase, the StatefulSet as this pass left it;
+	// stsCreated: this pass created it.
+	sts        *appsv1.StatefulSet
+	stsCreated bool
 }
 
-func (s *networkScope) setProgressing(reason, format string, args ...any) {
-	if s.progressing == nil {
-		s.progressing = &passNote{reason, fmt.Sprintf(format, args...)}
-	}
+// ledgerView is the ledger as it answered this pass.
+type ledgerView struct {
+	ledger Ledger
+	status *api.Status
 }
 
-func (s *networkScope) setDegraded(reason, format string, args ...any) {
-	if s.degraded == nil {
-		s.degraded = &passNote{reason, fmt.Sprintf(format, args...)}
-	}
-}
-
-func (s *networkScope) requeueAfter(d time.Duration) {
-	if s.requeue == 0 || d < s.requeue {
-		s.requeue = d
-	}
-}
+func (s *networkScope) identityFact() *networkIdentity { return s.identity }
+func (s *networkScope) ledgerFact() *ledgerView        { return s.view }
 
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgernetworks,verbs=get;list;watch
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgernetworks/status,verbs=get;update;patch
@@ -86,112 +82,95 @@ func (s *networkScope) requeueAfter(d time.Duration) {
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile implements reconcile.Reconciler.
-func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
-	net := &ledgerv1.LedgerNetwork{}
-	if err := r.Get(ctx, req.NamespacedName, net); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.Metrics.forgetNetwork(req.Namespace, req.Name)
-			r.leaders.forget(req.Namespace, req.Name)
-			return ctrl.Result{}, nil
-		}
-		return ctrl.Result{}, err
-	}
-	if !net.DeletionTimestamp.IsZero() {
-		// Nothing to tell the ledger: the children go by garbage
-		// collection, the identity stays with deletionPolicy Retain.
-		return ctrl.Result{}, nil
-	}
-
-	s := &networkScope{net: net}
-	base := net.DeepCopy()
-	o := unfinishedPass
-	defer func() {
-		r.summarize(s, base, o.ok())
-		r.Metrics.observeNetwork(net, s.status)
-		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, net, base, !equality.Semantic.DeepEqual(base.Status, net.Status)))
-		if retErr == nil {
-			res = ctrl.Result{RequeueAfter: s.requeue}
-		}
-	}()
-
-	o = runPhases(ctx, "ledgernetwork", r.Metrics, r.Intervals, s,
-		phase[*networkScope]{"identity", r.reconcileIdentity},
-		phase[*networkScope]{"services", r.reconcileServices},
-		phase[*networkScope]{"pods", r.observePods},
-		phase[*networkScope]{"legacy-keys", r.retireLegacyNodesSecret},
-		phase[*networkScope]{"storage", r.checkStorage},
-		phase[*networkScope]{"ledger", r.observeLedger},
-		phase[*networkScope]{"statefulset", r.reconcileStatefulSet},
-		phase[*networkScope]{"membership", r.reconcileMembership},
-		phase[*networkScope]{"rollout", r.reconcileRollout},
-	)
-	if o.waiting != nil {
-		s.setProgressing(o.waiting.reason, "%s", o.waiting.message)
-	}
-	if d := o.degradation(); d != nil {
-		s.setDegraded(d.reason, "%s", d.message)
-	}
-	s.requeueAfter(o.requeue)
-	if s.progressing != nil {
-		s.requeueAfter(r.Intervals.Wait)
-	}
-	s.requeueAfter(r.Intervals.Poll)
-	return ctrl.Result{}, o.transient()
+// Reconcile implements reconcile.Reconciler. A network has no finalizer:
+// there is nothing to tell its ledger when it goes; the children go by
+// garbage collection, the identity stays with deletionPolicy Retain.
+func (r *LedgerNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	d := &driver[*ledgerv1.LedgerNetwork, *networkScope]{client: r.Client, recorder: r.Recorder, metrics: r.Metrics, intervals: r.Intervals,
+		name: "ledgernetwork", refresh: r.Intervals.Poll, kind: r}
+	return d.reconcile(ctx, req)
 }
 
-// summarize writes the pass's outcome into the status: conditions, phase,
-// and observedGeneration when the pass went through.
-func (r *LedgerNetworkReconciler) summarize(s *networkScope, base *ledgerv1.LedgerNetwork, passed bool) {
+func (r *LedgerNetworkReconciler) newObject() *ledgerv1.LedgerNetwork {
+	return &ledgerv1.LedgerNetwork{}
+}
+
+func (r *LedgerNetworkReconciler) statusOf(n *ledgerv1.LedgerNetwork) (*[]metav1.Condition, *int64) {
+	return &n.Status.Conditions, &n.Status.ObservedGeneration
+}
+
+func (r *LedgerNetworkReconciler) forget(k types.NamespacedName) {
+	r.Metrics.forgetNetwork(k.Namespace, k.Name)
+	r.leaders.forget(k.Namespace, k.Name)
+}
+
+func (r *LedgerNetworkReconciler) finalize(context.Context, *ledgerv1.LedgerNetwork) (bool, error) {
+	return true, nil
+}
+
+// begin: the identity comes first (nothing starts without it), the pods
+// and the ledger are observed before the StatefulSet is sized, and the
+// membership and the rollout act only on the ledger's answer.
+func (r *LedgerNetworkReconciler) begin(n *ledgerv1.LedgerNetwork) (*networkScope, []phase[*networkScope]) {
+	answered := (*networkScope).ledgerFact
+	return &networkScope{net: n, phaseBefore: n.Status.Phase}, []phase[*networkScope]{
+		{"identity", r.reconcileIdentity},
+		{"services", r.reconcileServices},
+		{"pods", r.observePods},
+		{"legacy-keys", r.retireLegacyNodesSecret},
+		{"storage", r.checkStorage},
+		{"ledger", after((*networkScope).identityFact, r.observeLedger)},
+		{"statefulset", r.reconcileStatefulSet},
+		{"ledger-answers", r.requireLedger},
+		{"membership", after(answered, r.reconcileMembership)},
+		{"rollout", after(answered, r.reconcileRollout)},
+	}
+}
+
+// summarize sets the network's phase from the pass's verdict (a Warning
+// event when it turns Degraded) and records the ledger's series.
+func (r *LedgerNetworkReconciler) summarize(s *networkScope, v verdict, _ conditions) readiness {
 	net := s.net
-	conds := conditions{list: &net.Status.Conditions, generation: net.Generation}
-	// The two never contradict each other: a network that is stuck says
-	// Progressing=False with the Degraded reason, never "Stable".
-	switch {
-	case s.progressing != nil:
-		conds.setTrue(ledgerv1.ConditionProgressing, s.progressing.reason, s.progressing.message)
-	case s.degraded != nil:
-		conds.setFalse(ledgerv1.ConditionProgressing, s.degraded.reason, "stopped until this is resolved: "+s.degraded.message)
-	default:
-		conds.setFalse(ledgerv1.ConditionProgressing, reasonStable, "the network matches its spec")
+	net.Status.Phase = networkPhase(net, v)
+	if s.phaseBefore != net.Status.Phase && net.Status.Phase == ledgerv1.PhaseDegraded {
+		r.Recorder.Eventf(net, nil, corev1.EventTypeWarning, "Degraded", "Reconcile", "%s", v.degraded.message)
 	}
-	if s.degraded != nil {
-		conds.setTrue(ledgerv1.ConditionDegraded, s.degraded.reason, s.degraded.message)
-	} else {
-		conds.setFalse(ledgerv1.ConditionDegraded, reasonHealthy, "nothing needs attention")
+	var st *api.Status
+	if s.view != nil {
+		st = s.view.status
 	}
+	r.Metrics.observeNetwork(net, st)
 	// The height moves with every block: it is in status.height (the
 	// HEIGHT column), not in a message that would trail it.
-	conds.summarize(fmt.Sprintf("%d voters, leader %s", net.Status.Replicas, net.Status.Leader))
+	return readiness{stable: "the network matches its spec", ready: fmt.Sprintf("%d voters, leader %s", net.Status.Replicas, net.Status.Leader)}
+}
 
+// networkPhase is what the status's phase says after a pass: Degraded
+// while something needs a person, else what is under way, else Running;
+// a pass that did not settle and noted nothing leaves it as it was.
+func networkPhase(n *ledgerv1.LedgerNetwork, v verdict) ledgerv1.NetworkPhase {
 	switch {
-	case s.degraded != nil:
-		net.Status.Phase = ledgerv1.PhaseDegraded
-	case s.progressing != nil:
-		switch s.progressing.reason {
+	case v.degraded != nil:
+		return ledgerv1.PhaseDegraded
+	case v.progressing != nil:
+		switch v.progressing.reason {
 		case reasonScaling:
-			net.Status.Phase = ledgerv1.PhaseScaling
+			return ledgerv1.PhaseScaling
 		case reasonRollingUpdate:
-			net.Status.Phase = ledgerv1.PhaseUpgrading
+			return ledgerv1.PhaseUpgrading
 		case reasonPending:
-			net.Status.Phase = ledgerv1.PhasePending
-		default:
-			// A pod restarting or an election under way in a ledger that
-			// has run is no bootstrap.
-			net.Status.Phase = ledgerv1.PhaseBootstrapping
-			if s.progressing.reason != reasonBootstrapping && hasRun(net) {
-				net.Status.Phase = ledgerv1.PhaseRunning
-			}
+			return ledgerv1.PhasePending
 		}
-	default:
-		net.Status.Phase = ledgerv1.PhaseRunning
+		// A pod restarting or an election under way in a ledger that
+		// has run is no bootstrap.
+		if v.progressing.reason != reasonBootstrapping && hasRun(n) {
+			return ledgerv1.PhaseRunning
+		}
+		return ledgerv1.PhaseBootstrapping
+	case v.settled:
+		return ledgerv1.PhaseRunning
 	}
-	if passed {
-		net.Status.ObservedGeneration = net.Generation
-	}
-	if base.Status.Phase != net.Status.Phase && net.Status.Phase == ledgerv1.PhaseDegraded {
-		r.Recorder.Eventf(net, nil, corev1.EventTypeWarning, "Degraded", "Reconcile", "%s", s.degraded.message)
-	}
+	return n.Status.Phase
 }
 
 // Reasons of the network's conditions.

@@ -20,8 +20,8 @@ import (
 // the count leaves the configuration (after handing on leadership) before
 // the StatefulSet lets its pod go. One change per pass, each observed
 // before the next, so a quorum is never at risk.
-func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *networkScope) error {
-	n, st := s.net, s.status
+func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *networkScope, v *ledgerView) error {
+	n, st := s.net, v.status
 	members := map[string]api.Member{}
 	for _, m := range st.Members {
 		members[m.ID] = m
@@ -37,7 +37,7 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 			return waitFor(reasonScaling, "scaling to %d: waiting for pod %s to be created before it joins", desired, pod)
 		}
 		raftAddr, apiAddr := r.Resolver.MemberAddrs(n, pod)
-		err := s.ledger.AddNonVoter(ctx, pod, raftAddr, apiAddr)
+		err := v.ledger.AddNonVoter(ctx, pod, raftAddr, apiAddr)
 		r.Metrics.LedgerCalls.WithLabelValues("addMember", result(err)).Inc()
 		if err != nil {
 			return fmt.Errorf("add %s as a non-voter: %w", pod, err)
@@ -51,7 +51,7 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		if o := ordinalOf(n, m.ID); o < 0 || o >= desired || isVoter(m) {
 			continue
 		}
-		err := s.ledger.Promote(ctx, m.ID)
+		err := v.ledger.Promote(ctx, m.ID)
 		if errors.Is(err, ErrMemberBehind) {
 			return waitFor(reasonScaling, "scaling to %d: %s is catching up before it may vote", desired, m.ID)
 		}
@@ -73,7 +73,7 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		slices.SortFunc(extra, func(a, b api.Member) int { return ordinalOf(n, b.ID) - ordinalOf(n, a.ID) })
 		m := extra[0]
 		if m.Leader {
-			err := s.ledger.TransferLeadership(ctx, "")
+			err := v.ledger.TransferLeadership(ctx, "")
 			r.Metrics.LedgerCalls.WithLabelValues("transferLeadership", result(err)).Inc()
 			if err != nil {
 				return fmt.Errorf("move leadership away from %s: %w", m.ID, err)
@@ -97,7 +97,7 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 					m.ID, reachable, voters, quorum(voters))
 			}
 		}
-		err := s.ledger.RemoveMember(ctx, m.ID)
+		err := v.ledger.RemoveMember(ctx, m.ID)
 		r.Metrics.LedgerCalls.WithLabelValues("removeMember", result(err)).Inc()
 		if err != nil {
 			return fmt.Errorf("remove %s: %w", m.ID, err)
@@ -117,13 +117,13 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		// A member whose pod is gone is restarting: the ledger's error
 		// would name the address its old pod had.
 		if why := podGone(s.pods[m.ID]); why != "" {
-			s.setProgressing(reasonWaitingForPods, "voter %s is restarting: %s", m.ID, why)
+			s.noteProgressing(reasonWaitingForPods, "voter %s is restarting: %s", m.ID, why)
 		} else {
-			s.setDegraded("MemberUnreachable", "voter %s does not answer: %s", m.ID, m.Error)
+			s.noteDegraded("MemberUnreachable", "voter %s does not answer: %s", m.ID, m.Error)
 		}
 	}
 	if n.Status.ReadyReplicas < int32(desired) {
-		s.setProgressing(reasonWaitingForPods, "%d of %d pods ready", n.Status.ReadyReplicas, desired)
+		s.noteProgressing(reasonWaitingForPods, "%d of %d pods ready", n.Status.ReadyReplicas, desired)
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func (r *LedgerNetworkReconciler) observePods(ctx context.Context, s *networkSco
 	r.Metrics.NetworkReady.WithLabelValues(n.Namespace, n.Name).Set(float64(ready))
 	if len(unbound) > 0 {
 		slices.Sort(unbound)
-		s.setDegraded("NodeKeysNotBound", "pods %s mount the placeholder Secret %s instead of their own keys: the admission policy "+
+		s.noteDegraded("NodeKeysNotBound", "pods %s mount the placeholder Secret %s instead of their own keys: the admission policy "+
 			"node-keys (config/admission; the Helm chart installs it) is not installed or not active, and it needs Kubernetes 1.36 or later. "+
 			"Install it, then delete these pods: the StatefulSet makes them anew with their own keys", strings.Join(unbound, ", "), nodeKeysPlaceholder(n))
 	}

@@ -106,7 +106,7 @@ func podReady(p *corev1.Pod) bool {
 // node by node. The StatefulSet's OnDelete strategy leaves the pace to the
 // operator: it deletes one pod, waits for its replacement to pass /readyz,
 // and restarts the leader last, after moving leadership to an updated node.
-func (r *LedgerNetworkReconciler) reconcileRollout(ctx context.Context, s *networkScope) error {
+func (r *LedgerNetworkReconciler) reconcileRollout(ctx context.Context, s *networkScope, v *ledgerView) error {
 	n, sts := s.net, s.sts
 	if sts == nil || sts.Status.UpdateRevision == "" {
 		return nil
@@ -124,14 +124,14 @@ func (r *LedgerNetworkReconciler) reconcileRollout(ctx context.Context, s *netwo
 	for _, name := range slices.SortedFunc(maps.Keys(s.pods), func(a, b string) int { return ordinalOf(n, a) - ordinalOf(n, b) }) {
 		pods = append(pods, *s.pods[name])
 	}
-	step := planRollout(n, int(ptr.Deref(sts.Spec.Replicas, 0)), pods, sts.Status.UpdateRevision, s.status.Leader)
+	step := planRollout(n, int(ptr.Deref(sts.Spec.Replicas, 0)), pods, sts.Status.UpdateRevision, v.status.Leader)
 	switch step.action {
 	case rolloutDone:
 		return nil
 	case rolloutWait:
 		return waitFor(reasonRollingUpdate, "rolling out revision %s: waiting for pod %s to be ready", sts.Status.UpdateRevision, step.pod)
 	case rolloutTransfer:
-		err := s.ledger.TransferLeadership(ctx, step.target)
+		err := v.ledger.TransferLeadership(ctx, step.target)
 		r.Metrics.LedgerCalls.WithLabelValues("transferLeadership", result(err)).Inc()
 		if err != nil {
 			return fmt.Errorf("move leadership from %s to %s before restarting it: %w", step.pod, step.target, err)

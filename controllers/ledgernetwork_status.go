@@ -18,33 +18,33 @@ import (
 
 // observeLedger asks the ledger for its view (leader, height, members) and
 // records it in the status. An unreachable ledger is not an error of this
-// phase: the StatefulSet phase decides whether that means "still
-// starting" or "degraded".
-func (r *LedgerNetworkReconciler) observeLedger(ctx context.Context, s *networkScope) error {
+// phase: it records why (unanswered), and the ledger-answers phase decides
+// whether that means "still starting" or "degraded", after the StatefulSet
+// phase has made sure the pods are asked for.
+func (r *LedgerNetworkReconciler) observeLedger(ctx context.Context, s *networkScope, id *networkIdentity) error {
 	n := s.net
-	l, err := dialBounded(ctx, r.Dialer, LedgerTarget{Network: n, CAPEM: s.identity.CA.CertPEM, AdminKey: s.identity.AdminKey}, r.Intervals.LedgerCall)
+	l, err := dialBounded(ctx, r.Dialer, LedgerTarget{Network: n, CAPEM: id.CA.CertPEM, AdminKey: id.AdminKey}, r.Intervals.LedgerCall)
 	if err != nil {
-		s.statusErr = err
+		s.unanswered = err
 		return nil
 	}
-	s.ledger = l
 	st, err := l.Status(ctx)
 	if err != nil {
-		s.statusErr = err
+		s.unanswered = err
 		return nil
 	}
 	if st.Leader == "" {
-		s.statusErr = errors.New("no leader is elected")
+		s.unanswered = errors.New("no leader is elected")
 		return nil
 	}
 	// A follower names the old leader until its election timeout passes:
 	// a leader whose pod is gone is not named (nor acted on).
 	if why := podGone(s.pods[st.Leader]); why != "" {
-		s.statusErr = &leaderGoneError{pod: st.Leader, why: why}
+		s.unanswered = &leaderGoneError{pod: st.Leader, why: why}
 		n.Status.Leader = ""
 		return nil
 	}
-	s.status = st
+	s.view = &ledgerView{ledger: l, status: st}
 	r.recordLedgerStatus(n, st)
 	return nil
 }

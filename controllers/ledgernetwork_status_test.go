@@ -199,16 +199,16 @@ func TestALeaderWhosePodIsGoneIsNotNamed(t *testing.T) {
 		{"its pod is gone", map[string]*corev1.Pod{}, ""},
 	} {
 		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Status.Leader = "customs-0" })
-		s := &networkScope{net: n, identity: &networkIdentity{CA: b.CA, AdminKey: b.AdminKey}, pods: tc.pods}
-		if err := r.observeLedger(context.Background(), s); err != nil {
+		s := &networkScope{net: n, pods: tc.pods}
+		if err := r.observeLedger(context.Background(), s, &networkIdentity{CA: b.CA, AdminKey: b.AdminKey}); err != nil {
 			t.Fatal(err)
 		}
-		if n.Status.Leader != tc.wantLeader || (s.status != nil) != (tc.wantLeader != "") {
-			t.Errorf("%s: leader %q (ledger view kept: %v), want %q", tc.name, n.Status.Leader, s.status != nil, tc.wantLeader)
+		if n.Status.Leader != tc.wantLeader || (s.view != nil) != (tc.wantLeader != "") {
+			t.Errorf("%s: leader %q (ledger view kept: %v), want %q", tc.name, n.Status.Leader, s.view != nil, tc.wantLeader)
 		}
 		var gone *leaderGoneError
-		if tc.wantLeader == "" && !errors.As(s.statusErr, &gone) {
-			t.Errorf("%s: status error %v, want the leader's pod named as gone", tc.name, s.statusErr)
+		if tc.wantLeader == "" && !errors.As(s.unanswered, &gone) {
+			t.Errorf("%s: status error %v, want the leader's pod named as gone", tc.name, s.unanswered)
 		}
 	}
 }

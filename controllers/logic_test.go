@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -59,8 +57,8 @@ func TestStatefulSetNeverShrinksBeforeItsMembersLeave(t *testing.T) {
 		{"ledger unreachable: keep what runs", 3, current(5), nil, 5},
 		{"foreign members do not count", 3, current(3), members("customs-0", "customs-1", "customs-2", "outsider"), 3},
 	} {
-		s := &networkScope{net: testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Replicas = tc.spec }), sts: tc.sts, status: tc.status}
-		if got := statefulSetReplicas(s); got != tc.want {
+		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Replicas = tc.spec })
+		if got := statefulSetReplicas(n, tc.sts, tc.status); got != tc.want {
 			t.Errorf("%s: %d replicas, want %d", tc.name, got, tc.want)
 		}
 	}
@@ -288,7 +286,6 @@ func keyAt(id, from, retired, revoked string) *state.Key {
 
 func TestAPassEndsByWaitingConflictDegradationOrRetry(t *testing.T) {
 	conflict := apierrors.NewConflict(schema.GroupResource{Resource: "x"}, "x", errors.New("changed"))
-	m := NewMetrics(prometheus.NewRegistry())
 	iv := Intervals{Wait: time.Second, Poll: time.Minute}
 	for _, tc := range []struct {
 		name          string
@@ -307,17 +304,18 @@ func TestAPassEndsByWaitingConflictDegradationOrRetry(t *testing.T) {
 		{"transient failure", errors.New("boom"), false, true, true, false, 0, false},
 	} {
 		ranAfterwards := false
-		o := runPhases(context.Background(), "test", m, iv, &ranAfterwards,
-			phase[*bool]{"first", func(context.Context, *bool) error { return tc.err }},
-			phase[*bool]{"second", func(_ context.Context, ran *bool) error { *ran = true; return nil }},
-		)
-		if o.ok() != tc.ok || (o.degradation() != nil) != tc.degraded || (o.transient() != nil) != tc.retry ||
-			(o.waiting != nil) != tc.waiting || o.requeue != tc.requeue || ranAfterwards != tc.ranAfterwards {
+		o := runPhases(context.Background(), &ranAfterwards, []phase[*bool]{
+			{"first", func(context.Context, *bool) error { return tc.err }},
+			{"second", func(_ context.Context, ran *bool) error { *ran = true; return nil }},
+		})
+		v := decide(o, passNotes{}, iv, 0)
+		if v.settled != tc.ok || (v.degraded != nil) != tc.degraded || (v.retry != nil) != tc.retry ||
+			(v.progressing != nil) != tc.waiting || v.requeue != tc.requeue || ranAfterwards != tc.ranAfterwards {
 			t.Errorf("%s: ok %v degraded %v retry %v waiting %v requeue %v ran second %v", tc.name,
-				o.ok(), o.degradation(), o.transient(), o.waiting, o.requeue, ranAfterwards)
+				v.settled, v.degraded, v.retry, v.progressing, v.requeue, ranAfterwards)
 		}
 	}
-	if unfinishedPass.ok() {
+	if decide(unfinishedPass, passNotes{}, iv, 0).settled {
 		t.Errorf("a pass that did not finish must not stamp observedGeneration")
 	}
 }
