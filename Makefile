@@ -177,7 +177,7 @@ $(BIN)/staticcheck-$(STATICCHECK_VERSION):
 .PHONY: bench
 bench: build-ledger $(BIN)/etcdload ## tradeledger vs etcd, same run: note and certificate workloads, 16/64/256 clients, open loop (< 15 min)
 	@hack/controlplane.sh etcd >/dev/null
-	$(BIN)/ledgerbench -protocols request,stream $(BENCH_FLAGS)
+	$(BIN)/ledgerbench -protocols request,stream -repeat 2 $(BENCH_FLAGS)
 
 .PHONY: bench-quick
 bench-quick: build-ledger $(BIN)/etcdload ## A short race (64 clients, notes, 3 s per level; < 2 min)

@@ -167,10 +167,16 @@ func (c *etcdCluster) load(ctx context.Context, loader string, clients, valueByt
 	cmd := exec.CommandContext(ctx, loader, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// The first put may wait for the members to elect a leader.
+	n0 := cpuOf(c.pids())
 	if err := cmd.Run(); err != nil {
 		return Summary{}, fmt.Errorf("%s: %v: %s (etcd logs in %s)", loader, err, shorten(strings.TrimSpace(stderr.String()), 400), c.dir)
 	}
-	return parseEtcdResult(stdout.Bytes())
+	s, err := parseEtcdResult(stdout.Bytes())
+	if err == nil {
+		s.NodeCPUus = perOpMicros(cpuOf(c.pids())-n0, s.Ops)
+		s.ClientCPUus = perOpMicros(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime(), s.Ops)
+	}
+	return s, err
 }
 
 func (c *etcdCluster) pids() []int {

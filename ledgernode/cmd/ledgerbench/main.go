@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -381,7 +382,9 @@ func (rn *runner) tradeledger(ctx context.Context, round int, system, bin string
 					closeSubs()
 					return err
 				}
+				n0, c0 := cpuOf(c.Pids()), selfCPU()
 				s, err := closedLoop(ctx, subs, signed, d)
+				s.NodeCPUus, s.ClientCPUus = perOpMicros(cpuOf(c.Pids())-n0, s.Ops), perOpMicros(selfCPU()-c0, s.Ops)
 				if err != nil {
 					closeSubs()
 					return fmt.Errorf("%s %s %s %d clients: %w", system, wname, proto, n, err)
@@ -397,7 +400,9 @@ func (rn *runner) tradeledger(ctx context.Context, round int, system, bin string
 					closeSubs()
 					return err
 				}
+				n0, c0 := cpuOf(c.Pids()), selfCPU()
 				s, err := openLoop(ctx, subs, signed[0], rate, d, 4096)
+				s.NodeCPUus, s.ClientCPUus = perOpMicros(cpuOf(c.Pids())-n0, s.Ops), perOpMicros(selfCPU()-c0, s.Ops)
 				if err != nil {
 					closeSubs()
 					return fmt.Errorf("%s %s %s open loop: %w", system, wname, proto, err)
@@ -475,36 +480,42 @@ func (rn *runner) etcdRound(ctx context.Context, round int, withTLS bool) error 
 
 // TableRow is one line of the printed table: medians over the rounds.
 type TableRow struct {
-	System    string  `json:"system"`
-	Workload  string  `json:"workload"`
-	Protocol  string  `json:"protocol"`
-	Clients   int     `json:"clients"`
-	Mode      string  `json:"mode"`
-	TxPerSec  float64 `json:"txPerSec"`
-	TxMin     float64 `json:"txPerSecMin"`
-	TxMax     float64 `json:"txPerSecMax"`
-	P50ms     float64 `json:"p50ms"`
-	P99ms     float64 `json:"p99ms"`
-	Offered   float64 `json:"offeredPerSec,omitempty"`
-	Etcd      float64 `json:"etcdPutsPerSec"`
-	EtcdP50ms float64 `json:"etcdP50ms"`
-	EtcdP99ms float64 `json:"etcdP99ms"`
-	EtcdPlain float64 `json:"etcdPlaintextPutsPerSec,omitempty"`
-	EtcdOffer float64 `json:"etcdOfferedPerSec,omitempty"`
-	Ratio     float64 `json:"ratioToEtcd"`
-	OfCeiling float64 `json:"ofCeiling"`
-	Failed    int     `json:"failed"`
-	Exhausted bool    `json:"exhausted,omitempty"`
+	System   string  `json:"system"`
+	Workload string  `json:"workload"`
+	Protocol string  `json:"protocol"`
+	Clients  int     `json:"clients"`
+	Mode     string  `json:"mode"`
+	TxPerSec float64 `json:"txPerSec"`
+	// CPU per committed operation (median over rounds), microseconds.
+	NodeCPUus  float64 `json:"nodeCpuUsPerTx"`
+	EtcdCPUus  float64 `json:"etcdNodeCpuUsPerPut"`
+	ClientCPU  float64 `json:"clientCpuUsPerTx"`
+	EtcdClient float64 `json:"etcdClientCpuUsPerPut"`
+	TxMin      float64 `json:"txPerSecMin"`
+	TxMax      float64 `json:"txPerSecMax"`
+	P50ms      float64 `json:"p50ms"`
+	P99ms      float64 `json:"p99ms"`
+	Offered    float64 `json:"offeredPerSec,omitempty"`
+	Etcd       float64 `json:"etcdPutsPerSec"`
+	EtcdP50ms  float64 `json:"etcdP50ms"`
+	EtcdP99ms  float64 `json:"etcdP99ms"`
+	EtcdPlain  float64 `json:"etcdPlaintextPutsPerSec,omitempty"`
+	EtcdOffer  float64 `json:"etcdOfferedPerSec,omitempty"`
+	Ratio      float64 `json:"ratioToEtcd"`
+	OfCeiling  float64 `json:"ofCeiling"`
+	Failed     int     `json:"failed"`
+	Exhausted  bool    `json:"exhausted,omitempty"`
 }
 
 type agg struct {
-	tx, p50, p99, offered []float64
-	failed                int
-	exhausted             bool
+	tx, p50, p99, offered, ncpu, ccpu []float64
+	failed                            int
+	exhausted                         bool
 }
 
 func (a *agg) add(s Summary) {
 	a.tx, a.p50, a.p99, a.offered = append(a.tx, s.PerSec), append(a.p50, s.P50ms), append(a.p99, s.P99ms), append(a.offered, s.Offered)
+	a.ncpu, a.ccpu = append(a.ncpu, s.NodeCPUus), append(a.ccpu, s.ClientCPUus)
 	a.failed += s.Failed
 	a.exhausted = a.exhausted || s.Exhausts
 }
@@ -534,9 +545,10 @@ func buildTable(r *Report) []TableRow {
 		a := aggs[k]
 		tr := TableRow{System: k.system, Workload: k.workload, Protocol: k.protocol, Clients: k.clients, Mode: k.mode,
 			TxPerSec: median(a.tx), TxMin: minOf(a.tx), TxMax: maxOf(a.tx), P50ms: median(a.p50), P99ms: median(a.p99),
-			Offered: median(a.offered), Failed: a.failed, Exhausted: a.exhausted}
+			Offered: median(a.offered), Failed: a.failed, Exhausted: a.exhausted, NodeCPUus: median(a.ncpu), ClientCPU: median(a.ccpu)}
 		if e := aggs[key{"etcd", "put", "", k.mode, k.clients}]; e != nil {
 			tr.Etcd, tr.EtcdP50ms, tr.EtcdP99ms, tr.EtcdOffer = median(e.tx), median(e.p50), median(e.p99), median(e.offered)
+			tr.EtcdCPUus, tr.EtcdClient = median(e.ncpu), median(e.ccpu)
 			if tr.Etcd > 0 {
 				tr.Ratio = tr.TxPerSec / tr.Etcd
 			}
@@ -596,8 +608,8 @@ func printReport(out io.Writer, r *Report) {
 	if r.EtcdVersion != "" {
 		fmt.Fprintf(w, "etcd: %s, 3 members, fsync on, TLS with client certificates on client and peer URLs, Go client (one gRPC connection), %d B values\n", r.EtcdVersion, r.EtcdValueBytes)
 	}
-	fmt.Fprintf(w, "each level %.0f s; %d round(s), systems alternating; figures are medians (tx/s range over rounds in brackets); latency: send to commit receipt\n\n", r.Seconds, r.Rounds)
-	fmt.Fprintln(w, "SYSTEM/WORKLOAD/PROTOCOL\tCLIENTS\tTX/S\t[MIN-MAX]\tP50 MS\tP99 MS\tETCD PUTS/S\tP50 MS\tP99 MS\tRATIO\tOF CEILING\tETCD PLAIN/S\tFAILED")
+	fmt.Fprintf(w, "each level %.0f s; %d round(s), systems alternating; figures are medians (tx/s range over rounds in brackets); latency: send to commit receipt;\nCPU: user+system time of the 3 server processes per committed operation (in brackets: of the clients)\n\n", r.Seconds, r.Rounds)
+	fmt.Fprintln(w, "SYSTEM/WORKLOAD/PROTOCOL\tCLIENTS\tTX/S\t[MIN-MAX]\tP50 MS\tP99 MS\tETCD PUTS/S\tP50 MS\tP99 MS\tRATIO\tOF CEILING\tETCD PLAIN/S\tCPU US/TX NODES(CLIENT)\tETCD CPU US/PUT\tFAILED")
 	for _, t := range r.Table {
 		clients := fmt.Sprint(t.Clients)
 		if t.Mode == "open" {
@@ -625,11 +637,21 @@ func printReport(out io.Writer, r *Report) {
 		if t.Exhausted {
 			ex = " (ran out of pre-signed work)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%.0f\t[%.0f-%.0f]\t%.1f\t%.1f\t%s\t%s\t%.0f%%\t%s\t%d%s\n", name, clients, t.TxPerSec, t.TxMin, t.TxMax, t.P50ms, t.P99ms, etcd, ratio, 100*t.OfCeiling, plain, t.Failed, ex)
+		fmt.Fprintf(w, "%s\t%s\t%.0f\t[%.0f-%.0f]\t%.1f\t%.1f\t%s\t%s\t%.0f%%\t%s\t%.0f(%.0f)\t%.0f(%.0f)\t%d%s\n", name, clients, t.TxPerSec, t.TxMin, t.TxMax, t.P50ms, t.P99ms, etcd, ratio, 100*t.OfCeiling, plain,
+			t.NodeCPUus, t.ClientCPU, t.EtcdCPUus, t.EtcdClient, t.Failed, ex)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}
+}
+
+// selfCPU is this process's CPU time so far (the clients' side).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func execOutput(bin string, args ...string) (string, error) {

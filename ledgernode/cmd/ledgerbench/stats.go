@@ -26,6 +26,10 @@ type Summary struct {
 	Offered  float64 `json:"offeredPerSec,omitempty"` // open loop: the fixed rate asked for
 	Exhausts bool    `json:"exhausted,omitempty"`     // the load ran out of pre-signed work before its time was up
 	FirstErr string  `json:"firstError,omitempty"`
+	// CPU time per completed operation (user + system, microseconds): of
+	// the system's server processes, and of the load's client side.
+	NodeCPUus   float64 `json:"nodeCpuUsPerOp,omitempty"`
+	ClientCPUus float64 `json:"clientCpuUsPerOp,omitempty"`
 }
 
 // summarize computes a Summary from the latencies of the operations that
@@ -221,4 +225,56 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times (100 on Linux).
+const clockTicks = 100
+
+// parseProcStatCPU reads utime+stime (fields 14 and 15) from
+// /proc/<pid>/stat text; the command name (field 2) may hold spaces and
+// parentheses, so fields are counted after its closing parenthesis.
+func parseProcStatCPU(stat []byte) (time.Duration, error) {
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc stat %q: no command name", shorten(s, 60))
+	}
+	f := strings.Fields(s[i+1:])
+	// After the name: state is field 3, so utime (14) and stime (15) are
+	// at 11 and 12 here.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc stat %q: too few fields", shorten(s, 60))
+	}
+	var total int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("/proc stat: %q is not a tick count", v)
+		}
+		total += n
+	}
+	return time.Duration(total) * time.Second / clockTicks, nil
+}
+
+// cpuOf is the CPU time (user + system) the processes have used so far.
+func cpuOf(pids []int) time.Duration {
+	var total time.Duration
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		if d, err := parseProcStatCPU(b); err == nil {
+			total += d
+		}
+	}
+	return total
+}
+
+// perOpMicros is CPU time per operation in microseconds.
+func perOpMicros(cpu time.Duration, ops int) float64 {
+	if ops <= 0 {
+		return 0
+	}
+	return float64(cpu.Microseconds()) / float64(ops)
 }

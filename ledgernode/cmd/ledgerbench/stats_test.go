@@ -158,3 +158,20 @@ func TestTablePairsEachClientCountWithEtcdsAndTakesMedians(t *testing.T) {
 		t.Fatalf("pairing with etcd at 64 clients: %+v", tr)
 	}
 }
+
+func TestParseProcStatCPUCountsUserAndSystemTicks(t *testing.T) {
+	// pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+	stat := "4242 (ledger node (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 123 456 789\n"
+	d, err := parseProcStatCPU([]byte(stat))
+	if err != nil || d != 3*time.Second {
+		t.Fatalf("cpu = %v, %v; want 3s (300 ticks)", d, err)
+	}
+	for _, bad := range []string{"4242 no-parens S 1", "4242 (x) S 1 2 3", "4242 (x) S 1 4242 4242 0 -1 4194560 100 0 0 0 many 50 0"} {
+		if _, err := parseProcStatCPU([]byte(bad)); err == nil {
+			t.Errorf("parseProcStatCPU(%q) accepted", bad)
+		}
+	}
+	if perOpMicros(time.Second, 4) != 250000 || perOpMicros(time.Second, 0) != 0 {
+		t.Fatal("perOpMicros")
+	}
+}
