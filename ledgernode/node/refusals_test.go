@@ -142,3 +142,37 @@ func TestSignerOfTheWrongKindIsRefusedBeforeConsensusOnEveryNode(t *testing.T) {
 		t.Fatalf("refused transactions were written: tree size %d -> %d", before.TreeSize, after.TreeSize)
 	}
 }
+
+// A follower that cannot judge a submission before consensus (it cannot
+// catch up with the leader: here the leader and the other follower are
+// down) does not answer ?wait=false with 202 "pending" for a transaction
+// the leader would refuse and never record (it used to, and dropped it):
+// it asks the leader at once and answers as the leader does, or 503 when
+// no leader can be reached, so that the client retries.
+func TestAnAsyncSubmissionAFollowerCannotJudgeIsNotAcceptedBlind(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := ctxT(t, time.Minute)
+	writer, err := c.Enrol(ctx, "participant/writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l := mustLeader(t, c)
+	f := (l + 1) % 3
+	for _, i := range []int{l, (l + 2) % 3} {
+		if err := c.Stop(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k, _ := tx.GenerateKey()
+	st, err := c.Sign(writer, "key.register", state.KeyRegister{Owner: "participant/other", PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One attempt (no retry on 503): the answer of this node, as it is.
+	cl := c.ClientWith(client.Config{CertFile: c.Layout.ClientCert, CertKeyFile: c.Layout.ClientKey, Timeout: 20 * time.Second, Retry: time.Nanosecond}, f)
+	_, err = cl.Submit(ctx, st, client.SubmitOptions{Async: true})
+	wantRefusal(t, "an async submission a lone follower cannot judge", err, 503, "no_leader")
+}

@@ -60,6 +60,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Get("wait") == "false" {
+		if errors.Is(err, errForward) {
+			// This follower could not judge the signer: the leader does,
+			// now, so that a refusal reaches the client instead of a 202
+			// for a transaction that is then dropped.
+			s.forwardAsync(r.Context(), w, st)
+			return
+		}
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.SubmitTimeout)
 			defer cancel()
@@ -83,6 +90,26 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeSubmitted(w, st, &rc, rc.TxID != st.IDHex(), withProof)
+}
+
+// forwardAsync hands a ?wait=false submission this follower could not
+// judge to the leader and answers with the leader's answer (202 pending, or
+// its refusal), or 503 when no leader can be reached: the client retries.
+func (s *Server) forwardAsync(ctx context.Context, w http.ResponseWriter, st *tx.Signed) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
+	defer cancel()
+	status, out, err := s.forward(ctx, http.MethodPost, "/v1/tx?wait=false", st.Canonical)
+	if err == nil && status >= 300 {
+		err = peerError(status, out)
+	}
+	s.countSubmit(err)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(out)
 }
 
 // errForward: this follower could not catch up with the leader to judge a
