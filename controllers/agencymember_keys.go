@@ -12,8 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -284,7 +284,7 @@ func (r *AgencyMemberReconciler) rotateKey(ctx context.Context, s *agencyScope, 
 }
 
 // holdsKey says whether the ledger registered keyID to the identity.
-func holdsKey(ident *api.IdentityResponse, keyID string) bool {
+func holdsKey(ident *wire.IdentityResponse, keyID string) bool {
 	if ident == nil {
 		return false
 	}

@@ -17,9 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -170,7 +170,7 @@ func (r *AgencyMemberReconciler) markRegistered(s *agencyScope, rc *chain.Receip
 	}
 }
 
-func (r *AgencyMemberReconciler) adopt(ctx context.Context, s *agencyScope, n *agencyNetwork, ident *api.IdentityResponse) error {
+func (r *AgencyMemberReconciler) adopt(ctx context.Context, s *agencyScope, n *agencyNetwork, ident *wire.IdentityResponse) error {
 	am := s.am
 	ours := false
 	for _, k := range ident.Keys {
@@ -215,7 +215,7 @@ type agencyReinstate struct {
 // resumes it: only when the operator holds one of its keys (a managed key
 // kept from the AgencyMember deleted before) and the operator itself
 // suspended it on that deletion. A suspension by a network admin stands.
-func (r *AgencyMemberReconciler) reinstate(ctx context.Context, s *agencyScope, n *agencyNetwork, ident *api.IdentityResponse) error {
+func (r *AgencyMemberReconciler) reinstate(ctx context.Context, s *agencyScope, n *agencyNetwork, ident *wire.IdentityResponse) error {
 	am := s.am
 	held := s.current != nil && slices.ContainsFunc(ident.Keys, func(k *state.Key) bool {
 		return k.RevokedAt == "" && (k.KeyID == publicKeyID(s.current) || (s.pending != nil && k.KeyID == publicKeyID(s.pending)))
@@ -289,7 +289,7 @@ func (r *AgencyMemberReconciler) mirrorKeys(ctx context.Context, s *agencyScope,
 // keyStatuses lists an identity's keys oldest first and picks the active
 // one: the operator's current key when it holds it, else the newest key
 // neither retired nor revoked.
-func keyStatuses(ident *api.IdentityResponse, currentID string) ([]ledgerv1.AgencyKeyStatus, *ledgerv1.AgencyKeyStatus) {
+func keyStatuses(ident *wire.IdentityResponse, currentID string) ([]ledgerv1.AgencyKeyStatus, *ledgerv1.AgencyKeyStatus) {
 	var out []ledgerv1.AgencyKeyStatus
 	for _, k := range ident.Keys {
 		out = append(out, ledgerv1.AgencyKeyStatus{KeyID: k.KeyID, Fingerprint: k.Fingerprint, ValidFrom: k.ValidFrom,

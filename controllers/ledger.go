@@ -11,9 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -25,7 +25,7 @@ import (
 type Ledger interface {
 	// Status is the cluster as the answering node sees it, with each
 	// member's own report.
-	Status(ctx context.Context) (*api.Status, error)
+	Status(ctx context.Context) (*wire.Status, error)
 	// AddNonVoter adds a node to the Raft configuration without a vote.
 	AddNonVoter(ctx context.Context, id, raftAddr, apiAddr string) error
 	// Promote makes a caught-up non-voter a voter; it fails with an
@@ -39,10 +39,10 @@ type Ledger interface {
 	// rejected transaction is a receipt, not an error.
 	Submit(ctx context.Context, st *tx.Signed) (*chain.Receipt, error)
 	// Identity reads an identity and its keys; ErrLedgerNotFound if absent.
-	Identity(ctx context.Context, id string) (*api.IdentityResponse, error)
+	Identity(ctx context.Context, id string) (*wire.IdentityResponse, error)
 	// Agency reads an agency's record (status, why it is suspended);
 	// ErrLedgerNotFound if absent.
-	Agency(ctx context.Context, id string) (*api.AgencyResponse, error)
+	Agency(ctx context.Context, id string) (*wire.AgencyResponse, error)
 	// Receipt reads a recorded transaction's receipt; ErrLedgerNotFound if absent.
 	Receipt(ctx context.Context, txID string) (*chain.Receipt, error)
 }
@@ -141,7 +141,7 @@ func within[T any](ctx context.Context, b *boundedLedger, f func(context.Context
 	return answer, err
 }
 
-func (b *boundedLedger) Status(ctx context.Context) (*api.Status, error) {
+func (b *boundedLedger) Status(ctx context.Context) (*wire.Status, error) {
 	return within(ctx, b, b.l.Status)
 }
 
@@ -165,12 +165,12 @@ func (b *boundedLedger) Submit(ctx context.Context, st *tx.Signed) (*chain.Recei
 	return within(ctx, b, func(ctx context.Context) (*chain.Receipt, error) { return b.l.Submit(ctx, st) })
 }
 
-func (b *boundedLedger) Identity(ctx context.Context, id string) (*api.IdentityResponse, error) {
-	return within(ctx, b, func(ctx context.Context) (*api.IdentityResponse, error) { return b.l.Identity(ctx, id) })
+func (b *boundedLedger) Identity(ctx context.Context, id string) (*wire.IdentityResponse, error) {
+	return within(ctx, b, func(ctx context.Context) (*wire.IdentityResponse, error) { return b.l.Identity(ctx, id) })
 }
 
-func (b *boundedLedger) Agency(ctx context.Context, id string) (*api.AgencyResponse, error) {
-	return within(ctx, b, func(ctx context.Context) (*api.AgencyResponse, error) { return b.l.Agency(ctx, id) })
+func (b *boundedLedger) Agency(ctx context.Context, id string) (*wire.AgencyResponse, error) {
+	return within(ctx, b, func(ctx context.Context) (*wire.AgencyResponse, error) { return b.l.Agency(ctx, id) })
 }
 
 func (b *boundedLedger) Receipt(ctx context.Context, txID string) (*chain.Receipt, error) {

@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Errors a Ledger returns that the controllers decide on.
@@ -105,7 +105,7 @@ type ledgerClient struct {
 // Status is the leader's view when the leader can be asked: a follower's
 // Raft configuration may trail the last membership change by a moment,
 // and the membership phase must not act on a stale one.
-func (l *ledgerClient) Status(ctx context.Context) (*api.Status, error) {
+func (l *ledgerClient) Status(ctx context.Context) (*wire.Status, error) {
 	st, err := l.c.Status(ctx, false)
 	if err != nil || st.Leader == "" || st.Leader == st.Node || st.LeaderAPI == "" {
 		return st, err
@@ -147,12 +147,12 @@ func (l *ledgerClient) Submit(ctx context.Context, st *tx.Signed) (*chain.Receip
 	return resp.Receipt, nil
 }
 
-func (l *ledgerClient) Identity(ctx context.Context, id string) (*api.IdentityResponse, error) {
+func (l *ledgerClient) Identity(ctx context.Context, id string) (*wire.IdentityResponse, error) {
 	r, err := l.c.Identity(ctx, id)
 	return r, mapLedgerError(err)
 }
 
-func (l *ledgerClient) Agency(ctx context.Context, id string) (*api.AgencyResponse, error) {
+func (l *ledgerClient) Agency(ctx context.Context, id string) (*wire.AgencyResponse, error) {
 	r, err := l.c.Agency(ctx, id, client.ReadOptions{})
 	return r, mapLedgerError(err)
 }

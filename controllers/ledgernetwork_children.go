@@ -17,7 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -81,7 +81,7 @@ func (r *LedgerNetworkReconciler) reconcileServices(ctx context.Context, s *netw
 // spec's count, but never fewer than the highest ordinal still in the Raft
 // configuration (a pod goes away only after its member left), and never
 // fewer than found runs while the ledger cannot be asked (st is nil).
-func statefulSetReplicas(n *ledgerv1.LedgerNetwork, found *appsv1.StatefulSet, st *api.Status) int32 {
+func statefulSetReplicas(n *ledgerv1.LedgerNetwork, found *appsv1.StatefulSet, st *wire.Status) int32 {
 	want := n.Spec.Replicas
 	if st == nil {
 		if found != nil && found.Spec.Replicas != nil {
@@ -108,7 +108,7 @@ func (r *LedgerNetworkReconciler) reconcileStatefulSet(ctx context.Context, s *n
 	} else if !apierrors.IsNotFound(err) {
 		return err
 	}
-	var st *api.Status
+	var st *wire.Status
 	if s.view != nil {
 		st = s.view.status
 	}

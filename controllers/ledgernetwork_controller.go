@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -64,7 +64,7 @@ type networkScope struct {
 // ledgerView is the ledger as it answered this pass.
 type ledgerView struct {
 	ledger Ledger
-	status *api.Status
+	status *wire.Status
 }
 
 func (s *networkScope) identityFact() *networkIdentity { return s.identity }
@@ -135,7 +135,7 @@ func (r *LedgerNetworkReconciler) summarize(s *networkScope, v verdict, _ condit
 	if s.phaseBefore != net.Status.Phase && net.Status.Phase == ledgerv1.PhaseDegraded {
 		r.Recorder.Eventf(net, nil, corev1.EventTypeWarning, "Degraded", "Reconcile", "%s", v.degraded.message)
 	}
-	var st *api.Status
+	var st *wire.Status
 	if s.view != nil {
 		st = s.view.status
 	}

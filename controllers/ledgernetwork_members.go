@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -22,7 +22,7 @@ import (
 // before the next, so a quorum is never at risk.
 func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *networkScope, v *ledgerView) error {
 	n, st := s.net, v.status
-	members := map[string]api.Member{}
+	members := map[string]wire.Member{}
 	for _, m := range st.Members {
 		members[m.ID] = m
 	}
@@ -63,14 +63,14 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		return waitFor(reasonScaling, "scaling to %d: promoted %s to voter", desired, m.ID)
 	}
 
-	var extra []api.Member
+	var extra []wire.Member
 	for _, m := range st.Members {
 		if ordinalOf(n, m.ID) >= desired {
 			extra = append(extra, m)
 		}
 	}
 	if len(extra) > 0 {
-		slices.SortFunc(extra, func(a, b api.Member) int { return ordinalOf(n, b.ID) - ordinalOf(n, a.ID) })
+		slices.SortFunc(extra, func(a, b wire.Member) int { return ordinalOf(n, b.ID) - ordinalOf(n, a.ID) })
 		m := extra[0]
 		if m.Leader {
 			err := v.ledger.TransferLeadership(ctx, "")

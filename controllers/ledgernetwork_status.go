@@ -11,7 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -58,7 +58,7 @@ func (e *leaderGoneError) Error() string {
 
 // recordLedgerStatus copies the ledger's view into the status, with one
 // event per change of leader.
-func (r *LedgerNetworkReconciler) recordLedgerStatus(n *ledgerv1.LedgerNetwork, st *api.Status) {
+func (r *LedgerNetworkReconciler) recordLedgerStatus(n *ledgerv1.LedgerNetwork, st *wire.Status) {
 	if old := r.leaders.swap(n, st.Leader); old != "" && old != st.Leader {
 		r.Recorder.Eventf(n, podRef(n, st.Leader), corev1.EventTypeNormal, "LeaderChanged", "ObserveLedger", "leader changed from %s to %s", old, st.Leader)
 	}
@@ -89,7 +89,7 @@ func (r *LedgerNetworkReconciler) recordLedgerStatus(n *ledgerv1.LedgerNetwork, 
 }
 
 // isVoter says whether a member votes.
-func isVoter(m api.Member) bool { return m.Suffrage == "voter" }
+func isVoter(m wire.Member) bool { return m.Suffrage == "voter" }
 
 // announcedLeaders remembers the leader last announced per network. The
 // status alone cannot say it: a pass that reads the network from the cache

@@ -12,9 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/netgen"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -29,7 +29,7 @@ func TestALeaderChangeIsAnnouncedOnceEvenWhenTwoPassesReadTheOldStatus(t *testin
 	r := &LedgerNetworkReconciler{Recorder: rec, Metrics: NewMetrics(prometheus.NewRegistry())}
 	stale := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Status.Leader = "customs-0" })
 	for _, leader := range []string{"customs-1", "customs-1", "customs-1", "customs-2", "customs-2"} {
-		r.recordLedgerStatus(stale.DeepCopy(), &api.Status{Leader: leader})
+		r.recordLedgerStatus(stale.DeepCopy(), &wire.Status{Leader: leader})
 	}
 	close(rec.Events)
 	var got []string
@@ -172,10 +172,10 @@ func TestEveryLedgerCallIsBoundedByItsOwnTimeout(t *testing.T) {
 // timeout that real nodes on loopback do not hold open on demand.
 type staleLedger struct {
 	Ledger
-	st *api.Status
+	st *wire.Status
 }
 
-func (l staleLedger) Status(context.Context) (*api.Status, error) { return l.st, nil }
+func (l staleLedger) Status(context.Context) (*wire.Status, error) { return l.st, nil }
 
 type staleDialer struct{ l Ledger }
 
@@ -186,7 +186,7 @@ func TestALeaderWhosePodIsGoneIsNotNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	view := &api.Status{Leader: "customs-0", Height: 9, Members: []api.Member{{ID: "customs-0", Suffrage: "voter", Leader: true}}}
+	view := &wire.Status{Leader: "customs-0", Height: 9, Members: []wire.Member{{ID: "customs-0", Suffrage: "voter", Leader: true}}}
 	r := &LedgerNetworkReconciler{Dialer: staleDialer{staleLedger{st: view}}, Recorder: events.NewFakeRecorder(10),
 		Metrics: NewMetrics(prometheus.NewRegistry())}
 	alive := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "customs-0"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}

@@ -14,8 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -32,10 +32,10 @@ func TestOrdinalOfAcceptsOnlyThisNetworksPods(t *testing.T) {
 }
 
 func TestStatefulSetNeverShrinksBeforeItsMembersLeave(t *testing.T) {
-	members := func(ids ...string) *api.Status {
-		st := &api.Status{Leader: "customs-0"}
+	members := func(ids ...string) *wire.Status {
+		st := &wire.Status{Leader: "customs-0"}
 		for _, id := range ids {
-			st.Members = append(st.Members, api.Member{ID: id, Suffrage: "voter"})
+			st.Members = append(st.Members, wire.Member{ID: id, Suffrage: "voter"})
 		}
 		return st
 	}
@@ -46,7 +46,7 @@ func TestStatefulSetNeverShrinksBeforeItsMembersLeave(t *testing.T) {
 		name   string
 		spec   int32
 		sts    *appsv1.StatefulSet
-		status *api.Status
+		status *wire.Status
 		want   int32
 	}{
 		{"new network", 3, nil, nil, 3},
@@ -276,8 +276,8 @@ func TestPolicyDocumentCarriesTheSpecAndTheAgencyID(t *testing.T) {
 	}
 }
 
-func identityWith(keys ...*state.Key) *api.IdentityResponse {
-	return &api.IdentityResponse{Keys: keys}
+func identityWith(keys ...*state.Key) *wire.IdentityResponse {
+	return &wire.IdentityResponse{Keys: keys}
 }
 
 func keyAt(id, from, retired, revoked string) *state.Key {

@@ -3,7 +3,7 @@ package controllers
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -88,7 +88,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // observeNetwork records what a pass learned from the ledger: whether a
 // leader answered (st is nil when none did) and each member's lag behind
 // it. Members no longer in the configuration drop out.
-func (m *Metrics) observeNetwork(n *ledgerv1.LedgerNetwork, st *api.Status) {
+func (m *Metrics) observeNetwork(n *ledgerv1.LedgerNetwork, st *wire.Status) {
 	ns, name := n.Namespace, n.Name
 	m.MemberLag.DeletePartialMatch(prometheus.Labels{"namespace": ns, "network": name})
 	m.MemberReachable.DeletePartialMatch(prometheus.Labels{"namespace": ns, "network": name})

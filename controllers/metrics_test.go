@@ -8,7 +8,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -18,7 +18,7 @@ import (
 func TestNetworkSeriesSayLeaderLagAndUnreachableMembers(t *testing.T) {
 	m := NewMetrics(prometheus.NewRegistry())
 	n := testNetwork()
-	st := &api.Status{Leader: "customs-0", Height: 120, Members: []api.Member{
+	st := &wire.Status{Leader: "customs-0", Height: 120, Members: []wire.Member{
 		{ID: "customs-0", Leader: true, Reachable: true, Height: 120},
 		{ID: "customs-1", Reachable: true, Height: 100},
 		{ID: "customs-2", Reachable: false},

@@ -8,11 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (a *App) agencyCmd() *cobra.Command {
@@ -152,9 +152,9 @@ func (a *App) agencyGetCmd() *cobra.Command {
 		Example: "  ledgerctl agency get us-cbp",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.AgencyResponse, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.AgencyResponse, error) {
 				return c.Agency(ctx, args[0], ro.options())
-			}, func(w io.Writer, r *api.AgencyResponse) {
+			}, func(w io.Writer, r *wire.AgencyResponse) {
 				ag := r.Agency
 				row(w, "AGENCY", "NAME", "COUNTRY", "ROLES", "PROGRAMS", "STATUS", "SINCE")
 				row(w, ag.Identity, ag.Name, ag.Country, dash(strings.Join(ag.Roles, ",")), strings.Join(ag.Programs, ","), ag.Status, ag.Since)

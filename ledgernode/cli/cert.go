@@ -10,11 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (a *App) certCmd() *cobra.Command {
@@ -197,7 +197,7 @@ recorded. A certificate an Enforce rule rejected was never recorded: ask
 				}
 				// The findings are shown in the table only: -o json|yaml keeps
 				// the certificate's own record.
-				var evals *api.EvaluationsResponse
+				var evals *wire.EvaluationsResponse
 				if a.g.output == "table" {
 					evals, _ = c.Evaluations(ctx, args[0], ro.options()) // a ledger without agency rules has no history
 				}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (a *App) clusterCmd() *cobra.Command {
@@ -24,9 +24,9 @@ func (a *App) clusterStatusCmd() *cobra.Command {
 		Short: "Show members, leader, height and applied index of every node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.Status, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.Status, error) {
 				return c.Status(ctx, false)
-			}, func(w io.Writer, st *api.Status) {
+			}, func(w io.Writer, st *wire.Status) {
 				fmt.Fprintf(w, "network %s, leader %s, height %d, tree size %d, block time %s\n\n", st.Network, dash(st.Leader), st.Height, st.TreeSize, st.BlockTime)
 				row(w, "MEMBER", "SUFFRAGE", "STATE", "HEIGHT", "APPLIED INDEX", "API", "NOTE")
 				for _, m := range st.Members {

@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (a *App) participantCmd() *cobra.Command {
@@ -126,9 +126,9 @@ func (a *App) participantGetCmd() *cobra.Command {
 		Example: "  ledgerctl participant get acme-mx",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*api.ParticipantResponse, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.ParticipantResponse, error) {
 				return c.Participant(ctx, args[0], ro.options())
-			}, func(w io.Writer, r *api.ParticipantResponse) {
+			}, func(w io.Writer, r *wire.ParticipantResponse) {
 				p := r.Participant
 				row(w, "PARTICIPANT", "NAME", "COUNTRY", "ROLES", "ENROLLED BY", "STATUS", "SINCE")
 				row(w, p.Identity, p.Name, p.Country, strings.Join(p.Roles, ","), p.EnrolledBy, p.Status, p.Since)

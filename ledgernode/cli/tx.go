@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (a *App) txCmd() *cobra.Command {
@@ -128,7 +128,7 @@ type ExitError struct {
 
 func (e *ExitError) Error() string { return e.Err.Error() }
 
-func (a *App) printSubmit(cmd *cobra.Command, resp *api.SubmitResponse) error {
+func (a *App) printSubmit(cmd *cobra.Command, resp *wire.SubmitResponse) error {
 	return a.Print(cmd, resp, func(w io.Writer) {
 		if resp.Pending {
 			row(w, "TX", "STATUS")
@@ -238,9 +238,9 @@ func (a *App) txTypesCmd() *cobra.Command {
 		Short: "List the transaction types the network accepts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]api.TypeInfo, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]wire.TypeInfo, error) {
 				return c.Types(ctx)
-			}, func(w io.Writer, types []api.TypeInfo) {
+			}, func(w io.Writer, types []wire.TypeInfo) {
 				row(w, "TYPE", "SUMMARY")
 				for _, t := range types {
 					row(w, t.Type, t.Summary)

@@ -14,10 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // batchItem is one line of a bulk load: a signed envelope, or a type and a
@@ -80,8 +80,8 @@ ledger rejected or refused some, 1 on other errors.`,
 			if file == "" {
 				return errors.New("--file FILE is required (JSON lines; '-' reads standard input)")
 			}
-			if chunk < 1 || chunk > api.MaxBatch {
-				return fmt.Errorf("--chunk %d: must be 1-%d", chunk, api.MaxBatch)
+			if chunk < 1 || chunk > wire.MaxBatch {
+				return fmt.Errorf("--chunk %d: must be 1-%d", chunk, wire.MaxBatch)
 			}
 			raw, err := readInput(file)
 			if err != nil {
@@ -138,7 +138,7 @@ ledger rejected or refused some, 1 on other errors.`,
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "JSON lines (or a JSON array) of signed envelopes or {type, payload} items ('-' for standard input)")
-	cmd.Flags().IntVar(&chunk, "chunk", api.MaxBatch, "transactions per request")
+	cmd.Flags().IntVar(&chunk, "chunk", wire.MaxBatch, "transactions per request")
 	cmd.Flags().StringVar(&results, "results", "", "write one JSON line per item (line, txId, status, height, reasons)")
 	return cmd
 }

@@ -24,11 +24,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Config configures a Client.
@@ -132,7 +132,7 @@ func (c *Client) Endpoints() []string { return c.cfg.Endpoints }
 // Error is an error answer from a node.
 type Error struct {
 	Status int
-	api.ErrorDetail
+	wire.ErrorDetail
 }
 
 func (e *Error) Error() string {
@@ -174,7 +174,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	settle := func(err error) error {
 		var ae *Error
 		if unknown != nil && errors.As(err, &ae) && ae.Status < 500 {
-			return &Error{Status: http.StatusServiceUnavailable, ErrorDetail: api.ErrorDetail{Code: "outcome_unknown",
+			return &Error{Status: http.StatusServiceUnavailable, ErrorDetail: wire.ErrorDetail{Code: "outcome_unknown",
 				Message: fmt.Sprintf("an earlier attempt's outcome is unknown (%v) and a later one was refused (%v): it may have been accepted; resubmit the same envelope to learn its receipt (it is accepted at most once)", unknown, err)}}
 		}
 		return err
@@ -246,9 +246,9 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		var eb api.ErrorBody
+		var eb wire.ErrorBody
 		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
-			eb.Error = api.ErrorDetail{Code: "http_error", Message: strings.TrimSpace(tx.Shorten(string(data), 300))}
+			eb.Error = wire.ErrorDetail{Code: "http_error", Message: strings.TrimSpace(tx.Shorten(string(data), 300))}
 		}
 		return &Error{Status: resp.StatusCode, ErrorDetail: eb.Error}
 	}
@@ -266,13 +266,13 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 }
 
 // SignRequest signs req (whose body is body) with key: the headers of a
-// signed request (api.HeaderAuthKey and the others).
+// signed request (wire.HeaderAuthKey and the others).
 func SignRequest(req *http.Request, key ed25519.PrivateKey, body []byte, now time.Time) {
 	at := tx.FormatTime(now)
-	sig := ed25519.Sign(key, api.RequestSigningBytes(req.Method, req.URL.RequestURI(), at, body))
-	req.Header.Set(api.HeaderAuthKey, tx.KeyID(key.Public().(ed25519.PublicKey)))
-	req.Header.Set(api.HeaderAuthSignedAt, at)
-	req.Header.Set(api.HeaderAuthSignature, base64.RawURLEncoding.EncodeToString(sig))
+	sig := ed25519.Sign(key, wire.RequestSigningBytes(req.Method, req.URL.RequestURI(), at, body))
+	req.Header.Set(wire.HeaderAuthKey, tx.KeyID(key.Public().(ed25519.PublicKey)))
+	req.Header.Set(wire.HeaderAuthSignedAt, at)
+	req.Header.Set(wire.HeaderAuthSignature, base64.RawURLEncoding.EncodeToString(sig))
 }
 
 // SubmitOptions choose how Submit waits.
@@ -283,7 +283,7 @@ type SubmitOptions struct {
 
 // Submit sends a signed transaction and (unless Async) waits for its
 // receipt. A rejected transaction is not an error: check Receipt.Status.
-func (c *Client) Submit(ctx context.Context, st *tx.Signed, o SubmitOptions) (*api.SubmitResponse, error) {
+func (c *Client) Submit(ctx context.Context, st *tx.Signed, o SubmitOptions) (*wire.SubmitResponse, error) {
 	q := url.Values{}
 	if o.Async {
 		q.Set("wait", "false")
@@ -295,7 +295,7 @@ func (c *Client) Submit(ctx context.Context, st *tx.Signed, o SubmitOptions) (*a
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var resp api.SubmitResponse
+	var resp wire.SubmitResponse
 	if err := c.Do(ctx, http.MethodPost, path, st.Canonical, &resp); err != nil {
 		return nil, err
 	}
@@ -305,12 +305,12 @@ func (c *Client) Submit(ctx context.Context, st *tx.Signed, o SubmitOptions) (*a
 	return &resp, nil
 }
 
-// SubmitBatch sends up to api.MaxBatch signed transactions in one request
+// SubmitBatch sends up to wire.MaxBatch signed transactions in one request
 // and waits for every receipt; each result is the receipt or the error the
 // transaction would have had on its own.
-func (c *Client) SubmitBatch(ctx context.Context, sts []*tx.Signed) (*api.BatchResponse, error) {
-	var resp api.BatchResponse
-	if err := c.Do(ctx, http.MethodPost, "/v1/txs", api.BatchBody(sts), &resp); err != nil {
+func (c *Client) SubmitBatch(ctx context.Context, sts []*tx.Signed) (*wire.BatchResponse, error) {
+	var resp wire.BatchResponse
+	if err := c.Do(ctx, http.MethodPost, "/v1/txs", wire.BatchBody(sts), &resp); err != nil {
 		return nil, err
 	}
 	if len(resp.Results) != len(sts) {
@@ -325,8 +325,8 @@ func (c *Client) SubmitBatch(ctx context.Context, sts []*tx.Signed) (*api.BatchR
 }
 
 // SubmitRaw sends envelope bytes as they are (for tests of bad input).
-func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*api.SubmitResponse, error) {
-	var resp api.SubmitResponse
+func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*wire.SubmitResponse, error) {
+	var resp wire.SubmitResponse
 	if err := c.Do(ctx, http.MethodPost, "/v1/tx", body, &resp); err != nil {
 		return nil, err
 	}
@@ -410,8 +410,8 @@ func (c *Client) Head(ctx context.Context, o ReadOptions) (*chain.Head, error) {
 
 // Consistency fetches a proof that the tree of size from is a prefix of the
 // current one, with the head it is proven against.
-func (c *Client) Consistency(ctx context.Context, from uint64) (*api.ConsistencyResponse, error) {
-	var r api.ConsistencyResponse
+func (c *Client) Consistency(ctx context.Context, from uint64) (*wire.ConsistencyResponse, error) {
+	var r wire.ConsistencyResponse
 	if err := c.Do(ctx, http.MethodGet, "/v1/proof/consistency?from="+strconv.FormatUint(from, 10), nil, &r); err != nil {
 		return nil, err
 	}
@@ -419,12 +419,12 @@ func (c *Client) Consistency(ctx context.Context, from uint64) (*api.Consistency
 }
 
 // Status fetches the cluster status as the first endpoint sees it.
-func (c *Client) Status(ctx context.Context, self bool) (*api.Status, error) {
+func (c *Client) Status(ctx context.Context, self bool) (*wire.Status, error) {
 	p := "/v1/cluster/status"
 	if self {
 		p += "?self=true"
 	}
-	var st api.Status
+	var st wire.Status
 	if err := c.Do(ctx, http.MethodGet, p, nil, &st); err != nil {
 		return nil, err
 	}
@@ -450,8 +450,8 @@ func (c *Client) Key(ctx context.Context, keyID string) (*state.Key, error) {
 }
 
 // Identity reads an identity and its keys.
-func (c *Client) Identity(ctx context.Context, id string) (*api.IdentityResponse, error) {
-	var r api.IdentityResponse
+func (c *Client) Identity(ctx context.Context, id string) (*wire.IdentityResponse, error) {
+	var r wire.IdentityResponse
 	if err := c.Do(ctx, http.MethodGet, "/v1/identities/"+id, nil, &r); err != nil {
 		return nil, err
 	}
@@ -459,8 +459,8 @@ func (c *Client) Identity(ctx context.Context, id string) (*api.IdentityResponse
 }
 
 // Digest fetches the state digest of the first endpoint's node.
-func (c *Client) Digest(ctx context.Context) (*api.DigestResponse, error) {
-	var d api.DigestResponse
+func (c *Client) Digest(ctx context.Context) (*wire.DigestResponse, error) {
+	var d wire.DigestResponse
 	if err := c.Do(ctx, http.MethodGet, "/v1/state/digest", nil, &d); err != nil {
 		return nil, err
 	}
@@ -468,15 +468,15 @@ func (c *Client) Digest(ctx context.Context) (*api.DigestResponse, error) {
 }
 
 // Types lists the transaction types the network accepts.
-func (c *Client) Types(ctx context.Context) ([]api.TypeInfo, error) {
-	var t []api.TypeInfo
+func (c *Client) Types(ctx context.Context) ([]wire.TypeInfo, error) {
+	var t []wire.TypeInfo
 	err := c.Do(ctx, http.MethodGet, "/v1/types", nil, &t)
 	return t, err
 }
 
 // Ready asks /readyz of the first endpoint (no retry).
-func (c *Client) Ready(ctx context.Context) (*api.Ready, error) {
-	var r api.Ready
+func (c *Client) Ready(ctx context.Context) (*wire.Ready, error) {
+	var r wire.Ready
 	err := c.once(ctx, http.MethodGet, c.cfg.Endpoints[0]+"/readyz", nil, &r)
 	return &r, err
 }
@@ -493,7 +493,7 @@ func (c *Client) Admin(network string, key ed25519.PrivateKey) *Admin {
 	return &Admin{c: c, network: network, key: key}
 }
 
-func (a *Admin) do(ctx context.Context, method, path, typ string, req api.MemberRequest) error {
+func (a *Admin) do(ctx context.Context, method, path, typ string, req wire.MemberRequest) error {
 	st, err := tx.BuildSigned(a.network, typ, req, time.Now(), a.key)
 	if err != nil {
 		return err
@@ -503,23 +503,23 @@ func (a *Admin) do(ctx context.Context, method, path, typ string, req api.Member
 
 // AddMember adds a node as a non-voter (or a voter).
 func (a *Admin) AddMember(ctx context.Context, id, raftAddr, apiAddr string, voter bool) error {
-	return a.do(ctx, http.MethodPost, "/v1/cluster/members", api.OpAddMember,
-		api.MemberRequest{ID: id, RaftAddr: raftAddr, APIAddr: apiAddr, Voter: voter})
+	return a.do(ctx, http.MethodPost, "/v1/cluster/members", wire.OpAddMember,
+		wire.MemberRequest{ID: id, RaftAddr: raftAddr, APIAddr: apiAddr, Voter: voter})
 }
 
 // Promote makes a caught-up non-voter a voter (force skips the check).
 func (a *Admin) Promote(ctx context.Context, id string, force bool) error {
-	return a.do(ctx, http.MethodPost, "/v1/cluster/members/"+id+"/promote", api.OpPromoteMember, api.MemberRequest{ID: id, Force: force})
+	return a.do(ctx, http.MethodPost, "/v1/cluster/members/"+id+"/promote", wire.OpPromoteMember, wire.MemberRequest{ID: id, Force: force})
 }
 
 // RemoveMember removes a node from the cluster.
 func (a *Admin) RemoveMember(ctx context.Context, id string) error {
-	return a.do(ctx, http.MethodDelete, "/v1/cluster/members/"+id, api.OpRemoveMember, api.MemberRequest{ID: id})
+	return a.do(ctx, http.MethodDelete, "/v1/cluster/members/"+id, wire.OpRemoveMember, wire.MemberRequest{ID: id})
 }
 
 // TransferLeadership moves leadership to id (or to any caught-up voter).
 func (a *Admin) TransferLeadership(ctx context.Context, id string) error {
-	return a.do(ctx, http.MethodPost, "/v1/cluster/leadership", api.OpTransferLeadership, api.MemberRequest{ID: id})
+	return a.do(ctx, http.MethodPost, "/v1/cluster/leadership", wire.OpTransferLeadership, wire.MemberRequest{ID: id})
 }
 
 // JoinAndPromote adds a node as a non-voter, waits until it has caught up

@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func cluster(t *testing.T) (*testcluster.Cluster, context.Context) {
@@ -101,7 +101,7 @@ func TestClientSignsReadsWithItsKey(t *testing.T) {
 	}
 }
 
-// SignRequest signs exactly what api.RequestSigningBytes says, with the
+// SignRequest signs exactly what wire.RequestSigningBytes says, with the
 // key named in the headers.
 func TestSignRequestCoversMethodURITimeAndBody(t *testing.T) {
 	k, _ := tx.GenerateKey()
@@ -109,19 +109,19 @@ func TestSignRequestCoversMethodURITimeAndBody(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, "https://node:8443/v1/verify/certificate?consistency=strong", nil)
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	client.SignRequest(req, k, body, at)
-	if req.Header.Get(api.HeaderAuthKey) != tx.KeyID(k.Public().(ed25519.PublicKey)) || req.Header.Get(api.HeaderAuthSignedAt) != tx.FormatTime(at) {
+	if req.Header.Get(wire.HeaderAuthKey) != tx.KeyID(k.Public().(ed25519.PublicKey)) || req.Header.Get(wire.HeaderAuthSignedAt) != tx.FormatTime(at) {
 		t.Fatalf("headers %v", req.Header)
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(req.Header.Get(api.HeaderAuthSignature))
+	sig, err := base64.RawURLEncoding.DecodeString(req.Header.Get(wire.HeaderAuthSignature))
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub := k.Public().(ed25519.PublicKey)
-	msg := api.RequestSigningBytes(http.MethodPost, "/v1/verify/certificate?consistency=strong", tx.FormatTime(at), body)
+	msg := wire.RequestSigningBytes(http.MethodPost, "/v1/verify/certificate?consistency=strong", tx.FormatTime(at), body)
 	if !ed25519.Verify(pub, msg, sig) {
 		t.Fatal("the signature does not cover method, URI, time and body")
 	}
-	if ed25519.Verify(pub, api.RequestSigningBytes(http.MethodPost, "/v1/verify/certificate", tx.FormatTime(at), body), sig) {
+	if ed25519.Verify(pub, wire.RequestSigningBytes(http.MethodPost, "/v1/verify/certificate", tx.FormatTime(at), body), sig) {
 		t.Fatal("the signature does not depend on the query")
 	}
 }

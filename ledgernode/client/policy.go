@@ -6,13 +6,13 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Policy fetches a policy: its current head and every version.
-func (c *Client) Policy(ctx context.Context, id string, o ReadOptions) (*api.PolicyResponse, error) {
-	var out api.PolicyResponse
+func (c *Client) Policy(ctx context.Context, id string, o ReadOptions) (*wire.PolicyResponse, error) {
+	var out wire.PolicyResponse
 	if err := c.Do(ctx, http.MethodGet, "/v1/policies/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
@@ -25,7 +25,7 @@ func (c *Client) Policies(ctx context.Context, agency string, o ReadOptions) ([]
 	if agency != "" {
 		q.Set("agency", agency)
 	}
-	var out api.PolicyList
+	var out wire.PolicyList
 	if err := c.Do(ctx, http.MethodGet, "/v1/policies"+c.readQuery(o, q), nil, &out); err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func (c *Client) Policies(ctx context.Context, agency string, o ReadOptions) ([]
 // PoliciesInScope lists the policies that apply to a document with the
 // subject's type, program, HS codes and countries, as of at (RFC 3339; ""
 // for now).
-func (c *Client) PoliciesInScope(ctx context.Context, sub policy.Subject, at string, o ReadOptions) (*api.PolicyScopeResponse, error) {
+func (c *Client) PoliciesInScope(ctx context.Context, sub policy.Subject, at string, o ReadOptions) (*wire.PolicyScopeResponse, error) {
 	q := url.Values{}
 	set := func(k, v string) {
 		if v != "" {
@@ -48,7 +48,7 @@ func (c *Client) PoliciesInScope(ctx context.Context, sub policy.Subject, at str
 	set("origin", strings.Join(sub.OriginCountries, ","))
 	set("destination", strings.Join(sub.DestinationCountries, ","))
 	set("at", at)
-	var out api.PolicyScopeResponse
+	var out wire.PolicyScopeResponse
 	if err := c.Do(ctx, http.MethodGet, "/v1/policy-scope"+c.readQuery(o, q), nil, &out); err != nil {
 		return nil, err
 	}
@@ -57,8 +57,8 @@ func (c *Client) PoliciesInScope(ctx context.Context, sub policy.Subject, at str
 
 // Evaluations returns the evaluation history of a document: every time the
 // agency rules were evaluated on it, with the findings and the outcome.
-func (c *Client) Evaluations(ctx context.Context, documentID string, o ReadOptions) (*api.EvaluationsResponse, error) {
-	var out api.EvaluationsResponse
+func (c *Client) Evaluations(ctx context.Context, documentID string, o ReadOptions) (*wire.EvaluationsResponse, error) {
+	var out wire.EvaluationsResponse
 	if err := c.Do(ctx, http.MethodGet, "/v1/evaluations/"+url.PathEscape(documentID)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}

@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Stream submits transactions over one long streaming request to one node
@@ -42,7 +42,7 @@ func (c *Client) OpenStream(i int) *Stream {
 
 // Submit sends st on the stream and waits for its receipt (a rejected
 // transaction is not an error: check Receipt.Status) or ctx.
-func (s *Stream) Submit(ctx context.Context, st *tx.Signed) (*api.SubmitResponse, error) {
+func (s *Stream) Submit(ctx context.Context, st *tx.Signed) (*wire.SubmitResponse, error) {
 	sc, err := s.conn()
 	if err != nil {
 		return nil, err
@@ -61,12 +61,12 @@ func (s *Stream) Submit(ctx context.Context, st *tx.Signed) (*api.SubmitResponse
 			if r.res.Error != nil {
 				e.ErrorDetail = *r.res.Error
 			} else {
-				e.ErrorDetail = api.ErrorDetail{Code: "no_receipt", Message: "the node answered without a receipt"}
+				e.ErrorDetail = wire.ErrorDetail{Code: "no_receipt", Message: "the node answered without a receipt"}
 			}
 			return nil, e
 		}
 		s.c.NoteHeight(r.res.Receipt.Height)
-		return &api.SubmitResponse{TxID: r.res.TxID, Receipt: r.res.Receipt, Existing: r.res.Existing}, nil
+		return &wire.SubmitResponse{TxID: r.res.TxID, Receipt: r.res.Receipt, Existing: r.res.Existing}, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -99,7 +99,7 @@ func (s *Stream) conn() (*streamConn, error) {
 }
 
 type streamAnswer struct {
-	res api.StreamResult
+	res wire.StreamResult
 	err error
 }
 
@@ -122,7 +122,7 @@ type streamConn struct {
 
 func (c *Client) dialStream(endpoint string) (*streamConn, error) {
 	pr, pw := io.Pipe()
-	req, err := http.NewRequest(http.MethodPost, endpoint+api.PathTxStream, pr)
+	req, err := http.NewRequest(http.MethodPost, endpoint+wire.PathTxStream, pr)
 	if err != nil {
 		return nil, err
 	}
@@ -141,9 +141,9 @@ func (c *Client) dialStream(endpoint string) (*streamConn, error) {
 	if resp.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
-		var eb api.ErrorBody
+		var eb wire.ErrorBody
 		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
-			eb.Error = api.ErrorDetail{Code: "http_error", Message: tx.Shorten(string(data), 300)}
+			eb.Error = wire.ErrorDetail{Code: "http_error", Message: tx.Shorten(string(data), 300)}
 		}
 		e := &Error{Status: resp.StatusCode, ErrorDetail: eb.Error}
 		sc.fail(e)
@@ -212,7 +212,7 @@ func (sc *streamConn) readLoop() {
 	defer sc.body.Close()
 	dec := json.NewDecoder(bufio.NewReaderSize(sc.body, 64<<10))
 	for {
-		var r api.StreamResult
+		var r wire.StreamResult
 		if err := dec.Decode(&r); err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errors.New("the node ended the stream")

@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Agencies lists the registered agencies.
@@ -19,8 +19,8 @@ func (c *Client) Agencies(ctx context.Context, o ReadOptions) ([]*trade.Agency, 
 }
 
 // Agency reads an agency ("us-cbp" or "agency/us-cbp") with its keys.
-func (c *Client) Agency(ctx context.Context, id string, o ReadOptions) (*api.AgencyResponse, error) {
-	var out api.AgencyResponse
+func (c *Client) Agency(ctx context.Context, id string, o ReadOptions) (*wire.AgencyResponse, error) {
+	var out wire.AgencyResponse
 	if err := c.Do(ctx, http.MethodGet, "/v1/agencies/"+id+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
@@ -40,8 +40,8 @@ func (c *Client) Participants(ctx context.Context, f trade.ParticipantFilter, o 
 }
 
 // Participant reads a participant ("acme-mx" or "participant/acme-mx").
-func (c *Client) Participant(ctx context.Context, id string, o ReadOptions) (*api.ParticipantResponse, error) {
-	var out api.ParticipantResponse
+func (c *Client) Participant(ctx context.Context, id string, o ReadOptions) (*wire.ParticipantResponse, error) {
+	var out wire.ParticipantResponse
 	if err := c.Do(ctx, http.MethodGet, "/v1/participants/"+id+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Who may read what (docs/api.md, "Who may read what"), one test per role,
@@ -180,7 +180,7 @@ func TestParticipantReadsOnlyWhatNamesIt(t *testing.T) {
 					t.Errorf("GET %s: %d %s", p, st, code)
 				}
 			}
-			var self, other api.ParticipantResponse
+			var self, other wire.ParticipantResponse
 			if st, _ := status(t, ctx, acme, "/v1/participants/acme-mx", &self); st != 200 || self.Participant.Contact == nil || len(self.Participant.Identifiers) == 0 {
 				t.Errorf("own record: %d %+v, want contact and identifiers", st, self.Participant)
 			}
@@ -227,7 +227,7 @@ func TestAgencyReadsEveryRecordButNotTheCluster(t *testing.T) {
 		"/v1/state/digest", "/v1/certificates?importer=participant/bigbox-us", "/v1/evaluations/ENTRY-0001", "/metrics"} {
 		expect(t, f.ctx, cbp, p, 200, "")
 	}
-	var other api.ParticipantResponse
+	var other wire.ParticipantResponse
 	if st, _ := status(t, f.ctx, cbp, "/v1/participants/acme-mx", &other); st != 200 || len(other.Participant.Identifiers) == 0 {
 		t.Errorf("agency reading a participant: %d %+v, want the whole record", st, other.Participant)
 	}

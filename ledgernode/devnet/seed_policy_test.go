@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/node"
@@ -21,6 +20,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func seedCluster(t *testing.T, registry func() *state.Registry) (*testcluster.Cluster, *Seed) {
@@ -78,7 +78,7 @@ func TestPolicySeederPublishesDemoPoliciesOfThreeAgencies(t *testing.T) {
 // and CBP's Audit finding on an accepted certificate.
 func checkRuledDocuments(ctx context.Context, t *testing.T, cl *client.Client) {
 	t.Helper()
-	finding := func(e api.EvaluationRecord, source, rule string) *chain.Finding {
+	finding := func(e wire.EvaluationRecord, source, rule string) *chain.Finding {
 		for i, f := range e.Findings {
 			if f.Source == source && (rule == "" || f.Rule == rule) {
 				return &e.Findings[i]
@@ -86,7 +86,7 @@ func checkRuledDocuments(ctx context.Context, t *testing.T, cl *client.Client) {
 		}
 		return nil
 	}
-	history := func(id string) api.EvaluationRecord {
+	history := func(id string) wire.EvaluationRecord {
 		t.Helper()
 		h, err := cl.Evaluations(ctx, id, client.ReadOptions{})
 		if err != nil || len(h.Evaluations) != 1 {

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Every admin cluster operation runs at most once: the same envelope sent
@@ -24,7 +24,7 @@ func TestClusterOperationsRunAtMostOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := c.Members[idx]
-	sign := func(typ string, req api.MemberRequest) *tx.Signed {
+	sign := func(typ string, req wire.MemberRequest) *tx.Signed {
 		st, err := tx.BuildSigned(c.Genesis.Network, typ, req, time.Now(), c.Admin)
 		if err != nil {
 			t.Fatal(err)
@@ -51,9 +51,9 @@ func TestClusterOperationsRunAtMostOnce(t *testing.T) {
 		return out
 	}
 
-	add := sign(api.OpAddMember, api.MemberRequest{ID: "n3", RaftAddr: m.RaftAddr, APIAddr: m.APIAddr})
+	add := sign(wire.OpAddMember, wire.MemberRequest{ID: "n3", RaftAddr: m.RaftAddr, APIAddr: m.APIAddr})
 	first := send(0, http.MethodPost, "/v1/cluster/members", add)
-	remove := sign(api.OpRemoveMember, api.MemberRequest{ID: "n3"})
+	remove := sign(wire.OpRemoveMember, wire.MemberRequest{ID: "n3"})
 	send(1, http.MethodDelete, "/v1/cluster/members/n3", remove)
 	if s := members(); s["n3"] != "" {
 		t.Fatalf("n3 still a member after removal: %v", s)
@@ -70,7 +70,7 @@ func TestClusterOperationsRunAtMostOnce(t *testing.T) {
 
 	// A transfer replayed after it moved leadership does not move it again.
 	before := leaderOf(t, ctx, c)
-	transfer := sign(api.OpTransferLeadership, api.MemberRequest{})
+	transfer := sign(wire.OpTransferLeadership, wire.MemberRequest{})
 	send(before, http.MethodPost, "/v1/cluster/leadership", transfer)
 	after := waitNewLeader(t, ctx, c, before)
 	for node := range 3 {
@@ -82,7 +82,7 @@ func TestClusterOperationsRunAtMostOnce(t *testing.T) {
 
 	// Under the new leader, the old removal replayed does not remove n3
 	// once it is back.
-	send(after, http.MethodPost, "/v1/cluster/members", sign(api.OpAddMember, api.MemberRequest{ID: "n3", RaftAddr: m.RaftAddr, APIAddr: m.APIAddr}))
+	send(after, http.MethodPost, "/v1/cluster/members", sign(wire.OpAddMember, wire.MemberRequest{ID: "n3", RaftAddr: m.RaftAddr, APIAddr: m.APIAddr}))
 	send(after, http.MethodDelete, "/v1/cluster/members/n3", remove)
 	if s := members(); s["n3"] != "nonvoter" {
 		t.Fatalf("a replayed removeMember under a new leader removed n3 again: %v", s)

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Many goroutines share one submission stream to a follower and one to the
@@ -98,14 +98,14 @@ func TestStreamAnswersABadEnvelopeAndGoesOn(t *testing.T) {
 		body.WriteByte('\n')
 	}
 	rec := httptest.NewRecorder()
-	c.Node(0).Handler().ServeHTTP(rec, c.AsAdmin(httptest.NewRequestWithContext(ctx, http.MethodPost, api.PathTxStream, &body)))
+	c.Node(0).Handler().ServeHTTP(rec, c.AsAdmin(httptest.NewRequestWithContext(ctx, http.MethodPost, wire.PathTxStream, &body)))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
-	got := map[int]api.StreamResult{}
+	got := map[int]wire.StreamResult{}
 	sc := bufio.NewScanner(rec.Body)
 	for sc.Scan() {
-		var r api.StreamResult
+		var r wire.StreamResult
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("answer line %q: %v", sc.Text(), err)
 		}

@@ -13,10 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Who may read what. Every request is authenticated first (a client
@@ -196,7 +196,7 @@ func (e notOnLedger) Unwrap() error        { return e.err }
 func (e notOnLedger) Is(target error) bool { return target == errNotOnLedger }
 
 func (s *Server) authenticateOnce(r *http.Request) (Principal, error) {
-	if r.Header.Get(api.HeaderAuthKey) != "" {
+	if r.Header.Get(wire.HeaderAuthKey) != "" {
 		return s.authenticateSignature(r)
 	}
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
@@ -204,7 +204,7 @@ func (s *Server) authenticateOnce(r *http.Request) (Principal, error) {
 	}
 	cert := r.TLS.PeerCertificates[0]
 	if id := pki.NodeIDOf(cert); id != "" {
-		if as := r.Header.Get(api.HeaderOnBehalfOf); as != "" {
+		if as := r.Header.Get(wire.HeaderOnBehalfOf); as != "" {
 			return s.onBehalfOf(as)
 		}
 		return Principal{Role: RoleNode, Identity: state.KindNode + "/" + id, Via: "certificate"}, nil
@@ -286,24 +286,24 @@ const maxSignedBody = 1 << 20
 // network's clock skew of now; the signature covers method, URI, time and
 // body.
 func (s *Server) authenticateSignature(r *http.Request) (Principal, error) {
-	keyID, at, sig := r.Header.Get(api.HeaderAuthKey), r.Header.Get(api.HeaderAuthSignedAt), r.Header.Get(api.HeaderAuthSignature)
+	keyID, at, sig := r.Header.Get(wire.HeaderAuthKey), r.Header.Get(wire.HeaderAuthSignedAt), r.Header.Get(wire.HeaderAuthSignature)
 	pub, err := tx.ParseKeyID(keyID)
 	if err != nil {
-		return Principal{}, unauthenticated("header %s: %v", api.HeaderAuthKey, err)
+		return Principal{}, unauthenticated("header %s: %v", wire.HeaderAuthKey, err)
 	}
 	t, err := tx.ParseTime(at)
 	if err != nil {
-		return Principal{}, unauthenticated("header %s %q: %v", api.HeaderAuthSignedAt, tx.Shorten(at, 40), err)
+		return Principal{}, unauthenticated("header %s %q: %v", wire.HeaderAuthSignedAt, tx.Shorten(at, 40), err)
 	}
 	g := s.cfg.Store.Genesis()
 	skew := max(time.Duration(g.Params.MaxClockSkewSeconds)*time.Second, 30*time.Second)
 	now := time.Now()
 	if t.Before(now.Add(-skew)) || t.After(now.Add(skew)) {
-		return Principal{}, unauthenticated("header %s %s is more than %s from this node's clock %s: sign each request afresh (and check the clock)", api.HeaderAuthSignedAt, at, skew, tx.FormatTime(now))
+		return Principal{}, unauthenticated("header %s %s is more than %s from this node's clock %s: sign each request afresh (and check the clock)", wire.HeaderAuthSignedAt, at, skew, tx.FormatTime(now))
 	}
 	rawSig, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil || len(rawSig) != ed25519.SignatureSize {
-		return Principal{}, unauthenticated("header %s: must be a 64-byte Ed25519 signature, base64url without padding", api.HeaderAuthSignature)
+		return Principal{}, unauthenticated("header %s: must be a 64-byte Ed25519 signature, base64url without padding", wire.HeaderAuthSignature)
 	}
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
@@ -315,8 +315,8 @@ func (s *Server) authenticateSignature(r *http.Request) (Principal, error) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	if !ed25519.Verify(pub, api.RequestSigningBytes(r.Method, r.URL.RequestURI(), at, body), rawSig) {
-		return Principal{}, unauthenticated("header %s does not verify for key %s over this request (method, path and query, %s, body)", api.HeaderAuthSignature, tx.Fingerprint(pub), api.HeaderAuthSignedAt)
+	if !ed25519.Verify(pub, wire.RequestSigningBytes(r.Method, r.URL.RequestURI(), at, body), rawSig) {
+		return Principal{}, unauthenticated("header %s does not verify for key %s over this request (method, path and query, %s, body)", wire.HeaderAuthSignature, tx.Fingerprint(pub), wire.HeaderAuthSignedAt)
 	}
 	var p Principal
 	err = s.cfg.Store.View(func(v *state.View) error {

@@ -3,9 +3,10 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"net/http"
 	"strings"
+
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
@@ -34,7 +35,7 @@ var rejectionStatus = map[string]int{
 }
 
 // statusOf is the one place where errors become status codes.
-func statusOf(err error) (int, api.ErrorDetail) {
+func statusOf(err error) (int, wire.ErrorDetail) {
 	var rej *state.Rejection
 	var fe *tx.FieldError
 	var br *errBadRequest
@@ -48,51 +49,51 @@ func statusOf(err error) (int, api.ErrorDetail) {
 			st = http.StatusBadRequest
 		}
 		r := rej.Reasons[0]
-		return st, api.ErrorDetail{Code: r.Code, Field: r.Field, Message: r.Message, Reasons: rej.Reasons}
+		return st, wire.ErrorDetail{Code: r.Code, Field: r.Field, Message: r.Message, Reasons: rej.Reasons}
 	case errors.Is(err, tx.ErrTooLarge):
 		errors.As(err, &fe)
-		return http.StatusRequestEntityTooLarge, api.ErrorDetail{Code: "too_large", Field: fe.Field, Message: fe.Error()}
+		return http.StatusRequestEntityTooLarge, wire.ErrorDetail{Code: "too_large", Field: fe.Field, Message: fe.Error()}
 	case errors.As(err, &fe):
 		if errors.Is(err, tx.ErrBadSignature) {
-			return http.StatusUnauthorized, api.ErrorDetail{Code: state.CodeBadSignature, Field: fe.Field, Message: fe.Error()}
+			return http.StatusUnauthorized, wire.ErrorDetail{Code: state.CodeBadSignature, Field: fe.Field, Message: fe.Error()}
 		}
-		return http.StatusBadRequest, api.ErrorDetail{Code: "invalid", Field: fe.Field, Message: fe.Error()}
+		return http.StatusBadRequest, wire.ErrorDetail{Code: "invalid", Field: fe.Field, Message: fe.Error()}
 	case errors.As(err, &br):
-		return http.StatusBadRequest, api.ErrorDetail{Code: "invalid", Field: br.field, Message: br.Error()}
+		return http.StatusBadRequest, wire.ErrorDetail{Code: "invalid", Field: br.field, Message: br.Error()}
 	case errors.As(err, &notReached):
-		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "height_not_reached", Message: notReached.Error()}
+		return http.StatusServiceUnavailable, wire.ErrorDetail{Code: "height_not_reached", Message: notReached.Error()}
 	case errors.Is(err, state.ErrHistoryUnavailable):
-		return http.StatusConflict, api.ErrorDetail{Code: "history_unavailable", Field: "asOfHeight", Message: err.Error()}
+		return http.StatusConflict, wire.ErrorDetail{Code: "history_unavailable", Field: "asOfHeight", Message: err.Error()}
 	case errors.Is(err, state.ErrFutureHeight):
-		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "height_not_reached", Field: "asOfHeight", Message: err.Error()}
+		return http.StatusServiceUnavailable, wire.ErrorDetail{Code: "height_not_reached", Field: "asOfHeight", Message: err.Error()}
 	case errors.As(err, &behind):
-		return http.StatusConflict, api.ErrorDetail{Code: "member_behind", Message: behind.msg}
+		return http.StatusConflict, wire.ErrorDetail{Code: "member_behind", Message: behind.msg}
 	case errors.As(err, &pe):
 		return pe.status, pe.body.Error
 	case errors.Is(err, errPeerUnreachable):
-		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "no_leader", Message: err.Error() + "; retry shortly"}
+		return http.StatusServiceUnavailable, wire.ErrorDetail{Code: "no_leader", Message: err.Error() + "; retry shortly"}
 	case errors.Is(err, errUnauthenticated):
-		return http.StatusUnauthorized, api.ErrorDetail{Code: "unauthenticated", Message: strings.TrimPrefix(err.Error(), errUnauthenticated.Error()+": ")}
+		return http.StatusUnauthorized, wire.ErrorDetail{Code: "unauthenticated", Message: strings.TrimPrefix(err.Error(), errUnauthenticated.Error()+": ")}
 	case errors.Is(err, errForbidden):
-		return http.StatusForbidden, api.ErrorDetail{Code: "forbidden", Message: strings.TrimPrefix(err.Error(), errForbidden.Error()+": ")}
+		return http.StatusForbidden, wire.ErrorDetail{Code: "forbidden", Message: strings.TrimPrefix(err.Error(), errForbidden.Error()+": ")}
 	case errors.Is(err, errUnauthorized):
-		return http.StatusForbidden, api.ErrorDetail{Code: state.CodeUnauthorized, Message: err.Error()}
+		return http.StatusForbidden, wire.ErrorDetail{Code: state.CodeUnauthorized, Message: err.Error()}
 	case errors.Is(err, state.ErrNotFound):
-		return http.StatusNotFound, api.ErrorDetail{Code: "not_found", Message: err.Error()}
+		return http.StatusNotFound, wire.ErrorDetail{Code: "not_found", Message: err.Error()}
 	case errors.Is(err, consensus.ErrUnknownMember):
-		return http.StatusNotFound, api.ErrorDetail{Code: "not_found", Message: err.Error()}
+		return http.StatusNotFound, wire.ErrorDetail{Code: "not_found", Message: err.Error()}
 	case errors.Is(err, consensus.ErrNoLeader), errors.Is(err, consensus.ErrNotLeader):
-		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "no_leader", Message: "no leader reachable right now (election in progress or quorum lost); retry shortly"}
+		return http.StatusServiceUnavailable, wire.ErrorDetail{Code: "no_leader", Message: "no leader reachable right now (election in progress or quorum lost); retry shortly"}
 	case errors.Is(err, consensus.ErrOutcomeUnknown):
-		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "outcome_unknown", Message: err.Error()}
+		return http.StatusServiceUnavailable, wire.ErrorDetail{Code: "outcome_unknown", Message: err.Error()}
 	case errors.Is(err, errBusy):
-		return http.StatusTooManyRequests, api.ErrorDetail{Code: "busy", Message: err.Error()}
+		return http.StatusTooManyRequests, wire.ErrorDetail{Code: "busy", Message: err.Error()}
 	case errors.Is(err, consensus.ErrOverloaded):
-		return http.StatusTooManyRequests, api.ErrorDetail{Code: "overloaded", Message: err.Error()}
+		return http.StatusTooManyRequests, wire.ErrorDetail{Code: "overloaded", Message: err.Error()}
 	case errors.Is(err, consensus.ErrShutdown):
-		return http.StatusServiceUnavailable, api.ErrorDetail{Code: "shutting_down", Message: err.Error()}
+		return http.StatusServiceUnavailable, wire.ErrorDetail{Code: "shutting_down", Message: err.Error()}
 	}
-	return http.StatusInternalServerError, api.ErrorDetail{Code: "internal", Message: err.Error()}
+	return http.StatusInternalServerError, wire.ErrorDetail{Code: "internal", Message: err.Error()}
 }
 
 func writeError(w http.ResponseWriter, err error) {
@@ -100,7 +101,7 @@ func writeError(w http.ResponseWriter, err error) {
 	if st == http.StatusServiceUnavailable || st == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, st, api.ErrorBody{Error: d})
+	writeJSON(w, st, wire.ErrorBody{Error: d})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

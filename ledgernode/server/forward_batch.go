@@ -9,9 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // forwardCoalescer sends the single submissions a follower forwards to the
@@ -41,13 +41,13 @@ type forwardItem struct {
 }
 
 type forwardResult struct {
-	resp *api.SubmitResponse
+	resp *wire.SubmitResponse
 	err  error
 }
 
 // submit forwards st and waits for the leader's answer or ctx. When ctx
 // ends first the outcome is unknown: the batch may still commit it.
-func (f *forwardCoalescer) submit(ctx context.Context, st *tx.Signed) (*api.SubmitResponse, error) {
+func (f *forwardCoalescer) submit(ctx context.Context, st *tx.Signed) (*wire.SubmitResponse, error) {
 	it := &forwardItem{ctx: ctx, st: st, done: make(chan forwardResult, 1)}
 	f.mu.Lock()
 	f.queue = append(f.queue, it)
@@ -79,7 +79,7 @@ func (f *forwardCoalescer) run() {
 }
 
 // take removes the next batch from the queue (at least one item, at most
-// api.MaxBatch and maxBytes), or ends this sender when the queue is empty.
+// wire.MaxBatch and maxBytes), or ends this sender when the queue is empty.
 // Items whose callers have gone are dropped unsent, as a single forward is
 // cancelled with its request: a caller told "outcome unknown" must not
 // have its transaction sent long after (it may have resubmitted, or be
@@ -100,7 +100,7 @@ func (f *forwardCoalescer) take() []*forwardItem {
 		return nil
 	}
 	n, size := 0, 2
-	for n < len(f.queue) && n < api.MaxBatch {
+	for n < len(f.queue) && n < wire.MaxBatch {
 		size += len(f.queue[n].st.Canonical) + 1
 		if n > 0 && size > f.maxBytes {
 			break
@@ -124,11 +124,11 @@ func (f *forwardCoalescer) send(batch []*forwardItem) {
 	for k, it := range batch {
 		sts[k] = it.st
 	}
-	body := api.BatchBody(sts)
+	body := wire.BatchBody(sts)
 	ctx, cancel := batchContext(batch, f.timeout)
 	defer cancel()
 	status, out, err := f.post(ctx, body)
-	var br api.BatchResponse
+	var br wire.BatchResponse
 	switch {
 	case err != nil:
 	case status != http.StatusOK:
@@ -169,13 +169,13 @@ func batchContext(batch []*forwardItem, timeout time.Duration) (context.Context,
 }
 
 // singleResult is a batch item's answer as POST /v1/tx gives it.
-func singleResult(r api.BatchResult) forwardResult {
+func singleResult(r wire.BatchResult) forwardResult {
 	if r.Error != nil || r.Receipt == nil {
-		body := api.ErrorBody{}
+		body := wire.ErrorBody{}
 		if r.Error != nil {
 			body.Error = *r.Error
 		} else {
-			body.Error = api.ErrorDetail{Code: "peer_error", Message: "leader answered without a receipt"}
+			body.Error = wire.ErrorDetail{Code: "peer_error", Message: "leader answered without a receipt"}
 		}
 		status := r.Status
 		if status == 0 {
@@ -183,5 +183,5 @@ func singleResult(r api.BatchResult) forwardResult {
 		}
 		return forwardResult{err: &errPeer{status: status, body: body}}
 	}
-	return forwardResult{resp: &api.SubmitResponse{TxID: r.Receipt.TxID, Receipt: r.Receipt, Existing: r.Existing}}
+	return forwardResult{resp: &wire.SubmitResponse{TxID: r.Receipt.TxID, Receipt: r.Receipt, Existing: r.Existing}}
 }

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // These tests drive the coalescer's queue through its post function: the
@@ -62,9 +62,9 @@ func accept(t *testing.T, body []byte) func() (int, []byte, error) {
 	if err := json.Unmarshal(body, &raws); err != nil {
 		t.Fatal(err)
 	}
-	var br api.BatchResponse
+	var br wire.BatchResponse
 	for i := range raws {
-		br.Results = append(br.Results, api.BatchResult{TxID: fmt.Sprint(i), Receipt: &chain.Receipt{TxID: fmt.Sprint(i), Status: chain.Accepted}})
+		br.Results = append(br.Results, wire.BatchResult{TxID: fmt.Sprint(i), Receipt: &chain.Receipt{TxID: fmt.Sprint(i), Status: chain.Accepted}})
 	}
 	out, _ := json.Marshal(br)
 	return func() (int, []byte, error) { return http.StatusOK, out, nil }
@@ -160,8 +160,8 @@ func TestBatchItemAnswersAreEachCallersOwn(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { _, err := f.submit(context.Background(), sts[0]); done <- err }()
 	c := <-calls
-	out, _ := json.Marshal(api.BatchResponse{Results: []api.BatchResult{{Status: http.StatusForbidden,
-		Error: &api.ErrorDetail{Code: "unauthorized", Message: "not yours"}}}})
+	out, _ := json.Marshal(wire.BatchResponse{Results: []wire.BatchResult{{Status: http.StatusForbidden,
+		Error: &wire.ErrorDetail{Code: "unauthorized", Message: "not yours"}}}})
 	c.resp <- func() (int, []byte, error) { return http.StatusOK, out, nil }
 	err := <-done
 	if st, d := statusOf(err); st != http.StatusForbidden || d.Code != "unauthorized" {

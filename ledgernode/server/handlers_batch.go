@@ -13,16 +13,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // maxBatchBytes bounds the body of POST /v1/txs.
 const maxBatchBytes = 16 << 20
 
-// submitBatch handles POST /v1/txs: up to api.MaxBatch envelopes in one
+// submitBatch handles POST /v1/txs: up to wire.MaxBatch envelopes in one
 // request, each checked and answered as POST /v1/tx would, in order. A
 // follower forwards the batch to the leader in one request. It saves a
 // gateway submitting many records the cost of one HTTP exchange each.
@@ -58,11 +58,11 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		refuse(badRequest("body", fmt.Sprintf("must be a JSON array of signed envelopes, not %s", jsonTokenKind(tok))))
 		return
 	}
-	forwarded := r.Header.Get(api.HeaderForwarded) != ""
+	forwarded := r.Header.Get(wire.HeaderForwarded) != ""
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.SubmitTimeout)
 	defer cancel()
-	res := make([]api.BatchResult, api.MaxBatch)
-	sts := make([]*tx.Signed, api.MaxBatch)
+	res := make([]wire.BatchResult, wire.MaxBatch)
+	sts := make([]*tx.Signed, wire.MaxBatch)
 	var stop atomic.Pointer[batchStop]
 	items := make(chan batchItem, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
@@ -92,7 +92,7 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 				case err != nil:
 					res[it.i] = failed(st.IDHex(), err)
 				case existing != nil:
-					res[it.i] = api.BatchResult{TxID: st.IDHex(), Existing: true, Receipt: &existing.Receipt}
+					res[it.i] = wire.BatchResult{TxID: st.IDHex(), Existing: true, Receipt: &existing.Receipt}
 				default:
 					sts[it.i] = st
 				}
@@ -102,8 +102,8 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	n := 0
 	var rerr error
 	for dec.More() && stop.Load() == nil {
-		if n == api.MaxBatch {
-			rerr = badRequest("body", fmt.Sprintf("more than %d envelopes: send 1 to %d per request", api.MaxBatch, api.MaxBatch))
+		if n == wire.MaxBatch {
+			rerr = badRequest("body", fmt.Sprintf("more than %d envelopes: send 1 to %d per request", wire.MaxBatch, wire.MaxBatch))
 			break
 		}
 		var raw json.RawMessage
@@ -124,7 +124,7 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		if _, err := dec.Token(); err != nil {
 			rerr = readErr("body", err)
 		} else if n == 0 {
-			rerr = badRequest("body", fmt.Sprintf("0 envelopes: send 1 to %d per request", api.MaxBatch))
+			rerr = badRequest("body", fmt.Sprintf("0 envelopes: send 1 to %d per request", wire.MaxBatch))
 		}
 	}
 	if rerr != nil {
@@ -156,7 +156,7 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 			s.countSubmit(nil)
 		}
 	}
-	writeJSON(w, http.StatusOK, api.BatchResponse{Results: res})
+	writeJSON(w, http.StatusOK, wire.BatchResponse{Results: res})
 }
 
 type batchItem struct {
@@ -196,7 +196,7 @@ func inEnvelope(i int, err error) error {
 		d.Field = prefix
 	}
 	d.Message = fmt.Sprintf("%s: %s; the whole batch is refused, nothing in it was submitted", prefix, d.Message)
-	return &errPeer{status: st, body: api.ErrorBody{Error: d}}
+	return &errPeer{status: st, body: wire.ErrorBody{Error: d}}
 }
 
 func jsonTokenKind(tok json.Token) string {
@@ -228,14 +228,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // failed is a batch item's error, mapped as the single-envelope route maps it.
-func failed(id string, err error) api.BatchResult {
+func failed(id string, err error) wire.BatchResult {
 	st, d := statusOf(err)
-	return api.BatchResult{TxID: id, Status: st, Error: &d}
+	return wire.BatchResult{TxID: id, Status: st, Error: &d}
 }
 
 // submitPending proposes the pending items here (this node leads, or the
 // batch was forwarded to it: never forwarded again).
-func (s *Server) submitPending(ctx context.Context, sts []*tx.Signed, pending []int, res []api.BatchResult) {
+func (s *Server) submitPending(ctx context.Context, sts []*tx.Signed, pending []int, res []wire.BatchResult) {
 	var wg sync.WaitGroup
 	for _, i := range pending {
 		wg.Add(1)
@@ -246,7 +246,7 @@ func (s *Server) submitPending(ctx context.Context, sts []*tx.Signed, pending []
 				res[i] = failed(sts[i].IDHex(), err)
 				return
 			}
-			res[i] = api.BatchResult{TxID: rc.TxID, Existing: rc.TxID != sts[i].IDHex(), Receipt: &rc}
+			res[i] = wire.BatchResult{TxID: rc.TxID, Existing: rc.TxID != sts[i].IDHex(), Receipt: &rc}
 		}(i)
 	}
 	wg.Wait()
@@ -254,17 +254,17 @@ func (s *Server) submitPending(ctx context.Context, sts []*tx.Signed, pending []
 
 // forwardPending sends the pending items to the leader as one batch,
 // retrying while there is no leader (resubmission is safe: accepted once).
-func (s *Server) forwardPending(ctx context.Context, sts []*tx.Signed, pending []int, res []api.BatchResult) {
+func (s *Server) forwardPending(ctx context.Context, sts []*tx.Signed, pending []int, res []wire.BatchResult) {
 	items := make([]*tx.Signed, len(pending))
 	for k, i := range pending {
 		items[k] = sts[i]
 	}
-	body := api.BatchBody(items)
+	body := wire.BatchBody(items)
 	backoff := 20 * time.Millisecond
 	for {
 		status, out, err := s.forward(ctx, http.MethodPost, "/v1/txs", body)
 		if err == nil && status == http.StatusOK {
-			var br api.BatchResponse
+			var br wire.BatchResponse
 			if err := json.Unmarshal(out, &br); err == nil && len(br.Results) == len(pending) {
 				for k, i := range pending {
 					res[i] = br.Results[k]

@@ -9,19 +9,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // localStatus is what this node alone knows.
-func (s *Server) localStatus() api.Status {
+func (s *Server) localStatus() wire.Status {
 	m := s.cfg.Store.Meta()
 	leader, leaderAPI := s.cfg.Node.Leader()
 	st := s.cfg.Node.Stats()
-	return api.Status{Node: s.cfg.NodeID, Network: m.Network, State: s.cfg.Node.State(), Leader: leader, LeaderAPI: leaderAPI,
+	return wire.Status{Node: s.cfg.NodeID, Network: m.Network, State: s.cfg.Node.State(), Leader: leader, LeaderAPI: leaderAPI,
 		Height: m.Height, BlockHash: m.BlockHash, BlockTime: m.Time, TreeSize: m.TreeSize, Root: m.Root,
 		AppliedIndex: s.cfg.Store.Applied().Index, CommitIndex: s.cfg.Node.CommitIndex(), Term: st["term"]}
 }
@@ -39,10 +39,10 @@ func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	st.Members = make([]api.Member, len(servers))
+	st.Members = make([]wire.Member, len(servers))
 	var wg sync.WaitGroup
 	for i, sv := range servers {
-		st.Members[i] = api.Member{ID: sv.ID, RaftAddr: sv.RaftAddr, APIAddr: sv.APIAddr, Suffrage: sv.Suffrage, Leader: sv.Leader}
+		st.Members[i] = wire.Member{ID: sv.ID, RaftAddr: sv.RaftAddr, APIAddr: sv.APIAddr, Suffrage: sv.Suffrage, Leader: sv.Leader}
 		if sv.ID == s.cfg.NodeID {
 			st.Members[i].Reachable, st.Members[i].State = true, st.State
 			st.Members[i].Height, st.Members[i].AppliedIndex = st.Height, st.AppliedIndex
@@ -53,7 +53,7 @@ func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		wg.Add(1)
-		go func(m *api.Member) {
+		go func(m *wire.Member) {
 			defer wg.Done()
 			peer, err := s.peerStatus(r.Context(), m.APIAddr)
 			if err != nil {
@@ -67,7 +67,7 @@ func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (s *Server) peerStatus(ctx context.Context, apiAddr string) (*api.Status, error) {
+func (s *Server) peerStatus(ctx context.Context, apiAddr string) (*wire.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+apiAddr+"/v1/cluster/status?self=true", nil)
@@ -79,7 +79,7 @@ func (s *Server) peerStatus(ctx context.Context, apiAddr string) (*api.Status, e
 		return nil, fmt.Errorf("unreachable: %v", err)
 	}
 	defer resp.Body.Close()
-	var st api.Status
+	var st wire.Status
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (s *Server) peerStatus(ctx context.Context, apiAddr string) (*api.Status, e
 
 // adminRequest decodes a cluster operation: a fresh envelope of the given
 // type signed by a network admin key. It is authorised, not recorded.
-func (s *Server) adminRequest(r *http.Request, typ string) (*tx.Signed, []byte, *api.MemberRequest, error) {
+func (s *Server) adminRequest(r *http.Request, typ string) (*tx.Signed, []byte, *wire.MemberRequest, error) {
 	st, err := s.decodeEnvelope(r)
 	if err != nil {
 		return nil, nil, nil, err
@@ -125,7 +125,7 @@ func (s *Server) adminRequest(r *http.Request, typ string) (*tx.Signed, []byte, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var mr api.MemberRequest
+	var mr wire.MemberRequest
 	if err := tx.DecodePayload(st.Payload, &mr); err != nil {
 		return nil, nil, nil, err
 	}
@@ -134,7 +134,7 @@ func (s *Server) adminRequest(r *http.Request, typ string) (*tx.Signed, []byte, 
 
 // memberRequest is adminRequest for an operation on the member the path
 // names ({id}): the signed payload must name the same member.
-func (s *Server) memberRequest(r *http.Request, typ string) (*tx.Signed, []byte, *api.MemberRequest, error) {
+func (s *Server) memberRequest(r *http.Request, typ string) (*tx.Signed, []byte, *wire.MemberRequest, error) {
 	st, body, mr, err := s.adminRequest(r, typ)
 	if err != nil {
 		return nil, nil, nil, err
@@ -175,9 +175,9 @@ func (s *Server) clusterOp(w http.ResponseWriter, r *http.Request, st *tx.Signed
 	out, err := op()
 	status, answer := http.StatusOK, []byte(nil)
 	if err != nil {
-		var d api.ErrorDetail
+		var d wire.ErrorDetail
 		status, d = statusOf(err)
-		answer, _ = json.Marshal(api.ErrorBody{Error: d})
+		answer, _ = json.Marshal(wire.ErrorBody{Error: d})
 	} else if answer, err = json.Marshal(out); err != nil {
 		writeError(w, err)
 		return
@@ -202,12 +202,12 @@ func (s *Server) clusterOp(w http.ResponseWriter, r *http.Request, st *tx.Signed
 // lost leadership on the way): it is never run twice.
 func answerRecorded(w http.ResponseWriter, rec state.ClusterOp) {
 	if !rec.Done {
-		writeJSON(w, http.StatusConflict, api.ErrorBody{Error: api.ErrorDetail{Code: "operation_outcome_unknown",
+		writeJSON(w, http.StatusConflict, wire.ErrorBody{Error: wire.ErrorDetail{Code: "operation_outcome_unknown",
 			Message: fmt.Sprintf("cluster operation %s (%s) was started at Raft index %d and has no recorded outcome (still running, or its leader lost leadership on the way); an operation runs at most once, so it is not run again: check its effect with 'ledgerctl cluster status' and sign a new one if needed", tx.Shorten(rec.TxID, 16), rec.Type, rec.StartIndex)}})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set(api.HeaderExisting, "true")
+	w.Header().Set(wire.HeaderExisting, "true")
 	w.WriteHeader(rec.Status)
 	_, _ = w.Write(append(rec.Answer, '\n'))
 }
@@ -260,7 +260,7 @@ func (s *Server) recordClusterOp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
-	st, body, mr, err := s.adminRequest(r, api.OpAddMember)
+	st, body, mr, err := s.adminRequest(r, wire.OpAddMember)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -276,7 +276,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) promoteMember(w http.ResponseWriter, r *http.Request) {
-	st, body, mr, err := s.memberRequest(r, api.OpPromoteMember)
+	st, body, mr, err := s.memberRequest(r, wire.OpPromoteMember)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -325,7 +325,7 @@ func (s *Server) caughtUp(ctx context.Context, id string) error {
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
-	st, body, mr, err := s.memberRequest(r, api.OpRemoveMember)
+	st, body, mr, err := s.memberRequest(r, wire.OpRemoveMember)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -337,7 +337,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) transferLeadership(w http.ResponseWriter, r *http.Request) {
-	st, body, mr, err := s.adminRequest(r, api.OpTransferLeadership)
+	st, body, mr, err := s.adminRequest(r, wire.OpTransferLeadership)
 	if err != nil {
 		writeError(w, err)
 		return

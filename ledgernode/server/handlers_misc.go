@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (s *Server) getKey(w http.ResponseWriter, r *http.Request) {
@@ -28,7 +28,7 @@ func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		keys, err := state.KeysOf(v, id)
-		return api.IdentityResponse{Identity: *ident, Keys: keys}, err
+		return wire.IdentityResponse{Identity: *ident, Keys: keys}, err
 	})
 }
 
@@ -51,13 +51,13 @@ func (s *Server) getDigest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.DigestResponse{Height: m.Height, Digest: d, StateHash: m.StateHash})
+	writeJSON(w, http.StatusOK, wire.DigestResponse{Height: m.Height, Digest: d, StateHash: m.StateHash})
 }
 
 func (s *Server) getTypes(w http.ResponseWriter, r *http.Request) {
-	var out []api.TypeInfo
+	var out []wire.TypeInfo
 	for _, h := range s.cfg.Store.Registry().Types() {
-		out = append(out, api.TypeInfo{Type: h.Type, Summary: h.Summary})
+		out = append(out, wire.TypeInfo{Type: h.Type, Summary: h.Summary})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -65,10 +65,10 @@ func (s *Server) getTypes(w http.ResponseWriter, r *http.Request) {
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	st := s.cfg.Node.State()
 	if st == "Shutdown" {
-		writeJSON(w, http.StatusServiceUnavailable, api.Ready{State: st, Reason: "raft is shut down"})
+		writeJSON(w, http.StatusServiceUnavailable, wire.Ready{State: st, Reason: "raft is shut down"})
 		return
 	}
-	writeJSON(w, http.StatusOK, api.Ready{Ready: true, State: st})
+	writeJSON(w, http.StatusOK, wire.Ready{Ready: true, State: st})
 }
 
 // readyz: ready means a leader is known and this node has applied the log
@@ -76,10 +76,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	st := s.cfg.Node.State()
 	if err := s.readiness(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, api.Ready{State: st, Reason: err.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, wire.Ready{State: st, Reason: err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, api.Ready{Ready: true, State: st})
+	writeJSON(w, http.StatusOK, wire.Ready{Ready: true, State: st})
 }
 
 var errNotReady = errors.New("not ready")

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Streaming submission (POST /v1/txs/stream): one long request whose body
@@ -47,14 +47,14 @@ func (s *Server) submitStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lim := s.cfg.Store.Limits()
-	forwarded := r.Header.Get(api.HeaderForwarded) != ""
+	forwarded := r.Header.Get(wire.HeaderForwarded) != ""
 	hold := s.budget.streamHold(r)
 	defer hold.close()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	_ = rc.Flush()
 
-	results := make(chan api.StreamResult, streamWindow)
+	results := make(chan wire.StreamResult, streamWindow)
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
@@ -97,7 +97,7 @@ func (s *Server) submitStream(w http.ResponseWriter, r *http.Request) {
 				if errors.As(err, &tooLong) {
 					res := failed("", &tx.FieldError{Field: "envelope", Large: true,
 						Message: fmt.Sprintf("line %d is over the limit of %d bytes; the stream ends here", i, lim.MaxEnvelopeBytes)})
-					res2 := api.StreamResult{I: i, BatchResult: res}
+					res2 := wire.StreamResult{I: i, BatchResult: res}
 					wg.Wait()
 					results <- res2
 				}
@@ -111,7 +111,7 @@ func (s *Server) submitStream(w http.ResponseWriter, r *http.Request) {
 }
 
 // streamOne checks and submits one envelope of a stream, as POST /v1/tx.
-func (s *Server) streamOne(ctx context.Context, raw []byte, forwarded bool) api.StreamResult {
+func (s *Server) streamOne(ctx context.Context, raw []byte, forwarded bool) wire.StreamResult {
 	arrived := time.Now()
 	var st *tx.Signed
 	var err error
@@ -120,16 +120,16 @@ func (s *Server) streamOne(ctx context.Context, raw []byte, forwarded bool) api.
 	}
 	if err != nil {
 		s.countSubmit(err)
-		return api.StreamResult{BatchResult: failed("", err)}
+		return wire.StreamResult{BatchResult: failed("", err)}
 	}
 	existing, err := s.precheck(ctx, st, arrived, forwarded)
 	if err != nil && !errors.Is(err, errForward) {
 		s.countSubmit(err)
-		return api.StreamResult{BatchResult: failed(st.IDHex(), err)}
+		return wire.StreamResult{BatchResult: failed(st.IDHex(), err)}
 	}
 	if existing != nil {
 		s.countSubmit(nil)
-		return api.StreamResult{BatchResult: api.BatchResult{TxID: st.IDHex(), Existing: true, Receipt: &existing.Receipt}}
+		return wire.StreamResult{BatchResult: wire.BatchResult{TxID: st.IDHex(), Existing: true, Receipt: &existing.Receipt}}
 	}
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
 	defer cancel()
@@ -137,17 +137,17 @@ func (s *Server) streamOne(ctx context.Context, raw []byte, forwarded bool) api.
 	s.countSubmit(err)
 	switch {
 	case err != nil:
-		return api.StreamResult{BatchResult: failed(st.IDHex(), err)}
+		return wire.StreamResult{BatchResult: failed(st.IDHex(), err)}
 	case fwd != nil:
-		return api.StreamResult{BatchResult: api.BatchResult{TxID: fwd.TxID, Existing: fwd.Existing, Receipt: fwd.Receipt}}
+		return wire.StreamResult{BatchResult: wire.BatchResult{TxID: fwd.TxID, Existing: fwd.Existing, Receipt: fwd.Receipt}}
 	}
-	return api.StreamResult{BatchResult: api.BatchResult{TxID: rc.TxID, Existing: rc.TxID != st.IDHex(), Receipt: &rc}}
+	return wire.StreamResult{BatchResult: wire.BatchResult{TxID: rc.TxID, Existing: rc.TxID != st.IDHex(), Receipt: &rc}}
 }
 
 // writeStream writes results as they come, one JSON line each, flushing
 // whenever no other result is waiting (many results share one write when
 // many are ready at once).
-func (s *Server) writeStream(w http.ResponseWriter, rc *http.ResponseController, results <-chan api.StreamResult) {
+func (s *Server) writeStream(w http.ResponseWriter, rc *http.ResponseController, results <-chan wire.StreamResult) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	broken := false

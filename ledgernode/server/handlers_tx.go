@@ -11,12 +11,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // readBody reads at most limit bytes; more is a 413 naming the limit.
@@ -39,7 +39,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	bb := s.budget.budgetBody(r)
 	defer bb.release()
 	r.Body = io.NopCloser(bb)
-	forwarded := r.Header.Get(api.HeaderForwarded) != ""
+	forwarded := r.Header.Get(wire.HeaderForwarded) != ""
 	st, err := s.decodeEnvelope(r)
 	if err != nil {
 		s.countSubmit(err)
@@ -74,7 +74,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 				s.log.Warn("async submission failed", "txID", st.IDHex(), "err", err)
 			}
 		}()
-		writeJSON(w, http.StatusAccepted, api.SubmitResponse{TxID: st.IDHex(), Pending: true})
+		writeJSON(w, http.StatusAccepted, wire.SubmitResponse{TxID: st.IDHex(), Pending: true})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.SubmitTimeout)
@@ -190,7 +190,7 @@ func (s *Server) decodeEnvelope(r *http.Request) (st *tx.Signed, err error) {
 }
 
 func (s *Server) writeSubmitted(w http.ResponseWriter, st *tx.Signed, rc *chain.Receipt, existing, withProof bool) {
-	resp := api.SubmitResponse{TxID: rc.TxID, Receipt: rc, Existing: existing}
+	resp := wire.SubmitResponse{TxID: rc.TxID, Receipt: rc, Existing: existing}
 	if withProof {
 		ev, err := s.evidence(st.IDHex(), true)
 		if err != nil {
@@ -206,7 +206,7 @@ func (s *Server) writeSubmitted(w http.ResponseWriter, st *tx.Signed, rc *chain.
 // the leader. It retries while there is no leader or leadership moves,
 // until ctx ends: resubmitting the same envelope is safe (accepted once).
 // A forwarded request is never forwarded again; its sender retries.
-func (s *Server) submitOrForward(ctx context.Context, st *tx.Signed, forwarded, withProof bool) (chain.Receipt, *api.SubmitResponse, error) {
+func (s *Server) submitOrForward(ctx context.Context, st *tx.Signed, forwarded, withProof bool) (chain.Receipt, *wire.SubmitResponse, error) {
 	backoff := 20 * time.Millisecond
 	for {
 		rc, err := s.cfg.Node.Submit(ctx, st)
@@ -246,7 +246,7 @@ func (s *Server) submitOrForward(ctx context.Context, st *tx.Signed, forwarded, 
 // errPeer is an error response from another node, kept with its status.
 type errPeer struct {
 	status int
-	body   api.ErrorBody
+	body   wire.ErrorBody
 }
 
 func (e *errPeer) Error() string { return e.body.Error.Message }
@@ -264,7 +264,7 @@ var errPeerUnreachable = errors.New("leader unreachable")
 // forwardSubmit sends st to the leader: coalesced with other forwarded
 // submissions into a batch, unless the answer must carry a proof (the
 // batch route does not give one) or the envelope is too big to share one.
-func (s *Server) forwardSubmit(ctx context.Context, st *tx.Signed, withProof bool) (*api.SubmitResponse, error) {
+func (s *Server) forwardSubmit(ctx context.Context, st *tx.Signed, withProof bool) (*wire.SubmitResponse, error) {
 	if !withProof && len(st.Canonical) <= maxBatchBytes/2 {
 		return s.fwd.submit(ctx, st)
 	}
@@ -279,7 +279,7 @@ func (s *Server) forwardSubmit(ctx context.Context, st *tx.Signed, withProof boo
 	if status != http.StatusOK {
 		return nil, peerError(status, body)
 	}
-	var resp api.SubmitResponse
+	var resp wire.SubmitResponse
 	if err := json.Unmarshal(body, &resp); err != nil || resp.Receipt == nil {
 		return nil, fmt.Errorf("leader's answer unreadable: %v", err)
 	}
@@ -289,7 +289,7 @@ func (s *Server) forwardSubmit(ctx context.Context, st *tx.Signed, withProof boo
 func peerError(status int, body []byte) error {
 	pe := &errPeer{status: status}
 	if json.Unmarshal(body, &pe.body) != nil || pe.body.Error.Code == "" {
-		pe.body.Error = api.ErrorDetail{Code: "peer_error", Message: fmt.Sprintf("leader answered %d", status)}
+		pe.body.Error = wire.ErrorDetail{Code: "peer_error", Message: fmt.Sprintf("leader answered %d", status)}
 	}
 	return pe
 }
@@ -313,9 +313,9 @@ func (s *Server) forwardAs(ctx context.Context, method, pathQuery string, body [
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set(api.HeaderForwarded, s.cfg.NodeID)
+	req.Header.Set(wire.HeaderForwarded, s.cfg.NodeID)
 	if as.Role != RoleNode {
-		req.Header.Set(api.HeaderOnBehalfOf, onBehalfValue(as))
+		req.Header.Set(wire.HeaderOnBehalfOf, onBehalfValue(as))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.peers.Do(req)
@@ -333,7 +333,7 @@ func (s *Server) forwardAs(ctx context.Context, method, pathQuery string, body [
 // proxyToLeader answers a strong read (or a leader-only operation) with the
 // leader's response as is.
 func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request, body []byte) {
-	if r.Header.Get(api.HeaderForwarded) != "" {
+	if r.Header.Get(wire.HeaderForwarded) != "" {
 		writeError(w, consensus.ErrNotLeader)
 		return
 	}
@@ -469,6 +469,6 @@ func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return api.ConsistencyResponse{Proof: *p, Head: *h}, nil
+		return wire.ConsistencyResponse{Proof: *p, Head: *h}, nil
 	})
 }

@@ -4,11 +4,11 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // policyRoutes are the agency policy queries.
@@ -30,7 +30,7 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
 	}
 	s.serveView(w, r, func(v *state.View) (any, error) {
 		list, err := policystate.List(v, agency)
-		return api.PolicyList{Policies: list}, err
+		return wire.PolicyList{Policies: list}, err
 	})
 }
 
@@ -41,7 +41,7 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return api.PolicyResponse{Head: *h, Versions: vs}, nil
+		return wire.PolicyResponse{Head: *h, Versions: vs}, nil
 	})
 }
 
@@ -62,7 +62,7 @@ func (s *Server) policyScope(w http.ResponseWriter, r *http.Request) {
 		}
 		return out
 	}
-	resp := api.PolicyScopeResponse{Subject: policy.Subject{Type: q.Get("type"), Program: q.Get("program"), HSCodes: list("hs"),
+	resp := wire.PolicyScopeResponse{Subject: policy.Subject{Type: q.Get("type"), Program: q.Get("program"), HSCodes: list("hs"),
 		OriginCountries: list("origin"), DestinationCountries: list("destination")}}
 	if at := q.Get("at"); at != "" {
 		t, err := tx.ParseTime(at)
@@ -86,9 +86,9 @@ func (s *Server) getEvaluations(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		resp := api.EvaluationsResponse{DocumentID: id, Evaluations: []api.EvaluationRecord{}}
+		resp := wire.EvaluationsResponse{DocumentID: id, Evaluations: []wire.EvaluationRecord{}}
 		for _, ev := range evs {
-			rec := api.EvaluationRecord{Evaluation: ev}
+			rec := wire.EvaluationRecord{Evaluation: ev}
 			if txr, err := v.TxByID(ev.TxID); err == nil {
 				rec.Status, rec.Reasons = txr.Receipt.Status, txr.Receipt.Reasons
 			}

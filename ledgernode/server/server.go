@@ -14,12 +14,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/metrics"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Config configures the API server.
@@ -112,7 +112,7 @@ func (s *Server) routes() {
 	}
 	h(GroupSubmit, RoleAnonymous, "POST /v1/tx", s.submit)
 	h(GroupSubmit, RoleAnonymous, "POST /v1/txs", s.submitBatch)
-	h(GroupSubmit, RoleAnonymous, "POST "+api.PathTxStream, s.submitStream)
+	h(GroupSubmit, RoleAnonymous, "POST "+wire.PathTxStream, s.submitStream)
 	h(GroupLedger, RoleParticipant, "GET /v1/tx/{id}", s.getTx)
 	h(GroupLedger, RoleAgency, "GET /v1/blocks/{height}", s.getBlock)
 	h(GroupVerification, RoleParticipant, "GET /v1/head", s.getHead)

@@ -7,10 +7,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Trade records: reads of agencies, participants, certificates, rights,
@@ -119,7 +119,7 @@ func (s *Server) getAgency(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		keys, err := state.KeysOf(v, a.Identity)
-		return &api.AgencyResponse{Agency: a, Keys: keys}, err
+		return &wire.AgencyResponse{Agency: a, Keys: keys}, err
 	})
 }
 
@@ -156,7 +156,7 @@ func (s *Server) getParticipant(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		keys, err := state.KeysOf(v, x.Identity)
-		return &api.ParticipantResponse{Participant: directoryView(principalOf(r), x), Keys: keys}, err
+		return &wire.ParticipantResponse{Participant: directoryView(principalOf(r), x), Keys: keys}, err
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/api"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
@@ -15,6 +14,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // extraCatalogue is where domain transaction types add hostile entries:
@@ -178,4 +178,4 @@ func extraCatalogue(t *testing.T, c *testcluster.Cluster) []hostile {
 	}
 }
 
-func apiDetail(code, msg string) api.ErrorDetail { return api.ErrorDetail{Code: code, Message: msg} }
+func apiDetail(code, msg string) wire.ErrorDetail { return wire.ErrorDetail{Code: code, Message: msg} }

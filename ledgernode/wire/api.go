@@ -1,6 +1,6 @@
-// Package api holds the wire types of the node's HTTP API, shared by the
+// Package wire holds the wire types of the node's HTTP API, shared by the
 // server and the Go client. Types only: no behaviour, no transport.
-package api
+package wire
 
 import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
