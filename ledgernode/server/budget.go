@@ -129,20 +129,40 @@ type bodyBudget struct {
 // longer holds anything derived from the body.
 func (b *byteBudgets) budgetBody(r *http.Request) *bodyBudget {
 	bb := &bodyBudget{b: b, ctx: r.Context(), body: r.Body, length: r.ContentLength}
-	key, node := clientKey(r)
-	bb.key = key
-	if !node {
-		b.mu.Lock()
-		cb := b.clients[key]
-		if cb == nil {
-			cb = &clientBudget{sem: semaphore.NewWeighted(b.cfg.ClientBytes)}
-			b.clients[key] = cb
-		}
-		cb.refs++
-		b.mu.Unlock()
-		bb.client = cb
-	}
+	bb.key, bb.client = b.holdClient(r)
 	return bb
+}
+
+// holdClient finds (or makes) the budget of the client r counts against,
+// and counts one more request of it; nil for a ledger node, which is not
+// limited per client. Every holdClient is matched by one dropClient.
+func (b *byteBudgets) holdClient(r *http.Request) (key string, cb *clientBudget) {
+	key, node := clientKey(r)
+	if node {
+		return key, nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cb = b.clients[key]
+	if cb == nil {
+		cb = &clientBudget{sem: semaphore.NewWeighted(b.cfg.ClientBytes)}
+		b.clients[key] = cb
+	}
+	cb.refs++
+	return key, cb
+}
+
+// dropClient counts one request of the client less, and forgets its
+// budget when none is left.
+func (b *byteBudgets) dropClient(key string, cb *clientBudget) {
+	if cb == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cb.refs--; cb.refs == 0 {
+		delete(b.clients, key)
+	}
 }
 
 func (bb *bodyBudget) Read(p []byte) (int, error) {
@@ -203,12 +223,6 @@ func (bb *bodyBudget) release() {
 		}
 		bb.taken, bb.held = 0, 0
 	}
-	if bb.client != nil {
-		bb.b.mu.Lock()
-		if bb.client.refs--; bb.client.refs == 0 {
-			delete(bb.b.clients, bb.key)
-		}
-		bb.b.mu.Unlock()
-		bb.client = nil
-	}
+	bb.b.dropClient(bb.key, bb.client)
+	bb.client = nil
 }

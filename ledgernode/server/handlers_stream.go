@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/semaphore"
-
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -216,19 +214,7 @@ type streamBudget struct {
 
 func (b *byteBudgets) streamHold(r *http.Request) *streamBudget {
 	sb := &streamBudget{b: b}
-	key, node := clientKey(r)
-	sb.key = key
-	if !node {
-		b.mu.Lock()
-		cb := b.clients[key]
-		if cb == nil {
-			cb = &clientBudget{sem: semaphore.NewWeighted(b.cfg.ClientBytes)}
-			b.clients[key] = cb
-		}
-		cb.refs++
-		b.mu.Unlock()
-		sb.client = cb
-	}
+	sb.key, sb.client = b.holdClient(r)
 	return sb
 }
 
@@ -266,12 +252,5 @@ func (sb *streamBudget) give(n int64) {
 
 // close forgets the client's budget when no request of it is left.
 func (sb *streamBudget) close() {
-	if sb.client == nil {
-		return
-	}
-	sb.b.mu.Lock()
-	if sb.client.refs--; sb.client.refs == 0 {
-		delete(sb.b.clients, sb.key)
-	}
-	sb.b.mu.Unlock()
+	sb.b.dropClient(sb.key, sb.client)
 }

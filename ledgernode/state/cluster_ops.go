@@ -41,8 +41,7 @@ func (s *Store) ApplyClusterOp(op ClusterOp, index, term uint64) (rec ClusterOp,
 		got, _, err := s.ClusterOp(op.TxID)
 		return got, false, err
 	}
-	a := &Applied{Index: index, Term: term}
-	err = s.db.Update(func(btx *bolt.Tx) error {
+	err = s.updateAt(index, term, func(btx *bolt.Tx) error {
 		var cur ClusterOp
 		ok, err := GetJSON(boltReader{btx}, bucketCluster, clusterOpKey(op.TxID), &cur)
 		if err != nil {
@@ -61,18 +60,10 @@ func (s *Store) ApplyClusterOp(op ClusterOp, index, term uint64) (rec ClusterOp,
 			rec = op
 		}
 		if rec.TxID == op.TxID && (first || (op.Done && !cur.Done)) {
-			if err := putJSONBolt(btx, bucketCluster, clusterOpKey(op.TxID), rec); err != nil {
-				return err
-			}
+			return putJSONBolt(btx, bucketCluster, clusterOpKey(op.TxID), rec)
 		}
-		if index == 0 {
-			return nil
-		}
-		return putJSONBolt(btx, bucketLocal, "applied", a)
+		return nil
 	})
-	if err == nil && index != 0 {
-		s.applied.Store(a)
-	}
 	return rec, first, err
 }
 

@@ -28,19 +28,26 @@ func (s *Store) ApplyMember(m Member, remove bool, index, term uint64) error {
 	if index != 0 && index <= s.Applied().Index {
 		return nil
 	}
+	return s.updateAt(index, term, func(btx *bolt.Tx) error {
+		if !remove {
+			return putMember(btx, m)
+		}
+		if b := btx.Bucket([]byte(bucketCluster)); b != nil {
+			return b.Delete([]byte("member/" + m.ID))
+		}
+		return nil
+	})
+}
+
+// updateAt runs fn in one bbolt transaction that also records the Raft
+// entry (index, term) as applied, so that a replay after a restart skips
+// it; index 0 (a change outside Raft) records nothing. The applied index
+// in memory moves only once the transaction committed.
+func (s *Store) updateAt(index, term uint64, fn func(btx *bolt.Tx) error) error {
 	a := &Applied{Index: index, Term: term}
 	err := s.db.Update(func(btx *bolt.Tx) error {
-		if remove {
-			if b := btx.Bucket([]byte(bucketCluster)); b != nil {
-				if err := b.Delete([]byte("member/" + m.ID)); err != nil {
-					return err
-				}
-			}
-		} else if err := putMember(btx, m); err != nil {
+		if err := fn(btx); err != nil || index == 0 {
 			return err
-		}
-		if index == 0 {
-			return nil
 		}
 		return putJSONBolt(btx, bucketLocal, "applied", a)
 	})

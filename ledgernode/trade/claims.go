@@ -310,15 +310,12 @@ func BindEvidence(records []verify.Evidence) (*credential.Binding, []credential.
 			if r.i == p.i {
 				continue
 			}
-			var ref struct {
-				ID string `json:"id"`
-			}
-			_ = json.Unmarshal(r.signed.Payload, &ref)
+			ref := r.payloadID()
 			switch {
 			case r.signed.Type != "certificate.revoke" && r.signed.Type != "certificate.endorse":
 				bad(r.i, ".tx.type", "a %s has no place in a certificate's credential", r.signed.Type)
-			case ref.ID != ct.ID:
-				bad(r.i, ".tx.payload.id", "%q: this %s is about another certificate than %q", ref.ID, r.signed.Type, ct.ID)
+			case ref != ct.ID:
+				bad(r.i, ".tx.payload.id", "%q: this %s is about another certificate than %q", ref, r.signed.Type, ct.ID)
 			case r.signed.Type == "certificate.revoke":
 				b.Revoked = revokedText("certificate "+ct.ID, r)
 			}
@@ -333,22 +330,19 @@ func BindEvidence(records []verify.Evidence) (*credential.Binding, []credential.
 			if r.i == p.i {
 				continue
 			}
-			var ref struct {
-				ID string `json:"id"`
-			}
-			_ = json.Unmarshal(r.signed.Payload, &ref)
+			ref := r.payloadID()
 			switch {
-			case r.signed.Type == "ipright.register" && ref.ID == g.Right:
+			case r.signed.Type == "ipright.register" && ref == g.Right:
 				var reg IPRightRegister
 				if payload(r.i, r.signed, &reg) {
 					right = &reg
 				}
 			case r.signed.Type == "ipright.register":
-				bad(r.i, ".tx.payload.id", "%q: this right is not the licensed right %q", ref.ID, g.Right)
-			case r.signed.Type == "license.revoke" && ref.ID == g.ID:
+				bad(r.i, ".tx.payload.id", "%q: this right is not the licensed right %q", ref, g.Right)
+			case r.signed.Type == "license.revoke" && ref == g.ID:
 				b.Revoked = revokedText("license "+g.ID, r)
 			case r.signed.Type == "license.revoke":
-				bad(r.i, ".tx.payload.id", "%q: this license.revoke is about another license than %q", ref.ID, g.ID)
+				bad(r.i, ".tx.payload.id", "%q: this license.revoke is about another license than %q", ref, g.ID)
 			default:
 				bad(r.i, ".tx.type", "a %s has no place in a license's credential", r.signed.Type)
 			}
@@ -363,6 +357,16 @@ func BindEvidence(records []verify.Evidence) (*credential.Binding, []credential.
 		return nil, probs
 	}
 	return b, nil
+}
+
+// payloadID is the id its payload names ("" if it names none): which
+// record a revocation or endorsement is about.
+func (r evidenceRecord) payloadID() string {
+	var ref struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(r.signed.Payload, &ref)
+	return ref.ID
 }
 
 func revokedText(what string, r evidenceRecord) string {

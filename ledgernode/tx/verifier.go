@@ -13,16 +13,41 @@ import (
 // signature, so a hit means exactly this envelope verified here. Only
 // successes are cached; the answer is the same with or without the cache.
 type Verifier struct {
+	verified recent[struct{}] // ids whose signature verified
+	checked  recent[struct{}] // ids whose payload passed its stateless check
+	decoded  recent[*Signed]  // envelopes decoded lately, by id
+}
+
+// recent remembers about max entries by id: two generations of max/2
+// each; when the current one is full it becomes the previous one and the
+// oldest is forgotten. Safe for concurrent use.
+type recent[V any] struct {
 	mu        sync.Mutex
-	cur, prev map[[32]byte]struct{}
+	cur, prev map[[32]byte]V
 	max       int
+}
 
-	dmu         sync.Mutex
-	dcur, dprev map[[32]byte]*Signed
-	maxDecoded  int
+func newRecent[V any](max int) recent[V] {
+	return recent[V]{cur: map[[32]byte]V{}, prev: map[[32]byte]V{}, max: max}
+}
 
-	cmu         sync.Mutex
-	ccur, cprev map[[32]byte]struct{}
+func (r *recent[V]) get(id [32]byte) (V, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok := r.cur[id]; ok {
+		return v, true
+	}
+	v, ok := r.prev[id]
+	return v, ok
+}
+
+func (r *recent[V]) put(id [32]byte, v V) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.cur) >= r.max/2 {
+		r.prev, r.cur = r.cur, make(map[[32]byte]V, r.max/2)
+	}
+	r.cur[id] = v
 }
 
 // NewVerifier returns a verifier remembering about max ids (default 200k).
@@ -30,9 +55,7 @@ func NewVerifier(max int) *Verifier {
 	if max <= 0 {
 		max = 200_000
 	}
-	return &Verifier{cur: map[[32]byte]struct{}{}, prev: map[[32]byte]struct{}{}, max: max,
-		dcur: map[[32]byte]*Signed{}, dprev: map[[32]byte]*Signed{}, maxDecoded: 32768,
-		ccur: map[[32]byte]struct{}{}, cprev: map[[32]byte]struct{}{}}
+	return &Verifier{verified: newRecent[struct{}](max), checked: newRecent[struct{}](max), decoded: newRecent[*Signed](32768)}
 }
 
 // PayloadChecked says whether MarkPayloadChecked was called for this id
@@ -41,80 +64,36 @@ func NewVerifier(max int) *Verifier {
 // so the state machine need not run it again for an envelope checked
 // before consensus.
 func (v *Verifier) PayloadChecked(id [32]byte) bool {
-	v.cmu.Lock()
-	defer v.cmu.Unlock()
-	if _, ok := v.ccur[id]; ok {
-		return true
-	}
-	_, ok := v.cprev[id]
+	_, ok := v.checked.get(id)
 	return ok
 }
 
 // MarkPayloadChecked records that the payload of id passed its check.
-func (v *Verifier) MarkPayloadChecked(id [32]byte) {
-	v.cmu.Lock()
-	defer v.cmu.Unlock()
-	if len(v.ccur) >= v.max/2 {
-		v.cprev, v.ccur = v.ccur, make(map[[32]byte]struct{}, v.max/2)
-	}
-	v.ccur[id] = struct{}{}
-}
+func (v *Verifier) MarkPayloadChecked(id [32]byte) { v.checked.put(id, struct{}{}) }
 
 // Remember keeps a decoded envelope so that the state machine, receiving
 // the same canonical bytes in a block shortly after, need not decode them
 // again. Signed values are never modified after Decode, so sharing is safe.
-func (v *Verifier) Remember(s *Signed) {
-	v.dmu.Lock()
-	defer v.dmu.Unlock()
-	if len(v.dcur) >= v.maxDecoded/2 {
-		v.dprev, v.dcur = v.dcur, make(map[[32]byte]*Signed, v.maxDecoded/2)
-	}
-	v.dcur[s.ID] = s
-}
+func (v *Verifier) Remember(s *Signed) { v.decoded.put(s.ID, s) }
 
 // Decoded returns a remembered envelope whose canonical bytes are exactly
 // raw (its id is SHA-256 of raw), or false.
 func (v *Verifier) Decoded(raw []byte) (*Signed, bool) {
-	id := sha256.Sum256(raw)
-	v.dmu.Lock()
-	s, ok := v.dcur[id]
-	if !ok {
-		s, ok = v.dprev[id]
-	}
-	v.dmu.Unlock()
+	s, ok := v.decoded.get(sha256.Sum256(raw))
 	if !ok || !bytes.Equal(s.Canonical, raw) {
 		return nil, false
 	}
 	return s, true
 }
 
-func (v *Verifier) seen(id [32]byte) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if _, ok := v.cur[id]; ok {
-		return true
-	}
-	_, ok := v.prev[id]
-	return ok
-}
-
-func (v *Verifier) remember(id [32]byte) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.cur) >= v.max/2 {
-		v.prev, v.cur = v.cur, make(map[[32]byte]struct{}, v.max/2)
-	}
-	v.cur[id] = struct{}{}
-}
-
 // Verify checks s's signature, using the cache.
 func (v *Verifier) Verify(s *Signed) error {
-	if v.seen(s.ID) {
+	if _, ok := v.verified.get(s.ID); ok {
 		return nil
 	}
 	if err := s.VerifySignature(); err != nil {
 		return err
 	}
-	v.remember(s.ID)
+	v.verified.put(s.ID, struct{}{})
 	return nil
 }
