@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -173,8 +174,15 @@ func loadCerts(ctx context.Context, c *procCluster, leader int, wl *workload, id
 						break
 					}
 					if err != nil {
-						if attempt < 5 && errors.Is(err, client.ErrStreamBroken) {
-							continue // resubmitting the same envelope is safe
+						if attempt < maxLoadAttempts && resubmittable(err) {
+							// Resubmitting the same envelope is safe (it is
+							// accepted at most once); a node that lost its
+							// leadership under load needs a moment.
+							select {
+							case <-time.After(time.Duration(min(100*(attempt+1), 2000)) * time.Millisecond):
+							case <-ctx.Done():
+							}
+							continue
 						}
 						firstErr.CompareAndSwap(nil, err)
 						break
@@ -197,6 +205,27 @@ func loadCerts(ctx context.Context, c *procCluster, leader int, wl *workload, id
 		return 0, err
 	}
 	return float64(need) / time.Since(start).Seconds(), nil
+}
+
+// maxLoadAttempts bounds the resubmissions of one certificate while
+// loading (about a minute of backing off in all).
+const maxLoadAttempts = 40
+
+// resubmittable says whether a submission's failure leaves its outcome
+// unknown or the node momentarily unable to take it, so that sending the
+// same envelope again is the answer: the stream broke, the node lost its
+// leadership or timed out before commit (503 outcome_unknown), it has no
+// leader yet (503) or sheds load (429). A refusal of the envelope itself
+// (4xx) is not.
+func resubmittable(err error) bool {
+	if errors.Is(err, client.ErrStreamBroken) {
+		return true
+	}
+	var ae *client.Error
+	if errors.As(err, &ae) {
+		return ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusTooManyRequests
+	}
+	return false
 }
 
 func measureSize(ctx context.Context, c *procCluster, leader int, ids []string, qSeconds float64, qClients int, row *ScaleRow, progress func(string, ...any)) error {

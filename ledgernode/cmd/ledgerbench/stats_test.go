@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
+	"github.com/tradeledger/tradeledger/ledgernode/client"
 )
 
 func durs(ms ...int) []time.Duration {
@@ -173,5 +179,25 @@ func TestParseProcStatCPUCountsUserAndSystemTicks(t *testing.T) {
 	}
 	if perOpMicros(time.Second, 4) != 250000 || perOpMicros(time.Second, 0) != 0 {
 		t.Fatal("perOpMicros")
+	}
+}
+
+func TestScaleLoaderResubmitsOnlyWhenTheOutcomeIsUnknownOrTheNodeIsBusy(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"stream broken", fmt.Errorf("send: %w", client.ErrStreamBroken), true},
+		{"leadership lost before commit", &client.Error{Status: http.StatusServiceUnavailable, ErrorDetail: wire.ErrorDetail{Code: "outcome_unknown"}}, true},
+		{"no leader yet", &client.Error{Status: http.StatusServiceUnavailable, ErrorDetail: wire.ErrorDetail{Code: "unavailable"}}, true},
+		{"shedding load", &client.Error{Status: http.StatusTooManyRequests, ErrorDetail: wire.ErrorDetail{Code: "overloaded"}}, true},
+		{"envelope refused", &client.Error{Status: http.StatusBadRequest, ErrorDetail: wire.ErrorDetail{Code: "invalid_envelope"}}, false},
+		{"not authorised", &client.Error{Status: http.StatusForbidden, ErrorDetail: wire.ErrorDetail{Code: "forbidden"}}, false},
+		{"context ended", context.DeadlineExceeded, false},
+	} {
+		if got := resubmittable(c.err); got != c.want {
+			t.Errorf("%s: resubmittable(%v) = %v, want %v", c.name, c.err, got, c.want)
+		}
 	}
 }
