@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,14 +36,7 @@ func newDemo(t *testing.T, nodes int) *demo {
 	t.Cleanup(c.Close)
 	d := &demo{t: t, c: c, ctx: ctx, keys: t.TempDir(), session: filepath.Join(t.TempDir(), "session.json")}
 	s := &devnet.Seed{Client: c.Client(), Network: c.Genesis.Network, Admin: c.Admin, KeysDir: d.keys, Out: io.Discard}
-	seeders := slices.Clone(devnet.Seeders)
-	slices.SortStableFunc(seeders, func(a, b devnet.Seeder) int {
-		if a.Order != b.Order {
-			return a.Order - b.Order
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	for _, sd := range seeders {
+	for _, sd := range devnet.Seeders() {
 		if err := sd.Run(ctx, s); err != nil {
 			t.Fatalf("demo data %s: %v", sd.Name, err)
 		}

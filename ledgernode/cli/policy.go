@@ -17,10 +17,6 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
-func init() {
-	extensions = append(extensions, func(a *App, root *cobra.Command) { root.AddCommand(a.policyCmd()) })
-}
-
 func (a *App) policyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",

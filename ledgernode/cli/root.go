@@ -97,15 +97,11 @@ After 'make dev', run: source .dev/env`,
 		}
 		return fmt.Errorf("--output %q: must be table, json or yaml", a.g.output)
 	}
-	root.AddCommand(a.keysCmd(), a.txCmd(), a.blockCmd(), a.headCmd(), a.verifyCmd(), a.clusterCmd(), a.noteCmd())
-	for _, extend := range extensions {
-		extend(a, root)
-	}
+	root.AddCommand(a.keysCmd(), a.txCmd(), a.blockCmd(), a.headCmd(), a.verifyCmd(), a.clusterCmd(), a.noteCmd(),
+		// the trade command groups (trade_common.go) and agency policies
+		a.agencyCmd(), a.participantCmd(), a.certCmd(), a.iprightCmd(), a.licenseCmd(), a.shipmentCmd(), a.policyCmd())
 	return root
 }
-
-// extensions let other files (domain command groups) add commands.
-var extensions []func(a *App, root *cobra.Command)
 
 // Client connects to the configured servers.
 func (a *App) Client() (*client.Client, error) {

@@ -20,12 +20,6 @@ import (
 // Shared helpers of the trade command groups (agency, participant, cert,
 // ipright, license, shipment and the verify subcommands).
 
-func init() {
-	extensions = append(extensions, func(a *App, root *cobra.Command) {
-		root.AddCommand(a.agencyCmd(), a.participantCmd(), a.certCmd(), a.iprightCmd(), a.licenseCmd(), a.shipmentCmd())
-	})
-}
-
 // checkLocally runs the ledger's own stateless check of a trade payload
 // before signing, so that every field error shows at once without a round
 // trip. The ledger checks again.

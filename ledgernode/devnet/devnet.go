@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -83,16 +82,16 @@ func (s *Seed) NewKey(name string) (ed25519.PrivateKey, error) {
 
 // Seeder loads demo data. Seeders run once, in order, on the first start.
 type Seeder struct {
-	Name  string
-	Order int // seeders run by Order (core 0, trade 10, policy 20), then Name
-	Run   func(ctx context.Context, s *Seed) error
+	Name string
+	Run  func(ctx context.Context, s *Seed) error
 	// Tour lines printed in the banner after the core ones.
 	Tour []string
 }
 
-// Seeders are the demo loaders; domain packages append theirs here (see
-// seed_*.go).
-var Seeders = []Seeder{coreSeeder}
+// Seeders are the demo loaders, in the order they run: the core (a key
+// and a note), the trade records (seed_trade.go), then the agency policies
+// (seed_policy.go), which sign with the trade seeder's agency keys.
+func Seeders() []Seeder { return []Seeder{coreSeeder, tradeSeeder, policySeeder} }
 
 var coreSeeder = Seeder{
 	Name: "core",
@@ -271,13 +270,7 @@ func runSeeders(ctx context.Context, s *Seed, marker string) error {
 			done[strings.TrimSpace(l)] = true
 		}
 	}
-	sort.SliceStable(Seeders, func(i, j int) bool {
-		if Seeders[i].Order != Seeders[j].Order {
-			return Seeders[i].Order < Seeders[j].Order
-		}
-		return Seeders[i].Name < Seeders[j].Name
-	})
-	for _, sd := range Seeders {
+	for _, sd := range Seeders() {
 		if done[sd.Name] {
 			continue
 		}
@@ -327,7 +320,7 @@ func banner(w io.Writer, dir, envFile string, g *chain.Genesis, nodes []*node.No
 		fmt.Fprintf(w, "  %-8s https://%s  height %d\n", n.Consensus().State(), n.APIAddr(), m.Height)
 	}
 	fmt.Fprintf(w, "data, keys and certificates: %s\n\nIn another shell:\n  source %s\n", dir, envFile)
-	for _, sd := range Seeders {
+	for _, sd := range Seeders() {
 		for _, l := range sd.Tour {
 			fmt.Fprintf(w, "  %s\n", l)
 		}

@@ -36,48 +36,25 @@ var policyAgencies = []demoAgency{
 	{ID: "us-ofac", Name: "Office of Foreign Assets Control", Country: "US", Programs: []string{"USMCA", "CAFTA-DR"}},
 }
 
-// agencyRegisterType is the admin transaction that registers an agency
-// (built with the trade records); without it the policy demo is skipped.
-const agencyRegisterType = "agency.register"
-
-func init() {
-	Seeders = append(Seeders, Seeder{
-		Name:  "policy",
-		Order: 20,
-		Run:   seedPolicies,
-		Tour: []string{
-			"ledgerctl policy list                           # demo policies of US FDA, US CBP and OFAC",
-			"ledgerctl policy get us-fda-seafood-facility -o yaml",
-			"ledgerctl policy scope --type certificate --program USMCA --hs 030617 --origin MX --destination US",
-			"ledgerctl policy history " + demoRejectedCert + "          # REJECTED on the ledger: FDA's Enforce rule, producer not a registered facility",
-			"ledgerctl cert get " + demoRejectedCert + "                # not found (exit 1): a rejected certificate is never recorded",
-			"ledgerctl policy history " + demoRegisteredCert + "          # accepted: the producer is registered, every rule passes",
-			"ledgerctl policy history " + demoAuditedCert + "         # accepted with CBP's Audit finding: criterion C, producer \"Various\"",
-			"ledgerctl cert get " + demoAuditedCert + "               # active; the agency rules' findings listed under it",
-			"ledgerctl verify certificate " + demoAuditedCert + "      # VALID (1 warning): the verdict shows the Audit finding",
-			"ledgerctl policy test ledgernode/devnet/policies/us-fda-seafood-facility.yaml --input ledgernode/devnet/policies/inputs/shrimp-unregistered.yaml   # offline: reject, exit 2",
-			"ledgerctl policy test ledgernode/devnet/policies/us-cbp-usmca-criterion-c.yaml --input ledgernode/devnet/policies/inputs/usmca-criterion-c-various.yaml   # offline: Audit finding, accepted",
-		},
-	})
+var policySeeder = Seeder{
+	Name: "policy",
+	Run:  seedPolicies,
+	Tour: []string{
+		"ledgerctl policy list                           # demo policies of US FDA, US CBP and OFAC",
+		"ledgerctl policy get us-fda-seafood-facility -o yaml",
+		"ledgerctl policy scope --type certificate --program USMCA --hs 030617 --origin MX --destination US",
+		"ledgerctl policy history " + demoRejectedCert + "          # REJECTED on the ledger: FDA's Enforce rule, producer not a registered facility",
+		"ledgerctl cert get " + demoRejectedCert + "                # not found (exit 1): a rejected certificate is never recorded",
+		"ledgerctl policy history " + demoRegisteredCert + "          # accepted: the producer is registered, every rule passes",
+		"ledgerctl policy history " + demoAuditedCert + "         # accepted with CBP's Audit finding: criterion C, producer \"Various\"",
+		"ledgerctl cert get " + demoAuditedCert + "               # active; the agency rules' findings listed under it",
+		"ledgerctl verify certificate " + demoAuditedCert + "      # VALID (1 warning): the verdict shows the Audit finding",
+		"ledgerctl policy test ledgernode/devnet/policies/us-fda-seafood-facility.yaml --input ledgernode/devnet/policies/inputs/shrimp-unregistered.yaml   # offline: reject, exit 2",
+		"ledgerctl policy test ledgernode/devnet/policies/us-cbp-usmca-criterion-c.yaml --input ledgernode/devnet/policies/inputs/usmca-criterion-c-various.yaml   # offline: Audit finding, accepted",
+	},
 }
 
 func seedPolicies(ctx context.Context, s *Seed) error {
-	types, err := s.Client.Types(ctx)
-	if err != nil {
-		return err
-	}
-	have := map[string]bool{}
-	for _, t := range types {
-		have[t.Type] = true
-	}
-	if !have[policystate.TypePublish] {
-		fmt.Fprintln(s.Out, "  policy demo skipped: this ledger has no policy.publish")
-		return nil
-	}
-	if !have[agencyRegisterType] {
-		fmt.Fprintf(s.Out, "  policy demo skipped: this ledger has no %s yet (agencies come with the trade records)\n", agencyRegisterType)
-		return nil
-	}
 	keys := map[string]ed25519.PrivateKey{}
 	for _, a := range policyAgencies {
 		k, err := ensureAgencyKey(ctx, s, a)
@@ -116,10 +93,6 @@ func seedPolicies(ctx context.Context, s *Seed) error {
 		}
 		fmt.Fprintf(s.Out, "  published policy %s (%s, %s)\n", p.ID, p.Agency, p.Enforcement)
 	}
-	if !have["certificate.issue"] {
-		fmt.Fprintln(s.Out, "  documents for the agency rules skipped: this ledger has no certificate.issue")
-		return nil
-	}
 	return seedRuledDocuments(ctx, s)
 }
 
@@ -137,11 +110,8 @@ func ensureAgencyKey(ctx context.Context, s *Seed, a demoAgency) (ed25519.Privat
 	ident, err := s.Client.Identity(ctx, owner)
 	switch {
 	case client.IsNotFound(err):
-		reg := map[string]any{"id": a.ID, "name": a.Name, "country": a.Country, "programs": a.Programs, "publicKeys": []string{keyID}}
-		if len(a.Roles) > 0 {
-			reg["roles"] = a.Roles
-		}
-		_, err := s.Submit(ctx, s.Admin, agencyRegisterType, reg, false)
+		reg := trade.AgencyRegister{ID: a.ID, Name: a.Name, Country: a.Country, Roles: a.Roles, Programs: a.Programs, PublicKeys: []string{keyID}}
+		_, err := s.Submit(ctx, s.Admin, "agency.register", reg, false)
 		return k, err
 	case err != nil:
 		return nil, err

@@ -133,27 +133,6 @@ func checkRuledDocuments(ctx context.Context, t *testing.T, cl *client.Client) {
 	}
 }
 
-func TestPolicySeederSkipsWithoutAgencyRegister(t *testing.T) {
-	_, s := seedCluster(t, func() *state.Registry { // a ledger without the trade records
-		r := state.NewRegistry()
-		policystate.Register(r)
-		return r
-	})
-	var out strings.Builder
-	s.Out = &out
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := seedPolicies(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "skipped") {
-		t.Fatalf("output = %q", out.String())
-	}
-	if list, err := s.Client.Policies(ctx, "", client.ReadOptions{}); err != nil || len(list) != 0 {
-		t.Fatalf("policies = %+v %v", list, err)
-	}
-}
-
 // TestTourPolicyDecisions keeps the README tour honest: the demo inputs
 // get the decisions the tour promises.
 func TestTourPolicyDecisions(t *testing.T) {

@@ -20,23 +20,21 @@ import (
 // middle link, a shipment, and attempts the ledger refuses. Keys are in the
 // dev keys directory as agency-<id>.key and <participant>.key, so that later
 // seeders (agency rules) and people can sign with them.
-func init() {
-	Seeders = append(Seeders, Seeder{Name: "trade", Order: 10, Run: seedTrade, Tour: []string{
-		"ledgerctl agency list && ledgerctl participant get acme-mx",
-		"ledgerctl verify certificate USMCA-ACME-0001                      # valid, endorsed; proofs checked offline",
-		"ledgerctl verify certificate USMCA-ACME-0003                      # revoked by CBP: exit code 2",
-		"ledgerctl verify certificate USMCA-ACME-0002 --version 1          # superseded by its amendment",
-		"ledgerctl verify certificate NAFTA-MAPLE-0001 --at 2020-03-01     # legacy NAFTA: valid then, expired now",
-		"ledgerctl verify license --importer bigbox-us --hs 610910 --right TM-ACME --country US   # yes, with the path",
-		"ledgerctl verify license --importer dist-us --hs 610910 --right TM-ACME --country US     # no: middle link revoked",
-		"ledgerctl license get LIC-DIST                                    # active itself, parent-revoked in effect",
-		"ledgerctl verify shipment ENTRY-0001                              # line 2 claims a revoked certificate",
-		"ledgerctl verify certificate USMCA-ACME-0001 --as-of-height 1     # NOT FOUND (exit 4): what the ledger knew at block 1",
-		"ledgerctl cert export USMCA-ACME-0001 --out /tmp/vc.json && ledgerctl verify credential /tmp/vc.json   # VERIFIED: proof, claims vs ledger records, status online",
-		"ledgerctl cert export USMCA-ACME-0002 --version 1 --out /tmp/vc1.json && ledgerctl verify credential /tmp/vc1.json   # REVOKED (superseded): exit code 2",
-		"ledgerctl verify credential /tmp/vc.json --offline --at 2031-01-01  # EXPIRED, status not checked (docs/verifiers.md)",
-	}})
-}
+var tradeSeeder = Seeder{Name: "trade", Run: seedTrade, Tour: []string{
+	"ledgerctl agency list && ledgerctl participant get acme-mx",
+	"ledgerctl verify certificate USMCA-ACME-0001                      # valid, endorsed; proofs checked offline",
+	"ledgerctl verify certificate USMCA-ACME-0003                      # revoked by CBP: exit code 2",
+	"ledgerctl verify certificate USMCA-ACME-0002 --version 1          # superseded by its amendment",
+	"ledgerctl verify certificate NAFTA-MAPLE-0001 --at 2020-03-01     # legacy NAFTA: valid then, expired now",
+	"ledgerctl verify license --importer bigbox-us --hs 610910 --right TM-ACME --country US   # yes, with the path",
+	"ledgerctl verify license --importer dist-us --hs 610910 --right TM-ACME --country US     # no: middle link revoked",
+	"ledgerctl license get LIC-DIST                                    # active itself, parent-revoked in effect",
+	"ledgerctl verify shipment ENTRY-0001                              # line 2 claims a revoked certificate",
+	"ledgerctl verify certificate USMCA-ACME-0001 --as-of-height 1     # NOT FOUND (exit 4): what the ledger knew at block 1",
+	"ledgerctl cert export USMCA-ACME-0001 --out /tmp/vc.json && ledgerctl verify credential /tmp/vc.json   # VERIFIED: proof, claims vs ledger records, status online",
+	"ledgerctl cert export USMCA-ACME-0002 --version 1 --out /tmp/vc1.json && ledgerctl verify credential /tmp/vc1.json   # REVOKED (superseded): exit code 2",
+	"ledgerctl verify credential /tmp/vc.json --offline --at 2031-01-01  # EXPIRED, status not checked (docs/verifiers.md)",
+}}
 
 type tradeSeed struct {
 	*Seed

@@ -1,8 +1,10 @@
 package trade
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
@@ -161,7 +163,7 @@ func (p AgencyReinstate) Validate() error {
 
 // LookupAgency reads an agency by id ("us-cbp") or identity ("agency/us-cbp").
 func LookupAgency(r state.Reader, id string) (*Agency, bool, error) {
-	return get[Agency](r, BucketAgencies, trimPrefix(id, identityPrefixAgency))
+	return get[Agency](r, BucketAgencies, strings.TrimPrefix(id, identityPrefixAgency))
 }
 
 // Agencies lists every agency, by id.
@@ -170,7 +172,7 @@ func Agencies(r state.Reader) ([]*Agency, error) {
 	var err error
 	r.Scan(BucketAgencies, "", func(_ string, v []byte) bool {
 		var a Agency
-		if err = jsonUnmarshal(v, &a); err != nil {
+		if err = json.Unmarshal(v, &a); err != nil {
 			return false
 		}
 		out = append(out, &a)
@@ -230,7 +232,7 @@ func mustAgency(r state.Reader, field, id string) (*Agency, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, state.Reject(state.CodeNotFound, field, "%q: no agency %s is registered (ledgerctl agency list)", id, identityPrefixAgency+trimPrefix(id, identityPrefixAgency))
+		return nil, state.Reject(state.CodeNotFound, field, "%q: no agency %s is registered (ledgerctl agency list)", id, identityPrefixAgency+strings.TrimPrefix(id, identityPrefixAgency))
 	}
 	return a, nil
 }

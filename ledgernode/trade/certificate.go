@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"slices"
+	"strings"
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
@@ -539,4 +540,4 @@ func dashIfEmpty(s, empty string) string {
 	return s
 }
 
-func withPrefix(s, prefix string) string { return prefix + trimPrefix(s, prefix) }
+func withPrefix(s, prefix string) string { return prefix + strings.TrimPrefix(s, prefix) }

@@ -1,6 +1,7 @@
 package trade
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,7 @@ func TestVerdictEvidenceVerifiesOffline(t *testing.T) {
 	types := map[string]int{}
 	for _, e := range vd.Evidence {
 		var env tx.Envelope
-		if err := jsonUnmarshal(e.Evidence.Tx, &env); err != nil {
+		if err := json.Unmarshal(e.Evidence.Tx, &env); err != nil {
 			t.Fatal(err)
 		}
 		types[env.Type]++

@@ -1,6 +1,7 @@
 package trade
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -235,7 +236,7 @@ func TestSignatureAfterKeyRevocationIsRejectedWhileEarlierOneStillVerifies(t *te
 		found := false
 		for _, e := range late.Evidence {
 			var env tx.Envelope
-			_ = jsonUnmarshal(e.Evidence.Tx, &env)
+			_ = json.Unmarshal(e.Evidence.Tx, &env)
 			found = found || env.Type == "key.revoke"
 		}
 		if !found {

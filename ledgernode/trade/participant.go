@@ -1,9 +1,11 @@
 package trade
 
 import (
+	"encoding/json"
 	"fmt"
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"slices"
+	"strings"
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
@@ -117,7 +119,7 @@ type ParticipantUpdate struct {
 // Validate checks the payload's shape.
 func (p ParticipantUpdate) Validate() error {
 	var pr problems
-	pr.partyID("payload.id", trimPrefix(p.ID, identityPrefixParticipant))
+	pr.partyID("payload.id", strings.TrimPrefix(p.ID, identityPrefixParticipant))
 	pr.text("payload.name", p.Name, maxNameBytes, false)
 	if p.Roles != nil {
 		checkRoles(&pr, "payload.roles", p.Roles)
@@ -139,14 +141,14 @@ type ParticipantStatus struct {
 // Validate checks the payload's shape.
 func (p ParticipantStatus) Validate() error {
 	var pr problems
-	pr.partyID("payload.id", trimPrefix(p.ID, identityPrefixParticipant))
+	pr.partyID("payload.id", strings.TrimPrefix(p.ID, identityPrefixParticipant))
 	pr.text("payload.reason", p.Reason, maxTextBytes, false)
 	return pr.err()
 }
 
 // LookupParticipant reads a participant by id or identity.
 func LookupParticipant(r state.Reader, id string) (*Participant, bool, error) {
-	return get[Participant](r, BucketParticipants, trimPrefix(id, identityPrefixParticipant))
+	return get[Participant](r, BucketParticipants, strings.TrimPrefix(id, identityPrefixParticipant))
 }
 
 // ParticipantFilter selects participants in Participants.
@@ -160,11 +162,11 @@ func Participants(r state.Reader, f ParticipantFilter) ([]*Participant, error) {
 	var err error
 	agency := f.Agency
 	if agency != "" {
-		agency = identityPrefixAgency + trimPrefix(agency, identityPrefixAgency)
+		agency = identityPrefixAgency + strings.TrimPrefix(agency, identityPrefixAgency)
 	}
 	r.Scan(BucketParticipants, "", func(_ string, v []byte) bool {
 		var p Participant
-		if err = jsonUnmarshal(v, &p); err != nil {
+		if err = json.Unmarshal(v, &p); err != nil {
 			return false
 		}
 		if (agency == "" || p.EnrolledBy == agency) && (f.Role == "" || p.HasRole(f.Role)) && (f.Country == "" || p.Country == f.Country) {

@@ -9,10 +9,6 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 )
 
-func trimPrefix(s, prefix string) string { return strings.TrimPrefix(s, prefix) }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
 func joinOr(items []string, empty string) string {
 	if len(items) == 0 {
 		return empty
