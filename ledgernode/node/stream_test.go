@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -93,7 +97,9 @@ func TestStreamAnswersABadEnvelopeAndGoesOn(t *testing.T) {
 	stranger, _ := tx.GenerateKey()
 	unknown, _ := c.Sign(stranger, "note.put", notePayload("c", 3))
 	var body bytes.Buffer
-	for _, line := range [][]byte{good1.Canonical, []byte(`{"v":1,"network":`), nil, unknown.Canonical, good2.Canonical} {
+	// The unknown signer comes last: it ends the stream
+	// (TestStreamStopsReadingAtAnUnknownSigner).
+	for _, line := range [][]byte{good1.Canonical, []byte(`{"v":1,"network":`), nil, good2.Canonical, unknown.Canonical} {
 		body.Write(line)
 		body.WriteByte('\n')
 	}
@@ -114,7 +120,7 @@ func TestStreamAnswersABadEnvelopeAndGoesOn(t *testing.T) {
 	if len(got) != 4 {
 		t.Fatalf("%d answers for 4 envelopes (the blank line is not one): %+v", len(got), got)
 	}
-	for i, want := range map[int]string{0: good1.IDHex(), 3: good2.IDHex()} {
+	for i, want := range map[int]string{0: good1.IDHex(), 2: good2.IDHex()} {
 		if r := got[i]; r.Receipt == nil || r.Receipt.TxID != want || r.Receipt.Status != chain.Accepted {
 			t.Errorf("line %d: %+v, want the accepted receipt of %s", i, r, want)
 		}
@@ -122,7 +128,7 @@ func TestStreamAnswersABadEnvelopeAndGoesOn(t *testing.T) {
 	if r := got[1]; r.Error == nil || r.Status != http.StatusBadRequest || r.Error.Field != "envelope" {
 		t.Errorf("malformed line: %+v, want 400 naming the envelope", r)
 	}
-	if r := got[2]; r.Error == nil || r.Status != http.StatusUnauthorized && r.Status != http.StatusForbidden || r.Error.Code != "unknown_key" {
+	if r := got[3]; r.Error == nil || r.Status != http.StatusUnauthorized && r.Status != http.StatusForbidden || r.Error.Code != "unknown_key" {
 		t.Errorf("unknown signer: %+v, want 401/403 unknown_key", r)
 	}
 }
@@ -152,4 +158,71 @@ func TestStreamToAStoppedNodeFailsInsteadOfWaiting(t *testing.T) {
 		t.Fatalf("submission after the node stopped: %v, want a failure before the deadline", err)
 	}
 	t.Logf("failed with: %v", err)
+}
+
+// A stream stops reading at the first envelope whose signer is unknown, as
+// POST /v1/txs refuses the batch there without reading the rest: that
+// envelope is answered with its refusal, the stream ends, and a line sent
+// after the refusal is neither read nor written to the ledger. (A client
+// with no registered key cannot keep a node reading and buffering.)
+func TestStreamStopsReadingAtAnUnknownSigner(t *testing.T) {
+	c := newCluster(t, 1)
+	ctx := ctxT(t, time.Minute)
+	k, err := c.Enrol(ctx, "participant/streamer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, _ := tx.GenerateKey()
+	unknown, _ := c.Sign(stranger, "note.put", notePayload("u", 1))
+	after, _ := c.Sign(k, "note.put", notePayload("after", 2))
+
+	cert, err := tls.LoadX509KeyPair(c.Layout.ClientCert, c.Layout.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(c.Layout.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatal("setup: no CA certificate in " + c.Layout.CACert)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool}}}
+	defer hc.CloseIdleConnections()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+c.Members[0].APIAddr+wire.PathTxStream, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = -1
+	go func() { _, _ = pw.Write(append(bytes.Clone(unknown.Canonical), '\n')) }()
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	dec := json.NewDecoder(resp.Body)
+	var first wire.StreamResult
+	if err := dec.Decode(&first); err != nil {
+		t.Fatalf("no answer for the unknown signer's line: %v", err)
+	}
+	if first.I != 0 || first.Error == nil || first.Status != http.StatusUnauthorized && first.Status != http.StatusForbidden || first.Error.Code != "unknown_key" {
+		t.Fatalf("unknown signer: %+v, want line 0 refused 401/403 unknown_key", first)
+	}
+	// The refusal is known; a line sent now must not be read.
+	go func() { _, _ = pw.Write(append(bytes.Clone(after.Canonical), '\n')) }()
+	var next wire.StreamResult
+	if err := dec.Decode(&next); err == nil {
+		t.Fatalf("the stream read on after an unknown signer: line %d answered %+v", next.I, next)
+	} else if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Logf("the stream ended with: %v", err)
+	}
+	if _, err := c.Client(0).Tx(ctx, after.IDHex(), false, client.ReadOptions{}); !client.IsNotFound(err) {
+		t.Fatalf("the line sent after the refusal: %v, want not found (it was read and submitted)", err)
+	}
 }

@@ -10,8 +10,10 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -30,6 +32,11 @@ import (
 // spent the stream stops reading (TCP pushes back on the client) instead
 // of refusing: a stream is a flow, and a slower flow is the answer to
 // overload. At most one envelope per stream is held before it is counted.
+//
+// An envelope whose signer is refused (unknown, key not valid, bad
+// signature) ends the stream, as it ends a batch: once that is known
+// nothing more is read, so a client with no registered key cannot keep a
+// node reading.
 
 // streamWindow is how many envelopes one stream may have in flight.
 const streamWindow = 4096
@@ -60,10 +67,22 @@ func (s *Server) submitStream(w http.ResponseWriter, r *http.Request) {
 	}()
 	window := make(chan struct{}, streamWindow)
 	var wg sync.WaitGroup
+	// refused: an envelope's signer was refused (unknown, invalid key, bad
+	// signature); nothing more is read. The envelope that finds it sets it
+	// and then cuts a read in progress short (deadline now); the reader
+	// sets its idle deadline before it looks, so one of the two sees the
+	// other.
+	var refused atomic.Bool
 	br := bufio.NewReaderSize(r.Body, 64<<10)
 	for i := 0; ; {
 		_ = rc.SetReadDeadline(time.Now().Add(streamIdle))
+		if refused.Load() {
+			break
+		}
 		line, err := readLine(br, lim.MaxEnvelopeBytes)
+		if refused.Load() {
+			break // read after the refusal, or cut short by it: not served
+		}
 		if len(line) > 0 {
 			select {
 			case window <- struct{}{}:
@@ -79,7 +98,13 @@ func (s *Server) submitStream(w http.ResponseWriter, r *http.Request) {
 			wg.Add(1)
 			go func(i int, raw []byte) {
 				defer wg.Done()
-				res := s.streamOne(r.Context(), raw, forwarded)
+				res, authFailed := s.streamOne(r.Context(), raw, forwarded)
+				if authFailed {
+					res.Error.Message += fmt.Sprintf("; the stream ends at line %d: nothing more is read (send the rest on a new stream)", i)
+					if refused.CompareAndSwap(false, true) {
+						_ = rc.SetReadDeadline(time.Now())
+					}
+				}
 				res.I = i
 				results <- res
 				hold.give(int64(len(raw)))
@@ -109,7 +134,9 @@ func (s *Server) submitStream(w http.ResponseWriter, r *http.Request) {
 }
 
 // streamOne checks and submits one envelope of a stream, as POST /v1/tx.
-func (s *Server) streamOne(ctx context.Context, raw []byte, forwarded bool) wire.StreamResult {
+// authFailed: its signer was refused (unknown, invalid key, bad
+// signature), which ends the stream, as it ends a batch (authFailure).
+func (s *Server) streamOne(ctx context.Context, raw []byte, forwarded bool) (_ wire.StreamResult, authFailed bool) {
 	arrived := time.Now()
 	var st *tx.Signed
 	var err error
@@ -118,16 +145,16 @@ func (s *Server) streamOne(ctx context.Context, raw []byte, forwarded bool) wire
 	}
 	if err != nil {
 		s.countSubmit(err)
-		return wire.StreamResult{BatchResult: failed("", err)}
+		return wire.StreamResult{BatchResult: failed("", err)}, signerRefused(err)
 	}
 	existing, err := s.precheck(ctx, st, arrived, forwarded)
 	if err != nil && !errors.Is(err, errForward) {
 		s.countSubmit(err)
-		return wire.StreamResult{BatchResult: failed(st.IDHex(), err)}
+		return wire.StreamResult{BatchResult: failed(st.IDHex(), err)}, signerRefused(err)
 	}
 	if existing != nil {
 		s.countSubmit(nil)
-		return wire.StreamResult{BatchResult: wire.BatchResult{TxID: st.IDHex(), Existing: true, Receipt: &existing.Receipt}}
+		return wire.StreamResult{BatchResult: wire.BatchResult{TxID: st.IDHex(), Existing: true, Receipt: &existing.Receipt}}, false
 	}
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
 	defer cancel()
@@ -135,11 +162,27 @@ func (s *Server) streamOne(ctx context.Context, raw []byte, forwarded bool) wire
 	s.countSubmit(err)
 	switch {
 	case err != nil:
-		return wire.StreamResult{BatchResult: failed(st.IDHex(), err)}
+		return wire.StreamResult{BatchResult: failed(st.IDHex(), err)}, signerRefused(err)
 	case fwd != nil:
-		return wire.StreamResult{BatchResult: wire.BatchResult{TxID: fwd.TxID, Existing: fwd.Existing, Receipt: fwd.Receipt}}
+		return wire.StreamResult{BatchResult: wire.BatchResult{TxID: fwd.TxID, Existing: fwd.Existing, Receipt: fwd.Receipt}}, false
 	}
-	return wire.StreamResult{BatchResult: wire.BatchResult{TxID: rc.TxID, Existing: rc.TxID != st.IDHex(), Receipt: &rc}}
+	return wire.StreamResult{BatchResult: wire.BatchResult{TxID: rc.TxID, Existing: rc.TxID != st.IDHex(), Receipt: &rc}}, false
+}
+
+// signerRefused: err refuses an envelope's signer, as judged here
+// (authFailure) or by the leader this node handed the envelope to.
+func signerRefused(err error) bool {
+	if authFailure(err) {
+		return true
+	}
+	var pe *errPeer
+	if errors.As(err, &pe) {
+		switch pe.body.Error.Code {
+		case state.CodeUnknownKey, state.CodeKeyInvalid, state.CodeBadSignature:
+			return true
+		}
+	}
+	return false
 }
 
 // writeStream writes results as they come, one JSON line each, flushing
