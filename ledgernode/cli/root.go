@@ -97,7 +97,7 @@ After 'make dev', run: source .dev/env`,
 		}
 		return fmt.Errorf("--output %q: must be table, json or yaml", a.g.output)
 	}
-	root.AddCommand(a.keysCmd(), a.txCmd(), a.blockCmd(), a.headCmd(), a.verifyCmd(), a.clusterCmd(), a.noteCmd(),
+	root.AddCommand(a.keysCmd(), a.txCmd(), a.blockCmd(), a.headCmd(), a.verifyCmd(), a.clusterCmd(), a.noteCmd(), a.backupCmd(),
 		// the trade command groups (trade_common.go) and agency policies
 		a.agencyCmd(), a.participantCmd(), a.certCmd(), a.iprightCmd(), a.licenseCmd(), a.shipmentCmd(), a.policyCmd())
 	return root

@@ -51,6 +51,16 @@ type Config struct {
 	// (default: none but health; server.AccessConfig).
 	Access server.AccessConfig
 	Logger *slog.Logger
+	// NoBootstrap: never start a new cluster from the genesis, even as a
+	// genesis node with an empty data directory; wait to be added. Every
+	// node of a network that has run must have it (a genesis node whose
+	// data was lost would otherwise start a second ledger from genesis
+	// with the other empty nodes), and so must the nodes of a network
+	// restored from a backup or recovered after a quorum loss. A genesis
+	// node id may then come with another key than the genesis names (new
+	// node identities): its heads verify against the network's trust
+	// file, not the genesis.
+	NoBootstrap bool
 	// Registry of transaction types; nil means DefaultRegistry().
 	Registry *state.Registry
 }
@@ -98,7 +108,10 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	if err := checkNodeKey(cfg); err != nil {
-		return nil, err
+		if !cfg.NoBootstrap {
+			return nil, err
+		}
+		log.Warn("node key is not the one the genesis names for this id; heads it signs verify against the network's trust file, not the genesis", "err", err)
 	}
 	reloader, err := pki.NewReloader(cfg.TLSFiles)
 	if err != nil {
@@ -124,7 +137,9 @@ func Start(cfg Config) (*Node, error) {
 	cc.RaftBind, cc.RaftAdvertise, cc.RaftListener = cfg.RaftBind, cfg.RaftAdvertise, cfg.RaftListener
 	cc.Bootstrap = nil
 	for _, g := range cfg.Genesis.Nodes {
-		cc.Bootstrap = append(cc.Bootstrap, state.Member{ID: g.ID, RaftAddr: g.RaftAddr, APIAddr: g.APIAddr})
+		if !cfg.NoBootstrap {
+			cc.Bootstrap = append(cc.Bootstrap, state.Member{ID: g.ID, RaftAddr: g.RaftAddr, APIAddr: g.APIAddr})
+		}
 	}
 	cons, err := consensus.New(cc)
 	if err != nil {

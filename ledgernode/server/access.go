@@ -38,6 +38,7 @@ import (
 //	policy        evaluations                                   agency, admin, node
 //	notes         notes                                         authenticated
 //	cluster       GET /v1/cluster/status                        admin, node
+//	backup        GET /v1/backup (the whole state)              admin, node; never open
 //
 // A group listed in AccessConfig.Open is readable by anyone, whole: opening
 // a group publishes everything in it.
@@ -82,6 +83,9 @@ const (
 	GroupPolicy       = "policy"
 	GroupNotes        = "notes"
 	GroupCluster      = "cluster"
+	// GroupBackup streams the whole state (every record of every party):
+	// admin and nodes only, and it is never opened.
+	GroupBackup = "backup"
 	// GroupInternal is node-to-node only; it is never opened.
 	GroupInternal = "internal"
 )

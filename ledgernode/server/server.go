@@ -118,6 +118,7 @@ func (s *Server) routes() {
 	h(GroupVerification, RoleParticipant, "GET /v1/head", s.getHead)
 	h(GroupVerification, RoleParticipant, "GET /v1/proof/consistency", s.getConsistency)
 	h(GroupCluster, RoleAdmin, "GET /v1/cluster/status", s.clusterStatus)
+	h(GroupBackup, RoleAdmin, "GET "+wire.PathBackup, s.backup)
 	h(GroupSubmit, RoleAnonymous, "POST /v1/cluster/members", s.addMember)
 	h(GroupSubmit, RoleAnonymous, "POST /v1/cluster/members/{id}/promote", s.promoteMember)
 	h(GroupSubmit, RoleAnonymous, "DELETE /v1/cluster/members/{id}", s.removeMember)

@@ -382,7 +382,7 @@ func readSnapshot(r io.Reader, f io.Writer) error {
 	}
 	sum := make([]byte, sha256.Size)
 	if _, err := io.ReadFull(r, sum); err != nil {
-		return fmt.Errorf("%w: missing checksum: %v", ErrCorruptSnapshot, err)
+		return fmt.Errorf("%w: truncated before its checksum: %v", ErrCorruptSnapshot, err)
 	}
 	if !bytes.Equal(sum, h.Sum(nil)) {
 		return fmt.Errorf("%w: checksum mismatch", ErrCorruptSnapshot)

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradeledger/tradeledger/ledgernode/backup"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
@@ -30,6 +32,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/verify"
 )
 
 // Options configure a cluster. Zero fields take defaults.
@@ -54,6 +57,8 @@ type Member struct {
 	Paths    netgen.NodePaths
 	Key      ed25519.PrivateKey
 	Node     *node.Node // nil while stopped
+	// NoBootstrap starts the node with node.Config.NoBootstrap.
+	NoBootstrap bool
 }
 
 // Cluster is a running test cluster.
@@ -140,7 +145,7 @@ func (c *Cluster) start(m *Member, raftLn, apiLn net.Listener) error {
 	}
 	n, err := StartNode(NodeConfig{ID: m.ID, DataDir: filepath.Join(m.Paths.Dir, "data"), Genesis: c.Genesis, NodeKey: m.Key,
 		TLS: m.Paths.TLS, RaftAddr: m.RaftAddr, APIAddr: m.APIAddr, RaftListener: raftLn, APIListener: apiLn,
-		Tune: c.opts.Tune, Logger: c.opts.Logger, Registry: reg, Access: c.opts.Access})
+		Tune: c.opts.Tune, Logger: c.opts.Logger, Registry: reg, Access: c.opts.Access, NoBootstrap: m.NoBootstrap})
 	if err != nil {
 		return err
 	}
@@ -166,6 +171,7 @@ type NodeConfig struct {
 	Logger                    *slog.Logger
 	Registry                  *state.Registry // nil: node.DefaultRegistry()
 	Access                    server.AccessConfig
+	NoBootstrap               bool
 }
 
 // StartNode starts one node with fast loopback timeouts (DefaultTune). A
@@ -199,7 +205,8 @@ func StartNode(nc NodeConfig) (*node.Node, error) {
 	// Peers dial the address the genesis names (a host name, say), which
 	// is what the node advertises, whatever it listens on.
 	n, err := node.Start(node.Config{ID: nc.ID, DataDir: nc.DataDir, Genesis: nc.Genesis, NodeKey: nc.NodeKey,
-		TLSFiles: nc.TLS, RaftListener: raftLn, RaftAdvertise: nc.RaftAddr, APIListener: apiLn, Consensus: cc, Logger: nc.Logger, Registry: nc.Registry, Access: nc.Access})
+		TLSFiles: nc.TLS, RaftListener: raftLn, RaftAdvertise: nc.RaftAddr, APIListener: apiLn, Consensus: cc, Logger: nc.Logger, Registry: nc.Registry, Access: nc.Access,
+		NoBootstrap: nc.NoBootstrap})
 	if err != nil {
 		raftLn.Close()
 		apiLn.Close()
@@ -462,40 +469,94 @@ type IssueFunc func(spec netgen.NodeSpec) (certPEM, keyPEM []byte, err error)
 // AddNodeWithTLS is AddNode with a certificate of the caller's making (a
 // foreign CA, an expired certificate, ...); nil issues a good one.
 func (c *Cluster) AddNodeWithTLS(id string, issue IssueFunc) (int, error) {
-	rl, err := freeAddr()
+	m, rl, al, err := c.newMember(id, issue)
 	if err != nil {
 		return -1, err
 	}
+	return c.appendAndStart(m, rl, al)
+}
+
+// newMember makes a node that is not in the genesis: addresses on
+// loopback, a new node key and a certificate from the network CA (or
+// issue's).
+func (c *Cluster) newMember(id string, issue IssueFunc) (*Member, net.Listener, net.Listener, error) {
+	rl, err := freeAddr()
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	al, err := freeAddr()
 	if err != nil {
-		return -1, err
+		rl.Close()
+		return nil, nil, nil, err
+	}
+	fail := func(err error) (*Member, net.Listener, net.Listener, error) {
+		rl.Close()
+		al.Close()
+		return nil, nil, nil, err
 	}
 	spec := netgen.NodeSpec{ID: id, RaftAddr: rl.Addr().String(), APIAddr: al.Addr().String()}
 	nm, err := netgen.IssueNode(c.Bundle.CA, spec, time.Now(), 24*time.Hour)
 	if err != nil {
-		return -1, err
+		return fail(err)
 	}
 	if issue != nil {
 		if nm.CertPEM, nm.KeyPEM, err = issue(spec); err != nil {
-			return -1, err
+			return fail(err)
 		}
 	}
 	paths := netgen.PathsIn(c.Layout.Dir, []string{id}).Nodes[id]
 	if err := os.MkdirAll(paths.Dir, 0o700); err != nil {
-		return -1, err
+		return fail(err)
 	}
 	if err := os.WriteFile(paths.TLS.Cert, nm.CertPEM, 0o644); err != nil {
-		return -1, err
+		return fail(err)
 	}
 	if err := os.WriteFile(paths.TLS.Key, nm.KeyPEM, 0o600); err != nil {
-		return -1, err
+		return fail(err)
 	}
-	m := &Member{ID: id, RaftAddr: spec.RaftAddr, APIAddr: spec.APIAddr, Paths: paths, Key: nm.Key}
+	return &Member{ID: id, RaftAddr: spec.RaftAddr, APIAddr: spec.APIAddr, Paths: paths, Key: nm.Key}, rl, al, nil
+}
+
+func (c *Cluster) appendAndStart(m *Member, rl, al net.Listener) (int, error) {
 	c.mu.Lock()
 	c.Members = append(c.Members, m)
 	idx := len(c.Members) - 1
 	c.mu.Unlock()
 	return idx, c.start(m, rl, al)
+}
+
+// RestoreNode makes a new node (a new id, node key and certificate from
+// the network CA) the first member of a new cluster holding a backup's
+// ledger (node.Restore, checked against trust), starts it with
+// NoBootstrap and returns its index. Grow the new cluster with AddNode and
+// the join path.
+func (c *Cluster) RestoreNode(id string, from io.Reader, trust verify.Trust) (int, *backup.Report, error) {
+	m, rl, al, err := c.newMember(id, nil)
+	if err != nil {
+		return -1, nil, err
+	}
+	m.NoBootstrap = true
+	rep, err := node.Restore(node.RestoreConfig{Backup: from, DataDir: filepath.Join(m.Paths.Dir, "data"), Genesis: c.Genesis, Trust: trust,
+		Self: state.Member{ID: id, RaftAddr: m.RaftAddr, APIAddr: m.APIAddr}, Logger: c.opts.Logger})
+	if err != nil {
+		rl.Close()
+		al.Close()
+		return -1, nil, err
+	}
+	idx, err := c.appendAndStart(m, rl, al)
+	return idx, rep, err
+}
+
+// Trust names the genesis nodes' keys and every member's: what a verifier
+// of a network that grew or was restored with new node identities trusts.
+func (c *Cluster) Trust() verify.Trust {
+	t := verify.TrustFromGenesis(c.Genesis)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.Members {
+		t.Nodes[tx.KeyID(m.Key.Public().(ed25519.PublicKey))] = m.ID
+	}
+	return t
 }
 
 // Close stops every node.

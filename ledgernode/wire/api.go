@@ -21,6 +21,13 @@ const HeaderExisting = "X-Ledger-Existing"
 // It is honoured only from a node certificate.
 const HeaderOnBehalfOf = "X-Ledger-On-Behalf-Of"
 
+// PathBackup streams a backup of the node's state (package backup has the
+// format); HeaderBackupHeight names the height it holds.
+const (
+	PathBackup         = "/v1/backup"
+	HeaderBackupHeight = "X-Ledger-Backup-Height"
+)
+
 // SubmitResponse answers POST /v1/tx.
 type SubmitResponse struct {
 	TxID     string           `json:"txId"`

@@ -43,6 +43,13 @@ func envInt(name string, def int) int {
 	return def
 }
 
+func envBool(name string, def bool) bool {
+	if v, err := strconv.ParseBool(env(name, "")); err == nil {
+		return v
+	}
+	return def
+}
+
 func envDuration(name string, def time.Duration) time.Duration {
 	if v, err := time.ParseDuration(env(name, "")); err == nil {
 		return v
@@ -73,6 +80,7 @@ func runCmd() *cobra.Command {
 		raftBind, raftAdv, apiBind, logLevel, clockFile, pubURL  string
 		cpuProfile, metricsAccess                                string
 		openGroups                                               []string
+		noBootstrap                                              bool
 		cc                                                       = d
 		snapThreshold, trailing                                  int
 	)
@@ -122,7 +130,7 @@ are also re-read automatically when they change).`,
 			n, err := node.Start(node.Config{ID: id, DataDir: dataDir, Genesis: g, NodeKey: key,
 				TLSFiles: pki.Files{CA: caFile, Cert: certFile, Key: keyFile},
 				RaftBind: raftBind, RaftAdvertise: raftAdv, APIBind: apiBind, PublicURL: pubURL, Consensus: cc, Logger: log,
-				Access: server.AccessConfig{Open: openGroups, Metrics: metricsAccess}})
+				Access: server.AccessConfig{Open: openGroups, Metrics: metricsAccess}, NoBootstrap: noBootstrap})
 			if err != nil {
 				return err
 			}
@@ -174,6 +182,7 @@ are also re-read automatically when they change).`,
 	f.DurationVar(&cc.SnapshotInterval, "snapshot-interval", envDuration("SNAPSHOT_INTERVAL", d.SnapshotInterval), "how often to check whether to snapshot")
 	f.StringSliceVar(&openGroups, "open-route-groups", envList("OPEN_ROUTE_GROUPS"), "API route groups anyone may read without authenticating, comma-separated: "+strings.Join(server.OpenableGroups, ", ")+" (default none: every read needs a client certificate or a signed request; /healthz and /readyz are always open)")
 	f.StringVar(&metricsAccess, "metrics-access", env("METRICS_ACCESS", "authenticated"), "who may read /metrics: authenticated or open")
+	f.BoolVar(&noBootstrap, "no-bootstrap", envBool("NO_BOOTSTRAP", false), "never start a new cluster from the genesis, even as a genesis node with an empty data directory: wait to be added (set it once the network has run, and on networks restored from a backup or recovered; docs/operations.md)")
 	f.StringVar(&cc.DialSource, "dial-source", env("DIAL_SOURCE", ""), "local IP for connections to other nodes (multi-homed hosts)")
 	f.StringVar(&clockFile, "fault-clock-offset-file", env("FAULT_CLOCK_OFFSET_FILE", ""), "TESTS ONLY: shift the leader's block clock by the duration in this file")
 	_ = f.MarkHidden("fault-clock-offset-file")

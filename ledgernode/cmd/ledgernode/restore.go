@@ -1,0 +1,147 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/node"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/verify"
+)
+
+func restoreCmd() *cobra.Command {
+	var backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr string
+	cmd := &cobra.Command{
+		Use:   "restore --backup FILE --genesis genesis.json --data-dir DIR --id ID --raft-addr HOST:PORT --api-addr HOST:PORT",
+		Short: "Make an empty data directory the first node of a new cluster holding a backup's ledger",
+		Long: `Check a backup (as 'ledgerctl backup verify' does: integrity, genesis, head signed
+by a trusted node key, chain of blocks) and make DIR the first member of a new
+cluster holding its ledger: same genesis and history, this node as its only
+voter, its Raft log continuing after the backup's. Start the node on DIR with
+'ledgernode run --no-bootstrap' and the node key and certificate you give it
+(a new node identity is fine); start the other nodes empty with --no-bootstrap
+and add them with 'ledgerctl cluster add': they receive the state from the
+first. Nothing is written to DIR unless every check passes.
+
+--trust names the node keys whose signature on the backup's head you accept
+(default: the genesis nodes). Heads of the restored network are signed by its
+nodes' keys: give verifiers a trust file naming them (docs/operations.md).`,
+		Example: `  ledgernode restore --backup pilot-2026-12-02.tlbackup --genesis genesis.json \
+    --data-dir /var/lib/tradeledger --id ledger-0 \
+    --raft-addr ledger-0.ledger:7000 --api-addr ledger-0.ledger:8443`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if backupFile == "" || genesis == "" || dataDir == "" || id == "" || raftAddr == "" || apiAddr == "" {
+				return errors.New("--backup, --genesis, --data-dir, --id, --raft-addr and --api-addr are required")
+			}
+			g, err := chain.ReadGenesis(genesis)
+			if err != nil {
+				return err
+			}
+			trust := verify.TrustFromGenesis(g)
+			if trustFile != "" {
+				if trust, err = verify.LoadTrust(trustFile); err != nil {
+					return fmt.Errorf("--trust: %w", err)
+				}
+			}
+			f, err := os.Open(backupFile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			log, err := newLogger("info")
+			if err != nil {
+				return err
+			}
+			rep, err := node.Restore(node.RestoreConfig{Backup: f, DataDir: dataDir, Genesis: g, Trust: trust, Logger: log,
+				Self: state.Member{ID: id, RaftAddr: raftAddr, APIAddr: apiAddr},
+				Progress: func(stage string, done, total int64) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "restore: %s %d of %d\n", stage, done, total)
+				}})
+			if err != nil {
+				return err
+			}
+			h := rep.Header.Head
+			fmt.Fprintf(cmd.OutOrStdout(), "restored network %s at height %d (tree size %d, block %s, head signed by %s) into %s\n"+
+				"start it with: ledgernode run --no-bootstrap --id %s --data-dir %s ...\n",
+				h.Network, h.Height, h.TreeSize, h.BlockHash, h.Node, dataDir, id, dataDir)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&backupFile, "backup", "", "backup file ('ledgerctl backup create')")
+	f.StringVar(&genesis, "genesis", env("GENESIS", ""), "genesis file of the network the backup is of")
+	f.StringVar(&trustFile, "trust", "", "trust or genesis file naming the node keys whose signed head to accept (default: the genesis nodes)")
+	f.StringVar(&dataDir, "data-dir", env("DATA_DIR", ""), "empty data directory of the new node")
+	f.StringVar(&id, "id", env("ID", ""), "the new node's id")
+	f.StringVar(&raftAddr, "raft-addr", env("RAFT_ADVERTISE", ""), "address peers dial for the new node's Raft")
+	f.StringVar(&apiAddr, "api-addr", "", "address of the new node's API")
+	return cmd
+}
+
+func recoverCmd() *cobra.Command {
+	var genesis, dataDir, id, raftAddr string
+	var voters []string
+	cmd := &cobra.Command{
+		Use:   "recover --data-dir DIR --genesis genesis.json --id ID --raft-addr HOST:PORT",
+		Short: "Make a stopped node the only voter of a cluster whose quorum is lost for good",
+		Long: `The way back after a majority of voters is permanently gone (their data
+deleted, their hosts lost). With the node STOPPED, rewrite its Raft
+configuration so that it alone is a voter (hashicorp/raft RecoverCluster),
+after replaying its whole log into its state. Then start it with
+'ledgernode run --no-bootstrap' and add the others back (empty, with
+--no-bootstrap) with 'ledgerctl cluster add'.
+
+Pick the survivor furthest ahead: the highest last log term, then the highest
+last log index ('ledgerctl cluster status' on each survivor, or the
+lastLogIndex/lastLogTerm its /v1/cluster/status?self=true reports). Entries the
+lost members had beyond it are lost; none was acknowledged to a client if the
+survivor was in the last quorum. Never run it while a quorum is alive: two
+clusters would then write two histories. A running node is recovered with
+'ledgerctl cluster recover' instead.`,
+		Example: `  ledgernode recover --data-dir /var/lib/tradeledger --genesis genesis.json \
+    --id ledger-0 --raft-addr ledger-0.ledger:7000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if genesis == "" || dataDir == "" || id == "" || raftAddr == "" {
+				return errors.New("--genesis, --data-dir, --id and --raft-addr are required")
+			}
+			g, err := chain.ReadGenesis(genesis)
+			if err != nil {
+				return err
+			}
+			members := []state.Member{{ID: id, RaftAddr: raftAddr}}
+			for i, v := range voters {
+				vid, addr, ok := strings.Cut(v, "=")
+				if !ok || vid == "" || addr == "" {
+					return fmt.Errorf("--voter[%d] %q: want ID=RAFT_HOST:PORT", i, v)
+				}
+				members = append(members, state.Member{ID: vid, RaftAddr: addr})
+			}
+			log, err := newLogger("warn")
+			if err != nil {
+				return err
+			}
+			rep, err := node.Recover(node.RecoverConfig{DataDir: dataDir, Genesis: g, Voters: members, ID: id, Logger: log})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "recovered: log kept up to index %d (term %d), state at height %d (applied index %d); voters now %s\n"+
+				"start it with 'ledgernode run --no-bootstrap', then add the other members back with 'ledgerctl cluster add'\n",
+				rep.LastIndex, rep.LastTerm, rep.Height, rep.AppliedIndex, strings.Join(rep.Voters, ", "))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&genesis, "genesis", env("GENESIS", ""), "genesis file of the network")
+	f.StringVar(&dataDir, "data-dir", env("DATA_DIR", ""), "the stopped node's data directory")
+	f.StringVar(&id, "id", env("ID", ""), "the node's id")
+	f.StringVar(&raftAddr, "raft-addr", env("RAFT_ADVERTISE", ""), "the address peers dial for this node's Raft")
+	f.StringArrayVar(&voters, "voter", nil, "another voter to keep: ID=RAFT_ADDR (repeat; rarely needed)")
+	return cmd
+}
