@@ -188,6 +188,7 @@ Exit codes: 0 verified, 3 integrity (damaged, truncated or altered file),
 			})
 		},
 	}
+	cmd.Flags().StringVar(&a.trustFile, "trust", os.Getenv(EnvTrust), "genesis or trust file naming the node keys whose signed head to accept ($"+EnvTrust+")")
 	cmd.Flags().StringVar(&genesisFile, "genesis", "", "the network's genesis file (default: --trust, when it is the genesis)")
 	cmd.Flags().StringVar(&saveHead, "save-head", "", "write the backup's signed head to this file")
 	cmd.Flags().StringVar(&tmpDir, "tmp-dir", "", "directory for the unpacked state (default: the system's temporary directory)")

@@ -187,7 +187,10 @@ func Recover(cfg Config, voters []state.Member) (*RecoverReport, error) {
 	}
 	rc.LocalID = raft.ServerID(id)
 	rc.Logger = hlog
-	if err := raft.RecoverCluster(rc, newFSM(cfg.Store, cfg.Logger, nil), logs, logs, snaps, peerEncoder(), conf); err != nil {
+	rf := &recoverFSM{fsm: newFSM(cfg.Store, cfg.Logger, nil)}
+	err = raft.RecoverCluster(rc, rf, logs, logs, snaps, peerEncoder(), conf)
+	rf.release()
+	if err != nil {
 		return nil, fmt.Errorf("recover cluster: %w", err)
 	}
 	rep.AppliedIndex, rep.Height = cfg.Store.Applied().Index, cfg.Store.Meta().Height
@@ -195,4 +198,28 @@ func Recover(cfg Config, voters []state.Member) (*RecoverReport, error) {
 		rep.Voters = append(rep.Voters, string(s.ID))
 	}
 	return rep, nil
+}
+
+// recoverFSM releases the snapshots RecoverCluster takes: hashicorp/raft
+// v1.7.3 persists the snapshot it takes but never calls Release, and an
+// unreleased state snapshot holds the store's read lock (Close would wait
+// for ever).
+type recoverFSM struct {
+	*fsm
+	taken []raft.FSMSnapshot
+}
+
+func (r *recoverFSM) Snapshot() (raft.FSMSnapshot, error) {
+	s, err := r.fsm.Snapshot()
+	if err == nil {
+		r.taken = append(r.taken, s)
+	}
+	return s, err
+}
+
+func (r *recoverFSM) release() {
+	for _, s := range r.taken {
+		s.Release()
+	}
+	r.taken = nil
 }

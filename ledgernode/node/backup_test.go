@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/node"
+	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
@@ -243,4 +245,196 @@ func TestRestoreRefusesADataDirectoryInUseAndABackupOfAnotherNetwork(t *testing.
 func restoreInto(from *os.File, dir string, c *testcluster.Cluster) (*backup.Report, error) {
 	return node.Restore(node.RestoreConfig{Backup: from, DataDir: dir, Genesis: c.Genesis, Trust: verify.TrustFromGenesis(c.Genesis),
 		Self: state.Member{ID: "x0", RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2"}})
+}
+
+// A backup holds every record of every party: only the network admin and
+// the nodes may stream it (docs/api.md, "Who may read what"), and the group
+// can never be opened to anonymous readers.
+func TestBackupIsServedOnlyToTheAdminAndTheNodes(t *testing.T) {
+	c := newCluster(t, 1)
+	ctx := ctxT(t, time.Minute)
+	participant, err := c.Enrol(ctx, "participant/reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Members[0]
+	for _, tc := range []struct {
+		name   string
+		cl     *client.Client
+		status int
+		code   string
+	}{
+		{"anonymous", c.ClientWith(client.Config{Retry: time.Second}), 401, "unauthenticated"},
+		{"participant key", c.ClientWith(client.Config{SignKey: participant, Retry: time.Second}), 403, "forbidden"},
+		{"admin certificate", c.Client(), 200, ""},
+		{"admin key", c.ClientWith(client.Config{SignKey: c.Admin, Retry: time.Second}), 200, ""},
+		{"node certificate", c.ClientWith(client.Config{CertFile: m.Paths.TLS.Cert, CertKeyFile: m.Paths.TLS.Key, Retry: time.Second}), 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf countingWriter
+			n, err := tc.cl.Backup(ctx, &buf, nil)
+			if tc.status == 200 {
+				if err != nil || n == 0 || n != buf.n {
+					t.Fatalf("backup: %d bytes (%d written), %v; want a whole backup", n, buf.n, err)
+				}
+				return
+			}
+			var ce *client.Error
+			if !errors.As(err, &ce) || ce.Status != tc.status || ce.Code != tc.code {
+				t.Fatalf("backup: %v, want %d %s", err, tc.status, tc.code)
+			}
+			if buf.n != 0 {
+				t.Fatalf("a refused backup wrote %d bytes", buf.n)
+			}
+		})
+	}
+	err = server.AccessConfig{Open: []string{server.GroupBackup}}.Validate()
+	if err == nil || !strings.Contains(err.Error(), `open route group "backup"`) {
+		t.Fatalf("opening the backup group: %v, want refused by name", err)
+	}
+}
+
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// Quorum loss (docs/operations.md, "Quorum loss"): under write load one
+// follower dies, then the leader; both lose their data. The survivor is
+// recovered as the only voter (hashicorp/raft RecoverCluster), writes
+// again, and grows back to three through the join path. Every write
+// acknowledged before the loss is there with a proof that verifies: the
+// survivor was in every quorum after the first node died, and the leader
+// had replicated the earlier ones to it by then (the test waits for it).
+func TestQuorumLossRecoveryKeepsEveryAcknowledgedWrite(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := ctxT(t, 3*time.Minute)
+	k, err := c.Enrol(ctx, "participant/writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := mustLeader(t, c)
+	survivor, first := (leader+1)%3, (leader+2)%3
+
+	// Writers that outlive the quorum: a write that fails is simply not
+	// acknowledged.
+	var mu sync.Mutex
+	var acks []ack
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			cl := c.ClientWith(client.Config{Retry: 500 * time.Millisecond}, survivor, leader)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				st, err := c.Sign(k, "note.put", notePayload(fmt.Sprintf("q%d-%d", w, i%50), i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				resp, err := cl.Submit(wctx, st, client.SubmitOptions{})
+				cancel()
+				if err != nil || resp.Receipt.Status != chain.Accepted {
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				mu.Lock()
+				acks = append(acks, ack{st.IDHex(), resp.Receipt.Height})
+				mu.Unlock()
+			}
+		}(w)
+	}
+	waitHeight(ctx, t, c, survivor, 15)
+	if err := c.Stop(first); err != nil {
+		t.Fatal(err)
+	}
+	// Writes go on with the leader and the survivor as the quorum.
+	h := c.Node(survivor).Store().Meta().Height
+	waitHeight(ctx, t, c, survivor, h+10)
+	if err := c.Stop(leader); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // writes now fail: no quorum
+	close(stop)
+	wg.Wait()
+	mu.Lock()
+	acked := append([]ack(nil), acks...)
+	mu.Unlock()
+	if len(acked) < 20 {
+		t.Fatalf("setup: only %d writes acknowledged before the loss", len(acked))
+	}
+	for _, i := range []int{first, leader} {
+		if err := c.Wipe(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Recovery: the survivor, stopped, becomes the only voter.
+	if err := c.Stop(survivor); err != nil {
+		t.Fatal(err)
+	}
+	sm := c.Members[survivor]
+	rep, err := node.Recover(node.RecoverConfig{DataDir: filepath.Join(sm.Paths.Dir, "data"), Genesis: c.Genesis, ID: sm.ID,
+		Voters: []state.Member{{ID: sm.ID, RaftAddr: sm.RaftAddr, APIAddr: sm.APIAddr}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Voters) != 1 || rep.Voters[0] != sm.ID || rep.LastIndex == 0 {
+		t.Fatalf("recover report %+v, want %s the only voter", rep, sm.ID)
+	}
+	sm.NoBootstrap = true
+	if err := c.Restart(survivor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitLeaderAmong(ctx, survivor); err != nil {
+		t.Fatal(err)
+	}
+	trust := c.Trust()
+	cl := c.Client(survivor)
+	for _, a := range acked {
+		ev, err := cl.Tx(ctx, a.id, true, client.ReadOptions{})
+		if err != nil {
+			t.Fatalf("acknowledged write %s (height %d) after recovery at height %d: %v", a.id, a.height, rep.Height, err)
+		}
+		if _, err := verify.Receipt(ev, trust); err != nil {
+			t.Fatalf("tx %s: %v", a.id, err)
+		}
+	}
+	t.Logf("recovered at log index %d, height %d; %d acknowledged writes present", rep.LastIndex, rep.Height, len(acked))
+	before, err := cl.Head(ctx, client.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The recovered cluster writes, and grows back through the join path.
+	admin := cl.Admin(c.Genesis.Network, c.Admin)
+	members := []int{survivor}
+	for _, id := range []string{"n-new-1", "n-new-2"} {
+		i, err := c.AddNode(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := c.Members[i]
+		if err := admin.JoinAndPromote(ctx, id, m.RaftAddr, m.APIAddr, nil); err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, i)
+	}
+	writeNotes(ctx, t, c, k, 20, 2, members)
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := c.Client(members[2]).Consistency(ctx, before.TreeSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verify.Consistency(before, &cons.Head, &cons.Proof, c.Trust()); err != nil {
+		t.Fatalf("consistency from the recovered head to the grown cluster's: %v", err)
+	}
 }

@@ -120,7 +120,7 @@ func PrepareRestore(path string, members []Member, from Restored) error {
 		if b := btx.Bucket([]byte(bucketCluster)); b != nil {
 			c := b.Cursor()
 			var old [][]byte
-			for k, _ := c.Seek([]byte("member/")); k != nil && len(k) >= 7 && string(k[:7]) == "member/"; k, _ = c.Next() {
+			for k, _ := c.Seek([]byte("member/")); len(k) >= 7 && string(k[:7]) == "member/"; k, _ = c.Next() {
 				old = append(old, append([]byte(nil), k...))
 			}
 			for _, k := range old {

@@ -97,13 +97,12 @@ after replaying its whole log into its state. Then start it with
 'ledgernode run --no-bootstrap' and add the others back (empty, with
 --no-bootstrap) with 'ledgerctl cluster add'.
 
-Pick the survivor furthest ahead: the highest last log term, then the highest
-last log index ('ledgerctl cluster status' on each survivor, or the
-lastLogIndex/lastLogTerm its /v1/cluster/status?self=true reports). Entries the
-lost members had beyond it are lost; none was acknowledged to a client if the
-survivor was in the last quorum. Never run it while a quorum is alive: two
-clusters would then write two histories. A running node is recovered with
-'ledgerctl cluster recover' instead.`,
+Pick the survivor furthest ahead: the highest term, then the highest commit
+and applied index (the term, commitIndex and appliedIndex each survivor reports
+at /v1/cluster/status?self=true while it runs; this command prints the last log
+index and term it kept). Entries the lost members had beyond it are lost; none
+was acknowledged to a client if the survivor was in the last quorum. Never run
+it while a quorum is alive: two clusters would then write two histories.`,
 		Example: `  ledgernode recover --data-dir /var/lib/tradeledger --genesis genesis.json \
     --id ledger-0 --raft-addr ledger-0.ledger:7000`,
 		Args: cobra.NoArgs,
