@@ -31,7 +31,10 @@ func ExportCertificate(v Source, network, id string, version int) (*credential.C
 		return nil, nil, state.Reject(state.CodeNotFound, "version", "certificate %s has %d version(s)", id, rec.Current)
 	}
 	cv, ok, err := CertificateVersionOf(v, id, version)
-	if err != nil || !ok {
+	if err != nil {
+		return nil, nil, fmt.Errorf("certificate %s version %d: %w", id, version, err)
+	}
+	if !ok {
 		return nil, nil, fmt.Errorf("certificate %s version %d: %w", id, version, state.ErrNotFound)
 	}
 	var ev evidenceSet

@@ -139,12 +139,18 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 		}
 		starts = []string{q.License}
 	} else {
-		starts, _, _ = scanIndex(v, BucketLicenseIndex, ikey("licensee", q.Importer, q.Right, ""), "", 100)
+		if starts, _, err = scanIndex(v, BucketLicenseIndex, ikey("licensee", q.Importer, q.Right, ""), "", 100); err != nil {
+			return nil, err
+		}
 	}
 	if len(starts) == 0 {
 		out.Answer = AnswerNo
 		out.Failure = &StepFailure{Step: 0, Code: "no_license", Reason: fmt.Sprintf("%s holds no license for right %s", q.Importer, q.Right)}
-		if r, ok, _ := LookupRight(v, q.Right); ok {
+		r, ok, err := LookupRight(v, q.Right)
+		if err != nil {
+			return nil, fmt.Errorf("right %s: %w", q.Right, err)
+		}
+		if ok {
 			out.Holder = r.Holder
 		}
 		return out, nil
@@ -160,7 +166,10 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 	var alts []Alternative
 	for _, start := range starts {
 		cd := &candidate{}
-		cd.path, cd.failure, cd.holder, cd.warns = walkChain(v, q, start, at, &cd.refs)
+		var err error
+		if cd.path, cd.failure, cd.holder, cd.warns, err = walkChain(v, q, start, at, &cd.refs); err != nil {
+			return nil, err
+		}
 		ans := AnswerYes
 		if cd.failure != nil {
 			ans = AnswerNo
@@ -194,8 +203,9 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 // step is checked and recorded; the first failing step is returned, and the
 // warnings (records made after the date asked). Cycles and chains longer
 // than MaxChainLength end the walk with a failure, so the walk is bounded
-// whatever the stored records say.
-func walkChain(r Source, q LicenseQuery, start string, at time.Time, ev *evidenceSet) ([]PathStep, *StepFailure, string, []Check) {
+// whatever the stored records say. A record that cannot be read is an
+// error, never a failed step.
+func walkChain(r Source, q LicenseQuery, start string, at time.Time, ev *evidenceSet) ([]PathStep, *StepFailure, string, []Check, error) {
 	var path []PathStep
 	var first *StepFailure
 	var warns []Check
@@ -235,7 +245,10 @@ func walkChain(r Source, q LicenseQuery, start string, at time.Time, ev *evidenc
 		}
 		seen[id] = true
 		l, ok, err := LookupLicense(r, id)
-		if err != nil || !ok {
+		if err != nil {
+			return nil, nil, "", nil, fmt.Errorf("license %s: %w", id, err)
+		}
+		if !ok {
 			what := "the importer's license"
 			if child != nil {
 				what = "the parent of " + child.ID
@@ -268,7 +281,10 @@ func walkChain(r Source, q LicenseQuery, start string, at time.Time, ev *evidenc
 		}
 
 		// The grant's signature, at its block time.
-		sc, sw := signatureCheck(r, "the grant of "+l.ID, l.Recorded, ev, atS)
+		sc, sw, err := signatureCheck(r, "the grant of "+l.ID, l.Recorded, ev, atS)
+		if err != nil {
+			return nil, nil, "", nil, err
+		}
 		if sc.Result == ResultFail {
 			fail(&st, "signature", sc.Code, "%s", sc.Message)
 		} else {
@@ -328,7 +344,10 @@ func walkChain(r Source, q LicenseQuery, start string, at time.Time, ev *evidenc
 
 		// The root: granted by the registered holder of the right.
 		if l.Parent == "" {
-			right, ok, _ := LookupRight(r, l.Right)
+			right, ok, err := LookupRight(r, l.Right)
+			if err != nil {
+				return nil, nil, "", nil, fmt.Errorf("right %s: %w", l.Right, err)
+			}
 			switch {
 			case !ok:
 				fail(&st, "right holder", "unknown_right", "right %s is not registered", l.Right)
@@ -352,5 +371,5 @@ func walkChain(r Source, q LicenseQuery, start string, at time.Time, ev *evidenc
 		child = l
 		id = l.Parent
 	}
-	return path, first, holder, warns
+	return path, first, holder, warns, nil
 }

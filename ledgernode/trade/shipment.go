@@ -327,7 +327,9 @@ func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
 				lv.Verdict = ResultFail
 				lv.Reasons = append(lv.Reasons, fmt.Sprintf("certificate %s is %s: %s", l.Certificate, cv.Verdict, firstMessage(cv.Reasons)))
 			}
-			addVerdictEvidence(&ev, v, l.Certificate)
+			if err := addVerdictEvidence(&ev, v, l.Certificate); err != nil {
+				return nil, err
+			}
 		} else {
 			note := "no preferential treatment claimed (no certificate)"
 			if l.ValueUSD > 0 && l.ValueUSD <= 2500 {
@@ -389,10 +391,13 @@ func firstMessage(cs []Check) string {
 
 // addVerdictEvidence adds the records of a certificate verdict (the
 // certificate's versions, revocation and endorsements) once.
-func addVerdictEvidence(ev *evidenceSet, r state.Reader, id string) {
-	rec, ok, _ := LookupCertificate(r, id)
+func addVerdictEvidence(ev *evidenceSet, r state.Reader, id string) error {
+	rec, ok, err := LookupCertificate(r, id)
+	if err != nil {
+		return fmt.Errorf("certificate %s: %w", id, err)
+	}
 	if !ok {
-		return
+		return nil
 	}
 	for _, vr := range rec.Versions {
 		ev.add(fmt.Sprintf("certificate %s version %d", id, vr.Version), vr.TxID)
@@ -405,4 +410,5 @@ func addVerdictEvidence(ev *evidenceSet, r state.Reader, id string) {
 			ev.add("endorsement by "+e.Agency, e.TxID)
 		}
 	}
+	return nil
 }

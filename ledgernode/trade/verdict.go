@@ -1,7 +1,6 @@
 package trade
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -181,11 +180,14 @@ func (e *evidenceSet) resolve(v Source, proof bool) ([]EvidenceItem, error) {
 // record's signature invalid; a rotation or a later revocation does not.
 // When such a revocation was recorded after the date asked (at), the
 // second result is the warning that says so.
-func signatureCheck(v Source, what string, rec Recorded, ev *evidenceSet, at string) (Check, *Check) {
+func signatureCheck(v Source, what string, rec Recorded, ev *evidenceSet, at string) (Check, *Check, error) {
 	k, ok, err := state.LookupKey(v, rec.KeyID)
-	if err != nil || !ok {
+	if err != nil {
+		return Check{}, nil, fmt.Errorf("key %s: %w", tx.FingerprintOf(rec.KeyID), err)
+	}
+	if !ok {
 		return Check{Name: "signature", Result: ResultFail, Code: "signature_invalid",
-			Message: fmt.Sprintf("%s was signed by key %s, which is not registered", what, tx.FingerprintOf(rec.KeyID))}, nil
+			Message: fmt.Sprintf("%s was signed by key %s, which is not registered", what, tx.FingerprintOf(rec.KeyID))}, nil, nil
 	}
 	if len(k.History) > 0 {
 		ev.add("signing key "+k.Fingerprint+" of "+k.Owner+" registered", k.History[0].TxID)
@@ -223,10 +225,10 @@ func signatureCheck(v Source, what string, rec Recorded, ev *evidenceSet, at str
 			code = "signature_revoked_retroactively"
 		}
 		return Check{Name: "signature", Result: ResultFail, Code: code,
-			Message: fmt.Sprintf("%s was recorded at %s, signed by %s with key %s, which was not valid then: %s%s", what, rec.Time, rec.Signer, k.Fingerprint, rej.Reasons[0].Message, backdated)}, warn
+			Message: fmt.Sprintf("%s was recorded at %s, signed by %s with key %s, which was not valid then: %s%s", what, rec.Time, rec.Signer, k.Fingerprint, rej.Reasons[0].Message, backdated)}, warn, nil
 	}
 	return Check{Name: "signature", Result: ResultPass,
-		Message: fmt.Sprintf("%s signed by %s with key %s, valid at %s", what, rec.Signer, k.Fingerprint, rec.Time)}, nil
+		Message: fmt.Sprintf("%s signed by %s with key %s, valid at %s", what, rec.Signer, k.Fingerprint, rec.Time)}, nil, nil
 }
 
 // findingsOf are the agency rules' findings recorded with a transaction.
@@ -345,8 +347,11 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 		return nil, state.Reject(state.CodeNotFound, "version", "certificate %s has %d version(s)", q.ID, rec.Current)
 	}
 	cv, ok, err := CertificateVersionOf(v, q.ID, ver)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("certificate %s version %d: %w", q.ID, ver, errors.Join(err, state.ErrNotFound))
+	if err != nil {
+		return nil, fmt.Errorf("certificate %s version %d: %w", q.ID, ver, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("certificate %s version %d: %w", q.ID, ver, state.ErrNotFound)
 	}
 	ct := &cv.Certificate
 	out.Version, out.Current, out.Program = ver, rec.Current, ct.Program
@@ -357,12 +362,19 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 	cl.recordedAfter(fmt.Sprintf("%s %s was recorded", q.ID, what), cv.Time, atS)
 
 	// The certifier's signature, judged at the record's block time.
-	sig, warn := signatureCheck(v, what, cv.Recorded, &ev, atS)
+	sig, warn, err := signatureCheck(v, what, cv.Recorded, &ev, atS)
+	if err != nil {
+		return nil, err
+	}
 	add(sig)
 	if warn != nil {
 		add(*warn)
 	}
-	if p, ok, _ := LookupParticipant(v, ct.Certifier.ID); ok {
+	p, ok, err := LookupParticipant(v, ct.Certifier.ID)
+	if err != nil {
+		return nil, fmt.Errorf("certifier %s: %w", ct.Certifier.ID, err)
+	}
+	if ok {
 		ev.add("certifier "+p.Identity+" enrolled by "+p.EnrolledBy, p.EnrolTx)
 		add(Check{Name: "certifier", Result: ResultInfo, Message: fmt.Sprintf("certified by %s (%s) as %s, enrolled by %s", p.Identity, p.Name, ct.CertifierRole, p.EnrolledBy)})
 		cl.recordedAfter(fmt.Sprintf("the certifier %s was enrolled", p.Identity), p.Since, atS)
