@@ -22,7 +22,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), initCmd(), devCmd(), clientCertCmd(), restoreCmd(), recoverCmd(), versionCmd())
+	root.AddCommand(runCmd(), initCmd(), devCmd(), clientCertCmd(), caNewCmd(), nodeCertCmd(), restoreCmd(), recoverCmd(), versionCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
