@@ -301,7 +301,8 @@ func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); re
 // Quorum loss (docs/operations.md, "Quorum loss"): under write load one
 // follower dies, then the leader; both lose their data. The survivor is
 // recovered as the only voter (hashicorp/raft RecoverCluster), writes
-// again, and grows back to three through the join path. Every write
+// again, and grows back to three through the join path (one lost member
+// under its own id, one new node). Every write
 // acknowledged before the loss is there with a proof that verifies: the
 // survivor was in every quorum after the first node died, and the leader
 // had replicated the earlier ones to it by then (the test waits for it).
@@ -412,20 +413,29 @@ func TestQuorumLossRecoveryKeepsEveryAcknowledgedWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The recovered cluster writes, and grows back through the join path.
+	// The recovered cluster writes, and grows back through the join path:
+	// a lost member comes back empty under its own id (started with
+	// NoBootstrap), the other is replaced by a new node.
 	admin := cl.Admin(c.Genesis.Network, c.Admin)
 	members := []int{survivor}
-	for _, id := range []string{"n-new-1", "n-new-2"} {
-		i, err := c.AddNode(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := c.Members[i]
-		if err := admin.JoinAndPromote(ctx, id, m.RaftAddr, m.APIAddr, nil); err != nil {
-			t.Fatal(err)
-		}
-		members = append(members, i)
+	lost := c.Members[first]
+	lost.NoBootstrap = true
+	if err := c.Restart(first); err != nil {
+		t.Fatal(err)
 	}
+	if err := admin.JoinAndPromote(ctx, lost.ID, lost.RaftAddr, lost.APIAddr, nil); err != nil {
+		t.Fatalf("adding %s back under its own id: %v", lost.ID, err)
+	}
+	members = append(members, first)
+	i, err := c.AddNode("n-new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Members[i]
+	if err := admin.JoinAndPromote(ctx, m.ID, m.RaftAddr, m.APIAddr, nil); err != nil {
+		t.Fatal(err)
+	}
+	members = append(members, i)
 	writeNotes(ctx, t, c, k, 20, 2, members)
 	if _, err := c.WaitConverged(ctx); err != nil {
 		t.Fatal(err)
