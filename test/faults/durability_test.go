@@ -119,16 +119,27 @@ func TestAcknowledgedWritesSurviveKillingEveryNodeAtOnce(t *testing.T) {
 
 // startFails starts node i and expects it to exit with a log line
 // containing want.
-func startFails(t *testing.T, c *Cluster, i int, want string) string {
+func startFails(ctx context.Context, t *testing.T, c *Cluster, i int, want string) string {
 	t.Helper()
 	if err := c.Start(i); err != nil {
 		t.Fatal(err)
 	}
 	p := c.Procs[i]
-	select {
-	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s started on damaged data; want a refusal mentioning %q", p.ID, want)
+	// It exits, or it says it is ready (it started on the damaged data):
+	// whichever comes first, however long a loaded machine takes to start
+	// a process.
+	cl := c.Client(5*time.Second, i)
+	for exited := false; !exited; {
+		select {
+		case <-p.exited:
+			exited = true
+		case <-ctx.Done():
+			t.Fatalf("%s neither exited nor became ready on damaged data: %v", p.ID, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+			if r, err := cl.Ready(ctx); err == nil && r.Ready {
+				t.Fatalf("%s started on damaged data (ready: %+v); want a refusal mentioning %q", p.ID, r, want)
+			}
+		}
 	}
 	p.mu.Lock()
 	p.cmd = nil
@@ -178,12 +189,12 @@ func TestDamagedFilesAreDetectedAndAWipedNodeCatchesUpFromPeers(t *testing.T) {
 		if err := os.Truncate(raftDB, fi.Size()/3); err != nil {
 			t.Fatal(err)
 		}
-		startFails(t, c, victim, "raft log")
+		startFails(ctx, t, c, victim, "raft log")
 		copyFile(t, filepath.Join(backup, "raft.db"), raftDB)
 	})
 	t.Run("corrupted state file", func(t *testing.T) {
 		corrupt(t, stateDB, 0, 4096*2) // both meta pages
-		startFails(t, c, victim, "state")
+		startFails(ctx, t, c, victim, "state")
 		copyFile(t, filepath.Join(backup, "state.db"), stateDB)
 	})
 	t.Run("corrupted snapshot when the state must be restored from it", func(t *testing.T) {
@@ -197,7 +208,7 @@ func TestDamagedFilesAreDetectedAndAWipedNodeCatchesUpFromPeers(t *testing.T) {
 		if err := os.Remove(stateDB); err != nil { // the state is lost: the snapshot is needed
 			t.Fatal(err)
 		}
-		startFails(t, c, victim, "snapshot")
+		startFails(ctx, t, c, victim, "snapshot")
 	})
 	// The documented way out: move the damaged data directory aside; the
 	// node starts empty and catches up from its peers.
