@@ -25,6 +25,26 @@ import (
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
 
+// createPolicy creates config/samples' CertificatePolicy in ns, named name
+// (the sample's when empty), with its rule at index rule set to expression.
+func createPolicy(ns, name string, rule int, expression string) *ledgerv1.CertificatePolicy {
+	cp := &ledgerv1.CertificatePolicy{}
+	sample(samplePolicy, cp, ns)
+	if name != "" {
+		cp.Name = name
+	}
+	cp.Spec.Rules[rule].Expression = expression
+	Expect(k8sClient.Create(suiteCtx, cp)).To(Succeed())
+	return cp
+}
+
+// readPolicy reads a CertificatePolicy anew.
+func readPolicy(g Gomega, cp *ledgerv1.CertificatePolicy) *ledgerv1.CertificatePolicy {
+	got := &ledgerv1.CertificatePolicy{}
+	g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(cp), got)).To(Succeed())
+	return got
+}
+
 // conditionOf finds a condition of an object's status.
 func conditionOf(g Gomega, conds []metav1.Condition, typ string) metav1.Condition {
 	c := meta.FindStatusCondition(conds, typ)
@@ -34,12 +54,11 @@ func conditionOf(g Gomega, conds []metav1.Condition, typ string) metav1.Conditio
 
 var _ = Describe("AgencyMember across namespaces", func() {
 	It("is refused unless the network's memberNamespaceSelector selects the agency's namespace", func() {
-		netNS := newNamespace(nil)
-		net := &ledgerv1.LedgerNetwork{}
-		sample(sampleNetwork, net, netNS)
-		selector := net.Spec.MemberNamespaceSelector
-		net.Spec.MemberNamespaceSelector = nil
-		Expect(k8sClient.Create(suiteCtx, net)).To(Succeed())
+		var selector *metav1.LabelSelector
+		net := createSampleNetwork(func(n *ledgerv1.LedgerNetwork) {
+			selector, n.Spec.MemberNamespaceSelector = n.Spec.MemberNamespaceSelector, nil
+		})
+		netNS := net.Namespace
 
 		agencyNS := newNamespace(nil)
 		am := &ledgerv1.AgencyMember{}
@@ -50,14 +69,7 @@ var _ = Describe("AgencyMember across namespaces", func() {
 			return func(g Gomega) {
 				got := &ledgerv1.AgencyMember{}
 				g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(am), got)).To(Succeed())
-				d := conditionOf(g, got.Status.Conditions, ledgerv1.ConditionDegraded)
-				g.Expect(d.Status).To(Equal(metav1.ConditionTrue))
-				g.Expect(d.Reason).To(Equal(reason))
-				g.Expect(d.Message).To(ContainSubstring(message))
-				g.Expect(d.ObservedGeneration).To(Equal(got.Generation))
-				r := conditionOf(g, got.Status.Conditions, ledgerv1.ConditionReady)
-				g.Expect(r.Status).To(Equal(metav1.ConditionFalse))
-				g.Expect(r.Reason).To(Equal(reason))
+				expectDegraded(g, got, got.Status.Conditions, reason, message)
 				g.Expect(got.Status.Registered).To(BeFalse())
 			}
 		}
@@ -85,14 +97,10 @@ var _ = Describe("CertificatePolicy that does not compile", func() {
 		am := &ledgerv1.AgencyMember{}
 		sample(sampleAgency, am, ns)
 		Expect(k8sClient.Create(suiteCtx, am)).To(Succeed())
-		cp := &ledgerv1.CertificatePolicy{}
-		sample(samplePolicy, cp, ns)
-		cp.Spec.Rules[1].Expression = "record.hsCodes.all(c,\n  size(c) == 6"
-		Expect(k8sClient.Create(suiteCtx, cp)).To(Succeed())
+		cp := createPolicy(ns, "", 1, "record.hsCodes.all(c,\n  size(c) == 6")
 
 		Eventually(func(g Gomega) {
-			got := &ledgerv1.CertificatePolicy{}
-			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(cp), got)).To(Succeed())
+			got := readPolicy(g, cp)
 			g.Expect(got.Status.CompileErrors).NotTo(BeEmpty())
 			e := got.Status.CompileErrors[0]
 			g.Expect(e.Rule).To(Equal("hs-six-digits"))
@@ -114,8 +122,7 @@ var _ = Describe("CertificatePolicy that does not compile", func() {
 			p.Spec.Rules[1].Expression = "record.hsCodes.all(c, size(c) == 6)"
 		})).To(Succeed())
 		Eventually(func(g Gomega) {
-			got := &ledgerv1.CertificatePolicy{}
-			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(cp), got)).To(Succeed())
+			got := readPolicy(g, cp)
 			g.Expect(got.Status.CompileErrors).To(BeEmpty())
 			g.Expect(conditionOf(g, got.Status.Conditions, ledgerv1.ConditionCompiled).Status).To(Equal(metav1.ConditionTrue))
 			g.Expect(conditionOf(g, got.Status.Conditions, ledgerv1.ConditionProgressing).Reason).To(Equal("AgencyNotRegistered"))
@@ -143,11 +150,7 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(am), got)).To(Succeed())
 		return got
 	}
-	getPolicy := func(g Gomega) *ledgerv1.CertificatePolicy {
-		got := &ledgerv1.CertificatePolicy{}
-		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(cp), got)).To(Succeed())
-		return got
-	}
+	getPolicy := func(g Gomega) *ledgerv1.CertificatePolicy { return readPolicy(g, cp) }
 	agencyKey := func(g Gomega) (ed25519.PrivateKey, *corev1.Secret) {
 		sec := &corev1.Secret{}
 		g.Expect(k8sClient.Get(suiteCtx, key(am, keySecretName(am)), sec)).To(Succeed())
@@ -164,15 +167,8 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 	}
 
 	BeforeAll(func() {
-		ns = newNamespace(nil)
-		net = &ledgerv1.LedgerNetwork{}
-		sample(sampleNetwork, net, ns)
-		Expect(k8sClient.Create(suiteCtx, net)).To(Succeed())
-		DeferCleanup(func() {
-			for i := range 3 {
-				_ = pods.Stop(net, i)
-			}
-		})
+		net = createSampleNetwork()
+		ns = net.Namespace
 		Eventually(func(g Gomega) {
 			var cm corev1.ConfigMap
 			g.Expect(k8sClient.Get(suiteCtx, key(net, statefulSetName(net)), &appsv1.StatefulSet{})).To(Succeed())
@@ -314,21 +310,14 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 	})
 
 	It("does not publish a policy that does not compile", func() {
-		bad := &ledgerv1.CertificatePolicy{}
-		sample(samplePolicy, bad, ns)
-		bad.Name = "us-cbp-broken"
-		bad.Spec.Rules[0].Expression = "doc.certifier.name =="
-		Expect(k8sClient.Create(suiteCtx, bad)).To(Succeed())
+		bad := createPolicy(ns, "us-cbp-broken", 0, "doc.certifier.name ==")
 		Eventually(func(g Gomega) {
-			got := &ledgerv1.CertificatePolicy{}
-			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(bad), got)).To(Succeed())
+			got := readPolicy(g, bad)
 			g.Expect(got.Status.CompileErrors).NotTo(BeEmpty())
 			g.Expect(got.Status.CompileErrors[0].Line).To(Equal(int32(1)))
 		}, eventually, tick).Should(Succeed())
 		Consistently(func(g Gomega) {
-			got := &ledgerv1.CertificatePolicy{}
-			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(bad), got)).To(Succeed())
-			g.Expect(got.Status.TxID).To(BeEmpty())
+			g.Expect(readPolicy(g, bad).Status.TxID).To(BeEmpty())
 		}, time.Second, tick).Should(Succeed())
 		Expect(k8sClient.Delete(suiteCtx, bad)).To(Succeed())
 	})

@@ -148,15 +148,8 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 	}
 
 	BeforeAll(func() {
-		ns = newNamespace(nil)
-		net = &ledgerv1.LedgerNetwork{}
-		sample(sampleNetwork, net, ns)
-		Expect(k8sClient.Create(suiteCtx, net)).To(Succeed())
-		DeferCleanup(func() {
-			for i := range 7 {
-				_ = pods.Stop(net, i)
-			}
-		})
+		net = createSampleNetwork()
+		ns = net.Namespace
 	})
 
 	It("generates the network's identity once: a genesis naming the initial voters, the CA, the admin and node keys", func() {

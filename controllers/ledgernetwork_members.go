@@ -14,77 +14,75 @@ import (
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
 
-// reconcileMembership moves the Raft configuration one step towards
-// spec.replicas voters named <name>-0 … <name>-(replicas-1): a new pod
-// joins as a non-voter, is promoted once caught up, and a member beyond
-// the count leaves the configuration (after handing on leadership) before
-// the StatefulSet lets its pod go. One change per pass, each observed
-// before the next, so a quorum is never at risk.
-func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *networkScope, v *ledgerView) error {
-	n, st := s.net, v.status
-	members := map[string]wire.Member{}
-	for _, m := range st.Members {
-		members[m.ID] = m
-	}
+// memberAction is what the membership phase does next.
+type memberAction int
+
+const (
+	membersSettled      memberAction = iota // spec.replicas voters and nobody else of the network
+	memberAwaitPod                          // a wanted member's pod is not created yet
+	memberAdd                               // add a created pod as a non-voter
+	memberPromote                           // make a non-voter vote (once it caught up)
+	memberHandOff                           // the member to remove leads: move leadership first
+	memberRemove                            // remove a member beyond the count
+	memberQuorumAtRisk                      // removing it would leave fewer answering voters than a quorum
+	memberAwaitPodsGone                     // pods beyond the members still exist
+)
+
+// memberStep is the next step of the membership.
+type memberStep struct {
+	action memberAction
+	member string // the member (pod) it acts on
+	// memberQuorumAtRisk: the voters that would remain, and how many of
+	// them answer.
+	voters, reachable int32
+	// memberAwaitPodsGone: how many pods beyond the count still exist.
+	beyond int
+}
+
+// planMembership decides the next step towards spec.replicas voters named
+// <name>-0 … <name>-(replicas-1), from the leader's view of the members
+// and the pods: a new pod joins as a non-voter (lowest ordinal first, once
+// its pod exists), a non-voter is promoted, and a member beyond the count
+// (highest first) hands on leadership if it leads, then leaves the
+// configuration, but only if the voters that remain and answer are a
+// quorum; the pods beyond the count go last. One change per pass, each
+// observed before the next, so a quorum is never at risk. Members with
+// another network's names are left alone.
+func planMembership(n *ledgerv1.LedgerNetwork, members []wire.Member, pods map[string]*corev1.Pod) memberStep {
 	desired := int(n.Spec.Replicas)
-
-	for i := 0; i < desired; i++ {
+	known := map[string]bool{}
+	for _, m := range members {
+		known[m.ID] = true
+	}
+	for i := range desired {
 		pod := podName(n, i)
-		if _, ok := members[pod]; ok {
+		if known[pod] {
 			continue
 		}
-		if p := s.pods[pod]; p == nil || !p.DeletionTimestamp.IsZero() {
-			return waitFor(reasonScaling, "scaling to %d: waiting for pod %s to be created before it joins", desired, pod)
+		if p := pods[pod]; p == nil || !p.DeletionTimestamp.IsZero() {
+			return memberStep{action: memberAwaitPod, member: pod}
 		}
-		raftAddr, apiAddr := r.Resolver.MemberAddrs(n, pod)
-		err := v.ledger.AddNonVoter(ctx, pod, raftAddr, apiAddr)
-		r.Metrics.LedgerCalls.WithLabelValues("addMember", result(err)).Inc()
-		if err != nil {
-			return fmt.Errorf("add %s as a non-voter: %w", pod, err)
-		}
-		r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeNormal, "MemberJoined", "AddMember",
-			"added %s to the Raft configuration as a non-voter; it is promoted once caught up", pod)
-		return waitFor(reasonScaling, "scaling to %d: %s joined as a non-voter and is catching up", desired, pod)
+		return memberStep{action: memberAdd, member: pod}
 	}
-
-	for _, m := range st.Members {
-		if o := ordinalOf(n, m.ID); o < 0 || o >= desired || isVoter(m) {
-			continue
+	for _, m := range members {
+		if o := ordinalOf(n, m.ID); o >= 0 && o < desired && !isVoter(m) {
+			return memberStep{action: memberPromote, member: m.ID}
 		}
-		err := v.ledger.Promote(ctx, m.ID)
-		if errors.Is(err, ErrMemberBehind) {
-			return waitFor(reasonScaling, "scaling to %d: %s is catching up before it may vote", desired, m.ID)
-		}
-		r.Metrics.LedgerCalls.WithLabelValues("promoteMember", result(err)).Inc()
-		if err != nil {
-			return fmt.Errorf("promote %s: %w", m.ID, err)
-		}
-		r.Recorder.Eventf(n, podRef(n, m.ID), corev1.EventTypeNormal, "MemberPromoted", "PromoteMember", "%s caught up and is now a voter", m.ID)
-		return waitFor(reasonScaling, "scaling to %d: promoted %s to voter", desired, m.ID)
 	}
-
 	var extra []wire.Member
-	for _, m := range st.Members {
+	for _, m := range members {
 		if ordinalOf(n, m.ID) >= desired {
 			extra = append(extra, m)
 		}
 	}
 	if len(extra) > 0 {
-		slices.SortFunc(extra, func(a, b wire.Member) int { return ordinalOf(n, b.ID) - ordinalOf(n, a.ID) })
-		m := extra[0]
+		m := slices.MaxFunc(extra, func(a, b wire.Member) int { return ordinalOf(n, a.ID) - ordinalOf(n, b.ID) })
 		if m.Leader {
-			err := v.ledger.TransferLeadership(ctx, "")
-			r.Metrics.LedgerCalls.WithLabelValues("transferLeadership", result(err)).Inc()
-			if err != nil {
-				return fmt.Errorf("move leadership away from %s: %w", m.ID, err)
-			}
-			r.Recorder.Eventf(n, podRef(n, m.ID), corev1.EventTypeNormal, "LeadershipTransferred", "TransferLeadership",
-				"moved leadership away from %s before removing it", m.ID)
-			return waitFor(reasonScaling, "scaling to %d: moved leadership away from %s before removing it", desired, m.ID)
+			return memberStep{action: memberHandOff, member: m.ID}
 		}
 		if isVoter(m) {
 			var voters, reachable int32
-			for _, o := range st.Members {
+			for _, o := range members {
 				if o.ID != m.ID && isVoter(o) {
 					voters++
 					if o.Reachable {
@@ -93,39 +91,103 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 				}
 			}
 			if reachable < quorum(voters) {
-				return degraded("QuorumAtRisk", "not removing %s: only %d of the %d remaining voters answer, fewer than a quorum of %d; bring them back first",
-					m.ID, reachable, voters, quorum(voters))
+				return memberStep{action: memberQuorumAtRisk, member: m.ID, voters: voters, reachable: reachable}
 			}
 		}
-		err := v.ledger.RemoveMember(ctx, m.ID)
-		r.Metrics.LedgerCalls.WithLabelValues("removeMember", result(err)).Inc()
-		if err != nil {
-			return fmt.Errorf("remove %s: %w", m.ID, err)
+		return memberStep{action: memberRemove, member: m.ID}
+	}
+	beyond := 0
+	for name := range pods {
+		if ordinalOf(n, name) >= desired {
+			beyond++
 		}
-		r.Recorder.Eventf(n, podRef(n, m.ID), corev1.EventTypeNormal, "MemberRemoved", "RemoveMember",
-			"removed %s from the Raft configuration; its pod goes next", m.ID)
-		return waitFor(reasonScaling, "scaling to %d: removed %s from the Raft configuration", desired, m.ID)
 	}
+	if beyond > 0 {
+		return memberStep{action: memberAwaitPodsGone, beyond: beyond}
+	}
+	return memberStep{action: membersSettled}
+}
 
-	if beyond := podsBeyond(s, desired); beyond > 0 {
-		return waitFor(reasonScaling, "scaling to %d: waiting for %d pods beyond the members to terminate", desired, beyond)
+// reconcileMembership takes the step planMembership says, and once the
+// configuration is settled reports on its voters.
+func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *networkScope, v *ledgerView) error {
+	n, step := s.net, planMembership(s.net, v.status.Members, s.pods)
+	pod := step.member
+	scaling := func(format string, args ...any) error {
+		return waitFor(reasonScaling, "scaling to %d: %s", n.Spec.Replicas, fmt.Sprintf(format, args...))
 	}
-	for _, m := range st.Members {
+	switch step.action {
+	case membersSettled:
+		r.reportVoters(s, v.status.Members)
+		return nil
+	case memberAwaitPod:
+		return scaling("waiting for pod %s to be created before it joins", pod)
+	case memberAwaitPodsGone:
+		return scaling("waiting for %d pods beyond the members to terminate", step.beyond)
+	case memberQuorumAtRisk:
+		return degraded("QuorumAtRisk", "not removing %s: only %d of the %d remaining voters answer, fewer than a quorum of %d; bring them back first",
+			pod, step.reachable, step.voters, quorum(step.voters))
+	case memberAdd:
+		raftAddr, apiAddr := r.Resolver.MemberAddrs(n, pod)
+		if err := r.counted("addMember", v.ledger.AddNonVoter(ctx, pod, raftAddr, apiAddr)); err != nil {
+			return fmt.Errorf("add %s as a non-voter: %w", pod, err)
+		}
+		r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeNormal, "MemberJoined", "AddMember",
+			"added %s to the Raft configuration as a non-voter; it is promoted once caught up", pod)
+		return scaling("%s joined as a non-voter and is catching up", pod)
+	case memberPromote:
+		err := v.ledger.Promote(ctx, pod)
+		if errors.Is(err, ErrMemberBehind) {
+			return scaling("%s is catching up before it may vote", pod)
+		}
+		if err := r.counted("promoteMember", err); err != nil {
+			return fmt.Errorf("promote %s: %w", pod, err)
+		}
+		r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeNormal, "MemberPromoted", "PromoteMember", "%s caught up and is now a voter", pod)
+		return scaling("promoted %s to voter", pod)
+	case memberHandOff:
+		if err := r.counted("transferLeadership", v.ledger.TransferLeadership(ctx, "")); err != nil {
+			return fmt.Errorf("move leadership away from %s: %w", pod, err)
+		}
+		r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeNormal, "LeadershipTransferred", "TransferLeadership",
+			"moved leadership away from %s before removing it", pod)
+		return scaling("moved leadership away from %s before removing it", pod)
+	case memberRemove:
+		if err := r.counted("removeMember", v.ledger.RemoveMember(ctx, pod)); err != nil {
+			return fmt.Errorf("remove %s: %w", pod, err)
+		}
+		r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeNormal, "MemberRemoved", "RemoveMember",
+			"removed %s from the Raft configuration; its pod goes next", pod)
+		return scaling("removed %s from the Raft configuration", pod)
+	}
+	return fmt.Errorf("membership step %d has no action", step.action)
+}
+
+// reportVoters notes how a settled configuration's voters are: one whose
+// pod is gone is restarting (the ledger's error would name the address its
+// old pod had); one that does not answer although its pod runs needs a
+// person; pods not ready yet are awaited.
+func (r *LedgerNetworkReconciler) reportVoters(s *networkScope, members []wire.Member) {
+	for _, m := range members {
 		if !isVoter(m) || m.Reachable {
 			continue
 		}
-		// A member whose pod is gone is restarting: the ledger's error
-		// would name the address its old pod had.
 		if why := podGone(s.pods[m.ID]); why != "" {
 			s.noteProgressing(reasonWaitingForPods, "voter %s is restarting: %s", m.ID, why)
 		} else {
 			s.noteDegraded("MemberUnreachable", "voter %s does not answer: %s", m.ID, m.Error)
 		}
 	}
-	if n.Status.ReadyReplicas < int32(desired) {
-		s.noteProgressing(reasonWaitingForPods, "%d of %d pods ready", n.Status.ReadyReplicas, desired)
+	if n := s.net; n.Status.ReadyReplicas < n.Spec.Replicas {
+		s.noteProgressing(reasonWaitingForPods, "%d of %d pods ready", n.Status.ReadyReplicas, n.Spec.Replicas)
 	}
-	return nil
+}
+
+// counted counts one call that changes a ledger's Raft configuration and
+// returns its error.
+func (r *LedgerNetworkReconciler) counted(op string, err error) error {
+	r.Metrics.LedgerCalls.WithLabelValues(op, result(err)).Inc()
+	return err
 }
 
 // podRef names a member's pod as the object an event relates to: events
@@ -134,15 +196,4 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 // one series).
 func podRef(n *ledgerv1.LedgerNetwork, pod string) *corev1.Pod {
 	return &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: n.Namespace}}
-}
-
-// podsBeyond counts the pods with an ordinal at or beyond desired.
-func podsBeyond(s *networkScope, desired int) int {
-	c := 0
-	for name := range s.pods {
-		if ordinalOf(s.net, name) >= desired {
-			c++
-		}
-	}
-	return c
 }

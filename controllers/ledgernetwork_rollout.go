@@ -131,9 +131,7 @@ func (r *LedgerNetworkReconciler) reconcileRollout(ctx context.Context, s *netwo
 	case rolloutWait:
 		return waitFor(reasonRollingUpdate, "rolling out revision %s: waiting for pod %s to be ready", sts.Status.UpdateRevision, step.pod)
 	case rolloutTransfer:
-		err := v.ledger.TransferLeadership(ctx, step.target)
-		r.Metrics.LedgerCalls.WithLabelValues("transferLeadership", result(err)).Inc()
-		if err != nil {
+		if err := r.counted("transferLeadership", v.ledger.TransferLeadership(ctx, step.target)); err != nil {
 			return fmt.Errorf("move leadership from %s to %s before restarting it: %w", step.pod, step.target, err)
 		}
 		r.Recorder.Eventf(n, podRef(n, step.pod), corev1.EventTypeNormal, "LeadershipTransferred", "RollingUpdate",

@@ -111,10 +111,7 @@ var _ = Describe("A cluster without the node-keys admission policy", func() {
 		})
 		Eventually(policyApplied, eventually, tick).Should(BeFalse(), "the API server no longer applies the policy")
 
-		ns := newNamespace(nil)
-		net := &ledgerv1.LedgerNetwork{}
-		sample(sampleNetwork, net, ns)
-		Expect(k8sClient.Create(suiteCtx, net)).To(Succeed())
+		net := createSampleNetwork()
 		sts := &appsv1.StatefulSet{}
 		Eventually(func() error { return k8sClient.Get(suiteCtx, key(net, statefulSetName(net)), sts) }, eventually, tick).Should(Succeed())
 		Expect(ensurePod(suiteCtx, k8sClient, sts, 0, "")).To(Succeed())

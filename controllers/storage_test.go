@@ -36,22 +36,13 @@ var _ = Describe("LedgerNetwork on a cluster without storage", func() {
 		return func(g Gomega) {
 			got := &ledgerv1.LedgerNetwork{}
 			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), got)).To(Succeed())
-			d := conditionOf(g, got.Status.Conditions, ledgerv1.ConditionDegraded)
-			g.Expect(d.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(d.Reason).To(Equal(reason))
-			for _, w := range words {
-				g.Expect(d.Message).To(ContainSubstring(w))
-			}
-			g.Expect(conditionOf(g, got.Status.Conditions, ledgerv1.ConditionReady).Reason).To(Equal(reason))
-			g.Expect(contradictions(got.Status.Conditions)).To(BeEmpty())
+			expectDegraded(g, got, got.Status.Conditions, reason, words...)
 		}
 	}
 
 	It("says its claims stay Pending for want of a StorageClass, and what to do", func() {
-		ns := newNamespace(nil)
-		net := &ledgerv1.LedgerNetwork{}
-		sample(sampleNetwork, net, ns)
-		Expect(k8sClient.Create(suiteCtx, net)).To(Succeed())
+		net := createSampleNetwork()
+		ns := net.Namespace
 		claimFor(net, 0)
 		claimFor(net, 1)
 		Eventually(degradedWith(net, "NoStorageClass", "data-customs-0, data-customs-1 stay Pending", "no default StorageClass",
@@ -71,11 +62,7 @@ var _ = Describe("LedgerNetwork on a cluster without storage", func() {
 	})
 
 	It("says when the StorageClass it names does not exist", func() {
-		ns := newNamespace(nil)
-		net := &ledgerv1.LedgerNetwork{}
-		sample(sampleNetwork, net, ns)
-		net.Spec.Storage.StorageClassName = ptr.To("fast-ssd")
-		Expect(k8sClient.Create(suiteCtx, net)).To(Succeed())
+		net := createSampleNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Storage.StorageClassName = ptr.To("fast-ssd") })
 		claimFor(net, 0)
 		Eventually(degradedWith(net, "StorageClassNotFound", `StorageClass "fast-ssd"`, "data-customs-0"), eventually, tick).Should(Succeed())
 	})

@@ -126,6 +126,41 @@ func newNamespace(labels map[string]string) string {
 	return ns.Name
 }
 
+// createSampleNetwork creates config/samples' LedgerNetwork, changed by
+// each of mutate, in a new namespace. The nodes a spec starts for it stop
+// when the spec (or its Ordered container) ends.
+func createSampleNetwork(mutate ...func(*ledgerv1.LedgerNetwork)) *ledgerv1.LedgerNetwork {
+	net := &ledgerv1.LedgerNetwork{}
+	sample(sampleNetwork, net, newNamespace(nil))
+	for _, m := range mutate {
+		m(net)
+	}
+	Expect(k8sClient.Create(suiteCtx, net)).To(Succeed())
+	DeferCleanup(func() {
+		for i := range 7 {
+			_ = pods.Stop(net, i)
+		}
+	})
+	return net
+}
+
+// expectDegraded checks an object as read: Degraded for reason, for its
+// generation, with a message holding every one of words; Ready=False for
+// the same reason; no condition contradicting another.
+func expectDegraded(g Gomega, obj client.Object, conds []metav1.Condition, reason string, words ...string) {
+	d := conditionOf(g, conds, ledgerv1.ConditionDegraded)
+	g.Expect(d.Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(d.Reason).To(Equal(reason))
+	for _, w := range words {
+		g.Expect(d.Message).To(ContainSubstring(w))
+	}
+	g.Expect(d.ObservedGeneration).To(Equal(obj.GetGeneration()))
+	r := conditionOf(g, conds, ledgerv1.ConditionReady)
+	g.Expect(r.Status).To(Equal(metav1.ConditionFalse))
+	g.Expect(r.Reason).To(Equal(reason))
+	g.Expect(contradictions(conds)).To(BeEmpty())
+}
+
 // sample reads one of config/samples into obj, in namespace ns: the
 // suites apply the samples as they are.
 func sample(file string, obj client.Object, ns string) {

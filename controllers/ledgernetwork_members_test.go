@@ -1,0 +1,111 @@
+package controllers
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// voter, nonVoter, leader and silent are members of the leader's view.
+func voter(id string) wire.Member { return wire.Member{ID: id, Suffrage: "voter", Reachable: true} }
+func nonVoter(id string) wire.Member {
+	return wire.Member{ID: id, Suffrage: "nonvoter", Reachable: true}
+}
+func leader(id string) wire.Member {
+	return wire.Member{ID: id, Suffrage: "voter", Reachable: true, Leader: true}
+}
+func silent(id string) wire.Member { return wire.Member{ID: id, Suffrage: "voter"} }
+
+// podsUpTo are the pods customs-0 … customs-(n-1), none being deleted.
+func podsUpTo(n int) map[string]*corev1.Pod {
+	var names []string
+	for i := range n {
+		names = append(names, podName(testNetwork(), i))
+	}
+	return podsNamed(names...)
+}
+
+// podsNamed are pods that exist (not being deleted).
+func podsNamed(names ...string) map[string]*corev1.Pod {
+	out := map[string]*corev1.Pod{}
+	for _, name := range names {
+		out[name] = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
+	return out
+}
+
+func TestMembershipJoinsPromotesAndRemovesOneStepAtATimeNeverBelowAQuorum(t *testing.T) {
+	deleting := podsUpTo(4)
+	now := metav1.Now()
+	deleting["customs-3"].DeletionTimestamp = &now
+	for _, tc := range []struct {
+		name     string
+		replicas int32
+		members  []wire.Member
+		pods     map[string]*corev1.Pod
+		want     memberStep
+	}{
+		{"spec.replicas voters: settled", 3,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2")}, podsUpTo(3),
+			memberStep{action: membersSettled}},
+		{"nobody joins before its pod exists", 4,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2")}, podsUpTo(3),
+			memberStep{action: memberAwaitPod, member: "customs-3"}},
+		{"nor while its pod is being deleted", 4,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2")}, deleting,
+			memberStep{action: memberAwaitPod, member: "customs-3"}},
+		{"a created pod joins as a non-voter, lowest ordinal first", 5,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2")}, podsUpTo(5),
+			memberStep{action: memberAdd, member: "customs-3"}},
+		{"every pod joins before any is promoted", 5,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2"), nonVoter("customs-3")},
+			podsUpTo(5),
+			memberStep{action: memberAdd, member: "customs-4"}},
+		{"a non-voter within the count is promoted", 4,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2"), nonVoter("customs-3")},
+			podsUpTo(4),
+			memberStep{action: memberPromote, member: "customs-3"}},
+		{"the highest member beyond the count leaves first", 3,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2"), voter("customs-3"), voter("customs-4")},
+			podsUpTo(5),
+			memberStep{action: memberRemove, member: "customs-4"}},
+		{"a leader beyond the count hands on leadership before it leaves", 3,
+			[]wire.Member{voter("customs-0"), voter("customs-1"), voter("customs-2"), leader("customs-3")},
+			podsUpTo(4),
+			memberStep{action: memberHandOff, member: "customs-3"}},
+		{"a non-voter beyond the count is removed, not promoted", 3,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2"), nonVoter("customs-3")},
+			podsUpTo(4),
+			memberStep{action: memberRemove, member: "customs-3"}},
+		{"no voter leaves while the remaining voters that answer are no quorum", 3,
+			[]wire.Member{leader("customs-0"), silent("customs-1"), silent("customs-2"), voter("customs-3"), voter("customs-4")},
+			podsUpTo(5),
+			memberStep{action: memberQuorumAtRisk, member: "customs-4", voters: 4, reachable: 2}},
+		{"a voter leaves when the remaining answering voters are a quorum", 3,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), silent("customs-2"), voter("customs-3")},
+			podsUpTo(4),
+			memberStep{action: memberRemove, member: "customs-3"}},
+		{"a non-voter leaves whatever the quorum", 3,
+			[]wire.Member{leader("customs-0"), silent("customs-1"), silent("customs-2"), nonVoter("customs-3")},
+			podsUpTo(4),
+			memberStep{action: memberRemove, member: "customs-3"}},
+		{"pods beyond the members go before the scaling is done", 3,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2")},
+			podsUpTo(5),
+			memberStep{action: memberAwaitPodsGone, beyond: 2}},
+		{"a member with another network's name is left alone", 3,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2"), nonVoter("outsider")},
+			podsUpTo(3),
+			memberStep{action: membersSettled}},
+	} {
+		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Replicas = tc.replicas })
+		if got := planMembership(n, tc.members, tc.pods); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
