@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
 )
 
 // agencyFinalizer holds an AgencyMember until the ledger suspended the agency.
@@ -156,12 +157,6 @@ func (r *AgencyMemberReconciler) finalize(ctx context.Context, am *ledgerv1.Agen
 	return true, nil
 }
 
-// agencySuspend is the payload of agency.suspend (network admin).
-type agencySuspend struct {
-	ID     string `json:"id"`
-	Reason string `json:"reason"`
-}
-
 func (r *AgencyMemberReconciler) suspend(ctx context.Context, am *ledgerv1.AgencyMember) error {
 	net, err := r.network(ctx, am)
 	if apierrors.IsNotFound(err) || (err == nil && !net.DeletionTimestamp.IsZero()) {
@@ -183,7 +178,7 @@ func (r *AgencyMemberReconciler) suspend(ctx context.Context, am *ledgerv1.Agenc
 		return err
 	}
 	rc, err := submitSigned(ctx, signer{ledger: l, net: net, key: target.AdminKey}, r.Metrics.LedgerCalls, ledgerWrite{
-		typ: "agency.suspend", payload: agencySuspend{ID: am.Spec.AgencyID, Reason: suspendReason(am)},
+		typ: "agency.suspend", payload: trade.AgencySuspend{ID: am.Spec.AgencyID, Reason: suspendReason(am)},
 		what: "suspend " + identityOf(am), refused: "SuspendRejected"})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
@@ -181,13 +182,6 @@ func rotationDue(am *ledgerv1.AgencyMember, now time.Time) (bool, string) {
 	return false, ""
 }
 
-// keyRotate is the payload of key.rotate (signed by the current key).
-type keyRotate struct {
-	NewKey   string `json:"newKey"`
-	Retire   string `json:"retire"`
-	RetireAt string `json:"retireAt,omitempty"`
-}
-
 // rotateKey rotates a managed key when due. The new key is saved in the
 // Secret (as pending) before the ledger hears of it, and becomes the
 // current key only once the ledger recorded the rotation: an interrupted
@@ -227,7 +221,7 @@ func (r *AgencyMemberReconciler) rotateKey(ctx context.Context, s *agencyScope, 
 		s.keys, s.pending = sec, k
 	}
 
-	payload := keyRotate{NewKey: publicKeyID(s.pending), Retire: publicKeyID(s.current)}
+	payload := trade.KeyRotate{NewKey: publicKeyID(s.pending), Retire: publicKeyID(s.current)}
 	if g := am.Spec.KeyRotation; g != nil && g.GracePeriod != nil && g.GracePeriod.Duration > 0 {
 		payload.RetireAt = tx.FormatTime(time.Now().Add(g.GracePeriod.Duration))
 	}

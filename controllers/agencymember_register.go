@@ -19,6 +19,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
@@ -78,45 +79,19 @@ func (r *AgencyMemberReconciler) resolveNetwork(ctx context.Context, s *agencySc
 	return nil
 }
 
-// agencyRegister is the payload of agency.register (network admin).
-type agencyRegister struct {
-	ID         string         `json:"id"`
-	Name       string         `json:"name"`
-	Country    string         `json:"country"`
-	Roles      []string       `json:"roles,omitempty"`
-	Programs   []string       `json:"programs"`
-	PublicKeys []string       `json:"publicKeys"`
-	Contact    *agencyContact `json:"contact,omitempty"`
-}
-
-// agencyUpdate is the payload of agency.update (network admin).
-type agencyUpdate struct {
-	ID       string         `json:"id"`
-	Name     string         `json:"name,omitempty"`
-	Roles    []string       `json:"roles,omitempty"`
-	Programs []string       `json:"programs,omitempty"`
-	Contact  *agencyContact `json:"contact,omitempty"`
-}
-
-type agencyContact struct {
-	Email   string `json:"email,omitempty"`
-	Phone   string `json:"phone,omitempty"`
-	Address string `json:"address,omitempty"`
-}
-
-func contactOf(am *ledgerv1.AgencyMember) *agencyContact {
+func contactOf(am *ledgerv1.AgencyMember) *trade.Contact {
 	c := am.Spec.Contact
 	if c == (ledgerv1.Contact{}) {
 		return nil
 	}
-	return &agencyContact{Email: c.Email, Phone: c.Phone, Address: c.Address}
+	return &trade.Contact{Email: c.Email, Phone: c.Phone, Address: c.Address}
 }
 
 // recordHash identifies the fields agency.update keeps in sync.
 func recordHash(am *ledgerv1.AgencyMember) string {
 	programs := slices.Sorted(slices.Values(am.Spec.Programs))
 	roles := slices.Sorted(slices.Values(am.Spec.Roles))
-	data, _ := json.Marshal(agencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: roles, Programs: programs, Contact: contactOf(am)})
+	data, _ := json.Marshal(trade.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: roles, Programs: programs, Contact: contactOf(am)})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:8])
 }
@@ -146,7 +121,7 @@ func (r *AgencyMemberReconciler) register(ctx context.Context, s *agencyScope, n
 		return fmt.Errorf("look up %s: %w", identityOf(am), err)
 	}
 	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: "agency.register",
-		payload: agencyRegister{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Country: am.Spec.Country,
+		payload: trade.AgencyRegister{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Country: am.Spec.Country,
 			Roles: am.Spec.Roles, Programs: am.Spec.Programs, PublicKeys: s.registeredKeys(), Contact: contactOf(am)},
 		what: "register " + identityOf(am), refused: "RegistrationRejected"})
 	if err != nil {
@@ -206,11 +181,6 @@ func (r *AgencyMemberReconciler) adopt(ctx context.Context, s *agencyScope, n *a
 // keys may not sign.
 const ledgerStatusSuspended = "suspended"
 
-// agencyReinstate is the payload of agency.reinstate (network admin).
-type agencyReinstate struct {
-	ID string `json:"id"`
-}
-
 // reinstate lets a suspended agency sign again when this AgencyMember
 // resumes it: only when the operator holds one of its keys (a managed key
 // kept from the AgencyMember deleted before) and the operator itself
@@ -234,7 +204,7 @@ func (r *AgencyMemberReconciler) reinstate(ctx context.Context, s *agencyScope, 
 			"`ledgerctl agency reinstate %s`", identityOf(am), networkID(n.net), reason, am.Spec.AgencyID)
 	}
 	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: "agency.reinstate",
-		payload: agencyReinstate{ID: am.Spec.AgencyID}, what: "reinstate " + identityOf(am), refused: "ReinstateRejected"})
+		payload: trade.AgencyReinstate{ID: am.Spec.AgencyID}, what: "reinstate " + identityOf(am), refused: "ReinstateRejected"})
 	if err != nil {
 		return err
 	}
@@ -253,7 +223,7 @@ func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope,
 		return nil
 	}
 	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: "agency.update",
-		payload: agencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: am.Spec.Roles, Programs: am.Spec.Programs, Contact: contactOf(am)},
+		payload: trade.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: am.Spec.Roles, Programs: am.Spec.Programs, Contact: contactOf(am)},
 		what:    "update " + identityOf(am), refused: "UpdateRejected"})
 	if err != nil {
 		return err

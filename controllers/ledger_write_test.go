@@ -12,6 +12,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
+	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -41,7 +42,7 @@ func TestAWriteToTheLedgerIsAReceiptOrATypedRefusal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	register := ledgerWrite{typ: "agency.register", payload: agencyRegister{ID: "us-cbp", Name: "CBP", Country: "US", Programs: []string{"USMCA"},
+	register := ledgerWrite{typ: "agency.register", payload: trade.AgencyRegister{ID: "us-cbp", Name: "CBP", Country: "US", Programs: []string{"USMCA"},
 		PublicKeys: []string{publicKeyID(k)}}, what: "register agency/us-cbp", refused: "RegistrationRejected"}
 
 	rc, err := submitSigned(ctx, admin, calls, register)
