@@ -98,7 +98,10 @@ func (tn *testNet) config(id string) Config {
 		delete(tn.lns, id) // a restart binds the address again
 	}
 	cfg.Bootstrap = tn.members
-	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 500*time.Millisecond, 500*time.Millisecond, 250*time.Millisecond
+	// Raft timing stays DefaultConfig's (1 s, 500 ms lease): shorter ones
+	// elect for nothing under the race detector on a loaded machine, and
+	// these tests need their leader to stay put between steps
+	// (testcluster.DefaultTune says what was measured).
 	cfg.RaftLogLevel = "off"
 	cfg.NoSync = true
 	return cfg
