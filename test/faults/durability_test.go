@@ -166,6 +166,9 @@ func TestDamagedFilesAreDetectedAndAWipedNodeCatchesUpFromPeers(t *testing.T) {
 	write(ctx, t, c, k, 260, 1, 0, 1, 2) // one block each: past the snapshot threshold
 	victim := (c.Leader(ctx) + 1) % 3
 	p := c.Procs[victim]
+	// Writes that fail under load (an election: write counts only what is
+	// acknowledged) leave the log short of the threshold: write on until
+	// the victim has taken a snapshot.
 	for {
 		if snaps, _ := filepath.Glob(filepath.Join(p.DataDir, "raft", "snapshots", "*", "state.bin")); len(snaps) > 0 {
 			break
@@ -174,6 +177,7 @@ func TestDamagedFilesAreDetectedAndAWipedNodeCatchesUpFromPeers(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("no snapshot taken")
 		case <-time.After(200 * time.Millisecond):
+			write(ctx, t, c, k, 5, 1, 0, 1, 2)
 		}
 	}
 	c.Stop(victim)
