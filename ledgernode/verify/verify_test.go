@@ -18,21 +18,28 @@ type nodes map[string][]byte
 
 func (n nodes) Node(id compact.NodeID) ([]byte, error) { return n[string(chain.NodeKey(id))], nil }
 
-// evidenceFor builds a small ledger of receipts and returns the evidence
-// for the transaction at position at, plus the node key and trust.
-func evidenceFor(t testing.TB, count, at int) (*Evidence, Trust, ed25519.PrivateKey) {
+// newTree is an empty ledger tree (its nodes kept in ns) with the key of
+// the node "n0" that signs its heads, trusted for network testnet.
+func newTree(t testing.TB) (ed25519.PrivateKey, Trust, nodes, *chain.Appender) {
 	t.Helper()
 	nodeKey, err := tx.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, err := tx.GenerateKey()
+	trust := Trust{Network: "testnet", Nodes: map[string]string{tx.KeyID(nodeKey.Public().(ed25519.PublicKey)): "n0"}}
+	app, err := chain.NewAppender(0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	trust := Trust{Network: "testnet", Nodes: map[string]string{tx.KeyID(nodeKey.Public().(ed25519.PublicKey)): "n0"}}
-	ns := nodes{}
-	app, err := chain.NewAppender(0, nil)
+	return nodeKey, trust, nodes{}, app
+}
+
+// evidenceFor builds a small ledger of receipts and returns the evidence
+// for the transaction at position at, plus the node key and trust.
+func evidenceFor(t testing.TB, count, at int) (*Evidence, Trust, ed25519.PrivateKey) {
+	t.Helper()
+	nodeKey, trust, ns, app := newTree(t)
+	user, err := tx.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,16 +125,7 @@ func TestReceiptEvidenceVerifiesAndEveryTamperingFails(t *testing.T) {
 }
 
 func TestConsistencyBetweenHeads(t *testing.T) {
-	nodeKey, err := tx.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	trust := Trust{Network: "testnet", Nodes: map[string]string{tx.KeyID(nodeKey.Public().(ed25519.PublicKey)): "n0"}}
-	ns := nodes{}
-	app, err := chain.NewAppender(0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodeKey, trust, ns, app := newTree(t)
 	var heads []chain.Head
 	for i := 0; i < 20; i++ {
 		if err := app.Append(chain.Hasher.HashLeaf([]byte{byte(i)}), func(id compact.NodeID, h []byte) { ns[string(chain.NodeKey(id))] = h }); err != nil {
