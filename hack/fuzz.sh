@@ -60,7 +60,7 @@ while read -r pkg; do
 			failed=1
 		fi
 	done
-done < <(go list -f '{{if .TestGoFiles}}{{.ImportPath}}{{end}}' ./... | grep -v '^$' | while read -r p; do
+done < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./... | grep -v '^$' | while read -r p; do
 	if grep -lq '^func Fuzz' "$(go list -f '{{.Dir}}' "$p")"/*_test.go 2>/dev/null; then echo "$p"; fi
 done)
 if [[ $flaked -gt 0 ]]; then
