@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -151,6 +152,9 @@ func (r *LedgerNetworkReconciler) requireLedger(_ context.Context, s *networkSco
 		return waitFor(reasonBootstrapping, "waiting for the %d nodes to start and elect a leader (%d of %d pods ready)",
 			n.Spec.Replicas, n.Status.ReadyReplicas, n.Spec.Replicas)
 	case errors.As(s.unanswered, &gone):
+		// An election takes about a second: look again then, not after the
+		// usual wait, so that the status names the new leader at once.
+		s.requeueAfter(leaderElectionRecheck)
 		return waitFor(reasonLeaderElection, "%s led, but %s: waiting for the other voters to elect a new leader", gone.pod, gone.why)
 	case len(restarting) > 0:
 		return waitFor(reasonWaitingForPods, "the ledger does not answer while pods restart (%s); %d of %d pods ready",
@@ -158,6 +162,10 @@ func (r *LedgerNetworkReconciler) requireLedger(_ context.Context, s *networkSco
 	}
 	return degraded("LedgerUnreachable", "the ledger does not answer (%v); %d of %d pods ready", s.unanswered, n.Status.ReadyReplicas, n.Spec.Replicas)
 }
+
+// leaderElectionRecheck is how soon a pass that found the leader's pod gone
+// looks again (the nodes' election timeout is one second).
+const leaderElectionRecheck = time.Second
 
 // restartingPods lists the pods of the StatefulSet that are not alive
 // (absent, being deleted, not running), with why.

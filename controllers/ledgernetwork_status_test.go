@@ -181,7 +181,7 @@ type staleDialer struct{ l Ledger }
 
 func (d staleDialer) Dial(context.Context, LedgerTarget) (Ledger, error) { return d.l, nil }
 
-func TestALeaderWhosePodIsGoneIsNotNamed(t *testing.T) {
+func TestALeaderWhosePodIsGoneIsNotNamedAndTheElectionIsLookedAtAgainWithinASecond(t *testing.T) {
 	b, err := netgen.Generate(netgen.Options{Network: "customs", Nodes: []netgen.NodeSpec{{ID: "customs-0", RaftAddr: "x:1", APIAddr: "x:2"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -209,6 +209,19 @@ func TestALeaderWhosePodIsGoneIsNotNamed(t *testing.T) {
 		var gone *leaderGoneError
 		if tc.wantLeader == "" && !errors.As(s.unanswered, &gone) {
 			t.Errorf("%s: status error %v, want the leader's pod named as gone", tc.name, s.unanswered)
+		}
+		if tc.wantLeader == "" {
+			// The pass waits for the election and looks again within a
+			// second, not after the usual wait (Intervals.Wait).
+			n.Status.HeadHash = "aa" // the network has run
+			var we *waitError
+			if err := r.requireLedger(context.Background(), s); !errors.As(err, &we) || we.reason != reasonLeaderElection {
+				t.Errorf("%s: requireLedger = %v, want a wait for the election (%s)", tc.name, err, reasonLeaderElection)
+			}
+			v := decide(passOutcome{err: waitFor(reasonLeaderElection, "x")}, s.passNotes, Intervals{Wait: 5 * time.Second, Poll: 30 * time.Second}, 0)
+			if v.requeue != leaderElectionRecheck {
+				t.Errorf("%s: next look in %v, want %v", tc.name, v.requeue, leaderElectionRecheck)
+			}
 		}
 	}
 }
