@@ -38,15 +38,7 @@ Writes the certificate and its key as DIR/<name>.crt and DIR/<name>.key
 			if caCert == "" || caKey == "" || out == "" {
 				return errors.New("--ca-cert, --ca-key and --out are required")
 			}
-			cp, err := os.ReadFile(caCert)
-			if err != nil {
-				return fmt.Errorf("--ca-cert: %w", err)
-			}
-			kp, err := os.ReadFile(caKey)
-			if err != nil {
-				return fmt.Errorf("--ca-key: %w", err)
-			}
-			ca, err := pki.LoadCA(cp, kp)
+			ca, err := loadCAFlags(caCert, caKey)
 			if err != nil {
 				return err
 			}
@@ -75,4 +67,18 @@ Writes the certificate and its key as DIR/<name>.crt and DIR/<name>.key
 	cmd.Flags().StringVar(&out, "out", "", "directory to write the certificate and key to")
 	cmd.Flags().DurationVar(&validity, "validity", 365*24*time.Hour, "how long the certificate is valid")
 	return cmd
+}
+
+// loadCAFlags loads the network CA from the files --ca-cert and --ca-key
+// name, for the commands that issue certificates from it.
+func loadCAFlags(caCert, caKey string) (*pki.CA, error) {
+	cp, err := os.ReadFile(caCert)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-cert: %w", err)
+	}
+	kp, err := os.ReadFile(caKey)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-key: %w", err)
+	}
+	return pki.LoadCA(cp, kp)
 }

@@ -84,15 +84,7 @@ within a second, no restart.`,
 			if caCert == "" || caKey == "" || out == "" || raftAddr == "" || apiAddr == "" {
 				return errors.New("--raft-addr, --api-addr, --ca-cert, --ca-key and --out are required")
 			}
-			cp, err := os.ReadFile(caCert)
-			if err != nil {
-				return fmt.Errorf("--ca-cert: %w", err)
-			}
-			kp, err := os.ReadFile(caKey)
-			if err != nil {
-				return fmt.Errorf("--ca-key: %w", err)
-			}
-			ca, err := pki.LoadCA(cp, kp)
+			ca, err := loadCAFlags(caCert, caKey)
 			if err != nil {
 				return err
 			}
