@@ -301,3 +301,81 @@ func TestPrecheckJudgesAtTheLaterOfNowAndTheLastBlockTime(t *testing.T) {
 		t.Fatalf("key registered at block time refused before consensus: %v", err)
 	}
 }
+
+// A follower's Raft persists its own snapshot while it installs the
+// leader's: Restore must not wait for an open snapshot (it once did, and
+// with hashicorp/raft that wait was a deadlock: the snapshot's persist
+// waits for Raft's main goroutine, which waits for the Restore). The open
+// snapshot goes on reading the state it began on.
+func TestRestoreDoesNotWaitForAnOpenSnapshot(t *testing.T) {
+	f := newFixture(t)
+	k := f.enrol("participant/acme")
+	f.one(f.sign(k, "note.put", note("x", 1)))
+	// The leader's state, one block further.
+	leader := f.open(filepath.Join(t.TempDir(), "leader.db"))
+	sn, err := f.store.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap bytes.Buffer
+	if _, err := sn.WriteTo(&snap); err != nil {
+		t.Fatal(err)
+	}
+	sn.Release()
+	if err := leader.Restore(bytes.NewReader(snap.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	before := f.store.Meta().Height
+	f.store, leader = leader, f.store
+	f.one(f.sign(k, "note.put", note("x", 2)))
+	f.store, leader = leader, f.store
+	if leader.Meta().Height != before+1 {
+		t.Fatalf("setup: leader at height %d, want %d", leader.Meta().Height, before+1)
+	}
+	lsn, err := leader.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newer bytes.Buffer
+	if _, err := lsn.WriteTo(&newer); err != nil {
+		t.Fatal(err)
+	}
+	lsn.Release()
+
+	open, err := f.store.Snapshot() // the follower's own, still being persisted
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.store.Restore(bytes.NewReader(newer.Bytes())) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		open.Release()
+		t.Fatal("Restore waited for a snapshot that was still open")
+	}
+	if got := f.store.Meta().Height; got != before+1 {
+		t.Fatalf("after restore: height %d, want %d", got, before+1)
+	}
+	// The open snapshot still streams the state it began on, whole.
+	var old bytes.Buffer
+	if _, err := open.WriteTo(&old); err != nil {
+		t.Fatalf("snapshot begun before the restore: %v", err)
+	}
+	open.Release()
+	check := f.open(filepath.Join(t.TempDir(), "check.db"))
+	if err := check.Restore(bytes.NewReader(old.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if got := check.Meta().Height; got != before {
+		t.Fatalf("snapshot begun before the restore holds height %d, want %d", got, before)
+	}
+	// Reads and writes go on against the restored state.
+	f.one(f.sign(k, "note.put", note("x", 3)))
+	if got := f.store.Meta().Height; got != before+2 {
+		t.Fatalf("after a block on the restored state: height %d, want %d", got, before+2)
+	}
+}

@@ -330,11 +330,17 @@ type Snapshot struct {
 }
 
 // Snapshot opens a read transaction at once; the copy happens in WriteTo.
+// It holds no lock of the Store while it is open: a Restore that swaps the
+// database meanwhile leaves this snapshot reading the database it began on
+// (closed once the snapshot is released). Holding the Store's lock across
+// a snapshot's copy deadlocked a follower: hashicorp/raft persists a
+// snapshot while waiting for the main goroutine, whose InstallSnapshot
+// waited for a Restore, which waited for the snapshot.
 func (s *Store) Snapshot() (*Snapshot, error) {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	btx, err := s.db.Begin(false)
 	if err != nil {
-		s.mu.RUnlock()
 		return nil, err
 	}
 	return &Snapshot{s: s, btx: btx}, nil
@@ -392,10 +398,7 @@ func readSnapshot(r io.Reader, f io.Writer) error {
 
 // Release ends the read transaction.
 func (sn *Snapshot) Release() {
-	sn.once.Do(func() {
-		_ = sn.btx.Rollback()
-		sn.s.mu.RUnlock()
-	})
+	sn.once.Do(func() { _ = sn.btx.Rollback() })
 }
 
 // ErrCorruptSnapshot is returned by Restore for data that is not a valid
@@ -429,9 +432,10 @@ func (s *Store) Restore(r io.Reader) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.db.Close(); err != nil {
-		return err
-	}
+	// The new file replaces the old one by name; the old database stays
+	// open on the old file until every snapshot begun on it is released
+	// (bbolt's Close waits for open read transactions), so that wait
+	// happens aside and never holds up the swap.
 	if err := os.Rename(tmp, s.cfg.Path); err != nil {
 		return err
 	}
@@ -442,7 +446,13 @@ func (s *Store) Restore(r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("reopen state after restore: %w", err)
 	}
+	old := s.db
 	s.db = db
+	go func() {
+		if err := old.Close(); err != nil {
+			s.log.Warn("closing the state replaced by a snapshot", "error", err)
+		}
+	}()
 	if err := s.initOrCheck(); err != nil {
 		return err
 	}
