@@ -58,6 +58,9 @@ func identityMeta(n *ledgerv1.LedgerNetwork, name string) metav1.ObjectMeta {
 	return m
 }
 
+// shutdownDrain is how long a stopping ledger node goes on serving.
+const shutdownDrain = "5s"
+
 // quorum is the majority of n voters.
 func quorum(n int32) int32 { return n/2 + 1 }
 
@@ -88,6 +91,12 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 		{Name: "LEDGERNODE_RAFT_ADVERTISE", Value: fmt.Sprintf("%s:%d", podFQDN(n, "$(POD_NAME)", cfg.ClusterDomain), RaftPort)},
 		{Name: "LEDGERNODE_API_BIND", Value: fmt.Sprintf("0.0.0.0:%d", APIPort)},
 		{Name: "LEDGERNODE_LOG_LEVEL", Value: logLevel},
+		// On SIGTERM a node hands leadership over, then serves on for this
+		// long: the Service's endpoints drop a terminating pod only once
+		// kube-proxy has caught up, and until then clients still reach it
+		// (a write during a rolling upgrade once met "no route to host").
+		// Hand-over (≤10s) + drain + stop (≤30s) fit the 45s grace period.
+		{Name: "LEDGERNODE_SHUTDOWN_DRAIN", Value: shutdownDrain},
 	}
 	if b := n.Spec.Batching; b.MaxTransactions > 0 {
 		env = append(env, corev1.EnvVar{Name: "LEDGERNODE_BATCH_MAX_TX", Value: strconv.Itoa(int(b.MaxTransactions))})

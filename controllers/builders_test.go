@@ -340,3 +340,19 @@ func testBundle(t *testing.T) *netgen.Bundle {
 	}
 	return b
 }
+
+// A ledger pod being deleted hands leadership over and serves on while
+// kube-proxy drops it (LEDGERNODE_SHUTDOWN_DRAIN); hand-over (at most 10s),
+// drain and the node's own stop (at most 30s) fit the grace period, so the
+// kubelet never kills a node mid-stop.
+func TestLedgerPodsDrainWithinTheirGracePeriod(t *testing.T) {
+	sts := buildStatefulSet(testNetwork(), testBuild("img"), 3)
+	d, err := time.ParseDuration(envOf(sts.Spec.Template.Spec.Containers[0])["LEDGERNODE_SHUTDOWN_DRAIN"])
+	if err != nil || d <= 0 {
+		t.Fatalf("LEDGERNODE_SHUTDOWN_DRAIN: %v (%s), want a positive duration", err, d)
+	}
+	grace := time.Duration(*sts.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second
+	if need := 10*time.Second + d + 30*time.Second; need > grace {
+		t.Fatalf("a stop may take %s, the grace period is %s", need, grace)
+	}
+}

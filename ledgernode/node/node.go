@@ -215,6 +215,37 @@ func (n *Node) WaitLeader(ctx context.Context) error {
 	}
 }
 
+// Drain is the first half of a graceful stop, for a node about to be
+// stopped on purpose (SIGTERM: a rolling upgrade, a drained host): /readyz
+// answers 503 "stopping"; a leader hands leadership to the most
+// up-to-date voter (waiting at most ctx), so the network elects nobody in a
+// hurry; then the node goes on serving for d (a follower forwards writes to
+// the new leader), so that clients still routed to it (a Service whose
+// endpoints have not yet dropped the terminating pod) are answered rather
+// than sent to an address that is gone. Stop follows.
+func (n *Node) Drain(ctx context.Context, d time.Duration) {
+	n.srv.SetStopping()
+	if n.cons.IsLeader() {
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		start := time.Now()
+		if err := n.cons.TransferLeadership(tctx, ""); err != nil {
+			n.log.Warn("stopping: leadership not handed over; the others elect a leader once this node is gone", "error", err)
+		} else {
+			id, _ := n.cons.Leader()
+			n.log.Info("stopping: leadership handed over", "to", id, "took", time.Since(start).Round(time.Millisecond))
+		}
+		cancel()
+	}
+	if d <= 0 {
+		return
+	}
+	n.log.Info("stopping: serving on while clients are routed elsewhere", "for", d)
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+}
+
 // Stop shuts the API down, then Raft, then closes the state.
 func (n *Node) Stop() error {
 	n.stopMu.Lock()

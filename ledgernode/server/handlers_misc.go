@@ -85,6 +85,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 var errNotReady = errors.New("not ready")
 
 func (s *Server) readiness() error {
+	if s.stopping.Load() {
+		return fmt.Errorf("%w: stopping (the node is shutting down gracefully)", errNotReady)
+	}
 	if id, _ := s.cfg.Node.Leader(); id == "" {
 		return fmt.Errorf("%w: no leader known", errNotReady)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -67,7 +68,15 @@ type Server struct {
 
 	headMu sync.Mutex
 	head   *chain.Head
+
+	// stopping is set when the node begins a graceful stop: /readyz then
+	// says so, and load balancers stop sending it new work.
+	stopping atomic.Bool
 }
+
+// SetStopping marks the node as stopping: /readyz answers 503 from now on
+// while every other route goes on serving (see node.Drain).
+func (s *Server) SetStopping() { s.stopping.Store(true) }
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {

@@ -83,6 +83,7 @@ func runCmd() *cobra.Command {
 		noBootstrap                                              bool
 		cc                                                       = d
 		snapThreshold, trailing                                  int
+		drain                                                    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -94,8 +95,9 @@ The node's id must be stable (a StatefulSet pod name): it is its Raft server id.
 A node listed in the genesis bootstraps the cluster with the other genesis nodes
 on its first start; any other node waits to be added ('ledgerctl cluster add').
 
-Signals: SIGTERM/SIGINT stop gracefully; SIGHUP re-reads the TLS files (they
-are also re-read automatically when they change).`,
+Signals: SIGTERM/SIGINT stop gracefully (a leader first hands leadership to
+the most up-to-date voter; then --shutdown-drain); SIGHUP re-reads the TLS
+files (they are also re-read automatically when they change).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(logLevel)
@@ -148,8 +150,9 @@ are also re-read automatically when they change).`,
 				log.Info("stopping", "signal", s.String())
 				break
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second+drain)
 			defer cancel()
+			n.Drain(ctx, drain)
 			done := make(chan error, 1)
 			go func() { done <- n.Stop() }()
 			select {
@@ -183,6 +186,7 @@ are also re-read automatically when they change).`,
 	f.StringSliceVar(&openGroups, "open-route-groups", envList("OPEN_ROUTE_GROUPS"), "API route groups anyone may read without authenticating, comma-separated: "+strings.Join(server.OpenableGroups, ", ")+" (default none: every read needs a client certificate or a signed request; /healthz and /readyz are always open)")
 	f.StringVar(&metricsAccess, "metrics-access", env("METRICS_ACCESS", "authenticated"), "who may read /metrics: authenticated or open")
 	f.BoolVar(&noBootstrap, "no-bootstrap", envBool("NO_BOOTSTRAP", false), "never start a new cluster from the genesis, even as a genesis node with an empty data directory: wait to be added (set it once the network has run, and on networks restored from a backup or recovered; docs/operations.md)")
+	f.DurationVar(&drain, "shutdown-drain", envDuration("SHUTDOWN_DRAIN", 0), "on SIGTERM, after handing leadership over, go on serving this long before stopping (so a load balancer that still routes to this node drops it first; the operator sets 5s on Kubernetes); /readyz answers 503 meanwhile")
 	f.StringVar(&cc.DialSource, "dial-source", env("DIAL_SOURCE", ""), "local IP for connections to other nodes (multi-homed hosts)")
 	f.StringVar(&clockFile, "fault-clock-offset-file", env("FAULT_CLOCK_OFFSET_FILE", ""), "TESTS ONLY: shift the leader's block clock by the duration in this file")
 	_ = f.MarkHidden("fault-clock-offset-file")
