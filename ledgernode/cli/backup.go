@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,6 +42,8 @@ from it (docs/operations.md, Backup and restore).`,
 
 func (a *App) backupCreateCmd() *cobra.Command {
 	var force bool
+	var summaryFile string
+	var keep int
 	cmd := &cobra.Command{
 		Use:   "create FILE",
 		Short: "Stream a backup of the state of the first node that answers into FILE",
@@ -48,54 +53,166 @@ Reads need the admin identity (--cert/--cert-key of the admin client
 certificate, or --key with the admin key). The file is written as FILE.partial
 and renamed once whole and synced; progress goes to stderr. --timeout bounds the
 whole copy (raise it for a large ledger). Name a follower with --server to keep
-the copy's I/O off the leader.`,
+the copy's I/O off the leader.
+
+--summary-file writes one line of JSON when the command ends: the figures of
+the backup (file, bytes, seconds, network, height, blockHash, ...), or
+{"error": "..."} when it failed. A Kubernetes Job passes /dev/termination-log,
+so the figures land in the pod's status (the operator's LedgerBackup reads them).
+
+--keep N deletes, after the new file is whole, all but the N newest *.tlbackup
+files of FILE's directory (newest by modification time); nothing is deleted
+when the backup fails. Give a directory of its own to a series that prunes.`,
 		Example: `  ledgerctl backup create pilot-$(date +%F).tlbackup --server https://ledger-1.ledger:8443 --timeout 1h
   ledgerctl backup verify pilot-2026-12-02.tlbackup --trust genesis.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
-			if _, err := os.Stat(path); err == nil && !force {
-				return fmt.Errorf("%s exists: choose another name, or pass --force to replace it", path)
+			var summary map[string]any
+			err := a.backupCreate(cmd, path, force, keep, &summary)
+			if summaryFile != "" {
+				if err != nil {
+					summary = map[string]any{"error": err.Error()}
+				}
+				if werr := writeSummary(summaryFile, summary); werr != nil && err == nil {
+					err = werr
+				}
 			}
-			return a.withClient(func(c *client.Client, ctx context.Context) error {
-				start := time.Now()
-				partial := path + ".partial"
-				f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-				if err != nil {
-					return err
-				}
-				n, err := c.Backup(ctx, f, func(done, total int64) {
-					fmt.Fprintf(cmd.ErrOrStderr(), "backup: %s of %s\n", bytesText(done), bytesText(total))
-				})
-				if err == nil {
-					err = f.Sync()
-				}
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
-				if err != nil {
-					_ = os.Remove(partial)
-					return err
-				}
-				if err := os.Rename(partial, path); err != nil {
-					return err
-				}
-				hdr, err := readBackupHeader(path)
-				if err != nil {
-					return err
-				}
-				out := map[string]any{"file": path, "bytes": n, "seconds": time.Since(start).Seconds(), "network": hdr.Network,
-					"height": hdr.Head.Height, "treeSize": hdr.Head.TreeSize, "blockHash": hdr.Head.BlockHash, "node": hdr.Node, "createdAt": hdr.CreatedAt}
-				return a.Print(cmd, out, func(w io.Writer) {
-					row(w, "FILE", "NETWORK", "HEIGHT", "TREE SIZE", "BLOCK HASH", "NODE", "SIZE", "TIME")
-					row(w, path, hdr.Network, hdr.Head.Height, hdr.Head.TreeSize, short(hdr.Head.BlockHash, 16), hdr.Node, bytesText(n), time.Since(start).Round(time.Millisecond))
-				})
-			})
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
+	cmd.Flags().StringVar(&summaryFile, "summary-file", "", "write a one-line JSON summary (or the error) here when done, e.g. /dev/termination-log")
+	cmd.Flags().IntVar(&keep, "keep", 0, "after success, delete all but the N newest *.tlbackup files in FILE's directory (0: delete nothing)")
 	return cmd
 }
+
+// backupCreate streams the backup into path and fills summary with its
+// figures.
+func (a *App) backupCreate(cmd *cobra.Command, path string, force bool, keep int, summary *map[string]any) error {
+	if keep < 0 {
+		return fmt.Errorf("--keep %d: must be 0 (delete nothing) or the number of backups to keep", keep)
+	}
+	if _, err := os.Stat(path); err == nil && !force {
+		return fmt.Errorf("%s exists: choose another name, or pass --force to replace it", path)
+	}
+	return a.withClient(func(c *client.Client, ctx context.Context) error {
+		start := time.Now()
+		partial := path + ".partial"
+		f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		n, err := c.Backup(ctx, f, func(done, total int64) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "backup: %s of %s\n", bytesText(done), bytesText(total))
+		})
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = os.Remove(partial)
+			return err
+		}
+		if err := os.Rename(partial, path); err != nil {
+			return err
+		}
+		hdr, err := readBackupHeader(path)
+		if err != nil {
+			return err
+		}
+		out := map[string]any{"file": path, "bytes": n, "seconds": time.Since(start).Seconds(), "network": hdr.Network,
+			"height": hdr.Head.Height, "treeSize": hdr.Head.TreeSize, "blockHash": hdr.Head.BlockHash, "node": hdr.Node, "createdAt": hdr.CreatedAt}
+		if keep > 0 {
+			pruned, err := pruneBackups(path, keep)
+			if err != nil {
+				return fmt.Errorf("backup %s is whole, but pruning its directory failed: %w", path, err)
+			}
+			if len(pruned) > 0 {
+				out["pruned"] = pruned
+				fmt.Fprintf(cmd.ErrOrStderr(), "backup: deleted %d older backups (--keep %d): %s\n", len(pruned), keep, strings.Join(pruned, ", "))
+			}
+		}
+		*summary = out
+		return a.Print(cmd, out, func(w io.Writer) {
+			row(w, "FILE", "NETWORK", "HEIGHT", "TREE SIZE", "BLOCK HASH", "NODE", "SIZE", "TIME")
+			row(w, path, hdr.Network, hdr.Head.Height, hdr.Head.TreeSize, short(hdr.Head.BlockHash, 16), hdr.Node, bytesText(n), time.Since(start).Round(time.Millisecond))
+		})
+	})
+}
+
+// maxSummary bounds the summary file: Kubernetes keeps at most 4096 bytes
+// of a container's termination message.
+const maxSummary = 4000
+
+// writeSummary writes v as one line of JSON to path; an error message
+// too long for a termination message is cut.
+func writeSummary(path string, v map[string]any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if len(data) > maxSummary {
+		if msg, ok := v["error"].(string); ok {
+			v["error"] = msg[:min(len(msg), maxSummary-200)] + " ..."
+			if data, err = json.Marshal(v); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--summary-file: %w", err)
+	}
+	return nil
+}
+
+// pruneBackups deletes all but the keep newest *.tlbackup files (by
+// modification time, then name) of the directory of path, never path
+// itself, and returns the names it deleted, oldest first.
+func pruneBackups(path string, keep int) ([]string, error) {
+	dir := filepath.Dir(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	type file struct {
+		name string
+		mod  time.Time
+	}
+	var files []file
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), backupExt) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, file{e.Name(), fi.ModTime()})
+	}
+	slices.SortFunc(files, func(a, b file) int {
+		if c := a.mod.Compare(b.mod); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	var pruned []string
+	for _, f := range files[:max(0, len(files)-keep)] {
+		if f.name == filepath.Base(path) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, f.name)); err != nil {
+			return pruned, err
+		}
+		pruned = append(pruned, f.name)
+	}
+	return pruned, nil
+}
+
+// backupExt is the extension of backup files (what --keep counts).
+const backupExt = ".tlbackup"
 
 func readBackupHeader(path string) (*backup.Header, error) {
 	f, err := os.Open(path)

@@ -1,9 +1,14 @@
 package cli_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // ledgerctl backup create streams a backup to a file; backup verify checks
@@ -36,4 +41,78 @@ func TestBackupCreateAndVerifyExitCodesOnTheCommandLine(t *testing.T) {
 	d.must(7, []string{"NOT VERIFIED", "backup head"}, "backup", "verify", file, "-q", "--trust", other.c.Layout.Genesis, "--genesis", d.c.Layout.Genesis)
 	// Another network's genesis.
 	d.must(8, []string{"NOT VERIFIED", "pass the genesis of the network"}, "backup", "verify", file, "-q", "--trust", other.c.Layout.Genesis)
+}
+
+// --summary-file gets one line of JSON with the backup's figures (what a
+// Kubernetes Job leaves in /dev/termination-log for the operator), or the
+// error when the backup failed; --keep deletes all but the newest backups
+// of the directory after a success, and nothing after a failure.
+func TestBackupCreateSummaryFileAndKeep(t *testing.T) {
+	d := newDemo(t, 1)
+	dir := t.TempDir()
+	summary := filepath.Join(t.TempDir(), "termination-log")
+	readSummary := func() map[string]any {
+		t.Helper()
+		raw, err := os.ReadFile(summary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(string(raw), "\n") != 1 || !strings.HasSuffix(string(raw), "\n") {
+			t.Fatalf("summary is not one line: %q", raw)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("summary %q: %v", raw, err)
+		}
+		return m
+	}
+	// An unrelated file in the directory is never counted nor deleted.
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"a.tlbackup", "b.tlbackup", "c.tlbackup"} {
+		d.must(0, nil, "backup", "create", filepath.Join(dir, name), "--summary-file", summary, "--keep", "2")
+		m := readSummary()
+		if m["file"] != filepath.Join(dir, name) || m["network"] != d.c.Genesis.Network || m["height"].(float64) < 1 ||
+			m["bytes"].(float64) <= 0 || len(m["blockHash"].(string)) != 64 {
+			t.Fatalf("backup %d: summary %v lacks the backup's figures", i, m)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || int64(m["bytes"].(float64)) != fi.Size() {
+			t.Fatalf("backup %d: summary says %v bytes, file: %v %v", i, m["bytes"], fi, err)
+		}
+		// Distinct modification times order the files as written.
+		old := time.Now().Add(time.Duration(i-10) * time.Minute)
+		if err := os.Chtimes(filepath.Join(dir, name), old, old); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			if p, _ := m["pruned"].([]any); len(p) != 1 || p[0] != "a.tlbackup" {
+				t.Fatalf("third backup with --keep 2: pruned %v, want [a.tlbackup]", m["pruned"])
+			}
+		}
+	}
+	names := func() []string {
+		es, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n []string
+		for _, e := range es {
+			n = append(n, e.Name())
+		}
+		return n
+	}
+	if got := names(); !slices.Equal(got, []string{"b.tlbackup", "c.tlbackup", "notes.txt"}) {
+		t.Fatalf("after three backups with --keep 2 the directory holds %v", got)
+	}
+
+	// A failed backup (the file exists) writes its error and deletes nothing.
+	d.must(1, []string{"exists"}, "backup", "create", filepath.Join(dir, "c.tlbackup"), "--summary-file", summary, "--keep", "1")
+	if m := readSummary(); !strings.Contains(fmt.Sprint(m["error"]), "c.tlbackup exists") || m["height"] != nil {
+		t.Fatalf("failed backup: summary %v, want the error alone", m)
+	}
+	if got := names(); !slices.Equal(got, []string{"b.tlbackup", "c.tlbackup", "notes.txt"}) {
+		t.Fatalf("a failed backup deleted files: the directory holds %v", got)
+	}
+	d.must(1, []string{"--keep -1"}, "backup", "create", filepath.Join(dir, "d.tlbackup"), "--keep", "-1")
 }
