@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -32,6 +33,8 @@ type LedgerNetworkReconciler struct {
 	Build     BuildConfig
 	Metrics   *Metrics
 	Intervals Intervals
+	// Clock schedules backups (spec.backup).
+	Clock clock.PassiveClock
 
 	leaders announcedLeaders
 }
@@ -59,6 +62,8 @@ type networkScope struct {
 	// stsCreated: this pass created it.
 	sts        *appsv1.StatefulSet
 	stsCreated bool
+	// backups: the backup phase, what it says of the network's backups.
+	backups *backupFacts
 }
 
 // ledgerView is the ledger as it answered this pass.
@@ -81,6 +86,7 @@ func (s *networkScope) ledgerFact() *ledgerView        { return s.view }
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgerbackups,verbs=get;list;watch;create;delete
 
 // Reconcile implements reconcile.Reconciler. A network has no finalizer:
 // there is nothing to tell its ledger when it goes; the children go by
@@ -115,6 +121,7 @@ func (r *LedgerNetworkReconciler) begin(n *ledgerv1.LedgerNetwork) (*networkScop
 	answered := (*networkScope).ledgerFact
 	return &networkScope{net: n, phaseBefore: n.Status.Phase}, []phase[*networkScope]{
 		{"identity", r.reconcileIdentity},
+		{"backups", r.reconcileBackups},
 		{"services", r.reconcileServices},
 		{"pods", r.observePods},
 		{"legacy-keys", r.retireLegacyNodesSecret},
@@ -129,7 +136,7 @@ func (r *LedgerNetworkReconciler) begin(n *ledgerv1.LedgerNetwork) (*networkScop
 
 // summarize sets the network's phase from the pass's verdict (a Warning
 // event when it turns Degraded) and records the ledger's series.
-func (r *LedgerNetworkReconciler) summarize(s *networkScope, v verdict, _ conditions) readiness {
+func (r *LedgerNetworkReconciler) summarize(s *networkScope, v verdict, conds conditions) readiness {
 	net := s.net
 	net.Status.Phase = networkPhase(net, v)
 	if s.phaseBefore != net.Status.Phase && net.Status.Phase == ledgerv1.PhaseDegraded {
@@ -140,6 +147,7 @@ func (r *LedgerNetworkReconciler) summarize(s *networkScope, v verdict, _ condit
 		st = s.view.status
 	}
 	r.Metrics.observeNetwork(net, st)
+	summarizeBackups(s, conds)
 	// The height moves with every block: it is in status.height (the
 	// HEIGHT column), not in a message that would trail it.
 	return readiness{stable: "the network matches its spec", ready: fmt.Sprintf("%d voters, leader %s", net.Status.Replicas, net.Status.Leader)}
@@ -208,6 +216,15 @@ func (r *LedgerNetworkReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, byLabel).
 		Watches(&corev1.ConfigMap{}, byLabel).
 		Watches(&corev1.Pod{}, byLabel).
+		// A backup of the network that starts or ends: its status.backup,
+		// and the next scheduled backup that waited for it.
+		Watches(&ledgerv1.LedgerBackup{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			b, ok := o.(*ledgerv1.LedgerBackup)
+			if !ok || b.Spec.Network == "" {
+				return nil
+			}
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: b.Namespace, Name: b.Spec.Network}}}
+		})).
 		// Volume claims carry the pods' selector labels (no network label).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			l := o.GetLabels()

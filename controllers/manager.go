@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -27,8 +28,8 @@ type ManagerConfig struct {
 // ManagerOptions are the manager's options, in one place for main.go and
 // the suites.
 func ManagerOptions(scheme *runtime.Scheme, c ManagerConfig) ctrl.Options {
-	// Secrets, ConfigMaps and Pods are cached only when the operator made
-	// them: it never holds every Secret of the cluster in memory.
+	// Secrets, ConfigMaps, Pods and Jobs are cached only when the operator
+	// made them: it never holds every Secret of the cluster in memory.
 	managed := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedBy})
 	return ctrl.Options{
 		Scheme:                  scheme,
@@ -46,6 +47,7 @@ func ManagerOptions(scheme *runtime.Scheme, c ManagerConfig) ctrl.Options {
 			&corev1.Secret{}:    {Label: managed},
 			&corev1.ConfigMap{}: {Label: managed},
 			&corev1.Pod{}:       {Label: managed},
+			&batchv1.Job{}:      {Label: managed},
 		}},
 	}
 }

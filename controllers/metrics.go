@@ -26,6 +26,9 @@ type Metrics struct {
 	MemberLag       *prometheus.GaugeVec
 	MemberReachable *prometheus.GaugeVec
 	NextRotation    *prometheus.GaugeVec
+	// BackupLastSuccess: when each network's newest successful backup
+	// completed (an alert fires when it is too old).
+	BackupLastSuccess *prometheus.GaugeVec
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -79,9 +82,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tradeledger_agency_key_next_rotation_timestamp_seconds",
 			Help: "When an AgencyMember's next scheduled key rotation is due (Unix time).",
 		}, []string{"namespace", "agencymember", "agency"}),
+		BackupLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tradeledger_backup_last_success_timestamp_seconds",
+			Help: "When the newest successful LedgerBackup of each network completed (Unix time).",
+		}, []string{"namespace", "network"}),
 	}
 	reg.MustRegister(m.PhaseErrors, m.LedgerCalls, m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.CertExpiry, m.KeyRotations, m.Publications,
-		m.NetworkLeader, m.MemberLag, m.MemberReachable, m.NextRotation)
+		m.NetworkLeader, m.MemberLag, m.MemberReachable, m.NextRotation, m.BackupLastSuccess)
 	return m
 }
 
@@ -111,6 +118,16 @@ func (m *Metrics) observeNetwork(n *ledgerv1.LedgerNetwork, st *wire.Status) {
 	}
 }
 
+// observeBackup records when a network's newest successful backup
+// completed; a network without one has no series.
+func (m *Metrics) observeBackup(n *ledgerv1.LedgerNetwork, last *ledgerv1.LastBackup) {
+	if last == nil {
+		m.BackupLastSuccess.DeleteLabelValues(n.Namespace, n.Name)
+		return
+	}
+	m.BackupLastSuccess.WithLabelValues(n.Namespace, n.Name).Set(float64(last.Time.Unix()))
+}
+
 // observeAgency records an AgencyMember's next scheduled key rotation.
 func (m *Metrics) observeAgency(am *ledgerv1.AgencyMember) {
 	m.forgetAgency(am.Namespace, am.Name)
@@ -126,7 +143,7 @@ func (m *Metrics) forgetAgency(namespace, name string) {
 
 // forgetNetwork drops a deleted network's series.
 func (m *Metrics) forgetNetwork(namespace, name string) {
-	for _, g := range []*prometheus.GaugeVec{m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.NetworkLeader} {
+	for _, g := range []*prometheus.GaugeVec{m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.NetworkLeader, m.BackupLastSuccess} {
 		g.DeleteLabelValues(namespace, name)
 	}
 	for _, g := range []*prometheus.GaugeVec{m.CertExpiry, m.MemberLag, m.MemberReachable} {

@@ -21,7 +21,7 @@ type Options struct {
 	Dialer LedgerDialer
 	// Compiler checks policies (EngineCompiler: the nodes' engine).
 	Compiler PolicyCompiler
-	// Clock schedules key rotations.
+	// Clock schedules key rotations and backups.
 	Clock clock.PassiveClock
 	// Metrics are the operator's series (NewMetrics on the manager's registry).
 	Metrics *Metrics
@@ -91,7 +91,7 @@ func (o Options) validate() error {
 	return errors.Join(errs...)
 }
 
-// Setup registers the field indexes and the three controllers with mgr.
+// Setup registers the field indexes and the controllers with mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := o.validate(); err != nil {
 		return err
@@ -104,7 +104,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	rec := mgr.GetEventRecorder("tradeledger-operator")
 	if err := (&LedgerNetworkReconciler{Client: mgr.GetClient(), Recorder: rec, Dialer: o.Dialer,
-		Resolver: o.Resolver, Build: o.Build, Metrics: o.Metrics, Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
+		Resolver: o.Resolver, Build: o.Build, Metrics: o.Metrics, Intervals: o.Intervals, Clock: o.Clock}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&LedgerBackupReconciler{Client: mgr.GetClient(), Recorder: rec, Build: o.Build, Clock: o.Clock,
+		Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&AgencyMemberReconciler{Client: mgr.GetClient(), Recorder: rec, Dialer: o.Dialer, Clock: o.Clock,

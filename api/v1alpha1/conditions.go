@@ -18,4 +18,14 @@ const (
 	// ConditionPublished (CertificatePolicy) is True when the ledger holds
 	// the current generation of the policy.
 	ConditionPublished = "Published"
+
+	// ConditionComplete (LedgerBackup) is True once the backup file is
+	// whole; ConditionFailed is True when the backup failed. As a Job's,
+	// both are final.
+	ConditionComplete = "Complete"
+	ConditionFailed   = "Failed"
+	// ConditionBackupSucceeded (LedgerNetwork with spec.backup) says how
+	// the network's last finished backup ended. It does not count towards
+	// Ready: the ledger serves whether or not last night's backup worked.
+	ConditionBackupSucceeded = "BackupSucceeded"
 )

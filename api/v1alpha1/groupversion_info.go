@@ -31,6 +31,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&LedgerNetwork{}, &LedgerNetworkList{},
 		&AgencyMember{}, &AgencyMemberList{},
 		&CertificatePolicy{}, &CertificatePolicyList{},
+		&LedgerBackup{}, &LedgerBackupList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

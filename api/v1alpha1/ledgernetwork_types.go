@@ -103,6 +103,51 @@ type LedgerNetworkSpec struct {
 	// +kubebuilder:default=info
 	// +kubebuilder:validation:Enum=debug;info;warn;error
 	LogLevel string `json:"logLevel,omitempty"`
+
+	// Backup, when set, makes the operator back the ledger up on a
+	// schedule: a LedgerBackup (owned by this network) at each time the
+	// schedule names, one at a time, keeping the newest spec.backup.retention.
+	// +optional
+	Backup *BackupScheduleSpec `json:"backup,omitempty"`
+}
+
+// BackupScheduleSpec is a network's scheduled backups.
+type BackupScheduleSpec struct {
+	// Schedule in standard cron form (5 fields: minute hour day-of-month
+	// month day-of-week, UTC), e.g. "0 2 * * *" for 02:00 every day, or a
+	// descriptor such as "@daily". A backup still running when the next is
+	// due delays it until it ends; missed times run once, not once each.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Schedule string `json:"schedule"`
+
+	// Retention is how many scheduled backups are kept (their LedgerBackups
+	// and their files); older ones are deleted.
+	// +optional
+	// +kubebuilder:default=7
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	Retention int32 `json:"retention,omitempty"`
+
+	// ClaimName is the PersistentVolumeClaim the files are written to, in
+	// the network's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ClaimName string `json:"claimName"`
+
+	// SubPath is the directory inside the volume that holds the scheduled
+	// backups, and only them (retention deletes the oldest *.tlbackup files
+	// there). Defaults to the network's name.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`
+	// +kubebuilder:validation:XValidation:rule="!self.split('/').exists(p, p == '..' || p == '.')",message="spec.backup.subPath must be a relative path inside the volume, without '.' or '..'"
+	SubPath string `json:"subPath,omitempty"`
+
+	// Timeout of each backup (default 1h).
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('48h')",message="spec.backup.timeout must be between 1m and 48h, e.g. 2h"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // StorageSpec is the volume of each node.
@@ -215,11 +260,46 @@ type LedgerNetworkStatus struct {
 	// renew the CA; no node certificate outlives it.
 	// +optional
 	CANotAfter *metav1.Time `json:"caNotAfter,omitempty"`
-	// Conditions: Ready, Progressing, Degraded.
+	// Backup is the state of the scheduled backups (spec.backup) and the
+	// network's last successful backup.
+	// +optional
+	Backup *NetworkBackupStatus `json:"backup,omitempty"`
+	// Conditions: Ready, Progressing, Degraded; BackupSucceeded with
+	// spec.backup.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// NetworkBackupStatus is what the operator knows of a network's backups.
+type NetworkBackupStatus struct {
+	// LastScheduleTime is the last time of spec.backup.schedule a backup
+	// was created for.
+	// +optional
+	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
+	// NextScheduleTime is the next time a backup is due.
+	// +optional
+	NextScheduleTime *metav1.Time `json:"nextScheduleTime,omitempty"`
+	// LastBackup is the newest LedgerBackup of the network that succeeded.
+	// +optional
+	LastBackup *LastBackup `json:"lastBackup,omitempty"`
+}
+
+// LastBackup is a network's newest successful backup.
+type LastBackup struct {
+	// Name of the LedgerBackup.
+	Name string `json:"name"`
+	// Time it completed.
+	Time metav1.Time `json:"time"`
+	// Height of the ledger in the backup.
+	Height int64 `json:"height"`
+	// HeadHash is the hash of the block at that height.
+	// +optional
+	HeadHash string `json:"headHash,omitempty"`
+	// File is the backup file's path inside the volume.
+	// +optional
+	File string `json:"file,omitempty"`
 }
 
 // LedgerNetwork is a tradeledger network: a StatefulSet of ledger nodes
