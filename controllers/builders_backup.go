@@ -32,7 +32,8 @@ import (
 const (
 	// backupContainer runs ledgerctl in a backup Job's pod.
 	backupContainer = "backup"
-	// backupMountDir is where the claim (at spec.storage.subPath) is mounted.
+	// backupMountDir is where the claim is mounted; the file is
+	// <backupMountDir>/<spec.storage.subPath>/<name>.tlbackup.
 	backupMountDir = "/backup"
 	// backupClientDir holds the admin client certificate, its key and the
 	// network CA certificate.
@@ -130,7 +131,7 @@ func buildBackupJob(b *ledgerv1.LedgerBackup, n *ledgerv1.LedgerNetwork, cfg Bui
 		image = cfg.DefaultImage
 	}
 	timeout := backupTimeout(b)
-	args := []string{"backup", "create", path.Join(backupMountDir, b.Name+backupFileExt),
+	args := []string{"backup", "create", path.Join(backupMountDir, backupFile(b)),
 		"--server", strings.Join(backupServers(n, cfg.ClusterDomain), ","),
 		"--ca", path.Join(backupClientDir, caCertKey),
 		"--cert", path.Join(backupClientDir, corev1.TLSCertKey),
@@ -173,7 +174,11 @@ func buildBackupJob(b *ledgerv1.LedgerBackup, n *ledgerv1.LedgerNetwork, cfg Bui
 						TerminationMessagePath:   corev1.TerminationMessagePathDefault,
 						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 						VolumeMounts: []corev1.VolumeMount{
-							{Name: "backup", MountPath: backupMountDir, SubPath: b.Spec.Storage.SubPath},
+							// The whole claim: ledgerctl creates the subPath
+							// directory as the pod's user. A volumeMount subPath
+							// would have the kubelet create it, owned by root
+							// and not writable for uid 65532 (kubernetes#95945).
+							{Name: "backup", MountPath: backupMountDir},
 							{Name: "client", MountPath: backupClientDir, ReadOnly: true},
 							{Name: "tmp", MountPath: "/tmp"},
 						},

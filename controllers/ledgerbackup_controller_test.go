@@ -55,8 +55,8 @@ func runLedgerctl(args ...string) (string, int) {
 //     template's labels and spec);
 //   - it runs the container's command, ledgerctl, in-process with the
 //     pod's volumes mapped to directories here: the client certificate
-//     Secret written out as the kubelet projects it, the claim's subPath
-//     as a directory under claimDir, the termination-log path as a file;
+//     Secret written out as the kubelet projects it, the claim as
+//     claimDir, the termination-log path as a file;
 //     --server is pointed at the loopback nodes (or at servers, when
 //     given), since cluster DNS names do not resolve here;
 //   - it writes the pod's status as the kubelet reports a terminated
@@ -94,9 +94,8 @@ func runBackupJob(net *ledgerv1.LedgerNetwork, b *ledgerv1.LedgerBackup, claimDi
 				}
 				paths[m.MountPath] = dir
 			case v.PersistentVolumeClaim != nil:
-				dir := filepath.Join(claimDir, m.SubPath)
-				Expect(os.MkdirAll(dir, 0o700)).To(Succeed())
-				paths[m.MountPath] = dir
+				Expect(m.SubPath).To(BeEmpty())
+				paths[m.MountPath] = claimDir
 			}
 		}
 	}
@@ -224,7 +223,7 @@ var _ = Describe("LedgerBackup", Ordered, func() {
 		c := job.Spec.Template.Spec.Containers[0]
 		Expect(c.Image).To(Equal("tradeledger:test"), "the network's image (the operator's default: the sample names none)")
 		args := strings.Join(c.Args, " ")
-		Expect(args).To(HavePrefix("backup create /backup/customs-manual.tlbackup --server https://customs." + ns + ".svc.cluster.local:8443 "))
+		Expect(args).To(HavePrefix("backup create /backup/customs/manual/customs-manual.tlbackup --server https://customs." + ns + ".svc.cluster.local:8443 "))
 		Expect(args).To(ContainSubstring("--cert /etc/tradeledger/client/tls.crt --cert-key /etc/tradeledger/client/tls.key"))
 		Expect(args).To(ContainSubstring("--summary-file /dev/termination-log"))
 		var claim, secret string
@@ -241,7 +240,7 @@ var _ = Describe("LedgerBackup", Ordered, func() {
 		for _, m := range c.VolumeMounts {
 			switch m.Name {
 			case "backup":
-				Expect(m.SubPath).To(Equal("customs/manual"))
+				Expect(m.SubPath).To(BeEmpty(), "ledgerctl creates the directory, as the pod's user")
 			case "client":
 				Expect(m.ReadOnly).To(BeTrue())
 			}

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -182,5 +183,40 @@ var _ = Describe("CRD validation", func() {
 		}
 		Expect(cols).To(Equal([]string{"Replicas", "Ready", "Leader", "Height", "Age"}))
 		Expect(crd.Spec.Versions[0].Subresources.Scale).NotTo(BeNil())
+	})
+
+	backup := func(name string, mutate func(*ledgerv1.LedgerBackup)) *ledgerv1.LedgerBackup {
+		b := &ledgerv1.LedgerBackup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: ledgerv1.LedgerBackupSpec{Network: "customs", Storage: ledgerv1.BackupStorage{ClaimName: "backups", SubPath: "customs/daily"}}}
+		if mutate != nil {
+			mutate(b)
+		}
+		return b
+	}
+
+	DescribeTable("LedgerBackup refuses a subPath outside the volume and a timeout out of range, naming the field",
+		func(mutate func(*ledgerv1.LedgerBackup), want string) {
+			expectRefused(k8sClient.Create(suiteCtx, backup("bad", mutate)), want)
+		},
+		Entry("..", func(b *ledgerv1.LedgerBackup) { b.Spec.Storage.SubPath = "customs/../../etc" }, "spec.storage.subPath must be a relative path inside the volume"),
+		Entry("absolute", func(b *ledgerv1.LedgerBackup) { b.Spec.Storage.SubPath = "/etc" }, "spec.storage.subPath"),
+		Entry("no claim", func(b *ledgerv1.LedgerBackup) { b.Spec.Storage.ClaimName = "" }, "spec.storage.claimName"),
+		Entry("timeout 10s", func(b *ledgerv1.LedgerBackup) { b.Spec.Timeout = &metav1.Duration{Duration: 10 * time.Second} }, "spec.timeout must be between 1m and 48h"),
+	)
+
+	It("accepts a LedgerBackup once and refuses any change to its spec", func() {
+		b := backup("once", nil)
+		Expect(k8sClient.Create(suiteCtx, b)).To(Succeed())
+		expectRefused(update(b, func(b *ledgerv1.LedgerBackup) { b.Spec.Storage.ClaimName = "other" }), "spec is immutable: a LedgerBackup runs once")
+	})
+
+	It("fills spec.backup.retention (7) and refuses a subPath outside the volume", func() {
+		n := network("scheduled")
+		n.Spec.Backup = &ledgerv1.BackupScheduleSpec{Schedule: "0 2 * * *", ClaimName: "backups"}
+		Expect(k8sClient.Create(suiteCtx, n)).To(Succeed())
+		Expect(n.Spec.Backup.Retention).To(Equal(int32(7)))
+		bad := network("scheduled-bad")
+		bad.Spec.Backup = &ledgerv1.BackupScheduleSpec{Schedule: "0 2 * * *", ClaimName: "backups", SubPath: ".."}
+		expectRefused(k8sClient.Create(suiteCtx, bad), "spec.backup.subPath must be a relative path inside the volume")
 	})
 })

@@ -50,8 +50,8 @@ func (a *App) backupCreateCmd() *cobra.Command {
 		Long: `Stream a backup of a node's state into FILE: the state at the last block the node
 applied (a committed height), with the head of that height signed by the node.
 Reads need the admin identity (--cert/--cert-key of the admin client
-certificate, or --key with the admin key). The file is written as FILE.partial
-and renamed once whole and synced; progress goes to stderr. --timeout bounds the
+certificate, or --key with the admin key). FILE's directory is created when
+missing. The file is written as FILE.partial and renamed once whole and synced; progress goes to stderr. --timeout bounds the
 whole copy (raise it for a large ledger). Name a follower with --server to keep
 the copy's I/O off the leader.
 
@@ -98,6 +98,9 @@ func (a *App) backupCreate(cmd *cobra.Command, path string, force bool, keep int
 	}
 	return a.withClient(func(c *client.Client, ctx context.Context) error {
 		start := time.Now()
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return err
+		}
 		partial := path + ".partial"
 		f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {

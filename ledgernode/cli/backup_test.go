@@ -43,13 +43,13 @@ func TestBackupCreateAndVerifyExitCodesOnTheCommandLine(t *testing.T) {
 	d.must(8, []string{"NOT VERIFIED", "pass the genesis of the network"}, "backup", "verify", file, "-q", "--trust", other.c.Layout.Genesis)
 }
 
-// --summary-file gets one line of JSON with the backup's figures (what a
+// backup create makes FILE's directory; --summary-file gets one line of JSON with the backup's figures (what a
 // Kubernetes Job leaves in /dev/termination-log for the operator), or the
 // error when the backup failed; --keep deletes all but the newest backups
 // of the directory after a success, and nothing after a failure.
 func TestBackupCreateSummaryFileAndKeep(t *testing.T) {
 	d := newDemo(t, 1)
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "customs", "daily") // created by the first backup
 	summary := filepath.Join(t.TempDir(), "termination-log")
 	readSummary := func() map[string]any {
 		t.Helper()
@@ -66,12 +66,14 @@ func TestBackupCreateSummaryFileAndKeep(t *testing.T) {
 		}
 		return m
 	}
-	// An unrelated file in the directory is never counted nor deleted.
-	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("keep me"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	for i, name := range []string{"a.tlbackup", "b.tlbackup", "c.tlbackup"} {
 		d.must(0, nil, "backup", "create", filepath.Join(dir, name), "--summary-file", summary, "--keep", "2")
+		if i == 0 {
+			// An unrelated file in the directory is never counted nor deleted.
+			if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("keep me"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 		m := readSummary()
 		if m["file"] != filepath.Join(dir, name) || m["network"] != d.c.Genesis.Network || m["height"].(float64) < 1 ||
 			m["bytes"].(float64) <= 0 || len(m["blockHash"].(string)) != 64 {
