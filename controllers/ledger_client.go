@@ -65,6 +65,32 @@ func (d *ClientDialer) Dial(_ context.Context, t LedgerTarget) (Ledger, error) {
 	return &ledgerClient{c: c, admin: c.Admin(networkID(t.Network), t.AdminKey), clientFor: clientFor}, nil
 }
 
+// MemberProber asks one node for its own view of the cluster, at its
+// member API address rather than through the client Service: a node that
+// knows no leader fails its readiness probe and leaves the Service, and a
+// quorum check must still hear it. ClientDialer implements it.
+type MemberProber interface {
+	ProbeMember(ctx context.Context, t LedgerTarget, apiAddr string) (*wire.Status, error)
+}
+
+// ProbeMember implements MemberProber: the node's cluster status (its
+// state, term, commit and applied index, and its Raft configuration),
+// read as the network admin.
+func (d *ClientDialer) ProbeMember(ctx context.Context, t LedgerTarget, apiAddr string) (*wire.Status, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(t.CAPEM) {
+		return nil, errors.New("network CA holds no PEM certificate")
+	}
+	sum := sha256.Sum256(t.CAPEM)
+	ksum := sha256.Sum256(t.AdminKey)
+	scope := fmt.Sprintf("%s/%s|%x|%x|", t.Network.Namespace, t.Network.Name, sum[:8], ksum[:8])
+	c, err := d.client(scope, []string{"https://" + apiAddr}, pool, t.AdminKey)
+	if err != nil {
+		return nil, err
+	}
+	return c.Status(ctx, false)
+}
+
 // client returns the cached client of a network (scope) for an endpoint
 // set.
 //

@@ -147,6 +147,9 @@ func (r *LedgerNetworkReconciler) requireLedger(_ context.Context, s *networkSco
 	}
 	var gone *leaderGoneError
 	restarting := restartingPods(s)
+	if err := quorumLost(n); err != nil {
+		return err
+	}
 	switch {
 	case s.stsCreated || !hasRun(n):
 		return waitFor(reasonBootstrapping, "waiting for the %d nodes to start and elect a leader (%d of %d pods ready)",

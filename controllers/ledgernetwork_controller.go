@@ -127,6 +127,7 @@ func (r *LedgerNetworkReconciler) begin(n *ledgerv1.LedgerNetwork) (*networkScop
 		{"legacy-keys", r.retireLegacyNodesSecret},
 		{"storage", r.checkStorage},
 		{"ledger", after((*networkScope).identityFact, r.observeLedger)},
+		{"quorum", r.checkQuorum},
 		{"statefulset", r.reconcileStatefulSet},
 		{"ledger-answers", r.requireLedger},
 		{"membership", after(answered, r.reconcileMembership)},

@@ -29,6 +29,8 @@ type Metrics struct {
 	// BackupLastSuccess: when each network's newest successful backup
 	// completed (an alert fires when it is too old).
 	BackupLastSuccess *prometheus.GaugeVec
+	// QuorumLost is 1 while status.quorum.lost.
+	QuorumLost *prometheus.GaugeVec
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -78,6 +80,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tradeledger_network_member_reachable",
 			Help: "1 when the leader reached the member at the last status request, else 0.",
 		}, []string{"namespace", "network", "member"}),
+		QuorumLost: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tradeledger_network_quorum_lost",
+			Help: "1 while a network has lost its Raft quorum (status.quorum.lost): a person must recover it (docs/operations.md).",
+		}, []string{"namespace", "network"}),
 		NextRotation: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tradeledger_agency_key_next_rotation_timestamp_seconds",
 			Help: "When an AgencyMember's next scheduled key rotation is due (Unix time).",
@@ -88,7 +94,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"namespace", "network"}),
 	}
 	reg.MustRegister(m.PhaseErrors, m.LedgerCalls, m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.CertExpiry, m.KeyRotations, m.Publications,
-		m.NetworkLeader, m.MemberLag, m.MemberReachable, m.NextRotation, m.BackupLastSuccess)
+		m.NetworkLeader, m.MemberLag, m.MemberReachable, m.NextRotation, m.BackupLastSuccess, m.QuorumLost)
 	return m
 }
 
@@ -143,7 +149,7 @@ func (m *Metrics) forgetAgency(namespace, name string) {
 
 // forgetNetwork drops a deleted network's series.
 func (m *Metrics) forgetNetwork(namespace, name string) {
-	for _, g := range []*prometheus.GaugeVec{m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.NetworkLeader, m.BackupLastSuccess} {
+	for _, g := range []*prometheus.GaugeVec{m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.NetworkLeader, m.BackupLastSuccess, m.QuorumLost} {
 		g.DeleteLabelValues(namespace, name)
 	}
 	for _, g := range []*prometheus.GaugeVec{m.CertExpiry, m.MemberLag, m.MemberReachable} {

@@ -264,6 +264,18 @@ type LedgerNetworkStatus struct {
 	// network's last successful backup.
 	// +optional
 	Backup *NetworkBackupStatus `json:"backup,omitempty"`
+	// Quorum is shown while the ledger has no leader: since when, the
+	// voters of the last known Raft configuration and how each one
+	// answers. Lost says that fewer than a quorum of them answer or can
+	// come back (docs/operations.md, "Quorum loss"). It goes once a leader
+	// is back.
+	// +optional
+	Quorum *QuorumStatus `json:"quorum,omitempty"`
+	// Recovery is the last recovery from a quorum loss the annotation
+	// ledger.tradeledger.io/recover-from asked for: its steps, and what may
+	// have been lost.
+	// +optional
+	Recovery *RecoveryStatus `json:"recovery,omitempty"`
 	// Conditions: Ready, Progressing, Degraded; BackupSucceeded with
 	// spec.backup.
 	// +optional
@@ -300,6 +312,114 @@ type LastBackup struct {
 	// File is the backup file's path inside the volume.
 	// +optional
 	File string `json:"file,omitempty"`
+}
+
+// AnnotationRecoverFrom on a LedgerNetwork asks the operator to recover
+// from a quorum loss with the named surviving member (a pod name): the
+// only way a recovery starts. The operator removes it when the recovery is
+// done, and refuses (Degraded RecoveryRefused) a name that is not a
+// surviving member, or a request while no quorum is lost.
+const AnnotationRecoverFrom = "ledger.tradeledger.io/recover-from"
+
+// QuorumStatus is the ledger without a leader.
+type QuorumStatus struct {
+	// Lost: no leader for longer than the operator's bound, and fewer than
+	// a quorum of the voters answer or can come back (a pod recreated with
+	// its volume comes back; a member whose volume is gone, whose pod cannot
+	// be scheduled or whose node does not answer does not).
+	Lost bool `json:"lost"`
+	// NoLeaderSince is when the operator first found no leader.
+	NoLeaderSince metav1.Time `json:"noLeaderSince"`
+	// Since is when the operator first found the quorum lost (kept until a
+	// leader is back, even if members come back meanwhile).
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
+	// Voters of the last known Raft configuration (a surviving member's,
+	// else the one the operator last saw from a leader).
+	// +optional
+	Voters []string `json:"voters,omitempty"`
+	// Quorum is the number of voters a leader needs.
+	// +optional
+	Quorum int32 `json:"quorum,omitempty"`
+	// Members are the voters, each as it answers or why it does not.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Members []QuorumMember `json:"members,omitempty"`
+}
+
+// QuorumMember is one voter during a quorum check.
+type QuorumMember struct {
+	// Name of the member (its pod).
+	Name string `json:"name"`
+	// Answers: its node answered the operator (a surviving member).
+	Answers bool `json:"answers"`
+	// State of its Raft node (Follower, Candidate) when it answers.
+	// +optional
+	State string `json:"state,omitempty"`
+	// Term is its current Raft term.
+	// +optional
+	Term int64 `json:"term,omitempty"`
+	// CommitIndex is the last Raft log index it knows committed.
+	// +optional
+	CommitIndex int64 `json:"commitIndex,omitempty"`
+	// AppliedIndex is the last Raft log index applied to its state.
+	// +optional
+	AppliedIndex int64 `json:"appliedIndex,omitempty"`
+	// Height of its last block.
+	// +optional
+	Height int64 `json:"height,omitempty"`
+	// Reason it does not answer: NoPod (being recreated with its volume),
+	// PodPending, PodTerminating, Unschedulable, VolumeGone, EmptyVolume
+	// (it answers with no ledger: its volume was replaced), NotRunning,
+	// NoAnswer.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message says more about Reason.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// RecoveryPhase is the step a recovery is at.
+// +kubebuilder:validation:Enum=StoppingNodes;ClearingVolumes;Recovering;Restarting;Completed;Failed
+type RecoveryPhase string
+
+// Recovery phases, in order.
+const (
+	RecoveryStoppingNodes   RecoveryPhase = "StoppingNodes"
+	RecoveryClearingVolumes RecoveryPhase = "ClearingVolumes"
+	RecoveryRecovering      RecoveryPhase = "Recovering"
+	RecoveryRestarting      RecoveryPhase = "Restarting"
+	RecoveryCompleted       RecoveryPhase = "Completed"
+	RecoveryFailed          RecoveryPhase = "Failed"
+)
+
+// RecoveryStatus is a recovery from a quorum loss.
+type RecoveryStatus struct {
+	// From is the surviving member the ledger is recovered from.
+	From string `json:"from"`
+	// Phase is the step under way.
+	Phase RecoveryPhase `json:"phase"`
+	// RequestedAt is when the operator accepted the request.
+	RequestedAt metav1.Time `json:"requestedAt"`
+	// CompletedAt is when the recovered member led again.
+	// +optional
+	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+	// SurvivorCommitIndex is the commit index From reported when the
+	// request was accepted.
+	SurvivorCommitIndex int64 `json:"survivorCommitIndex"`
+	// SurvivorHeight is its height then.
+	// +optional
+	SurvivorHeight int64 `json:"survivorHeight,omitempty"`
+	// HighestCommitIndex is the highest commit index any member reported
+	// (answering then, or last seen by the operator).
+	HighestCommitIndex int64 `json:"highestCommitIndex"`
+	// Job runs "ledgernode recover" on From's volume.
+	// +optional
+	Job string `json:"job,omitempty"`
+	// Message says what may have been lost, and what is under way.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // LedgerNetwork is a tradeledger network: a StatefulSet of ledger nodes

@@ -1,0 +1,195 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// runningPod is a pod whose node container runs.
+func runningPod(name string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: corev1.PodRunning,
+		ContainerStatuses: []corev1.ContainerStatus{{Name: nodeContainer, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}}
+}
+
+func unschedulablePod(name string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: corev1.PodPending,
+		Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+			Message: "0/3 nodes are available: 3 node(s) had volume node affinity conflict"}}}}
+}
+
+func pendingPod(name string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: corev1.PodPending}}
+}
+
+func claimsFor(names ...string) map[string]*corev1.PersistentVolumeClaim {
+	out := map[string]*corev1.PersistentVolumeClaim{}
+	for _, n := range names {
+		out[n] = &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: dataClaimName(n)}}
+	}
+	return out
+}
+
+func podMap(ps ...*corev1.Pod) map[string]*corev1.Pod {
+	out := map[string]*corev1.Pod{}
+	for _, p := range ps {
+		out[p.Name] = p
+	}
+	return out
+}
+
+// selfView is a member's own answer with its view of the configuration.
+func selfView(node, state, term string, commit uint64, leader string, voters ...string) *wire.Status {
+	st := &wire.Status{Node: node, State: state, Term: term, CommitIndex: commit, AppliedIndex: commit, Height: commit / 2, Leader: leader}
+	for _, v := range voters {
+		st.Members = append(st.Members, wire.Member{ID: v, Suffrage: "voter"})
+	}
+	return st
+}
+
+func TestQuorumIsLostOnlyWhenAMajorityCannotComeBackForLongerThanTheBound(t *testing.T) {
+	n := testNetwork()
+	c0, c1, c2 := "customs-0", "customs-1", "customs-2"
+	all := []string{c0, c1, c2}
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	long := now.Add(-quorumLossBound - time.Second)
+	short := now.Add(-time.Second)
+	survivor := map[string]*wire.Status{c0: selfView(c0, "Candidate", "7", 120, "", all...)}
+	for _, tc := range []struct {
+		name    string
+		in      quorumInput
+		lost    bool
+		reasons map[string]string // by member: "" answers
+	}{
+		{"two volumes deleted and pods gone for longer than the bound: lost",
+			quorumInput{noLeaderSince: long, pods: podMap(runningPod(c0)), claims: claimsFor(c0), answers: survivor},
+			true, map[string]string{c0: "", c1: quorumVolumeGone, c2: quorumVolumeGone}},
+		{"the same within the bound (an election may still end it): not yet lost",
+			quorumInput{noLeaderSince: short, pods: podMap(runningPod(c0)), claims: claimsFor(c0), answers: survivor},
+			false, map[string]string{c0: "", c1: quorumVolumeGone, c2: quorumVolumeGone}},
+		{"first pass without a leader: the bound starts now",
+			quorumInput{pods: podMap(runningPod(c0)), claims: claimsFor(c0), answers: survivor},
+			false, map[string]string{c0: "", c1: quorumVolumeGone, c2: quorumVolumeGone}},
+		{"two pods being recreated with their volumes (a restart) is never lost",
+			quorumInput{noLeaderSince: long, pods: podMap(runningPod(c0)), claims: claimsFor(all...), answers: survivor},
+			false, map[string]string{c0: "", c1: quorumNoPod, c2: quorumNoPod}},
+		{"pods pending (starting) with their volumes are not lost",
+			quorumInput{noLeaderSince: long, pods: podMap(runningPod(c0), pendingPod(c1), pendingPod(c2)), claims: claimsFor(all...), answers: survivor},
+			false, map[string]string{c0: "", c1: quorumPodPending, c2: quorumPodPending}},
+		{"one pod gone with its volume in three: a quorum answers, not lost",
+			quorumInput{noLeaderSince: long, pods: podMap(runningPod(c0), runningPod(c1)), claims: claimsFor(c0, c1),
+				answers: map[string]*wire.Status{c0: survivor[c0], c1: selfView(c1, "Follower", "7", 118, "", all...)}},
+			false, map[string]string{c0: "", c1: "", c2: quorumVolumeGone}},
+		{"unschedulable pods do not come back: lost",
+			quorumInput{noLeaderSince: long, pods: podMap(runningPod(c0), unschedulablePod(c1), unschedulablePod(c2)), claims: claimsFor(all...), answers: survivor},
+			true, map[string]string{c0: "", c1: quorumUnschedulable, c2: quorumUnschedulable}},
+		{"running pods whose nodes do not answer: lost",
+			quorumInput{noLeaderSince: long, pods: podMap(runningPod(c0), runningPod(c1), runningPod(c2)), claims: claimsFor(all...), answers: survivor,
+				errs: map[string]string{c1: "connection refused", c2: "connection refused"}},
+			true, map[string]string{c0: "", c1: quorumNoAnswer, c2: quorumNoAnswer}},
+		{"members that answer with an empty ledger (volume replaced) are not survivors: lost",
+			quorumInput{noLeaderSince: long, height: 60, pods: podMap(runningPod(c0), runningPod(c1), runningPod(c2)), claims: claimsFor(all...),
+				answers: map[string]*wire.Status{c0: survivor[c0], c1: selfView(c1, "Follower", "1", 0, "", all...), c2: selfView(c2, "Follower", "1", 0, "", all...)}},
+			true, map[string]string{c0: "", c1: quorumEmptyVolume, c2: quorumEmptyVolume}},
+		{"volume claims the StatefulSet re-created after the leader was lost are empty: lost",
+			quorumInput{noLeaderSince: long, pods: podMap(runningPod(c0), pendingPod(c1), pendingPod(c2)), answers: survivor,
+				claims: func() map[string]*corev1.PersistentVolumeClaim {
+					cs := claimsFor(all...)
+					cs[c1].CreationTimestamp, cs[c2].CreationTimestamp = metav1.NewTime(now.Add(-time.Second)), metav1.NewTime(now.Add(-time.Second))
+					return cs
+				}()},
+			true, map[string]string{c0: "", c1: quorumVolumeGone, c2: quorumVolumeGone}},
+		{"no member answers: the voters the operator last saw, lost",
+			quorumInput{noLeaderSince: long, lastVoters: all, pods: podMap(), claims: claimsFor()},
+			true, map[string]string{c0: quorumVolumeGone, c1: quorumVolumeGone, c2: quorumVolumeGone}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.now = now
+			q := judgeQuorum(n, tc.in)
+			if q == nil {
+				t.Fatal("judged a leader known")
+			}
+			if q.Lost != tc.lost {
+				t.Errorf("lost = %v, want %v (%+v)", q.Lost, tc.lost, q.Members)
+			}
+			if q.Quorum != 2 || len(q.Voters) != 3 {
+				t.Errorf("voters %v, quorum %d; want 3 voters, quorum 2", q.Voters, q.Quorum)
+			}
+			got := map[string]string{}
+			for _, m := range q.Members {
+				got[m.Name] = m.Reason
+				if m.Answers != (m.Reason == "") {
+					t.Errorf("%s: answers=%v with reason %q", m.Name, m.Answers, m.Reason)
+				}
+			}
+			for name, want := range tc.reasons {
+				if got[name] != want {
+					t.Errorf("%s: reason %q, want %q", name, got[name], want)
+				}
+			}
+		})
+	}
+}
+
+func TestAMemberNamingALeaderWhosePodRunsIsNoQuorumLoss(t *testing.T) {
+	n := testNetwork()
+	now := time.Now()
+	in := quorumInput{now: now, noLeaderSince: now.Add(-time.Hour), pods: podMap(runningPod("customs-0"), runningPod("customs-1")),
+		claims:  claimsFor("customs-0", "customs-1"),
+		answers: map[string]*wire.Status{"customs-0": selfView("customs-0", "Follower", "3", 10, "customs-1", "customs-0", "customs-1", "customs-2")}}
+	if q := judgeQuorum(n, in); q != nil {
+		t.Fatalf("a leader is known, got %+v", q)
+	}
+	// The same answer naming a leader whose pod is gone (a follower names
+	// the old leader until its election timeout) is no leader.
+	delete(in.pods, "customs-1")
+	q := judgeQuorum(n, in)
+	if q == nil {
+		t.Fatal("a leader whose pod is gone was taken for a leader")
+	}
+}
+
+func TestTheConfigurationIsTheMostAdvancedSurvivorsView(t *testing.T) {
+	n := testNetwork()
+	// customs-1 trails (an older term) and still sees a configuration of
+	// three; customs-0, in a later term, saw customs-3 join and customs-2
+	// leave.
+	in := quorumInput{now: time.Now(), pods: podMap(runningPod("customs-0"), runningPod("customs-1")),
+		answers: map[string]*wire.Status{
+			"customs-0": selfView("customs-0", "Candidate", "9", 50, "", "customs-0", "customs-1", "customs-3"),
+			"customs-1": selfView("customs-1", "Candidate", "8", 70, "", "customs-0", "customs-1", "customs-2"),
+		}}
+	q := judgeQuorum(n, in)
+	if got := strings.Join(q.Voters, ","); got != "customs-0,customs-1,customs-3" {
+		t.Fatalf("voters %s, want the term-9 member's customs-0,customs-1,customs-3", got)
+	}
+}
+
+func TestQuorumLostMessageNamesSurvivorsAndTheExactRequest(t *testing.T) {
+	n := testNetwork()
+	n.Namespace = "trade"
+	q := &ledgerv1.QuorumStatus{Lost: true, Quorum: 2, Voters: []string{"customs-0", "customs-1", "customs-2"},
+		Members: []ledgerv1.QuorumMember{
+			{Name: "customs-0", Reason: quorumVolumeGone, Message: "its volume claim data-customs-0 is deleted"},
+			{Name: "customs-1", Answers: true, State: "Candidate", Term: 7, CommitIndex: 100},
+			{Name: "customs-2", Answers: true, State: "Candidate", Term: 7, CommitIndex: 120},
+		}}
+	msg := quorumLostMessage(n, q)
+	for _, want := range []string{"customs-0 (its volume claim data-customs-0 is deleted)", "customs-1 (Candidate, term 7, commit index 100",
+		"kubectl annotate ledgernetwork customs -n trade ledger.tradeledger.io/recover-from=customs-2"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+	q.Members[1].Answers, q.Members[2].Answers = false, false
+	if msg := quorumLostMessage(n, q); !strings.Contains(msg, "restore from a backup") || strings.Contains(msg, "kubectl annotate") {
+		t.Errorf("without survivors the message must point at a backup, not a recovery:\n%s", msg)
+	}
+}

@@ -1,0 +1,220 @@
+package controllers
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
+)
+
+// createClaim records a node's volume claim as the StatefulSet controller
+// makes it and the volume controller binds it (envtest runs neither).
+func createClaim(n *ledgerv1.LedgerNetwork, pod string) {
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: dataClaimName(pod), Namespace: n.Namespace, Labels: selectorLabels(n)},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}},
+	}
+	Expect(k8sClient.Create(suiteCtx, pvc)).To(Succeed())
+	pvc.Status.Phase = corev1.ClaimBound
+	Expect(k8sClient.Status().Update(suiteCtx, pvc)).To(Succeed())
+}
+
+// deleteClaim deletes a volume claim and, as the PVC-protection controller
+// does once no pod uses it, drops its finalizers (envtest runs no
+// kube-controller-manager).
+func deleteClaim(n *ledgerv1.LedgerNetwork, pod string) {
+	pvc := &corev1.PersistentVolumeClaim{}
+	Expect(k8sClient.Get(suiteCtx, key(n, dataClaimName(pod)), pvc)).To(Succeed())
+	Expect(k8sClient.Delete(suiteCtx, pvc)).To(Succeed())
+	Eventually(func(g Gomega) {
+		err := k8sClient.Get(suiteCtx, key(n, dataClaimName(pod)), pvc)
+		if client.IgnoreNotFound(err) == nil && err != nil {
+			return
+		}
+		g.Expect(err).NotTo(HaveOccurred())
+		pvc.Finalizers = nil
+		g.Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, pvc))).To(Succeed())
+		g.Expect(k8sClient.Get(suiteCtx, key(n, dataClaimName(pod)), pvc)).NotTo(Succeed())
+	}, eventually, tick).Should(Succeed())
+}
+
+// noSecretIn fails when text holds key material: a PEM private key, or
+// the network admin key (raw or base64) the operator holds.
+func noSecretIn(g Gomega, n *ledgerv1.LedgerNetwork, text string) {
+	g.Expect(text).NotTo(ContainSubstring("PRIVATE KEY"))
+	var admin corev1.Secret
+	g.Expect(k8sClient.Get(suiteCtx, key(n, adminSecretName(n)), &admin)).To(Succeed())
+	k := admin.Data[adminKeyKey]
+	g.Expect(k).NotTo(BeEmpty())
+	g.Expect(text).NotTo(ContainSubstring(string(k)))
+	g.Expect(text).NotTo(ContainSubstring(base64.StdEncoding.EncodeToString(k)))
+}
+
+// The ledger answers through real in-process nodes (fakePods, as in every
+// suite); what envtest cannot run (the StatefulSet and PVC-protection
+// controllers, the kubelet) is written here as they would write it.
+var _ = Describe("LedgerNetwork quorum loss", Ordered, func() {
+	var (
+		ns       string
+		net      *ledgerv1.LedgerNetwork
+		survivor string
+		lost     []string
+	)
+	get := func(g Gomega) *ledgerv1.LedgerNetwork {
+		n := &ledgerv1.LedgerNetwork{}
+		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), n)).To(Succeed())
+		return n
+	}
+	condition := func(g Gomega, n *ledgerv1.LedgerNetwork, typ string) *metav1.Condition {
+		c := meta.FindStatusCondition(n.Status.Conditions, typ)
+		g.Expect(c).NotTo(BeNil(), "condition %s", typ)
+		return c
+	}
+	eventsAbout := func(g Gomega, reason string) []eventsv1.Event {
+		var list eventsv1.EventList
+		g.Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(ns))).To(Succeed())
+		var out []eventsv1.Event
+		for _, e := range list.Items {
+			if e.Regarding.Name == net.Name && e.Reason == reason {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	labels := func() map[string]string { return map[string]string{"namespace": ns, "network": net.Name} }
+
+	BeforeAll(func() {
+		net = createSampleNetwork()
+		ns = net.Namespace
+		Eventually(func(g Gomega) {
+			g.Expect(condition(g, get(g), ledgerv1.ConditionProgressing).Reason).To(Equal(reasonBootstrapping))
+		}, eventually, tick).Should(Succeed())
+		for i := range 3 {
+			Expect(pods.Start(suiteCtx, k8sClient, net, i)).To(Succeed())
+		}
+		for i := range 3 {
+			createClaim(net, podName(net, i))
+		}
+		Eventually(func(g Gomega) {
+			n := get(g)
+			r := condition(g, n, ledgerv1.ConditionReady)
+			g.Expect(r.Status).To(Equal(metav1.ConditionTrue), r.Message)
+			g.Expect(n.Status.Leader).NotTo(BeEmpty())
+			g.Expect(n.Status.Quorum).To(BeNil())
+		}, eventually, tick).Should(Succeed())
+		// Something on the ledger (the agency's registration), so that
+		// every member has applied and committed entries.
+		am := &ledgerv1.AgencyMember{}
+		sample(sampleAgency, am, ns)
+		Expect(k8sClient.Create(suiteCtx, am)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(am), am)).To(Succeed())
+			g.Expect(conditionOf(g, am.Status.Conditions, ledgerv1.ConditionRegistered).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(get(g).Status.Height).To(BeNumerically(">", 0))
+		}, eventually, tick).Should(Succeed())
+		// The leader and one follower go; the other follower survives.
+		leader := get(Default).Status.Leader
+		for i := range 3 {
+			if p := podName(net, i); p != leader && survivor == "" {
+				survivor = p
+			} else {
+				lost = append(lost, p)
+			}
+		}
+	})
+
+	It("takes two voters restarting with their volumes, even for longer than the bound, for a restart: no QuorumLost", func() {
+		for _, p := range lost {
+			Expect(pods.Kill(net, ordinalOf(net, p))).To(Succeed())
+		}
+		Eventually(func(g Gomega) {
+			q := get(g).Status.Quorum
+			g.Expect(q).NotTo(BeNil())
+			g.Expect(time.Since(q.NoLeaderSince.Time)).To(BeNumerically(">", quorumLossBound+time.Second))
+		}, eventually, tick).Should(Succeed(), "status.quorum shows since when no leader is known")
+		Consistently(func(g Gomega) {
+			n := get(g)
+			q := n.Status.Quorum
+			g.Expect(q).NotTo(BeNil())
+			g.Expect(q.Lost).To(BeFalse())
+			g.Expect(q.Voters).To(HaveLen(3))
+			for _, m := range q.Members {
+				if m.Name == survivor {
+					g.Expect(m.Answers).To(BeTrue())
+				} else {
+					g.Expect(m.Reason).To(Equal(quorumNoPod), m.Message)
+				}
+			}
+			g.Expect(condition(g, n, ledgerv1.ConditionDegraded).Reason).NotTo(Equal(reasonQuorumLost))
+		}, 3*time.Second, tick).Should(Succeed())
+		Expect(eventsAbout(Default, reasonQuorumLost)).To(BeEmpty())
+	})
+
+	It("shows QuorumLost once their volumes are gone: the survivor's term and indexes, why the others are not counted, the exact request, one event, the metric", func() {
+		for _, p := range lost {
+			deleteClaim(net, p)
+		}
+		Eventually(func(g Gomega) {
+			n := get(g)
+			q := n.Status.Quorum
+			g.Expect(q).NotTo(BeNil())
+			g.Expect(q.Lost).To(BeTrue())
+			g.Expect(q.Since).NotTo(BeNil())
+			g.Expect(q.Quorum).To(Equal(int32(2)))
+			for _, m := range q.Members {
+				if m.Name == survivor {
+					g.Expect(m.Answers).To(BeTrue())
+					g.Expect(m.Term).To(BeNumerically(">", 0))
+					g.Expect(m.CommitIndex).To(BeNumerically(">", 0))
+					g.Expect(m.AppliedIndex).To(BeNumerically(">", 0))
+					g.Expect(m.Height).To(BeNumerically(">", 0))
+					g.Expect(m.State).To(BeElementOf("Candidate", "Follower"))
+				} else {
+					g.Expect(m.Answers).To(BeFalse())
+					g.Expect(m.Reason).To(Equal(quorumVolumeGone), m.Message)
+				}
+			}
+			expectDegraded(g, n, n.Status.Conditions, reasonQuorumLost, "surviving: "+survivor,
+				"kubectl annotate ledgernetwork "+net.Name+" -n "+ns+" "+ledgerv1.AnnotationRecoverFrom+"="+survivor)
+			g.Expect(n.Status.Phase).To(Equal(ledgerv1.PhaseDegraded))
+			g.Expect(eventsAbout(g, reasonQuorumLost)).To(HaveLen(1))
+		}, eventually, tick).Should(Succeed())
+		Expect(gauge("tradeledger_network_quorum_lost", labels())).To(Equal(1.0))
+		Consistently(func(g Gomega) {
+			evs := eventsAbout(g, reasonQuorumLost)
+			g.Expect(evs).To(HaveLen(1))
+			g.Expect(evs[0].Series).To(BeNil(), "announced once")
+		}, 3*time.Second, tick).Should(Succeed())
+		n := get(Default)
+		raw, err := json.Marshal(n.Status)
+		Expect(err).NotTo(HaveOccurred())
+		noSecretIn(Default, n, string(raw)+eventsAbout(Default, reasonQuorumLost)[0].Note)
+	})
+
+	It("clears itself when a leader comes back", func() {
+		for _, p := range lost {
+			createClaim(net, p)
+			Expect(pods.Start(suiteCtx, k8sClient, net, ordinalOf(net, p))).To(Succeed())
+		}
+		Eventually(func(g Gomega) {
+			n := get(g)
+			g.Expect(n.Status.Quorum).To(BeNil())
+			g.Expect(n.Status.Leader).NotTo(BeEmpty())
+			g.Expect(condition(g, n, ledgerv1.ConditionDegraded).Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(condition(g, n, ledgerv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(eventsAbout(g, "QuorumRestored")).NotTo(BeEmpty())
+		}, eventually, tick).Should(Succeed())
+		Expect(gauge("tradeledger_network_quorum_lost", labels())).To(Equal(0.0))
+	})
+})
