@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -97,6 +98,11 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 		// (a write during a rolling upgrade once met "no route to host").
 		// Hand-over (≤10s) + drain + stop (≤30s) fit the 45s grace period.
 		{Name: "LEDGERNODE_SHUTDOWN_DRAIN", Value: shutdownDrain},
+	}
+	if n.Status.Recovery != nil {
+		// After a recovery a node with an empty volume must wait to be
+		// added, never start a cluster of the genesis' voters of its own.
+		env = append(env, corev1.EnvVar{Name: "LEDGERNODE_NO_BOOTSTRAP", Value: "true"})
 	}
 	if b := n.Spec.Batching; b.MaxTransactions > 0 {
 		env = append(env, corev1.EnvVar{Name: "LEDGERNODE_BATCH_MAX_TX", Value: strconv.Itoa(int(b.MaxTransactions))})
@@ -265,6 +271,47 @@ func buildPDB(n *ledgerv1.LedgerNetwork) *policyv1.PodDisruptionBudget {
 		Spec: policyv1.PodDisruptionBudgetSpec{
 			MinAvailable: &min,
 			Selector:     &metav1.LabelSelector{MatchLabels: selectorLabels(n)},
+		},
+	}
+}
+
+// buildRecoverJob runs `ledgernode recover` on a stopped member's volume:
+// it rewrites the member's Raft configuration to itself alone (hashicorp/raft
+// RecoverCluster). It mounts the member's claim and the genesis, as the
+// member's pod does, and runs as the node does; it needs no key.
+func buildRecoverJob(n *ledgerv1.LedgerNetwork, cfg BuildConfig, member, name string) *batchv1.Job {
+	sts := buildStatefulSet(n, cfg, 0)
+	node := sts.Spec.Template.Spec.Containers[0]
+	raftAddr := fmt.Sprintf("%s:%d", podFQDN(n, member, cfg.ClusterDomain), RaftPort)
+	return &batchv1.Job{
+		ObjectMeta: childMeta(n, name, "recovery"),
+		Spec: batchv1.JobSpec{
+			BackoffLimit:          ptr.To[int32](2),
+			ActiveDeadlineSeconds: ptr.To[int64](3600),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: networkLabels(n, "recovery")},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                corev1.RestartPolicyNever,
+					AutomountServiceAccountToken: ptr.To(false),
+					SecurityContext:              sts.Spec.Template.Spec.SecurityContext,
+					Containers: []corev1.Container{{
+						Name: "recover", Image: node.Image, ImagePullPolicy: node.ImagePullPolicy,
+						Command: []string{"ledgernode", "recover", "--data-dir", dataDir, "--genesis", genesisDir + "/" + genesisKey,
+							"--id", member, "--raft-addr", raftAddr},
+						Resources: n.Spec.Resources,
+						VolumeMounts: []corev1.VolumeMount{
+							{Name: "data", MountPath: dataDir},
+							{Name: "genesis", MountPath: genesisDir, ReadOnly: true},
+						},
+						SecurityContext: node.SecurityContext,
+					}},
+					Volumes: []corev1.Volume{
+						{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
+							ClaimName: dataClaimName(member)}}},
+						sts.Spec.Template.Spec.Volumes[0], // the genesis
+					},
+				},
+			},
 		},
 	}
 }

@@ -81,8 +81,12 @@ func (r *LedgerNetworkReconciler) reconcileServices(ctx context.Context, s *netw
 // statefulSetReplicas is how many pods the StatefulSet should run: the
 // spec's count, but never fewer than the highest ordinal still in the Raft
 // configuration (a pod goes away only after its member left), and never
-// fewer than found runs while the ledger cannot be asked (st is nil).
+// fewer than found runs while the ledger cannot be asked (st is nil); 0
+// while a recovery needs every node stopped.
 func statefulSetReplicas(n *ledgerv1.LedgerNetwork, found *appsv1.StatefulSet, st *wire.Status) int32 {
+	if recoveryStopsNodes(n) {
+		return 0
+	}
 	want := n.Spec.Replicas
 	if st == nil {
 		if found != nil && found.Spec.Replicas != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,7 +37,8 @@ type LedgerNetworkReconciler struct {
 	// Clock schedules backups (spec.backup).
 	Clock clock.PassiveClock
 
-	leaders announcedLeaders
+	leaders         announcedLeaders
+	quorumAnnounced announcedFlags
 }
 
 // networkScope is one reconcile pass over one network: what its phases
@@ -75,7 +77,7 @@ type ledgerView struct {
 func (s *networkScope) identityFact() *networkIdentity { return s.identity }
 func (s *networkScope) ledgerFact() *ledgerView        { return s.view }
 
-// +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgernetworks,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgernetworks,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgernetworks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgernetworks/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update
@@ -83,7 +85,8 @@ func (s *networkScope) ledgerFact() *ledgerView        { return s.view }
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
-// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=ledger.tradeledger.io,resources=ledgerbackups,verbs=get;list;watch;create;delete
@@ -108,6 +111,7 @@ func (r *LedgerNetworkReconciler) statusOf(n *ledgerv1.LedgerNetwork) (*[]metav1
 func (r *LedgerNetworkReconciler) forget(k types.NamespacedName) {
 	r.Metrics.forgetNetwork(k.Namespace, k.Name)
 	r.leaders.forget(k.Namespace, k.Name)
+	r.quorumAnnounced.forget(k.Namespace, k.Name)
 }
 
 func (r *LedgerNetworkReconciler) finalize(context.Context, *ledgerv1.LedgerNetwork) (bool, error) {
@@ -129,6 +133,7 @@ func (r *LedgerNetworkReconciler) begin(n *ledgerv1.LedgerNetwork) (*networkScop
 		{"ledger", after((*networkScope).identityFact, r.observeLedger)},
 		{"quorum", r.checkQuorum},
 		{"statefulset", r.reconcileStatefulSet},
+		{"recovery", r.reconcileRecovery},
 		{"ledger-answers", r.requireLedger},
 		{"membership", after(answered, r.reconcileMembership)},
 		{"rollout", after(answered, r.reconcileRollout)},
@@ -214,6 +219,7 @@ func (r *LedgerNetworkReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&appsv1.StatefulSet{}).
 		Owns(&corev1.Service{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&batchv1.Job{}).
 		Watches(&corev1.Secret{}, byLabel).
 		Watches(&corev1.ConfigMap{}, byLabel).
 		Watches(&corev1.Pod{}, byLabel).

@@ -193,3 +193,117 @@ func TestQuorumLostMessageNamesSurvivorsAndTheExactRequest(t *testing.T) {
 		t.Errorf("without survivors the message must point at a backup, not a recovery:\n%s", msg)
 	}
 }
+
+func TestARecoveryRequestIsAcceptedOnlyForASurvivorOfALostQuorum(t *testing.T) {
+	lostQuorum := &ledgerv1.QuorumStatus{Lost: true, Quorum: 2, Voters: []string{"customs-0", "customs-1", "customs-2"},
+		Members: []ledgerv1.QuorumMember{
+			{Name: "customs-0", Reason: quorumVolumeGone},
+			{Name: "customs-1", Answers: true, Term: 7, CommitIndex: 100},
+			{Name: "customs-2", Answers: true, Term: 7, CommitIndex: 120},
+		}}
+	electing := lostQuorum.DeepCopy()
+	electing.Lost = false
+	nobody := lostQuorum.DeepCopy()
+	for i := range nobody.Members {
+		nobody.Members[i].Answers = false
+	}
+	for _, tc := range []struct {
+		name   string
+		quorum *ledgerv1.QuorumStatus
+		from   string
+		want   []string // in the refusal; none: accepted
+	}{
+		{"a survivor of a lost quorum: accepted", lostQuorum, "customs-1", nil},
+		{"the ledger has a leader: refused, with the command that withdraws the request", nil, "customs-1",
+			[]string{"the ledger has a leader", "kubectl annotate ledgernetwork customs -n trade ledger.tradeledger.io/recover-from-"}},
+		{"no leader but the quorum is not lost: refused", electing, "customs-1", []string{"the quorum is not lost"}},
+		{"a member that does not answer: refused, naming the survivors, most advanced first", lostQuorum, "customs-0",
+			[]string{"not a surviving member (surviving: customs-2, customs-1)", "ledger.tradeledger.io/recover-from=customs-2"}},
+		{"a name that is no member: refused", lostQuorum, "customs-9", []string{"not a surviving member"}},
+		{"no survivor at all: refused, pointing at a backup", nobody, "customs-1", []string{"restore from a backup"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := testNetwork()
+			n.Status.Quorum = tc.quorum
+			m, refused := judgeRecoveryRequest(n, tc.from)
+			if tc.want == nil {
+				if refused != "" || m == nil || m.Name != tc.from {
+					t.Fatalf("refused %q (member %v), want accepted", refused, m)
+				}
+				return
+			}
+			if m != nil || refused == "" {
+				t.Fatalf("accepted %v, want refused", m)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(refused, w) {
+					t.Errorf("refusal lacks %q:\n%s", w, refused)
+				}
+			}
+		})
+	}
+}
+
+func TestTheLossStatementComparesTheSurvivorWithTheHighestIndexAnyMemberReported(t *testing.T) {
+	n := testNetwork()
+	n.Status.Quorum = &ledgerv1.QuorumStatus{Lost: true, Members: []ledgerv1.QuorumMember{
+		{Name: "customs-1", Answers: true, CommitIndex: 100, Height: 40}, {Name: "customs-2", Answers: true, CommitIndex: 90}}}
+	n.Status.Members = []ledgerv1.MemberStatus{{Name: "customs-0", AppliedIndex: 104}, {Name: "customs-1", AppliedIndex: 99}}
+	highest, msg := lossStatement(n, n.Status.Quorum.Members[0])
+	if highest != 104 || !strings.Contains(msg, "entries 101-104 may be lost") || !strings.Contains(msg, "customs-0 (last seen by the operator)") {
+		t.Errorf("highest %d, %q", highest, msg)
+	}
+	n.Status.Members[0].AppliedIndex = 95
+	if highest, msg := lossStatement(n, n.Status.Quorum.Members[0]); highest != 100 || !strings.Contains(msg, "nothing acknowledged is lost") {
+		t.Errorf("highest %d, %q", highest, msg)
+	}
+}
+
+func TestTheRecoverJobRunsLedgernodeRecoverOnTheSurvivorsOwnClaimAsTheNodeDoes(t *testing.T) {
+	n := testNetwork()
+	job := buildRecoverJob(n, testBuild("tradeledger:1"), "customs-2", "customs-recover-x")
+	spec := job.Spec.Template.Spec
+	c := spec.Containers[0]
+	want := []string{"ledgernode", "recover", "--data-dir", dataDir, "--genesis", genesisDir + "/" + genesisKey,
+		"--id", "customs-2", "--raft-addr", podFQDN(n, "customs-2", testBuild("").ClusterDomain) + ":7000"}
+	if strings.Join(c.Command, " ") != strings.Join(want, " ") {
+		t.Errorf("command %v, want %v", c.Command, want)
+	}
+	if c.Image != "tradeledger:1" || spec.RestartPolicy != corev1.RestartPolicyNever || *spec.SecurityContext.RunAsNonRoot != true {
+		t.Errorf("image %s, restart %s, security %+v", c.Image, spec.RestartPolicy, spec.SecurityContext)
+	}
+	claims := map[string]string{}
+	for _, v := range spec.Volumes {
+		switch {
+		case v.PersistentVolumeClaim != nil:
+			claims[v.Name] = v.PersistentVolumeClaim.ClaimName
+		case v.ConfigMap != nil:
+			claims[v.Name] = "configmap:" + v.ConfigMap.Name
+		default:
+			t.Errorf("volume %s: only the claim and the genesis may be mounted (no key)", v.Name)
+		}
+	}
+	if claims["data"] != "data-customs-2" || claims["genesis"] != "configmap:"+genesisConfigMapName(n) {
+		t.Errorf("volumes %v", claims)
+	}
+	if job.Spec.Template.Labels[LabelComponent] == "ledger-node" {
+		t.Error("the Job's pod must not carry the node pods' selector labels")
+	}
+	// The StatefulSet: stopped while the survivor is rewritten, and from
+	// the request on, no empty node bootstraps.
+	n.Status.Recovery = &ledgerv1.RecoveryStatus{From: "customs-2", Phase: ledgerv1.RecoveryRecovering}
+	if got := statefulSetReplicas(n, nil, nil); got != 0 {
+		t.Errorf("replicas during the recovery: %d, want 0", got)
+	}
+	if env := envOf(buildStatefulSet(n, testBuild("x"), 3).Spec.Template.Spec.Containers[0]); env["LEDGERNODE_NO_BOOTSTRAP"] != "true" {
+		t.Error("no LEDGERNODE_NO_BOOTSTRAP after a recovery request")
+	}
+	n.Status.Recovery.Phase = ledgerv1.RecoveryRestarting
+	if got := statefulSetReplicas(n, nil, nil); got != 3 {
+		t.Errorf("replicas once restarting: %d, want 3", got)
+	}
+	n.Status.Recovery = nil
+	if _, ok := envOf(buildStatefulSet(n, testBuild("x"), 3).Spec.Template.Spec.Containers[0])["LEDGERNODE_NO_BOOTSTRAP"]; ok {
+		t.Error("LEDGERNODE_NO_BOOTSTRAP without a recovery (it would change every network's template)")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +25,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/node"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 
@@ -148,7 +150,7 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 	s.raftLn, s.apiLn = nil, nil
 	f.mu.Unlock()
 	nd, err := testcluster.StartNode(testcluster.NodeConfig{ID: pod, DataDir: filepath.Join(dir, "data"), Genesis: &g, NodeKey: nodeKey,
-		TLS: files, RaftAddr: s.raftAddr, APIAddr: s.apiAddr, RaftListener: rl, APIListener: al})
+		TLS: files, RaftAddr: s.raftAddr, APIAddr: s.apiAddr, RaftListener: rl, APIListener: al, NoBootstrap: noBootstrap(p)})
 	if err != nil {
 		return err
 	}
@@ -339,4 +341,67 @@ func setRevisions(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwor
 	replicas := ptr.Deref(sts.Spec.Replicas, 0)
 	return setStatefulSetStatus(ctx, c, n, appsv1.StatefulSetStatus{Replicas: replicas, ReadyReplicas: replicas,
 		CurrentReplicas: replicas - updated, UpdatedReplicas: updated, CurrentRevision: current, UpdateRevision: update})
+}
+
+// noBootstrap says whether a pod's node runs with --no-bootstrap (its
+// LEDGERNODE_NO_BOOTSTRAP), as the node binary reads it.
+func noBootstrap(p *corev1.Pod) bool {
+	for _, e := range p.Spec.Containers[0].Env {
+		if e.Name == "LEDGERNODE_NO_BOOTSTRAP" {
+			return e.Value == "true"
+		}
+	}
+	return false
+}
+
+// RunRecoverJob plays the Job controller and the kubelet for the Job that
+// runs `ledgernode recover`: it runs the command's own function
+// (node.Recover) on the data of the pod whose claim the Job mounts, for
+// the member its --id names, at the Raft address this fake gives that
+// member (the Job's --raft-addr is the pod's cluster DNS name, which does
+// not resolve here), then writes the Job's status as the Job controller
+// would: Complete.
+func (f *fakePods) RunRecoverJob(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, job *batchv1.Job) error {
+	spec := job.Spec.Template.Spec
+	args := spec.Containers[0].Command
+	id := ""
+	for i, a := range args {
+		if a == "--id" && i+1 < len(args) {
+			id = args[i+1]
+		}
+	}
+	claim := ""
+	for _, v := range spec.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			claim = v.PersistentVolumeClaim.ClaimName
+		}
+	}
+	if id == "" || claim != dataClaimName(id) {
+		return fmt.Errorf("job %s: --id %q with claim %q: want a member and its own claim", job.Name, id, claim)
+	}
+	var cm corev1.ConfigMap
+	if err := c.Get(ctx, key(n, genesisConfigMapName(n)), &cm); err != nil {
+		return err
+	}
+	var g chain.Genesis
+	if err := json.Unmarshal([]byte(cm.Data[genesisKey]), &g); err != nil {
+		return err
+	}
+	s := f.slot(n.Namespace, id)
+	if _, err := node.Recover(node.RecoverConfig{DataDir: filepath.Join(f.dir, n.Namespace, id, "data"), Genesis: &g, ID: id,
+		Voters: []state.Member{{ID: id, RaftAddr: s.raftAddr}}}); err != nil {
+		return fmt.Errorf("job %s: %w", job.Name, err)
+	}
+	now := metav1.Now()
+	job.Status.StartTime, job.Status.CompletionTime, job.Status.Succeeded = &now, &now, 1
+	job.Status.Conditions = []batchv1.JobCondition{
+		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now}}
+	return c.Status().Update(ctx, job)
+}
+
+// WipeData deletes a pod's node data, as deleting its volume claim
+// deletes its volume.
+func (f *fakePods) WipeData(n *ledgerv1.LedgerNetwork, pod string) error {
+	return os.RemoveAll(filepath.Join(f.dir, n.Namespace, pod, "data"))
 }
