@@ -268,12 +268,12 @@ main() {
 	# If we are interrupted, stop our own build jobs and drop partial outputs.
 	trap 'kill $(jobs -p) 2>/dev/null || true; rm -f "${BIN_DIR}"/.*.tmp.* 2>/dev/null || true' EXIT
 	if [[ ${#want_k8s[@]} -gt 0 ]]; then
-		log "building ${want_k8s[*]} ${K8S_VERSION} (cold build takes ~4-5 min; log: ${LOG_DIR}/kubernetes.log)…"
+		log "building ${want_k8s[*]} ${K8S_VERSION} (cold build takes ~11 min on 2 busy cores, up to 40 under heavy load; log: ${LOG_DIR}/kubernetes.log)…"
 		build_k8s "${want_k8s[@]}" &
 		k8s_pid=$!
 	fi
 	if [[ $want_etcd -eq 1 ]]; then
-		log "building etcd ${ETCD_VERSION} (cold build takes ~1-2 min; log: ${LOG_DIR}/etcd.log)…"
+		log "building etcd ${ETCD_VERSION} (cold build takes ~3 min on 2 busy cores; log: ${LOG_DIR}/etcd.log)…"
 		build_etcd &
 		etcd_pid=$!
 	fi
