@@ -91,7 +91,11 @@ func contactOf(am *ledgerv1.AgencyMember) *trade.Contact {
 func recordHash(am *ledgerv1.AgencyMember) string {
 	programs := slices.Sorted(slices.Values(am.Spec.Programs))
 	roles := slices.Sorted(slices.Values(am.Spec.Roles))
-	data, _ := json.Marshal(trade.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: roles, Programs: programs, Contact: contactOf(am)})
+	u := trade.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Programs: programs, Contact: contactOf(am)}
+	if len(roles) > 0 { // no roles hashes as before roles could be cleared: no re-sync after an upgrade
+		u.Roles = &roles
+	}
+	data, _ := json.Marshal(u)
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:8])
 }
@@ -223,7 +227,7 @@ func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope,
 		return nil
 	}
 	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: "agency.update",
-		payload: trade.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: am.Spec.Roles, Programs: am.Spec.Programs, Contact: contactOf(am)},
+		payload: trade.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: trade.Replacing(am.Spec.Roles), Programs: am.Spec.Programs, Contact: contactOf(am)},
 		what:    "update " + identityOf(am), refused: "UpdateRejected"})
 	if err != nil {
 		return err

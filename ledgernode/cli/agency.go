@@ -84,20 +84,28 @@ participants and publish their rules.`,
 
 func (a *App) agencyUpdateCmd() *cobra.Command {
 	var p trade.AgencyUpdate
+	var roles []string
+	var noRoles bool
 	var cf contactFlags
 	var sf submitFlags
 	cmd := &cobra.Command{
-		Use:   "update ID [--name NAME] [--role R...] [--program P...] [--email E --phone P]",
+		Use:   "update ID [--name NAME] [--role R... | --no-roles] [--program P...] [--email E --phone P]",
 		Short: "Change an agency's name, roles or programs (each replacing the list) or contact (network admin)",
 		Example: `  ledgerctl agency update cbsa --program USMCA --program NAFTA --program IPR --key $LEDGER_ADMIN_KEY
-  ledgerctl agency update mx-anam --role customs --key $LEDGER_ADMIN_KEY`,
+  ledgerctl agency update mx-anam --role customs --key $LEDGER_ADMIN_KEY
+  ledgerctl agency update us-ofac --no-roles --key $LEDGER_ADMIN_KEY`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.ID = agencyID(args[0])
 			if !cmd.Flags().Changed("program") {
 				p.Programs = nil
 			}
-			if !cmd.Flags().Changed("role") {
+			switch {
+			case noRoles:
+				p.Roles = trade.Replacing[string](nil)
+			case cmd.Flags().Changed("role"):
+				p.Roles = trade.Replacing(roles)
+			default:
 				p.Roles = nil
 			}
 			p.Contact = cf.contact()
@@ -106,7 +114,9 @@ func (a *App) agencyUpdateCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&p.Name, "name", "", "new name")
-	f.StringSliceVar(&p.Roles, "role", nil, "the roles (replaces the list: customs); repeat")
+	f.StringSliceVar(&roles, "role", nil, "the roles (replaces the list: customs); repeat")
+	f.BoolVar(&noRoles, "no-roles", false, "remove every role the agency holds")
+	cmd.MarkFlagsMutuallyExclusive("role", "no-roles")
 	f.StringSliceVar(&p.Programs, "program", nil, "the programs (replaces the list); repeat")
 	cf.add(cmd, false)
 	sf.add(cmd)

@@ -112,13 +112,26 @@ func checkPrograms(pr *problems, field string, programs []string) {
 }
 
 // AgencyUpdate is the payload of agency.update (network admin only). Absent
-// fields are unchanged; programs, when present, replace the list.
+// fields are unchanged; roles and programs, when present, replace the list.
+// Roles is a pointer so that "roles": [] (the agency holds no role any
+// more) survives encoding: a nil slice and an empty one are different
+// requests, and omitempty would drop the empty one.
 type AgencyUpdate struct {
-	ID       string   `json:"id"`
-	Name     string   `json:"name,omitempty"`
-	Roles    []string `json:"roles,omitempty"` // when present, replaces the list
-	Programs []string `json:"programs,omitempty"`
-	Contact  *Contact `json:"contact,omitempty"`
+	ID       string    `json:"id"`
+	Name     string    `json:"name,omitempty"`
+	Roles    *[]string `json:"roles,omitempty"`
+	Programs []string  `json:"programs,omitempty"`
+	Contact  *Contact  `json:"contact,omitempty"`
+}
+
+// Replacing is a list for an update field that replaces the record's
+// list: never nil, so that an empty list is sent as [] (clear it) rather
+// than dropped (leave it unchanged).
+func Replacing[T any](list []T) *[]T {
+	if list == nil {
+		list = []T{}
+	}
+	return &list
 }
 
 // Validate checks the payload's shape.
@@ -126,7 +139,9 @@ func (p AgencyUpdate) Validate() error {
 	var pr problems
 	pr.partyID("payload.id", p.ID)
 	pr.text("payload.name", p.Name, maxNameBytes, false)
-	checkAgencyRoles(&pr, "payload.roles", p.Roles)
+	if p.Roles != nil {
+		checkAgencyRoles(&pr, "payload.roles", *p.Roles)
+	}
 	checkPrograms(&pr, "payload.programs", p.Programs)
 	pr.contact("payload.contact", p.Contact)
 	if p.Name == "" && p.Roles == nil && p.Programs == nil && p.Contact == nil {
@@ -262,8 +277,8 @@ func applyAgencyUpdate(c *state.Context) (any, error) {
 			return nil, err
 		}
 	}
-	if p.Roles != nil && !slices.Equal(p.Roles, a.Roles) {
-		a.Roles = p.Roles
+	if p.Roles != nil && !slices.Equal(*p.Roles, a.Roles) {
+		a.Roles = *p.Roles
 		changed = append(changed, "roles")
 	}
 	if p.Programs != nil && !slices.Equal(p.Programs, a.Programs) {

@@ -109,11 +109,13 @@ func checkRoles(pr *problems, field string, roles []string) {
 // ParticipantUpdate is the payload of participant.update, by an agency of
 // the participant's country: absent fields are unchanged, roles replace.
 type ParticipantUpdate struct {
-	ID          string       `json:"id"`
-	Name        string       `json:"name,omitempty"`
-	Roles       []string     `json:"roles,omitempty"`
-	Identifiers []Identifier `json:"identifiers,omitempty"`
-	Contact     *Contact     `json:"contact,omitempty"`
+	ID    string   `json:"id"`
+	Name  string   `json:"name,omitempty"`
+	Roles []string `json:"roles,omitempty"`
+	// Identifiers, when present, replace the list; a pointer so that
+	// "identifiers": [] (remove them all) survives encoding.
+	Identifiers *[]Identifier `json:"identifiers,omitempty"`
+	Contact     *Contact      `json:"contact,omitempty"`
 }
 
 // Validate checks the payload's shape.
@@ -269,7 +271,7 @@ func applyParticipantUpdate(c *state.Context) (any, error) {
 		changed = append(changed, "roles")
 	}
 	if p.Identifiers != nil {
-		part.Identifiers = p.Identifiers
+		part.Identifiers = *p.Identifiers
 		changed = append(changed, "identifiers")
 	}
 	if p.Contact != nil {
