@@ -182,10 +182,11 @@ func (e env) dump(namespaces ...string) {
 	section("operator pods", "get", "pods", "-n", operatorNS, "-o", "wide")
 	section("operator log (last 200 lines)", "logs", "-n", operatorNS, "deploy/"+releaseName, "--tail", "200", "--all-containers")
 	for _, ns := range namespaces {
-		section("ledger objects in "+ns, "get", "ledgernetworks,agencymembers,certificatepolicies", "-n", ns, "-o", "wide")
+		section("ledger objects in "+ns, "get", "ledgernetworks,agencymembers,certificatepolicies,ledgerbackups", "-n", ns, "-o", "wide")
 		section("LedgerNetwork status in "+ns, "get", "ledgernetworks", "-n", ns, "-o", "jsonpath={range .items[*]}{.metadata.name}{\": \"}{.status}{\"\\n\"}{end}")
 		section("AgencyMember status in "+ns, "get", "agencymembers", "-n", ns, "-o", "jsonpath={range .items[*]}{.metadata.name}{\": \"}{.status.conditions}{\"\\n\"}{end}")
-		section("pods in "+ns, "get", "pods,pvc", "-n", ns, "-o", "wide")
+		section("LedgerBackup status in "+ns, "get", "ledgerbackups", "-n", ns, "-o", "jsonpath={range .items[*]}{.metadata.name}{\": \"}{.status}{\"\\n\"}{end}")
+		section("pods in "+ns, "get", "pods,pvc,jobs", "-n", ns, "-o", "wide")
 		section("events in "+ns, "get", "events", "-n", ns, "--sort-by", ".lastTimestamp")
 		pods, _ := e.pods(ns, "app.kubernetes.io/component=ledger-node")
 		for _, p := range pods {

@@ -761,7 +761,118 @@ var _ = Describe("tradeledger on a real cluster", Ordered, ContinueOnFailure, fu
 		<-sampled
 		Expect(rollouts).To(BeEmpty(), "a restart is no rollout")
 	})
+
+	It("11. a LedgerBackup to a volume claim succeeds, and ledgerctl backup verify of the file in a pod exits 0", func() {
+		n := readyNetworkNow(3)
+		Expect(e.apply(backupClaimManifest)).To(Succeed())
+		t0 := time.Now()
+		Expect(e.apply(ledgerBackupManifest(e2eBackup))).To(Succeed())
+		var b ledgerv1.LedgerBackup
+		eventually(func(g Gomega) {
+			g.Expect(e.getJSON(&b, "ledgerbackup", e2eBackup, "-n", netNS)).To(Succeed())
+			g.Expect(b.Status.Phase).NotTo(Equal(ledgerv1.BackupFailed), "%v", b.Status.Conditions)
+			g.Expect(b.Status.Phase).To(Equal(ledgerv1.BackupSucceeded), "%v", b.Status.Conditions)
+		}, 4*time.Minute).Should(Succeed())
+		Expect(b.Status.Duration).NotTo(BeNil())
+		figure("LedgerBackup apply → Succeeded: %s (copy %s, %d bytes, height %d, served by %s, leader %s)", time.Since(t0).Round(100*time.Millisecond),
+			b.Status.Duration.Duration, b.Status.SizeBytes, b.Status.Height, b.Status.Node, n.Status.Leader)
+		Expect(b.Status.Height).To(BeNumerically(">=", heightBefore))
+		Expect(b.Status.SizeBytes).To(BeNumerically(">", 0))
+		Expect(b.Status.HeadHash).To(MatchRegexp("^[0-9a-f]{64}$"))
+		Expect(b.Status.File).To(Equal(netName + "/" + e2eBackup + ".tlbackup"))
+		eventually(func(g Gomega) {
+			nn, err := e.network(netNS, netName)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(nn.Status.Backup).NotTo(BeNil())
+			g.Expect(nn.Status.Backup.LastBackup).NotTo(BeNil())
+			g.Expect(nn.Status.Backup.LastBackup.Name).To(Equal(e2eBackup))
+		}, time.Minute).Should(Succeed())
+
+		// docs/operations.md's verify pod, as written there.
+		image := n.Spec.Image
+		if image == "" {
+			image = e.repo + ":" + e.tagA // the operator's own image, the nodes' default
+		}
+		Expect(e.apply(verifyBackupManifest(image, b.Status.File))).To(Succeed())
+		var p *corev1.Pod
+		eventually(func(g Gomega) {
+			var err error
+			p, err = e.pod(netNS, verifyPod)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(p.Status.Phase).To(BeElementOf(corev1.PodSucceeded, corev1.PodFailed))
+		}, 3*time.Minute).Should(Succeed())
+		logs, _ := e.k("logs", "-n", netNS, verifyPod)
+		Expect(p.Status.ContainerStatuses).To(HaveLen(1))
+		Expect(p.Status.ContainerStatuses[0].State.Terminated).NotTo(BeNil())
+		Expect(p.Status.ContainerStatuses[0].State.Terminated.ExitCode).To(BeZero(), logs)
+		Expect(logs).To(MatchRegexp(`(?m)^yes\s+customs-e2e\s+%d\s`, b.Status.Height))
+	})
 })
+
+const (
+	e2eBackup = "customs-e2e-1"
+	verifyPod = "verify-backup"
+)
+
+const backupClaimManifest = `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: ledger-backups
+  namespace: ` + netNS + `
+spec:
+  accessModes: ["ReadWriteOnce"]
+  resources:
+    requests: {storage: 256Mi}
+`
+
+func ledgerBackupManifest(name string) string {
+	return fmt.Sprintf(`apiVersion: ledger.tradeledger.io/v1alpha1
+kind: LedgerBackup
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  network: %s
+  storage: {claimName: ledger-backups, subPath: %s}
+  timeout: 5m
+`, name, netNS, netName, netName)
+}
+
+// verifyBackupManifest is the pod docs/operations.md gives to verify a
+// backup file on its claim.
+func verifyBackupManifest(image, file string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext: {runAsNonRoot: true, runAsUser: 65532, fsGroup: 65532}
+  containers:
+  - name: verify
+    image: %s
+    imagePullPolicy: IfNotPresent
+    command: ["ledgerctl", "backup", "verify", "/backup/%s", "--trust", "/genesis/genesis.json", "--tmp-dir", "/scratch", "-q"]
+    volumeMounts:
+    - {name: backups, mountPath: /backup, readOnly: true}
+    - {name: genesis, mountPath: /genesis, readOnly: true}
+    - {name: scratch, mountPath: /scratch}
+  volumes:
+  - {name: backups, persistentVolumeClaim: {claimName: ledger-backups, readOnly: true}}
+  - {name: genesis, configMap: {name: %s-genesis}}
+  - {name: scratch, emptyDir: {}}
+`, verifyPod, netNS, image, file, netName)
+}
+
+// readyNetworkNow waits for the network to be Ready and returns it.
+func readyNetworkNow(replicas int32) *ledgerv1.LedgerNetwork {
+	GinkgoHelper()
+	var n *ledgerv1.LedgerNetwork
+	eventually(func(g Gomega) { n = readyNetwork(g, replicas) }, 3*time.Minute).Should(Succeed())
+	return n
+}
 
 // nodeTLSSecret names the Secret and item holding a node's TLS
 // certificate: each node's keys are in a Secret of their own.
