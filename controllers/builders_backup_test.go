@@ -282,3 +282,34 @@ func TestTheBackupSummaryIsReadAndAFailureNamesItsFix(t *testing.T) {
 		}
 	}
 }
+
+func TestAScheduledBackupWaitsForARunningOneOrAnUnfinishedScheduledOneOnly(t *testing.T) {
+	n := testNetwork()
+	bk := func(name string, phase ledgerv1.BackupPhase, job string, scheduled bool) ledgerv1.LedgerBackup {
+		b := ledgerv1.LedgerBackup{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: ledgerv1.LedgerBackupStatus{Phase: phase, JobName: job}}
+		if scheduled {
+			b.Labels = map[string]string{LabelScheduled: "true"}
+			b.OwnerReferences = []metav1.OwnerReference{ownerRef(n)}
+		}
+		return b
+	}
+	ok, pending, running := ledgerv1.BackupSucceeded, ledgerv1.BackupPending, ledgerv1.BackupRunning
+	for _, tc := range []struct {
+		name    string
+		backups []ledgerv1.LedgerBackup
+		want    string
+	}{
+		{"none", nil, ""},
+		{"all ended", []ledgerv1.LedgerBackup{bk("a", ok, "a", true), bk("b", ledgerv1.BackupFailed, "b", false)}, ""},
+		{"a one-off whose Job runs", []ledgerv1.LedgerBackup{bk("manual", running, "manual", false)}, "manual"},
+		{"a one-off that never started (no claim) does not hold the schedule", []ledgerv1.LedgerBackup{bk("manual", pending, "", false)}, ""},
+		{"a scheduled one not started yet", []ledgerv1.LedgerBackup{bk("customs-1", pending, "", true)}, "customs-1"},
+		{"the first by name", []ledgerv1.LedgerBackup{bk("z", running, "z", false), bk("customs-1", pending, "customs-1", true)}, "customs-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := blockingBackup(tc.backups, n); got != tc.want {
+				t.Errorf("blocking %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

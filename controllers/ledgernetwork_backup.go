@@ -33,19 +33,16 @@ func (r *LedgerNetworkReconciler) reconcileBackups(ctx context.Context, s *netwo
 		return err
 	}
 	var mine, scheduled []ledgerv1.LedgerBackup
-	running := ""
 	for _, b := range list.Items {
 		if b.Spec.Network != n.Name {
 			continue
 		}
 		mine = append(mine, b)
-		if b.Labels[LabelScheduled] == "true" && metav1.IsControlledBy(&b, n) && b.DeletionTimestamp.IsZero() {
+		if isScheduledBackup(&b, n) && b.DeletionTimestamp.IsZero() {
 			scheduled = append(scheduled, b)
 		}
-		if !backupFinished(&b) && b.DeletionTimestamp.IsZero() && (running == "" || b.Name < running) {
-			running = b.Name
-		}
 	}
+	running := blockingBackup(mine, n)
 	last, finished := newestBackups(mine)
 	st := n.Status.Backup
 	if st == nil {
@@ -107,6 +104,30 @@ func (r *LedgerNetworkReconciler) reconcileBackups(ctx context.Context, s *netwo
 		r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "BackupExpired", "DeleteBackup", "LedgerBackup %s deleted: beyond spec.backup.retention (%d)", name, spec.Retention)
 	}
 	return nil
+}
+
+// isScheduledBackup says whether the network's schedule made b.
+func isScheduledBackup(b *ledgerv1.LedgerBackup, n *ledgerv1.LedgerNetwork) bool {
+	return b.Labels[LabelScheduled] == "true" && metav1.IsControlledBy(b, n)
+}
+
+// blockingBackup names the backup of the network a due scheduled backup
+// waits for (the first by name), or "": one that runs (its Job exists) or
+// one the schedule made that has not ended (it waits for its network or
+// claim, and the next would wait the same). A one-off LedgerBackup that
+// never started (a claim that does not exist) does not hold the schedule up.
+func blockingBackup(backups []ledgerv1.LedgerBackup, n *ledgerv1.LedgerNetwork) string {
+	blocking := ""
+	for i := range backups {
+		b := &backups[i]
+		if backupFinished(b) || !b.DeletionTimestamp.IsZero() || (b.Status.JobName == "" && !isScheduledBackup(b, n)) {
+			continue
+		}
+		if blocking == "" || b.Name < blocking {
+			blocking = b.Name
+		}
+	}
+	return blocking
 }
 
 // buildScheduledBackup is the LedgerBackup of a network's schedule due at
