@@ -14,6 +14,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -197,8 +198,11 @@ var _ = Describe("LedgerBackup", Ordered, func() {
 	BeforeAll(func() {
 		net = createSampleNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Replicas = 1 })
 		ns = net.Namespace
+		// pods.Start plays the StatefulSet's pod: it needs the StatefulSet,
+		// which the operator creates after the node keys.
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(suiteCtx, key(net, nodeKeysSecretName(podName(net, 0))), &corev1.Secret{})).To(Succeed())
+			g.Expect(k8sClient.Get(suiteCtx, key(net, statefulSetName(net)), &appsv1.StatefulSet{})).To(Succeed())
 		}, eventually, tick).Should(Succeed())
 		Expect(pods.Start(suiteCtx, k8sClient, net, 0)).To(Succeed())
 		Eventually(func(g Gomega) { g.Expect(hasRun(getNet(g))).To(BeTrue()) }, eventually, tick).Should(Succeed())
@@ -397,6 +401,16 @@ var _ = Describe("LedgerBackup", Ordered, func() {
 	})
 
 	It("with spec.backup, backs up at each time of the schedule, one at a time, and keeps the newest spec.backup.retention", func() {
+		// A clean slate: only the schedule's backups from here on (the
+		// earlier specs' ended within the same second, and a status time
+		// has seconds only, so which of them is newest is a tie).
+		Expect(k8sClient.DeleteAllOf(suiteCtx, &ledgerv1.LedgerBackup{}, client.InNamespace(ns))).To(Succeed())
+		Eventually(func(g Gomega) {
+			var list ledgerv1.LedgerBackupList
+			g.Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(ns))).To(Succeed())
+			g.Expect(list.Items).To(BeEmpty())
+		}, eventually, tick).Should(Succeed())
+
 		// The clock the operator schedules by: the next full hour after
 		// every clock in play (the suite's fake clock may have been moved
 		// on by other specs; the network was created by the real one).
@@ -406,9 +420,9 @@ var _ = Describe("LedgerBackup", Ordered, func() {
 		}
 		h := start.Truncate(time.Hour).Add(time.Hour).UTC()
 		fakeClock.SetTime(h.Add(time.Minute))
-		n := getNet(Default)
-		n.Spec.Backup = &ledgerv1.BackupScheduleSpec{Schedule: "0 * * * *", Retention: 2, ClaimName: "ledger-backups"}
-		Expect(k8sClient.Update(suiteCtx, n)).To(Succeed())
+		Expect(update(getNet(Default), func(n *ledgerv1.LedgerNetwork) {
+			n.Spec.Backup = &ledgerv1.BackupScheduleSpec{Schedule: "0 * * * *", Retention: 2, ClaimName: "ledger-backups"}
+		})).To(Succeed())
 
 		scheduled := func(g Gomega) []string {
 			var list ledgerv1.LedgerBackupList
@@ -484,9 +498,7 @@ var _ = Describe("LedgerBackup", Ordered, func() {
 		}, eventually, tick).Should(Succeed())
 
 		// A schedule that does not parse is named, with the form it takes.
-		n = getNet(Default)
-		n.Spec.Backup.Schedule = "every night"
-		Expect(k8sClient.Update(suiteCtx, n)).To(Succeed())
+		Expect(update(getNet(Default), func(n *ledgerv1.LedgerNetwork) { n.Spec.Backup.Schedule = "every night" })).To(Succeed())
 		Eventually(func(g Gomega) {
 			c := conditionOf(g, getNet(g).Status.Conditions, ledgerv1.ConditionBackupSucceeded)
 			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
@@ -496,9 +508,7 @@ var _ = Describe("LedgerBackup", Ordered, func() {
 		}, eventually, tick).Should(Succeed())
 
 		// Without spec.backup the condition goes; the last backup stays known.
-		n = getNet(Default)
-		n.Spec.Backup = nil
-		Expect(k8sClient.Update(suiteCtx, n)).To(Succeed())
+		Expect(update(getNet(Default), func(n *ledgerv1.LedgerNetwork) { n.Spec.Backup = nil })).To(Succeed())
 		Eventually(func(g Gomega) {
 			got := getNet(g)
 			g.Expect(meta.FindStatusCondition(got.Status.Conditions, ledgerv1.ConditionBackupSucceeded)).To(BeNil())
