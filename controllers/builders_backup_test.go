@@ -313,3 +313,45 @@ func TestAScheduledBackupWaitsForARunningOneOrAnUnfinishedScheduledOneOnly(t *te
 		})
 	}
 }
+
+func TestTheNetworksBackupConditionIsTheNewestEndedBackupAndLastBackupTheNewestSuccess(t *testing.T) {
+	at := func(m int) *metav1.Time { t := metav1.NewTime(time.Date(2026, 12, 2, 2, m, 0, 0, time.UTC)); return &t }
+	bk := func(name string, phase ledgerv1.BackupPhase, done *metav1.Time, failure string) ledgerv1.LedgerBackup {
+		b := ledgerv1.LedgerBackup{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Status: ledgerv1.LedgerBackupStatus{Phase: phase, CompletionTime: done, Height: 42, File: "customs/" + name + ".tlbackup"}}
+		if failure != "" {
+			b.Status.Conditions = []metav1.Condition{{Type: ledgerv1.ConditionFailed, Status: metav1.ConditionTrue, Message: "backup failed: " + failure}}
+		}
+		return b
+	}
+	ok, failed := ledgerv1.BackupSucceeded, ledgerv1.BackupFailed
+	for _, tc := range []struct {
+		name                 string
+		backups              []ledgerv1.LedgerBackup
+		wantLast             string
+		wantStatus           metav1.ConditionStatus
+		wantReason, wantText string
+	}{
+		{"none ended", []ledgerv1.LedgerBackup{bk("running", ledgerv1.BackupRunning, nil, "")}, "", metav1.ConditionUnknown, "NoBackupYet", "no backup"},
+		{"the newest succeeded", []ledgerv1.LedgerBackup{bk("b", ok, at(5), ""), bk("a", failed, at(1), "x")}, "b", metav1.ConditionTrue, reasonBackupComplete, "LedgerBackup b: height 42"},
+		{"the newest failed: the last success stays known", []ledgerv1.LedgerBackup{bk("a", ok, at(1), ""), bk("b", failed, at(5), "no space left. Fix: ...")},
+			"a", metav1.ConditionFalse, reasonBackupFailed, "LedgerBackup b failed: no space left. Fix:"},
+		{"a tie in completion goes to the later name (scheduled names carry their time)", []ledgerv1.LedgerBackup{bk("customs-0200", ok, at(5), ""), bk("customs-0300", ok, at(5), "")},
+			"customs-0300", metav1.ConditionTrue, reasonBackupComplete, "customs-0300"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			last, finished := newestBackups(tc.backups)
+			got := ""
+			if last != nil {
+				got = last.Name
+			}
+			if got != tc.wantLast {
+				t.Errorf("last success %q, want %q", got, tc.wantLast)
+			}
+			c := backupCondition(finished)
+			if c.Type != ledgerv1.ConditionBackupSucceeded || c.Status != tc.wantStatus || c.Reason != tc.wantReason || !strings.Contains(c.Message, tc.wantText) {
+				t.Errorf("condition %+v, want %s %s %q", c, tc.wantStatus, tc.wantReason, tc.wantText)
+			}
+		})
+	}
+}

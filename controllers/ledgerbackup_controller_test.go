@@ -287,6 +287,11 @@ var _ = Describe("LedgerBackup", Ordered, func() {
 		Expect(complete.Status).To(Equal(metav1.ConditionTrue))
 		Expect(complete.Message).To(ContainSubstring(b.Status.HeadHash))
 		Expect(conditionOf(Default, b.Status.Conditions, ledgerv1.ConditionFailed).Status).To(Equal(metav1.ConditionFalse))
+		// kubectl get lbak shows the figures.
+		row := tableRow("ledgerbackups", ns, b.Name)
+		Expect(row).To(HaveKeyWithValue("Phase", "Succeeded"))
+		Expect(row).To(HaveKeyWithValue("Size", BeNumerically("==", fi.Size())))
+		Expect(row).To(HaveKeyWithValue("Network", "customs"))
 
 		// The file is a whole backup of this network's ledger.
 		var cm corev1.ConfigMap
