@@ -10,7 +10,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -124,14 +123,25 @@ func (r *LedgerNetworkReconciler) reconcileRecovery(ctx context.Context, s *netw
 	n := s.net
 	from := n.Annotations[ledgerv1.AnnotationRecoverFrom]
 	if !recoveryActive(n) {
+		// A request is judged once: one refused stays refused (a request
+		// made while all was well must not start a recovery on its own
+		// when the quorum is lost later), until it is removed or names
+		// another member.
+		if ref := n.Status.RecoveryRefused; ref != nil && ref.From != from {
+			n.Status.RecoveryRefused = nil
+		}
 		if from == "" {
+			return nil
+		}
+		if ref := n.Status.RecoveryRefused; ref != nil {
+			s.noteDegraded(reasonRecoveryRefused, "%s (refused at %s; to ask again, remove the annotation first)", ref.Message,
+				ref.At.UTC().Format(time.RFC3339))
 			return nil
 		}
 		survivor, refused := judgeRecoveryRequest(n, from)
 		if refused != "" {
-			if d := meta.FindStatusCondition(n.Status.Conditions, ledgerv1.ConditionDegraded); d == nil || d.Reason != reasonRecoveryRefused || d.Message != refused {
-				r.Recorder.Eventf(n, nil, corev1.EventTypeWarning, reasonRecoveryRefused, "Recover", "%s", refused)
-			}
+			n.Status.RecoveryRefused = &ledgerv1.RecoveryRefusal{From: from, At: metav1.Now(), Message: refused}
+			r.Recorder.Eventf(n, nil, corev1.EventTypeWarning, reasonRecoveryRefused, "Recover", "%s", refused)
 			s.noteDegraded(reasonRecoveryRefused, "%s", refused)
 			return nil
 		}

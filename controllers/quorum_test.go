@@ -258,24 +258,21 @@ var _ = Describe("LedgerNetwork quorum loss", Ordered, func() {
 			n := get(g)
 			expectDegraded(g, n, n.Status.Conditions, reasonRecoveryRefused, "the ledger has a leader",
 				"kubectl annotate ledgernetwork "+net.Name+" -n "+ns+" "+ledgerv1.AnnotationRecoverFrom+"-")
-			g.Expect(eventsAbout(g, reasonRecoveryRefused)).NotTo(BeEmpty())
+			g.Expect(n.Status.RecoveryRefused).NotTo(BeNil())
+			g.Expect(n.Status.RecoveryRefused.From).To(Equal(survivor))
+			g.Expect(eventsAbout(g, reasonRecoveryRefused)).To(HaveLen(1))
 		}, eventually, tick).Should(Succeed())
 		Consistently(func(g Gomega) {
 			n := get(g)
 			g.Expect(n.Status.Recovery).To(BeNil())
-			sts := statefulSetNow(g, net)
-			g.Expect(*sts.Spec.Replicas).To(Equal(int32(3)))
+			g.Expect(*statefulSetNow(g, net).Spec.Replicas).To(Equal(int32(3)))
 			for i := range 3 {
 				g.Expect(pods.Running(net, i)).To(BeTrue())
 			}
 		}, 2*time.Second, tick).Should(Succeed())
-		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) { delete(n.Annotations, ledgerv1.AnnotationRecoverFrom) })).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(condition(g, get(g), ledgerv1.ConditionDegraded).Status).To(Equal(metav1.ConditionFalse))
-		}, eventually, tick).Should(Succeed())
 	})
 
-	It("loses the quorum for good: two members stop, their volumes are deleted and made anew (empty) by the StatefulSet", func() {
+	It("loses the quorum for good (two members stop, their volumes are deleted and made anew, empty): the request refused earlier stays refused", func() {
 		for _, p := range lost {
 			Expect(pods.Stop(net, ordinalOf(net, p))).To(Succeed())
 		}
@@ -289,6 +286,18 @@ var _ = Describe("LedgerNetwork quorum loss", Ordered, func() {
 			n := get(g)
 			g.Expect(n.Status.Quorum).NotTo(BeNil())
 			g.Expect(n.Status.Quorum.Lost).To(BeTrue())
+			expectDegraded(g, n, n.Status.Conditions, reasonRecoveryRefused, "the ledger has a leader", "remove the annotation first")
+		}, eventually, tick).Should(Succeed())
+		Consistently(func(g Gomega) {
+			n := get(g)
+			g.Expect(n.Status.Recovery).To(BeNil(), "a request refused while all was well never starts a recovery")
+			g.Expect(*statefulSetNow(g, net).Spec.Replicas).To(Equal(int32(3)))
+			g.Expect(pods.Running(net, ordinalOf(net, survivor))).To(BeTrue())
+		}, 2*time.Second, tick).Should(Succeed())
+		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) { delete(n.Annotations, ledgerv1.AnnotationRecoverFrom) })).To(Succeed())
+		Eventually(func(g Gomega) {
+			n := get(g)
+			g.Expect(n.Status.RecoveryRefused).To(BeNil())
 			expectDegraded(g, n, n.Status.Conditions, reasonQuorumLost, "surviving: "+survivor)
 		}, eventually, tick).Should(Succeed())
 	})

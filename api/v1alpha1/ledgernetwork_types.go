@@ -276,6 +276,11 @@ type LedgerNetworkStatus struct {
 	// have been lost.
 	// +optional
 	Recovery *RecoveryStatus `json:"recovery,omitempty"`
+	// RecoveryRefused is the recovery request the operator refused. A
+	// request is judged once: it stays refused, even if the quorum is lost
+	// later, until the annotation is removed or names another member.
+	// +optional
+	RecoveryRefused *RecoveryRefusal `json:"recoveryRefused,omitempty"`
 	// Conditions: Ready, Progressing, Degraded; BackupSucceeded with
 	// spec.backup.
 	// +optional
@@ -420,6 +425,16 @@ type RecoveryStatus struct {
 	// Message says what may have been lost, and what is under way.
 	// +optional
 	Message string `json:"message,omitempty"`
+}
+
+// RecoveryRefusal is a refused recovery request.
+type RecoveryRefusal struct {
+	// From is the member the request named.
+	From string `json:"from"`
+	// At is when it was refused.
+	At metav1.Time `json:"at"`
+	// Message says why, and the fix.
+	Message string `json:"message"`
 }
 
 // LedgerNetwork is a tradeledger network: a StatefulSet of ledger nodes
