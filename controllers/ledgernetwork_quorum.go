@@ -233,8 +233,14 @@ func survivors(q *ledgerv1.QuorumStatus) []ledgerv1.QuorumMember {
 func quorumLostMessage(n *ledgerv1.LedgerNetwork, q *ledgerv1.QuorumStatus) string {
 	var b strings.Builder
 	alive := survivors(q)
-	fmt.Fprintf(&b, "no leader since %s: only %d of the %d voters of the last Raft configuration answer or can come back, fewer than a quorum of %d",
-		q.NoLeaderSince.UTC().Format(time.RFC3339), len(alive), len(q.Voters), q.Quorum)
+	back := 0
+	for _, m := range q.Members {
+		if !m.Answers && comesBack(m.Reason) {
+			back++
+		}
+	}
+	fmt.Fprintf(&b, "no leader since %s: of the %d voters of the last Raft configuration only %d answer and %d can come back, fewer than a quorum of %d",
+		q.NoLeaderSince.UTC().Format(time.RFC3339), len(q.Voters), len(alive), back, q.Quorum)
 	var gone []string
 	for _, m := range q.Members {
 		if !m.Answers {

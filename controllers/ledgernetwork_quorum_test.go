@@ -175,20 +175,23 @@ func TestTheConfigurationIsTheMostAdvancedSurvivorsView(t *testing.T) {
 func TestQuorumLostMessageNamesSurvivorsAndTheExactRequest(t *testing.T) {
 	n := testNetwork()
 	n.Namespace = "trade"
-	q := &ledgerv1.QuorumStatus{Lost: true, Quorum: 2, Voters: []string{"customs-0", "customs-1", "customs-2"},
+	q := &ledgerv1.QuorumStatus{Lost: true, Quorum: 3, Voters: []string{"customs-0", "customs-1", "customs-2", "customs-3", "customs-4"},
 		Members: []ledgerv1.QuorumMember{
 			{Name: "customs-0", Reason: quorumVolumeGone, Message: "its volume claim data-customs-0 is deleted"},
+			{Name: "customs-3", Reason: quorumUnschedulable, Message: "its pod cannot be scheduled"},
+			{Name: "customs-4", Reason: quorumNoAnswer, Message: "its node does not answer"},
 			{Name: "customs-1", Answers: true, State: "Candidate", Term: 7, CommitIndex: 100},
 			{Name: "customs-2", Answers: true, State: "Candidate", Term: 7, CommitIndex: 120},
 		}}
 	msg := quorumLostMessage(n, q)
-	for _, want := range []string{"customs-0 (its volume claim data-customs-0 is deleted)", "customs-1 (Candidate, term 7, commit index 100",
+	for _, want := range []string{"of the 5 voters of the last Raft configuration only 2 answer and 0 can come back, fewer than a quorum of 3",
+		"customs-0 (its volume claim data-customs-0 is deleted)", "customs-1 (Candidate, term 7, commit index 100",
 		"kubectl annotate ledgernetwork customs -n trade ledger.tradeledger.io/recover-from=customs-2"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg)
 		}
 	}
-	q.Members[1].Answers, q.Members[2].Answers = false, false
+	q.Members[3].Answers, q.Members[4].Answers = false, false
 	if msg := quorumLostMessage(n, q); !strings.Contains(msg, "restore from a backup") || strings.Contains(msg, "kubectl annotate") {
 		t.Errorf("without survivors the message must point at a backup, not a recovery:\n%s", msg)
 	}
