@@ -444,3 +444,74 @@ var _ = Describe("LedgerNetwork quorum loss", Ordered, func() {
 		noSecretIn(Default, n, string(raw)+strings.Join(notes, "\n"))
 	})
 })
+
+var _ = Describe("LedgerNetwork recovery whose Job fails", Ordered, func() {
+	var (
+		ns       string
+		net      *ledgerv1.LedgerNetwork
+		survivor string
+	)
+	get := func(g Gomega) *ledgerv1.LedgerNetwork {
+		n := &ledgerv1.LedgerNetwork{}
+		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), n)).To(Succeed())
+		return n
+	}
+
+	BeforeAll(func() {
+		net = createSampleNetwork()
+		ns = net.Namespace
+		Eventually(func(g Gomega) {
+			c := meta.FindStatusCondition(get(g).Status.Conditions, ledgerv1.ConditionProgressing)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(reasonBootstrapping))
+		}, eventually, tick).Should(Succeed())
+		for i := range 3 {
+			Expect(pods.Start(suiteCtx, k8sClient, net, i)).To(Succeed())
+			createClaim(net, podName(net, i))
+		}
+		Eventually(func(g Gomega) { g.Expect(get(g).Status.HeadHash).NotTo(BeEmpty()) }, eventually, tick).Should(Succeed())
+		survivor = podName(net, 0)
+		for i := 1; i < 3; i++ {
+			Expect(pods.Stop(net, i)).To(Succeed())
+			deleteClaim(net, podName(net, i))
+		}
+		Eventually(func(g Gomega) {
+			q := get(g).Status.Quorum
+			g.Expect(q).NotTo(BeNil())
+			g.Expect(q.Lost).To(BeTrue())
+		}, eventually, tick).Should(Succeed())
+	})
+
+	It("fails the recovery, says how to read the Job's log, spends the request and starts the nodes as they were", func() {
+		Expect(update(get(Default), func(n *ledgerv1.LedgerNetwork) {
+			n.Annotations = map[string]string{ledgerv1.AnnotationRecoverFrom: survivor}
+		})).To(Succeed())
+		Eventually(func(g Gomega) { g.Expect(*statefulSetNow(g, net).Spec.Replicas).To(Equal(int32(0))) }, eventually, tick).Should(Succeed())
+		Expect(pods.Kill(net, 0)).To(Succeed()) // the StatefulSet controller
+		var job batchv1.Job
+		Eventually(func(g Gomega) {
+			rec := get(g).Status.Recovery
+			g.Expect(rec).NotTo(BeNil())
+			g.Expect(rec.Phase).To(Equal(ledgerv1.RecoveryRecovering))
+			g.Expect(k8sClient.Get(suiteCtx, key(net, rec.Job), &job)).To(Succeed())
+		}, eventually, tick).Should(Succeed())
+		// The Job controller gives up after the Job's backoff limit.
+		now := metav1.Now()
+		job.Status.StartTime, job.Status.Failed = &now, 3
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now}}
+		Expect(k8sClient.Status().Update(suiteCtx, &job)).To(Succeed())
+		Eventually(func(g Gomega) {
+			n := get(g)
+			g.Expect(n.Status.Recovery.Phase).To(Equal(ledgerv1.RecoveryFailed))
+			g.Expect(n.Status.Recovery.Message).To(ContainSubstring("kubectl logs -n " + ns + " job/" + job.Name))
+			g.Expect(n.Annotations).NotTo(HaveKey(ledgerv1.AnnotationRecoverFrom))
+			g.Expect(*statefulSetNow(g, net).Spec.Replicas).To(Equal(int32(3)))
+			g.Expect(occurrences(ns, net.Name, reasonRecoveryFailed)).To(BeNumerically(">", 0))
+		}, eventually, tick).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(get(g).Status.Recovery.Phase).To(Equal(ledgerv1.RecoveryFailed), "a spent request starts nothing again")
+		}, 2*time.Second, tick).Should(Succeed())
+	})
+})
