@@ -50,13 +50,10 @@ func (d *ClientDialer) Dial(_ context.Context, t LedgerTarget) (Ledger, error) {
 	if len(eps) == 0 {
 		return nil, fmt.Errorf("no API endpoint known for network %s/%s", t.Network.Namespace, t.Network.Name)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(t.CAPEM) {
-		return nil, errors.New("network CA holds no PEM certificate")
+	pool, scope, err := trustOf(t)
+	if err != nil {
+		return nil, err
 	}
-	sum := sha256.Sum256(t.CAPEM)
-	ksum := sha256.Sum256(t.AdminKey)
-	scope := fmt.Sprintf("%s/%s|%x|%x|", t.Network.Namespace, t.Network.Name, sum[:8], ksum[:8])
 	clientFor := func(eps []string) (*client.Client, error) { return d.client(scope, eps, pool, t.AdminKey) }
 	c, err := clientFor(eps)
 	if err != nil {
@@ -77,18 +74,28 @@ type MemberProber interface {
 // state, term, commit and applied index, and its Raft configuration),
 // read as the network admin.
 func (d *ClientDialer) ProbeMember(ctx context.Context, t LedgerTarget, apiAddr string) (*wire.Status, error) {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(t.CAPEM) {
-		return nil, errors.New("network CA holds no PEM certificate")
+	pool, scope, err := trustOf(t)
+	if err != nil {
+		return nil, err
 	}
-	sum := sha256.Sum256(t.CAPEM)
-	ksum := sha256.Sum256(t.AdminKey)
-	scope := fmt.Sprintf("%s/%s|%x|%x|", t.Network.Namespace, t.Network.Name, sum[:8], ksum[:8])
 	c, err := d.client(scope, []string{"https://" + apiAddr}, pool, t.AdminKey)
 	if err != nil {
 		return nil, err
 	}
 	return c.Status(ctx, false)
+}
+
+// trustOf is the CA pool a network's nodes are checked against, and the
+// scope its cached clients are kept under: the network, its CA and its
+// admin key (a rotated CA or key gets new clients).
+func trustOf(t LedgerTarget) (*x509.CertPool, string, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(t.CAPEM) {
+		return nil, "", errors.New("network CA holds no PEM certificate")
+	}
+	sum := sha256.Sum256(t.CAPEM)
+	ksum := sha256.Sum256(t.AdminKey)
+	return pool, fmt.Sprintf("%s/%s|%x|%x|", t.Network.Namespace, t.Network.Name, sum[:8], ksum[:8]), nil
 }
 
 // client returns the cached client of a network (scope) for an endpoint

@@ -37,8 +37,8 @@ type LedgerNetworkReconciler struct {
 	// Clock schedules backups (spec.backup).
 	Clock clock.PassiveClock
 
-	leaders         announcedLeaders
-	quorumAnnounced announcedFlags
+	leaders         announced[string]
+	quorumAnnounced announced[bool]
 }
 
 // networkScope is one reconcile pass over one network: what its phases

@@ -11,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
@@ -306,7 +305,7 @@ func (r *LedgerNetworkReconciler) checkQuorum(ctx context.Context, s *networkSco
 		q.Since = &metav1.Time{Time: in.now}
 		// A pass may read a status that trails the previous pass's patch:
 		// the announcement is remembered here too.
-		if r.quorumAnnounced.set(n, true) {
+		if !r.quorumAnnounced.swap(n, true, false) {
 			r.Recorder.Eventf(n, nil, corev1.EventTypeWarning, reasonQuorumLost, "CheckQuorum", "%s", quorumLostMessage(n, q))
 		}
 	}
@@ -325,7 +324,7 @@ func (r *LedgerNetworkReconciler) clearQuorum(s *networkScope, was *ledgerv1.Quo
 	n := s.net
 	n.Status.Quorum = nil
 	r.Metrics.QuorumLost.WithLabelValues(n.Namespace, n.Name).Set(0)
-	if announced := r.quorumAnnounced.set(n, false); announced || (was != nil && was.Since != nil) {
+	if announced := r.quorumAnnounced.swap(n, false, false); announced || (was != nil && was.Since != nil) {
 		r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "QuorumRestored", "CheckQuorum", "a leader is back: the quorum lost since %s is restored",
 			lostSince(was))
 	}
@@ -398,34 +397,4 @@ func lostSince(q *ledgerv1.QuorumStatus) string {
 		return "earlier"
 	}
 	return q.Since.UTC().Format(time.RFC3339)
-}
-
-// announcedFlags remembers per network whether something was announced
-// (see announcedLeaders: the status alone may trail).
-type announcedFlags struct {
-	mu sync.Mutex
-	m  map[types.NamespacedName]bool
-}
-
-// set records v for n and says whether it changed.
-func (a *announcedFlags) set(n *ledgerv1.LedgerNetwork, v bool) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	k := types.NamespacedName{Namespace: n.Namespace, Name: n.Name}
-	if a.m == nil {
-		a.m = map[types.NamespacedName]bool{}
-	}
-	old := a.m[k]
-	if v {
-		a.m[k] = true
-	} else {
-		delete(a.m, k)
-	}
-	return old != v
-}
-
-func (a *announcedFlags) forget(namespace, name string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.m, types.NamespacedName{Namespace: namespace, Name: name})
 }

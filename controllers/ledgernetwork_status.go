@@ -59,7 +59,7 @@ func (e *leaderGoneError) Error() string {
 // recordLedgerStatus copies the ledger's view into the status, with one
 // event per change of leader.
 func (r *LedgerNetworkReconciler) recordLedgerStatus(n *ledgerv1.LedgerNetwork, st *wire.Status) {
-	if old := r.leaders.swap(n, st.Leader); old != "" && old != st.Leader {
+	if old := r.leaders.swap(n, st.Leader, n.Status.Leader); old != "" && old != st.Leader {
 		r.Recorder.Eventf(n, podRef(n, st.Leader), corev1.EventTypeNormal, "LeaderChanged", "ObserveLedger", "leader changed from %s to %s", old, st.Leader)
 	}
 	n.Status.Leader = st.Leader
@@ -91,34 +91,35 @@ func (r *LedgerNetworkReconciler) recordLedgerStatus(n *ledgerv1.LedgerNetwork, 
 // isVoter says whether a member votes.
 func isVoter(m wire.Member) bool { return m.Suffrage == "voter" }
 
-// announcedLeaders remembers the leader last announced per network. The
-// status alone cannot say it: a pass that reads the network from the cache
-// before the previous pass's status patch arrived would see the old leader
-// again and announce the same change twice.
-type announcedLeaders struct {
+// announced remembers per network the value last announced (its leader,
+// whether its quorum was announced lost). The status alone cannot say it:
+// a pass that reads the network from the cache before the previous pass's
+// status patch arrived would see the old value again and announce the same
+// change twice.
+type announced[T comparable] struct {
 	mu sync.Mutex
-	m  map[types.NamespacedName]string
+	m  map[types.NamespacedName]T
 }
 
-// swap records leader as announced for n and returns the one announced
-// before (the status's leader if this operator has announced none yet).
-func (a *announcedLeaders) swap(n *ledgerv1.LedgerNetwork, leader string) string {
+// swap records v as announced for n and returns the value announced
+// before, or def if this operator has announced none yet.
+func (a *announced[T]) swap(n *ledgerv1.LedgerNetwork, v, def T) T {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	k := types.NamespacedName{Namespace: n.Namespace, Name: n.Name}
 	old, ok := a.m[k]
 	if !ok {
-		old = n.Status.Leader
+		old = def
 	}
 	if a.m == nil {
-		a.m = map[types.NamespacedName]string{}
+		a.m = map[types.NamespacedName]T{}
 	}
-	a.m[k] = leader
+	a.m[k] = v
 	return old
 }
 
 // forget drops a deleted network.
-func (a *announcedLeaders) forget(namespace, name string) {
+func (a *announced[T]) forget(namespace, name string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.m, types.NamespacedName{Namespace: namespace, Name: name})
