@@ -33,6 +33,9 @@ type Proc struct {
 	DataDir  string
 	Clock    string // fault clock offset file
 	Log      string
+	// Extra flags for this node's next starts (e.g. --no-bootstrap for a
+	// genesis member that comes back empty and must wait to be added).
+	Extra []string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -175,6 +178,7 @@ func (c *Cluster) Start(i int) error {
 		"--node-key", p.Paths.NodeKey, "--tls-ca", p.Paths.TLS.CA, "--tls-cert", p.Paths.TLS.Cert, "--tls-key", p.Paths.TLS.Key,
 		"--raft-bind", p.RaftReal, "--raft-advertise", p.Raft.Addr(), "--api-bind", p.APIReal, "--dial-source", p.IP,
 		"--fault-clock-offset-file", p.Clock, "--log-level", "warn"}, c.Flags...)
+	args = append(args, p.Extra...)
 	cmd := exec.Command(c.Bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -9,4 +9,16 @@
 // that strong reads and writes were linearizable (porcupine).
 //
 //	go test ./test/faults -run TestFaultSchedules -schedules 50 -seed 1234
+//
+// Targeted cases run beside the schedules. quorum_test.go loses two of
+// three voters for good (kill -9 and their data deleted, under write load)
+// and recovers the way a person or the operator's Job does: `ledgernode
+// recover` on the survivor's stopped data directory, the survivor started
+// alone with --no-bootstrap, two empty members added through the admin
+// API; once from the leader (nothing acknowledged may be lost) and once
+// from the most lagging member (what it lost is stated and checked). Each
+// takes 6-9 s, so both run in `make test` (the whole package), not only in
+// `make faults` (which runs TestFaultSchedules alone):
+//
+//	go test ./test/faults -run TestQuorumLoss -v
 package faults
