@@ -227,7 +227,7 @@ func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope,
 		return nil
 	}
 	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: "agency.update",
-		payload: trade.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: trade.Replacing(am.Spec.Roles), Programs: am.Spec.Programs, Contact: contactOf(am)},
+		payload: trade.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: wire.Replacing(am.Spec.Roles), Programs: am.Spec.Programs, Contact: contactOf(am)},
 		what:    "update " + identityOf(am), refused: "UpdateRejected"})
 	if err != nil {
 		return err

@@ -102,9 +102,9 @@ func (a *App) agencyUpdateCmd() *cobra.Command {
 			}
 			switch {
 			case noRoles:
-				p.Roles = trade.Replacing[string](nil)
+				p.Roles = wire.Replacing[string](nil)
 			case cmd.Flags().Changed("role"):
-				p.Roles = trade.Replacing(roles)
+				p.Roles = wire.Replacing(roles)
 			default:
 				p.Roles = nil
 			}

@@ -61,7 +61,7 @@ func (a *App) certTemplateCmd() *cobra.Command {
 				ct.BlanketPeriod = &trade.Period{ValidFrom: "2020-01-01T00:00:00Z", ValidUntil: "2020-06-30T00:00:00Z"}
 				ct.Goods[0].ProducerIndicator, ct.Goods[0].NetCost = "YES", "NO"
 			default:
-				return fmt.Errorf("--program %q: one of %s", program, strings.Join(trade.ProgramNames(), ", "))
+				return fmt.Errorf("--program %q: one of %s", program, strings.Join(wire.ProgramNames(), ", "))
 			}
 			return writeJSON(cmd.OutOrStdout(), ct)
 		},

@@ -13,9 +13,11 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
+	"github.com/tradeledger/tradeledger/ledgernode/credential/tradeclaims"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (a *App) verifyCmd() *cobra.Command {
@@ -203,7 +205,7 @@ func readShipment(path string) (*trade.Shipment, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := trade.DecodeShipment(raw)
+	s, err := wire.DecodeShipment(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, describe(err))
 	}
@@ -497,7 +499,7 @@ Verdicts and exit codes:
 			if err != nil {
 				return err
 			}
-			o := credential.Options{Bind: trade.BindEvidence}
+			o := credential.Options{Bind: tradeclaims.BindEvidence}
 			if at != "" {
 				s, err := parseAtFlag("at", at)
 				if err != nil {

@@ -30,16 +30,16 @@ func (s *Server) tradeRoutes(h route) {
 	h(GroupTrade, RoleParticipant, "GET /v1/licenses/{id}", getRecord(s, "license", trade.LookupLicenseView, func(l *trade.LicenseView) []string { return licenseParties(&l.License) }))
 	h(GroupTrade, RoleParticipant, "GET /v1/licenses/{id}/credential", s.licenseCredential)
 	h(GroupTrade, RoleParticipant, "GET /v1/shipments/{id}", getRecord(s, "shipment", trade.LookupShipment, func(r *trade.ShipmentRecord) []string { return []string{r.Importer} }))
-	h(GroupVerification, RoleParticipant, "POST /v1/verify/certificate", verifyRoute(s, trade.DecodeCertificateQuery, trade.VerifyCertificate,
+	h(GroupVerification, RoleParticipant, "POST /v1/verify/certificate", verifyRoute(s, wire.DecodeCertificateQuery, trade.VerifyCertificate,
 		func(v *state.View, q trade.CertificateQuery) (string, []string) {
 			h, _, _ := trade.CertificateWithVersions(v, q.ID)
 			return "certificate " + q.ID, certificateParties(h)
 		}, func(v *trade.CertificateVerdict) []trade.EvidenceItem { return v.Evidence }))
-	h(GroupVerification, RoleParticipant, "POST /v1/verify/license", verifyRoute(s, trade.DecodeLicenseQuery, trade.VerifyLicense,
+	h(GroupVerification, RoleParticipant, "POST /v1/verify/license", verifyRoute(s, wire.DecodeLicenseQuery, trade.VerifyLicense,
 		func(_ *state.View, q trade.LicenseQuery) (string, []string) {
 			return "license question for importer " + q.Importer, []string{q.Importer}
 		}, func(v *trade.LicenseVerdict) []trade.EvidenceItem { return v.Evidence }))
-	h(GroupVerification, RoleParticipant, "POST /v1/verify/shipment", verifyRoute(s, trade.DecodeShipmentQuery, trade.VerifyShipment,
+	h(GroupVerification, RoleParticipant, "POST /v1/verify/shipment", verifyRoute(s, wire.DecodeShipmentQuery, trade.VerifyShipment,
 		func(v *state.View, q trade.ShipmentQuery) (string, []string) {
 			if q.Shipment != nil {
 				return "shipment " + q.Shipment.ID, []string{q.Shipment.Importer}

@@ -2,193 +2,15 @@ package trade
 
 import (
 	"fmt"
-	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"slices"
 	"strings"
+
+	"github.com/tradeledger/tradeledger/ledgernode/credential"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
-
-// Party is a business named on a certificate: the certifier, exporter,
-// producer or importer. ID links it to an enrolled participant; a producer
-// may instead be named "Various" or "Available upon request by the
-// importing authorities" (USMCA), without an id.
-type Party struct {
-	ID      string `json:"id,omitempty"`
-	Name    string `json:"name"`
-	Title   string `json:"title,omitempty"`
-	Address string `json:"address,omitempty"`
-	Country string `json:"country,omitempty"`
-	Phone   string `json:"phone,omitempty"`
-	Email   string `json:"email,omitempty"`
-}
-
-// GoodsItem is one good covered by a certificate.
-type GoodsItem struct {
-	Description     string `json:"description"`
-	HSCode          string `json:"hsCode"` // six digits
-	OriginCriterion string `json:"originCriterion"`
-	CountryOfOrigin string `json:"countryOfOrigin"`
-	// ProducerIndicator (YES, NO1-NO3) and NetCost (NC, NO) are legacy
-	// NAFTA Form 434 fields, required there and refused elsewhere.
-	ProducerIndicator string `json:"producerIndicator,omitempty"`
-	NetCost           string `json:"netCost,omitempty"`
-}
-
-// Period is a blanket period: at most 12 months of identical shipments.
-type Period struct {
-	ValidFrom  string `json:"validFrom"`
-	ValidUntil string `json:"validUntil"`
-}
-
-// Certificate is a certification of origin (USMCA's nine data elements,
-// CAFTA-DR per 19 CFR 10.584, legacy NAFTA Form 434). Field names follow
-// the W3C CCG Traceability Vocabulary where it has them. It is the payload
-// of certificate.issue, as signed by the certifier.
-type Certificate struct {
-	ID            string      `json:"id"`
-	Program       string      `json:"program"`       // USMCA, CAFTA-DR, NAFTA
-	CertifierRole string      `json:"certifierRole"` // exporter, producer, importer
-	Certifier     Party       `json:"certifier"`     // id: the signer
-	Exporter      *Party      `json:"exporter,omitempty"`
-	Producer      *Party      `json:"producer,omitempty"`
-	Importer      *Party      `json:"importer,omitempty"`
-	ExportCountry string      `json:"exportCountry"`
-	ImportCountry string      `json:"importCountry"`
-	Goods         []GoodsItem `json:"goods"`
-	BlanketPeriod *Period     `json:"blanketPeriod,omitempty"`
-	SignedAt      string      `json:"signedAt"` // date of the authorised signature
-	Language      string      `json:"language"` // en, es, fr
-	Statement     string      `json:"statement,omitempty"`
-}
-
-// ImporterID is the enrolled importer named on the certificate, if any.
-func (ct *Certificate) ImporterID() string {
-	if ct.CertifierRole == RoleImporter {
-		return ct.Certifier.ID
-	}
-	if ct.Importer != nil {
-		return ct.Importer.ID
-	}
-	return ""
-}
-
-// ExporterID is the enrolled exporter named on the certificate, if any.
-func (ct *Certificate) ExporterID() string {
-	if ct.CertifierRole == RoleExporter {
-		return ct.Certifier.ID
-	}
-	if ct.Exporter != nil {
-		return ct.Exporter.ID
-	}
-	return ""
-}
-
-// CertificateAmend is the payload of certificate.amend: a new version of
-// the certificate, signed by its certifier, linked to the one it replaces.
-// Both are kept. Supersedes is the version the amendment replaces, which
-// must be the current one: of two amendments written against the same
-// version, exactly one is recorded and the other is refused with a
-// conflict (rather than silently replacing the first).
-type CertificateAmend struct {
-	ID          string      `json:"id"`
-	Supersedes  int         `json:"supersedes"`
-	Reason      string      `json:"reason"`
-	Certificate Certificate `json:"certificate"`
-}
-
-// Validate checks the payload's shape.
-func (p CertificateAmend) Validate() error {
-	pr := p.Certificate.validate("payload.certificate")
-	pr.docID("payload.id", p.ID)
-	if p.Supersedes < 1 {
-		pr.invalid("payload.supersedes", fmt.Sprint(p.Supersedes), "required: the version this amendment replaces, the current one (ledgerctl cert get shows it; ledgerctl cert amend fills it in)")
-	}
-	pr.text("payload.reason", p.Reason, maxTextBytes, true)
-	if p.ID != p.Certificate.ID {
-		pr.invalid("payload.certificate.id", p.Certificate.ID, "must equal payload.id %q: an amendment keeps the certificate's id", p.ID)
-	}
-	return pr.err()
-}
-
-// CertificateRevoke is the payload of certificate.revoke: by the certifier
-// (a withdrawal) or by an agency of the importing or exporting country (a
-// revocation), with a reason, effective from Effective (default block time;
-// it may be in the past).
-type CertificateRevoke struct {
-	ID        string `json:"id"`
-	Reason    string `json:"reason"`
-	Effective string `json:"effective,omitempty"`
-}
-
-// Validate checks the payload's shape.
-func (p CertificateRevoke) Validate() error {
-	var pr problems
-	pr.docID("payload.id", p.ID)
-	pr.text("payload.reason", p.Reason, maxTextBytes, true)
-	pr.time("payload.effective", p.Effective, false, datesTrade)
-	return pr.err()
-}
-
-// CertificateEndorse is the payload of certificate.endorse, by an agency of
-// the exporting country. Version 0 endorses the current version.
-type CertificateEndorse struct {
-	ID      string `json:"id"`
-	Version int    `json:"version,omitempty"`
-	Note    string `json:"note,omitempty"`
-}
-
-// Validate checks the payload's shape.
-func (p CertificateEndorse) Validate() error {
-	var pr problems
-	pr.docID("payload.id", p.ID)
-	if p.Version < 0 {
-		pr.invalid("payload.version", fmt.Sprint(p.Version), "must be a version number (1, 2, ...) or omitted for the current version")
-	}
-	pr.text("payload.note", p.Note, maxTextBytes, false)
-	return pr.err()
-}
-
-// CertificateRecord is the head record of a certificate: its current
-// version, status, revocation and endorsements. Versions are stored apart.
-type CertificateRecord struct {
-	ID           string        `json:"id"`
-	Program      string        `json:"program"`
-	Certifier    string        `json:"certifier"`
-	Current      int           `json:"current"`
-	Status       string        `json:"status"` // active, revoked, withdrawn
-	Versions     []VersionRef  `json:"versions"`
-	Revocation   *Revocation   `json:"revocation,omitempty"`
-	Endorsements []Endorsement `json:"endorsements,omitempty"`
-}
-
-// VersionRef is one version's place in the history.
-type VersionRef struct {
-	Version int    `json:"version"`
-	Reason  string `json:"reason,omitempty"` // amendment reason
-	Recorded
-}
-
-// Endorsement is an exporting-country agency's endorsement of a version.
-type Endorsement struct {
-	Agency  string `json:"agency"`
-	Version int    `json:"version"`
-	Note    string `json:"note,omitempty"`
-	Recorded
-}
-
-// CertificateVersion is one version of a certificate as signed.
-type CertificateVersion struct {
-	Version     int         `json:"version"`
-	Supersedes  int         `json:"supersedes,omitempty"`
-	Reason      string      `json:"reason,omitempty"`
-	Certificate Certificate `json:"certificate"`
-	// StatusIndex places the version in the status lists (absent for
-	// versions recorded before status lists existed).
-	StatusIndex *StatusIndex `json:"statusIndex,omitempty"`
-	Recorded
-}
 
 // LookupCertificate reads a certificate's head record.
 func LookupCertificate(r state.Reader, id string) (*CertificateRecord, bool, error) {
@@ -198,12 +20,6 @@ func LookupCertificate(r state.Reader, id string) (*CertificateRecord, bool, err
 // CertificateVersionOf reads one version (1-based) of a certificate.
 func CertificateVersionOf(r state.Reader, id string, v int) (*CertificateVersion, bool, error) {
 	return get[CertificateVersion](r, BucketCertVersions, versionKey(id, v))
-}
-
-// CertificateHistory is a certificate with all its versions.
-type CertificateHistory struct {
-	Record   *CertificateRecord    `json:"record"`
-	Versions []*CertificateVersion `json:"versions"`
 }
 
 // CertificateWithVersions reads a certificate and every version.
@@ -477,21 +293,6 @@ func applyCertificateEndorse(c *state.Context) (any, error) {
 	return map[string]any{"certificate": rec.ID, "version": cv.Version, "endorsedBy": ag.Identity}, nil
 }
 
-// CertificateFilter selects certificates in ListCertificates: exactly one
-// of Importer, Exporter, Certifier (participant identities) or HS (a
-// prefix of 2-6 digits).
-type CertificateFilter struct {
-	Importer, Exporter, Certifier, HS string
-	After                             string // cursor from the previous page
-	Limit                             int
-}
-
-// CertificatePage is one page of a certificate listing.
-type CertificatePage struct {
-	Certificates []*CertificateRecord `json:"certificates"`
-	Next         string               `json:"next,omitempty"`
-}
-
 // ListCertificates answers a listing through the indexes: its cost grows
 // with the page, not with the number of certificates recorded.
 func ListCertificates(r state.Reader, f CertificateFilter) (*CertificatePage, error) {
@@ -504,7 +305,7 @@ func ListCertificates(r state.Reader, f CertificateFilter) (*CertificatePage, er
 	case f.Certifier != "":
 		prefix = ikey("certifier", withPrefix(f.Certifier, identityPrefixParticipant), "")
 	case f.HS != "":
-		if err := CheckHSCode(f.HS); err != nil {
+		if err := wire.CheckHSCode(f.HS); err != nil {
 			return nil, state.Reject(state.CodeInvalid, "hs", "%q: %v", f.HS, err)
 		}
 		prefix = ikey("hs", f.HS)

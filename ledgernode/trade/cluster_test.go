@@ -12,6 +12,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
+	"github.com/tradeledger/tradeledger/ledgernode/credential/tradeclaims"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
@@ -266,7 +267,7 @@ func TestThreeNodesAgreeOnCertificatesLicenseChainsAndVerdicts(t *testing.T) {
 	}
 	// Online, its status lists come from another node (signed by that
 	// node, which the trust names too).
-	online := credential.Options{Bind: trade.BindEvidence, Trust: &trust, Status: func(ctx context.Context, url string) ([]byte, error) {
+	online := credential.Options{Bind: tradeclaims.BindEvidence, Trust: &trust, Status: func(ctx context.Context, url string) ([]byte, error) {
 		return f.c.Client(2).StatusList(ctx, url[strings.Index(url, credential.StatusListPathPrefix):])
 	}}
 	res := credential.Verify(f.ctx, raw, online)

@@ -13,6 +13,7 @@ import (
 	"github.com/multiformats/go-multibase"
 
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
+	"github.com/tradeledger/tradeledger/ledgernode/credential/tradeclaims"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
@@ -103,7 +104,7 @@ func (f *fx) verifyCredential(doc map[string]any, o credential.Options) *credent
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	o.Bind = BindEvidence
+	o.Bind = tradeclaims.BindEvidence
 	if o.At.IsZero() {
 		o.At = f.now
 	}
@@ -299,7 +300,7 @@ func TestCredentialForgeriesAreRefusedNamingTheField(t *testing.T) {
 	at := time.Now()
 	verifyDoc := func(d map[string]any) *credential.Result {
 		raw, _ := json.Marshal(d)
-		return credential.Verify(context.Background(), raw, credential.Options{Bind: BindEvidence, Trust: trust, At: at})
+		return credential.Verify(context.Background(), raw, credential.Options{Bind: tradeclaims.BindEvidence, Trust: trust, At: at})
 	}
 	for _, g := range genuine {
 		if res := verifyDoc(g); res.Verdict != credential.Verified {
@@ -451,8 +452,8 @@ func BenchmarkVerifyCredential(b *testing.B) {
 		name string
 		o    credential.Options
 	}{
-		{"offline", credential.Options{Bind: BindEvidence, Trust: w.trust(), At: w.now}},
-		{"online", credential.Options{Bind: BindEvidence, Trust: w.trust(), At: w.now, Status: w.statusFetcher()}},
+		{"offline", credential.Options{Bind: tradeclaims.BindEvidence, Trust: w.trust(), At: w.now}},
+		{"online", credential.Options{Bind: tradeclaims.BindEvidence, Trust: w.trust(), At: w.now, Status: w.statusFetcher()}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // captureEvaluator stands in for the rule engine where a test looks only at
@@ -69,12 +70,12 @@ func TestOnlyTheCustomsAuthorityRevokesOrEndorsesCertificatesOfOrigin(t *testing
 	w.must(w.sat, "certificate.endorse", CertificateEndorse{ID: "AUTH-1"})
 	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "AUTH-1", Reason: "origin verification failed"})
 	// The admin can give an agency the role.
-	w.must(w.admin, "agency.update", AgencyUpdate{ID: "us-ofac", Roles: Replacing([]string{AgencyRoleCustoms})})
+	w.must(w.admin, "agency.update", AgencyUpdate{ID: "us-ofac", Roles: wire.Replacing([]string{AgencyRoleCustoms})})
 	w.issue("AUTH-2")
 	w.must(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-2", Reason: "now customs"})
 	// And take it away: an empty list is sent as [] (not dropped as
 	// "unchanged") and leaves the agency with no role.
-	w.must(w.admin, "agency.update", AgencyUpdate{ID: "us-ofac", Roles: Replacing[string](nil)})
+	w.must(w.admin, "agency.update", AgencyUpdate{ID: "us-ofac", Roles: wire.Replacing[string](nil)})
 	w.issue("AUTH-3")
 	w.reject(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-3", Reason: "no longer customs"}, state.CodeUnauthorized, "signer")
 }

@@ -1,14 +1,12 @@
 package trade
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
+	"github.com/tradeledger/tradeledger/ledgernode/credential/tradeclaims"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
-	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
 // ExportCertificate gives the claims of a certificate version (0: current)
@@ -48,7 +46,7 @@ func ExportCertificate(v Source, network, id string, version int) (*credential.C
 		}
 	}
 	items, err := ev.resolve(v, true)
-	return CertificateClaims(network, cv.Version, cv.Reason, &cv.Certificate, cv.StatusIndex), items, err
+	return tradeclaims.CertificateClaims(network, cv.Version, cv.Reason, &cv.Certificate, cv.StatusIndex), items, err
 }
 
 // ExportLicense gives the claims of a license and the ledger evidence of
@@ -74,7 +72,7 @@ func ExportLicense(v Source, network, id string) (*credential.Claims, []Evidence
 		ev.add("right "+right.ID+" registered", right.Recorded.TxID)
 	}
 	items, err := ev.resolve(v, true)
-	return LicenseClaims(network, &l.LicenseGrant, l.Level, l.Root, right.registration(), l.StatusIndex), items, err
+	return tradeclaims.LicenseClaims(network, &l.LicenseGrant, l.Level, l.Root, registrationOf(right), l.StatusIndex), items, err
 }
 
 // EvidenceEntries are a credential's evidence entries of items.
@@ -95,35 +93,10 @@ func SetHead(items []EvidenceItem, h *chain.Head) {
 	}
 }
 
-// decodeStrict decodes outside JSON into v: unknown fields, wrong types and
-// trailing data are errors naming the field; then v is validated.
-func decodeStrict[T interface{ Validate() error }](raw []byte) (T, error) {
-	var v T
-	if len(raw) > 1<<20 {
-		return v, &tx.FieldError{Field: "body", Large: true, Message: "over 1 MiB"}
+func registrationOf(r *IPRight) *IPRightRegister {
+	if r == nil {
+		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
-		return v, tx.Fieldf("body", "", "not a valid request: %v", err)
-	}
-	if dec.More() {
-		return v, tx.Fieldf("body", "", "trailing data after the JSON object")
-	}
-	return v, v.Validate()
+	return &IPRightRegister{ID: r.ID, Type: r.Type, Office: r.Office, RegistrationNumber: r.RegistrationNumber, Title: r.Title,
+		Holder: r.Holder, Countries: r.Countries, ValidUntil: r.ValidUntil, Evidence: r.Evidence}
 }
-
-// DecodeCertificateQuery decodes and checks a certificate verdict request.
-func DecodeCertificateQuery(raw []byte) (CertificateQuery, error) {
-	return decodeStrict[CertificateQuery](raw)
-}
-
-// DecodeLicenseQuery decodes and checks a license verdict request.
-func DecodeLicenseQuery(raw []byte) (LicenseQuery, error) { return decodeStrict[LicenseQuery](raw) }
-
-// DecodeShipmentQuery decodes and checks a shipment verdict request.
-func DecodeShipmentQuery(raw []byte) (ShipmentQuery, error) { return decodeStrict[ShipmentQuery](raw) }
-
-// DecodeShipment decodes and checks a shipment file (the shipment.declare
-// payload shape), as `verify certificate --shipment FILE` reads it.
-func DecodeShipment(raw []byte) (Shipment, error) { return decodeStrict[Shipment](raw) }

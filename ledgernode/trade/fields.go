@@ -1,15 +1,28 @@
 package trade
 
 import (
-	"fmt"
-	"regexp"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+)
+
+// History events of agencies and participants, and the identity prefixes.
+const (
+	eventRegistered = "registered"
+	eventUpdated    = "updated"
+	eventSuspended  = "suspended"
+	eventReinstated = "reinstated"
+
+	identityPrefixAgency      = state.KindAgency + "/"
+	identityPrefixParticipant = state.KindParticipant + "/"
+)
+
+// List limits of the read API.
+const (
+	defaultListLimit = 100
+	maxListLimit     = 1000
 )
 
 // Rejection codes of this package (besides the core's).
@@ -27,253 +40,8 @@ const (
 	CodeSuspended              = "suspended"
 )
 
-// Record statuses and history events.
-const (
-	StatusActive    = "active"
-	StatusSuspended = "suspended"
-	StatusRevoked   = "revoked"
-	StatusWithdrawn = "withdrawn"
-
-	eventRegistered = "registered"
-	eventUpdated    = "updated"
-	eventSuspended  = "suspended"
-	eventReinstated = "reinstated"
-
-	identityPrefixAgency      = "agency/"
-	identityPrefixParticipant = "participant/"
-)
-
-// Size limits of outside input (the envelope limit bounds the total).
-const (
-	maxReasons         = 25
-	maxNameBytes       = 200
-	maxTextBytes       = 2000
-	maxListItems       = 200
-	maxKeysPerIdentity = 8
-	defaultListLimit   = 100
-	maxListLimit       = 1000
-)
-
-var (
-	// Agency and participant names: a DNS-label-like id; the identity is
-	// "agency/<id>" or "participant/<id>".
-	partyIDPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$`)
-	// Document ids (certificates, rights, licenses, shipments) are chosen by
-	// their authors: letters, digits, '.', '_' and '-', at most 128 bytes.
-	docIDPattern   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$`)
-	programPattern = regexp.MustCompile(`^[A-Z][A-Z0-9-]{1,31}$`)
-	emailPattern   = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]{1,190}$`)
-	phonePattern   = regexp.MustCompile(`^\+?[0-9 ().-]{3,32}$`)
-)
-
-// problems collects every field error of a payload, so that one rejection
-// names all of them at once. Its error is a *state.Rejection.
-type problems struct{ reasons []chain.Reason }
-
-func (p *problems) add(code, field, value, format string, args ...any) {
-	if len(p.reasons) >= maxReasons {
-		return
-	}
-	msg := fmt.Sprintf(format, args...)
-	if value != "" {
-		msg = fmt.Sprintf("%q: %s", tx.Shorten(value, 64), msg)
-	}
-	p.reasons = append(p.reasons, chain.Reason{Code: code, Field: field, Message: msg})
-}
-
-// invalid records a shape error (code "invalid").
-func (p *problems) invalid(field, value, format string, args ...any) {
-	p.add(state.CodeInvalid, field, value, format, args...)
-}
-
-func (p *problems) ok() bool { return len(p.reasons) == 0 }
-
-func (p *problems) err() error {
-	if len(p.reasons) == 0 {
-		return nil
-	}
-	return &state.Rejection{Reasons: p.reasons}
-}
-
-func (p *problems) required(field, v string) bool {
-	if strings.TrimSpace(v) == "" {
-		p.invalid(field, "", "required")
-		return false
-	}
-	return true
-}
-
-func (p *problems) text(field, v string, max int, required bool) {
-	if required && !p.required(field, v) {
-		return
-	}
-	if len(v) > max {
-		p.invalid(field, "", "%d bytes; at most %d", len(v), max)
-	}
-}
-
-func (p *problems) country(field, v string) bool {
-	if v == "" {
-		p.invalid(field, "", "required: an ISO 3166-1 alpha-2 country code such as US, MX or CA")
-		return false
-	}
-	if !ValidCountry(v) {
-		p.invalid(field, v, "not an ISO 3166-1 alpha-2 country code (upper case, e.g. US, MX, CA, GT)")
-		return false
-	}
-	return true
-}
-
-// dateRange is where the dates of a kind of record plausibly lie. A date
-// outside it (year 0001, 9999) is a typing error or an attempt to game a
-// verdict, never a document: it is refused, naming the field and the range.
-type dateRange struct {
-	from, until time.Time // from <= t < until
-	what        string
-}
-
-func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
-
-var (
-	// Trade documents: certificates of origin and entries (NAFTA, the
-	// oldest program the ledger knows, entered into force on 1994-01-01).
-	datesTrade = dateRange{day(1994, 1, 1), day(2100, 1, 1), "dates of certificates of origin and entries (NAFTA entered into force on 1994-01-01)"}
-	// IP rights and licenses run long (renewable trademarks).
-	datesIP = dateRange{day(1900, 1, 1), day(2200, 1, 1), "dates of IP rights and licenses"}
-	// Key events.
-	datesKeys = dateRange{day(2000, 1, 1), day(2200, 1, 1), "key dates"}
-	// The date a question is about.
-	datesQuery = dateRange{day(1900, 1, 1), day(2200, 1, 1), "dates a question can be about"}
-)
-
-func (r dateRange) check(t time.Time) bool { return !t.Before(r.from) && t.Before(r.until) }
-
-func (r dateRange) describe() string {
-	return fmt.Sprintf("must be between %s and %s (%s)", r.from.Format(time.DateOnly), r.until.Format(time.DateOnly), r.what)
-}
-
-// time reads a time field and checks it lies in r.
-func (p *problems) time(field, v string, required bool, r dateRange) (time.Time, bool) {
-	if v == "" {
-		if required {
-			p.invalid(field, "", "required: an RFC 3339 time in UTC such as 2026-01-02T00:00:00Z")
-		}
-		return time.Time{}, false
-	}
-	t, err := tx.ParseTime(v)
-	if err != nil {
-		p.invalid(field, v, "%v", err)
-		return time.Time{}, false
-	}
-	if !r.check(t) {
-		p.invalid(field, v, "%s", r.describe())
-		return time.Time{}, false
-	}
-	return t, true
-}
-
-func (p *problems) docID(field, v string) {
-	if !docIDPattern.MatchString(v) {
-		p.invalid(field, v, "must be 1-128 characters of letters, digits, '.', '_' or '-', starting and ending with a letter or digit")
-	}
-}
-
-func (p *problems) partyID(field, v string) {
-	if !partyIDPattern.MatchString(v) {
-		p.invalid(field, v, "must be 1-64 lower-case letters, digits, '.', '_' or '-' (e.g. acme-mx); the identity becomes kind/<id>")
-	}
-}
-
-// participantRef checks a reference to a participant identity.
-func (p *problems) participantRef(field, v string, required bool) {
-	if v == "" {
-		if required {
-			p.invalid(field, "", "required: a participant identity such as participant/acme-mx")
-		}
-		return
-	}
-	if !strings.HasPrefix(v, identityPrefixParticipant) || !partyIDPattern.MatchString(v[len(identityPrefixParticipant):]) {
-		p.invalid(field, v, "must be a participant identity such as participant/acme-mx")
-	}
-}
-
-func (p *problems) oneOf(field, v string, allowed []string) bool {
-	if !slices.Contains(allowed, v) {
-		p.invalid(field, v, "must be one of %s", strings.Join(allowed, ", "))
-		return false
-	}
-	return true
-}
-
-func (p *problems) contact(field string, c *Contact) {
-	if c == nil {
-		return
-	}
-	if c.Email != "" && !emailPattern.MatchString(c.Email) {
-		p.invalid(field+".email", c.Email, "not an email address")
-	}
-	if c.Phone != "" && !phonePattern.MatchString(c.Phone) {
-		p.invalid(field+".phone", c.Phone, "not a telephone number (digits, spaces, + ( ) . -)")
-	}
-	p.text(field+".address", c.Address, maxTextBytes, false)
-}
-
-func (p *problems) publicKeys(field string, keys []string, min int) {
-	if len(keys) < min {
-		p.invalid(field, "", "at least %d key id is required (ledgerctl keys create, then keys show)", min)
-	}
-	if len(keys) > maxKeysPerIdentity {
-		p.invalid(field, "", "%d keys; at most %d", len(keys), maxKeysPerIdentity)
-	}
-	seen := map[string]bool{}
-	for i, k := range keys {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		if _, err := tx.ParseKeyID(k); err != nil {
-			p.invalid(f, k, "must be an Ed25519 public key id, base64url without padding (43 characters)")
-		}
-		if seen[k] {
-			p.invalid(f, k, "listed twice")
-		}
-		seen[k] = true
-	}
-}
-
-// Contact is how to reach an agency or participant.
-type Contact struct {
-	Email   string `json:"email,omitempty"`
-	Phone   string `json:"phone,omitempty"`
-	Address string `json:"address,omitempty"`
-}
-
-// StatusEvent is one change of a record's status, with its transaction.
-type StatusEvent struct {
-	Time   string `json:"time"`
-	Event  string `json:"event"`
-	TxID   string `json:"txId"`
-	By     string `json:"by,omitempty"`
-	Detail string `json:"detail,omitempty"`
-}
-
-// Recorded says which transaction wrote a record, when (block time) and
-// with which key: what a verdict needs to judge the signature later.
-type Recorded struct {
-	TxID   string `json:"txId"`
-	Time   string `json:"time"`
-	KeyID  string `json:"keyId"`
-	Signer string `json:"signer"` // the key's owner, e.g. participant/acme-mx
-}
-
 func recorded(c *state.Context) Recorded {
 	return Recorded{TxID: c.TxID, Time: tx.FormatTime(c.Time), KeyID: c.Signer.KeyID, Signer: c.Signer.Owner}
-}
-
-// Revocation ends a record's validity from an effective time.
-type Revocation struct {
-	Kind      string `json:"kind"` // revoked or withdrawn
-	By        string `json:"by"`
-	Reason    string `json:"reason"`
-	Effective string `json:"effective"`
-	Recorded
 }
 
 // effectiveTime parses an optional effective time, defaulting to the block

@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
+	"github.com/tradeledger/tradeledger/ledgernode/credential/tradeclaims"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Fuzz targets for every decoder of outside input in this package: each
@@ -173,10 +175,10 @@ func fuzzQuery[Q any](f *testing.F, name string, decode func([]byte) (Q, error))
 }
 
 func FuzzDecodeCertificateQuery(f *testing.F) {
-	fuzzQuery(f, "CertificateQuery", DecodeCertificateQuery)
+	fuzzQuery(f, "CertificateQuery", wire.DecodeCertificateQuery)
 }
-func FuzzDecodeLicenseQuery(f *testing.F)  { fuzzQuery(f, "LicenseQuery", DecodeLicenseQuery) }
-func FuzzDecodeShipmentQuery(f *testing.F) { fuzzQuery(f, "ShipmentQuery", DecodeShipmentQuery) }
+func FuzzDecodeLicenseQuery(f *testing.F)  { fuzzQuery(f, "LicenseQuery", wire.DecodeLicenseQuery) }
+func FuzzDecodeShipmentQuery(f *testing.F) { fuzzQuery(f, "ShipmentQuery", wire.DecodeShipmentQuery) }
 
 // FuzzVerifyCredential feeds arbitrary credentials to the verifier with
 // the claim binder: it must never panic; a credential it does not refuse
@@ -195,20 +197,20 @@ func FuzzVerifyCredential(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		if res := credential.Verify(context.Background(), raw, credential.Options{Bind: BindEvidence}); res.Verdict == credential.NotVerified {
+		if res := credential.Verify(context.Background(), raw, credential.Options{Bind: tradeclaims.BindEvidence}); res.Verdict == credential.NotVerified {
 			f.Fatalf("setup: a genuine %s credential is refused: %+v", kind, res)
 		}
 		f.Add(raw)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		res := credential.Verify(context.Background(), raw, credential.Options{Bind: BindEvidence})
+		res := credential.Verify(context.Background(), raw, credential.Options{Bind: tradeclaims.BindEvidence})
 		if res.Verdict == credential.NotVerified {
 			return
 		}
 		if len(res.Problems) > 0 || !strings.HasPrefix(res.Issuer, "did:key:z") {
 			t.Fatalf("accepted: %+v", res)
 		}
-		if again := credential.Verify(context.Background(), raw, credential.Options{Bind: BindEvidence}); again.Verdict != res.Verdict || again.Issuer != res.Issuer {
+		if again := credential.Verify(context.Background(), raw, credential.Options{Bind: tradeclaims.BindEvidence}); again.Verdict != res.Verdict || again.Issuer != res.Issuer {
 			t.Fatalf("judged %s, then %s", res.Verdict, again.Verdict)
 		}
 		var vc map[string]any
@@ -224,7 +226,7 @@ func FuzzVerifyCredential(f *testing.F) {
 		flip[len(flip)/2] = map[bool]byte{true: 'A', false: 'B'}[flip[len(flip)/2] != 'A']
 		proof["proofValue"] = string(flip)
 		forged, _ := json.Marshal(vc)
-		if bad := credential.Verify(context.Background(), forged, credential.Options{Bind: BindEvidence}); bad.Verdict != credential.NotVerified {
+		if bad := credential.Verify(context.Background(), forged, credential.Options{Bind: tradeclaims.BindEvidence}); bad.Verdict != credential.NotVerified {
 			t.Fatalf("a changed signature still verifies: %+v", bad)
 		}
 	})

@@ -2,196 +2,16 @@ package trade
 
 import (
 	"fmt"
-	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/tradeledger/tradeledger/ledgernode/credential"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
+
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
-
-// IP right types.
-var RightTypes = []string{"trademark", "patent", "copyright", "design"}
-
-// MaxChainLength bounds a license chain: the root license and at most
-// MaxChainLength-1 generations of sub-licenses below it.
-const MaxChainLength = 10
-
-// IPRight is an intellectual-property right held by an enrolled rights
-// holder and vouched for by an agency that acts on IPR.
-type IPRight struct {
-	ID                 string   `json:"id"`
-	Type               string   `json:"type"`
-	Office             string   `json:"office"` // e.g. USPTO, IMPI, CIPO
-	RegistrationNumber string   `json:"registrationNumber"`
-	Title              string   `json:"title"`
-	Holder             string   `json:"holder"` // participant identity
-	Countries          []string `json:"countries,omitempty"`
-	ValidUntil         string   `json:"validUntil,omitempty"` // e.g. a patent's expiry
-	Evidence           string   `json:"evidence,omitempty"`
-	VouchedBy          string   `json:"vouchedBy,omitempty"`
-	Recorded           `json:"recorded"`
-}
-
-// IPRightRegister is the payload of ipright.register, signed by an agency
-// that acts on IPR.
-type IPRightRegister struct {
-	ID                 string   `json:"id"`
-	Type               string   `json:"type"`
-	Office             string   `json:"office"`
-	RegistrationNumber string   `json:"registrationNumber"`
-	Title              string   `json:"title"`
-	Holder             string   `json:"holder"`
-	Countries          []string `json:"countries,omitempty"`
-	ValidUntil         string   `json:"validUntil,omitempty"`
-	Evidence           string   `json:"evidence,omitempty"`
-}
-
-// Validate checks the payload's shape.
-func (p IPRightRegister) Validate() error {
-	var pr problems
-	pr.docID("payload.id", p.ID)
-	pr.oneOf("payload.type", p.Type, RightTypes)
-	pr.text("payload.office", p.Office, 64, true)
-	pr.text("payload.registrationNumber", p.RegistrationNumber, 64, true)
-	pr.text("payload.title", p.Title, maxNameBytes, true)
-	pr.participantRef("payload.holder", p.Holder, true)
-	checkCountries(&pr, "payload.countries", p.Countries, false)
-	checkOffice(&pr, "payload.office", p.Office, "payload.countries", p.Countries)
-	pr.time("payload.validUntil", p.ValidUntil, false, datesIP)
-	pr.text("payload.evidence", p.Evidence, maxTextBytes, false)
-	return pr.err()
-}
-
-func checkCountries(pr *problems, field string, cs []string, required bool) {
-	if required && len(cs) == 0 {
-		pr.invalid(field, "", "at least one ISO 3166-1 alpha-2 country code is required")
-	}
-	if len(cs) > 250 {
-		pr.invalid(field, "", "%d countries; at most 250", len(cs))
-		return
-	}
-	seen := map[string]bool{}
-	for i, c := range cs {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		pr.country(f, c)
-		if seen[c] {
-			pr.invalid(f, c, "listed twice")
-		}
-		seen[c] = true
-	}
-}
-
-// LicensedGoods are the goods a license covers: a description and the HS
-// chapters, headings or subheadings (prefixes) it applies to.
-type LicensedGoods struct {
-	Description string   `json:"description"`
-	HSPrefixes  []string `json:"hsPrefixes"`
-}
-
-// Sublicensing says whether the licensee may sub-license and how many
-// further levels below this license may exist (Depth >= 1 when Allowed).
-// There is no implied right to sub-license.
-type Sublicensing struct {
-	Allowed bool `json:"allowed"`
-	Depth   int  `json:"depth,omitempty"`
-}
-
-// LicenseGrant is the payload of license.grant, signed by the licensor. A
-// root license (no Parent) is granted by the right's registered holder; a
-// sub-license names its Parent, whose licensee is this licensor, and may
-// only narrow it (goods, territory, term) where the parent allows
-// sub-licensing at that depth.
-type LicenseGrant struct {
-	ID           string        `json:"id"`
-	Right        string        `json:"right"`
-	Licensor     string        `json:"licensor"`
-	Licensee     string        `json:"licensee"`
-	Goods        LicensedGoods `json:"goods"`
-	Territory    []string      `json:"territory"`
-	ValidFrom    string        `json:"validFrom"`
-	ValidUntil   string        `json:"validUntil"`
-	Sublicensing Sublicensing  `json:"sublicensing"`
-	Parent       string        `json:"parent,omitempty"`
-}
-
-// Validate checks the payload's shape.
-func (p LicenseGrant) Validate() error {
-	var pr problems
-	pr.docID("payload.id", p.ID)
-	pr.docID("payload.right", p.Right)
-	pr.participantRef("payload.licensor", p.Licensor, true)
-	pr.participantRef("payload.licensee", p.Licensee, true)
-	if p.Licensor != "" && p.Licensor == p.Licensee {
-		pr.invalid("payload.licensee", p.Licensee, "is the licensor; a license is granted to someone else")
-	}
-	pr.text("payload.goods.description", p.Goods.Description, maxTextBytes, true)
-	if len(p.Goods.HSPrefixes) == 0 {
-		pr.invalid("payload.goods.hsPrefixes", "", "at least one HS chapter, heading or subheading is required (e.g. 6109)")
-	}
-	if len(p.Goods.HSPrefixes) > 50 {
-		pr.invalid("payload.goods.hsPrefixes", "", "%d prefixes; at most 50", len(p.Goods.HSPrefixes))
-	}
-	for i, h := range p.Goods.HSPrefixes {
-		if err := CheckHSCode(h); err != nil {
-			pr.invalid(fmt.Sprintf("payload.goods.hsPrefixes[%d]", i), h, "%v", err)
-		}
-	}
-	checkCountries(&pr, "payload.territory", p.Territory, true)
-	from, okF := pr.time("payload.validFrom", p.ValidFrom, true, datesIP)
-	until, okU := pr.time("payload.validUntil", p.ValidUntil, true, datesIP)
-	if okF && okU && !until.After(from) {
-		pr.invalid("payload.validUntil", p.ValidUntil, "must be after validFrom %s", p.ValidFrom)
-	}
-	s := p.Sublicensing
-	switch {
-	case s.Depth < 0 || s.Depth >= MaxChainLength:
-		pr.invalid("payload.sublicensing.depth", fmt.Sprint(s.Depth), "must be 0-%d", MaxChainLength-1)
-	case s.Allowed && s.Depth == 0:
-		pr.invalid("payload.sublicensing.depth", "0", "sub-licensing is allowed, so give how many further levels may exist (1 or more)")
-	case !s.Allowed && s.Depth != 0:
-		pr.invalid("payload.sublicensing.depth", fmt.Sprint(s.Depth), "sub-licensing is not allowed, so depth must be 0 (omit it)")
-	}
-	if p.Parent != "" {
-		pr.docID("payload.parent", p.Parent)
-		if p.Parent == p.ID {
-			pr.invalid("payload.parent", p.Parent, "a license cannot be its own parent")
-		}
-	}
-	return pr.err()
-}
-
-// License is a recorded license with its place in its chain.
-type License struct {
-	LicenseGrant
-	Level      int         `json:"level"` // 0 for a root license
-	Root       string      `json:"root"`  // the chain's root license
-	Status     string      `json:"status"`
-	Revocation *Revocation `json:"revocation,omitempty"`
-	Recorded   Recorded    `json:"recorded"`
-	// StatusIndex places the license in the status lists (absent for
-	// licenses recorded before status lists existed).
-	StatusIndex *StatusIndex `json:"statusIndex,omitempty"`
-}
-
-// LicenseRevoke is the payload of license.revoke: by the licensor, the
-// right's holder or an agency that acts on IPR; effective from Effective
-// (default block time; it may be in the past).
-type LicenseRevoke struct {
-	ID        string `json:"id"`
-	Reason    string `json:"reason"`
-	Effective string `json:"effective,omitempty"`
-}
-
-// Validate checks the payload's shape.
-func (p LicenseRevoke) Validate() error {
-	var pr problems
-	pr.docID("payload.id", p.ID)
-	pr.text("payload.reason", p.Reason, maxTextBytes, true)
-	pr.time("payload.effective", p.Effective, false, datesIP)
-	return pr.err()
-}
 
 // LookupRight reads an IP right.
 func LookupRight(r state.Reader, id string) (*IPRight, bool, error) {
@@ -342,30 +162,30 @@ func checkNarrows(c *state.Context, p *LicenseGrant, parent *License, from, unti
 	if parent.Level+1 >= MaxChainLength {
 		return state.Reject(CodeChainTooLong, "payload.parent", "%q is at level %d; chains are limited to %d licenses", parent.ID, parent.Level, MaxChainLength)
 	}
-	var pr problems
+	var pr wire.Problems
 	if p.Sublicensing.Depth > parent.Sublicensing.Depth-1 {
-		pr.add(CodeDepthExceeded, "payload.sublicensing.depth", fmt.Sprint(p.Sublicensing.Depth),
+		pr.Add(CodeDepthExceeded, "payload.sublicensing.depth", fmt.Sprint(p.Sublicensing.Depth),
 			"the parent %s allows %d further level(s) below it, so this sub-license may allow at most %d", parent.ID, parent.Sublicensing.Depth, parent.Sublicensing.Depth-1)
 	}
 	for i, h := range p.Goods.HSPrefixes {
-		if !slices.ContainsFunc(parent.Goods.HSPrefixes, func(ph string) bool { return hsCovers(ph, h) }) {
-			pr.add(CodeWiderThanParent, fmt.Sprintf("payload.goods.hsPrefixes[%d]", i), h, "is outside the parent %s's goods %s", parent.ID, strings.Join(parent.Goods.HSPrefixes, ", "))
+		if !slices.ContainsFunc(parent.Goods.HSPrefixes, func(ph string) bool { return wire.HSCovers(ph, h) }) {
+			pr.Add(CodeWiderThanParent, fmt.Sprintf("payload.goods.hsPrefixes[%d]", i), h, "is outside the parent %s's goods %s", parent.ID, strings.Join(parent.Goods.HSPrefixes, ", "))
 		}
 	}
 	for i, t := range p.Territory {
 		if !slices.Contains(parent.Territory, t) {
-			pr.add(CodeWiderThanParent, fmt.Sprintf("payload.territory[%d]", i), t, "is outside the parent %s's territory %s", parent.ID, strings.Join(parent.Territory, ", "))
+			pr.Add(CodeWiderThanParent, fmt.Sprintf("payload.territory[%d]", i), t, "is outside the parent %s's territory %s", parent.ID, strings.Join(parent.Territory, ", "))
 		}
 	}
 	pf, _ := tx.ParseTime(parent.ValidFrom)
 	pu, _ := tx.ParseTime(parent.ValidUntil)
 	if from.Before(pf) {
-		pr.add(CodeWiderThanParent, "payload.validFrom", p.ValidFrom, "is before the parent %s's term starts (%s)", parent.ID, parent.ValidFrom)
+		pr.Add(CodeWiderThanParent, "payload.validFrom", p.ValidFrom, "is before the parent %s's term starts (%s)", parent.ID, parent.ValidFrom)
 	}
 	if until.After(pu) {
-		pr.add(CodeWiderThanParent, "payload.validUntil", p.ValidUntil, "is after the parent %s's term ends (%s)", parent.ID, parent.ValidUntil)
+		pr.Add(CodeWiderThanParent, "payload.validUntil", p.ValidUntil, "is after the parent %s's term ends (%s)", parent.ID, parent.ValidUntil)
 	}
-	return pr.err()
+	return pr.Err()
 }
 
 // ancestors lists a license and its ancestors up to the root, as maps for
@@ -471,21 +291,6 @@ func revokeLicenseStatus(c *state.Context, lic *License, depth int) error {
 		}
 	}
 	return nil
-}
-
-// LicenseFilter selects licenses in ListLicenses: by Licensee or Licensor
-// (optionally narrowed to Right), by Right alone, or the children of Parent.
-type LicenseFilter struct {
-	Licensee, Licensor, Right, Parent string
-	After                             string
-	Limit                             int
-}
-
-// LicensePage is one page of a license listing, each with its effective
-// status.
-type LicensePage struct {
-	Licenses []*LicenseView `json:"licenses"`
-	Next     string         `json:"next,omitempty"`
 }
 
 // ListLicenses answers a listing through the license index.

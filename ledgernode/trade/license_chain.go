@@ -7,98 +7,8 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
-
-// License answers. AnswerNotFound: the license the question starts from
-// is not recorded at the height asked, so nothing was judged.
-const (
-	AnswerYes      = "yes"
-	AnswerNo       = "no"
-	AnswerNotFound = "not-found"
-)
-
-// LicenseQuery asks: may Importer import goods of HS code HSCode bearing
-// Right into Country at At?
-type LicenseQuery struct {
-	Importer string `json:"importer"`
-	HSCode   string `json:"hsCode"`
-	Right    string `json:"right"`
-	Country  string `json:"country"`
-	At       string `json:"at,omitempty"` // default: the ledger head's time
-	// License starts the walk at this license (held by Importer) instead
-	// of trying every license Importer holds for Right.
-	License string `json:"license,omitempty"`
-	NoProof bool   `json:"noProof,omitempty"`
-}
-
-// Validate checks a query's shape.
-func (q LicenseQuery) Validate() error {
-	var pr problems
-	pr.participantRef("importer", q.Importer, true)
-	if err := CheckTariffLine(q.HSCode); err != nil {
-		if err2 := CheckHSCode(q.HSCode); err2 != nil {
-			pr.invalid("hsCode", q.HSCode, "%v", err)
-		}
-	}
-	if q.Right == "" && q.License == "" {
-		pr.invalid("right", "", "required: the IP right on the goods (or the license to start from)")
-	}
-	if q.Right != "" {
-		pr.docID("right", q.Right)
-	}
-	if q.License != "" {
-		pr.docID("license", q.License)
-	}
-	pr.country("country", q.Country)
-	pr.time("at", q.At, false, datesQuery)
-	return pr.err()
-}
-
-// PathStep is one license on the path from the importer's license (step 0)
-// to the rights holder's root license.
-type PathStep struct {
-	Step       int     `json:"step"`
-	License    string  `json:"license"`
-	Licensor   string  `json:"licensor,omitempty"`
-	Licensee   string  `json:"licensee,omitempty"`
-	Level      int     `json:"level"`
-	ValidFrom  string  `json:"validFrom,omitempty"`
-	ValidUntil string  `json:"validUntil,omitempty"`
-	Status     string  `json:"status"` // ok, fail
-	Checks     []Check `json:"checks"`
-}
-
-// StepFailure is the first failing step of a path and why.
-type StepFailure struct {
-	Step    int    `json:"step"`
-	License string `json:"license,omitempty"`
-	Code    string `json:"code"`
-	Reason  string `json:"reason"`
-}
-
-// Alternative summarises another candidate path that was tried.
-type Alternative struct {
-	License string       `json:"license"`
-	Answer  string       `json:"answer"`
-	Failure *StepFailure `json:"failure,omitempty"`
-}
-
-// LicenseVerdict answers `verify license`: yes or no, the path as
-// evidence and, on no, the first failing step and the reason.
-type LicenseVerdict struct {
-	Answer string       `json:"answer"`
-	Query  LicenseQuery `json:"query"`
-	At     string       `json:"at"` // the date the question is about
-	// Height and LedgerTime are what the ledger knew (see CertificateVerdict).
-	Height       uint64         `json:"height"`
-	LedgerTime   string         `json:"ledgerTime"`
-	Warnings     []Check        `json:"warnings"`         // the chosen path's warnings
-	Holder       string         `json:"holder,omitempty"` // the right's registered holder
-	Path         []PathStep     `json:"path"`
-	Failure      *StepFailure   `json:"failure,omitempty"`
-	Alternatives []Alternative  `json:"alternatives,omitempty"`
-	Evidence     []EvidenceItem `json:"evidence"`
-}
 
 // VerifyLicense walks from the licenses the importer holds for the right
 // up to the rights holder and answers whether one path covers the goods,
@@ -319,7 +229,7 @@ func walkChain(r Source, q LicenseQuery, start string, at time.Time, ev *evidenc
 		}
 
 		// Scope: goods and territory cover the shipment.
-		if slices.ContainsFunc(l.Goods.HSPrefixes, func(p string) bool { return hsCovers(p, q.HSCode) }) {
+		if slices.ContainsFunc(l.Goods.HSPrefixes, func(p string) bool { return wire.HSCovers(p, q.HSCode) }) {
 			pass(&st, "goods", "HS %s is covered by %s", q.HSCode, strings.Join(l.Goods.HSPrefixes, ", "))
 		} else {
 			fail(&st, "goods", "goods_not_covered", "license %s covers HS %s, not %s", l.ID, strings.Join(l.Goods.HSPrefixes, ", "), q.HSCode)

@@ -13,33 +13,6 @@ import (
 // sub-license under a revoked parent is not in force, whatever its own
 // record says (there is no license without the licensor's own right).
 
-// Effective statuses of a license.
-const (
-	EffectiveActive        = "active"
-	EffectiveRevoked       = StatusRevoked
-	EffectiveNotYetValid   = "not-yet-valid"
-	EffectiveExpired       = "expired"
-	EffectiveParentRevoked = "parent-revoked"
-	EffectiveParentExpired = "parent-expired"
-	EffectiveBrokenChain   = "broken-chain"
-)
-
-// EffectiveStatus is whether a license is in force at a time, and why not:
-// License names the license on the chain that decides it.
-type EffectiveStatus struct {
-	Status  string `json:"status"`
-	At      string `json:"at"`
-	License string `json:"license,omitempty"`
-	Reason  string `json:"reason,omitempty"`
-}
-
-// LicenseView is a license as the API shows it: the record and its
-// effective status at the view's time.
-type LicenseView struct {
-	License
-	Effective *EffectiveStatus `json:"effective"`
-}
-
 // EffectiveStatusOf walks from l up to its root (bounded by
 // MaxChainLength) and says whether l is in force at `at`: not revoked (the
 // revocation's effective time counts), in term, and every license above it

@@ -30,22 +30,6 @@ import (
 // BucketStatus holds the status list counters and bitstrings.
 const BucketStatus = "trade.status"
 
-// StatusIndex is the place of a record in the status lists, as the ledger
-// assigned it (and as the receipt of the record's transaction says).
-type StatusIndex struct {
-	Revocation uint64 `json:"revocation"`
-	Suspension uint64 `json:"suspension"`
-}
-
-// Refs are the credential status entries of a record.
-func (s *StatusIndex) Refs() []credential.StatusRef {
-	if s == nil {
-		return nil
-	}
-	return []credential.StatusRef{{Purpose: credential.PurposeRevocation, Index: s.Revocation},
-		{Purpose: credential.PurposeSuspension, Index: s.Suspension}}
-}
-
 func statusListKey(purpose string, page uint64) string {
 	return ikey("list", purpose, fmt.Sprintf("%010d", page))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Source is what verdicts read: a consistent view of the state with the
@@ -23,49 +24,7 @@ type Source interface {
 	Meta() state.Meta
 }
 
-// Certificate verdicts, from the most severe. VerdictNotFound stands apart:
-// the ledger holds no such record at the height asked (which may only mean
-// that this node has not applied it yet), so nothing was judged.
-const (
-	VerdictNotFound    = "not-found"
-	VerdictInvalid     = "invalid"
-	VerdictRevoked     = "revoked"
-	VerdictSuperseded  = "superseded"
-	VerdictExpired     = "expired"
-	VerdictNotYetValid = "not-yet-valid"
-	VerdictValid       = "valid"
-)
-
 var verdictOrder = []string{VerdictInvalid, VerdictRevoked, VerdictSuperseded, VerdictExpired, VerdictNotYetValid, VerdictValid}
-
-// Check results. A warning does not change the verdict; it says something
-// a person relying on it must know (a record made after the date asked, an
-// agency rule's Audit finding).
-const (
-	ResultPass = "pass"
-	ResultFail = "fail"
-	ResultInfo = "info"
-	ResultWarn = "warn"
-)
-
-// Warning codes.
-const (
-	// CodeRecordedAfter: a record the verdict relies on was recorded on the
-	// ledger after the date the question is about, so on that date the
-	// ledger did not know it (a late certificate, a backdated revocation).
-	CodeRecordedAfter = "recorded_after"
-	// CodeAgencyFinding: an agency rule under Audit or DryRun failed (or
-	// could not be evaluated) when the record was written.
-	CodeAgencyFinding = "agency_finding"
-)
-
-// Check is one rule a verdict evaluated, with its outcome.
-type Check struct {
-	Name    string `json:"name"`
-	Result  string `json:"result"`         // pass, fail, info, warn
-	Code    string `json:"code,omitempty"` // on fail and warn: a stable code
-	Message string `json:"message"`
-}
 
 // checkList gathers a verdict's checks: every one, the failed ones (the
 // reasons) and the warnings.
@@ -120,15 +79,6 @@ func (l *checkList) findings(what string, fs []chain.Finding) {
 			Message: fmt.Sprintf("%s: %s v%d (%s) %s: %s", what, rule, f.Version, f.Enforcement, f.Result, f.Message)})
 	}
 	l.add(Check{Name: "agency rules", Result: ResultInfo, Message: fmt.Sprintf("%s: %d agency rule(s) evaluated when it was recorded, %d passed", what, len(fs), passed)})
-}
-
-// EvidenceItem is a record a verdict relied on: its transaction, receipt
-// and inclusion proof against a signed head (verify.Evidence), so that a
-// verifier can check each one without trusting the node that answered.
-type EvidenceItem struct {
-	Role     string           `json:"role"`
-	TxID     string           `json:"txId"`
-	Evidence *verify.Evidence `json:"evidence,omitempty"`
 }
 
 // evidenceSet gathers the transactions a verdict relied on, once each.
@@ -250,61 +200,6 @@ func parseAt(field, at string, def time.Time) (time.Time, error) {
 		return time.Time{}, &tx.FieldError{Field: field, Value: at, Message: err.Error()}
 	}
 	return t, nil
-}
-
-// CertificateQuery asks for a certificate's verdict.
-type CertificateQuery struct {
-	ID string `json:"id"`
-	// Version picks a version (0: the current one); an older version is
-	// superseded from the time the next one was recorded.
-	Version int `json:"version,omitempty"`
-	// At is when the question is asked about (default: the shipment's entry
-	// date, else the ledger head's time).
-	At string `json:"at,omitempty"`
-	// Shipment, when given, must be covered by the certificate: goods lines
-	// that reference it (or all lines when none references a certificate).
-	Shipment *Shipment `json:"shipment,omitempty"`
-	// RequireEndorsement fails a certificate no exporting-country agency
-	// endorsed.
-	RequireEndorsement bool `json:"requireEndorsement,omitempty"`
-	// NoProof leaves the inclusion proofs out (evidence ids only).
-	NoProof bool `json:"noProof,omitempty"`
-}
-
-// Validate checks a query's shape.
-func (q CertificateQuery) Validate() error {
-	var pr problems
-	pr.docID("id", q.ID)
-	if q.Version < 0 {
-		pr.invalid("version", fmt.Sprint(q.Version), "must be a version number or omitted")
-	}
-	pr.time("at", q.At, false, datesQuery)
-	if q.Shipment != nil {
-		if err := q.Shipment.validate("shipment", false); !err.ok() {
-			pr.reasons = append(pr.reasons, err.reasons...)
-		}
-	}
-	return pr.err()
-}
-
-// CertificateVerdict answers `verify certificate`.
-type CertificateVerdict struct {
-	Certificate string `json:"certificate"`
-	Version     int    `json:"version,omitempty"`
-	Current     int    `json:"current,omitempty"`
-	Program     string `json:"program,omitempty"`
-	At          string `json:"at"` // the date the question is about
-	// Height and LedgerTime are what the ledger knew: its state at that
-	// height, whose block time is LedgerTime (the head, or a past height
-	// asked with asOfHeight or knownAt).
-	Height     uint64         `json:"height"`
-	LedgerTime string         `json:"ledgerTime"`
-	Verdict    string         `json:"verdict"`
-	Reasons    []Check        `json:"reasons"`  // every failed check
-	Warnings   []Check        `json:"warnings"` // what does not change the verdict but must be seen
-	Checks     []Check        `json:"checks"`   // everything evaluated
-	Endorsed   bool           `json:"endorsed"`
-	Evidence   []EvidenceItem `json:"evidence"`
 }
 
 // VerifyCertificate judges a certificate at q.At. It reads a bounded number
@@ -494,9 +389,9 @@ func shipmentCoverage(ct *Certificate, id string, s *Shipment) []Check {
 	if s.DestinationCountry != "" && s.DestinationCountry != ct.ImportCountry {
 		fail("the shipment enters %s; the certificate covers imports into %s", s.DestinationCountry, ct.ImportCountry)
 	}
-	lines := s.linesFor(id)
+	lines := linesFor(s, id)
 	for _, l := range lines {
-		idx := ct.goodsFor(l.HSCode)
+		idx := goodsFor(ct, l.HSCode)
 		if len(idx) == 0 {
 			fail("line %d: HS %s is not among the certificate's goods (%s)", l.Line, l.HSCode, strings.Join(ct.HSCodes(), ", "))
 			continue
@@ -510,6 +405,33 @@ func shipmentCoverage(ct *Certificate, id string, s *Shipment) []Check {
 	}
 	if len(out) == 0 {
 		out = append(out, Check{Name: "shipment", Result: ResultPass, Message: fmt.Sprintf("covers %d line(s) of shipment %s", len(lines), s.ID)})
+	}
+	return out
+}
+
+// linesFor lists the lines that reference certificate id, or every line
+// when no line references any certificate.
+func linesFor(s *Shipment, id string) []ShipmentLine {
+	var out []ShipmentLine
+	referenced := false
+	for _, l := range s.Lines {
+		referenced = referenced || l.Certificate != ""
+		if l.Certificate == id {
+			out = append(out, l)
+		}
+	}
+	if !referenced {
+		return s.Lines
+	}
+	return out
+}
+
+func goodsFor(ct *Certificate, hs string) []int {
+	var out []int
+	for i, g := range ct.Goods {
+		if wire.HSCovers(g.HSCode, hs) {
+			out = append(out, i)
+		}
 	}
 	return out
 }

@@ -1,10 +1,7 @@
-// Package wire holds the wire types of the node's HTTP API, shared by the
-// server and the Go client. Types only: no behaviour, no transport.
 package wire
 
 import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 )
@@ -97,8 +94,8 @@ type MemberRequest struct {
 
 // IdentityResponse answers GET /v1/identities/{id}.
 type IdentityResponse struct {
-	Identity state.Identity `json:"identity"`
-	Keys     []*state.Key   `json:"keys"`
+	Identity Identity `json:"identity"`
+	Keys     []*Key   `json:"keys"`
 }
 
 // TypeInfo is one transaction type.

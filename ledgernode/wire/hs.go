@@ -1,4 +1,4 @@
-package trade
+package wire
 
 import (
 	"errors"
@@ -210,7 +210,7 @@ func HSDescription(code string) string {
 	return ""
 }
 
-// hsCovers says whether a prefix (chapter, heading or subheading) covers code.
-func hsCovers(prefix, code string) bool {
+// HSCovers says whether a prefix (chapter, heading or subheading) covers code.
+func HSCovers(prefix, code string) bool {
 	return len(prefix) <= len(code) && code[:len(prefix)] == prefix
 }

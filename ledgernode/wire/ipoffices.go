@@ -1,4 +1,4 @@
-package trade
+package wire
 
 import (
 	"fmt"
@@ -56,7 +56,7 @@ func officeTerritory(office string) (territory []string, international, ok bool)
 
 // checkOffice checks an office and that every country of a right lies in
 // its territory.
-func checkOffice(pr *problems, officeField, office, countriesField string, countries []string) {
+func checkOffice(pr *Problems, officeField, office, countriesField string, countries []string) {
 	if office == "" {
 		return // required is reported by the caller
 	}

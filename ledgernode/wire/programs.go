@@ -1,4 +1,4 @@
-package trade
+package wire
 
 import (
 	"fmt"
@@ -69,7 +69,8 @@ func ProgramNames() []string {
 // licenses); an agency that vouches for rights declares it.
 const ProgramIPR = "IPR"
 
-func (p *Program) hasCountry(c string) bool { return slices.Contains(p.Countries, c) }
+// HasCountry says whether c is a party to the program.
+func (p *Program) HasCountry(c string) bool { return slices.Contains(p.Countries, c) }
 
 // dates is where a certification's blanket period may lie: from the day
 // the agreement entered into force.

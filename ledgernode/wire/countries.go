@@ -1,4 +1,4 @@
-package trade
+package wire
 
 //go:generate go run ./internal/gencountries /usr/share/iso-codes/json/iso_3166-1.json countries_table.go
 

@@ -1,4 +1,4 @@
-package trade
+package tradeclaims
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Records as W3C Verifiable Credentials. What a credential claims is a
@@ -24,7 +25,7 @@ import (
 
 // CertificateClaims are the claims of version `version` of a certificate
 // as its certifier signed it (reason: the amendment's reason).
-func CertificateClaims(network string, version int, reason string, ct *Certificate, st *StatusIndex) *credential.Claims {
+func CertificateClaims(network string, version int, reason string, ct *wire.Certificate, st *wire.StatusIndex) *credential.Claims {
 	typ := "CertificationOfOrigin"
 	if ct.Program == "USMCA" {
 		typ = "USMCACertificationOfOrigin"
@@ -67,7 +68,7 @@ func CertificateClaims(network string, version int, reason string, ct *Certifica
 		subject["exporter"] = partyClaims(network, ct.Exporter)
 	}
 	if p := ct.Producer; p != nil {
-		if p.Name == ProducerUponRequest {
+		if p.Name == wire.ProducerUponRequest {
 			subject["producerConfidential"] = true
 		} else {
 			subject["producer"] = partyClaims(network, p)
@@ -75,7 +76,7 @@ func CertificateClaims(network string, version int, reason string, ct *Certifica
 	}
 	if ct.Importer != nil {
 		subject["importer"] = partyClaims(network, ct.Importer)
-	} else if ct.CertifierRole != RoleImporter {
+	} else if ct.CertifierRole != wire.RoleImporter {
 		subject["importerUnknown"] = true
 	}
 	if bp := ct.BlanketPeriod; bp != nil {
@@ -97,11 +98,11 @@ func CertificateClaims(network string, version int, reason string, ct *Certifica
 		ValidFrom:  tx.FormatTime(from),
 		ValidUntil: tx.FormatTime(until),
 		Subject:    subject,
-		Status:     st.Refs(),
+		Status:     statusRefs(st),
 	}
 }
 
-func partyClaims(network string, p *Party) map[string]any {
+func partyClaims(network string, p *wire.Party) map[string]any {
 	o := map[string]any{"type": []any{"Organization"}, "name": p.Name}
 	if p.ID != "" {
 		o["id"] = credential.ID(network, "identity", p.ID, 0)
@@ -132,7 +133,7 @@ func partyClaims(network string, p *Party) map[string]any {
 // with its level and root as the ledger recorded them and the right it
 // licenses as the agency registered it (nil when unknown). A sub-license
 // extends its parent's credential; a root license extends the right.
-func LicenseClaims(network string, g *LicenseGrant, level int, root string, right *IPRightRegister, st *StatusIndex) *credential.Claims {
+func LicenseClaims(network string, g *wire.LicenseGrant, level int, root string, right *wire.IPRightRegister, st *wire.StatusIndex) *credential.Claims {
 	ext := credential.ID(network, "right", g.Right, 0)
 	if g.Parent != "" {
 		ext = credential.ID(network, "license", g.Parent, 0)
@@ -172,16 +173,8 @@ func LicenseClaims(network string, g *LicenseGrant, level int, root string, righ
 		ValidFrom:  g.ValidFrom,
 		ValidUntil: g.ValidUntil,
 		Subject:    subject,
-		Status:     st.Refs(),
+		Status:     statusRefs(st),
 	}
-}
-
-func (r *IPRight) registration() *IPRightRegister {
-	if r == nil {
-		return nil
-	}
-	return &IPRightRegister{ID: r.ID, Type: r.Type, Office: r.Office, RegistrationNumber: r.RegistrationNumber, Title: r.Title,
-		Holder: r.Holder, Countries: r.Countries, ValidUntil: r.ValidUntil, Evidence: r.Evidence}
 }
 
 func stringsAny(ss []string) []any {
@@ -266,10 +259,10 @@ func BindEvidence(records []verify.Evidence) (*credential.Binding, []credential.
 	p := recs[primary]
 	b.RecordSigners = []string{p.signed.Signer}
 	var result struct {
-		Version     int          `json:"version"`
-		Level       int          `json:"level"`
-		Root        string       `json:"root"`
-		StatusIndex *StatusIndex `json:"statusIndex"`
+		Version     int               `json:"version"`
+		Level       int               `json:"level"`
+		Root        string            `json:"root"`
+		StatusIndex *wire.StatusIndex `json:"statusIndex"`
 	}
 	if len(p.receipt.Result) > 0 {
 		if err := json.Unmarshal(p.receipt.Result, &result); err != nil {
@@ -288,14 +281,14 @@ func BindEvidence(records []verify.Evidence) (*credential.Binding, []credential.
 	}
 	switch p.signed.Type {
 	case "certificate.issue", "certificate.amend":
-		var ct Certificate
+		var ct wire.Certificate
 		reason, version := "", 1
 		if p.signed.Type == "certificate.issue" {
 			if !payload(p.i, p.signed, &ct) {
 				return nil, probs
 			}
 		} else {
-			var am CertificateAmend
+			var am wire.CertificateAmend
 			if !payload(p.i, p.signed, &am) {
 				return nil, probs
 			}
@@ -321,11 +314,11 @@ func BindEvidence(records []verify.Evidence) (*credential.Binding, []credential.
 			}
 		}
 	case "license.grant":
-		var g LicenseGrant
+		var g wire.LicenseGrant
 		if !payload(p.i, p.signed, &g) {
 			return nil, probs
 		}
-		var right *IPRightRegister
+		var right *wire.IPRightRegister
 		for _, r := range recs {
 			if r.i == p.i {
 				continue
@@ -333,7 +326,7 @@ func BindEvidence(records []verify.Evidence) (*credential.Binding, []credential.
 			ref := r.payloadID()
 			switch {
 			case r.signed.Type == "ipright.register" && ref == g.Right:
-				var reg IPRightRegister
+				var reg wire.IPRightRegister
 				if payload(r.i, r.signed, &reg) {
 					right = &reg
 				}
@@ -380,4 +373,13 @@ func revokedText(what string, r evidenceRecord) string {
 	}
 	_ = json.Unmarshal(r.signed.Payload, &p)
 	return fmt.Sprintf("%s %s by key %s from %s (recorded %s): %s", what, res.Status, tx.FingerprintOf(r.signed.Signer), res.Effective, r.receipt.Time, p.Reason)
+}
+
+// statusRefs are the credential status entries of a record.
+func statusRefs(s *wire.StatusIndex) []credential.StatusRef {
+	if s == nil {
+		return nil
+	}
+	return []credential.StatusRef{{Purpose: credential.PurposeRevocation, Index: s.Revocation},
+		{Purpose: credential.PurposeSuspension, Index: s.Suspension}}
 }
