@@ -136,6 +136,16 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 	if n.Spec.DeletionPolicy == ledgerv1.DeletionDelete {
 		whenDeleted = appsv1.DeletePersistentVolumeClaimRetentionPolicyType
 	}
+	// A member removed by a scale-down has left the Raft configuration:
+	// its data is of no further use, and a later scale-up must join with an
+	// empty volume. But a recovery scales to 0 to stop every node, and
+	// whenScaled Delete would then delete every claim, the survivor's too:
+	// while it stops the nodes, claims are kept (the recovery deletes the
+	// lost members' claims itself), set in the same update as the 0.
+	whenScaled := appsv1.DeletePersistentVolumeClaimRetentionPolicyType
+	if recoveryStopsNodes(n) {
+		whenScaled = appsv1.RetainPersistentVolumeClaimRetentionPolicyType
+	}
 	size := resource.MustParse("1Gi")
 	if s := n.Spec.Storage.Size; s != nil && !s.IsZero() {
 		size = *s
@@ -152,11 +162,8 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 			PodManagementPolicy:  appsv1.ParallelPodManagement,
 			UpdateStrategy:       appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType},
 			RevisionHistoryLimit: ptr.To[int32](5),
-			// A member removed by a scale-down has left the Raft
-			// configuration: its data is of no further use, and a later
-			// scale-up must join with an empty volume.
 			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
-				WhenDeleted: whenDeleted, WhenScaled: appsv1.DeletePersistentVolumeClaimRetentionPolicyType},
+				WhenDeleted: whenDeleted, WhenScaled: whenScaled},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: annotations},
 				Spec: corev1.PodSpec{

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -301,9 +302,21 @@ func TestTheRecoverJobRunsLedgernodeRecoverOnTheSurvivorsOwnClaimAsTheNodeDoes(t
 	if env := envOf(buildStatefulSet(n, testBuild("x"), 3).Spec.Template.Spec.Containers[0]); env["LEDGERNODE_NO_BOOTSTRAP"] != "true" {
 		t.Error("no LEDGERNODE_NO_BOOTSTRAP after a recovery request")
 	}
+	// Scaled to 0 with whenScaled: Delete, the StatefulSet controller
+	// deletes every claim, the survivor's too (found by the E2E step on a
+	// real cluster: the recover Job then waited for a claim that was gone).
+	for _, ph := range []ledgerv1.RecoveryPhase{ledgerv1.RecoveryStoppingNodes, ledgerv1.RecoveryClearingVolumes, ledgerv1.RecoveryRecovering} {
+		n.Status.Recovery.Phase = ph
+		if p := buildStatefulSet(n, testBuild("x"), statefulSetReplicas(n, nil, nil)).Spec.PersistentVolumeClaimRetentionPolicy; p.WhenScaled != appsv1.RetainPersistentVolumeClaimRetentionPolicyType {
+			t.Errorf("%s: the StatefulSet scaled to 0 with whenScaled %s: the survivor's claim would be deleted", ph, p.WhenScaled)
+		}
+	}
 	n.Status.Recovery.Phase = ledgerv1.RecoveryRestarting
 	if got := statefulSetReplicas(n, nil, nil); got != 3 {
 		t.Errorf("replicas once restarting: %d, want 3", got)
+	}
+	if p := buildStatefulSet(n, testBuild("x"), 3).Spec.PersistentVolumeClaimRetentionPolicy; p.WhenScaled != appsv1.DeletePersistentVolumeClaimRetentionPolicyType {
+		t.Errorf("once restarting, whenScaled %s: a member removed later must leave its claim behind it deleted", p.WhenScaled)
 	}
 	n.Status.Recovery = nil
 	if _, ok := envOf(buildStatefulSet(n, testBuild("x"), 3).Spec.Template.Spec.Containers[0])["LEDGERNODE_NO_BOOTSTRAP"]; ok {

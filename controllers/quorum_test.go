@@ -339,6 +339,9 @@ var _ = Describe("LedgerNetwork quorum loss", Ordered, func() {
 			g.Expect(rec.Message).To(ContainSubstring("recovering from " + survivor))
 			sts := statefulSetNow(g, net)
 			g.Expect(*sts.Spec.Replicas).To(Equal(int32(0)))
+			// In the same object: scaled to 0 with whenScaled Delete, the
+			// StatefulSet controller would delete the survivor's claim.
+			g.Expect(sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled).To(Equal(appsv1.RetainPersistentVolumeClaimRetentionPolicyType))
 			g.Expect(envOf(sts.Spec.Template.Spec.Containers[0])).To(HaveKeyWithValue("LEDGERNODE_NO_BOOTSTRAP", "true"))
 			g.Expect(eventsAbout(g, "RecoveryStarted")).NotTo(BeEmpty())
 		}, eventually, tick).Should(Succeed())
