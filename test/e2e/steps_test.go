@@ -807,6 +807,12 @@ var _ = Describe("tradeledger on a real cluster", Ordered, ContinueOnFailure, fu
 		Expect(p.Status.ContainerStatuses[0].State.Terminated.ExitCode).To(BeZero(), logs)
 		Expect(logs).To(MatchRegexp(`(?m)^yes\s+customs-e2e\s+%d\s`, b.Status.Height))
 	})
+
+	// On a network of its own (quorum_test.go): the customs network and
+	// every other step are left alone.
+	It("quorum loss: two of three pods unschedulable with their volumes deleted → QuorumLost; recover-from brings back 3 Ready voters with every acknowledged write", func() {
+		quorumLossAndRecovery()
+	})
 })
 
 const (

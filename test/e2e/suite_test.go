@@ -42,7 +42,7 @@ var _ = BeforeSuite(func() {
 	Expect(out).To(ContainSubstring("True"), "a node must be Ready")
 	// A previous run's leftovers would make this one meaningless.
 	_, _ = run(3*time.Minute, nil, e.helm, "uninstall", releaseName, "-n", operatorNS, "--wait", "--kubeconfig", e.kubeconfig)
-	for _, ns := range []string{netNS, agencyNSUS, agencyNSMX, agencyNSRogue} {
+	for _, ns := range []string{netNS, agencyNSUS, agencyNSMX, agencyNSRogue, quorumNS} {
 		_, _ = e.k("delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=120s")
 	}
 })
@@ -95,7 +95,7 @@ var _ = ReportAfterSuite("summary", func(r Report) {
 var _ = ReportAfterEach(func(r SpecReport) {
 	if r.State.Is(types.SpecStateFailureStates) && e.kubectl != "" {
 		fmt.Fprintf(GinkgoWriter, "\n######## step failed: %s: dumping cluster state\n", r.LeafNodeText)
-		e.dump(netNS, agencyNSUS, agencyNSMX, agencyNSRogue)
+		e.dump(netNS, agencyNSUS, agencyNSMX, agencyNSRogue, quorumNS)
 	}
 })
 

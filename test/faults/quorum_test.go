@@ -199,8 +199,9 @@ type quorumCase struct {
 	// they are lost; else the survivor is the leader, a member of the last
 	// quorum.
 	lagging bool
-	// newMembers: the spares (new ids), or the wiped members' own ids
-	// started empty with --no-bootstrap (what the operator's pods do).
+	// spares: the two members added are the spares (new ids); else the
+	// wiped members' own ids, started empty with --no-bootstrap (what the
+	// operator's pods do).
 	spares bool
 }
 
