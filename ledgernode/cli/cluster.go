@@ -27,8 +27,12 @@ func (a *App) clusterStatusCmd() *cobra.Command {
 			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.Status, error) {
 				return c.Status(ctx, false)
 			}, func(w io.Writer, st *wire.Status) {
-				fmt.Fprintf(w, "network %s, leader %s, height %d, tree size %d, block time %s\n\n", st.Network, dash(st.Leader), st.Height, st.TreeSize, st.BlockTime)
-				row(w, "MEMBER", "SUFFRAGE", "STATE", "HEIGHT", "APPLIED INDEX", "API", "NOTE")
+				fmt.Fprintf(w, "network %s, leader %s, height %d, tree size %d, block time %s\n", st.Network, dash(st.Leader), st.Height, st.TreeSize, st.BlockTime)
+				if st.ClockSkew != "" {
+					fmt.Fprintf(w, "CLOCK SKEW: %s\n", st.ClockSkew)
+				}
+				fmt.Fprintln(w)
+				row(w, "MEMBER", "SUFFRAGE", "STATE", "HEIGHT", "APPLIED INDEX", "CLOCK", "API", "NOTE")
 				for _, m := range st.Members {
 					state := m.State
 					if m.Leader {
@@ -38,11 +42,25 @@ func (a *App) clusterStatusCmd() *cobra.Command {
 					if !m.Reachable {
 						note = "unreachable: " + m.Error
 					}
-					row(w, m.ID, m.Suffrage, dash(state), m.Height, m.AppliedIndex, dash(m.APIAddr), note)
+					row(w, m.ID, m.Suffrage, dash(state), m.Height, m.AppliedIndex, clockColumn(m), dash(m.APIAddr), note)
 				}
 			})
 		},
 	}
+}
+
+// clockColumn is a member's clock against the voters' median, as the
+// answering node measured it ("-": not measured; "skewed": beyond the
+// bound).
+func clockColumn(m wire.Member) string {
+	if m.ClockOffsetSeconds == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("%+.1fs", *m.ClockOffsetSeconds)
+	if m.ClockSkewed {
+		s += " skewed"
+	}
+	return s
 }
 
 func (a *App) admin() (*client.Admin, error) {

@@ -41,7 +41,11 @@ type Config struct {
 	TransportTimeout time.Duration
 	// Clock is the leader's clock for block times (default time.Now). The
 	// state machine forces block times strictly increasing whatever it says.
-	Clock        func() time.Time
+	Clock func() time.Time
+	// ClockGate, if set, must agree before the leader stamps a block with
+	// its Clock (clockcheck.Monitor: a quorum of voters' clocks within the
+	// bound); nil proposes whatever the clock says.
+	ClockGate    ClockGate
 	TLS          *pki.Reloader
 	Store        *state.Store
 	Logger       *slog.Logger

@@ -13,6 +13,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/metrics"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
 // fsm feeds committed Raft entries to the state machine. Apply reads only
@@ -23,10 +24,13 @@ type fsm struct {
 	log      *slog.Logger
 	metrics  *metrics.Node
 	dispatch map[string]func(payload json.RawMessage, l *raft.Log) any
+	// clock is read for a metric only (how far ahead of this node's clock
+	// the leader stamped the last block), never for state.
+	clock func() time.Time
 }
 
-func newFSM(store *state.Store, log *slog.Logger, m *metrics.Node) *fsm {
-	f := &fsm{store: store, log: log, metrics: m}
+func newFSM(store *state.Store, log *slog.Logger, m *metrics.Node, clock func() time.Time) *fsm {
+	f := &fsm{store: store, log: log, metrics: m, clock: clock}
 	f.dispatch = map[string]func(json.RawMessage, *raft.Log) any{
 		EntryMember:    f.applyMember,
 		EntryClusterOp: f.applyClusterOp,
@@ -99,11 +103,18 @@ func (f *fsm) applyBlocks(blocks []state.BlockEntry) []*state.BlockResult {
 		panic(fmt.Sprintf("raft entries %d-%d: %v", blocks[0].Index, blocks[len(blocks)-1].Index, err))
 	}
 	applied := 0
-	for _, r := range res {
+	for k, r := range res {
 		if r.Skipped {
 			continue
 		}
 		applied++
+		if f.metrics != nil && f.clock != nil && k == len(res)-1 {
+			// An observation for operators, after the state is written: how
+			// far the leader's stamp is ahead of this node's clock.
+			if t, err := tx.ParseTime(blocks[k].Proposal.Time); err == nil {
+				f.metrics.BlockTimeAhead.Set(t.Sub(f.clock()).Seconds())
+			}
+		}
 		if f.metrics != nil {
 			f.metrics.BlockTxs.Observe(float64(len(r.Receipts)))
 			f.metrics.Height.Set(float64(r.Height))

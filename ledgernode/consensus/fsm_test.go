@@ -29,7 +29,7 @@ func newTestFSM(t *testing.T) (*fsm, *state.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return newFSM(st, slog.New(slog.DiscardHandler), nil), st
+	return newFSM(st, slog.New(slog.DiscardHandler), nil, nil), st
 }
 
 func entry(t *testing.T, e Entry) []byte {

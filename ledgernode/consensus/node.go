@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,12 @@ type Node struct {
 	// lastLeader is the last leader this node heard of (it stays set while a
 	// follower briefly forgets the leader, e.g. during a pre-vote round).
 	lastLeader atomic.Value // string
+
+	// The clock gate's refusals (clock.go).
+	clockMu           sync.Mutex
+	clockLogged       time.Time
+	clockTransferred  time.Time
+	clockTransferring bool
 }
 
 // New starts a node from a validated Config (DefaultConfig plus the
@@ -103,7 +110,7 @@ func New(cfg Config) (*Node, error) {
 	// handles a state file that is behind).
 	rc.NoSnapshotRestoreOnStart = true
 
-	fsm := newFSM(cfg.Store, n.log, cfg.Metrics)
+	fsm := newFSM(cfg.Store, n.log, cfg.Metrics, cfg.Clock)
 	if len(cfg.Bootstrap) > 0 {
 		has, err := raft.HasExistingState(logStore, logStore, snaps)
 		if err != nil {
@@ -207,6 +214,7 @@ func (n *Node) watch() {
 			}
 		case <-tick.C:
 			n.setStateMetric(n.raft.State())
+			n.checkClockWhileLeading()
 		case <-n.done:
 			return
 		}

@@ -34,7 +34,14 @@ func (n *Node) Submit(ctx context.Context, st *tx.Signed) (chain.Receipt, error)
 
 // propose sends one block to Raft and answers its transactions.
 func (n *Node) propose(batch []*pending) {
-	p := state.Proposal{Time: tx.FormatTime(n.cfg.Clock()), Proposer: n.cfg.ID, Txs: make([]json.RawMessage, len(batch))}
+	at, err := n.blockTime()
+	if err != nil {
+		// Nothing proposed: the transactions may be sent again (to the
+		// next leader).
+		n.failBatch(batch, err)
+		return
+	}
+	p := state.Proposal{Time: tx.FormatTime(at), Proposer: n.cfg.ID, Txs: make([]json.RawMessage, len(batch))}
 	for i, b := range batch {
 		p.Txs[i] = b.st.Canonical
 	}

@@ -187,7 +187,7 @@ func Recover(cfg Config, voters []state.Member) (*RecoverReport, error) {
 	}
 	rc.LocalID = raft.ServerID(id)
 	rc.Logger = hlog
-	rf := &recoverFSM{fsm: newFSM(cfg.Store, cfg.Logger, nil)}
+	rf := &recoverFSM{fsm: newFSM(cfg.Store, cfg.Logger, nil, nil)}
 	err = raft.RecoverCluster(rc, rf, logs, logs, snaps, peerEncoder(), conf)
 	rf.release()
 	if err != nil {

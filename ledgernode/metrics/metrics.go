@@ -24,6 +24,15 @@ type Node struct {
 	// transaction, one pair of fsyncs) carried: its _count is the number of
 	// state fsync pairs, its _sum the blocks.
 	StateCommitBlocks prometheus.Histogram
+	// Clocks (docs/operations.md, "Clocks"): each voter's clock minus this
+	// node's as this node measures it; blocks not proposed because the
+	// leader's clock disagrees with a quorum of voters (or cannot be
+	// compared); 1 while this node leads and is refused so; how far the
+	// last applied block's time is ahead of this node's clock.
+	ClockOffset    *prometheus.GaugeVec // member
+	ClockRefusals  prometheus.Counter
+	ClockSkewed    prometheus.Gauge
+	BlockTimeAhead prometheus.Gauge
 }
 
 // New creates and registers the collectors (plus Go and process metrics).
@@ -58,8 +67,17 @@ func New() *Node {
 		StateCommitBlocks: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "ledger_state_commit_blocks", Help: "Blocks per state commit (one bbolt transaction and fsync pair); _count is the number of state commits.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 7)}),
+		ClockOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ledger_clock_offset_seconds", Help: "A voter's clock minus this node's clock, as this node last measured it (about every second)."}, []string{"member"}),
+		ClockRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ledger_clock_skew_refusals_total", Help: "Blocks this node, leading, did not propose because its clock disagrees with a quorum of voters by more than --max-clock-offset (or could not be compared)."}),
+		ClockSkewed: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ledger_clock_skewed", Help: "1 while this node leads and its clock disagrees with a quorum of voters: it proposes nothing and hands leadership over."}),
+		BlockTimeAhead: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ledger_block_time_ahead_seconds", Help: "The last applied block's time minus this node's clock when it applied it (an observation only: it never affects state)."}),
 	}
 	reg.MustRegister(m.CommitLatency, m.BlockTxs, m.Txs, m.Submitted, m.Height, m.RaftState, m.LeaderChanges, m.ApplySeconds, m.HTTPRequests, m.ForwardBatch, m.StateCommitBlocks,
+		m.ClockOffset, m.ClockRefusals, m.ClockSkewed, m.BlockTimeAhead,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/clockcheck"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/metrics"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
@@ -63,6 +64,11 @@ type Config struct {
 	NoBootstrap bool
 	// Registry of transaction types; nil means DefaultRegistry().
 	Registry *state.Registry
+	// MaxClockOffset is how far a voter's clock may be from the leader's
+	// for the leader to stamp blocks with its clock (default 30s): a
+	// leader whose clock a quorum of voters disagrees with proposes
+	// nothing and hands leadership over (clockcheck).
+	MaxClockOffset time.Duration
 }
 
 // DefaultRegistry holds every transaction type the product ships, and the
@@ -133,6 +139,22 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n.apiLn = apiLn
 	cc := cfg.Consensus
+	if cc.Clock == nil {
+		cc.Clock = time.Now
+	}
+	kc := clockcheck.DefaultConfig()
+	kc.Self, kc.Clock, kc.Logger = cfg.ID, cc.Clock, log
+	if cfg.MaxClockOffset != 0 {
+		kc.MaxOffset = cfg.MaxClockOffset
+	}
+	kc.Observe = func(id string, off time.Duration) { m.ClockOffset.WithLabelValues(id).Set(off.Seconds()) }
+	clocks, err := clockcheck.New(kc)
+	if err != nil {
+		apiLn.Close()
+		store.Close()
+		return nil, err
+	}
+	cc.ClockGate = clocks
 	cc.ID, cc.DataDir, cc.TLS, cc.Store, cc.Logger, cc.Metrics = cfg.ID, cfg.DataDir, reloader, store, log, m
 	cc.RaftBind, cc.RaftAdvertise, cc.RaftListener = cfg.RaftBind, cfg.RaftAdvertise, cfg.RaftListener
 	cc.Bootstrap = nil
@@ -149,9 +171,11 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n.cons = cons
 	n.srv = server.New(server.Config{NodeID: cfg.ID, Store: store, Node: cons, NodeKey: cfg.NodeKey, TLS: reloader, Metrics: m, Logger: log,
-		DialSource: cc.DialSource, PublicURL: publicURL(cfg, apiLn.Addr().String()), Access: cfg.Access})
+		DialSource: cc.DialSource, PublicURL: publicURL(cfg, apiLn.Addr().String()), Access: cfg.Access,
+		Clock: cc.Clock, Clocks: clocks})
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
+	go clocks.Run(ctx, n.srv.ClockSource())
 	go func() { n.served <- n.srv.ServeTLS(ctx, apiLn) }()
 	log.Info("node started", "api", apiLn.Addr().String(), "network", cfg.Genesis.Network,
 		"height", store.Meta().Height, "applied", store.Applied().Index)

@@ -301,7 +301,7 @@ func (s *Server) authenticateSignature(r *http.Request) (Principal, error) {
 	}
 	g := s.cfg.Store.Genesis()
 	skew := max(time.Duration(g.Params.MaxClockSkewSeconds)*time.Second, 30*time.Second)
-	now := time.Now()
+	now := s.now()
 	if t.Before(now.Add(-skew)) || t.After(now.Add(skew)) {
 		return Principal{}, unauthenticated("header %s %s is more than %s from this node's clock %s: sign each request afresh (and check the clock)", wire.HeaderAuthSignedAt, at, skew, tx.FormatTime(now))
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
+	"github.com/tradeledger/tradeledger/ledgernode/clockcheck"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
@@ -82,6 +83,10 @@ func statusOf(err error) (int, wire.ErrorDetail) {
 		return http.StatusNotFound, wire.ErrorDetail{Code: "not_found", Message: err.Error()}
 	case errors.Is(err, consensus.ErrUnknownMember):
 		return http.StatusNotFound, wire.ErrorDetail{Code: "not_found", Message: err.Error()}
+	case errors.Is(err, clockcheck.ErrSkewed):
+		return http.StatusServiceUnavailable, wire.ErrorDetail{Code: "clock_skew", Message: err.Error() + "; retry shortly"}
+	case errors.Is(err, clockcheck.ErrUnconfirmed):
+		return http.StatusServiceUnavailable, wire.ErrorDetail{Code: "clock_unconfirmed", Message: err.Error()}
 	case errors.Is(err, consensus.ErrNoLeader), errors.Is(err, consensus.ErrNotLeader):
 		return http.StatusServiceUnavailable, wire.ErrorDetail{Code: "no_leader", Message: "no leader reachable right now (election in progress or quorum lost); retry shortly"}
 	case errors.Is(err, consensus.ErrOutcomeUnknown):

@@ -23,7 +23,7 @@ func (s *Server) localStatus() wire.Status {
 	st := s.cfg.Node.Stats()
 	return wire.Status{Node: s.cfg.NodeID, Network: m.Network, State: s.cfg.Node.State(), Leader: leader, LeaderAPI: leaderAPI,
 		Height: m.Height, BlockHash: m.BlockHash, BlockTime: m.Time, TreeSize: m.TreeSize, Root: m.Root,
-		AppliedIndex: s.cfg.Store.Applied().Index, CommitIndex: s.cfg.Node.CommitIndex(), Term: st["term"]}
+		AppliedIndex: s.cfg.Store.Applied().Index, CommitIndex: s.cfg.Node.CommitIndex(), Term: st["term"], Now: tx.FormatTime(s.now())}
 }
 
 // clusterStatus answers with this node's view and, unless ?self=true, each
@@ -64,6 +64,7 @@ func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {
 		}(&st.Members[i])
 	}
 	wg.Wait()
+	s.clockStatus(&st)
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -100,7 +101,7 @@ func (s *Server) adminRequest(r *http.Request, typ string) (*tx.Signed, []byte, 
 	if st.Network != g.Network {
 		return nil, nil, nil, tx.Fieldf("network", st.Network, "this ledger is %q", g.Network)
 	}
-	now := s.cfg.Store.LedgerNow(time.Now())
+	now := s.cfg.Store.LedgerNow(s.now())
 	window := time.Duration(g.Params.TxWindowSeconds) * time.Second
 	skew := time.Duration(g.Params.MaxClockSkewSeconds) * time.Second
 	if c := st.CreatedTime(); c.Before(now.Add(-window)) || c.After(now.Add(skew)) {

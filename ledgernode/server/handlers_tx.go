@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/clockcheck"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
@@ -139,10 +140,28 @@ func (s *Server) precheck(ctx context.Context, st *tx.Signed, arrived time.Time,
 // precheckOnce runs the store's precheck (signature verification: the CPU
 // cost) in a decoding slot.
 func (s *Server) precheckOnce(ctx context.Context, st *tx.Signed) (existing *state.TxRecord, err error) {
-	if serr := s.cpu.do(ctx, func() { existing, err = s.cfg.Store.Precheck(st, time.Now()) }); serr != nil {
+	if serr := s.cpu.do(ctx, func() { existing, err = s.cfg.Store.Precheck(st, s.now()) }); serr != nil {
 		return nil, serr
 	}
+	if timeRefused(err) && s.cfg.Clocks != nil {
+		// Judged by a clock a quorum of voters disagrees with, "expired"
+		// would blame the signer: say whose clock is wrong (503: a client
+		// tries another node).
+		if cerr := s.cfg.Clocks.Check(s.now()); errors.Is(cerr, clockcheck.ErrSkewed) {
+			return nil, cerr
+		}
+	}
 	return existing, err
+}
+
+// timeRefused says whether a precheck refused a transaction for its time.
+func timeRefused(err error) bool {
+	var rej *state.Rejection
+	if !errors.As(err, &rej) {
+		return false
+	}
+	c := rej.Reasons[0].Code
+	return c == state.CodeExpired || c == state.CodeFuture
 }
 
 // stateDependent says whether a precheck failure depends on state this

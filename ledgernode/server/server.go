@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/clockcheck"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/metrics"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
@@ -50,6 +51,12 @@ type Config struct {
 	Access AccessConfig
 	// Budget bounds the submission bytes held at once (budget.go).
 	Budget BudgetConfig
+	// Clock is this node's clock for every time check (default time.Now;
+	// the node passes its consensus clock, which fault injection shifts).
+	Clock func() time.Time
+	// Clocks, if set, measures the voters' clocks (clock.go): status shows
+	// the offsets, and the clock route answers peers' samples.
+	Clocks *clockcheck.Monitor
 }
 
 // Server serves the ledger API.
@@ -91,6 +98,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.ReadWait == 0 {
 		cfg.ReadWait = 5 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), budget: newByteBudgets(cfg.Budget), cpu: newCPUSlots()}
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
@@ -134,6 +144,7 @@ func (s *Server) routes() {
 	h(GroupSubmit, RoleAnonymous, "POST /v1/cluster/leadership", s.transferLeadership)
 	h(GroupInternal, RoleNode, "POST /v1/cluster/ops", s.recordClusterOp)
 	h(GroupInternal, RoleNode, "GET /v1/cluster/applied", s.appliedIndex)
+	h(GroupInternal, RoleNode, "GET "+wire.PathClusterClock, s.clusterClock)
 	h(GroupDirectory, RoleParticipant, "GET /v1/keys/{id}", s.getKey)
 	h(GroupDirectory, RoleParticipant, "GET /v1/identities/{id...}", s.getIdentity)
 	h(GroupNotes, RoleParticipant, "GET /v1/notes/{key...}", s.getNote)

@@ -59,6 +59,9 @@ type Member struct {
 	Node     *node.Node // nil while stopped
 	// NoBootstrap starts the node with node.Config.NoBootstrap.
 	NoBootstrap bool
+	// Clock, when set, is the node's clock from its next (re)start on
+	// (fault injection: a clock that runs ahead); nil is the real clock.
+	Clock func() time.Time
 }
 
 // Cluster is a running test cluster.
@@ -153,7 +156,7 @@ func (c *Cluster) start(m *Member, raftLn, apiLn net.Listener) error {
 	}
 	n, err := StartNode(NodeConfig{ID: m.ID, DataDir: filepath.Join(m.Paths.Dir, "data"), Genesis: c.Genesis, NodeKey: m.Key,
 		TLS: m.Paths.TLS, RaftAddr: m.RaftAddr, APIAddr: m.APIAddr, RaftListener: raftLn, APIListener: apiLn,
-		Tune: c.opts.Tune, Logger: c.opts.Logger, Registry: reg, Access: c.opts.Access, NoBootstrap: m.NoBootstrap})
+		Tune: c.opts.Tune, Logger: c.opts.Logger, Registry: reg, Access: c.opts.Access, NoBootstrap: m.NoBootstrap, Clock: m.Clock})
 	if err != nil {
 		return err
 	}
@@ -180,6 +183,8 @@ type NodeConfig struct {
 	Registry                  *state.Registry // nil: node.DefaultRegistry()
 	Access                    server.AccessConfig
 	NoBootstrap               bool
+	// Clock is the node's clock (nil: the real one); see Member.Clock.
+	Clock func() time.Time
 }
 
 // StartNode starts one node with fast loopback timeouts (DefaultTune). A
@@ -190,6 +195,9 @@ func StartNode(nc NodeConfig) (*node.Node, error) {
 	DefaultTune(&cc)
 	if nc.Tune != nil {
 		nc.Tune(&cc)
+	}
+	if nc.Clock != nil {
+		cc.Clock = nc.Clock
 	}
 	if nc.Logger == nil {
 		nc.Logger = slog.New(slog.DiscardHandler)

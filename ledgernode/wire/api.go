@@ -56,6 +56,22 @@ type Status struct {
 	CommitIndex  uint64   `json:"commitIndex"`
 	Term         string   `json:"term,omitempty"`
 	Members      []Member `json:"members,omitempty"`
+
+	// Now is this node's clock when it answered.
+	Now string `json:"now,omitempty"`
+	// ClockSkew, when set, says which members' clocks disagree with the
+	// voters' by more than the bound (--max-clock-offset), as this node
+	// measures them; empty when every measured clock agrees.
+	ClockSkew string `json:"clockSkew,omitempty"`
+}
+
+// PathClusterClock is the node-only route a node's clock is sampled at.
+const PathClusterClock = "/v1/cluster/clock"
+
+// Clock answers GET /v1/cluster/clock: the answering node and its clock.
+type Clock struct {
+	Node string `json:"node"`
+	Now  string `json:"now"`
 }
 
 // Member is one node as the cluster sees it, with its own report when it
@@ -71,6 +87,12 @@ type Member struct {
 	Height       uint64 `json:"height,omitempty"`
 	AppliedIndex uint64 `json:"appliedIndex,omitempty"`
 	Error        string `json:"error,omitempty"`
+
+	// ClockOffsetSeconds is the member's clock minus the voters' median
+	// clock, as the answering node measures them (absent: not measured in
+	// the last few seconds). ClockSkewed: beyond the bound.
+	ClockOffsetSeconds *float64 `json:"clockOffsetSeconds,omitempty"`
+	ClockSkewed        bool     `json:"clockSkewed,omitempty"`
 }
 
 // Admin-signed cluster operations: the request body is a tx envelope of

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
 // nodeView is what one node reports after healing.
@@ -33,6 +34,9 @@ func (c *Cluster) view(ctx context.Context, i int) (nodeView, error) {
 	}
 	return nodeView{Height: d.Height, BlockHash: st.BlockHash, Digest: d.Digest, StateHash: d.StateHash}, nil
 }
+
+// maxClockOffset is the nodes' --max-clock-offset (the default).
+const maxClockOffset = 30 * time.Second
 
 // ErrDivergent is reported when two nodes at the same height disagree.
 var ErrDivergent = fmt.Errorf("divergent")
@@ -93,8 +97,10 @@ func NewLedger() *Ledger {
 }
 
 // Scan reads the blocks not yet checked from node i and checks the chain:
-// each block links to the previous, block times strictly increase, leaf
-// indexes are consecutive, and no transaction is accepted twice.
+// each block links to the previous, block times strictly increase and are
+// not ahead of the real clock by more than the nodes' clock bound (a
+// leader's clock that jumped ahead must not stamp blocks), leaf indexes
+// are consecutive, and no transaction is accepted twice.
 func (l *Ledger) Scan(ctx context.Context, c *Cluster, i int, upTo uint64) error {
 	cl := c.Client(10*time.Second, i)
 	for h := l.Checked + 1; h <= upTo; h++ {
@@ -107,6 +113,9 @@ func (l *Ledger) Scan(ctx context.Context, c *Cluster, i int, upTo uint64) error
 		}
 		if l.LastTime != "" && !(b.Header.Time > l.LastTime) {
 			return fmt.Errorf("block %d time %s is not after %s", h, b.Header.Time, l.LastTime)
+		}
+		if bt, err := tx.ParseTime(b.Header.Time); err != nil || time.Until(bt) > maxClockOffset {
+			return fmt.Errorf("block %d (proposer %s) has time %s, more than %s ahead of the real clock (%v)", h, b.Header.Proposer, b.Header.Time, maxClockOffset, err)
 		}
 		for _, r := range b.Receipts {
 			if r.LeafIndex != l.Leaves {

@@ -283,7 +283,8 @@ func (c *Cluster) Heal() {
 	}
 }
 
-// JumpClock shifts node i's block clock by d (it matters only while it leads).
+// JumpClock shifts node i's clock by d (block times, transaction time
+// checks; a leader whose clock a quorum disagrees with hands over).
 func (c *Cluster) JumpClock(i int, d time.Duration) error {
 	c.logf("clock of %s: %s", c.Procs[i].ID, d)
 	return os.WriteFile(c.Procs[i].Clock, []byte(d.String()), 0o644)

@@ -132,7 +132,7 @@ func (n *Nemesis) Step(ctx context.Context) error {
 		if t < 0 {
 			t = n.members[0]
 		}
-		jump := []time.Duration{-time.Hour, -30 * time.Second, 20 * time.Second}[n.r.IntN(3)]
+		jump := []time.Duration{-time.Hour, -30 * time.Second, 20 * time.Second, time.Hour}[n.r.IntN(4)]
 		d := n.hold(300*time.Millisecond, 1500*time.Millisecond)
 		n.Log("clock of %s jumps %s for %s", n.c.Procs[t].ID, jump, d)
 		if err := n.c.JumpClock(t, jump); err != nil {

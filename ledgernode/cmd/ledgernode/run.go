@@ -83,7 +83,7 @@ func runCmd() *cobra.Command {
 		noBootstrap                                              bool
 		cc                                                       = d
 		snapThreshold, trailing                                  int
-		drain                                                    time.Duration
+		drain, maxClockOffset, faultClockOffset                  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -125,14 +125,17 @@ files (they are also re-read automatically when they change).`,
 				return err
 			}
 			cc.SnapshotThreshold, cc.TrailingLogs = uint64(snapThreshold), uint64(trailing)
-			if clockFile != "" {
-				log.Warn("fault injection: block times follow the clock offset in a file (tests only)", "file", clockFile)
-				cc.Clock = offsetClock(clockFile)
+			if err := checkMaxClockOffset(maxClockOffset); err != nil {
+				return err
+			}
+			if faultClockOffset != 0 || clockFile != "" {
+				log.Warn("fault injection: this node's clock is shifted (tests only)", "offset", faultClockOffset.String(), "file", clockFile)
+				cc.Clock = offsetClock(faultClockOffset, clockFile)
 			}
 			n, err := node.Start(node.Config{ID: id, DataDir: dataDir, Genesis: g, NodeKey: key,
 				TLSFiles: pki.Files{CA: caFile, Cert: certFile, Key: keyFile},
 				RaftBind: raftBind, RaftAdvertise: raftAdv, APIBind: apiBind, PublicURL: pubURL, Consensus: cc, Logger: log,
-				Access: server.AccessConfig{Open: openGroups, Metrics: metricsAccess}, NoBootstrap: noBootstrap})
+				Access: server.AccessConfig{Open: openGroups, Metrics: metricsAccess}, NoBootstrap: noBootstrap, MaxClockOffset: maxClockOffset})
 			if err != nil {
 				return err
 			}
@@ -188,18 +191,40 @@ files (they are also re-read automatically when they change).`,
 	f.BoolVar(&noBootstrap, "no-bootstrap", envBool("NO_BOOTSTRAP", false), "never start a new cluster from the genesis, even as a genesis node with an empty data directory: wait to be added (set it once the network has run, and on networks restored from a backup or recovered; docs/operations.md)")
 	f.DurationVar(&drain, "shutdown-drain", envDuration("SHUTDOWN_DRAIN", 0), "on SIGTERM, after handing leadership over, go on serving this long before stopping (so a load balancer that still routes to this node drops it first; the operator sets 5s on Kubernetes); /readyz answers 503 meanwhile")
 	f.StringVar(&cc.DialSource, "dial-source", env("DIAL_SOURCE", ""), "local IP for connections to other nodes (multi-homed hosts)")
-	f.StringVar(&clockFile, "fault-clock-offset-file", env("FAULT_CLOCK_OFFSET_FILE", ""), "TESTS ONLY: shift the leader's block clock by the duration in this file")
+	f.DurationVar(&maxClockOffset, "max-clock-offset", envDuration("MAX_CLOCK_OFFSET", 30*time.Second), "how far a voter's clock may be from the leader's: a leader whose clock a quorum of voters disagrees with by more stamps no block and hands leadership over (at least 1s; docs/operations.md, \"Clocks\")")
+	f.StringVar(&clockFile, "fault-clock-offset-file", env("FAULT_CLOCK_OFFSET_FILE", ""), "FAULT INJECTION, TESTS ONLY: shift this node's clock (block times, transaction time checks) by the duration in this file, re-read as it changes")
 	_ = f.MarkHidden("fault-clock-offset-file")
+	f.DurationVar(&faultClockOffset, "fault-clock-offset", envDuration("FAULT_CLOCK_OFFSET", 0), "FAULT INJECTION, TESTS ONLY: shift this node's clock (block times, transaction time checks) by this duration, e.g. 1h")
+	_ = f.MarkHidden("fault-clock-offset")
 	f.StringVar(&cpuProfile, "cpuprofile", env("CPUPROFILE", ""), "write a CPU profile of the whole run to this file (written when the node stops)")
 	f.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&cc.RaftLogLevel, "raft-log-level", env("RAFT_LOG_LEVEL", d.RaftLogLevel), "level of Raft's own logs")
 	return cmd
 }
 
-// offsetClock is fault injection for the reliability suite: the clock is
-// shifted by the Go duration written in path (re-read at most every 100ms).
-// The state machine keeps block times strictly increasing whatever it says.
-func offsetClock(path string) func() time.Time {
+// checkMaxClockOffset refuses a bound that network delay alone would
+// break, and an unreadable LEDGERNODE_MAX_CLOCK_OFFSET (envDuration would
+// fall back to the default silently).
+func checkMaxClockOffset(d time.Duration) error {
+	if v := env("MAX_CLOCK_OFFSET", ""); v != "" {
+		if _, err := time.ParseDuration(v); err != nil {
+			return fmt.Errorf("LEDGERNODE_MAX_CLOCK_OFFSET %q: %v (a Go duration such as 30s)", v, err)
+		}
+	}
+	if d < time.Second {
+		return fmt.Errorf("--max-clock-offset %s: must be at least 1s (network delay alone is tens of milliseconds); the default is 30s", d)
+	}
+	return nil
+}
+
+// offsetClock is fault injection for the fault suites: the clock is
+// shifted by fixed plus the Go duration written in path, if any (re-read
+// at most every 100ms). The state machine keeps block times strictly
+// increasing whatever it says.
+func offsetClock(fixed time.Duration, path string) func() time.Time {
+	if path == "" {
+		return func() time.Time { return time.Now().Add(fixed) }
+	}
 	var mu sync.Mutex
 	var offset time.Duration
 	var read time.Time
@@ -214,6 +239,6 @@ func offsetClock(path string) func() time.Time {
 				}
 			}
 		}
-		return time.Now().Add(offset)
+		return time.Now().Add(fixed + offset)
 	}
 }
