@@ -163,12 +163,21 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 	return fmt.Errorf("membership step %d has no action", step.action)
 }
 
+// reasonClockSkew: a voter's clock is off the others' (Degraded).
+const reasonClockSkew = "ClockSkew"
+
 // reportVoters notes how a settled configuration's voters are: one whose
-// pod is gone is restarting (the ledger's error would name the address its
-// old pod had); one that does not answer although its pod runs needs a
-// person; pods not ready yet are awaited.
+// clock the leader measures beyond the nodes' bound needs a person (its
+// host's NTP); one whose pod is gone is restarting (the ledger's error
+// would name the address its old pod had); one that does not answer
+// although its pod runs needs a person; pods not ready yet are awaited.
 func (r *LedgerNetworkReconciler) reportVoters(s *networkScope, members []wire.Member) {
 	for _, m := range members {
+		if isVoter(m) && m.ClockSkewed && m.ClockOffsetSeconds != nil {
+			s.noteDegraded(reasonClockSkew, "the clock of voter %s is %+.0f s off the voters' median, beyond the nodes' --max-clock-offset: "+
+				"it cannot lead and refuses to judge transaction times; fix NTP on the host that runs pod %s (docs/operations.md, \"Clocks\")",
+				m.ID, *m.ClockOffsetSeconds, m.ID)
+		}
 		if !isVoter(m) || m.Reachable {
 			continue
 		}

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -107,5 +108,34 @@ func TestMembershipJoinsPromotesAndRemovesOneStepAtATimeNeverBelowAQuorum(t *tes
 		if got := planMembership(n, tc.members, tc.pods); got != tc.want {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A voter whose clock the leader measures beyond the bound makes the
+// network Degraded with reason ClockSkew, naming the pod and its offset;
+// one within the bound, or not measured, does not.
+func TestAVoterWithASkewedClockDegradesTheNetworkNamingIt(t *testing.T) {
+	off, small := 3600.4, 0.2
+	skewed := voter("customs-1")
+	skewed.ClockOffsetSeconds, skewed.ClockSkewed = &off, true
+	fine := voter("customs-2")
+	fine.ClockOffsetSeconds = &small
+	s := &networkScope{net: testNetwork(), pods: podsUpTo(3)}
+	s.net.Status.ReadyReplicas = s.net.Spec.Replicas
+	(&LedgerNetworkReconciler{}).reportVoters(s, []wire.Member{leader("customs-0"), skewed, fine})
+	if s.degraded == nil || s.degraded.reason != reasonClockSkew {
+		t.Fatalf("degraded = %+v, want reason %s", s.degraded, reasonClockSkew)
+	}
+	for _, want := range []string{"voter customs-1", "+3600 s", "pod customs-1", "NTP"} {
+		if !strings.Contains(s.degraded.message, want) {
+			t.Errorf("message %q lacks %q", s.degraded.message, want)
+		}
+	}
+
+	s = &networkScope{net: testNetwork(), pods: podsUpTo(3)}
+	s.net.Status.ReadyReplicas = s.net.Spec.Replicas
+	(&LedgerNetworkReconciler{}).reportVoters(s, []wire.Member{leader("customs-0"), voter("customs-1"), fine})
+	if s.degraded != nil {
+		t.Fatalf("clocks within the bound degraded the network: %+v", s.degraded)
 	}
 }

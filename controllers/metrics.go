@@ -31,6 +31,9 @@ type Metrics struct {
 	BackupLastSuccess *prometheus.GaugeVec
 	// QuorumLost is 1 while status.quorum.lost.
 	QuorumLost *prometheus.GaugeVec
+	// MemberClockOffset: each voter's clock minus the voters' median, as
+	// the leader measured it (an alert fires beyond the nodes' bound).
+	MemberClockOffset *prometheus.GaugeVec
 }
 
 // NewMetrics creates the series and registers them on reg.
@@ -88,13 +91,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tradeledger_agency_key_next_rotation_timestamp_seconds",
 			Help: "When an AgencyMember's next scheduled key rotation is due (Unix time).",
 		}, []string{"namespace", "agencymember", "agency"}),
+		MemberClockOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tradeledger_network_member_clock_offset_seconds",
+			Help: "A voter's clock minus the voters' median clock, as the leader measured it at the last status request (docs/operations.md, Clocks).",
+		}, []string{"namespace", "network", "member"}),
 		BackupLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tradeledger_backup_last_success_timestamp_seconds",
 			Help: "When the newest successful LedgerBackup of each network completed (Unix time).",
 		}, []string{"namespace", "network"}),
 	}
 	reg.MustRegister(m.PhaseErrors, m.LedgerCalls, m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.CertExpiry, m.KeyRotations, m.Publications,
-		m.NetworkLeader, m.MemberLag, m.MemberReachable, m.NextRotation, m.BackupLastSuccess, m.QuorumLost)
+		m.NetworkLeader, m.MemberLag, m.MemberReachable, m.NextRotation, m.BackupLastSuccess, m.QuorumLost, m.MemberClockOffset)
 	return m
 }
 
@@ -105,12 +112,16 @@ func (m *Metrics) observeNetwork(n *ledgerv1.LedgerNetwork, st *wire.Status) {
 	ns, name := n.Namespace, n.Name
 	m.MemberLag.DeletePartialMatch(prometheus.Labels{"namespace": ns, "network": name})
 	m.MemberReachable.DeletePartialMatch(prometheus.Labels{"namespace": ns, "network": name})
+	m.MemberClockOffset.DeletePartialMatch(prometheus.Labels{"namespace": ns, "network": name})
 	if st == nil || st.Leader == "" {
 		m.NetworkLeader.WithLabelValues(ns, name).Set(0)
 		return
 	}
 	m.NetworkLeader.WithLabelValues(ns, name).Set(1)
 	for _, mem := range st.Members {
+		if mem.ClockOffsetSeconds != nil {
+			m.MemberClockOffset.WithLabelValues(ns, name, mem.ID).Set(*mem.ClockOffsetSeconds)
+		}
 		if !mem.Reachable {
 			m.MemberReachable.WithLabelValues(ns, name, mem.ID).Set(0)
 			continue
@@ -152,7 +163,7 @@ func (m *Metrics) forgetNetwork(namespace, name string) {
 	for _, g := range []*prometheus.GaugeVec{m.NetworkHeight, m.NetworkReady, m.NetworkVoters, m.NetworkLeader, m.BackupLastSuccess, m.QuorumLost} {
 		g.DeleteLabelValues(namespace, name)
 	}
-	for _, g := range []*prometheus.GaugeVec{m.CertExpiry, m.MemberLag, m.MemberReachable} {
+	for _, g := range []*prometheus.GaugeVec{m.CertExpiry, m.MemberLag, m.MemberReachable, m.MemberClockOffset} {
 		g.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "network": name})
 	}
 }

@@ -53,6 +53,30 @@ func TestNetworkSeriesSayLeaderLagAndUnreachableMembers(t *testing.T) {
 	}
 }
 
+// The clock alert reads each measured voter's offset; a voter not measured
+// has no series.
+func TestNetworkSeriesSayEachMeasuredMembersClockOffset(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	n := testNetwork()
+	off, zero := 3600.0, 0.0
+	st := &wire.Status{Leader: "customs-0", Members: []wire.Member{
+		{ID: "customs-0", Leader: true, Reachable: true, ClockOffsetSeconds: &zero},
+		{ID: "customs-1", Reachable: true, ClockOffsetSeconds: &off, ClockSkewed: true},
+		{ID: "customs-2", Reachable: true},
+	}}
+	m.observeNetwork(n, st)
+	if got := gaugeValue(t, m.MemberClockOffset.WithLabelValues(n.Namespace, n.Name, "customs-1")); got != 3600 {
+		t.Fatalf("customs-1 clock offset = %v, want 3600", got)
+	}
+	if got := seriesCount(m.MemberClockOffset); got != 2 {
+		t.Fatalf("clock offset series = %d, want 2 (the measured members)", got)
+	}
+	m.forgetNetwork(n.Namespace, n.Name)
+	if got := seriesCount(m.MemberClockOffset); got != 0 {
+		t.Fatalf("clock offset series left after the network is gone: %d", got)
+	}
+}
+
 func TestAgencySeriesSayTheNextRotationAndGoWithTheObject(t *testing.T) {
 	m := NewMetrics(prometheus.NewRegistry())
 	next := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
