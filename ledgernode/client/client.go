@@ -238,7 +238,7 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return explainTLS(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
@@ -263,6 +263,22 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 		return fmt.Errorf("decode answer from %s: %w", u, err)
 	}
 	return nil
+}
+
+// ErrUntrustedServer: the node's certificate is not signed by any CA the
+// client trusts (its --ca file).
+var ErrUntrustedServer = errors.New("the node's TLS certificate is not signed by a CA the client trusts")
+
+// explainTLS names why a node was refused when its certificate does not
+// chain to the client's CAs: most often the network's CA was rotated and
+// the client still holds only the old one.
+func explainTLS(err error) error {
+	var ua x509.UnknownAuthorityError
+	if !errors.As(err, &ua) {
+		return err
+	}
+	return fmt.Errorf("%w (%v): the network CA may have been rotated; use the current CA bundle as --ca "+
+		"(on Kubernetes the ConfigMap <network>-ca-bundle, key ca.crt; docs/operations.md, Rotating the network CA)", ErrUntrustedServer, err)
 }
 
 // SignRequest signs req (whose body is body) with key: the headers of a

@@ -1,8 +1,11 @@
 package pki
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -27,6 +30,7 @@ type Reloader struct {
 	mu      sync.Mutex
 	cert    *tls.Certificate
 	pool    *x509.CertPool
+	cas     []string // SHA-256 fingerprints of the CA certificates in pool, in file order
 	stamp   string
 	checked time.Time
 	lastErr error
@@ -65,10 +69,43 @@ func (r *Reloader) Reload() error {
 	if err != nil {
 		return fmt.Errorf("tls certificate %s: %w", r.files.Cert, err)
 	}
+	cas := Fingerprints(caPEM)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.cert, r.pool, r.stamp, r.checked = &cert, pool, r.fileStamp(), r.now()
+	r.cert, r.pool, r.cas, r.stamp, r.checked = &cert, pool, cas, r.fileStamp(), r.now()
 	return nil
+}
+
+// Fingerprints are the SHA-256 fingerprints (lower-case hex of the DER) of
+// the certificates in a PEM bundle, in order; other blocks are skipped.
+func Fingerprints(bundlePEM []byte) []string {
+	var out []string
+	for rest := bundlePEM; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return out
+		}
+		if b.Type == "CERTIFICATE" {
+			out = append(out, Fingerprint(b.Bytes))
+		}
+	}
+}
+
+// Fingerprint is the SHA-256 fingerprint (lower-case hex) of a DER
+// certificate: what openssl x509 -fingerprint -sha256 shows, without colons.
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:])
+}
+
+// TrustedCAs are the fingerprints of the CA certificates the node trusts
+// now (its CA file as last loaded, after checking it for a change), so
+// that whoever rotates the CA can see that a node picked up a bundle.
+func (r *Reloader) TrustedCAs() []string {
+	r.current()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.cas...)
 }
 
 func (r *Reloader) current() (*tls.Certificate, *x509.CertPool) {

@@ -21,7 +21,11 @@ func (s *Server) localStatus() wire.Status {
 	m := s.cfg.Store.Meta()
 	leader, leaderAPI := s.cfg.Node.Leader()
 	st := s.cfg.Node.Stats()
-	return wire.Status{Node: s.cfg.NodeID, Network: m.Network, State: s.cfg.Node.State(), Leader: leader, LeaderAPI: leaderAPI,
+	var cas []string
+	if s.cfg.TLS != nil {
+		cas = s.cfg.TLS.TrustedCAs()
+	}
+	return wire.Status{TrustedCAs: cas, Node: s.cfg.NodeID, Network: m.Network, State: s.cfg.Node.State(), Leader: leader, LeaderAPI: leaderAPI,
 		Height: m.Height, BlockHash: m.BlockHash, BlockTime: m.Time, TreeSize: m.TreeSize, Root: m.Root,
 		AppliedIndex: s.cfg.Store.Applied().Index, CommitIndex: s.cfg.Node.CommitIndex(), Term: st["term"], Now: tx.FormatTime(s.now())}
 }

@@ -63,6 +63,11 @@ type Status struct {
 	// voters' by more than the bound (--max-clock-offset), as this node
 	// measures them; empty when every measured clock agrees.
 	ClockSkew string `json:"clockSkew,omitempty"`
+
+	// TrustedCAs are the SHA-256 fingerprints (hex of the DER) of the CA
+	// certificates this node trusts now, as it last loaded its CA file: a
+	// CA rotation waits until every node reports the new bundle.
+	TrustedCAs []string `json:"trustedCAs,omitempty"`
 }
 
 // PathClusterClock is the node-only route a node's clock is sampled at.
