@@ -204,7 +204,8 @@ func buildBackupJob(b *ledgerv1.LedgerBackup, n *ledgerv1.LedgerNetwork, cfg Bui
 // network CA, for backup pods: with it a pod reads as the admin (the
 // backup route takes admin or node), but it signs nothing: writes and
 // cluster operations need the admin key, which no pod sees.
-func buildBackupClientSecret(n *ledgerv1.LedgerNetwork, ca *pki.CA, now time.Time) (*corev1.Secret, error) {
+// ca.crt is the network's trust bundle (both CAs during a rotation).
+func buildBackupClientSecret(n *ledgerv1.LedgerNetwork, ca *pki.CA, trustPEM []byte, now time.Time) (*corev1.Secret, error) {
 	validity := min(backupClientValidity, ca.Cert.NotAfter.Sub(now))
 	if validity <= 0 {
 		return nil, fmt.Errorf("the network CA expired at %s: no client certificate can be issued", ca.Cert.NotAfter.UTC().Format(time.RFC3339))
@@ -214,13 +215,14 @@ func buildBackupClientSecret(n *ledgerv1.LedgerNetwork, ca *pki.CA, now time.Tim
 		return nil, err
 	}
 	return &corev1.Secret{ObjectMeta: childMeta(n, backupClientSecretName(n), componentBackupClient), Type: corev1.SecretTypeTLS,
-		Data: map[string][]byte{corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: key, caCertKey: ca.CertPEM}}, nil
+		Data: map[string][]byte{corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: key, caCertKey: trustPEM}}, nil
 }
 
 // backupClientDue says whether the backup client Secret must be (re)issued:
-// unreadable, from another CA, or in the last third of its validity.
-func backupClientDue(sec *corev1.Secret, caCertPEM []byte, now time.Time) bool {
-	if sec == nil || string(sec.Data[caCertKey]) != string(caCertPEM) || len(sec.Data[corev1.TLSPrivateKeyKey]) == 0 {
+// unreadable, with another trust bundle than the network's, issued by
+// another CA than the issuing one, or in the last third of its validity.
+func backupClientDue(sec *corev1.Secret, trustPEM []byte, issuer *x509.Certificate, now time.Time) bool {
+	if sec == nil || string(sec.Data[caCertKey]) != string(trustPEM) || len(sec.Data[corev1.TLSPrivateKeyKey]) == 0 {
 		return true
 	}
 	block, _ := pem.Decode(sec.Data[corev1.TLSCertKey])
@@ -228,7 +230,7 @@ func backupClientDue(sec *corev1.Secret, caCertPEM []byte, now time.Time) bool {
 		return true
 	}
 	c, err := x509.ParseCertificate(block.Bytes)
-	if err != nil || pki.ClientIdentityOf(c) != "admin" {
+	if err != nil || pki.ClientIdentityOf(c) != "admin" || c.CheckSignatureFrom(issuer) != nil {
 		return true
 	}
 	return now.After(c.NotAfter.Add(-c.NotAfter.Sub(c.NotBefore) / 3))

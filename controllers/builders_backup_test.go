@@ -216,7 +216,7 @@ func TestTheBackupClientCertificateIsTheAdminsAndReissuedWhenDue(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := testNetwork()
-	sec, err := buildBackupClientSecret(n, ca, now)
+	sec, err := buildBackupClientSecret(n, ca, ca.CertPEM, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,21 +236,27 @@ func TestTheBackupClientCertificateIsTheAdminsAndReissuedWhenDue(t *testing.T) {
 	if _, ok := sec.Data[caKeyKey]; ok {
 		t.Error("the Secret holds the CA key")
 	}
+	next, err := pki.NewCA("customs 2", now, 10*365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
-		name string
-		at   time.Time
-		ca   []byte
-		want bool
+		name   string
+		at     time.Time
+		trust  []byte
+		issuer *x509.Certificate
+		want   bool
 	}{
-		{"fresh", now, ca.CertPEM, false},
-		{"in the last third", now.Add(backupClientValidity * 2 / 3).Add(time.Hour), ca.CertPEM, true},
-		{"another CA", now, []byte("other"), true},
+		{"fresh", now, ca.CertPEM, ca.Cert, false},
+		{"in the last third", now.Add(backupClientValidity * 2 / 3).Add(time.Hour), ca.CertPEM, ca.Cert, true},
+		{"another trust bundle (a rotation bundles a new CA)", now, append(append([]byte{}, ca.CertPEM...), next.CertPEM...), ca.Cert, true},
+		{"another issuing CA (a rotation made the new CA issue)", now, ca.CertPEM, next.Cert, true},
 	} {
-		if got := backupClientDue(sec, tc.ca, tc.at); got != tc.want {
+		if got := backupClientDue(sec, tc.trust, tc.issuer, tc.at); got != tc.want {
 			t.Errorf("%s: due %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	if !backupClientDue(nil, ca.CertPEM, now) {
+	if !backupClientDue(nil, ca.CertPEM, ca.Cert, now) {
 		t.Error("a missing Secret is not due")
 	}
 }

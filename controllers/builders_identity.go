@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,10 +22,29 @@ import (
 // CA, its admin key and each node's keys. It is generated once and kept in
 // a ConfigMap (the genesis, public) and three Secrets (CA, admin, nodes).
 type networkIdentity struct {
-	Genesis  *chain.Genesis
+	Genesis *chain.Genesis
+	// CA issues certificates; CAs is every CA the CA Secret holds (the
+	// trust bundle, and a rotation's pending CA).
 	CA       *pki.CA
+	CAs      *caSet
 	AdminKey ed25519.PrivateKey
-	Nodes    map[string]nodeIdentity // by pod name
+	// PendingAdmin is the admin key a rotation under way brings (saved
+	// before the ledger hears of it).
+	PendingAdmin ed25519.PrivateKey
+	Nodes        map[string]nodeIdentity // by pod name
+}
+
+// trustPEM is the CA bundle nodes and clients trust now.
+func (id *networkIdentity) trustPEM() []byte {
+	if id.CAs == nil {
+		return id.CA.CertPEM
+	}
+	return id.CAs.TrustPEM
+}
+
+// target is what talking to the network as its admin takes.
+func (id *networkIdentity) target(n *ledgerv1.LedgerNetwork) LedgerTarget {
+	return LedgerTarget{Network: n, CAPEM: id.trustPEM(), AdminKey: id.AdminKey}
 }
 
 // nodeIdentity is one node's keys.
@@ -47,8 +67,12 @@ func buildGenesisConfigMap(n *ledgerv1.LedgerNetwork, g *chain.Genesis) (*corev1
 
 // buildCASecret holds the network CA. Only the operator reads its key (to
 // issue certificates for new nodes); pods mount the certificate alone.
+// The CA made with the network answers the generation the spec names
+// then: only a later raise rotates it.
 func buildCASecret(n *ledgerv1.LedgerNetwork, ca *pki.CA) *corev1.Secret {
-	return &corev1.Secret{ObjectMeta: identityMeta(n, caSecretName(n)), Type: corev1.SecretTypeOpaque,
+	meta := identityMeta(n, caSecretName(n))
+	meta.Annotations = map[string]string{annCAGeneration: strconv.FormatInt(specCAGeneration(n), 10)}
+	return &corev1.Secret{ObjectMeta: meta, Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{caCertKey: ca.CertPEM, caKeyKey: ca.KeyPEM}}
 }
 
@@ -59,7 +83,9 @@ func buildAdminSecret(n *ledgerv1.LedgerNetwork, key ed25519.PrivateKey) (*corev
 	if err != nil {
 		return nil, err
 	}
-	return &corev1.Secret{ObjectMeta: identityMeta(n, adminSecretName(n)), Type: corev1.SecretTypeOpaque,
+	meta := identityMeta(n, adminSecretName(n))
+	meta.Annotations = map[string]string{annAdminKeyGeneration: strconv.FormatInt(n.Spec.AdminKeyGeneration, 10)}
+	return &corev1.Secret{ObjectMeta: meta, Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{adminKeyKey: data}}, nil
 }
 
@@ -129,18 +155,29 @@ func decodeIdentity(n *ledgerv1.LedgerNetwork, cm *corev1.ConfigMap, caSec, admi
 	if g.Network != networkID(n) {
 		return nil, fmt.Errorf("configmap %s holds the genesis of network %q, not %q", cm.Name, g.Network, networkID(n))
 	}
-	ca, err := pki.LoadCA(caSec.Data[caCertKey], caSec.Data[caKeyKey])
+	cas, err := decodeCASecret(caSec)
 	if err != nil {
-		return nil, fmt.Errorf("secret %s: %w", caSec.Name, err)
+		return nil, err
 	}
 	admin, err := tx.UnmarshalKey(adminSec.Data[adminKeyKey])
 	if err != nil {
 		return nil, fmt.Errorf("secret %s key %s: %w", adminSec.Name, adminKeyKey, err)
 	}
-	if !slices.Contains(g.Admins, tx.KeyID(admin.Public().(ed25519.PublicKey))) {
+	adminGen, err := annotationInt(adminSec, annAdminKeyGeneration)
+	if err != nil {
+		return nil, err
+	}
+	// A rotated admin key is on the ledger, not in the genesis: only the
+	// ledger can tell, and it refuses a key it does not hold.
+	if adminGen == 0 && !slices.Contains(g.Admins, tx.KeyID(admin.Public().(ed25519.PublicKey))) {
 		return nil, fmt.Errorf("secret %s holds a key that is not an admin of the genesis in configmap %s", adminSec.Name, cm.Name)
 	}
-	id := &networkIdentity{Genesis: &g, CA: ca, AdminKey: admin, Nodes: map[string]nodeIdentity{}}
+	id := &networkIdentity{Genesis: &g, CA: cas.Issuer, CAs: cas, AdminKey: admin, Nodes: map[string]nodeIdentity{}}
+	if p, ok := adminSec.Data[pendingKey]; ok {
+		if id.PendingAdmin, err = tx.UnmarshalKey(p); err != nil {
+			return nil, fmt.Errorf("secret %s key %s: %w", adminSec.Name, pendingKey, err)
+		}
+	}
 	for pod, sec := range nodeSecs {
 		m, err := decodeNodeKeysSecret(sec)
 		if err != nil {

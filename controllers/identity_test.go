@@ -180,9 +180,12 @@ func TestNodeCertificatesAreRenewedInTheLastThirdOfTheirValidityOnly(t *testing.
 		{"CA ends soon: the new certificate ends with it", issue(now.Add(-nodeCertValidity+24*time.Hour), nodeCertValidity), now.Add(48 * time.Hour), true, 48 * time.Hour},
 		{"CA ends soon, already renewed to its end: not again", issue(now.Add(-time.Minute), 48*time.Hour), now.Add(48 * time.Hour), false, 48 * time.Hour},
 		{"CA expired: nothing to issue", issue(now.Add(-nodeCertValidity+24*time.Hour), nodeCertValidity), now.Add(-time.Hour), false, 0},
+		{"fresh but issued by another CA (the old one, after a rotation)", otherCA(t, now), caEnd, true, nodeCertValidity},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			due, validity := renewalPlan(map[string]nodeIdentity{"customs-0": {CertPEM: tc.cert}}, tc.caEnd, now)
+			issuer := *ca.Cert
+			issuer.NotAfter = tc.caEnd
+			due, validity := renewalPlan(map[string]nodeIdentity{"customs-0": {CertPEM: tc.cert}}, &issuer, now)
 			if got := len(due) == 1; got != tc.wantDue {
 				t.Errorf("due = %v, want due %v", due, tc.wantDue)
 			}
@@ -191,6 +194,17 @@ func TestNodeCertificatesAreRenewedInTheLastThirdOfTheirValidityOnly(t *testing.
 			}
 		})
 	}
+}
+
+// otherCA is a fresh node certificate from a CA other than the network's.
+func otherCA(t *testing.T, now time.Time) []byte {
+	t.Helper()
+	other := generate(t, "customs", "customs-0")
+	crt, _, err := netgen.IssueNodeTLS(other.CA, netgen.NodeSpec{ID: "customs-0"}, now, nodeCertValidity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return crt
 }
 
 func TestTheLegacyNodesSecretReadsBackEveryNodesKeys(t *testing.T) {

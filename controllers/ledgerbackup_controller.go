@@ -17,8 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/tradeledger/tradeledger/ledgernode/pki"
-
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
 
@@ -199,30 +197,42 @@ func (r *LedgerBackupReconciler) ensureBackupClient(ctx context.Context, n *ledg
 	if err := r.Get(ctx, key(n, caSecretName(n)), &caSec); err != nil {
 		return fmt.Errorf("network %s: Secret %s: %w", n.Name, caSecretName(n), err)
 	}
+	_, err := ensureBackupClientSecret(ctx, r.Client, n, &caSec, true)
+	return err
+}
+
+// ensureBackupClientSecret (re)issues the backup client Secret from the
+// issuing CA when it is due (backupClientDue); without create, only one
+// that exists (a CA rotation keeps it current; a backup makes it). It
+// returns the Secret as it is now (nil: none).
+func ensureBackupClientSecret(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, caSec *corev1.Secret, create bool) (*corev1.Secret, error) {
 	var sec corev1.Secret
-	err := r.Get(ctx, key(n, backupClientSecretName(n)), &sec)
+	err := c.Get(ctx, key(n, backupClientSecretName(n)), &sec)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return err
+		return nil, err
 	}
 	exists := err == nil
+	if !exists && !create {
+		return nil, nil
+	}
+	cas, err := decodeCASecret(caSec)
+	if err != nil {
+		return nil, err
+	}
 	// Certificates are dated by the real clock: the nodes check them against it.
 	now := time.Now()
-	if exists && !backupClientDue(&sec, caSec.Data[caCertKey], now) {
-		return nil
+	if exists && !backupClientDue(&sec, cas.TrustPEM, cas.Issuer.Cert, now) {
+		return &sec, nil
 	}
-	ca, err := pki.LoadCA(caSec.Data[caCertKey], caSec.Data[caKeyKey])
+	want, err := buildBackupClientSecret(n, cas.Issuer, cas.TrustPEM, now)
 	if err != nil {
-		return fmt.Errorf("secret %s: %w", caSecretName(n), err)
-	}
-	want, err := buildBackupClientSecret(n, ca, now)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	if !exists {
-		return client.IgnoreAlreadyExists(r.Create(ctx, want))
+		return want, client.IgnoreAlreadyExists(c.Create(ctx, want))
 	}
 	sec.Data, sec.Labels = want.Data, want.Labels
-	return r.Update(ctx, &sec)
+	return &sec, c.Update(ctx, &sec)
 }
 
 // backupPod is the newest pod of the backup's Job.

@@ -42,15 +42,18 @@ func certNotAfter(certPEM []byte) (time.Time, error) {
 // it is unreadable or inside its renewal window, and only if the new one
 // would end later: near the CA's end this keeps a pass from reissuing the
 // same expiry again and again.
-func renewalPlan(nodes map[string]nodeIdentity, caNotAfter, now time.Time) (due []string, validity time.Duration) {
-	validity = min(nodeCertValidity, caNotAfter.Sub(now))
+//
+// A certificate another CA issued (the old one, once a rotation made the
+// new one the issuer) is always due.
+func renewalPlan(nodes map[string]nodeIdentity, issuer *x509.Certificate, now time.Time) (due []string, validity time.Duration) {
+	validity = min(nodeCertValidity, issuer.NotAfter.Sub(now))
 	if validity <= 0 {
 		return nil, 0
 	}
 	newEnd := now.Add(validity)
 	for _, pod := range slices.Sorted(maps.Keys(nodes)) {
 		end, err := certNotAfter(nodes[pod].CertPEM)
-		if err != nil || (now.After(end.Add(-nodeCertRenewBefore)) && newEnd.After(end.Add(time.Hour))) {
+		if err != nil || !chainsTo(nodes[pod].CertPEM, issuer) || (now.After(end.Add(-nodeCertRenewBefore)) && newEnd.After(end.Add(time.Hour))) {
 			due = append(due, pod)
 		}
 	}
@@ -68,9 +71,9 @@ func (r *LedgerNetworkReconciler) renewNodeCertificates(ctx context.Context, s *
 	now := time.Now()
 	if !now.Before(id.CA.Cert.NotAfter) {
 		return degraded("CAExpired", "the network CA in Secret %s expired at %s: nodes can no longer authenticate each other; "+
-			"the operator cannot renew a CA (see docs/operations.md, TLS certificates)", caSecretName(n), id.CA.Cert.NotAfter.UTC().Format(time.RFC3339))
+			"rotate it: raise spec.tls.caGeneration (docs/operations.md, Rotating the network CA)", caSecretName(n), id.CA.Cert.NotAfter.UTC().Format(time.RFC3339))
 	}
-	due, validity := renewalPlan(id.Nodes, id.CA.Cert.NotAfter, now)
+	due, validity := renewalPlan(id.Nodes, id.CA.Cert, now)
 	for _, pod := range due {
 		certPEM, keyPEM, err := netgen.IssueNodeTLS(id.CA, r.nodeSpec(n, pod), now, validity)
 		if err != nil {
@@ -79,7 +82,7 @@ func (r *LedgerNetworkReconciler) renewNodeCertificates(ctx context.Context, s *
 		m := id.Nodes[pod]
 		m.CertPEM, m.KeyPEM = certPEM, keyPEM
 		// Each node's certificate goes into its own Secret only.
-		if err := r.updateNodeKeysSecret(ctx, n, nodeSecs[pod], pod, m, id.CA.CertPEM); err != nil {
+		if err := r.updateNodeKeysSecret(ctx, n, nodeSecs[pod], pod, m, id.trustPEM()); err != nil {
 			return err
 		}
 		id.Nodes[pod] = m

@@ -53,6 +53,16 @@ type networkScope struct {
 	// legacy-keys phase deletes it once no pod mounts it).
 	identity    *networkIdentity
 	legacyNodes *corev1.Secret
+	// caSecret, adminSecret, nodeSecrets: the identity phase, the
+	// Secrets as this pass read or wrote them (the CA and admin-key
+	// rotations update them).
+	caSecret, adminSecret *corev1.Secret
+	nodeSecrets           map[string]*corev1.Secret
+	// backupClient: the ca phase, the backup client Secret (nil: none).
+	backupClient *corev1.Secret
+	// caRotation: the ca phase, the CARotation condition it asks for
+	// (nil: leave it as it is).
+	caRotation *metav1.Condition
 	// pods: the pods phase, the network's pods by name as the API server
 	// has them.
 	pods map[string]*corev1.Pod
@@ -129,6 +139,8 @@ func (r *LedgerNetworkReconciler) begin(n *ledgerv1.LedgerNetwork) (*networkScop
 		{"services", r.reconcileServices},
 		{"pods", r.observePods},
 		{"legacy-keys", r.retireLegacyNodesSecret},
+		{"ca", after((*networkScope).identityFact, r.reconcileCA)},
+		{"admin-key", after((*networkScope).identityFact, r.reconcileAdminKey)},
 		{"storage", r.checkStorage},
 		{"ledger", after((*networkScope).identityFact, r.observeLedger)},
 		{"quorum", r.checkQuorum},
@@ -154,6 +166,9 @@ func (r *LedgerNetworkReconciler) summarize(s *networkScope, v verdict, conds co
 	}
 	r.Metrics.observeNetwork(net, st)
 	summarizeBackups(s, conds)
+	if c := s.caRotation; c != nil {
+		conds.set(c.Type, c.Status, c.Reason, c.Message)
+	}
 	// The height moves with every block: it is in status.height (the
 	// HEIGHT column), not in a message that would trail it.
 	return readiness{stable: "the network matches its spec", ready: fmt.Sprintf("%d voters, leader %s", net.Status.Replicas, net.Status.Leader)}

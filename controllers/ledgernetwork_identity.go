@@ -64,6 +64,9 @@ func (r *LedgerNetworkReconciler) reconcileIdentity(ctx context.Context, s *netw
 	if err := r.renewNodeCertificates(ctx, s, id, nodeSecs); err != nil {
 		return err
 	}
+	if err := r.syncNodeTrust(ctx, s, id, nodeSecs); err != nil {
+		return err
+	}
 	objs := []client.Object{cm, caSec, secrets[adminSecretName(n)]}
 	for _, pod := range slices.Sorted(maps.Keys(nodeSecs)) {
 		objs = append(objs, nodeSecs[pod])
@@ -73,7 +76,8 @@ func (r *LedgerNetworkReconciler) reconcileIdentity(ctx context.Context, s *netw
 			return err
 		}
 	}
-	s.identity = id
+	s.identity, s.caSecret, s.adminSecret = id, caSec, secrets[adminSecretName(n)]
+	s.nodeSecrets = nodeSecs
 	n.Status.NetworkID = networkID(n)
 	if h, err := id.Genesis.Hash(); err == nil {
 		n.Status.GenesisHash = h
@@ -137,7 +141,13 @@ func (r *LedgerNetworkReconciler) createIdentity(ctx context.Context, s *network
 	if err := r.Create(ctx, cm); err != nil {
 		return fmt.Errorf("create genesis ConfigMap %s: %w", cm.Name, err)
 	}
-	s.identity = &networkIdentity{Genesis: b.Genesis, CA: b.CA, AdminKey: b.AdminKey, Nodes: nodes}
+	caSec := secrets[0]
+	cas, err := decodeCASecret(caSec)
+	if err != nil {
+		return err
+	}
+	s.identity = &networkIdentity{Genesis: b.Genesis, CA: b.CA, CAs: cas, AdminKey: b.AdminKey, Nodes: nodes}
+	s.caSecret, s.adminSecret = caSec, admin
 	r.recordCertificateExpiry(n, s.identity)
 	n.Status.NetworkID = networkID(n)
 	if h, err := b.Genesis.Hash(); err == nil {
@@ -185,7 +195,7 @@ func (r *LedgerNetworkReconciler) issueMissingNodes(ctx context.Context, s *netw
 			return fmt.Errorf("issue keys for %s: %w", pod, err)
 		}
 		mi := nodeIdentity{Key: m.Key, CertPEM: m.CertPEM, KeyPEM: m.KeyPEM}
-		sec, err := buildNodeKeysSecret(n, pod, mi, id.CA.CertPEM)
+		sec, err := buildNodeKeysSecret(n, pod, mi, id.trustPEM())
 		if err != nil {
 			return err
 		}
@@ -214,6 +224,32 @@ func (r *LedgerNetworkReconciler) updateNodeKeysSecret(ctx context.Context, n *l
 		return fmt.Errorf("update Secret %s: %w", sec.Name, err)
 	}
 	*sec = *updated
+	return nil
+}
+
+// syncNodeTrust gives every node's Secret the CA bundle of the CA Secret
+// (ca.crt), so that each node trusts what the network trusts: both CAs
+// during a rotation, the new one alone after it.
+func (r *LedgerNetworkReconciler) syncNodeTrust(ctx context.Context, s *networkScope, id *networkIdentity, nodeSecs map[string]*corev1.Secret) error {
+	trust := id.trustPEM()
+	var synced []string
+	for _, pod := range slices.Sorted(maps.Keys(nodeSecs)) {
+		sec := nodeSecs[pod]
+		if string(sec.Data[caCertKey]) == string(trust) {
+			continue
+		}
+		updated := sec.DeepCopy()
+		updated.Data[caCertKey] = trust
+		if err := r.Update(ctx, updated); err != nil {
+			return fmt.Errorf("update Secret %s: %w", sec.Name, err)
+		}
+		*sec = *updated
+		synced = append(synced, pod)
+	}
+	if len(synced) > 0 {
+		r.Recorder.Eventf(s.net, nil, corev1.EventTypeNormal, "NodeTrustUpdated", "RotateCA",
+			"gave the node Secrets of %v the CA bundle %v", synced, shortFPs(id.CAs))
+	}
 	return nil
 }
 

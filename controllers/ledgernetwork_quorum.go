@@ -341,7 +341,7 @@ func (r *LedgerNetworkReconciler) probeMembers(ctx context.Context, s *networkSc
 	if !ok || s.identity == nil {
 		return
 	}
-	t := LedgerTarget{Network: s.net, CAPEM: s.identity.CA.CertPEM, AdminKey: s.identity.AdminKey}
+	t := s.identity.target(s.net)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, pod := range sortedKeys(s.pods) {

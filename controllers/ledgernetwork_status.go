@@ -23,7 +23,7 @@ import (
 // phase has made sure the pods are asked for.
 func (r *LedgerNetworkReconciler) observeLedger(ctx context.Context, s *networkScope, id *networkIdentity) error {
 	n := s.net
-	l, err := dialBounded(ctx, r.Dialer, LedgerTarget{Network: n, CAPEM: id.CA.CertPEM, AdminKey: id.AdminKey}, r.Intervals.LedgerCall)
+	l, err := dialBounded(ctx, r.Dialer, id.target(n), r.Intervals.LedgerCall)
 	if err != nil {
 		s.unanswered = err
 		return nil

@@ -28,4 +28,9 @@ const (
 	// the network's last finished backup ended. It does not count towards
 	// Ready: the ledger serves whether or not last night's backup worked.
 	ConditionBackupSucceeded = "BackupSucceeded"
+	// ConditionCARotation (LedgerNetwork) is True while a CA rotation
+	// (spec.tls.caGeneration) is under way, its reason the phase and its
+	// message what it waits for; False (reason Complete) once done. It
+	// does not count towards Ready: the network serves throughout.
+	ConditionCARotation = "CARotation"
 )

@@ -36,6 +36,8 @@ const (
 )
 
 // LedgerNetworkSpec is the desired ledger network.
+// +kubebuilder:validation:XValidation:rule=`(has(self.tls) && has(self.tls.caGeneration) ? self.tls.caGeneration : 0) >= (has(oldSelf.tls) && has(oldSelf.tls.caGeneration) ? oldSelf.tls.caGeneration : 0)`,message="spec.tls.caGeneration cannot be lowered: each generation is a CA the network has had, and a CA once dropped is never trusted again; raise it by one to rotate to a new CA"
+// +kubebuilder:validation:XValidation:rule=`(has(self.adminKeyGeneration) ? self.adminKeyGeneration : 0) >= (has(oldSelf.adminKeyGeneration) ? oldSelf.adminKeyGeneration : 0)`,message="spec.adminKeyGeneration cannot be lowered: a retired admin key is never valid again on the ledger; raise it by one to rotate to a new key"
 // +kubebuilder:validation:XValidation:rule=`(has(self.networkID) ? self.networkID : "") == (has(oldSelf.networkID) ? oldSelf.networkID : "")`,message="spec.networkID is immutable: it is written into the genesis and into every signed transaction; create a new LedgerNetwork for a new network"
 type LedgerNetworkSpec struct {
 	// NetworkID is the ledger's network name, written into its genesis and
@@ -109,7 +111,55 @@ type LedgerNetworkSpec struct {
 	// schedule names, one at a time, keeping the newest spec.backup.retention.
 	// +optional
 	Backup *BackupScheduleSpec `json:"backup,omitempty"`
+
+	// TLS of the nodes: the network CA their certificates chain to.
+	// +optional
+	TLS *TLSSpec `json:"tls,omitempty"`
+
+	// AdminKeyGeneration: raising it (by one) makes the operator rotate the
+	// network admin key, the key in Secret <name>-admin that signs cluster
+	// operations and agency registration. The rotation is a key.rotate
+	// transaction on the ledger signed by the old key; what the old key
+	// signed before stays verifiable. Status.adminKey shows the key in use.
+	// It cannot be lowered.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	AdminKeyGeneration int64 `json:"adminKeyGeneration,omitempty"`
 }
+
+// TLSSpec is the network CA.
+type TLSSpec struct {
+	// CAGeneration: raising it (by one) makes the operator rotate the
+	// network CA without an outage: a new CA is made and trusted beside the
+	// old one (Bundling), every node certificate and the backup client
+	// certificate are reissued from it (Reissuing), then the old CA is
+	// dropped (Dropping); each step waits until every node is seen to have
+	// it. status.tls and the CARotation condition show the phase; the
+	// ConfigMap <name>-ca-bundle holds the CAs clients should trust. It
+	// cannot be lowered.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	CAGeneration int64 `json:"caGeneration,omitempty"`
+}
+
+// CARotationPhase is the step a CA rotation is at.
+// +kubebuilder:validation:Enum=Bundling;Reissuing;Dropping;Complete
+type CARotationPhase string
+
+// CA rotation phases, in order.
+const (
+	// CABundling: the new CA is made; every node, client and the bundle
+	// ConfigMap are given both CAs; it waits until every node trusts both.
+	CABundling CARotationPhase = "Bundling"
+	// CAReissuing: the new CA issues; node and client certificates are
+	// reissued from it; it waits until every node serves its new one.
+	CAReissuing CARotationPhase = "Reissuing"
+	// CADropping: the old CA is removed from every bundle; it waits until
+	// every node trusts the new CA alone.
+	CADropping CARotationPhase = "Dropping"
+	// CAComplete: the last rotation is done.
+	CAComplete CARotationPhase = "Complete"
+)
 
 // BackupScheduleSpec is a network's scheduled backups.
 type BackupScheduleSpec struct {
@@ -256,10 +306,19 @@ type LedgerNetworkStatus struct {
 	// The operator renews each one when a third of its validity is left.
 	// +optional
 	CertificatesNotAfter *metav1.Time `json:"certificatesNotAfter,omitempty"`
-	// CANotAfter is when the network CA expires. The operator does not
-	// renew the CA; no node certificate outlives it.
+	// CANotAfter is when the network CA that issues the node certificates
+	// expires; no node certificate outlives it. Rotate it before then
+	// (spec.tls.caGeneration).
 	// +optional
 	CANotAfter *metav1.Time `json:"caNotAfter,omitempty"`
+	// TLS is the network CA: the CAs trusted now and the rotation
+	// spec.tls.caGeneration asked for.
+	// +optional
+	TLS *TLSStatus `json:"tls,omitempty"`
+	// AdminKey is the network admin key the operator signs with, and its
+	// last rotation (spec.adminKeyGeneration).
+	// +optional
+	AdminKey *AdminKeyStatus `json:"adminKey,omitempty"`
 	// Backup is the state of the scheduled backups (spec.backup) and the
 	// network's last successful backup.
 	// +optional
@@ -282,11 +341,64 @@ type LedgerNetworkStatus struct {
 	// +optional
 	RecoveryRefused *RecoveryRefusal `json:"recoveryRefused,omitempty"`
 	// Conditions: Ready, Progressing, Degraded; BackupSucceeded with
-	// spec.backup.
+	// spec.backup; CARotation once a CA rotation was asked for.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// TLSStatus is the network CA and its rotation.
+type TLSStatus struct {
+	// CAGeneration of the CA that issues the node certificates now.
+	CAGeneration int64 `json:"caGeneration"`
+	// Phase of the last (or current) rotation; empty before the first.
+	// +optional
+	Phase CARotationPhase `json:"phase,omitempty"`
+	// RotatingTo is the generation a rotation under way brings.
+	// +optional
+	RotatingTo int64 `json:"rotatingTo,omitempty"`
+	// CAs the nodes and clients are to trust now (the ConfigMap
+	// <name>-ca-bundle), the issuing one marked.
+	// +optional
+	CAs []CAStatus `json:"cas,omitempty"`
+	// StartedAt is when the last rotation started.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// CompletedAt is when the last rotation completed.
+	// +optional
+	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+}
+
+// CAStatus is one CA certificate the network trusts.
+type CAStatus struct {
+	// Fingerprint is the SHA-256 of the certificate (hex, as
+	// openssl x509 -fingerprint -sha256 shows it without colons).
+	Fingerprint string `json:"fingerprint"`
+	// Subject of the certificate.
+	// +optional
+	Subject string `json:"subject,omitempty"`
+	// NotAfter is when it expires.
+	NotAfter metav1.Time `json:"notAfter"`
+	// Issuing: node and client certificates are issued from it.
+	// +optional
+	Issuing bool `json:"issuing,omitempty"`
+}
+
+// AdminKeyStatus is the network admin key.
+type AdminKeyStatus struct {
+	// Generation of the key in use (spec.adminKeyGeneration it answers).
+	Generation int64 `json:"generation"`
+	// KeyID of the key in use (its ledger key id).
+	// +optional
+	KeyID string `json:"keyID,omitempty"`
+	// RotatedAt is when the ledger recorded its rotation.
+	// +optional
+	RotatedAt *metav1.Time `json:"rotatedAt,omitempty"`
+	// RotationTx is the id of the key.rotate transaction that made it the
+	// admin key.
+	// +optional
+	RotationTx string `json:"rotationTx,omitempty"`
 }
 
 // NetworkBackupStatus is what the operator knows of a network's backups.
