@@ -219,7 +219,7 @@ func (s *Store) applyBlockTx(btx *bolt.Tx, prev *Meta, p *Proposal, t time.Time,
 	if err != nil {
 		return nil, nil, err
 	}
-	merkle, err := btx.CreateBucketIfNotExists([]byte(bucketMerkle))
+	merkle, err := writeBucket(btx, bucketMerkle, coreFills[bucketMerkle])
 	if err != nil {
 		return nil, nil, err
 	}
@@ -331,7 +331,7 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 		if len(c.records) > 0 {
 			kept := newOverlay(btx)
 			keepRecords(kept, c.records)
-			if ferr := kept.flush(btx, wh, height); ferr != nil {
+			if ferr := kept.flush(btx, wh, height, s.reg.fillOf); ferr != nil {
 				panic(fmt.Errorf("flush records of rejected tx %s: %w", pr.id, ferr))
 			}
 		}
@@ -346,7 +346,7 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 	}
 	keepRecords(ov, c.records)
 	ov.Put(BucketNonces, nonceKey(st), []byte(pr.id))
-	if err := ov.flush(btx, wh, height); err != nil {
+	if err := ov.flush(btx, wh, height, s.reg.fillOf); err != nil {
 		// A write failure inside a bbolt transaction is not a verdict on the
 		// transaction; the whole block fails and the node stops.
 		panic(fmt.Errorf("flush writes of tx %s: %w", pr.id, err))

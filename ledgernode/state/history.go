@@ -109,8 +109,8 @@ func splitVersionKey(hk []byte) (key string, height uint64, ok bool) {
 // putUndo records, before a write of key in a block of height, the value
 // the key holds now; an earlier write of the key in the same block has
 // already recorded the value from before the block, which is kept.
-func putUndo(btx *bolt.Tx, b *bolt.Bucket, bucket, key string, height uint64) error {
-	hb, err := btx.CreateBucketIfNotExists([]byte(historyPrefix + bucket))
+func putUndo(btx *bolt.Tx, b *bolt.Bucket, bucket, key string, height uint64, fill float64) error {
+	hb, err := writeBucket(btx, historyPrefix+bucket, fill)
 	if err != nil {
 		return err
 	}

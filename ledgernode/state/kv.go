@@ -149,8 +149,9 @@ func (o *overlay) Scan(bucket, prefix string, fn func(string, []byte) bool) {
 }
 
 // flush writes the buffered writes to bbolt in sorted order, hashes them
-// and records each in the history at height.
-func (o *overlay) flush(btx *bolt.Tx, h *writeHash, height uint64) error {
+// and records each in the history at height. fill gives each bucket's page
+// fill (Registry.fillOf).
+func (o *overlay) flush(btx *bolt.Tx, h *writeHash, height uint64, fill func(bucket string) float64) error {
 	keys := make([]string, 0, len(o.writes))
 	for k := range o.writes {
 		keys = append(keys, k)
@@ -160,12 +161,12 @@ func (o *overlay) flush(btx *bolt.Tx, h *writeHash, height uint64) error {
 		i := strings.IndexByte(k, 0)
 		bucket, key := k[:i], k[i+1:]
 		w := o.writes[k]
-		b, err := btx.CreateBucketIfNotExists([]byte(bucket))
+		b, err := writeBucket(btx, bucket, fill(bucket))
 		if err != nil {
 			return err
 		}
 		if versioned(bucket) {
-			if err := putUndo(btx, b, bucket, key, height); err != nil {
+			if err := putUndo(btx, b, bucket, key, height, fill(historyPrefix+bucket)); err != nil {
 				return err
 			}
 		}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
@@ -50,6 +52,8 @@ type Registry struct {
 	// keyAuthority says whether signer has authority over owner's keys
 	// besides the owner and the admin (the agency that enrolled it).
 	keyAuthority func(r Reader, signer Signer, owner string) bool
+	// fills: page fill of domain buckets written in key order (SetBucketFill).
+	fills map[string]float64
 }
 
 // SetKeyAuthority installs who, besides a key's owner and the network
@@ -181,4 +185,57 @@ func AsReasons(err error, code string) []chain.Reason {
 		return []chain.Reason{{Code: code, Field: fe.Field, Message: msg}}
 	}
 	return []chain.Reason{{Code: code, Message: err.Error()}}
+}
+
+// SetBucketFill sets how full bbolt packs the pages of a domain bucket
+// (and of its history) when it splits them: fill (0.1 to 1.0) for a
+// bucket whose keys mostly arrive in ascending order (records keyed by an
+// id their issuers number in sequence, index entries appended under a
+// prefix), where bbolt's default of 0.5 leaves every page behind the
+// append point half empty for good. A bucket written in random key order
+// keeps the default. Layout only: what the bucket holds, the digest and
+// the state hash do not change. Call it while wiring, before the store
+// opens.
+func (r *Registry) SetBucketFill(bucket string, fill float64) {
+	if fill < 0.1 || fill > 1.0 {
+		panic(fmt.Sprintf("SetBucketFill(%q, %v): fill must be between 0.1 and 1.0", bucket, fill))
+	}
+	if r.fills == nil {
+		r.fills = map[string]float64{}
+	}
+	r.fills[bucket] = fill
+}
+
+// AppendFill is the page fill of buckets written in ascending key order.
+const AppendFill = 1.0
+
+// coreFills are the chain's own buckets written in key order: leaf
+// indexes and heights only grow, and the tree's nodes are appended per
+// level.
+var coreFills = map[string]float64{bucketTxs: AppendFill, bucketReceipts: AppendFill, bucketBlocks: AppendFill, bucketMerkle: AppendFill}
+
+// fillOf is the page fill for writes to bucket: the chain's own, a domain
+// bucket's as set by SetBucketFill (its history: the same, as its undo
+// entries are keyed by the record's key first), else bbolt's default.
+func (r *Registry) fillOf(bucket string) float64 {
+	if f, ok := coreFills[bucket]; ok {
+		return f
+	}
+	if f, ok := r.fills[strings.TrimPrefix(bucket, historyPrefix)]; ok {
+		return f
+	}
+	return bolt.DefaultFillPercent
+}
+
+// writeBucket is bucket in a write transaction, created if absent, with
+// its page fill set (bbolt keeps the fill per bucket handle, and the
+// handle per transaction: it applies to the pages split at this
+// transaction's commit).
+func writeBucket(btx *bolt.Tx, bucket string, fill float64) (*bolt.Bucket, error) {
+	b, err := btx.CreateBucketIfNotExists([]byte(bucket))
+	if err != nil {
+		return nil, err
+	}
+	b.FillPercent = fill
+	return b, nil
 }

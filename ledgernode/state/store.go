@@ -236,7 +236,7 @@ func (s *Store) writeGenesis(btx *bolt.Tx, gh string) error {
 		}
 	}
 	h := newWriteHash()
-	if err := o.flush(btx, h, 0); err != nil {
+	if err := o.flush(btx, h, 0, s.reg.fillOf); err != nil {
 		return err
 	}
 	for _, n := range g.Nodes {
@@ -272,7 +272,11 @@ func putJSONBolt(btx *bolt.Tx, bucket, key string, v any) error {
 }
 
 func putBolt(btx *bolt.Tx, bucket string, key, value []byte) error {
-	b, err := btx.CreateBucketIfNotExists([]byte(bucket))
+	fill, ok := coreFills[bucket]
+	if !ok {
+		fill = bolt.DefaultFillPercent
+	}
+	b, err := writeBucket(btx, bucket, fill)
 	if err != nil {
 		return err
 	}

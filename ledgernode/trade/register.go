@@ -38,7 +38,18 @@ func Register(r *state.Registry) {
 		r.MustRegister(h)
 	}
 	r.SetKeyAuthority(enrollerOf)
+	for _, b := range appendBuckets {
+		r.SetBucketFill(b, state.AppendFill)
+	}
 }
+
+// appendBuckets are the trade buckets whose keys mostly arrive in ascending
+// order: records keyed by the ids their issuers number in sequence (a
+// certificate's versions follow its id), and index entries appended under
+// a party's or a code's prefix. bbolt packs their pages full
+// (state.Registry.SetBucketFill); with keys in random order they would
+// fill about as well as with bbolt's default.
+var appendBuckets = []string{BucketCertificates, BucketCertVersions, BucketCertIndex, BucketShipments, BucketLicenses, BucketLicenseIndex}
 
 // signedBy refuses before consensus a certificate signed after the latest
 // block time the transaction can get (a date in the year 3000): it could

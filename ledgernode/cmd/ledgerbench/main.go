@@ -102,6 +102,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "size" {
+		if err := sizeMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "ledgerbench size:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	clients := flag.String("clients", "16,64,256", "client counts to measure, comma-separated")
 	flag.Float64Var(&o.seconds, "seconds", 5, "how long to load each level")
@@ -124,7 +131,7 @@ func main() {
 	flag.Float64Var(&o.presignRate, "presign-rate", 12000, "transactions per second to sign ahead for a closed-loop level (more than any level reaches)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of ledgerbench itself (the clients) to FILE")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: ledgerbench [flags]\n       ledgerbench scale [flags]  (certificates at 10k/100k/1M: ledgerbench scale -h)\n\nRaces a 3-node tradeledger against a 3-member etcd on this machine in one run and prints one table\n(make bench; make bench-quick for a short run). Flags:\n")
+		fmt.Fprintf(os.Stderr, "usage: ledgerbench [flags]\n       ledgerbench scale [flags]  (certificates at 10k/100k/1M: ledgerbench scale -h)\n       ledgerbench size [flags]   (state file bytes per certificate, per bucket: ledgerbench size -h)\n\nRaces a 3-node tradeledger against a 3-member etcd on this machine in one run and prints one table\n(make bench; make bench-quick for a short run). Flags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()

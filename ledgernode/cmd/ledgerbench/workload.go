@@ -61,7 +61,34 @@ func certWorkload(ctx context.Context, c benchCluster, admin ed25519.PrivateKey,
 		}
 		return nil
 	}
-	keys := map[string]ed25519.PrivateKey{}
+	keys, setup := benchSetup(admin, nPolicies)
+	for _, st := range setup {
+		if err := submit(keys[st.signer], st.typ, st.payload); err != nil {
+			return nil, err
+		}
+	}
+	now := time.Now().UTC()
+	var serial atomic.Int64 // certificate ids are unique across every level of the run
+	return &workload{name: "cert", sign: func(_, _ int) (*tx.Signed, error) {
+		ct := benchCertificate(fmt.Sprintf("USMCA-%s-%08d", run, serial.Add(1)), now)
+		return tx.BuildSigned(c.Network(), "certificate.issue", ct, time.Now(), keys["acme-mx"])
+	}}, nil
+}
+
+// setupTx is one transaction of the cert workload's setup, signed by the
+// key keys[signer].
+type setupTx struct {
+	signer, typ string
+	payload     any
+}
+
+// benchSetup is the cert workload's cast and the transactions that put it
+// on a ledger, in order: three agencies (by the network admin, keys["admin"]),
+// the exporter and the importer, and nPolicies agency policies in scope for
+// every bench certificate.
+func benchSetup(admin ed25519.PrivateKey, nPolicies int) (map[string]ed25519.PrivateKey, []setupTx) {
+	keys := map[string]ed25519.PrivateKey{"admin": admin}
+	var out []setupTx
 	for _, a := range []trade.AgencyRegister{
 		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA"}},
 		{ID: "mx-sat", Name: "Servicio de Administración Tributaria", Country: "MX", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA"}},
@@ -69,9 +96,7 @@ func certWorkload(ctx context.Context, c benchCluster, admin ed25519.PrivateKey,
 	} {
 		k, _ := tx.GenerateKey()
 		a.PublicKeys = []string{tx.KeyID(k.Public().(ed25519.PublicKey))}
-		if err := submit(admin, "agency.register", a); err != nil {
-			return nil, err
-		}
+		out = append(out, setupTx{"admin", "agency.register", a})
 		keys[a.ID] = k
 	}
 	for _, p := range []struct {
@@ -83,36 +108,33 @@ func certWorkload(ctx context.Context, c benchCluster, admin ed25519.PrivateKey,
 	} {
 		k, _ := tx.GenerateKey()
 		p.PublicKeys = []string{tx.KeyID(k.Public().(ed25519.PublicKey))}
-		if err := submit(keys[p.agency], "participant.enrol", p.ParticipantEnrol); err != nil {
-			return nil, err
-		}
+		out = append(out, setupTx{p.agency, "participant.enrol", p.ParticipantEnrol})
 		keys[p.ID] = k
 	}
 	for i := 0; i < nPolicies; i++ {
 		agency := []string{"us-cbp", "us-fda"}[i%2]
-		if err := submit(keys[agency], policystate.TypePublish, benchPolicy(agency, i)); err != nil {
-			return nil, err
-		}
+		out = append(out, setupTx{agency, policystate.TypePublish, benchPolicy(agency, i)})
 	}
-	now := time.Now().UTC()
-	var serial atomic.Int64 // certificate ids are unique across every level of the run
-	return &workload{name: "cert", sign: func(_, _ int) (*tx.Signed, error) {
-		ct := trade.Certificate{
-			ID: fmt.Sprintf("USMCA-%s-%08d", run, serial.Add(1)), Program: "USMCA", CertifierRole: trade.RoleExporter,
-			Certifier:     trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Export Manager", Country: "MX", Email: "export@acme.example"},
-			Producer:      &trade.Party{Name: trade.ProducerVarious},
-			Importer:      &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
-			ExportCountry: "MX", ImportCountry: "US",
-			Goods: []trade.GoodsItem{
-				{Description: "Laptop computers", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"},
-				{Description: "Cotton T-shirts", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"},
-			},
-			BlanketPeriod: &trade.Period{ValidFrom: tx.FormatTime(now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(now.AddDate(0, 11, 0))},
-			SignedAt:      tx.FormatTime(now.Add(-24 * time.Hour)),
-			Language:      "es",
-		}
-		return tx.BuildSigned(c.Network(), "certificate.issue", ct, time.Now(), keys["acme-mx"])
-	}}, nil
+	return keys, out
+}
+
+// benchCertificate is the bench's USMCA certificate of origin: two goods
+// lines, a blanket period around now, issued by acme-mx to bigbox-us.
+func benchCertificate(id string, now time.Time) trade.Certificate {
+	return trade.Certificate{
+		ID: id, Program: "USMCA", CertifierRole: trade.RoleExporter,
+		Certifier:     trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Export Manager", Country: "MX", Email: "export@acme.example"},
+		Producer:      &trade.Party{Name: trade.ProducerVarious},
+		Importer:      &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
+		ExportCountry: "MX", ImportCountry: "US",
+		Goods: []trade.GoodsItem{
+			{Description: "Laptop computers", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"},
+			{Description: "Cotton T-shirts", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"},
+		},
+		BlanketPeriod: &trade.Period{ValidFrom: tx.FormatTime(now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(now.AddDate(0, 11, 0))},
+		SignedAt:      tx.FormatTime(now.Add(-24 * time.Hour)),
+		Language:      "es",
+	}
 }
 
 // benchPolicy is an agency rule in scope for the bench certificates (USMCA,

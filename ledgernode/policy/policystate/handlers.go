@@ -57,6 +57,9 @@ func Register(r *state.Registry) {
 		r.MustRegister(h)
 	}
 	r.SetEvaluator(NewEvaluator())
+	// Evaluations are keyed by document id, then height: in ascending
+	// order as documents are numbered (state.Registry.SetBucketFill).
+	r.SetBucketFill(BucketEvals, state.AppendFill)
 }
 
 // DecodePolicy strictly decodes a policy payload and compiles it. Compile
