@@ -170,25 +170,53 @@ func parseEtcdResult(out []byte) (Summary, error) {
 	return s, nil
 }
 
-// parseVmRSS reads the resident set size (bytes) from /proc/<pid>/status text.
-func parseVmRSS(status []byte) (int64, error) {
+// statusKB reads one "<field>: <n> kB" line from /proc/<pid>/status text,
+// in bytes.
+func statusKB(status []byte, field string) (int64, error) {
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "VmRSS:") {
+		if !strings.HasPrefix(line, field+":") {
 			continue
 		}
-		f := strings.Fields(strings.TrimPrefix(line, "VmRSS:"))
+		f := strings.Fields(strings.TrimPrefix(line, field+":"))
 		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("VmRSS line %q: want \"VmRSS: <n> kB\"", line)
+			return 0, fmt.Errorf("%s line %q: want \"%s: <n> kB\"", field, line, field)
 		}
 		kb, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil || kb < 0 {
-			return 0, fmt.Errorf("VmRSS line %q: %q is not a size", line, f[0])
+			return 0, fmt.Errorf("%s line %q: %q is not a size", field, line, f[0])
 		}
 		return kb << 10, nil
 	}
-	return 0, fmt.Errorf("no VmRSS line (the process may have exited)")
+	return 0, fmt.Errorf("no %s line (the process may have exited)", field)
+}
+
+// parseVmRSS reads the resident set size (bytes) from /proc/<pid>/status text.
+func parseVmRSS(status []byte) (int64, error) { return statusKB(status, "VmRSS") }
+
+// Mem is a process's resident memory, bytes: in all (VmRSS), anonymous
+// (RssAnon: heap, stacks) and of mapped files (RssFile: for a node, mostly
+// the touched pages of its mmap'd state file, which the kernel drops under
+// memory pressure and reads again from disk).
+type Mem struct {
+	RSS, Anon, File int64
+}
+
+// parseMem reads VmRSS, RssAnon and RssFile from /proc/<pid>/status text.
+func parseMem(status []byte) (Mem, error) {
+	var m Mem
+	var err error
+	if m.RSS, err = statusKB(status, "VmRSS"); err != nil {
+		return Mem{}, err
+	}
+	if m.Anon, err = statusKB(status, "RssAnon"); err != nil {
+		return Mem{}, err
+	}
+	if m.File, err = statusKB(status, "RssFile"); err != nil {
+		return Mem{}, err
+	}
+	return m, nil
 }
 
 func rssOf(pid int) (int64, error) {
@@ -197,6 +225,14 @@ func rssOf(pid int) (int64, error) {
 		return 0, err
 	}
 	return parseVmRSS(b)
+}
+
+func memOf(pid int) (Mem, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return Mem{}, err
+	}
+	return parseMem(b)
 }
 
 // loadAvg is the 1-minute load average from /proc/loadavg text.

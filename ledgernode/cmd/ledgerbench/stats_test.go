@@ -135,6 +135,15 @@ func TestParseVmRSSAndLoadAvg(t *testing.T) {
 			t.Errorf("parseVmRSS(%q) accepted", bad)
 		}
 	}
+	// RssAnon (heap, stacks) and RssFile (resident pages of mapped files:
+	// the node's mmap'd state file) are read apart from VmRSS.
+	full := "Name:\tledgernode\nVmRSS:\t  524288 kB\nRssAnon:\t  131072 kB\nRssFile:\t  393216 kB\nRssShmem:\t 0 kB\n"
+	if m, err := parseMem([]byte(full)); err != nil || m != (Mem{RSS: 512 << 20, Anon: 128 << 20, File: 384 << 20}) {
+		t.Fatalf("parseMem = %+v, %v; want RSS 512, anon 128, file 384 MiB", m, err)
+	}
+	if _, err := parseMem([]byte(status)); err == nil || !strings.Contains(err.Error(), "RssAnon") {
+		t.Errorf("status without RssAnon: err = %v, want one naming RssAnon", err)
+	}
 	if v, err := parseLoadAvg([]byte("12.50 9.00 3.10 4/900 12345\n")); err != nil || v != 12.5 {
 		t.Fatalf("load = %v, %v", v, err)
 	}
