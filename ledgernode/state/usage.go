@@ -23,9 +23,14 @@ type BucketUsage struct {
 // pages up to the high-water mark, what a snapshot copies), the free pages
 // within it, and each top-level bucket's share, by name.
 type Usage struct {
-	FileBytes int64         `json:"fileBytes"`
-	FreeBytes int64         `json:"freeBytes"`
-	Buckets   []BucketUsage `json:"buckets"`
+	FileBytes int64 `json:"fileBytes"`
+	PageSize  int   `json:"pageSize"`
+	FreeBytes int64 `json:"freeBytes"`
+	// WrittenBytes is the bytes of pages the write transactions committed
+	// since the store was opened (bbolt's TxStats.PageAlloc): each commit
+	// writes every page it changed, whole.
+	WrittenBytes int64         `json:"writtenBytes"`
+	Buckets      []BucketUsage `json:"buckets"`
 }
 
 // Usage reads the space every bucket uses, in one read transaction. It
@@ -36,8 +41,9 @@ func (s *Store) Usage() (Usage, error) {
 	defer s.mu.RUnlock()
 	var u Usage
 	err := s.db.View(func(btx *bolt.Tx) error {
-		u.FileBytes = btx.Size()
-		u.FreeBytes = int64(s.db.Stats().FreeAlloc)
+		u.FileBytes, u.PageSize = btx.Size(), s.db.Info().PageSize
+		st := s.db.Stats()
+		u.FreeBytes, u.WrittenBytes = int64(st.FreeAlloc), st.TxStats.GetPageAlloc()
 		return btx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			st := b.Stats()
 			bu := BucketUsage{Name: string(name), Keys: st.KeyN,

@@ -26,17 +26,19 @@ import (
 // setup (agencies, participants, policies) and the ledger with Certificates
 // more.
 type SizeReport struct {
-	Certificates  int             `json:"certificates"`
-	Policies      int             `json:"policiesInScope"`
-	BlockTxs      int             `json:"blockTxs"`
-	IDOrder       string          `json:"idOrder"`
-	EnvelopeBytes int             `json:"envelopeBytes"` // one certificate.issue envelope
-	FilePerCert   float64         `json:"fileBytesPerCertificate"`
-	FileBytes     int64           `json:"fileBytes"` // bbolt's high-water mark: what a snapshot copies
-	FreeBytes     int64           `json:"freeBytes"`
-	Buckets       []SizeBucketRow `json:"buckets"`
-	Usage         state.Usage     `json:"usage"`
-	Before        state.Usage     `json:"before"`
+	Certificates   int             `json:"certificates"`
+	Policies       int             `json:"policiesInScope"`
+	BlockTxs       int             `json:"blockTxs"`
+	IDOrder        string          `json:"idOrder"`
+	EnvelopeBytes  int             `json:"envelopeBytes"` // one certificate.issue envelope
+	FilePerCert    float64         `json:"fileBytesPerCertificate"`
+	WrittenPerCert float64         `json:"writtenBytesPerCertificate"` // pages committed (each commit writes the pages it changed, whole)
+	PageSize       int             `json:"pageSize"`
+	FileBytes      int64           `json:"fileBytes"` // bbolt's high-water mark: what a snapshot copies
+	FreeBytes      int64           `json:"freeBytes"`
+	Buckets        []SizeBucketRow `json:"buckets"`
+	Usage          state.Usage     `json:"usage"`
+	Before         state.Usage     `json:"before"`
 }
 
 // SizeBucketRow is one bucket's growth, per certificate.
@@ -219,6 +221,8 @@ func measureStateSize(path string, certs, policies, block int, order string, pro
 	rep.Usage, rep.FileBytes, rep.FreeBytes = after, after.FileBytes, after.FreeBytes
 	n := float64(certs)
 	rep.FilePerCert = float64(after.FileBytes-before.FileBytes) / n
+	rep.WrittenPerCert = float64(after.WrittenBytes-before.WrittenBytes) / n
+	rep.PageSize = after.PageSize
 	prev := map[string]state.BucketUsage{}
 	for _, b := range before.Buckets {
 		prev[b.Name] = b
@@ -235,7 +239,8 @@ func measureStateSize(path string, certs, policies, block int, order string, pro
 
 func printSize(out io.Writer, r *SizeReport) {
 	fmt.Fprintf(out, "%d certificates (%d-byte envelopes, %s ids, %d per block, %d policies in scope)\n", r.Certificates, r.EnvelopeBytes, r.IDOrder, r.BlockTxs, r.Policies)
-	fmt.Fprintf(out, "state file: %.0f bytes per certificate (%.1f MiB at %d; free pages %.1f MiB)\n\n", r.FilePerCert, float64(r.FileBytes)/(1<<20), r.Certificates, float64(r.FreeBytes)/(1<<20))
+	fmt.Fprintf(out, "state file: %.0f bytes per certificate (%.1f MiB at %d; free pages %.1f MiB; %d-byte pages)\n", r.FilePerCert, float64(r.FileBytes)/(1<<20), r.Certificates, float64(r.FreeBytes)/(1<<20), r.PageSize)
+	fmt.Fprintf(out, "written: %.0f bytes of pages per certificate (every commit writes the pages it changed)\n\n", r.WrittenPerCert)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "BUCKET\tKEYS/CERT\tVALUES B/CERT\tIN USE B/CERT\tALLOCATED B/CERT\tFILL\t")
 	var sum SizeBucketRow
