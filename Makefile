@@ -192,6 +192,10 @@ bench-quick: build-ledger $(BIN)/etcdload ## A short race (64 clients, notes, 3 
 bench-micro: ## Go benchmarks beside the code: signatures, decode, block apply, policies, trade records and verdicts
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./ledgernode/tx/ ./ledgernode/state/ ./ledgernode/policy/... ./ledgernode/trade/
 
+.PHONY: bench-size
+bench-size: build-ledger ## State file bytes per certificate, per bucket: 10k USMCA certificates, 10 policies, through the block apply (bytes, not times; ~30 s)
+	$(BIN)/ledgerbench size $(SIZE_FLAGS)
+
 .PHONY: bench-scale
 bench-scale: build-ledger ## 10k/100k/1M certificates: verdict q/s and p99, RSS, disk, snapshot, restart, join (long: ~30-60 min)
 	$(BIN)/ledgerbench scale $(SCALE_FLAGS)

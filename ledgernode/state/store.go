@@ -66,7 +66,24 @@ type Config struct {
 	Verifier *tx.Verifier
 	// Workers bounds parallel signature verification (default GOMAXPROCS).
 	Workers int
+	// PageSize is the bbolt page size of a state file Open creates
+	// (default DefaultPageSize). An existing file keeps the page size it
+	// was created with, and a restored snapshot the one it was taken with:
+	// the page size is layout only.
+	PageSize int
 }
+
+// DefaultPageSize is the page size of new state files: 4 KiB, the
+// machine's page. Larger pages pack large records better (bbolt splits a
+// node of more than two records at a page, so with 4 KiB pages a 2.6 KB
+// receipt or rules evaluation, ten agency policies' findings, takes a page
+// to itself; with 8 KiB pages three share two pages' room), but every
+// commit writes each page it changes whole, and records written in random
+// key order (transaction ids, nonces) change a page each. `ledgerbench
+// size -page-size` measures both (docs/performance.md: 8 KiB gives a file
+// 24 % smaller with ten policies, 7 % with two, and writes 22-45 % more
+// bytes per certificate in blocks of 20).
+const DefaultPageSize = 4 << 10
 
 // Store is the ledger state on disk.
 type Store struct {
@@ -91,12 +108,15 @@ type Store struct {
 	identCache *recordCache[Identity]
 }
 
-func boltOptions() *bolt.Options {
+// boltOptions opens a state file; pageSize applies only to a file it
+// creates (bbolt reads an existing file's page size from the file).
+func boltOptions(pageSize int) *bolt.Options {
 	return &bolt.Options{
 		Timeout:         2 * time.Second,
 		NoFreelistSync:  true,
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: 256 << 20,
+		PageSize:        pageSize,
 	}
 }
 
@@ -117,6 +137,9 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Verifier == nil {
 		cfg.Verifier = tx.NewVerifier(0)
 	}
+	if cfg.PageSize == 0 {
+		cfg.PageSize = DefaultPageSize
+	}
 	s := &Store{cfg: cfg, genesis: cfg.Genesis, reg: cfg.Registry, log: cfg.Logger, verif: cfg.Verifier,
 		limits: tx.Limits{MaxEnvelopeBytes: cfg.Genesis.Params.MaxEnvelopeBytes}, notify: make(chan struct{}),
 		keyCache: newRecordCache[Key](1 << 16), identCache: newRecordCache[Identity](1 << 16)}
@@ -126,7 +149,7 @@ func Open(cfg Config) (*Store, error) {
 	if err := CheckBoltFile(cfg.Path); err != nil {
 		return nil, fmt.Errorf("state file damaged: %w (move the data directory aside and restart: the node catches up from its peers; docs/operations.md)", err)
 	}
-	db, err := bolt.Open(cfg.Path, 0o600, boltOptions())
+	db, err := bolt.Open(cfg.Path, 0o600, boltOptions(cfg.PageSize))
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w (if the file is damaged, move the data directory aside and restart: the node catches up from its peers)", cfg.Path, err)
 	}
@@ -446,7 +469,7 @@ func (s *Store) Restore(r io.Reader) error {
 	if err := syncDir(filepath.Dir(s.cfg.Path)); err != nil {
 		return err
 	}
-	db, err := bolt.Open(s.cfg.Path, 0o600, boltOptions())
+	db, err := bolt.Open(s.cfg.Path, 0o600, boltOptions(s.cfg.PageSize))
 	if err != nil {
 		return fmt.Errorf("reopen state after restore: %w", err)
 	}

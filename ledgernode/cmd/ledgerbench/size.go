@@ -64,6 +64,7 @@ func sizeMain(args []string) error {
 	block := fl.Int("block", 1000, "certificates per block")
 	order := fl.String("ids", "sequential", "certificate id order: sequential (one issuer numbering its certificates) or interleaved (16 issuers' sequences mixed: inserts land inside the key range) or random (ids in no order: the worst case for page fill)")
 	output := fl.String("o", "table", "output: table or json")
+	pageSize := fl.Int("page-size", state.DefaultPageSize, "bbolt page size of the new state file (bytes, a multiple of 4096)")
 	keep := fl.String("keep", "", "keep the state file at this path (default: a temporary file, removed)")
 	fl.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: ledgerbench size [flags]\n\nApplies signed USMCA certificates (agency policies in scope) to a state store through the block\napply path, on a fixed clock, and reports the state file's bytes per certificate, per bucket.")
@@ -77,6 +78,8 @@ func sizeMain(args []string) error {
 		return fmt.Errorf("-block %d: at least 1", *block)
 	case *order != "sequential" && *order != "interleaved" && *order != "random":
 		return fmt.Errorf("-ids %q: sequential, interleaved or random", *order)
+	case *pageSize < 4096 || *pageSize%4096 != 0:
+		return fmt.Errorf("-page-size %d: a multiple of 4096", *pageSize)
 	case *output != "table" && *output != "json":
 		return fmt.Errorf("-o %q: table or json", *output)
 	}
@@ -91,7 +94,7 @@ func sizeMain(args []string) error {
 	} else if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("-keep %s: the file exists; give a new path", path)
 	}
-	rep, err := measureStateSize(path, *certs, *policies, *block, *order, func(f string, a ...any) {
+	rep, err := measureStateSize(path, *certs, *policies, *block, *order, *pageSize, func(f string, a ...any) {
 		fmt.Fprintf(os.Stderr, "ledgerbench size: "+f+"\n", a...)
 	})
 	if err != nil {
@@ -109,7 +112,7 @@ func sizeMain(args []string) error {
 // sizeT0 is the fixed clock of the size measurement: the first block's time.
 var sizeT0 = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 
-func measureStateSize(path string, certs, policies, block int, order string, progress func(string, ...any)) (*SizeReport, error) {
+func measureStateSize(path string, certs, policies, block int, order string, pageSize int, progress func(string, ...any)) (*SizeReport, error) {
 	admin, err := tx.GenerateKey()
 	if err != nil {
 		return nil, err
@@ -125,7 +128,7 @@ func measureStateSize(path string, certs, policies, block int, order string, pro
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := state.Open(state.Config{Path: path, Genesis: g, Registry: node.DefaultRegistry()})
+	st, err := state.Open(state.Config{Path: path, Genesis: g, Registry: node.DefaultRegistry(), PageSize: pageSize})
 	if err != nil {
 		return nil, err
 	}
