@@ -18,22 +18,24 @@ import (
 type memberAction int
 
 const (
-	membersSettled      memberAction = iota // spec.replicas voters and nobody else of the network
-	memberAwaitPod                          // a wanted member's pod is not created yet
-	memberAdd                               // add a created pod as a non-voter
-	memberPromote                           // make a non-voter vote (once it caught up)
-	memberHandOff                           // the member to remove leads: move leadership first
-	memberRemove                            // remove a member beyond the count
-	memberQuorumAtRisk                      // removing it would leave fewer answering voters than a quorum
-	memberAwaitPodsGone                     // pods beyond the members still exist
+	membersSettled       memberAction = iota // spec.replicas voters and nobody else of the network
+	memberAwaitPod                           // a wanted member's pod is not created yet
+	memberAdd                                // add a created pod as a non-voter
+	memberPromote                            // make a non-voter vote (once it caught up)
+	memberHandOff                            // the member to remove leads: move leadership first
+	memberRemove                             // remove a member beyond the count
+	memberQuorumAtRisk                       // removing it would leave fewer answering voters than a quorum
+	memberAwaitPodsGone                      // pods beyond the members still exist
+	memberRemoveDataLost                     // remove a member whose node lost its data; the join path adds it back
+	memberDataLostAtRisk                     // a member lost its data but removing it would leave no quorum that answers
 )
 
 // memberStep is the next step of the membership.
 type memberStep struct {
 	action memberAction
 	member string // the member (pod) it acts on
-	// memberQuorumAtRisk: the voters that would remain, and how many of
-	// them answer.
+	// memberQuorumAtRisk, memberDataLostAtRisk: the voters that would
+	// remain, and how many of them answer (with their data).
 	voters, reachable int32
 	// memberAwaitPodsGone: how many pods beyond the count still exist.
 	beyond int
@@ -48,7 +50,34 @@ type memberStep struct {
 // quorum; the pods beyond the count go last. One change per pass, each
 // observed before the next, so a quorum is never at risk. Members with
 // another network's names are left alone.
+//
+// Before anything else, a member whose node reports that it lost its data
+// (its volume was deleted or replaced: it holds its Raft traffic, neither
+// votes nor takes entries, ledgernode/node/rejoin.go) is removed, but only
+// while the voters that remain and answer with their data are a quorum;
+// its pod is then a created pod that is not a member, and joins again as
+// a non-voter that catches up and is promoted.
 func planMembership(n *ledgerv1.LedgerNetwork, members []wire.Member, pods map[string]*corev1.Pod) memberStep {
+	for _, m := range members {
+		if !m.DataLost || ordinalOf(n, m.ID) < 0 {
+			continue
+		}
+		if isVoter(m) {
+			var voters, answering int32
+			for _, o := range members {
+				if o.ID != m.ID && isVoter(o) {
+					voters++
+					if o.Reachable && !o.DataLost {
+						answering++
+					}
+				}
+			}
+			if answering < quorum(voters) {
+				return memberStep{action: memberDataLostAtRisk, member: m.ID, voters: voters, reachable: answering}
+			}
+		}
+		return memberStep{action: memberRemoveDataLost, member: m.ID}
+	}
 	desired := int(n.Spec.Replicas)
 	known := map[string]bool{}
 	for _, m := range members {
@@ -152,6 +181,16 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeNormal, "LeadershipTransferred", "TransferLeadership",
 			"moved leadership away from %s before removing it", pod)
 		return scaling("moved leadership away from %s before removing it", pod)
+	case memberDataLostAtRisk:
+		return degraded("MemberDataLost", "%s lost its data and must be removed and added back, but only %d of the %d other voters answer with their data, fewer than a quorum of %d; bring them back first (if they are gone for good, see docs/operations.md \"Quorum loss\")",
+			pod, step.reachable, step.voters, quorum(step.voters))
+	case memberRemoveDataLost:
+		if err := r.counted("removeMember", v.ledger.RemoveMember(ctx, pod)); err != nil {
+			return fmt.Errorf("remove %s, which lost its data: %w", pod, err)
+		}
+		r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeWarning, "MemberDataLost", "RemoveMember",
+			"%s lost its data (its volume was deleted or replaced) and did not vote with an empty log: removed it from the Raft configuration while the other voters are a quorum; it is re-added as a new member (joins as a non-voter, promoted once caught up)", pod)
+		return scaling("%s lost its data: removed from the Raft configuration, to be re-added", pod)
 	case memberRemove:
 		if err := r.counted("removeMember", v.ledger.RemoveMember(ctx, pod)); err != nil {
 			return fmt.Errorf("remove %s: %w", pod, err)

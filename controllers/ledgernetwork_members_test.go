@@ -22,6 +22,11 @@ func leader(id string) wire.Member {
 }
 func silent(id string) wire.Member { return wire.Member{ID: id, Suffrage: "voter"} }
 
+// lost is a voter whose node answers that it lost its data.
+func lost(id string) wire.Member {
+	return wire.Member{ID: id, Suffrage: "voter", Reachable: true, DataLost: true}
+}
+
 // podsUpTo are the pods customs-0 … customs-(n-1), none being deleted.
 func podsUpTo(n int) map[string]*corev1.Pod {
 	var names []string
@@ -137,5 +142,45 @@ func TestAVoterWithASkewedClockDegradesTheNetworkNamingIt(t *testing.T) {
 	(&LedgerNetworkReconciler{}).reportVoters(s, []wire.Member{leader("customs-0"), voter("customs-1"), fine})
 	if s.degraded != nil {
 		t.Fatalf("clocks within the bound degraded the network: %+v", s.degraded)
+	}
+}
+
+func TestMembershipRemovesAMemberThatLostItsDataOnlyWhileAQuorumRemainsAndTheJoinPathAddsItBack(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		replicas int32
+		members  []wire.Member
+		pods     map[string]*corev1.Pod
+		want     memberStep
+	}{
+		{"a voter that lost its data is removed while the others are a quorum", 3,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), lost("customs-2")}, podsUpTo(3),
+			memberStep{action: memberRemoveDataLost, member: "customs-2"}},
+		{"its removal comes before any other step (a pod to add, a non-voter to promote)", 5,
+			[]wire.Member{leader("customs-0"), lost("customs-1"), voter("customs-2"), nonVoter("customs-3")}, podsUpTo(5),
+			memberStep{action: memberRemoveDataLost, member: "customs-1"}},
+		{"once removed, its pod joins again as a non-voter", 3,
+			[]wire.Member{leader("customs-0"), voter("customs-1")}, podsUpTo(3),
+			memberStep{action: memberAdd, member: "customs-2"}},
+		{"and is promoted once caught up", 3,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), nonVoter("customs-2")}, podsUpTo(3),
+			memberStep{action: memberPromote, member: "customs-2"}},
+		{"not removed when the others that answer with their data are no quorum", 5,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), silent("customs-2"), lost("customs-3"), lost("customs-4")}, podsUpTo(5),
+			memberStep{action: memberDataLostAtRisk, member: "customs-3", voters: 4, reachable: 2}},
+		{"of five voters two that lost their data go one at a time", 5,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2"), lost("customs-3"), lost("customs-4")}, podsUpTo(5),
+			memberStep{action: memberRemoveDataLost, member: "customs-3"}},
+		{"the second goes once the first is out", 5,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2"), lost("customs-4")}, podsUpTo(5),
+			memberStep{action: memberRemoveDataLost, member: "customs-4"}},
+		{"a member of another network that lost its data is left alone", 3,
+			[]wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2"), func() wire.Member { m := lost("outsider"); m.Suffrage = "nonvoter"; return m }()},
+			podsUpTo(3), memberStep{action: membersSettled}},
+	} {
+		n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Spec.Replicas = tc.replicas })
+		if got := planMembership(n, tc.members, tc.pods); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -35,6 +35,7 @@ const (
 	quorumUnschedulable  = "Unschedulable"
 	quorumVolumeGone     = "VolumeGone"
 	quorumEmptyVolume    = "EmptyVolume"
+	quorumDataLost       = "DataLost"
 	quorumNotRunning     = "NotRunning"
 	quorumNoAnswer       = "NoAnswer"
 )
@@ -162,6 +163,10 @@ func judgeVoter(name string, in quorumInput) ledgerv1.QuorumMember {
 	volumeGone := pvc == nil || !pvc.DeletionTimestamp.IsZero()
 	if st := in.answers[name]; st != nil {
 		m.State, m.Term, m.CommitIndex, m.AppliedIndex, m.Height = st.State, termOf(st), int64(st.CommitIndex), int64(st.AppliedIndex), int64(st.Height)
+		if st.DataLost {
+			m.Reason, m.Message = quorumDataLost, "its node lost its data (its volume was deleted or replaced): it holds no vote and waits to be removed and added back"
+			return m
+		}
 		if in.height > 0 && st.Height == 0 && st.AppliedIndex == 0 {
 			m.Reason, m.Message = quorumEmptyVolume, "its node answers with an empty ledger: its volume was deleted and replaced by an empty one"
 			return m

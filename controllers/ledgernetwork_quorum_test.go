@@ -55,6 +55,13 @@ func selfView(node, state, term string, commit uint64, leader string, voters ...
 	return st
 }
 
+// dataLostView is the answer of a node that lost its Raft state (held,
+// term 0, no configuration) with a state file at height h.
+func dataLostView(node string, h uint64) *wire.Status {
+	return &wire.Status{Node: node, State: "Follower", Term: "0", Height: h, AppliedIndex: h, DataLost: true,
+		DataLostFix: "remove it from the Raft configuration and add it back"}
+}
+
 func TestQuorumIsLostOnlyWhenAMajorityCannotComeBackForLongerThanTheBound(t *testing.T) {
 	n := testNetwork()
 	c0, c1, c2 := "customs-0", "customs-1", "customs-2"
@@ -99,6 +106,14 @@ func TestQuorumIsLostOnlyWhenAMajorityCannotComeBackForLongerThanTheBound(t *tes
 			quorumInput{noLeaderSince: long, height: 60, pods: podMap(runningPod(c0), runningPod(c1), runningPod(c2)), claims: claimsFor(all...),
 				answers: map[string]*wire.Status{c0: survivor[c0], c1: selfView(c1, "Follower", "1", 0, "", all...), c2: selfView(c2, "Follower", "1", 0, "", all...)}},
 			true, map[string]string{c0: "", c1: quorumEmptyVolume, c2: quorumEmptyVolume}},
+		{"members whose nodes report lost data hold no vote, even with a state file kept: lost",
+			quorumInput{noLeaderSince: long, height: 60, pods: podMap(runningPod(c0), runningPod(c1), runningPod(c2)), claims: claimsFor(all...),
+				answers: map[string]*wire.Status{c0: survivor[c0], c1: dataLostView(c1, 60), c2: dataLostView(c2, 0)}},
+			true, map[string]string{c0: "", c1: quorumDataLost, c2: quorumDataLost}},
+		{"one member in three reports lost data: the other two are a quorum, not lost",
+			quorumInput{noLeaderSince: long, height: 60, pods: podMap(runningPod(c0), runningPod(c1), runningPod(c2)), claims: claimsFor(all...),
+				answers: map[string]*wire.Status{c0: survivor[c0], c1: selfView(c1, "Follower", "7", 118, "", all...), c2: dataLostView(c2, 0)}},
+			false, map[string]string{c0: "", c1: "", c2: quorumDataLost}},
 		{"volume claims the StatefulSet re-created after the leader was lost are empty: lost",
 			quorumInput{noLeaderSince: long, pods: podMap(runningPod(c0), pendingPod(c1), pendingPod(c2)), answers: survivor,
 				claims: func() map[string]*corev1.PersistentVolumeClaim {
@@ -178,7 +193,7 @@ func TestQuorumLostMessageNamesSurvivorsAndTheExactRequest(t *testing.T) {
 	n.Namespace = "trade"
 	q := &ledgerv1.QuorumStatus{Lost: true, Quorum: 3, Voters: []string{"customs-0", "customs-1", "customs-2", "customs-3", "customs-4"},
 		Members: []ledgerv1.QuorumMember{
-			{Name: "customs-0", Reason: quorumVolumeGone, Message: "its volume claim data-customs-0 is deleted"},
+			{Name: "customs-0", Reason: quorumDataLost, Message: "its node lost its data (its volume was deleted or replaced): it holds no vote and waits to be removed and added back"},
 			{Name: "customs-3", Reason: quorumUnschedulable, Message: "its pod cannot be scheduled"},
 			{Name: "customs-4", Reason: quorumNoAnswer, Message: "its node does not answer"},
 			{Name: "customs-1", Answers: true, State: "Candidate", Term: 7, CommitIndex: 100},
@@ -186,7 +201,7 @@ func TestQuorumLostMessageNamesSurvivorsAndTheExactRequest(t *testing.T) {
 		}}
 	msg := quorumLostMessage(n, q)
 	for _, want := range []string{"of the 5 voters of the last Raft configuration only 2 answer and 0 can come back, fewer than a quorum of 3",
-		"customs-0 (its volume claim data-customs-0 is deleted)", "customs-1 (Candidate, term 7, commit index 100",
+		"customs-0 (its node lost its data (its volume was deleted or replaced)", "customs-1 (Candidate, term 7, commit index 100",
 		"kubectl annotate ledgernetwork customs -n trade ledger.tradeledger.io/recover-from=customs-2"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg)

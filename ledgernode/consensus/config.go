@@ -56,6 +56,15 @@ type Config struct {
 	// directory is empty and whose ID is in the list bootstraps the cluster;
 	// every initial node may do so with the same list, safely.
 	Bootstrap []state.Member
+	// Hold applies to a node whose Raft state is empty (no log, no term):
+	// New then neither bootstraps nor lets Raft traffic through (peers see
+	// a node that is down: it cannot vote or take entries) until the
+	// caller, having asked the peers whether the network already ran,
+	// calls BootstrapGenesis (it did not: a first start) or Open (wait to
+	// be added). A node with Raft state starts at once whatever Hold says.
+	// An empty log says nothing about whether this node voted or held
+	// entries before: its data directory may have been lost (node.rejoin).
+	Hold bool
 
 	BatchMaxTx       int           // transactions per block (default 512)
 	BatchMaxDelay    time.Duration // how long the first transaction may wait for others (default 2ms)

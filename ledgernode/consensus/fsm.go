@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -27,6 +28,16 @@ type fsm struct {
 	// clock is read for a metric only (how far ahead of this node's clock
 	// the leader stamped the last block), never for state.
 	clock func() time.Time
+	// committed is the last Raft configuration this node applied (so
+	// committed), since it started: hashicorp/raft tells only the latest
+	// one, which may not be committed yet (Node.CommittedVoters).
+	committed atomic.Pointer[committedConfig]
+}
+
+// committedConfig is a configuration entry applied here.
+type committedConfig struct {
+	index  uint64
+	voters []string
 }
 
 func newFSM(store *state.Store, log *slog.Logger, m *metrics.Node, clock func() time.Time) *fsm {
@@ -36,6 +47,33 @@ func newFSM(store *state.Store, log *slog.Logger, m *metrics.Node, clock func() 
 		EntryClusterOp: f.applyClusterOp,
 	}
 	return f
+}
+
+// noteConfiguration records a committed configuration entry. Raft wrote
+// it, but raft.DecodeConfiguration panics on bytes it cannot read: such an
+// entry is only logged (it is Raft's, and Raft read it already).
+func (f *fsm) noteConfiguration(l *raft.Log) {
+	defer func() {
+		if r := recover(); r != nil {
+			f.log.Warn("configuration entry not readable; the committed voters are not updated", "index", l.Index, "err", r)
+		}
+	}()
+	f.setCommitted(raft.DecodeConfiguration(l.Data), l.Index)
+}
+
+// setCommitted records a committed configuration (an applied entry, or
+// the newest snapshot's at start), never going back to an older one.
+func (f *fsm) setCommitted(c raft.Configuration, index uint64) {
+	var voters []string
+	for _, sv := range c.Servers {
+		if sv.Suffrage == raft.Voter {
+			voters = append(voters, string(sv.ID))
+		}
+	}
+	if old := f.committed.Load(); old != nil && old.index > index {
+		return
+	}
+	f.committed.Store(&committedConfig{index: index, voters: voters})
 }
 
 // Apply implements raft.FSM.
@@ -60,6 +98,10 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		blocks, at = blocks[:0], at[:0]
 	}
 	for i, l := range logs {
+		if l.Type == raft.LogConfiguration {
+			f.noteConfiguration(l)
+			continue
+		}
 		if l.Type != raft.LogCommand {
 			continue
 		}

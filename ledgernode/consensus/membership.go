@@ -88,6 +88,35 @@ func (n *Node) Configuration() ([]Server, error) {
 	return out, nil
 }
 
+// Voters are the voters of the latest Raft configuration (committed or
+// not).
+func (n *Node) Voters() []string {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	var ids []string
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			ids = append(ids, string(s.ID))
+		}
+	}
+	return ids
+}
+
+// CommittedVoters are the voters of the last configuration entry this node
+// applied since it started, and that entry's index (0: none seen yet).
+// hashicorp/raft v1.7 gives only the latest configuration, committed or
+// not (its GetConfiguration future's Index is always 0), and the FSM sees
+// configuration entries once committed.
+func (n *Node) CommittedVoters() ([]string, uint64) {
+	c := n.fsm.committed.Load()
+	if c == nil {
+		return nil, 0
+	}
+	return c.voters, c.index
+}
+
 // AddMember records the member's addresses and adds it to Raft, as a
 // non-voter unless voter is set. New members should join as non-voters and
 // be promoted once caught up, so that a slow joiner never costs quorum.

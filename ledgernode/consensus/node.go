@@ -7,6 +7,7 @@ package consensus
 // membership in membership.go.
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -30,13 +31,18 @@ type Node struct {
 	log       *slog.Logger
 	raft      *raft.Raft
 	transport *raft.NetworkTransport
+	stream    *tlsStream
 	logStore  *raftboltdb.BoltStore
 	store     *state.Store
 	batcher   *batcher
 	metrics   *metrics.Node
+	fsm       *fsm
 	observer  *raft.Observer
 	obsCh     chan raft.Observation
 	done      chan struct{}
+	// held: Raft started with an empty log and its transport closed
+	// (Config.Hold), until BootstrapGenesis or Open.
+	held atomic.Bool
 	// lastLeader is the last leader this node heard of (it stays set while a
 	// follower briefly forgets the leader, e.g. during a pre-vote round).
 	lastLeader atomic.Value // string
@@ -92,6 +98,7 @@ func New(cfg Config) (*Node, error) {
 		logStore.Close()
 		return nil, fmt.Errorf("raft listen %s: %w", cfg.RaftBind, err)
 	}
+	n.stream = stream
 	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: stream, MaxPool: 3, Timeout: cfg.TransportTimeout, Logger: hlog})
 
@@ -111,23 +118,31 @@ func New(cfg Config) (*Node, error) {
 	rc.NoSnapshotRestoreOnStart = true
 
 	fsm := newFSM(cfg.Store, n.log, cfg.Metrics, cfg.Clock)
-	if len(cfg.Bootstrap) > 0 {
-		has, err := raft.HasExistingState(logStore, logStore, snaps)
-		if err != nil {
+	n.fsm = fsm
+	// The newest snapshot's configuration is committed (RecoverCluster
+	// leaves its new one only there); later ones reach the FSM as their
+	// entries are applied.
+	if list, err := snaps.List(); err == nil && len(list) > 0 {
+		fsm.setCommitted(list[0].Configuration, max(list[0].ConfigurationIndex, 1))
+	}
+	has, err := raft.HasExistingState(logStore, logStore, snaps)
+	if err != nil {
+		n.closeStores()
+		return nil, err
+	}
+	switch {
+	case !has && cfg.Hold:
+		n.held.Store(true)
+		n.log.Info("raft state is empty: raft traffic held until the peers say whether this node lost its data")
+	case !has && len(cfg.Bootstrap) > 0 && n.inBootstrap():
+		if err := raft.BootstrapCluster(rc, logStore, logStore, snaps, n.transport, n.bootstrapConfiguration()); err != nil {
 			n.closeStores()
-			return nil, err
+			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
-		if !has && n.inBootstrap() {
-			var servers []raft.Server
-			for _, m := range cfg.Bootstrap {
-				servers = append(servers, raft.Server{ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.RaftAddr), Suffrage: raft.Voter})
-			}
-			if err := raft.BootstrapCluster(rc, logStore, logStore, snaps, n.transport, raft.Configuration{Servers: servers}); err != nil {
-				n.closeStores()
-				return nil, fmt.Errorf("bootstrap: %w", err)
-			}
-			n.log.Info("bootstrapped cluster", "voters", len(servers))
-		}
+		n.log.Info("bootstrapped cluster", "voters", len(cfg.Bootstrap))
+	}
+	if !n.held.Load() {
+		stream.open()
 	}
 	r, err := raft.NewRaft(rc, fsm, logStore, logStore, snaps, n.transport)
 	if err != nil {
@@ -145,6 +160,43 @@ func New(cfg Config) (*Node, error) {
 	r.RegisterObserver(n.observer)
 	go n.watch()
 	return n, nil
+}
+
+func (n *Node) bootstrapConfiguration() raft.Configuration {
+	var servers []raft.Server
+	for _, m := range n.cfg.Bootstrap {
+		servers = append(servers, raft.Server{ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.RaftAddr), Suffrage: raft.Voter})
+	}
+	return raft.Configuration{Servers: servers}
+}
+
+// Held says whether Raft traffic is still held (Config.Hold).
+func (n *Node) Held() bool { return n.held.Load() }
+
+// BootstrapGenesis ends the hold of a node with an empty log by starting
+// the cluster from Config.Bootstrap (the genesis voters; every genesis
+// node may do so with the same list, safely), then lets Raft traffic
+// through. Call it only when the network never ran.
+func (n *Node) BootstrapGenesis() error {
+	if !n.held.Load() {
+		return errors.New("bootstrap: raft is not held (it had state, or was opened)")
+	}
+	if !n.inBootstrap() {
+		return fmt.Errorf("bootstrap: node %q is not one of the %d bootstrap voters", n.cfg.ID, len(n.cfg.Bootstrap))
+	}
+	if err := n.raft.BootstrapCluster(n.bootstrapConfiguration()).Error(); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	n.log.Info("bootstrapped cluster", "voters", len(n.cfg.Bootstrap))
+	n.Open()
+	return nil
+}
+
+// Open ends the hold without bootstrapping: the node waits, with an
+// empty configuration, to be added by a leader.
+func (n *Node) Open() {
+	n.held.Store(false)
+	n.stream.open()
 }
 
 func (n *Node) inBootstrap() bool {

@@ -46,6 +46,14 @@ type tlsStream struct {
 	conns map[*peerConn]struct{} // dialled by host name, still open
 	stop  chan struct{}
 	done  chan struct{}
+
+	// opened is closed once the stream may carry Raft traffic. Until then
+	// (a node whose Raft state is empty, still asking its peers whether it
+	// lost its data: node.rejoin) every connection is closed as soon as it
+	// is accepted and no dial is made, so the node neither votes nor takes
+	// entries: to its peers it is a node that is down.
+	opened   chan struct{}
+	openOnce sync.Once
 }
 
 func newTLSStream(ln net.Listener, bind, advertise, source string, r *pki.Reloader, resolver PeerResolver, resolveInterval time.Duration) (*tlsStream, error) {
@@ -63,7 +71,7 @@ func newTLSStream(ln net.Listener, bind, advertise, source string, r *pki.Reload
 		resolver = net.DefaultResolver
 	}
 	s := &tlsStream{ln: tls.NewListener(ln, r.ServerConfig(true)), advertise: adv, tls: r, resolver: resolver,
-		conns: map[*peerConn]struct{}{}, stop: make(chan struct{}), done: make(chan struct{})}
+		conns: map[*peerConn]struct{}{}, stop: make(chan struct{}), done: make(chan struct{}), opened: make(chan struct{})}
 	if source != "" {
 		ip := net.ParseIP(source)
 		if ip == nil {
@@ -88,12 +96,33 @@ func (a stringAddr) String() string  { return string(a) }
 // Accept returns connections whose handshake is done lazily on first use,
 // under a deadline, so a peer that never completes TLS cannot hold them.
 func (s *tlsStream) Accept() (net.Conn, error) {
-	c, err := s.ln.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if !s.isOpen() {
+			c.Close() // held: to the peer, this node is down
+			continue
+		}
+		return &handshakeConn{Conn: c.(*tls.Conn)}, nil
 	}
-	return &handshakeConn{Conn: c.(*tls.Conn)}, nil
 }
+
+// open lets Raft traffic through from now on.
+func (s *tlsStream) open() { s.openOnce.Do(func() { close(s.opened) }) }
+
+func (s *tlsStream) isOpen() bool {
+	select {
+	case <-s.opened:
+		return true
+	default:
+		return false
+	}
+}
+
+// errHeld is a dial refused while the stream is held.
+var errHeld = errors.New("raft transport held: this node is waiting to learn whether it lost its data")
 
 // Close stops accepting and stops re-resolving; connections already
 // handed to Raft are Raft's to close.
@@ -116,6 +145,9 @@ func (s *tlsStream) Addr() net.Addr { return s.advertise }
 // A host name is resolved here, at each dial, so a reconnect reaches the
 // name's current address.
 func (s *tlsStream) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	if !s.isOpen() {
+		return nil, errHeld
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	host, port, err := net.SplitHostPort(string(address))

@@ -33,6 +33,9 @@ type Node struct {
 	ClockRefusals  prometheus.Counter
 	ClockSkewed    prometheus.Gauge
 	BlockTimeAhead prometheus.Gauge
+	// DataLost is 1 while the node reports that it lost its data and
+	// waits to be removed from the configuration (node.rejoin).
+	DataLost prometheus.Gauge
 }
 
 // New creates and registers the collectors (plus Go and process metrics).
@@ -75,9 +78,11 @@ func New() *Node {
 			Name: "ledger_clock_skewed", Help: "1 while this node leads and its clock disagrees with a quorum of voters: it proposes nothing and hands leadership over."}),
 		BlockTimeAhead: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ledger_block_time_ahead_seconds", Help: "The last applied block's time minus this node's clock when it applied it (an observation only: it never affects state)."}),
+		DataLost: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ledger_data_lost", Help: "1 while this node's Raft state is gone although the network has run: it does not vote and must be removed from the configuration and added back."}),
 	}
 	reg.MustRegister(m.CommitLatency, m.BlockTxs, m.Txs, m.Submitted, m.Height, m.RaftState, m.LeaderChanges, m.ApplySeconds, m.HTTPRequests, m.ForwardBatch, m.StateCommitBlocks,
-		m.ClockOffset, m.ClockRefusals, m.ClockSkewed, m.BlockTimeAhead,
+		m.ClockOffset, m.ClockRefusals, m.ClockSkewed, m.BlockTimeAhead, m.DataLost,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +64,9 @@ type Config struct {
 	// node identities): its heads verify against the network's trust
 	// file, not the genesis.
 	NoBootstrap bool
+	// Rejoin bounds how a node whose Raft state is empty asks its genesis
+	// peers whether the network has run before it bootstraps (rejoin.go).
+	Rejoin RejoinConfig
 	// Registry of transaction types; nil means DefaultRegistry().
 	Registry *state.Registry
 	// MaxClockOffset is how far a voter's clock may be from the leader's
@@ -89,10 +94,14 @@ type Node struct {
 	srv     *server.Server
 	tls     *pki.Reloader
 	apiLn   net.Listener
+	metrics *metrics.Node
 	cancel  context.CancelFunc
-	served  chan error
-	stopMu  sync.Mutex
-	stopped bool
+	// rejoinDone is closed when the questions of a node whose Raft state
+	// was empty are over (at once for a node with state).
+	rejoinDone chan struct{}
+	served     chan error
+	stopMu     sync.Mutex
+	stopped    bool
 }
 
 // Start opens the state, starts Raft and serves the API.
@@ -129,7 +138,13 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: log, store: store, tls: reloader, served: make(chan error, 1)}
+	n := &Node{cfg: cfg, log: log, store: store, tls: reloader, metrics: m, served: make(chan error, 1), rejoinDone: make(chan struct{})}
+	evidence := ""
+	if b, err := os.ReadFile(filepath.Join(cfg.DataDir, dataLostMarker)); err == nil {
+		evidence = "an earlier start found that this node lost its data: " + strings.TrimSpace(string(b))
+	} else if m := store.Meta(); m.Height > 0 {
+		evidence = fmt.Sprintf("its state file is at height %d but its Raft log is empty", m.Height)
+	}
 	apiLn := cfg.APIListener
 	if apiLn == nil {
 		if apiLn, err = net.Listen("tcp", cfg.APIBind); err != nil {
@@ -158,6 +173,9 @@ func Start(cfg Config) (*Node, error) {
 	cc.ID, cc.DataDir, cc.TLS, cc.Store, cc.Logger, cc.Metrics = cfg.ID, cfg.DataDir, reloader, store, log, m
 	cc.RaftBind, cc.RaftAdvertise, cc.RaftListener = cfg.RaftBind, cfg.RaftAdvertise, cfg.RaftListener
 	cc.Bootstrap = nil
+	// An empty Raft log may be a lost one: hold Raft traffic until the
+	// peers said whether the network ran (rejoin.go).
+	cc.Hold = true
 	for _, g := range cfg.Genesis.Nodes {
 		if !cfg.NoBootstrap {
 			cc.Bootstrap = append(cc.Bootstrap, state.Member{ID: g.ID, RaftAddr: g.RaftAddr, APIAddr: g.APIAddr})
@@ -176,11 +194,42 @@ func Start(cfg Config) (*Node, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go clocks.Run(ctx, n.srv.ClockSource())
+	// A held node names this run before it answers anyone: a peer that saw
+	// it empty vouches for exactly this run (rejoin.go).
+	incarnation := newIncarnation()
+	if cons.Held() {
+		n.srv.SetRejoin(server.RejoinInfo{Incarnation: incarnation})
+	}
 	go func() { n.served <- n.srv.ServeTLS(ctx, apiLn) }()
+	if cons.Held() {
+		go n.rejoin(ctx, incarnation, !cfg.NoBootstrap && inGenesis(cfg), evidence)
+	} else {
+		close(n.rejoinDone)
+		if err := os.Remove(filepath.Join(cfg.DataDir, dataLostMarker)); err == nil {
+			log.Info("raft state is back: the data-lost marker is removed")
+		}
+	}
 	log.Info("node started", "api", apiLn.Addr().String(), "network", cfg.Genesis.Network,
 		"height", store.Meta().Height, "applied", store.Applied().Index)
 	return n, nil
 }
+
+func inGenesis(cfg Config) bool {
+	for _, g := range cfg.Genesis.Nodes {
+		if g.ID == cfg.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// DataLost says whether the node reports that it lost its data and waits
+// to be removed from the configuration (rejoin.go).
+func (n *Node) DataLost() bool { return n.srv.DataLost() != "" }
+
+// Held says whether the node still holds its Raft traffic, asking its
+// peers whether the network ran (rejoin.go).
+func (n *Node) Held() bool { return n.cons.Held() }
 
 // publicURL is cfg.PublicURL or the best address this node knows for itself.
 func publicURL(cfg Config, listen string) string {
@@ -280,6 +329,7 @@ func (n *Node) Stop() error {
 	n.stopped = true
 	n.cancel()
 	<-n.served
+	<-n.rejoinDone
 	err := n.cons.Shutdown()
 	if cerr := n.store.Close(); err == nil {
 		err = cerr

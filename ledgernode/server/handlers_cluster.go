@@ -25,15 +25,23 @@ func (s *Server) localStatus() wire.Status {
 	if s.cfg.TLS != nil {
 		cas = s.cfg.TLS.TrustedCAs()
 	}
+	committed, configIndex := s.cfg.Node.CommittedVoters()
 	return wire.Status{TrustedCAs: cas, Node: s.cfg.NodeID, Network: m.Network, State: s.cfg.Node.State(), Leader: leader, LeaderAPI: leaderAPI,
 		Height: m.Height, BlockHash: m.BlockHash, BlockTime: m.Time, TreeSize: m.TreeSize, Root: m.Root,
-		AppliedIndex: s.cfg.Store.Applied().Index, CommitIndex: s.cfg.Node.CommitIndex(), Term: st["term"], Now: tx.FormatTime(s.now())}
+		AppliedIndex: s.cfg.Store.Applied().Index, CommitIndex: s.cfg.Node.CommitIndex(), Term: st["term"], Now: tx.FormatTime(s.now()),
+		Voters: s.cfg.Node.Voters(), CommittedVoters: committed, ConfigIndex: configIndex}
 }
 
 // clusterStatus answers with this node's view and, unless ?self=true, each
 // member's own report (fetched in parallel with a short timeout).
 func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {
 	st := s.localStatus()
+	if fix := s.DataLost(); fix != "" {
+		st.DataLost, st.DataLostFix = true, fix
+	}
+	if ri := s.rejoin.Load(); ri != nil {
+		st.Incarnation, st.SawEmpty = ri.Incarnation, ri.SawEmpty
+	}
 	if r.URL.Query().Get("self") == "true" {
 		writeJSON(w, http.StatusOK, st)
 		return
@@ -64,7 +72,7 @@ func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {
 				m.Error = err.Error()
 				return
 			}
-			m.Reachable, m.State, m.Height, m.AppliedIndex = true, peer.State, peer.Height, peer.AppliedIndex
+			m.Reachable, m.State, m.Height, m.AppliedIndex, m.DataLost = true, peer.State, peer.Height, peer.AppliedIndex, peer.DataLost
 		}(&st.Members[i])
 	}
 	wg.Wait()

@@ -85,6 +85,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 var errNotReady = errors.New("not ready")
 
 func (s *Server) readiness() error {
+	if fix := s.DataLost(); fix != "" {
+		return fmt.Errorf("%w: data lost: must be re-added as a new member: %s", errNotReady, fix)
+	}
 	if s.stopping.Load() {
 		return fmt.Errorf("%w: stopping (the node is shutting down gracefully)", errNotReady)
 	}

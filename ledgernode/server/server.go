@@ -79,6 +79,40 @@ type Server struct {
 	// stopping is set when the node begins a graceful stop: /readyz then
 	// says so, and load balancers stop sending it new work.
 	stopping atomic.Bool
+	// dataLost holds the fix while this node reports that it lost its data
+	// (SetDataLost): /readyz answers 503 with it, the status carries it.
+	dataLost atomic.Pointer[string]
+	// rejoin is what a node that started with an empty Raft log tells its
+	// peers about itself (SetRejoin).
+	rejoin atomic.Pointer[RejoinInfo]
+}
+
+// RejoinInfo is what a node that started with an empty Raft log reports
+// (wire.Status.Incarnation and SawEmpty).
+type RejoinInfo struct {
+	Incarnation string
+	SawEmpty    []string
+}
+
+// SetRejoin records what this node reports of its start with an empty log.
+func (s *Server) SetRejoin(info RejoinInfo) { s.rejoin.Store(&info) }
+
+// SetDataLost marks this node as having lost its data, with the fix a
+// person (or the operator) applies; an empty fix clears the mark.
+func (s *Server) SetDataLost(fix string) {
+	if fix == "" {
+		s.dataLost.Store(nil)
+		return
+	}
+	s.dataLost.Store(&fix)
+}
+
+// DataLost is the fix SetDataLost recorded ("": none).
+func (s *Server) DataLost() string {
+	if p := s.dataLost.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // SetStopping marks the node as stopping: /readyz answers 503 from now on

@@ -185,7 +185,15 @@ type NodeConfig struct {
 	NoBootstrap               bool
 	// Clock is the node's clock (nil: the real one); see Member.Clock.
 	Clock func() time.Time
+	// Rejoin: how a node with an empty Raft log asks its peers (default:
+	// FastRejoin, rounds suited to loopback).
+	Rejoin *node.RejoinConfig
 }
+
+// FastRejoin asks the peers every 100 ms, each question bounded by 1 s
+// (a peer whose listener is bound but not served yet holds it that
+// long), and bootstraps after 10 s without every peer's answer.
+var FastRejoin = node.RejoinConfig{Timeout: 10 * time.Second, Interval: 100 * time.Millisecond, RequestTimeout: time.Second}
 
 // StartNode starts one node with fast loopback timeouts (DefaultTune). A
 // node named in its genesis bootstraps with the other genesis nodes; any
@@ -218,11 +226,15 @@ func StartNode(nc NodeConfig) (*node.Node, error) {
 			return nil, err
 		}
 	}
+	rejoin := FastRejoin
+	if nc.Rejoin != nil {
+		rejoin = *nc.Rejoin
+	}
 	// Peers dial the address the genesis names (a host name, say), which
 	// is what the node advertises, whatever it listens on.
 	n, err := node.Start(node.Config{ID: nc.ID, DataDir: nc.DataDir, Genesis: nc.Genesis, NodeKey: nc.NodeKey,
 		TLSFiles: nc.TLS, RaftListener: raftLn, RaftAdvertise: nc.RaftAddr, APIListener: apiLn, Consensus: cc, Logger: nc.Logger, Registry: nc.Registry, Access: nc.Access,
-		NoBootstrap: nc.NoBootstrap})
+		NoBootstrap: nc.NoBootstrap, Rejoin: rejoin})
 	if err != nil {
 		raftLn.Close()
 		apiLn.Close()

@@ -42,20 +42,41 @@ type ConsistencyResponse struct {
 
 // Status answers GET /v1/cluster/status.
 type Status struct {
-	Node         string   `json:"node"`
-	Network      string   `json:"network"`
-	State        string   `json:"state"`
-	Leader       string   `json:"leader"`
-	LeaderAPI    string   `json:"leaderApi,omitempty"`
-	Height       uint64   `json:"height"`
-	BlockHash    string   `json:"blockHash"`
-	BlockTime    string   `json:"blockTime"`
-	TreeSize     uint64   `json:"treeSize"`
-	Root         string   `json:"root"`
-	AppliedIndex uint64   `json:"appliedIndex"`
-	CommitIndex  uint64   `json:"commitIndex"`
-	Term         string   `json:"term,omitempty"`
-	Members      []Member `json:"members,omitempty"`
+	Node         string `json:"node"`
+	Network      string `json:"network"`
+	State        string `json:"state"`
+	Leader       string `json:"leader"`
+	LeaderAPI    string `json:"leaderApi,omitempty"`
+	Height       uint64 `json:"height"`
+	BlockHash    string `json:"blockHash"`
+	BlockTime    string `json:"blockTime"`
+	TreeSize     uint64 `json:"treeSize"`
+	Root         string `json:"root"`
+	AppliedIndex uint64 `json:"appliedIndex"`
+	CommitIndex  uint64 `json:"commitIndex"`
+	Term         string `json:"term,omitempty"`
+	// Voters are the voters of this node's latest Raft configuration
+	// (committed or not); CommittedVoters those of the last configuration
+	// entry it applied since it started, at log index ConfigIndex (0: none
+	// seen). A node that lost its data asks a leader for them to learn
+	// that its removal is committed.
+	Voters          []string `json:"voters,omitempty"`
+	CommittedVoters []string `json:"committedVoters,omitempty"`
+	ConfigIndex     uint64   `json:"configIndex,omitempty"`
+	// DataLost: this node's Raft state is gone (its data directory was
+	// deleted or replaced) although the network has run; it does not vote
+	// or count towards a quorum until it was removed from the configuration
+	// and added back (DataLostFix says how).
+	DataLost    bool   `json:"dataLost,omitempty"`
+	DataLostFix string `json:"dataLostFix,omitempty"`
+	// Incarnation names this run of a node that started with an empty Raft
+	// log, and SawEmpty the incarnations of the peers it saw with an empty
+	// log while it held its own (before it bootstrapped): a peer that finds
+	// its incarnation there knows the network began after it started, so
+	// it lost nothing (node/rejoin.go).
+	Incarnation string   `json:"incarnation,omitempty"`
+	SawEmpty    []string `json:"sawEmpty,omitempty"`
+	Members     []Member `json:"members,omitempty"`
 
 	// Now is this node's clock when it answered.
 	Now string `json:"now,omitempty"`
@@ -91,7 +112,10 @@ type Member struct {
 	State        string `json:"state,omitempty"`
 	Height       uint64 `json:"height,omitempty"`
 	AppliedIndex uint64 `json:"appliedIndex,omitempty"`
-	Error        string `json:"error,omitempty"`
+	// DataLost: the member reports that it lost its data (Status.DataLost):
+	// it must be removed and added back.
+	DataLost bool   `json:"dataLost,omitempty"`
+	Error    string `json:"error,omitempty"`
 
 	// ClockOffsetSeconds is the member's clock minus the voters' median
 	// clock, as the answering node measures them (absent: not measured in

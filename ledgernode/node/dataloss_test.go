@@ -1,0 +1,246 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/node"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
+)
+
+// waitUntil polls cond until it holds or ctx ends.
+func waitUntil(ctx context.Context, t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// selfStatus is node i's own report (GET /v1/cluster/status?self=true).
+func selfStatus(t *testing.T, c *testcluster.Cluster, i int) wire.Status {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	c.Node(i).Handler().ServeHTTP(rec, c.AsAdmin(httptest.NewRequest(http.MethodGet, "/v1/cluster/status?self=true", nil)))
+	var st wire.Status
+	if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil {
+		t.Fatalf("status of %s: %v (%s)", c.Members[i].ID, err, rec.Body)
+	}
+	return st
+}
+
+// assertDataLost checks every way node i reports lost data: its status,
+// /readyz (503 with the reason and the fix), the metric, the marker, and
+// that its Raft log stayed empty (it did not bootstrap, nor take entries).
+func assertDataLost(t *testing.T, c *testcluster.Cluster, i int) {
+	t.Helper()
+	id := c.Members[i].ID
+	n := c.Node(i)
+	if !n.DataLost() || !n.Held() {
+		t.Fatalf("%s: dataLost %v, held %v; want both", id, n.DataLost(), n.Held())
+	}
+	if st := n.Consensus().Stats(); st["term"] != "0" || st["last_log_index"] != "0" {
+		t.Fatalf("%s holds Raft state (term %s, last log index %s): it bootstrapped or took entries", id, st["term"], st["last_log_index"])
+	}
+	st := selfStatus(t, c, i)
+	if !st.DataLost || !strings.Contains(st.DataLostFix, "ledgerctl cluster remove "+id) {
+		t.Fatalf("%s status: dataLost %v, fix %q", id, st.DataLost, st.DataLostFix)
+	}
+	rec := httptest.NewRecorder()
+	n.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "data lost: must be re-added as a new member") ||
+		!strings.Contains(rec.Body.String(), "ledgerctl cluster add "+id) {
+		t.Fatalf("%s /readyz: %d %s", id, rec.Code, rec.Body)
+	}
+	if v := metricValue(t, c, i, "ledger_data_lost"); v != 1 {
+		t.Fatalf("%s ledger_data_lost = %v, want 1", id, v)
+	}
+	if _, err := os.Stat(filepath.Join(c.Members[i].Paths.Dir, "data", "data-lost.json")); err != nil {
+		t.Fatalf("%s: no data-lost marker: %v", id, err)
+	}
+}
+
+// assertPresent checks that every acknowledged write is on node i.
+func assertPresent(ctx context.Context, t *testing.T, c *testcluster.Cluster, i int, acked []string) {
+	t.Helper()
+	cl := c.Client(i)
+	for _, id := range acked {
+		if _, err := cl.Tx(ctx, id, false, client.ReadOptions{}); err != nil {
+			t.Fatalf("acknowledged write %s on %s: %v", id, c.Members[i].ID, err)
+		}
+	}
+}
+
+// A genesis voter whose data directory is deleted comes back empty. It
+// must not bootstrap the genesis again nor vote with a forgotten log: it
+// reports lost data, holds its Raft traffic, and takes part only once an
+// admin (the operator, on Kubernetes) removed it and added it back; then
+// it catches up and holds every acknowledged write.
+func TestAWipedVoterReportsDataLostAndRejoinsOnlyOnceRemovedAndAddedBack(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := ctxT(t, 2*time.Minute)
+	k, err := c.Enrol(ctx, "participant/writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := mustLeader(t, c)
+	victim, other := (leader+1)%3, (leader+2)%3
+	acked := writeNotes(ctx, t, c, k, 60, 3, []int{0, 1, 2})
+	if err := c.Stop(victim); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wipe(victim); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Restart(victim); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(ctx, t, "the wiped node to report lost data", func() bool { return c.Node(victim).DataLost() })
+	assertDataLost(t, c, victim)
+
+	// The other two are a quorum: writes go on while it waits, and it is
+	// still a voter of their configuration, so it stays held.
+	acked = append(acked, writeNotes(ctx, t, c, k, 20, 2, []int{leader, other})...)
+	time.Sleep(time.Second) // a few rounds of questions
+	assertDataLost(t, c, victim)
+
+	vm := c.Members[victim]
+	admin := c.Client(leader, other).Admin(c.Genesis.Network, c.Admin)
+	if err := admin.RemoveMember(ctx, vm.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(ctx, t, "the removed node to stop reporting lost data", func() bool {
+		return !c.Node(victim).DataLost() && !c.Node(victim).Held()
+	})
+	if v := metricValue(t, c, victim, "ledger_data_lost"); v != 0 {
+		t.Fatalf("ledger_data_lost = %v after removal, want 0", v)
+	}
+	if err := admin.JoinAndPromote(ctx, vm.ID, vm.RaftAddr, vm.APIAddr, nil); err != nil {
+		t.Fatalf("adding %s back: %v", vm.ID, err)
+	}
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertPresent(ctx, t, c, victim, acked)
+	// A restart now is an ordinary one: it has Raft state, the marker goes.
+	if err := c.Stop(victim); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Restart(victim); err != nil {
+		t.Fatal(err)
+	}
+	if c.Node(victim).Held() || c.Node(victim).DataLost() {
+		t.Fatal("a re-added node restarted with its data is held again")
+	}
+	if _, err := os.Stat(filepath.Join(vm.Paths.Dir, "data", "data-lost.json")); !os.IsNotExist(err) {
+		t.Fatalf("data-lost marker after a restart with Raft state: %v", err)
+	}
+	acked = append(acked, writeNotes(ctx, t, c, k, 10, 1, []int{victim})...)
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertPresent(ctx, t, c, victim, acked)
+}
+
+// Two of three voters lose their data and come back empty. Before this
+// was guarded they bootstrapped the genesis again and elected each other
+// at term 1 with an empty log. Now neither bootstraps and no leader is
+// elected; the survivor keeps its data, is recovered as the only voter
+// (ledgernode recover), and the two rejoin through the join path with
+// every acknowledged write.
+func TestTwoWipedVotersOfThreeElectNoLeaderAndRejoinAfterTheSurvivorIsRecovered(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := ctxT(t, 3*time.Minute)
+	k, err := c.Enrol(ctx, "participant/writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := mustLeader(t, c)
+	survivor, other := (leader+1)%3, (leader+2)%3
+	acked := writeNotes(ctx, t, c, k, 60, 3, []int{0, 1, 2})
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	height := c.Node(survivor).Store().Meta().Height
+	for _, i := range []int{leader, other} {
+		if err := c.Stop(i); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Wipe(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, i := range []int{leader, other} {
+		if err := c.Restart(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(ctx, t, "both wiped nodes to report lost data", func() bool {
+		return c.Node(leader).DataLost() && c.Node(other).DataLost()
+	})
+	// The survivor forgets the old leader within its heartbeat timeout;
+	// then, for three election timeouts, nobody leads.
+	waitUntil(ctx, t, "the survivor to lose its leader", func() bool { id, _ := c.Node(survivor).Consensus().Leader(); return id == "" })
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		for _, i := range []int{0, 1, 2} {
+			if id, _ := c.Node(i).Consensus().Leader(); id != "" {
+				t.Fatalf("%s sees leader %s among two wiped voters and a survivor", c.Members[i].ID, id)
+			}
+		}
+	}
+	assertDataLost(t, c, leader)
+	assertDataLost(t, c, other)
+	if h := c.Node(survivor).Store().Meta().Height; h != height {
+		t.Fatalf("survivor at height %d, had %d", h, height)
+	}
+	assertPresent(ctx, t, c, survivor, acked)
+
+	// Recovery: the survivor, stopped, becomes the only voter.
+	if err := c.Stop(survivor); err != nil {
+		t.Fatal(err)
+	}
+	sm := c.Members[survivor]
+	if _, err := node.Recover(node.RecoverConfig{DataDir: filepath.Join(sm.Paths.Dir, "data"), Genesis: c.Genesis, ID: sm.ID,
+		Voters: []state.Member{{ID: sm.ID, RaftAddr: sm.RaftAddr, APIAddr: sm.APIAddr}}}); err != nil {
+		t.Fatal(err)
+	}
+	sm.NoBootstrap = true
+	if err := c.Restart(survivor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitLeaderAmong(ctx, survivor); err != nil {
+		t.Fatal(err)
+	}
+	// The survivor's committed configuration has no vote for them: they
+	// stop reporting lost data and wait to be added.
+	waitUntil(ctx, t, "the wiped nodes to learn they were removed", func() bool {
+		return !c.Node(leader).DataLost() && !c.Node(other).DataLost() && !c.Node(leader).Held() && !c.Node(other).Held()
+	})
+	admin := c.Client(survivor).Admin(c.Genesis.Network, c.Admin)
+	for _, i := range []int{leader, other} {
+		m := c.Members[i]
+		if err := admin.JoinAndPromote(ctx, m.ID, m.RaftAddr, m.APIAddr, nil); err != nil {
+			t.Fatalf("adding %s back: %v", m.ID, err)
+		}
+	}
+	acked = append(acked, writeNotes(ctx, t, c, k, 10, 2, []int{0, 1, 2})...)
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 1, 2} {
+		assertPresent(ctx, t, c, i, acked)
+	}
+}
