@@ -71,7 +71,7 @@ func New(cfg Config) (*Node, error) {
 		Output: os.Stderr, IncludeLocation: false}).With("node", cfg.ID)
 
 	if err := state.CheckBoltFile(filepath.Join(dir, "raft.db")); err != nil {
-		return nil, fmt.Errorf("raft log damaged: %w (move the data directory aside and restart: the node catches up from its peers; docs/operations.md)", err)
+		return nil, fmt.Errorf("raft log damaged: %w (move the data directory aside and restart: the node then reports its data lost; remove it and add it back with 'ledgerctl cluster remove' and 'ledgerctl cluster add' (docs/operations.md, \"A node refuses to start: damaged data\"))", err)
 	}
 	logStore, err := raftboltdb.New(raftboltdb.Options{
 		Path:   filepath.Join(dir, "raft.db"),
@@ -81,7 +81,7 @@ func New(cfg Config) (*Node, error) {
 		BoltOptions: &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open raft log %s: %w (if the file is damaged, move the data directory aside and let the node catch up from its peers: docs/operations.md)", filepath.Join(dir, "raft.db"), err)
+		return nil, fmt.Errorf("open raft log %s: %w (if the file is damaged, move the data directory aside and restart: the node then reports its data lost; remove it and add it back with 'ledgerctl cluster remove' and 'ledgerctl cluster add' (docs/operations.md, \"A node refuses to start: damaged data\"))", filepath.Join(dir, "raft.db"), err)
 	}
 	n.logStore = logStore
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hlog) // files go to dir/snapshots
@@ -222,7 +222,7 @@ func (n *Node) catchUpFromSnapshot(snaps *raft.FileSnapshotStore) error {
 	n.log.Warn("state is behind the latest snapshot; restoring it", "stateIndex", n.store.Applied().Index, "snapshotIndex", latest.Index)
 	_, rc, err := snaps.Open(latest.ID)
 	if err != nil {
-		return fmt.Errorf("open snapshot %s: %w (remove the damaged snapshot directory or the whole data directory and let the node catch up from its peers)", latest.ID, err)
+		return fmt.Errorf("open snapshot %s: %w (remove the damaged snapshot directory; or move the data directory aside and restart: the node then reports its data lost; remove it and add it back with 'ledgerctl cluster remove' and 'ledgerctl cluster add' (docs/operations.md, \"A node refuses to start: damaged data\"))", latest.ID, err)
 	}
 	defer rc.Close()
 	return n.store.Restore(rc)

@@ -298,7 +298,7 @@ func TestADamagedRaftLogIsRefusedWithTheFix(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := New(cfg)
-	if err == nil || !strings.Contains(err.Error(), "raft log damaged") || !strings.Contains(err.Error(), "catches up from its peers") {
+	if err == nil || !strings.Contains(err.Error(), "raft log damaged") || !strings.Contains(err.Error(), "ledgerctl cluster remove") {
 		t.Fatalf("damaged raft.db: %v, want a refusal naming the damage and the fix", err)
 	}
 }

@@ -147,11 +147,11 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	if err := CheckBoltFile(cfg.Path); err != nil {
-		return nil, fmt.Errorf("state file damaged: %w (move the data directory aside and restart: the node catches up from its peers; docs/operations.md)", err)
+		return nil, fmt.Errorf("state file damaged: %w (move the data directory aside and restart: the node then reports its data lost; remove it and add it back with 'ledgerctl cluster remove' and 'ledgerctl cluster add' (docs/operations.md, \"A node refuses to start: damaged data\"))", err)
 	}
 	db, err := bolt.Open(cfg.Path, 0o600, boltOptions(cfg.PageSize))
 	if err != nil {
-		return nil, fmt.Errorf("open state %s: %w (if the file is damaged, move the data directory aside and restart: the node catches up from its peers)", cfg.Path, err)
+		return nil, fmt.Errorf("open state %s: %w (if the file is damaged, move the data directory aside and restart: the node then reports its data lost; remove it and add it back with 'ledgerctl cluster remove' and 'ledgerctl cluster add' (docs/operations.md, \"A node refuses to start: damaged data\"))", cfg.Path, err)
 	}
 	s.db = db
 	if err := s.initOrCheck(); err != nil {

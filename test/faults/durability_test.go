@@ -158,7 +158,7 @@ func tail(s string, n int) string {
 	return s
 }
 
-func TestDamagedFilesAreDetectedAndAWipedNodeCatchesUpFromPeers(t *testing.T) {
+func TestDamagedFilesAreDetectedAndAWipedNodeCatchesUpOnceRemovedAndAddedBack(t *testing.T) {
 	c := startCluster(t, 3, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -214,12 +214,21 @@ func TestDamagedFilesAreDetectedAndAWipedNodeCatchesUpFromPeers(t *testing.T) {
 		}
 		startFails(ctx, t, c, victim, "snapshot")
 	})
-	// The documented way out: move the damaged data directory aside; the
-	// node starts empty and catches up from its peers.
+	// The documented way out: move the damaged data directory aside and
+	// start the node; it reports its data lost (it neither bootstraps nor
+	// votes with an empty log), is removed and added back, and catches up
+	// from its peers.
 	if err := os.Rename(p.DataDir, p.DataDir+".damaged"); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Start(victim); err != nil {
+		t.Fatal(err)
+	}
+	admin := c.Client(10*time.Second, (victim+1)%3, (victim+2)%3).Admin(c.Genesis.Network, c.Admin)
+	if err := admin.RemoveMember(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.JoinAndPromote(ctx, p.ID, p.Raft.Addr(), p.API.Addr(), nil); err != nil {
 		t.Fatal(err)
 	}
 	write(ctx, t, c, k, 50, 4, (victim+1)%3, (victim+2)%3)
