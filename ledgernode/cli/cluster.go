@@ -39,8 +39,11 @@ func (a *App) clusterStatusCmd() *cobra.Command {
 						state += " *"
 					}
 					note := ""
-					if !m.Reachable {
+					switch {
+					case !m.Reachable:
 						note = "unreachable: " + m.Error
+					case m.DataLost:
+						note = fmt.Sprintf("data lost: remove and add back ('ledgerctl cluster remove %[1]s', then 'ledgerctl cluster add %[1]s --raft-addr %[2]s --api-addr %[3]s')", m.ID, m.RaftAddr, m.APIAddr)
 					}
 					row(w, m.ID, m.Suffrage, dash(state), m.Height, m.AppliedIndex, clockColumn(m), dash(m.APIAddr), note)
 				}

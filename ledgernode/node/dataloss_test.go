@@ -116,6 +116,19 @@ func TestAWipedVoterReportsDataLostAndRejoinsOnlyOnceRemovedAndAddedBack(t *test
 	acked = append(acked, writeNotes(ctx, t, c, k, 20, 2, []int{leader, other})...)
 	time.Sleep(time.Second) // a few rounds of questions
 	assertDataLost(t, c, victim)
+	// The leader's cluster status (what the operator and 'ledgerctl cluster
+	// status' read) says which member lost its data.
+	rec := httptest.NewRecorder()
+	c.Node(leader).Handler().ServeHTTP(rec, c.AsAdmin(httptest.NewRequest(http.MethodGet, "/v1/cluster/status", nil)))
+	var cs wire.Status
+	if err := json.Unmarshal(rec.Body.Bytes(), &cs); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range cs.Members {
+		if m.DataLost != (m.ID == c.Members[victim].ID) || (m.DataLost && m.Suffrage != "voter") {
+			t.Fatalf("leader's view of %s: dataLost %v, %s (%s)", m.ID, m.DataLost, m.Suffrage, rec.Body)
+		}
+	}
 
 	vm := c.Members[victim]
 	admin := c.Client(leader, other).Admin(c.Genesis.Network, c.Admin)
