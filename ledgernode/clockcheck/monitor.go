@@ -63,12 +63,16 @@ type Config struct {
 	// MaxOffset is how far a voter's clock may be from this node's and
 	// still agree (default 30s).
 	MaxOffset time.Duration
-	// Fresh is how old a sample may be and still count (default 10s): a
+	// Fresh is how old a sample may be and still count (default 30s): a
 	// peer not sampled for that long (down, partitioned) does not count.
+	// Samples are extrapolated with the monotonic clock, so an older one
+	// still catches this node's own clock jumping; only a peer's jump
+	// waits for its next sample. Generous, so that a loaded peer that
+	// answers late for a few seconds does not stop writes.
 	Fresh time.Duration
 	// Interval is how often every voter is sampled (default 1s).
 	Interval time.Duration
-	// Timeout bounds one sample (default 2s).
+	// Timeout bounds one sample (default 5s).
 	Timeout time.Duration
 	// Clock is this node's clock (the one block times come from).
 	Clock  func() time.Time
@@ -79,7 +83,7 @@ type Config struct {
 
 // DefaultConfig fills every field but Self.
 func DefaultConfig() Config {
-	return Config{MaxOffset: 30 * time.Second, Fresh: 10 * time.Second, Interval: time.Second, Timeout: 2 * time.Second,
+	return Config{MaxOffset: 30 * time.Second, Fresh: 30 * time.Second, Interval: time.Second, Timeout: 5 * time.Second,
 		Clock: time.Now, Logger: slog.New(slog.DiscardHandler)}
 }
 

@@ -24,8 +24,8 @@ type ClockGate interface {
 
 // blockTime is the clock reading to stamp into the next block, or the
 // gate's refusal. When the gate cannot tell yet (too few fresh samples:
-// just started, a peer just came back), it samples once, waiting at most
-// 2 s, before refusing.
+// just started, peers answering late), it samples once, waiting at most
+// 5 s, before refusing.
 func (n *Node) blockTime() (time.Time, error) {
 	at := n.cfg.Clock()
 	g := n.cfg.ClockGate
@@ -34,7 +34,7 @@ func (n *Node) blockTime() (time.Time, error) {
 	}
 	err := g.Check(at)
 	if errors.Is(err, clockcheck.ErrUnconfirmed) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		g.Refresh(ctx)
 		cancel()
 		at = n.cfg.Clock()

@@ -45,6 +45,8 @@ func TestLeaderWithClockAheadHandsOverAndCommitsNoFutureBlock(t *testing.T) {
 	if _, err := c.WaitConverged(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// It has measured its peers: its own status names its clock.
+	waitStatus(ctx, t, c.Client(skewed), func(s *wire.Status) bool { return memberOf(s, id).ClockSkewed })
 
 	// Writers keep writing through every node while leadership moves.
 	var (

@@ -147,7 +147,15 @@ func (s *Server) precheckOnce(ctx context.Context, st *tx.Signed) (existing *sta
 		// Judged by a clock a quorum of voters disagrees with, "expired"
 		// would blame the signer: say whose clock is wrong (503: a client
 		// tries another node).
-		if cerr := s.cfg.Clocks.Check(s.now()); errors.Is(cerr, clockcheck.ErrSkewed) {
+		cerr := s.cfg.Clocks.Check(s.now())
+		if errors.Is(cerr, clockcheck.ErrUnconfirmed) {
+			// Just started, say: sample once before blaming the signer.
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			s.cfg.Clocks.Refresh(rctx)
+			cancel()
+			cerr = s.cfg.Clocks.Check(s.now())
+		}
+		if errors.Is(cerr, clockcheck.ErrSkewed) {
 			return nil, cerr
 		}
 	}
