@@ -19,9 +19,9 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	ledgerclient "github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -384,7 +384,7 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 	})
 
 	It("leaves a suspension by a network admin standing, and says so, until the admin reinstates the agency", func() {
-		st, err := signNow(net, "agency.suspend", trade.AgencySuspend{ID: "us-cbp", Reason: "licence under review"}, adminKeyOf(net))
+		st, err := signNow(net, "agency.suspend", wire.AgencySuspend{ID: "us-cbp", Reason: "licence under review"}, adminKeyOf(net))
 		Expect(err).NotTo(HaveOccurred())
 		rc, err := admin.Submit(suiteCtx, st)
 		Expect(err).NotTo(HaveOccurred())
@@ -414,7 +414,7 @@ var _ = Describe("Agency on a running ledger", Ordered, func() {
 			g.Expect(ident.Identity.Status).To(Equal("suspended"))
 		}, 2*time.Second, tick).Should(Succeed())
 
-		st, err = signNow(net, "agency.reinstate", trade.AgencyReinstate{ID: "us-cbp"}, adminKeyOf(net))
+		st, err = signNow(net, "agency.reinstate", wire.AgencyReinstate{ID: "us-cbp"}, adminKeyOf(net))
 		Expect(err).NotTo(HaveOccurred())
 		rc, err = admin.Submit(suiteCtx, st)
 		Expect(err).NotTo(HaveOccurred())

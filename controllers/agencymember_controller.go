@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // agencyFinalizer holds an AgencyMember until the ledger suspended the agency.
@@ -178,7 +178,7 @@ func (r *AgencyMemberReconciler) suspend(ctx context.Context, am *ledgerv1.Agenc
 		return err
 	}
 	rc, err := submitSigned(ctx, signer{ledger: l, net: net, key: target.AdminKey}, r.Metrics.LedgerCalls, ledgerWrite{
-		typ: "agency.suspend", payload: trade.AgencySuspend{ID: am.Spec.AgencyID, Reason: suspendReason(am)},
+		typ: wire.TypeAgencySuspend, payload: wire.AgencySuspend{ID: am.Spec.AgencyID, Reason: suspendReason(am)},
 		what: "suspend " + identityOf(am), refused: "SuspendRejected"})
 	if err != nil {
 		return err

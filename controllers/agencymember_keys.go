@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
@@ -221,13 +220,13 @@ func (r *AgencyMemberReconciler) rotateKey(ctx context.Context, s *agencyScope, 
 		s.keys, s.pending = sec, k
 	}
 
-	payload := trade.KeyRotate{NewKey: publicKeyID(s.pending), Retire: publicKeyID(s.current)}
+	payload := wire.KeyRotate{NewKey: publicKeyID(s.pending), Retire: publicKeyID(s.current)}
 	if g := am.Spec.KeyRotation; g != nil && g.GracePeriod != nil && g.GracePeriod.Duration > 0 {
 		payload.RetireAt = tx.FormatTime(time.Now().Add(g.GracePeriod.Duration))
 	}
 	// Signed by the current key: only it may name its successor.
 	_, err := submitSigned(ctx, signer{ledger: n.admin.ledger, net: n.net, key: s.current}, r.Metrics.LedgerCalls, ledgerWrite{
-		typ: "key.rotate", payload: payload, what: "rotate the key of " + identityOf(am), refused: "KeyRotationRejected"})
+		typ: wire.TypeKeyRotate, payload: payload, what: "rotate the key of " + identityOf(am), refused: "KeyRotationRejected"})
 	var refused *refusal
 	if errors.As(err, &refused) {
 		// A rotation recorded before a lost write is rejected when sent

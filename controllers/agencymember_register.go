@@ -18,8 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
@@ -79,19 +77,19 @@ func (r *AgencyMemberReconciler) resolveNetwork(ctx context.Context, s *agencySc
 	return nil
 }
 
-func contactOf(am *ledgerv1.AgencyMember) *trade.Contact {
+func contactOf(am *ledgerv1.AgencyMember) *wire.Contact {
 	c := am.Spec.Contact
 	if c == (ledgerv1.Contact{}) {
 		return nil
 	}
-	return &trade.Contact{Email: c.Email, Phone: c.Phone, Address: c.Address}
+	return &wire.Contact{Email: c.Email, Phone: c.Phone, Address: c.Address}
 }
 
 // recordHash identifies the fields agency.update keeps in sync.
 func recordHash(am *ledgerv1.AgencyMember) string {
 	programs := slices.Sorted(slices.Values(am.Spec.Programs))
 	roles := slices.Sorted(slices.Values(am.Spec.Roles))
-	u := trade.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Programs: programs, Contact: contactOf(am)}
+	u := wire.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Programs: programs, Contact: contactOf(am)}
 	if len(roles) > 0 { // no roles hashes as before roles could be cleared: no re-sync after an upgrade
 		u.Roles = &roles
 	}
@@ -124,8 +122,8 @@ func (r *AgencyMemberReconciler) register(ctx context.Context, s *agencyScope, n
 	case !errors.Is(err, ErrLedgerNotFound):
 		return fmt.Errorf("look up %s: %w", identityOf(am), err)
 	}
-	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: "agency.register",
-		payload: trade.AgencyRegister{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Country: am.Spec.Country,
+	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: wire.TypeAgencyRegister,
+		payload: wire.AgencyRegister{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Country: am.Spec.Country,
 			Roles: am.Spec.Roles, Programs: am.Spec.Programs, PublicKeys: s.registeredKeys(), Contact: contactOf(am)},
 		what: "register " + identityOf(am), refused: "RegistrationRejected"})
 	if err != nil {
@@ -191,7 +189,7 @@ const ledgerStatusSuspended = "suspended"
 // suspended it on that deletion. A suspension by a network admin stands.
 func (r *AgencyMemberReconciler) reinstate(ctx context.Context, s *agencyScope, n *agencyNetwork, ident *wire.IdentityResponse) error {
 	am := s.am
-	held := s.current != nil && slices.ContainsFunc(ident.Keys, func(k *state.Key) bool {
+	held := s.current != nil && slices.ContainsFunc(ident.Keys, func(k *wire.Key) bool {
 		return k.RevokedAt == "" && (k.KeyID == publicKeyID(s.current) || (s.pending != nil && k.KeyID == publicKeyID(s.pending)))
 	})
 	ag, err := n.admin.ledger.Agency(ctx, am.Spec.AgencyID)
@@ -207,8 +205,8 @@ func (r *AgencyMemberReconciler) reinstate(ctx context.Context, s *agencyScope, 
 			"suspended itself when an AgencyMember was deleted: if it should sign again, a network admin reinstates it with "+
 			"`ledgerctl agency reinstate %s`", identityOf(am), networkID(n.net), reason, am.Spec.AgencyID)
 	}
-	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: "agency.reinstate",
-		payload: trade.AgencyReinstate{ID: am.Spec.AgencyID}, what: "reinstate " + identityOf(am), refused: "ReinstateRejected"})
+	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: wire.TypeAgencyReinstate,
+		payload: wire.AgencyReinstate{ID: am.Spec.AgencyID}, what: "reinstate " + identityOf(am), refused: "ReinstateRejected"})
 	if err != nil {
 		return err
 	}
@@ -226,8 +224,8 @@ func (r *AgencyMemberReconciler) syncRecord(ctx context.Context, s *agencyScope,
 	if am.Status.SyncedHash == h {
 		return nil
 	}
-	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: "agency.update",
-		payload: trade.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: wire.Replacing(am.Spec.Roles), Programs: am.Spec.Programs, Contact: contactOf(am)},
+	rc, err := submitSigned(ctx, n.admin, r.Metrics.LedgerCalls, ledgerWrite{typ: wire.TypeAgencyUpdate,
+		payload: wire.AgencyUpdate{ID: am.Spec.AgencyID, Name: am.Spec.DisplayName, Roles: wire.Replacing(am.Spec.Roles), Programs: am.Spec.Programs, Contact: contactOf(am)},
 		what:    "update " + identityOf(am), refused: "UpdateRejected"})
 	if err != nil {
 		return err

@@ -12,8 +12,8 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // submitSigned against a real one-node ledger: what it accepts is a
@@ -42,7 +42,7 @@ func TestAWriteToTheLedgerIsAReceiptOrATypedRefusal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	register := ledgerWrite{typ: "agency.register", payload: trade.AgencyRegister{ID: "us-cbp", Name: "CBP", Country: "US", Programs: []string{"USMCA"},
+	register := ledgerWrite{typ: "agency.register", payload: wire.AgencyRegister{ID: "us-cbp", Name: "CBP", Country: "US", Programs: []string{"USMCA"},
 		PublicKeys: []string{publicKeyID(k)}}, what: "register agency/us-cbp", refused: "RegistrationRejected"}
 
 	rc, err := submitSigned(ctx, admin, calls, register)

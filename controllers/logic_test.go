@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
@@ -276,12 +275,12 @@ func TestPolicyDocumentCarriesTheSpecAndTheAgencyID(t *testing.T) {
 	}
 }
 
-func identityWith(keys ...*state.Key) *wire.IdentityResponse {
+func identityWith(keys ...*wire.Key) *wire.IdentityResponse {
 	return &wire.IdentityResponse{Keys: keys}
 }
 
-func keyAt(id, from, retired, revoked string) *state.Key {
-	return &state.Key{KeyID: id, Fingerprint: "fp-" + id, ValidFrom: from, RetiredAt: retired, RevokedAt: revoked}
+func keyAt(id, from, retired, revoked string) *wire.Key {
+	return &wire.Key{KeyID: id, Fingerprint: "fp-" + id, ValidFrom: from, RetiredAt: retired, RevokedAt: revoked}
 }
 
 func TestAPassEndsByWaitingConflictDegradationOrRetry(t *testing.T) {

@@ -9,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -45,7 +43,7 @@ func keyIDs(vals []string) ([]string, error) {
 }
 
 func (a *App) agencyRegisterCmd() *cobra.Command {
-	var p trade.AgencyRegister
+	var p wire.AgencyRegister
 	var keys []string
 	var cf contactFlags
 	var sf submitFlags
@@ -67,7 +65,7 @@ participants and publish their rules.`,
 			}
 			p.PublicKeys = ids
 			p.Contact = cf.contact()
-			return a.submitTrade(cmd, "agency.register", p, &sf)
+			return a.submitTrade(cmd, wire.TypeAgencyRegister, p, &sf)
 		},
 	}
 	f := cmd.Flags()
@@ -83,7 +81,7 @@ participants and publish their rules.`,
 }
 
 func (a *App) agencyUpdateCmd() *cobra.Command {
-	var p trade.AgencyUpdate
+	var p wire.AgencyUpdate
 	var roles []string
 	var noRoles bool
 	var cf contactFlags
@@ -109,7 +107,7 @@ func (a *App) agencyUpdateCmd() *cobra.Command {
 				p.Roles = nil
 			}
 			p.Contact = cf.contact()
-			return a.submitTrade(cmd, "agency.update", p, &sf)
+			return a.submitTrade(cmd, wire.TypeAgencyUpdate, p, &sf)
 		},
 	}
 	f := cmd.Flags()
@@ -124,7 +122,7 @@ func (a *App) agencyUpdateCmd() *cobra.Command {
 }
 
 func (a *App) agencySuspendCmd() *cobra.Command {
-	var p trade.AgencySuspend
+	var p wire.AgencySuspend
 	var sf submitFlags
 	cmd := &cobra.Command{
 		Use:   "suspend ID --reason TEXT",
@@ -132,7 +130,7 @@ func (a *App) agencySuspendCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.ID = agencyID(args[0])
-			return a.submitTrade(cmd, "agency.suspend", p, &sf)
+			return a.submitTrade(cmd, wire.TypeAgencySuspend, p, &sf)
 		},
 	}
 	cmd.Flags().StringVar(&p.Reason, "reason", "", "why the agency is suspended (required)")
@@ -147,7 +145,7 @@ func (a *App) agencyReinstateCmd() *cobra.Command {
 		Short: "Reinstate a suspended agency (network admin)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.submitTrade(cmd, "agency.reinstate", trade.AgencyReinstate{ID: agencyID(args[0])}, &sf)
+			return a.submitTrade(cmd, wire.TypeAgencyReinstate, wire.AgencyReinstate{ID: agencyID(args[0])}, &sf)
 		},
 	}
 	sf.add(cmd)
@@ -184,9 +182,9 @@ func (a *App) agencyListCmd() *cobra.Command {
 		Short: "List the registered agencies",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]*trade.Agency, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]*wire.Agency, error) {
 				return c.Agencies(ctx, ro.options())
-			}, func(w io.Writer, list []*trade.Agency) {
+			}, func(w io.Writer, list []*wire.Agency) {
 				row(w, "AGENCY", "NAME", "COUNTRY", "ROLES", "PROGRAMS", "STATUS")
 				for _, ag := range list {
 					row(w, ag.Identity, ag.Name, ag.Country, dash(strings.Join(ag.Roles, ",")), strings.Join(ag.Programs, ","), ag.Status)
@@ -198,7 +196,7 @@ func (a *App) agencyListCmd() *cobra.Command {
 	return cmd
 }
 
-func printHistory(w io.Writer, h []trade.StatusEvent) {
+func printHistory(w io.Writer, h []wire.StatusEvent) {
 	if len(h) == 0 {
 		return
 	}
@@ -209,7 +207,7 @@ func printHistory(w io.Writer, h []trade.StatusEvent) {
 	}
 }
 
-func printKeys(w io.Writer, keys []*state.Key) {
+func printKeys(w io.Writer, keys []*wire.Key) {
 	fmt.Fprintln(w)
 	row(w, "KEY", "VALID FROM", "RETIRED", "REVOKED", "KEY ID")
 	for _, k := range keys {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -43,13 +42,13 @@ func (a *App) certTemplateCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now().UTC()
-			ct := trade.Certificate{ID: id, Program: program, CertifierRole: trade.RoleExporter,
-				Certifier:     trade.Party{ID: certifier, Name: "ACME Exportaciones SA de CV", Title: "Export Manager", Country: "MX", Email: "export@acme.example"},
-				Producer:      &trade.Party{Name: trade.ProducerVarious},
-				Importer:      &trade.Party{ID: importer, Name: "BigBox Stores Inc.", Country: "US"},
+			ct := wire.Certificate{ID: id, Program: program, CertifierRole: wire.RoleExporter,
+				Certifier:     wire.Party{ID: certifier, Name: "ACME Exportaciones SA de CV", Title: "Export Manager", Country: "MX", Email: "export@acme.example"},
+				Producer:      &wire.Party{Name: wire.ProducerVarious},
+				Importer:      &wire.Party{ID: importer, Name: "BigBox Stores Inc.", Country: "US"},
 				ExportCountry: "MX", ImportCountry: "US",
-				Goods:         []trade.GoodsItem{{Description: "Portable automatic data-processing machines", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"}},
-				BlanketPeriod: &trade.Period{ValidFrom: tx.FormatTime(now.Truncate(24 * time.Hour)), ValidUntil: tx.FormatTime(now.Truncate(24*time.Hour).AddDate(1, 0, -1))},
+				Goods:         []wire.GoodsItem{{Description: "Portable automatic data-processing machines", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"}},
+				BlanketPeriod: &wire.Period{ValidFrom: tx.FormatTime(now.Truncate(24 * time.Hour)), ValidUntil: tx.FormatTime(now.Truncate(24*time.Hour).AddDate(1, 0, -1))},
 				SignedAt:      tx.FormatTime(now.Truncate(time.Second)), Language: "en",
 				Statement: "I certify that the goods described in this document qualify as originating and the information contained in this document is true and accurate."}
 			switch program {
@@ -58,7 +57,7 @@ func (a *App) certTemplateCmd() *cobra.Command {
 				ct.Certifier.Country, ct.ExportCountry, ct.Goods[0].CountryOfOrigin, ct.Language = "CR", "CR", "CR", "es"
 			case "NAFTA":
 				ct.SignedAt = "2019-12-15T00:00:00Z"
-				ct.BlanketPeriod = &trade.Period{ValidFrom: "2020-01-01T00:00:00Z", ValidUntil: "2020-06-30T00:00:00Z"}
+				ct.BlanketPeriod = &wire.Period{ValidFrom: "2020-01-01T00:00:00Z", ValidUntil: "2020-06-30T00:00:00Z"}
 				ct.Goods[0].ProducerIndicator, ct.Goods[0].NetCost = "YES", "NO"
 			default:
 				return fmt.Errorf("--program %q: one of %s", program, strings.Join(wire.ProgramNames(), ", "))
@@ -87,11 +86,11 @@ at fault. The agencies' rules in scope are evaluated too.`,
   ledgerctl cert issue --file cert.json --key acme.key --save issued.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var ct trade.Certificate
+			var ct wire.Certificate
 			if err := readPayload(file, &ct); err != nil {
 				return err
 			}
-			return a.submitTrade(cmd, "certificate.issue", ct, &sf)
+			return a.submitTrade(cmd, wire.TypeCertificateIssue, ct, &sf)
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "certificate JSON ('-' for standard input)")
@@ -114,7 +113,7 @@ Read the new current version, make your change on it and amend again.`,
 		Example: `  ledgerctl cert amend USMCA-ACME-0001 --file fixed.json --reason "line 1 classified under 847150" --key acme.key`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var ct trade.Certificate
+			var ct wire.Certificate
 			if err := readPayload(file, &ct); err != nil {
 				return err
 			}
@@ -134,7 +133,7 @@ Read the new current version, make your change on it and amend again.`,
 					return err
 				}
 			}
-			return a.submitTrade(cmd, "certificate.amend", trade.CertificateAmend{ID: args[0], Supersedes: supersedes, Reason: reason, Certificate: ct}, &sf)
+			return a.submitTrade(cmd, wire.TypeCertificateAmend, wire.CertificateAmend{ID: args[0], Supersedes: supersedes, Reason: reason, Certificate: ct}, &sf)
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "the amended certificate JSON")
@@ -151,13 +150,13 @@ func (a *App) certRevokeCmd() *cobra.Command {
 		Short:   "Withdraw (certifier) or revoke (agency of the importing or exporting country) a certificate",
 		Example: `  ledgerctl cert revoke USMCA-ACME-0003 --reason "origin verification failed" --key cbp.key
   ledgerctl cert withdraw USMCA-ACME-0004 --reason "order cancelled" --key acme.key`,
-	}, "certificate.revoke", func(id, reason, effective string) any {
-		return trade.CertificateRevoke{ID: id, Reason: reason, Effective: effective}
+	}, wire.TypeCertificateRevoke, func(id, reason, effective string) any {
+		return wire.CertificateRevoke{ID: id, Reason: reason, Effective: effective}
 	})
 }
 
 func (a *App) certEndorseCmd() *cobra.Command {
-	var p trade.CertificateEndorse
+	var p wire.CertificateEndorse
 	var sf submitFlags
 	cmd := &cobra.Command{
 		Use:     "endorse ID [--version N] [--note TEXT]",
@@ -166,7 +165,7 @@ func (a *App) certEndorseCmd() *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.ID = args[0]
-			return a.submitTrade(cmd, "certificate.endorse", p, &sf)
+			return a.submitTrade(cmd, wire.TypeCertificateEndorse, p, &sf)
 		},
 	}
 	cmd.Flags().IntVar(&p.Version, "version", 0, "version to endorse (default: the current one)")
@@ -236,7 +235,7 @@ recorded. A certificate an Enforce rule rejected was never recorded: ask
 
 func (a *App) certListCmd() *cobra.Command {
 	var ro readOpts
-	var f trade.CertificateFilter
+	var f wire.CertificateFilter
 	cmd := &cobra.Command{
 		Use:   "list (--importer ID | --exporter ID | --certifier ID | --hs PREFIX)",
 		Short: "List certificates by importer, exporter, certifier or HS prefix (through indexes, a page at a time)",
@@ -253,9 +252,9 @@ func (a *App) certListCmd() *cobra.Command {
 			if n != 1 {
 				return fmt.Errorf("give exactly one of --importer, --exporter, --certifier or --hs")
 			}
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.CertificatePage, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.CertificatePage, error) {
 				return c.Certificates(ctx, f, ro.options())
-			}, func(w io.Writer, p *trade.CertificatePage) {
+			}, func(w io.Writer, p *wire.CertificatePage) {
 				row(w, "CERTIFICATE", "PROGRAM", "CERTIFIER", "STATUS", "VERSION")
 				for _, r := range p.Certificates {
 					row(w, r.ID, r.Program, r.Certifier, r.Status, r.Current)

@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (a *App) keysCmd() *cobra.Command {
@@ -114,9 +114,9 @@ func (a *App) keysGetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*state.Key, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.Key, error) {
 				return c.Key(ctx, keyID)
-			}, func(w io.Writer, k *state.Key) {
+			}, func(w io.Writer, k *wire.Key) {
 				row(w, "FINGERPRINT", "OWNER", "KIND", "VALID FROM", "RETIRED", "REVOKED")
 				row(w, k.Fingerprint, k.Owner, k.Kind, k.ValidFrom, dash(k.RetiredAt), dash(k.RevokedAt))
 				fmt.Fprintln(w)
@@ -139,13 +139,13 @@ func dash(s string) string {
 }
 
 func (a *App) keysRegisterCmd() *cobra.Command {
-	var p state.KeyRegister
+	var p wire.KeyRegister
 	cmd := &cobra.Command{
 		Use:   "register --owner KIND/NAME --public-key KEY_ID",
 		Short: "Register a key for a node, agency or participant (signed with the network admin key)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.SignAndSubmit(cmd, "key.register", p, client.SubmitOptions{}, "")
+			return a.SignAndSubmit(cmd, wire.TypeKeyRegister, p, client.SubmitOptions{}, "")
 		},
 	}
 	cmd.Flags().StringVar(&p.Owner, "owner", "", "identity, e.g. participant/acme-exports")
@@ -155,7 +155,7 @@ func (a *App) keysRegisterCmd() *cobra.Command {
 }
 
 func (a *App) keysRevokeCmd() *cobra.Command {
-	var p state.KeyRevoke
+	var p wire.KeyRevoke
 	var effective, id string
 	cmd := &cobra.Command{
 		Use:   "revoke KEY_ID | key:KEY_ID | --id=KEY_ID --reason TEXT [--effective TIME]",
@@ -184,7 +184,7 @@ genesis says otherwise); further back only the admin or the enrolling agency.
 				}
 			}
 			p.Effective = tx.FormatTime(t)
-			return a.SignAndSubmit(cmd, "key.revoke", p, client.SubmitOptions{}, "")
+			return a.SignAndSubmit(cmd, wire.TypeKeyRevoke, p, client.SubmitOptions{}, "")
 		},
 	}
 	cmd.Flags().StringVar(&p.Reason, "reason", "", "why the key is revoked (required)")

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (a *App) iprightCmd() *cobra.Command {
@@ -17,7 +17,7 @@ func (a *App) iprightCmd() *cobra.Command {
 		Use:   "ipright",
 		Short: "Register and inspect intellectual-property rights (trademarks, patents, copyrights, designs)",
 	}
-	var p trade.IPRightRegister
+	var p wire.IPRightRegister
 	var sf submitFlags
 	reg := &cobra.Command{
 		Use:   "register --id ID --type T --office O --registration-number N --title T --holder participant/X",
@@ -31,7 +31,9 @@ international registration, which may designate any country).`,
   ledgerctl ipright register --key cbp.key --id TM-ACME-INT --type trademark --office WIPO \
     --registration-number 1523456 --title "ACME (word mark)" --holder participant/acme-brands-us --country US --country MX --country CA`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.submitTrade(cmd, "ipright.register", p, &sf) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.submitTrade(cmd, wire.TypeIPRightRegister, p, &sf)
+		},
 	}
 	f := reg.Flags()
 	f.StringVar(&p.ID, "id", "", "right id")
@@ -50,9 +52,9 @@ international registration, which may designate any country).`,
 		Short: "Show a registered right",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.IPRight, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.IPRight, error) {
 				return c.Right(ctx, args[0], ro.options())
-			}, func(w io.Writer, r *trade.IPRight) {
+			}, func(w io.Writer, r *wire.IPRight) {
 				row(w, "RIGHT", "TYPE", "OFFICE", "NUMBER", "TITLE", "HOLDER", "VOUCHED BY")
 				row(w, r.ID, r.Type, r.Office, r.RegistrationNumber, r.Title, r.Holder, r.VouchedBy)
 			})
@@ -80,7 +82,7 @@ Ask: ledgerctl verify license --importer X --hs CODE --right R --country C --at 
 
 func (a *App) licenseGrantCmd() *cobra.Command {
 	var file string
-	var p trade.LicenseGrant
+	var p wire.LicenseGrant
 	var sf submitFlags
 	cmd := &cobra.Command{
 		Use:   "grant (--file LICENSE.json | --id ID --right R --licensor L --licensee L --hs P... --territory CC... --from T --until T [--sublicense-depth N] [--parent ID])",
@@ -97,7 +99,7 @@ func (a *App) licenseGrantCmd() *cobra.Command {
 				}
 			}
 			p.Sublicensing.Allowed = p.Sublicensing.Depth > 0
-			return a.submitTrade(cmd, "license.grant", p, &sf)
+			return a.submitTrade(cmd, wire.TypeLicenseGrant, p, &sf)
 		},
 	}
 	f := cmd.Flags()
@@ -122,8 +124,8 @@ func (a *App) licenseRevokeCmd() *cobra.Command {
 		Use:     "revoke ID --reason TEXT [--effective TIME]",
 		Short:   "Revoke a license from an effective time (licensor, rights holder or IPR agency)",
 		Example: `  ledgerctl license revoke LIC-DIST-CA --reason "distribution agreement terminated" --key maker.key`,
-	}, "license.revoke", func(id, reason, effective string) any {
-		return trade.LicenseRevoke{ID: id, Reason: reason, Effective: effective}
+	}, wire.TypeLicenseRevoke, func(id, reason, effective string) any {
+		return wire.LicenseRevoke{ID: id, Reason: reason, Effective: effective}
 	})
 }
 
@@ -140,10 +142,10 @@ the chain decides it and why (e.g. parent-revoked).`,
 		Example: "  ledgerctl license get LIC-DIST",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.LicenseView, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.LicenseView, error) {
 				return c.License(ctx, args[0], ro.options())
-			}, func(w io.Writer, l *trade.LicenseView) {
-				licenseTable(w, []*trade.LicenseView{l})
+			}, func(w io.Writer, l *wire.LicenseView) {
+				licenseTable(w, []*wire.LicenseView{l})
 				if rv := l.Revocation; rv != nil {
 					fmt.Fprintf(w, "\nrevoked by %s from %s: %s\n", rv.By, rv.Effective, rv.Reason)
 				}
@@ -157,7 +159,7 @@ the chain decides it and why (e.g. parent-revoked).`,
 	return cmd
 }
 
-func licenseTable(w io.Writer, ls []*trade.LicenseView) {
+func licenseTable(w io.Writer, ls []*wire.LicenseView) {
 	row(w, "LICENSE", "RIGHT", "LICENSOR", "LICENSEE", "LEVEL", "PARENT", "HS", "TERRITORY", "UNTIL", "SUB-DEPTH", "STATUS", "EFFECTIVE")
 	for _, l := range ls {
 		eff := "-"
@@ -174,7 +176,7 @@ func licenseTable(w io.Writer, ls []*trade.LicenseView) {
 
 func (a *App) licenseListCmd() *cobra.Command {
 	var ro readOpts
-	var f trade.LicenseFilter
+	var f wire.LicenseFilter
 	cmd := &cobra.Command{
 		Use:     "list (--licensee ID | --licensor ID | --right R | --parent ID)",
 		Short:   "List licenses by licensee or licensor (optionally for one right), by right, or the sub-licenses of a license",
@@ -184,9 +186,9 @@ func (a *App) licenseListCmd() *cobra.Command {
 			if f.Licensee == "" && f.Licensor == "" && f.Right == "" && f.Parent == "" {
 				return fmt.Errorf("give --licensee, --licensor, --right or --parent")
 			}
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.LicensePage, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.LicensePage, error) {
 				return c.Licenses(ctx, f, ro.options())
-			}, func(w io.Writer, p *trade.LicensePage) {
+			}, func(w io.Writer, p *wire.LicensePage) {
 				licenseTable(w, p.Licenses)
 				printMore(w, p.Next)
 			})

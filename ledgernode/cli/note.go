@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (a *App) noteCmd() *cobra.Command {
@@ -27,7 +27,7 @@ func (a *App) noteCmd() *cobra.Command {
 			if !json.Valid(val) {
 				val, _ = json.Marshal(args[1])
 			}
-			p := state.NotePut{Key: args[0], Value: val}
+			p := wire.NotePut{Key: args[0], Value: val}
 			if expect != "" {
 				v, err := strconv.ParseUint(expect, 10, 64)
 				if err != nil {
@@ -35,7 +35,7 @@ func (a *App) noteCmd() *cobra.Command {
 				}
 				p.ExpectVersion = &v
 			}
-			return a.SignAndSubmit(cmd, "note.put", p, sf.options(), sf.save)
+			return a.SignAndSubmit(cmd, wire.TypeNotePut, p, sf.options(), sf.save)
 		},
 	}
 	sf.add(put)
@@ -46,9 +46,9 @@ func (a *App) noteCmd() *cobra.Command {
 		Short: "Read a note",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*state.Note, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.Note, error) {
 				return c.Note(ctx, args[0], ro.options())
-			}, func(w io.Writer, n *state.Note) {
+			}, func(w io.Writer, n *wire.Note) {
 				row(w, "KEY", "VERSION", "VALUE", "WRITER", "TIME", "TX")
 				row(w, n.Key, n.Version, string(n.Value), n.Writer, n.Time, short(n.TxID, 16))
 			})

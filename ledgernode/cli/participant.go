@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -28,20 +27,20 @@ key). Roles: exporter, producer, importer, certifier, rightsholder, licensee.`,
 	return cmd
 }
 
-func parseIdentifiers(vals []string) ([]trade.Identifier, error) {
-	var out []trade.Identifier
+func parseIdentifiers(vals []string) ([]wire.Identifier, error) {
+	var out []wire.Identifier
 	for _, v := range vals {
 		scheme, value, ok := strings.Cut(v, "=")
 		if !ok {
 			return nil, fmt.Errorf("--identifier %q: give SCHEME=VALUE, e.g. RFC=ACM010101AB1 or EIN=12-3456789", v)
 		}
-		out = append(out, trade.Identifier{Scheme: scheme, Value: value})
+		out = append(out, wire.Identifier{Scheme: scheme, Value: value})
 	}
 	return out, nil
 }
 
 func (a *App) participantEnrolCmd() *cobra.Command {
-	var p trade.ParticipantEnrol
+	var p wire.ParticipantEnrol
 	var keys, idents []string
 	var cf contactFlags
 	var sf submitFlags
@@ -61,7 +60,7 @@ func (a *App) participantEnrolCmd() *cobra.Command {
 				return err
 			}
 			p.Contact = cf.contact()
-			return a.submitTrade(cmd, "participant.enrol", p, &sf)
+			return a.submitTrade(cmd, wire.TypeParticipantEnrol, p, &sf)
 		},
 	}
 	f := cmd.Flags()
@@ -78,7 +77,7 @@ func (a *App) participantEnrolCmd() *cobra.Command {
 }
 
 func (a *App) participantUpdateCmd() *cobra.Command {
-	var p trade.ParticipantUpdate
+	var p wire.ParticipantUpdate
 	var sf submitFlags
 	cmd := &cobra.Command{
 		Use:     "update ID [--name NAME] [--role R...]",
@@ -90,7 +89,7 @@ func (a *App) participantUpdateCmd() *cobra.Command {
 			if !cmd.Flags().Changed("role") {
 				p.Roles = nil
 			}
-			return a.submitTrade(cmd, "participant.update", p, &sf)
+			return a.submitTrade(cmd, wire.TypeParticipantUpdate, p, &sf)
 		},
 	}
 	cmd.Flags().StringVar(&p.Name, "name", "", "new name")
@@ -100,7 +99,7 @@ func (a *App) participantUpdateCmd() *cobra.Command {
 }
 
 func (a *App) participantStatusCmd(verb string) *cobra.Command {
-	var p trade.ParticipantStatus
+	var p wire.ParticipantStatus
 	var sf submitFlags
 	cmd := &cobra.Command{
 		Use:   verb + " ID",
@@ -143,16 +142,16 @@ func (a *App) participantGetCmd() *cobra.Command {
 
 func (a *App) participantListCmd() *cobra.Command {
 	var ro readOpts
-	var f trade.ParticipantFilter
+	var f wire.ParticipantFilter
 	cmd := &cobra.Command{
 		Use:     "list [--agency A] [--role R] [--country CC]",
 		Short:   "List participants",
 		Example: "  ledgerctl participant list --role certifier --country MX",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]*trade.Participant, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) ([]*wire.Participant, error) {
 				return c.Participants(ctx, f, ro.options())
-			}, func(w io.Writer, list []*trade.Participant) {
+			}, func(w io.Writer, list []*wire.Participant) {
 				row(w, "PARTICIPANT", "NAME", "COUNTRY", "ROLES", "ENROLLED BY", "STATUS")
 				for _, p := range list {
 					row(w, p.Identity, p.Name, p.Country, strings.Join(p.Roles, ","), p.EnrolledBy, p.Status)
@@ -189,7 +188,7 @@ is judged at its own block time against the key's history.`,
 			if err != nil {
 				return err
 			}
-			p := trade.KeyRotate{NewKey: ids[0], Retire: retire}
+			p := wire.KeyRotate{NewKey: ids[0], Retire: retire}
 			if p.Retire == "" {
 				k, err := a.Key()
 				if err != nil {
@@ -207,7 +206,7 @@ is judged at its own block time against the key's history.`,
 				}
 				p.RetireAt = tx.FormatTime(t)
 			}
-			return a.submitTrade(cmd, "key.rotate", p, &sf)
+			return a.submitTrade(cmd, wire.TypeKeyRotate, p, &sf)
 		},
 	}
 	cmd.Flags().StringVar(&newKey, "new-key", "", "the new key: a key file or key id")

@@ -12,7 +12,6 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
-	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -44,7 +43,7 @@ Rules read doc, parties, licensePath, context, agency, record and at (the
 block time); ledgernode/policy/DESIGN.md ("Inputs") shows their shape for
 certificates, shipments and licenses.`,
 	}
-	cmd.AddCommand(a.policyPublishCmd(policystate.TypePublish), a.policyPublishCmd(policystate.TypeUpdate), a.policyWithdrawCmd(),
+	cmd.AddCommand(a.policyPublishCmd(policy.TxPublish), a.policyPublishCmd(policy.TxUpdate), a.policyWithdrawCmd(),
 		a.policyGetCmd(), a.policyListCmd(), a.policyTestCmd(), a.policyScopeCmd(), a.policyHistoryCmd())
 	return cmd
 }
@@ -84,7 +83,7 @@ func (a *App) policyPublishCmd(typ string) *cobra.Command {
 	use, short, example := "publish FILE", "Publish a new policy (version 1), signed with --key of agency/<agency>",
 		`  ledgerctl policy publish us-fda-seafood-facility.yaml --key fda.key
   ledgerctl policy test us-fda-seafood-facility.yaml --input shrimp.json   # try it offline first`
-	if typ == policystate.TypeUpdate {
+	if typ == policy.TxUpdate {
 		use, short, example = "update FILE", "Publish a new version of a policy; it applies from its block on (earlier verdicts stand)",
 			`  ledgerctl policy update us-fda-seafood-facility.yaml --key fda.key
   # with "version: 3" in the file, the update is refused unless it creates version 3`
@@ -99,7 +98,7 @@ func (a *App) policyPublishCmd(typ string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if typ == policystate.TypePublish && p.Version != 0 {
+			if typ == policy.TxPublish && p.Version != 0 {
 				return fmt.Errorf("%s: version %d: the ledger assigns versions; remove the version field to publish (or use 'policy update')", args[0], p.Version)
 			}
 			return a.SignAndSubmit(cmd, typ, p, sf.options(), sf.save)
@@ -121,11 +120,11 @@ func (a *App) policyWithdrawCmd() *cobra.Command {
 			if strings.TrimSpace(reason) == "" {
 				return errors.New("--reason is required: say why the policy is withdrawn")
 			}
-			w := policystate.Withdraw{ID: args[0], Reason: reason}
+			w := policy.Withdraw{ID: args[0], Reason: reason}
 			if err := w.Validate(); err != nil {
 				return err
 			}
-			return a.SignAndSubmit(cmd, policystate.TypeWithdraw, w, sf.options(), sf.save)
+			return a.SignAndSubmit(cmd, policy.TxWithdraw, w, sf.options(), sf.save)
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the policy is withdrawn (recorded on the ledger)")

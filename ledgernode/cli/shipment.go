@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (a *App) shipmentCmd() *cobra.Command {
@@ -34,11 +34,11 @@ certificate and license verdicts per line.`,
   ledgerctl shipment declare --file entry.json --key bigbox.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var s trade.Shipment
+			var s wire.Shipment
 			if err := readPayload(file, &s); err != nil {
 				return err
 			}
-			return a.submitTrade(cmd, "shipment.declare", s, &sf)
+			return a.submitTrade(cmd, wire.TypeShipmentDeclare, s, &sf)
 		},
 	}
 	declare.Flags().StringVar(&file, "file", "", "shipment JSON ('-' for standard input)")
@@ -49,9 +49,9 @@ certificate and license verdicts per line.`,
 		Short: "Show a declared shipment",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*trade.ShipmentRecord, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.ShipmentRecord, error) {
 				return c.Shipment(ctx, args[0], ro.options())
-			}, func(w io.Writer, s *trade.ShipmentRecord) {
+			}, func(w io.Writer, s *wire.ShipmentRecord) {
 				row(w, "SHIPMENT", "IMPORTER", "ENTRY DATE", "DESTINATION", "LINES", "DECLARED BY", "TX")
 				row(w, s.ID, s.Importer, s.EntryDate, s.DestinationCountry, len(s.Lines), s.Recorded.Signer, short(s.Recorded.TxID, 16))
 				row(w, "")

@@ -11,10 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Shared helpers of the trade command groups (agency, participant, cert,
@@ -28,19 +27,15 @@ func checkLocally(typ string, payload any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
-	for _, h := range trade.Handlers() {
-		if h.Type == typ {
-			if err := h.Check(raw); err != nil {
-				return nil, describe(err)
-			}
-		}
+	if err := wire.CheckPayload(typ, raw); err != nil {
+		return nil, describe(err)
 	}
 	return raw, nil
 }
 
 // describe turns a rejection into a multi-line error naming every field.
 func describe(err error) error {
-	var rej *state.Rejection
+	var rej *wire.Rejection
 	if !errors.As(err, &rej) || len(rej.Reasons) < 2 {
 		return err
 	}
@@ -110,7 +105,7 @@ func parseAtFlag(flag, v string) (string, error) {
 // head. It returns a one-line summary. With noProof the proofs were left
 // out on purpose: nothing can be checked, and the summary says so; without
 // it, a record that comes without its proof does not verify.
-func (a *App) checkEvidence(items []trade.EvidenceItem, noProof bool) (string, error) {
+func (a *App) checkEvidence(items []wire.EvidenceItem, noProof bool) (string, error) {
 	if len(items) == 0 {
 		return "no records", nil
 	}
@@ -188,7 +183,7 @@ func printMore(w io.Writer, next string) {
 }
 
 // contactFlags are the contact of an agency or participant.
-type contactFlags struct{ c trade.Contact }
+type contactFlags struct{ c wire.Contact }
 
 func (f *contactFlags) add(cmd *cobra.Command, address bool) {
 	cmd.Flags().StringVar(&f.c.Email, "email", "", "contact email")
@@ -199,8 +194,8 @@ func (f *contactFlags) add(cmd *cobra.Command, address bool) {
 }
 
 // contact is nil when no contact flag was given.
-func (f *contactFlags) contact() *trade.Contact {
-	if f.c == (trade.Contact{}) {
+func (f *contactFlags) contact() *wire.Contact {
+	if f.c == (wire.Contact{}) {
 		return nil
 	}
 	c := f.c
@@ -210,14 +205,14 @@ func (f *contactFlags) contact() *trade.Contact {
 // agencyID accepts an agency id with or without its "agency/" prefix.
 func agencyID(arg string) string { return strings.TrimPrefix(arg, "agency/") }
 
-func printEvidence(w io.Writer, summary string, items []trade.EvidenceItem) {
+func printEvidence(w io.Writer, summary string, items []wire.EvidenceItem) {
 	fmt.Fprintf(w, "\nevidence: %s\n", summary)
 	for _, it := range items {
 		row(w, "  "+short(it.TxID, 16), it.Role)
 	}
 }
 
-func printChecks(w io.Writer, checks []trade.Check) {
+func printChecks(w io.Writer, checks []wire.Check) {
 	row(w, "CHECK", "RESULT", "DETAIL")
 	for _, c := range checks {
 		res := c.Result

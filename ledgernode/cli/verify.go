@@ -14,7 +14,6 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/credential/tradeclaims"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
@@ -152,9 +151,9 @@ const (
 // exit code (not found, or no) with why.
 func verdictExit(verdict string, why error) error {
 	switch verdict {
-	case trade.VerdictValid, trade.AnswerYes:
+	case wire.VerdictValid, wire.AnswerYes:
 		return nil
-	case trade.VerdictNotFound:
+	case wire.VerdictNotFound:
 		return &ExitError{Code: exitNotFound, Err: why}
 	}
 	return &ExitError{Code: exitNo, Err: why}
@@ -163,7 +162,7 @@ func verdictExit(verdict string, why error) error {
 // printVerdict checks a verdict's evidence offline (with --trust; not when
 // the proofs were left out with --no-proof), prints the verdict and ends
 // with the verdict's exit code (exit, nil when valid).
-func (a *App) printVerdict(cmd *cobra.Command, vd any, items []trade.EvidenceItem, noProof bool, table func(w io.Writer, summary string), exit error) error {
+func (a *App) printVerdict(cmd *cobra.Command, vd any, items []wire.EvidenceItem, noProof bool, table func(w io.Writer, summary string), exit error) error {
 	summary, err := a.checkEvidence(items, noProof)
 	if err != nil {
 		return err
@@ -189,7 +188,7 @@ func verdictLabel(verdict string, warnings int) string {
 	return v
 }
 
-func printWarnings(w io.Writer, warnings []trade.Check) {
+func printWarnings(w io.Writer, warnings []wire.Check) {
 	if len(warnings) == 0 {
 		return
 	}
@@ -200,7 +199,7 @@ func printWarnings(w io.Writer, warnings []trade.Check) {
 }
 
 // readShipment reads a shipment JSON file (the shipment.declare shape).
-func readShipment(path string) (*trade.Shipment, error) {
+func readShipment(path string) (*wire.Shipment, error) {
 	raw, err := readInput(path)
 	if err != nil {
 		return nil, err
@@ -213,7 +212,7 @@ func readShipment(path string) (*trade.Shipment, error) {
 }
 
 func (a *App) verifyCertificateCmd() *cobra.Command {
-	var q trade.CertificateQuery
+	var q wire.CertificateQuery
 	var at, shipment string
 	var ro readOpts
 	cmd := &cobra.Command{
@@ -285,7 +284,7 @@ Exit code 0 when valid, 2 otherwise, 3 when the evidence does not verify,
 	return cmd
 }
 
-func reasonsText(cs []trade.Check) string {
+func reasonsText(cs []wire.Check) string {
 	var parts []string
 	for _, c := range cs {
 		parts = append(parts, c.Message)
@@ -294,7 +293,7 @@ func reasonsText(cs []trade.Check) string {
 }
 
 func (a *App) verifyLicenseCmd() *cobra.Command {
-	var q trade.LicenseQuery
+	var q wire.LicenseQuery
 	var at string
 	var ro readOpts
 	cmd := &cobra.Command{
@@ -350,7 +349,7 @@ license named with --license is not recorded.`,
 	return cmd
 }
 
-func printLicenseVerdict(w io.Writer, vd *trade.LicenseVerdict, summary string) {
+func printLicenseVerdict(w io.Writer, vd *wire.LicenseVerdict, summary string) {
 	q := vd.Query
 	row(w, "IMPORTER", "HS", "RIGHT", "COUNTRY", "AT", "KNOWN AT", "ANSWER")
 	row(w, q.Importer, q.HSCode, q.Right, q.Country, vd.At, knownAt(vd.LedgerTime, vd.Height), verdictLabel(vd.Answer, len(vd.Warnings)))
@@ -363,7 +362,7 @@ func printLicenseVerdict(w io.Writer, vd *trade.LicenseVerdict, summary string) 
 		for _, st := range vd.Path {
 			res := st.Status
 			for _, c := range st.Checks {
-				if c.Result == trade.ResultFail {
+				if c.Result == wire.ResultFail {
 					res += "; " + c.Message
 				}
 			}
@@ -385,7 +384,7 @@ func printLicenseVerdict(w io.Writer, vd *trade.LicenseVerdict, summary string) 
 }
 
 func (a *App) verifyShipmentCmd() *cobra.Command {
-	var q trade.ShipmentQuery
+	var q wire.ShipmentQuery
 	var file, at string
 	var ro readOpts
 	cmd := &cobra.Command{

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func TestVerdictsOnTheCommandLine(t *testing.T) {
@@ -64,11 +64,11 @@ func TestLedgerctlReadsItsOwnWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	ct := trade.Certificate{ID: "USMCA-RYW-0001", Program: "USMCA", CertifierRole: "exporter",
-		Certifier: trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Director"},
-		Producer:  &trade.Party{Name: trade.ProducerVarious}, Importer: &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc."},
+	ct := wire.Certificate{ID: "USMCA-RYW-0001", Program: "USMCA", CertifierRole: "exporter",
+		Certifier: wire.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Director"},
+		Producer:  &wire.Party{Name: wire.ProducerVarious}, Importer: &wire.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc."},
 		ExportCountry: "MX", ImportCountry: "US",
-		Goods:    []trade.GoodsItem{{Description: "Portable computers", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"}},
+		Goods:    []wire.GoodsItem{{Description: "Portable computers", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"}},
 		SignedAt: tx.FormatTime(now.Add(-time.Hour)), Language: "es"}
 	raw, _ := json.Marshal(ct)
 	file := filepath.Join(t.TempDir(), "cert.json")

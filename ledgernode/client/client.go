@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
@@ -448,8 +447,8 @@ func (c *Client) Status(ctx context.Context, self bool) (*wire.Status, error) {
 }
 
 // Note reads a note.
-func (c *Client) Note(ctx context.Context, key string, o ReadOptions) (*state.Note, error) {
-	var n state.Note
+func (c *Client) Note(ctx context.Context, key string, o ReadOptions) (*wire.Note, error) {
+	var n wire.Note
 	if err := c.Do(ctx, http.MethodGet, "/v1/notes/"+key+c.readQuery(o, nil), nil, &n); err != nil {
 		return nil, err
 	}
@@ -457,8 +456,8 @@ func (c *Client) Note(ctx context.Context, key string, o ReadOptions) (*state.No
 }
 
 // Key reads a key's record and history.
-func (c *Client) Key(ctx context.Context, keyID string) (*state.Key, error) {
-	var k state.Key
+func (c *Client) Key(ctx context.Context, keyID string) (*wire.Key, error) {
+	var k wire.Key
 	if err := c.Do(ctx, http.MethodGet, "/v1/keys/"+url.PathEscape(keyID), nil, &k); err != nil {
 		return nil, err
 	}

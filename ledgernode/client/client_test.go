@@ -12,7 +12,6 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
@@ -50,7 +49,7 @@ func TestClientFailsOverSubmitsOnceAndDecodesRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := c.Sign(k, "note.put", state.NotePut{Key: "k", Value: []byte(`1`)})
+	st, err := c.Sign(k, "note.put", wire.NotePut{Key: "k", Value: []byte(`1`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,10 +62,10 @@ func TestClientFailsOverSubmitsOnceAndDecodesRefusals(t *testing.T) {
 		t.Fatalf("the same envelope again: %+v %v, want the original receipt", again, err)
 	}
 	stranger, _ := tx.GenerateKey()
-	bad, _ := c.Sign(stranger, "note.put", state.NotePut{Key: "k", Value: []byte(`2`)})
+	bad, _ := c.Sign(stranger, "note.put", wire.NotePut{Key: "k", Value: []byte(`2`)})
 	_, err = cl.Submit(ctx, bad, client.SubmitOptions{})
 	var ce *client.Error
-	if !errors.As(err, &ce) || ce.Status != http.StatusForbidden || ce.Code != state.CodeUnknownKey || ce.Field != "signer" {
+	if !errors.As(err, &ce) || ce.Status != http.StatusForbidden || ce.Code != wire.CodeUnknownKey || ce.Field != "signer" {
 		t.Fatalf("unknown signer: %v, want 403 unknown_key on signer", err)
 	}
 	if _, err := cl.Note(ctx, "nothing-here", client.ReadOptions{}); !client.IsNotFound(err) {

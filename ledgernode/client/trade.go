@@ -7,13 +7,12 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Agencies lists the registered agencies.
-func (c *Client) Agencies(ctx context.Context, o ReadOptions) ([]*trade.Agency, error) {
-	var out []*trade.Agency
+func (c *Client) Agencies(ctx context.Context, o ReadOptions) ([]*wire.Agency, error) {
+	var out []*wire.Agency
 	err := c.Do(ctx, http.MethodGet, "/v1/agencies"+c.readQuery(o, nil), nil, &out)
 	return out, err
 }
@@ -29,12 +28,12 @@ func (c *Client) Agency(ctx context.Context, id string, o ReadOptions) (*wire.Ag
 
 // Participants lists participants, optionally by enrolling agency, role
 // and country.
-func (c *Client) Participants(ctx context.Context, f trade.ParticipantFilter, o ReadOptions) ([]*trade.Participant, error) {
+func (c *Client) Participants(ctx context.Context, f wire.ParticipantFilter, o ReadOptions) ([]*wire.Participant, error) {
 	q := url.Values{}
 	setIf(q, "agency", f.Agency)
 	setIf(q, "role", f.Role)
 	setIf(q, "country", f.Country)
-	var out []*trade.Participant
+	var out []*wire.Participant
 	err := c.Do(ctx, http.MethodGet, "/v1/participants"+c.readQuery(o, q), nil, &out)
 	return out, err
 }
@@ -49,8 +48,8 @@ func (c *Client) Participant(ctx context.Context, id string, o ReadOptions) (*wi
 }
 
 // Certificate reads a certificate with every version.
-func (c *Client) Certificate(ctx context.Context, id string, o ReadOptions) (*trade.CertificateHistory, error) {
-	var out trade.CertificateHistory
+func (c *Client) Certificate(ctx context.Context, id string, o ReadOptions) (*wire.CertificateHistory, error) {
+	var out wire.CertificateHistory
 	if err := c.Do(ctx, http.MethodGet, "/v1/certificates/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
@@ -59,7 +58,7 @@ func (c *Client) Certificate(ctx context.Context, id string, o ReadOptions) (*tr
 
 // Certificates lists certificates by importer, exporter, certifier or HS
 // prefix (one of them), a page at a time.
-func (c *Client) Certificates(ctx context.Context, f trade.CertificateFilter, o ReadOptions) (*trade.CertificatePage, error) {
+func (c *Client) Certificates(ctx context.Context, f wire.CertificateFilter, o ReadOptions) (*wire.CertificatePage, error) {
 	q := url.Values{}
 	setIf(q, "importer", f.Importer)
 	setIf(q, "exporter", f.Exporter)
@@ -69,7 +68,7 @@ func (c *Client) Certificates(ctx context.Context, f trade.CertificateFilter, o 
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	var out trade.CertificatePage
+	var out wire.CertificatePage
 	if err := c.Do(ctx, http.MethodGet, "/v1/certificates"+c.readQuery(o, q), nil, &out); err != nil {
 		return nil, err
 	}
@@ -77,8 +76,8 @@ func (c *Client) Certificates(ctx context.Context, f trade.CertificateFilter, o 
 }
 
 // Right reads an IP right.
-func (c *Client) Right(ctx context.Context, id string, o ReadOptions) (*trade.IPRight, error) {
-	var out trade.IPRight
+func (c *Client) Right(ctx context.Context, id string, o ReadOptions) (*wire.IPRight, error) {
+	var out wire.IPRight
 	if err := c.Do(ctx, http.MethodGet, "/v1/rights/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
@@ -86,8 +85,8 @@ func (c *Client) Right(ctx context.Context, id string, o ReadOptions) (*trade.IP
 }
 
 // License reads a license with its effective status.
-func (c *Client) License(ctx context.Context, id string, o ReadOptions) (*trade.LicenseView, error) {
-	var out trade.LicenseView
+func (c *Client) License(ctx context.Context, id string, o ReadOptions) (*wire.LicenseView, error) {
+	var out wire.LicenseView
 	if err := c.Do(ctx, http.MethodGet, "/v1/licenses/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
@@ -95,7 +94,7 @@ func (c *Client) License(ctx context.Context, id string, o ReadOptions) (*trade.
 }
 
 // Licenses lists licenses by licensee, licensor, right or parent.
-func (c *Client) Licenses(ctx context.Context, f trade.LicenseFilter, o ReadOptions) (*trade.LicensePage, error) {
+func (c *Client) Licenses(ctx context.Context, f wire.LicenseFilter, o ReadOptions) (*wire.LicensePage, error) {
 	q := url.Values{}
 	setIf(q, "licensee", f.Licensee)
 	setIf(q, "licensor", f.Licensor)
@@ -105,7 +104,7 @@ func (c *Client) Licenses(ctx context.Context, f trade.LicenseFilter, o ReadOpti
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	var out trade.LicensePage
+	var out wire.LicensePage
 	if err := c.Do(ctx, http.MethodGet, "/v1/licenses"+c.readQuery(o, q), nil, &out); err != nil {
 		return nil, err
 	}
@@ -113,8 +112,8 @@ func (c *Client) Licenses(ctx context.Context, f trade.LicenseFilter, o ReadOpti
 }
 
 // Shipment reads a declared shipment.
-func (c *Client) Shipment(ctx context.Context, id string, o ReadOptions) (*trade.ShipmentRecord, error) {
-	var out trade.ShipmentRecord
+func (c *Client) Shipment(ctx context.Context, id string, o ReadOptions) (*wire.ShipmentRecord, error) {
+	var out wire.ShipmentRecord
 	if err := c.Do(ctx, http.MethodGet, "/v1/shipments/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
@@ -131,8 +130,8 @@ func (c *Client) post(ctx context.Context, path string, o ReadOptions, in, out a
 
 // VerifyCertificate asks a node for a certificate's verdict with the
 // inclusion proofs of the records it relied on.
-func (c *Client) VerifyCertificate(ctx context.Context, q trade.CertificateQuery, o ReadOptions) (*trade.CertificateVerdict, error) {
-	var out trade.CertificateVerdict
+func (c *Client) VerifyCertificate(ctx context.Context, q wire.CertificateQuery, o ReadOptions) (*wire.CertificateVerdict, error) {
+	var out wire.CertificateVerdict
 	if err := c.post(ctx, "/v1/verify/certificate", o, q, &out); err != nil {
 		return nil, err
 	}
@@ -141,8 +140,8 @@ func (c *Client) VerifyCertificate(ctx context.Context, q trade.CertificateQuery
 
 // VerifyLicense asks whether an importer may bring goods bearing a right
 // into a country on a date: yes or no, with the license path as evidence.
-func (c *Client) VerifyLicense(ctx context.Context, q trade.LicenseQuery, o ReadOptions) (*trade.LicenseVerdict, error) {
-	var out trade.LicenseVerdict
+func (c *Client) VerifyLicense(ctx context.Context, q wire.LicenseQuery, o ReadOptions) (*wire.LicenseVerdict, error) {
+	var out wire.LicenseVerdict
 	if err := c.post(ctx, "/v1/verify/license", o, q, &out); err != nil {
 		return nil, err
 	}
@@ -150,8 +149,8 @@ func (c *Client) VerifyLicense(ctx context.Context, q trade.LicenseQuery, o Read
 }
 
 // VerifyShipment judges a shipment line by line.
-func (c *Client) VerifyShipment(ctx context.Context, q trade.ShipmentQuery, o ReadOptions) (*trade.ShipmentVerdict, error) {
-	var out trade.ShipmentVerdict
+func (c *Client) VerifyShipment(ctx context.Context, q wire.ShipmentQuery, o ReadOptions) (*wire.ShipmentVerdict, error) {
+	var out wire.ShipmentVerdict
 	if err := c.post(ctx, "/v1/verify/shipment", o, q, &out); err != nil {
 		return nil, err
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -102,7 +101,7 @@ func TestAnonymousClientReadsOnlyHealthUnlessAGroupIsOpen(t *testing.T) {
 		"/v1/types", "/v1/policies", "/v1/notes/welcome", "/metrics"} {
 		expect(t, f.ctx, anon, p, 401, "unauthenticated")
 	}
-	if _, err := anon.VerifyCertificate(f.ctx, trade.CertificateQuery{ID: "USMCA-ACME-0001"}, client.ReadOptions{}); !isStatus(err, 401) {
+	if _, err := anon.VerifyCertificate(f.ctx, wire.CertificateQuery{ID: "USMCA-ACME-0001"}, client.ReadOptions{}); !isStatus(err, 401) {
 		t.Errorf("anonymous verdict: %v, want 401", err)
 	}
 	for _, p := range []string{"/healthz", "/readyz"} {
@@ -122,7 +121,7 @@ func TestAnonymousClientReadsOnlyHealthUnlessAGroupIsOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	open := oc.ClientWith(client.Config{Retry: time.Second})
-	if vd, err := open.VerifyCertificate(ctx, trade.CertificateQuery{ID: "USMCA-ACME-0001"}, client.ReadOptions{}); err != nil || vd.Verdict != trade.VerdictValid {
+	if vd, err := open.VerifyCertificate(ctx, wire.CertificateQuery{ID: "USMCA-ACME-0001"}, client.ReadOptions{}); err != nil || vd.Verdict != wire.VerdictValid {
 		t.Errorf("anonymous verdict on an open verification group: %+v %v", vd, err)
 	}
 	expect(t, ctx, open, "/v1/head", 200, "")
@@ -167,7 +166,7 @@ func TestParticipantReadsOnlyWhatNamesIt(t *testing.T) {
 			expect(t, ctx, acme, "/v1/shipments/ENTRY-0001", 403, "forbidden")
 			expect(t, ctx, acme, "/v1/certificates", 400, "invalid")
 			expect(t, ctx, acme, "/v1/certificates?importer=participant/bigbox-us", 403, "forbidden")
-			var page trade.CertificatePage
+			var page wire.CertificatePage
 			if st, _ := status(t, ctx, acme, "/v1/certificates?certifier=participant/acme-mx", &page); st != 200 || len(page.Certificates) != 3 {
 				t.Errorf("own certificates: %d, %d listed, want 3", st, len(page.Certificates))
 			}
@@ -188,10 +187,10 @@ func TestParticipantReadsOnlyWhatNamesIt(t *testing.T) {
 				len(other.Participant.Identifiers) != 0 || other.Participant.EnrolTx != "" || len(other.Participant.History) != 0 {
 				t.Errorf("another participant: %d %+v, want directory fields only", st, other.Participant)
 			}
-			if _, err := acme.VerifyCertificate(ctx, trade.CertificateQuery{ID: "USMCA-ACME-0001"}, client.ReadOptions{}); err != nil {
+			if _, err := acme.VerifyCertificate(ctx, wire.CertificateQuery{ID: "USMCA-ACME-0001"}, client.ReadOptions{}); err != nil {
 				t.Errorf("verdict on its own certificate: %v", err)
 			}
-			if _, err := acme.VerifyCertificate(ctx, trade.CertificateQuery{ID: "CAFTA-CAFE-0001"}, client.ReadOptions{}); !isStatus(err, 403) {
+			if _, err := acme.VerifyCertificate(ctx, wire.CertificateQuery{ID: "CAFTA-CAFE-0001"}, client.ReadOptions{}); !isStatus(err, 403) {
 				t.Errorf("verdict on another's certificate: %v, want 403", err)
 			}
 			// A follower forwards a strong read to the leader on the
@@ -206,11 +205,11 @@ func TestParticipantReadsOnlyWhatNamesIt(t *testing.T) {
 			expect(t, ctx, fc, "/v1/certificates/CAFTA-CAFE-0001?consistency=strong", 403, "forbidden")
 			expect(t, ctx, fc, "/v1/certificates/USMCA-ACME-0001?consistency=strong", 200, "")
 			expect(t, ctx, fc, "/v1/blocks/latest?consistency=strong", 403, "forbidden")
-			var h trade.CertificateHistory
+			var h wire.CertificateHistory
 			if st, _ := status(t, ctx, acme, "/v1/certificates/USMCA-ACME-0001", &h); st == 200 {
 				expect(t, ctx, acme, "/v1/tx/"+h.Versions[0].TxID, 200, "")
 			}
-			var cafe trade.CertificateHistory
+			var cafe wire.CertificateHistory
 			if err := f.c.Client().Do(ctx, http.MethodGet, "/v1/certificates/CAFTA-CAFE-0001", nil, &cafe); err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ package devnet
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/node"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Options configure the dev network.
@@ -100,11 +102,11 @@ var coreSeeder = Seeder{
 		if err != nil {
 			return err
 		}
-		if _, err := s.Submit(ctx, s.Admin, "key.register", map[string]string{"owner": "participant/demo-writer", "name": "Demo writer",
-			"publicKey": tx.KeyID(k.Public().(ed25519.PublicKey))}, false); err != nil {
+		if _, err := s.Submit(ctx, s.Admin, wire.TypeKeyRegister, wire.KeyRegister{Owner: "participant/demo-writer", Name: "Demo writer",
+			PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}, false); err != nil {
 			return err
 		}
-		_, err = s.Submit(ctx, k, "note.put", map[string]any{"key": "welcome", "value": "tradeledger dev network"}, false)
+		_, err = s.Submit(ctx, k, wire.TypeNotePut, wire.NotePut{Key: "welcome", Value: json.RawMessage(`"tradeledger dev network"`)}, false)
 		return err
 	},
 	Tour: []string{

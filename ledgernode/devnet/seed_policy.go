@@ -10,9 +10,8 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
-	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // demoPolicies are the agency policies the dev network publishes; the
@@ -32,7 +31,7 @@ type demoAgency struct {
 // trade seeder already; the others are registered here if missing.
 var policyAgencies = []demoAgency{
 	{ID: "us-fda", Name: "U.S. Food and Drug Administration", Country: "US", Programs: []string{"USMCA", "CAFTA-DR"}},
-	{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"}},
+	{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"}},
 	{ID: "us-ofac", Name: "Office of Foreign Assets Control", Country: "US", Programs: []string{"USMCA", "CAFTA-DR"}},
 }
 
@@ -88,7 +87,7 @@ func seedPolicies(ctx context.Context, s *Seed) error {
 		} else if !client.IsNotFound(err) {
 			return err
 		}
-		if _, err := s.Submit(ctx, key, policystate.TypePublish, p, false); err != nil {
+		if _, err := s.Submit(ctx, key, policy.TxPublish, p, false); err != nil {
 			return fmt.Errorf("%s: %w", f.Name(), err)
 		}
 		fmt.Fprintf(s.Out, "  published policy %s (%s, %s)\n", p.ID, p.Agency, p.Enforcement)
@@ -110,8 +109,8 @@ func ensureAgencyKey(ctx context.Context, s *Seed, a demoAgency) (ed25519.Privat
 	ident, err := s.Client.Identity(ctx, owner)
 	switch {
 	case client.IsNotFound(err):
-		reg := trade.AgencyRegister{ID: a.ID, Name: a.Name, Country: a.Country, Roles: a.Roles, Programs: a.Programs, PublicKeys: []string{keyID}}
-		_, err := s.Submit(ctx, s.Admin, "agency.register", reg, false)
+		reg := wire.AgencyRegister{ID: a.ID, Name: a.Name, Country: a.Country, Roles: a.Roles, Programs: a.Programs, PublicKeys: []string{keyID}}
+		_, err := s.Submit(ctx, s.Admin, wire.TypeAgencyRegister, reg, false)
 		return k, err
 	case err != nil:
 		return nil, err
@@ -121,7 +120,7 @@ func ensureAgencyKey(ctx context.Context, s *Seed, a demoAgency) (ed25519.Privat
 			return k, nil
 		}
 	}
-	_, err = s.Submit(ctx, s.Admin, "key.register", map[string]string{"owner": owner, "name": a.Name, "publicKey": keyID}, false)
+	_, err = s.Submit(ctx, s.Admin, wire.TypeKeyRegister, wire.KeyRegister{Owner: owner, Name: a.Name, PublicKey: keyID}, false)
 	return k, err
 }
 
@@ -150,13 +149,13 @@ func seedRuledDocuments(ctx context.Context, s *Seed) error {
 	}
 	for _, e := range []struct {
 		agency string
-		p      trade.ParticipantEnrol
+		p      wire.ParticipantEnrol
 	}{
-		{"mx-sat", trade.ParticipantEnrol{ID: "camarones-mx", Name: "Camarones del Pacifico SA de CV", Country: "MX", Roles: []string{"exporter", "producer", "certifier"},
-			Identifiers: []trade.Identifier{{Scheme: "RFC", Value: "CPA010101AB1"}}}},
-		{"mx-sat", trade.ParticipantEnrol{ID: "mariscos-mx", Name: "Mariscos de Sinaloa SA de CV", Country: "MX", Roles: []string{"exporter", "producer", "certifier"},
-			Identifiers: []trade.Identifier{{Scheme: "RFC", Value: "MSI020202CD2"}, {Scheme: "fda-ffr", Value: "12345678901"}}}},
-		{"us-cbp", trade.ParticipantEnrol{ID: "gulf-foods-us", Name: "Gulf Coast Foods LLC", Country: "US", Roles: []string{"importer"}}},
+		{"mx-sat", wire.ParticipantEnrol{ID: "camarones-mx", Name: "Camarones del Pacifico SA de CV", Country: "MX", Roles: []string{"exporter", "producer", "certifier"},
+			Identifiers: []wire.Identifier{{Scheme: "RFC", Value: "CPA010101AB1"}}}},
+		{"mx-sat", wire.ParticipantEnrol{ID: "mariscos-mx", Name: "Mariscos de Sinaloa SA de CV", Country: "MX", Roles: []string{"exporter", "producer", "certifier"},
+			Identifiers: []wire.Identifier{{Scheme: "RFC", Value: "MSI020202CD2"}, {Scheme: "fda-ffr", Value: "12345678901"}}}},
+		{"us-cbp", wire.ParticipantEnrol{ID: "gulf-foods-us", Name: "Gulf Coast Foods LLC", Country: "US", Roles: []string{"importer"}}},
 	} {
 		k, err := s.NewKey(e.p.ID)
 		if err != nil {
@@ -172,22 +171,22 @@ func seedRuledDocuments(ctx context.Context, s *Seed) error {
 			return err
 		}
 		e.p.PublicKeys = []string{tx.KeyID(k.Public().(ed25519.PublicKey))}
-		if _, err := s.Submit(ctx, ak, "participant.enrol", e.p, false); err != nil {
+		if _, err := s.Submit(ctx, ak, wire.TypeParticipantEnrol, e.p, false); err != nil {
 			return fmt.Errorf("enrol %s: %w", e.p.ID, err)
 		}
 	}
 	signed := tx.FormatTime(time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Second))
-	shrimp := func(id, producer, name string) trade.Certificate {
-		return trade.Certificate{ID: id, Program: "USMCA", CertifierRole: "producer",
-			Certifier:     trade.Party{ID: "participant/" + producer, Name: name, Title: "Director General", Country: "MX"},
-			Importer:      &trade.Party{ID: "participant/gulf-foods-us", Name: "Gulf Coast Foods LLC", Country: "US"},
+	shrimp := func(id, producer, name string) wire.Certificate {
+		return wire.Certificate{ID: id, Program: "USMCA", CertifierRole: "producer",
+			Certifier:     wire.Party{ID: "participant/" + producer, Name: name, Title: "Director General", Country: "MX"},
+			Importer:      &wire.Party{ID: "participant/gulf-foods-us", Name: "Gulf Coast Foods LLC", Country: "US"},
 			ExportCountry: "MX", ImportCountry: "US",
-			Goods:    []trade.GoodsItem{{Description: "Frozen shrimp, shell-on, 16/20 count", HSCode: "030617", OriginCriterion: "A", CountryOfOrigin: "MX"}},
+			Goods:    []wire.GoodsItem{{Description: "Frozen shrimp, shell-on, 16/20 count", HSCode: "030617", OriginCriterion: "A", CountryOfOrigin: "MX"}},
 			SignedAt: signed, Language: "es"}
 	}
 	docs := []struct {
 		signer string
-		cert   trade.Certificate
+		cert   wire.Certificate
 		reject bool
 		what   string
 	}{
@@ -195,12 +194,12 @@ func seedRuledDocuments(ctx context.Context, s *Seed) error {
 			"rejected by us-fda-seafood-facility (Enforce): the producer has no FDA food facility registration"},
 		{"mariscos-mx", shrimp(demoRegisteredCert, "mariscos-mx", "Mariscos de Sinaloa SA de CV"), false,
 			"accepted: the producer is a registered facility"},
-		{"acme-mx", trade.Certificate{ID: demoAuditedCert, Program: "USMCA", CertifierRole: "exporter",
-			Certifier:     trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Gerente de Exportacion", Country: "MX"},
-			Producer:      &trade.Party{Name: trade.ProducerVarious},
-			Importer:      &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
+		{"acme-mx", wire.Certificate{ID: demoAuditedCert, Program: "USMCA", CertifierRole: "exporter",
+			Certifier:     wire.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Gerente de Exportacion", Country: "MX"},
+			Producer:      &wire.Party{Name: wire.ProducerVarious},
+			Importer:      &wire.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
 			ExportCountry: "MX", ImportCountry: "US",
-			Goods:    []trade.GoodsItem{{Description: "Cotton T-shirts bearing the ACME mark", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"}},
+			Goods:    []wire.GoodsItem{{Description: "Cotton T-shirts bearing the ACME mark", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"}},
 			SignedAt: signed, Language: "es"}, false,
 			"accepted with a finding of us-cbp-usmca-criterion-c-producer (Audit): criterion C, producer \"Various\""},
 	}
@@ -214,7 +213,7 @@ func seedRuledDocuments(ctx context.Context, s *Seed) error {
 		if err != nil {
 			return err
 		}
-		rc, err := s.Submit(ctx, k, "certificate.issue", d.cert, d.reject)
+		rc, err := s.Submit(ctx, k, wire.TypeCertificateIssue, d.cert, d.reject)
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.cert.ID, err)
 		}

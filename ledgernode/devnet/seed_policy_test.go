@@ -19,7 +19,6 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
@@ -213,7 +212,7 @@ func TestTourInputsHaveTheLedgersShape(t *testing.T) {
 		if in.Record.Type != "certificate" {
 			t.Fatalf("%s: only certificate inputs are checked here; add the shape of %q", f, in.Record.Type)
 		}
-		var ct trade.Certificate
+		var ct wire.Certificate
 		if err := strict(in.Doc, &ct); err != nil {
 			t.Errorf("%s: doc is not a certificate as the ledger passes it: %v", f, err)
 			continue
@@ -226,7 +225,7 @@ func TestTourInputsHaveTheLedgersShape(t *testing.T) {
 			t.Errorf("%s: record %+v does not match the certificate", f, in.Record)
 		}
 		for role, p := range in.Parties {
-			var part trade.Participant
+			var part wire.Participant
 			if err := strict(p, &part); err != nil {
 				t.Errorf("%s: parties.%s is not a participant record: %v", f, role, err)
 			}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Trade demo data: four customs services (CBP, CBSA, SAT, Costa Rica's DGA)
@@ -104,24 +104,24 @@ func seedTrade(ctx context.Context, s *Seed) error {
 
 func (t *tradeSeed) agencies() error {
 	t.keys["admin"] = t.Admin
-	for _, a := range []trade.AgencyRegister{
-		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"},
-			Contact: &trade.Contact{Email: "trade@cbp.example", Phone: "+1 202 555 0100"}},
-		{ID: "ca-cbsa", Name: "Canada Border Services Agency", Country: "CA", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "NAFTA"},
-			Contact: &trade.Contact{Email: "trade@cbsa.example", Phone: "+1 613 555 0100"}},
-		{ID: "mx-sat", Name: "Servicio de Administración Tributaria (Aduanas)", Country: "MX", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "NAFTA", "IPR"},
-			Contact: &trade.Contact{Email: "aduanas@sat.example", Phone: "+52 55 5555 0100"}},
-		{ID: "cr-dga", Name: "Dirección General de Aduanas de Costa Rica", Country: "CR", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"CAFTA-DR"},
-			Contact: &trade.Contact{Email: "aduanas@hacienda.example", Phone: "+506 2555 0100"}},
+	for _, a := range []wire.AgencyRegister{
+		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"},
+			Contact: &wire.Contact{Email: "trade@cbp.example", Phone: "+1 202 555 0100"}},
+		{ID: "ca-cbsa", Name: "Canada Border Services Agency", Country: "CA", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"USMCA", "NAFTA"},
+			Contact: &wire.Contact{Email: "trade@cbsa.example", Phone: "+1 613 555 0100"}},
+		{ID: "mx-sat", Name: "Servicio de Administración Tributaria (Aduanas)", Country: "MX", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"USMCA", "NAFTA", "IPR"},
+			Contact: &wire.Contact{Email: "aduanas@sat.example", Phone: "+52 55 5555 0100"}},
+		{ID: "cr-dga", Name: "Dirección General de Aduanas de Costa Rica", Country: "CR", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"CAFTA-DR"},
+			Contact: &wire.Contact{Email: "aduanas@hacienda.example", Phone: "+506 2555 0100"}},
 		{ID: "us-fda", Name: "U.S. Food and Drug Administration", Country: "US", Programs: []string{"USMCA", "CAFTA-DR", "FSMA"},
-			Contact: &trade.Contact{Email: "imports@fda.example"}},
+			Contact: &wire.Contact{Email: "imports@fda.example"}},
 	} {
 		k, err := t.key("agency-" + a.ID)
 		if err != nil {
 			return err
 		}
 		a.PublicKeys = []string{keyID(k)}
-		if err := t.ok("admin", "agency.register", a); err != nil {
+		if err := t.ok("admin", wire.TypeAgencyRegister, a); err != nil {
 			return err
 		}
 	}
@@ -131,28 +131,28 @@ func (t *tradeSeed) agencies() error {
 func (t *tradeSeed) participants() error {
 	type enrol struct {
 		agency string
-		p      trade.ParticipantEnrol
+		p      wire.ParticipantEnrol
 	}
 	for _, e := range []enrol{
-		{"mx-sat", trade.ParticipantEnrol{ID: "acme-mx", Name: "ACME Exportaciones SA de CV", Country: "MX", Roles: []string{"exporter", "producer", "certifier"},
-			Identifiers: []trade.Identifier{{Scheme: "RFC", Value: "AEX010101AB1"}}, Contact: &trade.Contact{Email: "export@acme-mx.example", Address: "Av. Industrial 100, Monterrey, NL"}}},
-		{"mx-sat", trade.ParticipantEnrol{ID: "maker-mx", Name: "Maquiladora del Norte SA de CV", Country: "MX", Roles: []string{"producer", "exporter", "licensee"},
-			Identifiers: []trade.Identifier{{Scheme: "RFC", Value: "MNO020202CD2"}}}},
-		{"us-cbp", trade.ParticipantEnrol{ID: "bigbox-us", Name: "BigBox Stores Inc.", Country: "US", Roles: []string{"importer", "licensee"},
-			Identifiers: []trade.Identifier{{Scheme: "EIN", Value: "12-3456789"}}}},
-		{"us-cbp", trade.ParticipantEnrol{ID: "dist-us", Name: "Discount Apparel Distributors LLC", Country: "US", Roles: []string{"importer", "licensee"}}},
-		{"us-cbp", trade.ParticipantEnrol{ID: "acme-brands-us", Name: "ACME Brands LLC", Country: "US", Roles: []string{"rightsholder"},
+		{"mx-sat", wire.ParticipantEnrol{ID: "acme-mx", Name: "ACME Exportaciones SA de CV", Country: "MX", Roles: []string{"exporter", "producer", "certifier"},
+			Identifiers: []wire.Identifier{{Scheme: "RFC", Value: "AEX010101AB1"}}, Contact: &wire.Contact{Email: "export@acme-mx.example", Address: "Av. Industrial 100, Monterrey, NL"}}},
+		{"mx-sat", wire.ParticipantEnrol{ID: "maker-mx", Name: "Maquiladora del Norte SA de CV", Country: "MX", Roles: []string{"producer", "exporter", "licensee"},
+			Identifiers: []wire.Identifier{{Scheme: "RFC", Value: "MNO020202CD2"}}}},
+		{"us-cbp", wire.ParticipantEnrol{ID: "bigbox-us", Name: "BigBox Stores Inc.", Country: "US", Roles: []string{"importer", "licensee"},
+			Identifiers: []wire.Identifier{{Scheme: "EIN", Value: "12-3456789"}}}},
+		{"us-cbp", wire.ParticipantEnrol{ID: "dist-us", Name: "Discount Apparel Distributors LLC", Country: "US", Roles: []string{"importer", "licensee"}}},
+		{"us-cbp", wire.ParticipantEnrol{ID: "acme-brands-us", Name: "ACME Brands LLC", Country: "US", Roles: []string{"rightsholder"},
 			Evidence: "USPTO registration certificate no. 5123456"}},
-		{"ca-cbsa", trade.ParticipantEnrol{ID: "maple-ca", Name: "Maple Foods Ltd", Country: "CA", Roles: []string{"exporter", "producer", "certifier"},
-			Identifiers: []trade.Identifier{{Scheme: "BN", Value: "123456789RM0001"}}}},
-		{"cr-dga", trade.ParticipantEnrol{ID: "cafe-cr", Name: "Café de Altura SA", Country: "CR", Roles: []string{"exporter", "producer", "certifier"}}},
+		{"ca-cbsa", wire.ParticipantEnrol{ID: "maple-ca", Name: "Maple Foods Ltd", Country: "CA", Roles: []string{"exporter", "producer", "certifier"},
+			Identifiers: []wire.Identifier{{Scheme: "BN", Value: "123456789RM0001"}}}},
+		{"cr-dga", wire.ParticipantEnrol{ID: "cafe-cr", Name: "Café de Altura SA", Country: "CR", Roles: []string{"exporter", "producer", "certifier"}}},
 	} {
 		k, err := t.key(e.p.ID)
 		if err != nil {
 			return err
 		}
 		e.p.PublicKeys = []string{keyID(k)}
-		if err := t.ok("agency-"+e.agency, "participant.enrol", e.p); err != nil {
+		if err := t.ok("agency-"+e.agency, wire.TypeParticipantEnrol, e.p); err != nil {
 			return err
 		}
 	}
@@ -161,150 +161,150 @@ func (t *tradeSeed) participants() error {
 	if err != nil {
 		return err
 	}
-	return t.refused("agency-mx-sat", "participant.enrol", trade.ParticipantEnrol{ID: "texas-imports", Name: "Texas Imports", Country: "US",
+	return t.refused("agency-mx-sat", wire.TypeParticipantEnrol, wire.ParticipantEnrol{ID: "texas-imports", Name: "Texas Imports", Country: "US",
 		Roles: []string{"importer"}, PublicKeys: []string{keyID(stray)}}, "SAT enrolling a US company")
 }
 
-func (t *tradeSeed) acmeCert(id string) trade.Certificate {
-	return trade.Certificate{ID: id, Program: "USMCA", CertifierRole: "exporter",
-		Certifier:     trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Gerente de Exportación", Country: "MX", Email: "export@acme-mx.example"},
-		Producer:      &trade.Party{Name: trade.ProducerVarious},
-		Importer:      &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
+func (t *tradeSeed) acmeCert(id string) wire.Certificate {
+	return wire.Certificate{ID: id, Program: "USMCA", CertifierRole: "exporter",
+		Certifier:     wire.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Gerente de Exportación", Country: "MX", Email: "export@acme-mx.example"},
+		Producer:      &wire.Party{Name: wire.ProducerVarious},
+		Importer:      &wire.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
 		ExportCountry: "MX", ImportCountry: "US",
-		Goods: []trade.GoodsItem{
+		Goods: []wire.GoodsItem{
 			{Description: "Portable computers", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"},
 			{Description: "Cotton T-shirts bearing the ACME mark", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"},
 		},
-		BlanketPeriod: &trade.Period{ValidFrom: tx.FormatTime(t.now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(t.now.AddDate(0, 11, 0))},
+		BlanketPeriod: &wire.Period{ValidFrom: tx.FormatTime(t.now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(t.now.AddDate(0, 11, 0))},
 		SignedAt:      tx.FormatTime(t.now.Add(-24 * time.Hour)), Language: "es",
 		Statement: "Certifico que las mercancías descritas califican como originarias y que la información es verdadera y exacta."}
 }
 
 func (t *tradeSeed) certificates() error {
 	c1 := t.acmeCert("USMCA-ACME-0001")
-	if err := t.ok("acme-mx", "certificate.issue", c1); err != nil {
+	if err := t.ok("acme-mx", wire.TypeCertificateIssue, c1); err != nil {
 		return err
 	}
-	if err := t.ok("agency-mx-sat", "certificate.endorse", trade.CertificateEndorse{ID: c1.ID, Note: "origin verified at the plant"}); err != nil {
+	if err := t.ok("agency-mx-sat", wire.TypeCertificateEndorse, wire.CertificateEndorse{ID: c1.ID, Note: "origin verified at the plant"}); err != nil {
 		return err
 	}
 	c2 := t.acmeCert("USMCA-ACME-0002")
-	if err := t.ok("acme-mx", "certificate.issue", c2); err != nil {
+	if err := t.ok("acme-mx", wire.TypeCertificateIssue, c2); err != nil {
 		return err
 	}
 	c2.Goods[0].HSCode = "847150"
 	c2.Goods[0].Description = "Processing units"
-	if err := t.ok("acme-mx", "certificate.amend", trade.CertificateAmend{Supersedes: 1, ID: c2.ID, Reason: "line 1 reclassified from 847130 to 847150", Certificate: c2}); err != nil {
+	if err := t.ok("acme-mx", wire.TypeCertificateAmend, wire.CertificateAmend{Supersedes: 1, ID: c2.ID, Reason: "line 1 reclassified from 847130 to 847150", Certificate: c2}); err != nil {
 		return err
 	}
 	c3 := t.acmeCert("USMCA-ACME-0003")
 	c3.Goods = c3.Goods[:1]
-	if err := t.ok("acme-mx", "certificate.issue", c3); err != nil {
+	if err := t.ok("acme-mx", wire.TypeCertificateIssue, c3); err != nil {
 		return err
 	}
-	if err := t.ok("agency-us-cbp", "certificate.revoke", trade.CertificateRevoke{ID: c3.ID, Reason: "origin verification found non-originating processors"}); err != nil {
+	if err := t.ok("agency-us-cbp", wire.TypeCertificateRevoke, wire.CertificateRevoke{ID: c3.ID, Reason: "origin verification found non-originating processors"}); err != nil {
 		return err
 	}
-	maple := trade.Certificate{ID: "USMCA-MAPLE-0001", Program: "USMCA", CertifierRole: "exporter",
-		Certifier: trade.Party{ID: "participant/maple-ca", Name: "Maple Foods Ltd", Title: "President"}, Importer: &trade.Party{Name: "BigBox Stores Inc."},
-		ExportCountry: "CA", ImportCountry: "US", Goods: []trade.GoodsItem{{Description: "Maple syrup", HSCode: "170220", OriginCriterion: "A", CountryOfOrigin: "CA"}},
-		BlanketPeriod: &trade.Period{ValidFrom: "2024-01-15T00:00:00Z", ValidUntil: "2025-01-14T00:00:00Z"}, SignedAt: "2024-01-10T00:00:00Z", Language: "en"}
-	if err := t.ok("maple-ca", "certificate.issue", maple); err != nil {
+	maple := wire.Certificate{ID: "USMCA-MAPLE-0001", Program: "USMCA", CertifierRole: "exporter",
+		Certifier: wire.Party{ID: "participant/maple-ca", Name: "Maple Foods Ltd", Title: "President"}, Importer: &wire.Party{Name: "BigBox Stores Inc."},
+		ExportCountry: "CA", ImportCountry: "US", Goods: []wire.GoodsItem{{Description: "Maple syrup", HSCode: "170220", OriginCriterion: "A", CountryOfOrigin: "CA"}},
+		BlanketPeriod: &wire.Period{ValidFrom: "2024-01-15T00:00:00Z", ValidUntil: "2025-01-14T00:00:00Z"}, SignedAt: "2024-01-10T00:00:00Z", Language: "en"}
+	if err := t.ok("maple-ca", wire.TypeCertificateIssue, maple); err != nil {
 		return err
 	}
-	nafta := trade.Certificate{ID: "NAFTA-MAPLE-0001", Program: "NAFTA", CertifierRole: "exporter",
-		Certifier: trade.Party{ID: "participant/maple-ca", Name: "Maple Foods Ltd", Title: "President"}, Producer: &trade.Party{Name: trade.ProducerVarious},
-		Importer: &trade.Party{Name: "BigBox Stores Inc."}, ExportCountry: "CA", ImportCountry: "US",
-		Goods:         []trade.GoodsItem{{Description: "Maple syrup", HSCode: "170220", OriginCriterion: "A", CountryOfOrigin: "CA", ProducerIndicator: "YES", NetCost: "NO"}},
-		BlanketPeriod: &trade.Period{ValidFrom: "2020-01-01T00:00:00Z", ValidUntil: "2020-06-30T00:00:00Z"}, SignedAt: "2019-12-15T00:00:00Z", Language: "en"}
-	if err := t.ok("maple-ca", "certificate.issue", nafta); err != nil {
+	nafta := wire.Certificate{ID: "NAFTA-MAPLE-0001", Program: "NAFTA", CertifierRole: "exporter",
+		Certifier: wire.Party{ID: "participant/maple-ca", Name: "Maple Foods Ltd", Title: "President"}, Producer: &wire.Party{Name: wire.ProducerVarious},
+		Importer: &wire.Party{Name: "BigBox Stores Inc."}, ExportCountry: "CA", ImportCountry: "US",
+		Goods:         []wire.GoodsItem{{Description: "Maple syrup", HSCode: "170220", OriginCriterion: "A", CountryOfOrigin: "CA", ProducerIndicator: "YES", NetCost: "NO"}},
+		BlanketPeriod: &wire.Period{ValidFrom: "2020-01-01T00:00:00Z", ValidUntil: "2020-06-30T00:00:00Z"}, SignedAt: "2019-12-15T00:00:00Z", Language: "en"}
+	if err := t.ok("maple-ca", wire.TypeCertificateIssue, nafta); err != nil {
 		return err
 	}
-	cafe := trade.Certificate{ID: "CAFTA-CAFE-0001", Program: "CAFTA-DR", CertifierRole: "exporter",
-		Certifier: trade.Party{ID: "participant/cafe-cr", Name: "Café de Altura SA"}, Importer: &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc."},
-		ExportCountry: "CR", ImportCountry: "US", Goods: []trade.GoodsItem{{Description: "Green arabica coffee", HSCode: "090111", OriginCriterion: "A", CountryOfOrigin: "CR"}},
+	cafe := wire.Certificate{ID: "CAFTA-CAFE-0001", Program: "CAFTA-DR", CertifierRole: "exporter",
+		Certifier: wire.Party{ID: "participant/cafe-cr", Name: "Café de Altura SA"}, Importer: &wire.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc."},
+		ExportCountry: "CR", ImportCountry: "US", Goods: []wire.GoodsItem{{Description: "Green arabica coffee", HSCode: "090111", OriginCriterion: "A", CountryOfOrigin: "CR"}},
 		SignedAt: tx.FormatTime(t.now.Add(-2 * time.Hour)), Language: "es"}
-	if err := t.ok("cafe-cr", "certificate.issue", cafe); err != nil {
+	if err := t.ok("cafe-cr", wire.TypeCertificateIssue, cafe); err != nil {
 		return err
 	}
-	if err := t.ok("agency-cr-dga", "certificate.endorse", trade.CertificateEndorse{ID: cafe.ID}); err != nil {
+	if err := t.ok("agency-cr-dga", wire.TypeCertificateEndorse, wire.CertificateEndorse{ID: cafe.ID}); err != nil {
 		return err
 	}
 	// What the ledger refuses, and says why.
 	long := t.acmeCert("USMCA-ACME-0099")
 	long.BlanketPeriod.ValidUntil = tx.FormatTime(t.now.AddDate(0, 12, 0))
-	if err := t.refused("acme-mx", "certificate.issue", long, "13-month blanket period"); err != nil {
+	if err := t.refused("acme-mx", wire.TypeCertificateIssue, long, "13-month blanket period"); err != nil {
 		return err
 	}
 	badHS := t.acmeCert("USMCA-ACME-0098")
 	badHS.Goods[0].HSCode = "84A1"
-	if err := t.refused("acme-mx", "certificate.issue", badHS, "HS code 84A1"); err != nil {
+	if err := t.refused("acme-mx", wire.TypeCertificateIssue, badHS, "HS code 84A1"); err != nil {
 		return err
 	}
 	ghost := t.acmeCert("USMCA-GHOST-0001")
 	ghost.Certifier.ID = "participant/maker-mx"
-	if err := t.refused("maker-mx", "certificate.issue", ghost, "a participant without the certifier role"); err != nil {
+	if err := t.refused("maker-mx", wire.TypeCertificateIssue, ghost, "a participant without the certifier role"); err != nil {
 		return err
 	}
-	if err := t.refused("agency-us-fda", "certificate.revoke", trade.CertificateRevoke{ID: c1.ID, Reason: "not ours to decide"}, "FDA, not the customs authority, revoking a certificate of origin"); err != nil {
+	if err := t.refused("agency-us-fda", wire.TypeCertificateRevoke, wire.CertificateRevoke{ID: c1.ID, Reason: "not ours to decide"}, "FDA, not the customs authority, revoking a certificate of origin"); err != nil {
 		return err
 	}
-	return t.refused("agency-ca-cbsa", "certificate.revoke", trade.CertificateRevoke{ID: c1.ID, Reason: "not ours"}, "CBSA revoking a Mexico-US certificate")
+	return t.refused("agency-ca-cbsa", wire.TypeCertificateRevoke, wire.CertificateRevoke{ID: c1.ID, Reason: "not ours"}, "CBSA revoking a Mexico-US certificate")
 }
 
 func (t *tradeSeed) licenses() error {
 	// An international registration (Madrid) designating the three
 	// countries: a USPTO registration alone is no right in Mexico or Canada.
-	if err := t.ok("agency-us-cbp", "ipright.register", trade.IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "WIPO", RegistrationNumber: "1523456",
+	if err := t.ok("agency-us-cbp", wire.TypeIPRightRegister, wire.IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "WIPO", RegistrationNumber: "1523456",
 		Title: "ACME (word mark), class 25 apparel", Holder: "participant/acme-brands-us", Countries: []string{"US", "MX", "CA"},
 		Evidence: "WIPO international registration no. 1523456 (basic registration USPTO 5123456)"}); err != nil {
 		return err
 	}
-	if err := t.refused("agency-us-cbp", "ipright.register", trade.IPRightRegister{ID: "TM-ACME-USPTO", Type: "trademark", Office: "USPTO", RegistrationNumber: "5123456",
+	if err := t.refused("agency-us-cbp", wire.TypeIPRightRegister, wire.IPRightRegister{ID: "TM-ACME-USPTO", Type: "trademark", Office: "USPTO", RegistrationNumber: "5123456",
 		Title: "ACME (word mark)", Holder: "participant/acme-brands-us", Countries: []string{"US", "MX", "CA"}}, "a USPTO registration claimed for Mexico and Canada"); err != nil {
 		return err
 	}
-	grant := func(id, licensor, licensee, parent string, territory, hs []string, depth int) trade.LicenseGrant {
-		return trade.LicenseGrant{ID: id, Right: "TM-ACME", Licensor: "participant/" + licensor, Licensee: "participant/" + licensee,
-			Goods: trade.LicensedGoods{Description: "Apparel bearing the ACME mark", HSPrefixes: hs}, Territory: territory,
+	grant := func(id, licensor, licensee, parent string, territory, hs []string, depth int) wire.LicenseGrant {
+		return wire.LicenseGrant{ID: id, Right: "TM-ACME", Licensor: "participant/" + licensor, Licensee: "participant/" + licensee,
+			Goods: wire.LicensedGoods{Description: "Apparel bearing the ACME mark", HSPrefixes: hs}, Territory: territory,
 			ValidFrom: tx.FormatTime(t.now.AddDate(0, -2, 0)), ValidUntil: tx.FormatTime(t.now.AddDate(2, 0, 0)),
-			Sublicensing: trade.Sublicensing{Allowed: depth > 0, Depth: depth}, Parent: parent}
+			Sublicensing: wire.Sublicensing{Allowed: depth > 0, Depth: depth}, Parent: parent}
 	}
 	for _, g := range []struct {
 		signer string
-		g      trade.LicenseGrant
+		g      wire.LicenseGrant
 	}{
 		{"acme-brands-us", grant("LIC-ACME-MX", "acme-brands-us", "maker-mx", "", []string{"US", "MX", "CA"}, []string{"6109", "6110"}, 1)},
 		{"maker-mx", grant("LIC-BIGBOX", "maker-mx", "bigbox-us", "LIC-ACME-MX", []string{"US"}, []string{"6109"}, 0)},
 		{"acme-brands-us", grant("LIC-ACME-MX-2", "acme-brands-us", "maker-mx", "", []string{"US", "CA"}, []string{"61"}, 1)},
 		{"maker-mx", grant("LIC-DIST", "maker-mx", "dist-us", "LIC-ACME-MX-2", []string{"US"}, []string{"6109", "6110"}, 0)},
 	} {
-		if err := t.ok(g.signer, "license.grant", g.g); err != nil {
+		if err := t.ok(g.signer, wire.TypeLicenseGrant, g.g); err != nil {
 			return err
 		}
 	}
-	if err := t.ok("acme-brands-us", "license.revoke", trade.LicenseRevoke{ID: "LIC-ACME-MX-2", Reason: "quality audit failed"}); err != nil {
+	if err := t.ok("acme-brands-us", wire.TypeLicenseRevoke, wire.LicenseRevoke{ID: "LIC-ACME-MX-2", Reason: "quality audit failed"}); err != nil {
 		return err
 	}
-	return t.refused("maker-mx", "license.grant", grant("LIC-BRAZIL", "maker-mx", "bigbox-us", "LIC-ACME-MX", []string{"US", "BR"}, []string{"6109"}, 0),
+	return t.refused("maker-mx", wire.TypeLicenseGrant, grant("LIC-BRAZIL", "maker-mx", "bigbox-us", "LIC-ACME-MX", []string{"US", "BR"}, []string{"6109"}, 0),
 		"sub-license wider in territory than its parent")
 }
 
 func (t *tradeSeed) shipments() error {
 	// Entered now, after USMCA-ACME-0003 was revoked.
 	entered := tx.FormatTime(time.Now())
-	s := trade.Shipment{ID: "ENTRY-0001", Importer: "participant/bigbox-us", EntryDate: entered, DestinationCountry: "US",
-		Lines: []trade.ShipmentLine{
+	s := wire.Shipment{ID: "ENTRY-0001", Importer: "participant/bigbox-us", EntryDate: entered, DestinationCountry: "US",
+		Lines: []wire.ShipmentLine{
 			{Line: 1, Description: "ACME cotton T-shirts", HSCode: "6109100012", OriginCountry: "MX", ExportCountry: "MX", ValueUSD: 48200,
 				Certificate: "USMCA-ACME-0001", Licenses: []string{"LIC-BIGBOX"}},
 			{Line: 2, Description: "Portable computers", HSCode: "8471300100", OriginCountry: "MX", ExportCountry: "MX", ValueUSD: 125000, Certificate: "USMCA-ACME-0003"},
 			{Line: 3, Description: "Green coffee", HSCode: "0901110020", OriginCountry: "CR", ExportCountry: "CR", ValueUSD: 9000, Certificate: "CAFTA-CAFE-0001"},
 		}}
-	if err := t.ok("bigbox-us", "shipment.declare", s); err != nil {
+	if err := t.ok("bigbox-us", wire.TypeShipmentDeclare, s); err != nil {
 		return err
 	}
 	s2 := s
 	s2.ID = "ENTRY-0002"
-	s2.Lines = []trade.ShipmentLine{s.Lines[0], s.Lines[2]}
-	return t.ok("bigbox-us", "shipment.declare", s2)
+	s2.Lines = []wire.ShipmentLine{s.Lines[0], s.Lines[2]}
+	return t.ok("bigbox-us", wire.TypeShipmentDeclare, s2)
 }

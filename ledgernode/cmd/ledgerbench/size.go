@@ -19,6 +19,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/node"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // SizeReport is what `ledgerbench size` measured: the state file's growth
@@ -191,7 +192,7 @@ func measureStateSize(path string, certs, policies, block int, order string, pag
 			go func(w int) {
 				defer wg.Done()
 				for i := w; i < k; i += 2 {
-					s, err := tx.BuildSigned(g.Network, "certificate.issue", benchCertificate(id(done+i), now), now, keys["acme-mx"])
+					s, err := tx.BuildSigned(g.Network, wire.TypeCertificateIssue, benchCertificate(id(done+i), now), now, keys["acme-mx"])
 					if err != nil {
 						mu.Lock()
 						firstErr = err

@@ -17,6 +17,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // workload makes the signed transactions one kind of load sends.
@@ -36,7 +37,7 @@ func noteWorkload(ctx context.Context, c benchCluster, size int) (*workload, err
 	}
 	value, _ := json.Marshal(strings.Repeat("x", size))
 	return &workload{name: "note", sign: func(i, _ int) (*tx.Signed, error) {
-		return tx.BuildSigned(c.Network(), "note.put", state.NotePut{Key: fmt.Sprintf("c%d", i), Value: value}, time.Now(), key)
+		return tx.BuildSigned(c.Network(), wire.TypeNotePut, state.NotePut{Key: fmt.Sprintf("c%d", i), Value: value}, time.Now(), key)
 	}}, nil
 }
 
@@ -71,7 +72,7 @@ func certWorkload(ctx context.Context, c benchCluster, admin ed25519.PrivateKey,
 	var serial atomic.Int64 // certificate ids are unique across every level of the run
 	return &workload{name: "cert", sign: func(_, _ int) (*tx.Signed, error) {
 		ct := benchCertificate(fmt.Sprintf("USMCA-%s-%08d", run, serial.Add(1)), now)
-		return tx.BuildSigned(c.Network(), "certificate.issue", ct, time.Now(), keys["acme-mx"])
+		return tx.BuildSigned(c.Network(), wire.TypeCertificateIssue, ct, time.Now(), keys["acme-mx"])
 	}}, nil
 }
 
@@ -96,7 +97,7 @@ func benchSetup(admin ed25519.PrivateKey, nPolicies int) (map[string]ed25519.Pri
 	} {
 		k, _ := tx.GenerateKey()
 		a.PublicKeys = []string{tx.KeyID(k.Public().(ed25519.PublicKey))}
-		out = append(out, setupTx{"admin", "agency.register", a})
+		out = append(out, setupTx{"admin", wire.TypeAgencyRegister, a})
 		keys[a.ID] = k
 	}
 	for _, p := range []struct {
@@ -108,7 +109,7 @@ func benchSetup(admin ed25519.PrivateKey, nPolicies int) (map[string]ed25519.Pri
 	} {
 		k, _ := tx.GenerateKey()
 		p.PublicKeys = []string{tx.KeyID(k.Public().(ed25519.PublicKey))}
-		out = append(out, setupTx{p.agency, "participant.enrol", p.ParticipantEnrol})
+		out = append(out, setupTx{p.agency, wire.TypeParticipantEnrol, p.ParticipantEnrol})
 		keys[p.ID] = k
 	}
 	for i := 0; i < nPolicies; i++ {
