@@ -147,7 +147,7 @@ race: ## Race-detector run of the concurrent packages
 	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
 
 .PHONY: lint
-lint: $(BIN)/staticcheck-$(STATICCHECK_VERSION) ## gofmt, go vet, staticcheck, go mod tidy check
+lint: $(BIN)/staticcheck-$(STATICCHECK_VERSION) ## gofmt, go vet, staticcheck, go mod tidy check, the operator and ledgerctl link no ledger internals
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/e2e/...
@@ -158,6 +158,7 @@ lint: $(BIN)/staticcheck-$(STATICCHECK_VERSION) ## gofmt, go vet, staticcheck, g
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum not tidy: run go mod tidy and commit"; exit 1; }
 	@cd hack/image && $(GO) mod tidy -diff >/dev/null || { echo "hack/image/go.mod not tidy: cd hack/image && go mod tidy"; exit 1; }
 	@cd hack/etcdload && $(GO) mod tidy -diff >/dev/null || { echo "hack/etcdload/go.mod not tidy: cd hack/etcdload && go mod tidy"; exit 1; }
+	@hack/check-deps.sh
 
 $(KUSTOMIZE):
 	@mkdir -p $(BIN)/.tmp
