@@ -12,6 +12,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
+	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -196,7 +197,7 @@ recorded. A certificate an Enforce rule rejected was never recorded: ask
 				}
 				// The findings are shown in the table only: -o json|yaml keeps
 				// the certificate's own record.
-				var evals *wire.EvaluationsResponse
+				var evals *policy.EvaluationsResponse
 				if a.g.output == "table" {
 					evals, _ = c.Evaluations(ctx, args[0], ro.options()) // a ledger without agency rules has no history
 				}

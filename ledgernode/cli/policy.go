@@ -13,7 +13,6 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
-	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func (a *App) policyCmd() *cobra.Command {
@@ -140,9 +139,9 @@ func (a *App) policyGetCmd() *cobra.Command {
 		Example: "  ledgerctl policy get us-fda-seafood-facility\n  ledgerctl policy get us-fda-seafood-facility -o yaml   # the rules of every version",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.PolicyResponse, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*policy.Response, error) {
 				return c.Policy(ctx, args[0], ro.options())
-			}, func(w io.Writer, resp *wire.PolicyResponse) {
+			}, func(w io.Writer, resp *policy.Response) {
 				h := resp.Head
 				row(w, "ID", "AGENCY", "VERSION", "STATUS", "ENFORCEMENT", "SCOPE")
 				row(w, h.ID, h.Agency, h.Version, h.Status, h.Enforcement, scopeString(h.Scope))
@@ -336,9 +335,9 @@ func (a *App) policyScopeCmd() *cobra.Command {
 				}
 				at = tx.FormatTime(t)
 			}
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.PolicyScopeResponse, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*policy.ScopeResponse, error) {
 				return c.PoliciesInScope(ctx, sub, at, ro.options())
-			}, func(w io.Writer, resp *wire.PolicyScopeResponse) {
+			}, func(w io.Writer, resp *policy.ScopeResponse) {
 				row(w, "ID", "AGENCY", "VERSION", "ENFORCEMENT", "IN FORCE FROM", "RULES")
 				for _, v := range resp.Policies {
 					row(w, v.Policy.ID, v.Policy.Agency, v.Policy.Version, v.Policy.Enforcement, v.Time, len(v.Policy.Rules))
@@ -365,9 +364,9 @@ func (a *App) policyHistoryCmd() *cobra.Command {
 		Example: "  ledgerctl policy history cert-2026-0001\n  ledgerctl policy history cert-2026-0001 -o json | jq '.evaluations[].findings'",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return show(a, cmd, func(c *client.Client, ctx context.Context) (*wire.EvaluationsResponse, error) {
+			return show(a, cmd, func(c *client.Client, ctx context.Context) (*policy.EvaluationsResponse, error) {
 				return c.Evaluations(ctx, args[0], ro.options())
-			}, func(w io.Writer, resp *wire.EvaluationsResponse) {
+			}, func(w io.Writer, resp *policy.EvaluationsResponse) {
 				if len(resp.Evaluations) == 0 {
 					fmt.Fprintf(w, "no evaluations of %q (no policy was in scope, or no such document)\n", args[0])
 					return

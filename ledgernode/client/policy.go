@@ -7,12 +7,11 @@ import (
 	"strings"
 
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
-	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Policy fetches a policy: its current head and every version.
-func (c *Client) Policy(ctx context.Context, id string, o ReadOptions) (*wire.PolicyResponse, error) {
-	var out wire.PolicyResponse
+func (c *Client) Policy(ctx context.Context, id string, o ReadOptions) (*policy.Response, error) {
+	var out policy.Response
 	if err := c.Do(ctx, http.MethodGet, "/v1/policies/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}
@@ -25,7 +24,7 @@ func (c *Client) Policies(ctx context.Context, agency string, o ReadOptions) ([]
 	if agency != "" {
 		q.Set("agency", agency)
 	}
-	var out wire.PolicyList
+	var out policy.List
 	if err := c.Do(ctx, http.MethodGet, "/v1/policies"+c.readQuery(o, q), nil, &out); err != nil {
 		return nil, err
 	}
@@ -35,7 +34,7 @@ func (c *Client) Policies(ctx context.Context, agency string, o ReadOptions) ([]
 // PoliciesInScope lists the policies that apply to a document with the
 // subject's type, program, HS codes and countries, as of at (RFC 3339; ""
 // for now).
-func (c *Client) PoliciesInScope(ctx context.Context, sub policy.Subject, at string, o ReadOptions) (*wire.PolicyScopeResponse, error) {
+func (c *Client) PoliciesInScope(ctx context.Context, sub policy.Subject, at string, o ReadOptions) (*policy.ScopeResponse, error) {
 	q := url.Values{}
 	set := func(k, v string) {
 		if v != "" {
@@ -48,7 +47,7 @@ func (c *Client) PoliciesInScope(ctx context.Context, sub policy.Subject, at str
 	set("origin", strings.Join(sub.OriginCountries, ","))
 	set("destination", strings.Join(sub.DestinationCountries, ","))
 	set("at", at)
-	var out wire.PolicyScopeResponse
+	var out policy.ScopeResponse
 	if err := c.Do(ctx, http.MethodGet, "/v1/policy-scope"+c.readQuery(o, q), nil, &out); err != nil {
 		return nil, err
 	}
@@ -57,8 +56,8 @@ func (c *Client) PoliciesInScope(ctx context.Context, sub policy.Subject, at str
 
 // Evaluations returns the evaluation history of a document: every time the
 // agency rules were evaluated on it, with the findings and the outcome.
-func (c *Client) Evaluations(ctx context.Context, documentID string, o ReadOptions) (*wire.EvaluationsResponse, error) {
-	var out wire.EvaluationsResponse
+func (c *Client) Evaluations(ctx context.Context, documentID string, o ReadOptions) (*policy.EvaluationsResponse, error) {
+	var out policy.EvaluationsResponse
 	if err := c.Do(ctx, http.MethodGet, "/v1/evaluations/"+url.PathEscape(documentID)+c.readQuery(o, nil), nil, &out); err != nil {
 		return nil, err
 	}

@@ -77,7 +77,7 @@ func TestPolicySeederPublishesDemoPoliciesOfThreeAgencies(t *testing.T) {
 // and CBP's Audit finding on an accepted certificate.
 func checkRuledDocuments(ctx context.Context, t *testing.T, cl *client.Client) {
 	t.Helper()
-	finding := func(e wire.EvaluationRecord, source, rule string) *chain.Finding {
+	finding := func(e policy.EvaluationRecord, source, rule string) *chain.Finding {
 		for i, f := range e.Findings {
 			if f.Source == source && (rule == "" || f.Rule == rule) {
 				return &e.Findings[i]
@@ -85,7 +85,7 @@ func checkRuledDocuments(ctx context.Context, t *testing.T, cl *client.Client) {
 		}
 		return nil
 	}
-	history := func(id string) wire.EvaluationRecord {
+	history := func(id string) policy.EvaluationRecord {
 		t.Helper()
 		h, err := cl.Evaluations(ctx, id, client.ReadOptions{})
 		if err != nil || len(h.Evaluations) != 1 {

@@ -8,7 +8,6 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
-	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // policyRoutes are the agency policy queries.
@@ -30,7 +29,7 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
 	}
 	s.serveView(w, r, func(v *state.View) (any, error) {
 		list, err := policystate.List(v, agency)
-		return wire.PolicyList{Policies: list}, err
+		return policy.List{Policies: list}, err
 	})
 }
 
@@ -41,7 +40,7 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return wire.PolicyResponse{Head: *h, Versions: vs}, nil
+		return policy.Response{Head: *h, Versions: vs}, nil
 	})
 }
 
@@ -62,7 +61,7 @@ func (s *Server) policyScope(w http.ResponseWriter, r *http.Request) {
 		}
 		return out
 	}
-	resp := wire.PolicyScopeResponse{Subject: policy.Subject{Type: q.Get("type"), Program: q.Get("program"), HSCodes: list("hs"),
+	resp := policy.ScopeResponse{Subject: policy.Subject{Type: q.Get("type"), Program: q.Get("program"), HSCodes: list("hs"),
 		OriginCountries: list("origin"), DestinationCountries: list("destination")}}
 	if at := q.Get("at"); at != "" {
 		t, err := tx.ParseTime(at)
@@ -86,9 +85,9 @@ func (s *Server) getEvaluations(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		resp := wire.EvaluationsResponse{DocumentID: id, Evaluations: []wire.EvaluationRecord{}}
+		resp := policy.EvaluationsResponse{DocumentID: id, Evaluations: []policy.EvaluationRecord{}}
 		for _, ev := range evs {
-			rec := wire.EvaluationRecord{Evaluation: ev}
+			rec := policy.EvaluationRecord{Evaluation: ev}
 			if txr, err := v.TxByID(ev.TxID); err == nil {
 				rec.Status, rec.Reasons = txr.Receipt.Status, txr.Receipt.Reasons
 			}

@@ -8,7 +8,8 @@
 //
 // It must never import the node: no state, trade, consensus, bbolt or Raft,
 // so that the Go client, ledgerctl and the operator link none of them
-// (`make lint` checks it). It imports only tx, chain and verify, the pure
-// packages of the envelope, the hash chain and its proofs, and policy for
-// the policy records the API returns.
+// (`make lint` checks it), and no policy engine (CEL): it imports only
+// tx, chain and verify, the pure packages of the envelope, the hash chain
+// and its proofs. The policy records the API returns are package policy's
+// (policy.Head, policy.Response, ...).
 package wire
