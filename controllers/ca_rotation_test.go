@@ -23,8 +23,8 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	ledgerclient "github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -359,7 +359,7 @@ var _ = Describe("LedgerNetwork trust-anchor and admin-key rotation", Ordered, f
 			sec.Annotations[annAdminKeyRotatingTo] = "2"
 			g.Expect(k8sClient.Update(suiteCtx, &sec)).To(Succeed())
 		}, eventually, tick).Should(Succeed())
-		rot, err := tx.BuildSigned(networkID(net), "key.rotate", trade.KeyRotate{NewKey: publicKeyID(pending), Retire: publicKeyID(old)}, time.Now(), old)
+		rot, err := tx.BuildSigned(networkID(net), "key.rotate", wire.KeyRotate{NewKey: publicKeyID(pending), Retire: publicKeyID(old)}, time.Now(), old)
 		Expect(err).NotTo(HaveOccurred())
 		resp, err := trusting(old, cas(Default).Issuer.Cert).Submit(suiteCtx, rot, ledgerclient.SubmitOptions{})
 		Expect(err).NotTo(HaveOccurred())

@@ -13,9 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -32,7 +31,7 @@ const (
 )
 
 // adminIdentity is the ledger identity the network admin keys belong to.
-const adminIdentity = state.KindAdmin
+const adminIdentity = wire.KindAdmin
 
 // reconcileAdminKey rotates the network admin key when
 // spec.adminKeyGeneration is raised, exactly once, in three steps each
@@ -110,7 +109,7 @@ func (r *LedgerNetworkReconciler) reconcileAdminKey(ctx context.Context, s *netw
 		// Signed by the old key: only a current admin key may name its
 		// successor.
 		rc, err := submitSigned(ctx, signer{ledger: oldLedger, net: n, key: id.AdminKey}, r.Metrics.LedgerCalls, ledgerWrite{
-			typ: "key.rotate", payload: trade.KeyRotate{NewKey: newID, Retire: oldID},
+			typ: wire.TypeKeyRotate, payload: wire.KeyRotate{NewKey: newID, Retire: oldID},
 			what: "rotate the network admin key", refused: "AdminKeyRotationRejected"})
 		if err != nil {
 			// A resend after a lost answer is refused (the old key is
