@@ -17,7 +17,7 @@
 // alone with --no-bootstrap, two empty members added through the admin
 // API; once from the leader (nothing acknowledged may be lost) and once
 // from the most lagging member (what it lost is stated and checked). Each
-// takes 6-9 s, so both run in `make test` (the whole package), not only in
+// takes 6-13 s (the latter at load average 25), so both run in `make test` (the whole package), not only in
 // `make faults` (which runs TestFaultSchedules alone):
 //
 //	go test ./test/faults -run TestQuorumLoss -v
