@@ -121,6 +121,7 @@ func (c *ledgerClient) status() (*clusterStatus, error) {
 type writer struct {
 	c       *ledgerClient
 	prefix  string
+	ca      func() []byte // when set, the CA bundle every write trusts (--ca /dev/stdin)
 	stop    chan struct{}
 	done    chan struct{}
 	mu      sync.Mutex
@@ -134,7 +135,14 @@ type writeResult struct {
 }
 
 func (c *ledgerClient) startWriter(prefix string) *writer {
-	w := &writer{c: c, prefix: prefix, stop: make(chan struct{}), done: make(chan struct{})}
+	return c.startWriterTrusting(prefix, nil)
+}
+
+// startWriterTrusting is startWriter whose writes trust the CA bundle ca
+// returns at each write (a client that follows the ConfigMap
+// <network>-ca-bundle), instead of the pod's mounted CA file.
+func (c *ledgerClient) startWriterTrusting(prefix string, ca func() []byte) *writer {
+	w := &writer{c: c, prefix: prefix, ca: ca, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		for i := 0; ; i++ {
@@ -145,7 +153,12 @@ func (c *ledgerClient) startWriter(prefix string) *writer {
 			}
 			key := fmt.Sprintf("%s-%05d", w.prefix, i)
 			start := time.Now()
-			_, err := c.ctl(nil, "note", "put", key, fmt.Sprintf("%q", key), "--key", "/keys/admin/admin.key")
+			args := []string{"note", "put", key, fmt.Sprintf("%q", key), "--key", "/keys/admin/admin.key"}
+			var stdin []byte
+			if w.ca != nil {
+				stdin, args = w.ca(), append([]string{"--ca", "/dev/stdin"}, args...)
+			}
+			_, err := c.ctl(stdin, args...)
 			w.mu.Lock()
 			w.results = append(w.results, writeResult{at: start, key: key, err: err})
 			w.mu.Unlock()

@@ -608,6 +608,69 @@ var _ = Describe("tradeledger on a real cluster", Ordered, ContinueOnFailure, fu
 		}
 	})
 
+	It("7b. the network CA rotates under write load (spec.tls.caGeneration): Bundling → Reissuing → Dropping → Complete, writable throughout, an old-CA-only client told why it is refused", func() {
+		caBundle := func() (string, error) {
+			return e.k("get", "configmap", netName+"-ca-bundle", "-n", netNS, "-o", "jsonpath={.data.ca\\.crt}")
+		}
+		oldCA, err := caBundle()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Count(oldCA, "BEGIN CERTIFICATE")).To(Equal(1), "one CA before the rotation")
+		// A client outside the operator's reach takes the bundle from the
+		// ConfigMap (docs/operations.md): the writer trusts what this step
+		// last read there (ledgerctl --ca /dev/stdin; the client image has
+		// no shell to write a file with).
+		var mu sync.Mutex
+		bundle := []byte(oldCA)
+		take := func(b string) { mu.Lock(); bundle = []byte(b); mu.Unlock() }
+		w := client.startWriterTrusting("ca-rotation", func() []byte { mu.Lock(); defer mu.Unlock(); return bundle })
+
+		t0 := time.Now()
+		_, err = e.k("patch", "ledgernetwork", netName, "-n", netNS, "--type=merge", "-p", `{"spec":{"tls":{"caGeneration":1}}}`)
+		Expect(err).NotTo(HaveOccurred())
+		phases := map[ledgerv1.CARotationPhase]time.Duration{}
+		eventually(func(g Gomega) {
+			n, err := e.network(netNS, netName)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(n.Status.TLS).NotTo(BeNil())
+			p := n.Status.TLS.Phase
+			if _, seen := phases[p]; !seen && p != "" {
+				phases[p] = time.Since(t0)
+				if c := condition(n.Status.Conditions, ledgerv1.ConditionCARotation); c != nil {
+					fmt.Fprintf(GinkgoWriter, "CA rotation at %s: %s: %s\n", time.Since(t0).Round(time.Second), p, c.Message)
+				}
+			}
+			if p == ledgerv1.CABundling {
+				if b, err := caBundle(); err == nil && strings.Count(b, "BEGIN CERTIFICATE") == 2 {
+					take(b)
+				}
+			}
+			g.Expect(p).To(Equal(ledgerv1.CAComplete))
+			g.Expect(n.Status.TLS.CAGeneration).To(Equal(int64(1)))
+		}, 12*time.Minute).Should(Succeed())
+		took := time.Since(t0)
+		newCA, err := caBundle()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Count(newCA, "BEGIN CERTIFICATE")).To(Equal(1))
+		Expect(newCA).NotTo(Equal(oldCA))
+		take(newCA)
+		figure("CA rotation under writes: %s to Complete (phases first seen at %v)", took.Round(time.Second), phases)
+		expectWritable(w, "CA rotation")
+
+		// A client that trusts only the old CA is refused, and told why.
+		out, err := client.ctl([]byte(oldCA), "--ca", "/dev/stdin", "cluster", "status")
+		Expect(err).To(HaveOccurred(), "a client trusting the old CA alone: %s", out)
+		Expect(err.Error()).To(And(ContainSubstring("unknown authority"), ContainSubstring("may have been rotated"), ContainSubstring("ca-bundle")))
+
+		// The client pod's mounted /ca/ca.crt (Secret <network>-ca) follows
+		// by the kubelet: later steps use it.
+		eventually(func(g Gomega) {
+			out, err := e.k("exec", "-n", netNS, clientPod, "-c", "ledgerctl", "--", "cat", "/ca/ca.crt")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(out).To(Equal(newCA))
+		}, 4*time.Minute).Should(Succeed())
+		writeNotes("after-ca-rotation", 2)
+	})
+
 	It("8. a drain respects the PodDisruptionBudget: never below quorum", func() {
 		var mu sync.Mutex
 		minReady := 99
