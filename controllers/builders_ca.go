@@ -190,6 +190,7 @@ func buildCABundleConfigMap(n *ledgerv1.LedgerNetwork, trustPEM []byte) *corev1.
 
 // caWaitMessage says what a rotation phase waits for: the nodes that do
 // not have it yet, each with why.
+// The condition's reason is the phase; the message does not repeat it.
 func caWaitMessage(phase ledgerv1.CARotationPhase, gen int64, fp string, waiting map[string]string, total int) string {
 	var what string
 	switch phase {
@@ -204,8 +205,8 @@ func caWaitMessage(phase ledgerv1.CARotationPhase, gen int64, fp string, waiting
 	for _, pod := range sortedKeys(waiting) {
 		parts = append(parts, pod+": "+waiting[pod])
 	}
-	return fmt.Sprintf("%s: waiting %s; %d of %d nodes not yet (%s). The kubelet refreshes a Secret volume within a minute or two",
-		phase, what, len(waiting), total, strings.Join(parts, "; "))
+	return fmt.Sprintf("waiting %s; %d of %d running nodes not yet (%s). The kubelet refreshes a Secret volume within a minute or two",
+		what, len(waiting), total, strings.Join(parts, "; "))
 }
 
 // newCAName is the subject of a network's CA of a generation.

@@ -177,7 +177,7 @@ var _ = Describe("LedgerNetwork trust-anchor and admin-key rotation", Ordered, f
 			c := caRotation(g)
 			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
 			g.Expect(c.Reason).To(Equal(string(ledgerv1.CABundling)))
-			g.Expect(c.Message).To(And(ContainSubstring("3 of 3 nodes not yet"), ContainSubstring("customs-0: trusts ["+shortFP(oldFP)+"]")))
+			g.Expect(c.Message).To(And(ContainSubstring("3 of 3 running nodes not yet"), ContainSubstring("customs-0: trusts ["+shortFP(oldFP)+"]")))
 			st := get(g).Status.TLS
 			g.Expect(st.Phase).To(Equal(ledgerv1.CABundling))
 			g.Expect(st.RotatingTo).To(Equal(int64(1)))

@@ -155,7 +155,7 @@ func (r *LedgerNetworkReconciler) reconcileCA(ctx context.Context, s *networkSco
 		s.requeueAfter(r.Intervals.Wait)
 	default:
 		s.caRotation = &metav1.Condition{Type: ledgerv1.ConditionCARotation, Status: metav1.ConditionTrue, Reason: string(phase),
-			Message: caWaitMessage(phase, gen, newFP, waiting, len(id.Nodes))}
+			Message: caWaitMessage(phase, gen, newFP, waiting, max(s.caNodesAsked, len(waiting)))}
 		s.requeueAfter(r.Intervals.Wait)
 	}
 	return nil
@@ -339,6 +339,7 @@ func shortFPs(cs *caSet) string { return shortList(fingerprints(cs.Trust)) }
 // its Secret as it is when it starts).
 func (r *LedgerNetworkReconciler) nodesWaiting(ctx context.Context, s *networkScope, id *networkIdentity, check nodeTLSCheck) map[string]string {
 	waiting := map[string]string{}
+	s.caNodesAsked = 0
 	prober, ok := r.Dialer.(MemberProber)
 	if !ok {
 		waiting["operator"] = "its ledger dialer cannot ask single nodes"
@@ -350,6 +351,7 @@ func (r *LedgerNetworkReconciler) nodesWaiting(ctx context.Context, s *networkSc
 		if podGone(s.pods[pod]) != "" {
 			continue
 		}
+		s.caNodesAsked++
 		_, apiAddr := r.Resolver.MemberAddrs(s.net, pod)
 		cctx, cancel := context.WithTimeout(ctx, r.Intervals.LedgerCall)
 		st, err := prober.ProbeMember(cctx, t, apiAddr)

@@ -63,6 +63,8 @@ type networkScope struct {
 	// caRotation: the ca phase, the CARotation condition it asks for
 	// (nil: leave it as it is).
 	caRotation *metav1.Condition
+	// caNodesAsked: how many running nodes the ca phase last asked.
+	caNodesAsked int
 	// pods: the pods phase, the network's pods by name as the API server
 	// has them.
 	pods map[string]*corev1.Pod
