@@ -185,6 +185,11 @@ func decodeIdentity(n *ledgerv1.LedgerNetwork, cm *corev1.ConfigMap, caSec, admi
 		}
 		id.Nodes[pod] = m
 	}
+	if fromBackup(n) != nil {
+		// The genesis nodes are the backed-up network's: this network's
+		// nodes have new identities, which no genesis names.
+		return id, nil
+	}
 	for _, gn := range g.Nodes {
 		m, ok := id.Nodes[gn.ID]
 		if !ok {

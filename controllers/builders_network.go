@@ -99,9 +99,11 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 		// Hand-over (≤10s) + drain + stop (≤30s) fit the 45s grace period.
 		{Name: "LEDGERNODE_SHUTDOWN_DRAIN", Value: shutdownDrain},
 	}
-	if n.Status.Recovery != nil {
-		// After a recovery a node with an empty volume must wait to be
-		// added, never start a cluster of the genesis' voters of its own.
+	if n.Status.Recovery != nil || fromBackup(n) != nil {
+		// After a recovery, and in a network restored from a backup, a
+		// node with an empty volume must wait to be added, never start a
+		// cluster of the genesis' voters of its own. (The first node of a
+		// restored network holds the restored configuration: it leads.)
 		env = append(env, corev1.EnvVar{Name: "LEDGERNODE_NO_BOOTSTRAP", Value: "true"})
 	}
 	if b := n.Spec.Batching; b.MaxTransactions > 0 {

@@ -45,6 +45,9 @@ type Ledger interface {
 	Agency(ctx context.Context, id string) (*wire.AgencyResponse, error)
 	// Receipt reads a recorded transaction's receipt; ErrLedgerNotFound if absent.
 	Receipt(ctx context.Context, txID string) (*chain.Receipt, error)
+	// Consistency is a proof that the tree of size from is a prefix of the
+	// current one, with the signed head it is proven against.
+	Consistency(ctx context.Context, from uint64) (*wire.ConsistencyResponse, error)
 }
 
 // LedgerTarget is everything needed to talk to one network as its admin.
@@ -175,6 +178,10 @@ func (b *boundedLedger) Agency(ctx context.Context, id string) (*wire.AgencyResp
 
 func (b *boundedLedger) Receipt(ctx context.Context, txID string) (*chain.Receipt, error) {
 	return within(ctx, b, func(ctx context.Context) (*chain.Receipt, error) { return b.l.Receipt(ctx, txID) })
+}
+
+func (b *boundedLedger) Consistency(ctx context.Context, from uint64) (*wire.ConsistencyResponse, error) {
+	return within(ctx, b, func(ctx context.Context) (*wire.ConsistencyResponse, error) { return b.l.Consistency(ctx, from) })
 }
 
 // dialBounded opens a network's ledger with every call bounded by d.

@@ -198,6 +198,11 @@ func (l *ledgerClient) Receipt(ctx context.Context, txID string) (*chain.Receipt
 	return &ev.Receipt, nil
 }
 
+func (l *ledgerClient) Consistency(ctx context.Context, from uint64) (*wire.ConsistencyResponse, error) {
+	r, err := l.c.Consistency(ctx, from)
+	return r, mapLedgerError(err)
+}
+
 // mapLedgerError turns the node's answers the controllers decide on into
 // this package's sentinel errors, keeping the node's message.
 func mapLedgerError(err error) error {

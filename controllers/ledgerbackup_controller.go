@@ -112,7 +112,7 @@ func (r *LedgerBackupReconciler) run(ctx context.Context, b *ledgerv1.LedgerBack
 	b.Status.Phase = ledgerv1.BackupPending
 	msg := fmt.Sprintf("Job %s has not started its pod yet", job.Name)
 	if pod != nil {
-		msg = fmt.Sprintf("pod %s is %s%s", pod.Name, pod.Status.Phase, podWaitingReason(pod))
+		msg = fmt.Sprintf("pod %s is %s%s", pod.Name, pod.Status.Phase, podWaitingReason(pod, backupContainer))
 	}
 	conds.setFalse(ledgerv1.ConditionComplete, reasonJobCreated, msg)
 	conds.setFalse(ledgerv1.ConditionFailed, reasonJobCreated, "the backup has not ended")
@@ -260,23 +260,23 @@ func jobEnd(j *batchv1.Job) batchv1.JobConditionType {
 	return ""
 }
 
-// terminationMessage is what the backup container left when it ended.
-func terminationMessage(pod *corev1.Pod) (string, bool) {
+// terminationMessage is what a Job pod's container left when it ended.
+func terminationMessage(pod *corev1.Pod, container string) (string, bool) {
 	if pod == nil {
 		return "", false
 	}
 	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.Name == backupContainer && cs.State.Terminated != nil {
+		if cs.Name == container && cs.State.Terminated != nil {
 			return cs.State.Terminated.Message, true
 		}
 	}
 	return "", false
 }
 
-// podWaitingReason says why a pod's backup container waits, if it does.
-func podWaitingReason(pod *corev1.Pod) string {
+// podWaitingReason says why a Job pod's container waits, if it does.
+func podWaitingReason(pod *corev1.Pod, container string) string {
 	for _, cs := range pod.Status.ContainerStatuses {
-		if w := cs.State.Waiting; cs.Name == backupContainer && w != nil && w.Reason != "" {
+		if w := cs.State.Waiting; cs.Name == container && w != nil && w.Reason != "" {
 			return fmt.Sprintf(" (%s: %s)", w.Reason, w.Message)
 		}
 	}
@@ -301,7 +301,7 @@ func (r *LedgerBackupReconciler) completionTime(job *batchv1.Job) *metav1.Time {
 func (r *LedgerBackupReconciler) succeed(b *ledgerv1.LedgerBackup, job *batchv1.Job, pod *corev1.Pod, conds conditions) {
 	b.Status.Phase = ledgerv1.BackupSucceeded
 	b.Status.CompletionTime = r.completionTime(job)
-	msg, _ := terminationMessage(pod)
+	msg, _ := terminationMessage(pod, backupContainer)
 	s, err := parseBackupSummary(msg)
 	if err == nil && s.Error != "" {
 		err = errors.New(s.Error)
@@ -325,7 +325,7 @@ func (r *LedgerBackupReconciler) fail(b *ledgerv1.LedgerBackup, job *batchv1.Job
 	b.Status.Phase = ledgerv1.BackupFailed
 	b.Status.CompletionTime = r.completionTime(job)
 	cause := ""
-	if msg, ok := terminationMessage(pod); ok {
+	if msg, ok := terminationMessage(pod, backupContainer); ok {
 		if s, err := parseBackupSummary(msg); err == nil && s.Error != "" {
 			cause = s.Error
 		} else if m := trimMessage(msg); m != "" {

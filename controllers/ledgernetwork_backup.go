@@ -79,6 +79,11 @@ func (r *LedgerNetworkReconciler) reconcileBackups(ctx context.Context, s *netwo
 		since = st.LastScheduleTime.Time
 	}
 	due, next := backupDue(sched, since, now)
+	if fromBackup(n) != nil && (!restoreDone(n) || !hasRun(n)) {
+		// A network being restored has nothing to back up yet: the due
+		// time stays due, and runs once the restored ledger answers.
+		due = time.Time{}
+	}
 	if !due.IsZero() {
 		if running == "" {
 			b := buildScheduledBackup(n, due)

@@ -39,6 +39,9 @@ type LedgerNetworkReconciler struct {
 
 	leaders         announced[string]
 	quorumAnnounced announced[bool]
+	// restoreAnnounced: the restore phase last announced by an event (a
+	// pass may read a status that trails the previous pass's patch).
+	restoreAnnounced announced[ledgerv1.RestorePhase]
 }
 
 // networkScope is one reconcile pass over one network: what its phases
@@ -97,7 +100,7 @@ func (s *networkScope) ledgerFact() *ledgerView        { return s.view }
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
-// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -124,6 +127,7 @@ func (r *LedgerNetworkReconciler) forget(k types.NamespacedName) {
 	r.Metrics.forgetNetwork(k.Namespace, k.Name)
 	r.leaders.forget(k.Namespace, k.Name)
 	r.quorumAnnounced.forget(k.Namespace, k.Name)
+	r.restoreAnnounced.forget(k.Namespace, k.Name)
 }
 
 func (r *LedgerNetworkReconciler) finalize(context.Context, *ledgerv1.LedgerNetwork) (bool, error) {
@@ -144,11 +148,15 @@ func (r *LedgerNetworkReconciler) begin(n *ledgerv1.LedgerNetwork) (*networkScop
 		{"ca", after((*networkScope).identityFact, r.reconcileCA)},
 		{"admin-key", after((*networkScope).identityFact, r.reconcileAdminKey)},
 		{"storage", r.checkStorage},
+		{"restore", after((*networkScope).identityFact, func(ctx context.Context, s *networkScope, _ *networkIdentity) error {
+			return r.reconcileRestore(ctx, s)
+		})},
 		{"ledger", after((*networkScope).identityFact, r.observeLedger)},
 		{"quorum", r.checkQuorum},
 		{"statefulset", r.reconcileStatefulSet},
 		{"recovery", r.reconcileRecovery},
 		{"ledger-answers", r.requireLedger},
+		{"restore-verified", after(answered, r.verifyRestoredHead)},
 		{"membership", after(answered, r.reconcileMembership)},
 		{"rollout", after(answered, r.reconcileRollout)},
 	}
@@ -171,6 +179,7 @@ func (r *LedgerNetworkReconciler) summarize(s *networkScope, v verdict, conds co
 	if c := s.caRotation; c != nil {
 		conds.set(c.Type, c.Status, c.Reason, c.Message)
 	}
+	summarizeRestore(net, conds)
 	// The height moves with every block: it is in status.height (the
 	// HEIGHT column), not in a message that would trail it.
 	return readiness{stable: "the network matches its spec", ready: fmt.Sprintf("%d voters, leader %s", net.Status.Replicas, net.Status.Leader)}
@@ -191,6 +200,10 @@ func networkPhase(n *ledgerv1.LedgerNetwork, v verdict) ledgerv1.NetworkPhase {
 			return ledgerv1.PhaseUpgrading
 		case reasonPending:
 			return ledgerv1.PhasePending
+		case reasonRestoring:
+			if !restoreDone(n) {
+				return ledgerv1.PhaseRestoring
+			}
 		}
 		// A pod restarting or an election under way in a ledger that
 		// has run is no bootstrap.

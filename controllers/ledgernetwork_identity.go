@@ -104,6 +104,9 @@ func (r *LedgerNetworkReconciler) createIdentity(ctx context.Context, s *network
 	} else if !apierrors.IsNotFound(err) {
 		return err
 	}
+	if fb := fromBackup(n); fb != nil {
+		return r.createRestoredIdentity(ctx, s, fb)
+	}
 	var specs []netgen.NodeSpec
 	for i := 0; i < int(n.Spec.Replicas); i++ {
 		specs = append(specs, r.nodeSpec(n, podName(n, i)))

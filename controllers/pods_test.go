@@ -28,6 +28,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/verify"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -404,4 +405,115 @@ func (f *fakePods) RunRecoverJob(ctx context.Context, c client.Client, n *ledger
 // deletes its volume.
 func (f *fakePods) WipeData(n *ledgerv1.LedgerNetwork, pod string) error {
 	return os.RemoveAll(filepath.Join(f.dir, n.Namespace, pod, "data"))
+}
+
+// RunRestoreJob plays the Job controller and the kubelet for the Job that
+// runs `ledgernode restore`: it records the Job's pod, runs the command's
+// own function (node.Restore, with the checks of backup verify against the
+// genesis the Job mounts) on the data of the pod whose claim the Job
+// mounts, reading the backup from claimDir (what the Job's backup claim
+// holds here), for the member and addresses its arguments name; then it
+// writes what the command would leave in the termination message (its
+// summary, or {"error": ...}) and the Job's status as the Job controller
+// ends it: Complete, or Failed. It returns the restore's error.
+func (f *fakePods) RunRestoreJob(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork, job *batchv1.Job, claimDir string) error {
+	spec := job.Spec.Template.Spec
+	args := spec.Containers[0].Command
+	arg := func(flag string) string {
+		for i, a := range args {
+			if a == flag && i+1 < len(args) {
+				return args[i+1]
+			}
+		}
+		return ""
+	}
+	id, file := arg("--id"), arg("--backup")
+	claim := ""
+	for _, v := range spec.Volumes {
+		if v.Name == "data" && v.PersistentVolumeClaim != nil {
+			claim = v.PersistentVolumeClaim.ClaimName
+		}
+	}
+	rel, ok := strings.CutPrefix(file, restoreBackupDir+"/")
+	if id == "" || claim != dataClaimName(id) || !ok {
+		return fmt.Errorf("job %s: --id %q, claim %q, --backup %q: want a member, its own claim and a file under %s", job.Name, id, claim, file, restoreBackupDir)
+	}
+	var cm corev1.ConfigMap
+	if err := c.Get(ctx, key(n, genesisConfigMapName(n)), &cm); err != nil {
+		return err
+	}
+	var g chain.Genesis
+	if err := json.Unmarshal([]byte(cm.Data[genesisKey]), &g); err != nil {
+		return err
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-r5x9z", Namespace: job.Namespace, Labels: maps.Clone(job.Spec.Template.Labels)},
+		Spec: *spec.DeepCopy()}
+	pod.Labels[batchv1.JobNameLabel] = job.Name
+	if err := c.Create(ctx, pod); err != nil {
+		return err
+	}
+	summary := map[string]any{}
+	restoreErr := func() error {
+		in, err := os.Open(filepath.Join(claimDir, rel))
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		rep, err := node.Restore(node.RestoreConfig{Backup: in, DataDir: filepath.Join(f.dir, n.Namespace, id, "data"), Genesis: &g,
+			Trust: verify.TrustFromGenesis(&g), Self: state.Member{ID: id, RaftAddr: arg("--raft-addr"), APIAddr: arg("--api-addr")}})
+		if err != nil {
+			return err
+		}
+		h := rep.Header.Head
+		summary = map[string]any{"network": h.Network, "height": h.Height, "treeSize": h.TreeSize, "blockHash": h.BlockHash,
+			"root": h.Root, "node": h.Node, "signer": h.Signer, "appliedIndex": rep.Header.AppliedIndex, "fileBytes": rep.FileBytes, "id": id}
+		return nil
+	}()
+	code := int32(0)
+	if restoreErr != nil {
+		summary, code = map[string]any{"error": restoreErr.Error()}, 1
+	}
+	msg, err := json.Marshal(summary)
+	if err != nil {
+		return err
+	}
+	now := metav1.Now()
+	pod.Status.Phase = corev1.PodSucceeded
+	if code != 0 {
+		pod.Status.Phase = corev1.PodFailed
+	}
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: restoreContainer, Image: spec.Containers[0].Image, State: corev1.ContainerState{
+		Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Message: string(msg), StartedAt: now, FinishedAt: now}}}}
+	if err := c.Status().Update(ctx, pod); err != nil {
+		return err
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(job), job); err != nil {
+		return err
+	}
+	job.Status.StartTime = &now
+	if code == 0 {
+		job.Status.Succeeded, job.Status.CompletionTime = 1, &now
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now}}
+	} else {
+		job.Status.Failed = 1
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now},
+			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now}}
+	}
+	if err := c.Status().Update(ctx, job); err != nil {
+		return err
+	}
+	return restoreErr
+}
+
+// DataDirEntries lists what a pod's volume holds.
+func (f *fakePods) DataDirEntries(n *ledgerv1.LedgerNetwork, pod string) []string {
+	entries, _ := os.ReadDir(filepath.Join(f.dir, n.Namespace, pod, "data"))
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
 }

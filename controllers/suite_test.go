@@ -174,6 +174,8 @@ const (
 	sampleNetwork = "ledger_v1alpha1_ledgernetwork.yaml"
 	sampleAgency  = "ledger_v1alpha1_agencymember.yaml"
 	samplePolicy  = "ledger_v1alpha1_certificatepolicy.yaml"
+	// sampleRestoredNetwork is applied on its own (not in the kustomization).
+	sampleRestoredNetwork = "ledger_v1alpha1_ledgernetwork_restore.yaml"
 )
 
 // installNodeKeysPolicy applies config/admission as the operator's install

@@ -220,3 +220,67 @@ var _ = Describe("CRD validation", func() {
 		expectRefused(k8sClient.Create(suiteCtx, bad), "spec.backup.subPath must be a relative path inside the volume")
 	})
 })
+
+var _ = Describe("CRD validation of spec.bootstrap.fromBackup", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace(nil) })
+
+	restored := func(mutate func(*ledgerv1.FromBackupSpec)) *ledgerv1.LedgerNetwork {
+		fb := &ledgerv1.FromBackupSpec{LedgerBackup: "customs-20261202-0200", GenesisConfigMap: "customs-genesis", AdminSecret: "customs-admin"}
+		if mutate != nil {
+			mutate(fb)
+		}
+		return &ledgerv1.LedgerNetwork{ObjectMeta: metav1.ObjectMeta{Name: "customs-restored", Namespace: ns},
+			Spec: ledgerv1.LedgerNetworkSpec{NetworkID: "customs", Replicas: 1, Bootstrap: &ledgerv1.BootstrapSpec{FromBackup: fb}}}
+	}
+
+	It("accepts a LedgerBackup, or a claim and a path, with the genesis and the admin Secret", func() {
+		Expect(k8sClient.Create(suiteCtx, restored(nil))).To(Succeed())
+		n := restored(func(fb *ledgerv1.FromBackupSpec) {
+			fb.LedgerBackup, fb.Volume = "", &ledgerv1.BackupFileSource{ClaimName: "ledger-backups", Path: "customs/customs-20261202-0200.tlbackup"}
+		})
+		n.Name = "customs-from-file"
+		Expect(k8sClient.Create(suiteCtx, n)).To(Succeed())
+	})
+
+	DescribeTable("refuses a fromBackup that is not whole, naming the field and the fix",
+		func(mutate func(*ledgerv1.FromBackupSpec), want string) {
+			expectRefused(k8sClient.Create(suiteCtx, restored(mutate)), want)
+		},
+		Entry("no backup named", func(fb *ledgerv1.FromBackupSpec) { fb.LedgerBackup = "" },
+			"name exactly one of ledgerBackup (a LedgerBackup in this namespace that succeeded) or volume"),
+		Entry("both a LedgerBackup and a volume named", func(fb *ledgerv1.FromBackupSpec) {
+			fb.Volume = &ledgerv1.BackupFileSource{ClaimName: "ledger-backups", Path: "a.tlbackup"}
+		}, "name exactly one of ledgerBackup"),
+		Entry("no admin Secret", func(fb *ledgerv1.FromBackupSpec) { fb.AdminSecret = "" },
+			"spec.bootstrap.fromBackup.adminSecret is required: name the Secret holding the backed-up network's admin key"),
+		Entry("no genesis ConfigMap", func(fb *ledgerv1.FromBackupSpec) { fb.GenesisConfigMap = "" },
+			"spec.bootstrap.fromBackup.genesisConfigMap is required"),
+		Entry("a path out of the volume", func(fb *ledgerv1.FromBackupSpec) {
+			fb.LedgerBackup, fb.Volume = "", &ledgerv1.BackupFileSource{ClaimName: "ledger-backups", Path: "customs/../../etc/passwd"}
+		}, "spec.bootstrap.fromBackup.volume.path must be a relative path inside the volume"),
+	)
+
+	It("refuses a restored network without spec.networkID, saying which id to set", func() {
+		n := restored(nil)
+		n.Spec.NetworkID = ""
+		expectRefused(k8sClient.Create(suiteCtx, n), "spec.networkID is required with spec.bootstrap.fromBackup: set it to the network id of the backed-up ledger")
+	})
+
+	It("refuses to change, add or remove spec.bootstrap after creation", func() {
+		n := restored(nil)
+		Expect(k8sClient.Create(suiteCtx, n)).To(Succeed())
+		const want = "spec.bootstrap is immutable: it says how the ledger began"
+		expectRefused(update(n, func(n *ledgerv1.LedgerNetwork) { n.Spec.Bootstrap.FromBackup.LedgerBackup = "customs-20261203-0200" }), want)
+		expectRefused(update(n, func(n *ledgerv1.LedgerNetwork) { n.Spec.Bootstrap = nil }), want)
+		// A change elsewhere in the spec is still accepted.
+		Expect(update(n, func(n *ledgerv1.LedgerNetwork) { n.Spec.LogLevel = "debug" })).To(Succeed())
+
+		plain := &ledgerv1.LedgerNetwork{ObjectMeta: metav1.ObjectMeta{Name: "plain", Namespace: ns}, Spec: ledgerv1.LedgerNetworkSpec{Replicas: 1}}
+		Expect(k8sClient.Create(suiteCtx, plain)).To(Succeed())
+		expectRefused(update(plain, func(p *ledgerv1.LedgerNetwork) {
+			p.Spec.NetworkID = "plain"
+			p.Spec.Bootstrap = &ledgerv1.BootstrapSpec{FromBackup: restored(nil).Spec.Bootstrap.FromBackup}
+		}), want)
+	})
+})

@@ -33,4 +33,8 @@ const (
 	// message what it waits for; False (reason Complete) once done. It
 	// does not count towards Ready: the network serves throughout.
 	ConditionCARotation = "CARotation"
+	// ConditionRestored (LedgerNetwork with spec.bootstrap.fromBackup) is
+	// True once the first node's volume holds the backup's ledger; its
+	// message names the backup's head (status.restore has the facts).
+	ConditionRestored = "Restored"
 )

@@ -22,12 +22,15 @@ const (
 
 // NetworkPhase is a one-word summary of a network for people; programs
 // read the conditions.
-// +kubebuilder:validation:Enum=Pending;Bootstrapping;Running;Scaling;Upgrading;Degraded
+// +kubebuilder:validation:Enum=Pending;Restoring;Bootstrapping;Running;Scaling;Upgrading;Degraded
 type NetworkPhase string
 
 // Phases of a LedgerNetwork.
 const (
-	PhasePending       NetworkPhase = "Pending"
+	PhasePending NetworkPhase = "Pending"
+	// PhaseRestoring: a network with spec.bootstrap.fromBackup is restoring
+	// its first node's volume from the backup; no node runs yet.
+	PhaseRestoring     NetworkPhase = "Restoring"
 	PhaseBootstrapping NetworkPhase = "Bootstrapping"
 	PhaseRunning       NetworkPhase = "Running"
 	PhaseScaling       NetworkPhase = "Scaling"
@@ -38,6 +41,8 @@ const (
 // LedgerNetworkSpec is the desired ledger network.
 // +kubebuilder:validation:XValidation:rule=`(has(self.tls) && has(self.tls.caGeneration) ? self.tls.caGeneration : 0) >= (has(oldSelf.tls) && has(oldSelf.tls.caGeneration) ? oldSelf.tls.caGeneration : 0)`,message="spec.tls.caGeneration cannot be lowered: each generation is a CA the network has had, and a CA once dropped is never trusted again; raise it by one to rotate to a new CA"
 // +kubebuilder:validation:XValidation:rule=`(has(self.adminKeyGeneration) ? self.adminKeyGeneration : 0) >= (has(oldSelf.adminKeyGeneration) ? oldSelf.adminKeyGeneration : 0)`,message="spec.adminKeyGeneration cannot be lowered: a retired admin key is never valid again on the ledger; raise it by one to rotate to a new key"
+// +kubebuilder:validation:XValidation:rule=`has(self.bootstrap) == has(oldSelf.bootstrap) && (!has(self.bootstrap) || self.bootstrap == oldSelf.bootstrap)`,message="spec.bootstrap is immutable: it says how the ledger began; to restore another backup, create a new LedgerNetwork"
+// +kubebuilder:validation:XValidation:rule=`!has(self.bootstrap) || !has(self.bootstrap.fromBackup) || has(self.networkID)`,message="spec.networkID is required with spec.bootstrap.fromBackup: set it to the network id of the backed-up ledger (the old LedgerNetwork's status.networkID, or the \"network\" of its genesis.json); every transaction is signed for that id"
 // +kubebuilder:validation:XValidation:rule=`(has(self.networkID) ? self.networkID : "") == (has(oldSelf.networkID) ? oldSelf.networkID : "")`,message="spec.networkID is immutable: it is written into the genesis and into every signed transaction; create a new LedgerNetwork for a new network"
 type LedgerNetworkSpec struct {
 	// NetworkID is the ledger's network name, written into its genesis and
@@ -125,6 +130,88 @@ type LedgerNetworkSpec struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	AdminKeyGeneration int64 `json:"adminKeyGeneration,omitempty"`
+
+	// Bootstrap says how the ledger begins: without it, from a new genesis
+	// the operator generates; with fromBackup, from a backup of another
+	// network. Immutable.
+	// +optional
+	Bootstrap *BootstrapSpec `json:"bootstrap,omitempty"`
+}
+
+// BootstrapSpec says how a new network's ledger begins.
+type BootstrapSpec struct {
+	// FromBackup starts the network from a backup (a .tlbackup file of
+	// `ledgerctl backup create` or a LedgerBackup): same genesis, same
+	// ledger history, same admin key; a new CA generated for this network
+	// and new node identities issued by it. Before any node starts, a Job
+	// runs `ledgernode restore` (every check of `ledgerctl backup verify`
+	// first: nothing is written unless the backup verifies) into the first
+	// node's volume; that node leads alone, and the others join it empty.
+	// spec.networkID must be the backed-up ledger's network id.
+	// +optional
+	FromBackup *FromBackupSpec `json:"fromBackup,omitempty"`
+}
+
+// FromBackupSpec names a backup and what restoring it needs from the
+// network it was made from, which a backup file does not carry: the
+// genesis (the file holds only its hash) and the admin key.
+// +kubebuilder:validation:XValidation:rule="has(self.ledgerBackup) != has(self.volume)",message="spec.bootstrap.fromBackup: name exactly one of ledgerBackup (a LedgerBackup in this namespace that succeeded) or volume (a claim and the backup file's path in it)"
+// +kubebuilder:validation:XValidation:rule=`has(self.adminSecret) && self.adminSecret != ""`,message="spec.bootstrap.fromBackup.adminSecret is required: name the Secret holding the backed-up network's admin key (key admin.key; the old network's <name>-admin). The restored ledger's cluster membership and agency registrations are signed by the admin key its genesis registers"
+// +kubebuilder:validation:XValidation:rule=`has(self.genesisConfigMap) && self.genesisConfigMap != ""`,message="spec.bootstrap.fromBackup.genesisConfigMap is required: name the ConfigMap holding the backed-up network's genesis (key genesis.json; the old network's <name>-genesis). A backup file holds only the genesis' hash"
+type FromBackupSpec struct {
+	// LedgerBackup names a LedgerBackup in this namespace that succeeded:
+	// its claim and file are restored.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	LedgerBackup string `json:"ledgerBackup,omitempty"`
+
+	// Volume names a backup file on a PersistentVolumeClaim in this
+	// namespace (a file copied in, or one a LedgerBackup wrote).
+	// +optional
+	Volume *BackupFileSource `json:"volume,omitempty"`
+
+	// GenesisConfigMap is the ConfigMap, in this namespace, holding the
+	// backed-up network's genesis under genesis.json (the operator names it
+	// <network>-genesis). The backup file holds only the genesis' hash; the
+	// restore refuses a genesis whose hash differs. The operator copies it
+	// into this network's own <name>-genesis. It needs the label
+	// app.kubernetes.io/managed-by=tradeledger-operator (the operator's
+	// cache sees only labelled ConfigMaps).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	GenesisConfigMap string `json:"genesisConfigMap,omitempty"`
+
+	// AdminSecret is the Secret, in this namespace, holding the backed-up
+	// network's admin key under admin.key (the operator names it
+	// <network>-admin). Required: the restored ledger's genesis registers
+	// that key as the network admin, and every cluster membership change
+	// (adding the other nodes) and agency registration must be signed by
+	// it. The operator copies it into this network's own <name>-admin. It
+	// needs the label app.kubernetes.io/managed-by=tradeledger-operator.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	AdminSecret string `json:"adminSecret,omitempty"`
+
+	// Timeout bounds the restore Job (default 1h).
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('48h')",message="spec.bootstrap.fromBackup.timeout must be between 1m and 48h, e.g. 2h"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// BackupFileSource is a backup file on a PersistentVolumeClaim.
+type BackupFileSource struct {
+	// ClaimName is the PersistentVolumeClaim, in this namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ClaimName string `json:"claimName"`
+
+	// Path of the backup file inside the volume, e.g.
+	// customs/customs-20261202-0200.tlbackup.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`
+	// +kubebuilder:validation:XValidation:rule="!self.split('/').exists(p, p == '..' || p == '.')",message="spec.bootstrap.fromBackup.volume.path must be a relative path inside the volume, without '.' or '..'"
+	Path string `json:"path"`
 }
 
 // TLSSpec is the network CA.
@@ -340,8 +427,14 @@ type LedgerNetworkStatus struct {
 	// later, until the annotation is removed or names another member.
 	// +optional
 	RecoveryRefused *RecoveryRefusal `json:"recoveryRefused,omitempty"`
+	// Restore is the restore from a backup spec.bootstrap.fromBackup asked
+	// for: its Job, the backup's head, and the first head of this network,
+	// proved to extend it.
+	// +optional
+	Restore *RestoreStatus `json:"restore,omitempty"`
 	// Conditions: Ready, Progressing, Degraded; BackupSucceeded with
-	// spec.backup; CARotation once a CA rotation was asked for.
+	// spec.backup; CARotation once a CA rotation was asked for; Restored
+	// with spec.bootstrap.fromBackup.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -429,6 +522,72 @@ type LastBackup struct {
 	// File is the backup file's path inside the volume.
 	// +optional
 	File string `json:"file,omitempty"`
+}
+
+// RestorePhase is the step a restore from a backup is at.
+// +kubebuilder:validation:Enum=Restoring;Restored;Verified;Failed
+type RestorePhase string
+
+// Restore phases, in order.
+const (
+	// RestoreRestoring: the Job runs `ledgernode restore` into the first
+	// node's volume (or waits for the backup to be ready).
+	RestoreRestoring RestorePhase = "Restoring"
+	// RestoreRestored: the volume holds the backup's ledger; the nodes
+	// start.
+	RestoreRestored RestorePhase = "Restored"
+	// RestoreVerified: the network's leader answered with a head that a
+	// consistency proof shows extends the backup's.
+	RestoreVerified RestorePhase = "Verified"
+	// RestoreFailed: the Job failed; nothing started. It is not retried
+	// until a person deletes the Job.
+	RestoreFailed RestorePhase = "Failed"
+)
+
+// RestoreStatus is a network's restore from a backup.
+type RestoreStatus struct {
+	// Phase: Restoring, Restored, Verified or Failed.
+	Phase RestorePhase `json:"phase"`
+	// Source is the backup restored: the LedgerBackup, claim and file.
+	Source string `json:"source"`
+	// Job runs `ledgernode restore` into the first node's volume.
+	// +optional
+	Job string `json:"job,omitempty"`
+	// StartTime is when the operator created the Job.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// CompletionTime is when the operator saw the Job succeed.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// BackupHeight is the height of the backup's signed head.
+	// +optional
+	BackupHeight int64 `json:"backupHeight,omitempty"`
+	// BackupHeadHash is the hash of the block at that height.
+	// +optional
+	BackupHeadHash string `json:"backupHeadHash,omitempty"`
+	// BackupTreeSize and BackupRoot are the Merkle tree of the backup's
+	// head, from which the consistency proof starts.
+	// +optional
+	BackupTreeSize int64 `json:"backupTreeSize,omitempty"`
+	// +optional
+	BackupRoot string `json:"backupRoot,omitempty"`
+	// BackupSignedBy is the node of the backed-up network that signed the
+	// backup's head.
+	// +optional
+	BackupSignedBy string `json:"backupSignedBy,omitempty"`
+	// CA says which CA issued the new nodes' certificates: a new CA
+	// generated for this network (the backed-up network's CA is not used).
+	// +optional
+	CA string `json:"ca,omitempty"`
+	// FirstHeight and FirstHeadHash are the first head of this network the
+	// operator saw, proved (RFC 6962 consistency) to extend the backup's.
+	// +optional
+	FirstHeight int64 `json:"firstHeight,omitempty"`
+	// +optional
+	FirstHeadHash string `json:"firstHeadHash,omitempty"`
+	// Message says what is under way, or what failed and the fix.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // AnnotationRecoverFrom on a LedgerNetwork asks the operator to recover

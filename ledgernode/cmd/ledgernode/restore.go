@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,7 +17,7 @@ import (
 )
 
 func restoreCmd() *cobra.Command {
-	var backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr string
+	var backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr, summaryFile string
 	cmd := &cobra.Command{
 		Use:   "restore --backup FILE --genesis genesis.json --data-dir DIR --id ID --raft-addr HOST:PORT --api-addr HOST:PORT",
 		Short: "Make an empty data directory the first node of a new cluster holding a backup's ledger",
@@ -30,47 +32,30 @@ first. Nothing is written to DIR unless every check passes.
 
 --trust names the node keys whose signature on the backup's head you accept
 (default: the genesis nodes). Heads of the restored network are signed by its
-nodes' keys: give verifiers a trust file naming them (docs/operations.md).`,
+nodes' keys: give verifiers a trust file naming them (docs/operations.md).
+
+--summary-file writes one line of JSON when the command ends: the backup's
+signed head (network, height, treeSize, blockHash, root, node, signer), the
+applied index the log continues after, the file's size and the seconds taken,
+or {"error": "..."} when it failed. A Kubernetes Job passes
+/dev/termination-log (the operator's restore of spec.bootstrap.fromBackup
+reads it).`,
 		Example: `  ledgernode restore --backup pilot-2026-12-02.tlbackup --genesis genesis.json \
     --data-dir /var/lib/tradeledger --id ledger-0 \
     --raft-addr ledger-0.ledger:7000 --api-addr ledger-0.ledger:8443`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if backupFile == "" || genesis == "" || dataDir == "" || id == "" || raftAddr == "" || apiAddr == "" {
-				return errors.New("--backup, --genesis, --data-dir, --id, --raft-addr and --api-addr are required")
-			}
-			g, err := chain.ReadGenesis(genesis)
-			if err != nil {
-				return err
-			}
-			trust := verify.TrustFromGenesis(g)
-			if trustFile != "" {
-				if trust, err = verify.LoadTrust(trustFile); err != nil {
-					return fmt.Errorf("--trust: %w", err)
+			var summary map[string]any
+			err := runRestore(cmd, backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr, &summary)
+			if summaryFile != "" {
+				if err != nil {
+					summary = map[string]any{"error": err.Error()}
+				}
+				if werr := writeSummary(summaryFile, summary); werr != nil && err == nil {
+					err = werr
 				}
 			}
-			f, err := os.Open(backupFile)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			log, err := newLogger("info")
-			if err != nil {
-				return err
-			}
-			rep, err := node.Restore(node.RestoreConfig{Backup: f, DataDir: dataDir, Genesis: g, Trust: trust, Logger: log,
-				Self: state.Member{ID: id, RaftAddr: raftAddr, APIAddr: apiAddr},
-				Progress: func(stage string, done, total int64) {
-					fmt.Fprintf(cmd.ErrOrStderr(), "restore: %s %d of %d\n", stage, done, total)
-				}})
-			if err != nil {
-				return err
-			}
-			h := rep.Header.Head
-			fmt.Fprintf(cmd.OutOrStdout(), "restored network %s at height %d (tree size %d, block %s, head signed by %s) into %s\n"+
-				"start it with: ledgernode run --no-bootstrap --id %s --data-dir %s ...\n",
-				h.Network, h.Height, h.TreeSize, h.BlockHash, h.Node, dataDir, id, dataDir)
-			return nil
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -81,7 +66,72 @@ nodes' keys: give verifiers a trust file naming them (docs/operations.md).`,
 	f.StringVar(&id, "id", env("ID", ""), "the new node's id")
 	f.StringVar(&raftAddr, "raft-addr", env("RAFT_ADVERTISE", ""), "address peers dial for the new node's Raft")
 	f.StringVar(&apiAddr, "api-addr", "", "address of the new node's API")
+	f.StringVar(&summaryFile, "summary-file", "", "write a one-line JSON summary (or the error) here when done, e.g. /dev/termination-log")
 	return cmd
+}
+
+// runRestore checks the backup and restores it into dataDir, filling
+// summary with what it restored.
+func runRestore(cmd *cobra.Command, backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr string, summary *map[string]any) error {
+	start := time.Now()
+	if backupFile == "" || genesis == "" || dataDir == "" || id == "" || raftAddr == "" || apiAddr == "" {
+		return errors.New("--backup, --genesis, --data-dir, --id, --raft-addr and --api-addr are required")
+	}
+	g, err := chain.ReadGenesis(genesis)
+	if err != nil {
+		return err
+	}
+	trust := verify.TrustFromGenesis(g)
+	if trustFile != "" {
+		if trust, err = verify.LoadTrust(trustFile); err != nil {
+			return fmt.Errorf("--trust: %w", err)
+		}
+	}
+	f, err := os.Open(backupFile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	log, err := newLogger("info")
+	if err != nil {
+		return err
+	}
+	rep, err := node.Restore(node.RestoreConfig{Backup: f, DataDir: dataDir, Genesis: g, Trust: trust, Logger: log,
+		Self: state.Member{ID: id, RaftAddr: raftAddr, APIAddr: apiAddr},
+		Progress: func(stage string, done, total int64) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "restore: %s %d of %d\n", stage, done, total)
+		}})
+	if err != nil {
+		return err
+	}
+	h := rep.Header.Head
+	*summary = map[string]any{"network": h.Network, "height": h.Height, "treeSize": h.TreeSize, "blockHash": h.BlockHash,
+		"root": h.Root, "node": h.Node, "signer": h.Signer, "appliedIndex": rep.Header.AppliedIndex, "fileBytes": rep.FileBytes,
+		"id": id, "seconds": time.Since(start).Seconds()}
+	fmt.Fprintf(cmd.OutOrStdout(), "restored network %s at height %d (tree size %d, block %s, head signed by %s) into %s\n"+
+		"start it with: ledgernode run --no-bootstrap --id %s --data-dir %s ...\n",
+		h.Network, h.Height, h.TreeSize, h.BlockHash, h.Node, dataDir, id, dataDir)
+	return nil
+}
+
+// maxSummary bounds the summary file: Kubernetes keeps at most 4096 bytes
+// of a container's termination message.
+const maxSummary = 4000
+
+// writeSummary writes v as one line of JSON to path; an error message too
+// long for a termination message is cut.
+func writeSummary(path string, v map[string]any) error {
+	if msg, ok := v["error"].(string); ok && len(msg) > maxSummary-200 {
+		v["error"] = msg[:maxSummary-200] + " ..."
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--summary-file: %w", err)
+	}
+	return nil
 }
 
 func recoverCmd() *cobra.Command {
