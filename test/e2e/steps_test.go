@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -127,6 +128,10 @@ var (
 	genesisBefore string
 	heightBefore  int64
 	acmeCertID    = "USMCA-ACME-E2E-0001"
+	// ackedNotes: every note the customs network acknowledged, in order;
+	// notesInBackup: those acknowledged before step 11's backup began.
+	ackedNotes    []string
+	notesInBackup []string
 )
 
 func readyNetwork(g Gomega, replicas int32) *ledgerv1.LedgerNetwork {
@@ -179,6 +184,7 @@ func writeNotes(prefix string, n int) []string {
 		Expect(err).NotTo(HaveOccurred())
 		keys = append(keys, k)
 	}
+	ackedNotes = append(ackedNotes, keys...)
 	return keys
 }
 
@@ -193,6 +199,7 @@ func expectNotes(keys []string) {
 func expectWritable(w *writer, what string) []string {
 	acked, failures, outage := w.finish()
 	figure("%s: %d writes acknowledged, %d failed, longest outage %s", what, len(acked), len(failures), outage.Round(100*time.Millisecond))
+	ackedNotes = append(ackedNotes, acked...)
 	Expect(acked).NotTo(BeEmpty(), "no write succeeded during %s", what)
 	Expect(outage).To(BeNumerically("<", maxOutage), "writes failed for %s during %s (last failure: %v)", outage, what, lastErr(failures))
 	return acked
@@ -827,6 +834,8 @@ var _ = Describe("tradeledger on a real cluster", Ordered, ContinueOnFailure, fu
 
 	It("11. a LedgerBackup to a volume claim succeeds, and ledgerctl backup verify of the file in a pod exits 0", func() {
 		n := readyNetworkNow(3)
+		// Every note acknowledged so far is at or below the backup's height.
+		notesInBackup = slices.Clone(ackedNotes)
 		Expect(e.apply(backupClaimManifest)).To(Succeed())
 		t0 := time.Now()
 		Expect(e.apply(ledgerBackupManifest(e2eBackup))).To(Succeed())
@@ -869,6 +878,10 @@ var _ = Describe("tradeledger on a real cluster", Ordered, ContinueOnFailure, fu
 		Expect(p.Status.ContainerStatuses[0].State.Terminated).NotTo(BeNil())
 		Expect(p.Status.ContainerStatuses[0].State.Terminated.ExitCode).To(BeZero(), logs)
 		Expect(logs).To(MatchRegexp(`(?m)^yes\s+customs-e2e\s+%d\s`, b.Status.Height))
+	})
+
+	It("12. a LedgerNetwork restored from that backup (spec.bootstrap.fromBackup) reaches Ready with every note acknowledged before the backup, each with a proof, none after; ledgerctl verify consistency from the backup's head passes", func() {
+		restoreFromBackup()
 	})
 
 	// On a network of its own (quorum_test.go): the customs network and
