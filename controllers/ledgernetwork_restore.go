@@ -160,12 +160,15 @@ func (r *LedgerNetworkReconciler) reconcileRestore(ctx context.Context, s *netwo
 		return nil
 	}
 	sts := &appsv1.StatefulSet{}
-	if err := r.Get(ctx, key(n, statefulSetName(n)), sts); err == nil {
-		// The nodes run already: the status of an earlier restore was lost.
+	if err := r.Get(ctx, key(n, statefulSetName(n)), sts); err == nil && n.Status.Restore == nil {
+		// The nodes run already and the status holds no restore at all: it
+		// was lost. (A status that only trails the pass that created the
+		// StatefulSet still names the restore: the Job below says how it
+		// ended, and restored() records its facts again.)
 		n.Status.Restore = &ledgerv1.RestoreStatus{Phase: ledgerv1.RestoreRestored, Source: "(not recorded)",
 			Message: "the StatefulSet exists, so the restore was done earlier; its record in the status was lost"}
 		return nil
-	} else if !apierrors.IsNotFound(err) {
+	} else if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	src, err := r.restoreSource(ctx, n, fb)
