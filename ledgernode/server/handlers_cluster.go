@@ -329,6 +329,18 @@ func (s *Server) caughtUp(ctx context.Context, id string) error {
 			return &errBehind{fmt.Sprintf("member %s: %v; it must be reachable and caught up before promotion", id, err)}
 		}
 		mine := s.cfg.Store.Applied().Index
+		if st.DataLost {
+			return &errBehind{fmt.Sprintf("member %s reports that it lost its data: remove it and add it back", id)}
+		}
+		// A member that has applied nothing of a ledger that holds entries
+		// has not started to catch up (it may still hold its Raft traffic
+		// while it asks its peers, ledgernode/node/rejoin.go): a short
+		// ledger is within ReadyLag of zero, so the lag alone would let it
+		// be promoted before it takes part, and a voter that does not take
+		// part can cost the quorum.
+		if st.AppliedIndex == 0 && mine > 0 {
+			return &errBehind{fmt.Sprintf("member %s has applied nothing yet, the leader %d: wait until it catches up", id, mine)}
+		}
 		if st.AppliedIndex+s.cfg.ReadyLag < mine {
 			return &errBehind{fmt.Sprintf("member %s has applied index %d, the leader %d: wait until it catches up", id, st.AppliedIndex, mine)}
 		}
