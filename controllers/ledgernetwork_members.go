@@ -59,22 +59,24 @@ type memberStep struct {
 // a non-voter that catches up and is promoted.
 func planMembership(n *ledgerv1.LedgerNetwork, members []wire.Member, pods map[string]*corev1.Pod) memberStep {
 	for _, m := range members {
-		if !m.DataLost || ordinalOf(n, m.ID) < 0 {
+		// Only a voter is removed: a non-voter that reports lost data is
+		// one just added back whose report trails (it opens its Raft
+		// traffic once it sees that it has no vote, and catches up);
+		// removing it again would loop.
+		if !m.DataLost || !isVoter(m) || ordinalOf(n, m.ID) < 0 {
 			continue
 		}
-		if isVoter(m) {
-			var voters, answering int32
-			for _, o := range members {
-				if o.ID != m.ID && isVoter(o) {
-					voters++
-					if o.Reachable && !o.DataLost {
-						answering++
-					}
+		var voters, answering int32
+		for _, o := range members {
+			if o.ID != m.ID && isVoter(o) {
+				voters++
+				if o.Reachable && !o.DataLost {
+					answering++
 				}
 			}
-			if answering < quorum(voters) {
-				return memberStep{action: memberDataLostAtRisk, member: m.ID, voters: voters, reachable: answering}
-			}
+		}
+		if answering < quorum(voters) {
+			return memberStep{action: memberDataLostAtRisk, member: m.ID, voters: voters, reachable: answering}
 		}
 		return memberStep{action: memberRemoveDataLost, member: m.ID}
 	}

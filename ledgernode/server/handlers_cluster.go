@@ -330,7 +330,7 @@ func (s *Server) caughtUp(ctx context.Context, id string) error {
 		}
 		mine := s.cfg.Store.Applied().Index
 		if st.DataLost {
-			return &errBehind{fmt.Sprintf("member %s reports that it lost its data: remove it and add it back", id)}
+			return &errBehind{fmt.Sprintf("member %s still reports lost data (a voter must be removed and added back; one just added back opens once it sees that it has no vote): wait until it catches up", id)}
 		}
 		// A member that has applied nothing of a ledger that holds entries
 		// has not started to catch up (it may still hold its Raft traffic
