@@ -250,18 +250,27 @@ type backupSummary struct {
 
 // parseBackupSummary reads a backup pod's termination message.
 func parseBackupSummary(msg string) (backupSummary, error) {
-	var s backupSummary
+	return parseSummary(msg, "ledgerctl's summary", func(s backupSummary) error {
+		if s.Error == "" && (s.Height < 0 || s.BlockHash == "" || s.Bytes <= 0) {
+			return errors.New("the summary lacks the backup's height, head hash or size")
+		}
+		return nil
+	})
+}
+
+// parseSummary reads the JSON summary a Job's pod leaves as its
+// termination message (--summary-file); what names the command that
+// writes it, complete says what a summary without an error must hold.
+func parseSummary[T any](msg, what string, complete func(T) error) (T, error) {
+	var s T
 	msg = strings.TrimSpace(msg)
 	if msg == "" {
 		return s, errors.New("the pod left no termination message")
 	}
 	if err := json.Unmarshal([]byte(msg), &s); err != nil {
-		return s, fmt.Errorf("the termination message is not ledgerctl's summary: %w", err)
+		return s, fmt.Errorf("the termination message is not %s: %w", what, err)
 	}
-	if s.Error == "" && (s.Height < 0 || s.BlockHash == "" || s.Bytes <= 0) {
-		return s, errors.New("the summary lacks the backup's height, head hash or size")
-	}
-	return s, nil
+	return s, complete(s)
 }
 
 // backupFailureFix names what to do about a failed backup, from its error.

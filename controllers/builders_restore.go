@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -184,18 +183,12 @@ type restoreSummary struct {
 
 // parseRestoreSummary reads a restore pod's termination message.
 func parseRestoreSummary(msg string) (restoreSummary, error) {
-	var s restoreSummary
-	msg = strings.TrimSpace(msg)
-	if msg == "" {
-		return s, errors.New("the pod left no termination message")
-	}
-	if err := json.Unmarshal([]byte(msg), &s); err != nil {
-		return s, fmt.Errorf("the termination message is not ledgernode restore's summary: %w", err)
-	}
-	if s.Error == "" && (s.Height < 0 || s.BlockHash == "" || s.Root == "" || s.TreeSize <= 0) {
-		return s, errors.New("the summary lacks the backup head's height, block hash, tree size or root")
-	}
-	return s, nil
+	return parseSummary(msg, "ledgernode restore's summary", func(s restoreSummary) error {
+		if s.Error == "" && (s.Height < 0 || s.BlockHash == "" || s.Root == "" || s.TreeSize <= 0) {
+			return errors.New("the summary lacks the backup head's height, block hash, tree size or root")
+		}
+		return nil
+	})
 }
 
 // restoreFailureFix names what to do about a failed restore, from its error.
