@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,18 +66,9 @@ when the backup fails. Give a directory of its own to a series that prunes.`,
   ledgerctl backup verify pilot-2026-12-02.tlbackup --trust genesis.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := args[0]
-			var summary map[string]any
-			err := a.backupCreate(cmd, path, force, keep, &summary)
-			if summaryFile != "" {
-				if err != nil {
-					summary = map[string]any{"error": err.Error()}
-				}
-				if werr := writeSummary(summaryFile, summary); werr != nil && err == nil {
-					err = werr
-				}
-			}
-			return err
+			return backup.RunWithSummary(summaryFile, func(summary *map[string]any) error {
+				return a.backupCreate(cmd, args[0], force, keep, summary)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
@@ -144,31 +134,6 @@ func (a *App) backupCreate(cmd *cobra.Command, path string, force bool, keep int
 			row(w, path, hdr.Network, hdr.Head.Height, hdr.Head.TreeSize, short(hdr.Head.BlockHash, 16), hdr.Node, bytesText(n), time.Since(start).Round(time.Millisecond))
 		})
 	})
-}
-
-// maxSummary bounds the summary file: Kubernetes keeps at most 4096 bytes
-// of a container's termination message.
-const maxSummary = 4000
-
-// writeSummary writes v as one line of JSON to path; an error message
-// too long for a termination message is cut.
-func writeSummary(path string, v map[string]any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if len(data) > maxSummary {
-		if msg, ok := v["error"].(string); ok {
-			v["error"] = msg[:min(len(msg), maxSummary-200)] + " ..."
-			if data, err = json.Marshal(v); err != nil {
-				return err
-			}
-		}
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("--summary-file: %w", err)
-	}
-	return nil
 }
 
 // pruneBackups deletes all but the keep newest *.tlbackup files (by

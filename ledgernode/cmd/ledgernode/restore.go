@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tradeledger/tradeledger/ledgernode/backup"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/node"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
@@ -45,17 +45,9 @@ reads it).`,
     --raft-addr ledger-0.ledger:7000 --api-addr ledger-0.ledger:8443`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var summary map[string]any
-			err := runRestore(cmd, backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr, &summary)
-			if summaryFile != "" {
-				if err != nil {
-					summary = map[string]any{"error": err.Error()}
-				}
-				if werr := writeSummary(summaryFile, summary); werr != nil && err == nil {
-					err = werr
-				}
-			}
-			return err
+			return backup.RunWithSummary(summaryFile, func(summary *map[string]any) error {
+				return runRestore(cmd, backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr, summary)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -111,26 +103,6 @@ func runRestore(cmd *cobra.Command, backupFile, genesis, trustFile, dataDir, id,
 	fmt.Fprintf(cmd.OutOrStdout(), "restored network %s at height %d (tree size %d, block %s, head signed by %s) into %s\n"+
 		"start it with: ledgernode run --no-bootstrap --id %s --data-dir %s ...\n",
 		h.Network, h.Height, h.TreeSize, h.BlockHash, h.Node, dataDir, id, dataDir)
-	return nil
-}
-
-// maxSummary bounds the summary file: Kubernetes keeps at most 4096 bytes
-// of a container's termination message.
-const maxSummary = 4000
-
-// writeSummary writes v as one line of JSON to path; an error message too
-// long for a termination message is cut.
-func writeSummary(path string, v map[string]any) error {
-	if msg, ok := v["error"].(string); ok && len(msg) > maxSummary-200 {
-		v["error"] = msg[:maxSummary-200] + " ..."
-	}
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("--summary-file: %w", err)
-	}
 	return nil
 }
 
