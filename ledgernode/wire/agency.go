@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"fmt"
 	"slices"
 )
 
@@ -41,15 +40,7 @@ const AgencyRoleCustoms = "customs"
 var AgencyRoles = []string{AgencyRoleCustoms}
 
 func checkAgencyRoles(pr *Problems, field string, roles []string) {
-	seen := map[string]bool{}
-	for i, r := range roles {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		pr.oneOf(f, r, AgencyRoles)
-		if seen[r] {
-			pr.invalid(f, r, "listed twice")
-		}
-		seen[r] = true
-	}
+	pr.each(field, roles, func(f, r string) { pr.oneOf(f, r, AgencyRoles) })
 }
 
 // AgencyRegister is the payload of agency.register (network admin only).
@@ -83,17 +74,11 @@ func checkPrograms(pr *Problems, field string, programs []string) {
 	if len(programs) > 16 {
 		pr.invalid(field, "", "%d programs; at most 16", len(programs))
 	}
-	seen := map[string]bool{}
-	for i, pg := range programs {
-		f := fmt.Sprintf("%s[%d]", field, i)
+	pr.each(field, programs, func(f, pg string) {
 		if !programPattern.MatchString(pg) {
 			pr.invalid(f, pg, "must be an upper-case program code such as USMCA, CAFTA-DR, NAFTA or IPR")
 		}
-		if seen[pg] {
-			pr.invalid(f, pg, "listed twice")
-		}
-		seen[pg] = true
-	}
+	})
 }
 
 // AgencyUpdate is the payload of agency.update (network admin only). Absent

@@ -211,16 +211,24 @@ func (p *Problems) publicKeys(field string, keys []string, min int) {
 	if len(keys) > maxKeysPerIdentity {
 		p.invalid(field, "", "%d keys; at most %d", len(keys), maxKeysPerIdentity)
 	}
-	seen := map[string]bool{}
-	for i, k := range keys {
-		f := fmt.Sprintf("%s[%d]", field, i)
+	p.each(field, keys, func(f, k string) {
 		if _, err := tx.ParseKeyID(k); err != nil {
 			p.invalid(f, k, "must be an Ed25519 public key id, base64url without padding (43 characters)")
 		}
-		if seen[k] {
-			p.invalid(f, k, "listed twice")
+	})
+}
+
+// each checks every item of a list with check, which is given the item's
+// field name (field[i]), and records an item listed twice.
+func (p *Problems) each(field string, items []string, check func(f, v string)) {
+	seen := make(map[string]bool, len(items))
+	for i, v := range items {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		check(f, v)
+		if seen[v] {
+			p.invalid(f, v, "listed twice")
 		}
-		seen[k] = true
+		seen[v] = true
 	}
 }
 

@@ -65,15 +65,7 @@ func checkCountries(pr *Problems, field string, cs []string, required bool) {
 		pr.invalid(field, "", "%d countries; at most 250", len(cs))
 		return
 	}
-	seen := map[string]bool{}
-	for i, c := range cs {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		pr.country(f, c)
-		if seen[c] {
-			pr.invalid(f, c, "listed twice")
-		}
-		seen[c] = true
-	}
+	pr.each(field, cs, func(f, c string) { pr.country(f, c) })
 }
 
 // LicensedGoods are the goods a license covers: a description and the HS

@@ -90,15 +90,7 @@ func checkRoles(pr *Problems, field string, roles []string) {
 	if len(roles) == 0 {
 		pr.invalid(field, "", "at least one role is required: %s", joinOr(Roles, ""))
 	}
-	seen := map[string]bool{}
-	for i, r := range roles {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		pr.oneOf(f, r, Roles)
-		if seen[r] {
-			pr.invalid(f, r, "listed twice")
-		}
-		seen[r] = true
-	}
+	pr.each(field, roles, func(f, r string) { pr.oneOf(f, r, Roles) })
 }
 
 // ParticipantUpdate is the payload of participant.update, by an agency of
