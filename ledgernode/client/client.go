@@ -163,6 +163,29 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, out a
 	return err
 }
 
+// get reads path (with its query) into a new T.
+func get[T any](ctx context.Context, c *Client, path string) (*T, error) {
+	var out T
+	if err := c.Do(ctx, http.MethodGet, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// post sends in as JSON to path, with o's read options, and reads the
+// answer into a new T.
+func post[T any](ctx context.Context, c *Client, path string, o ReadOptions, in any) (*T, error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	var out T
+	if err := c.Do(ctx, http.MethodPost, path+c.readQuery(o, nil), body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
 	deadline := time.Now().Add(c.cfg.Retry)
 	var lastErr error
@@ -394,11 +417,7 @@ func (c *Client) Tx(ctx context.Context, id string, proof bool, o ReadOptions) (
 	if proof {
 		q.Set("proof", "true")
 	}
-	var ev verify.Evidence
-	if err := c.Do(ctx, http.MethodGet, "/v1/tx/"+url.PathEscape(id)+c.readQuery(o, q), nil, &ev); err != nil {
-		return nil, err
-	}
-	return &ev, nil
+	return get[verify.Evidence](ctx, c, "/v1/tx/"+url.PathEscape(id)+c.readQuery(o, q))
 }
 
 // Block fetches a block by height (0: the latest).
@@ -407,30 +426,18 @@ func (c *Client) Block(ctx context.Context, height uint64, o ReadOptions) (*chai
 	if height > 0 {
 		h = strconv.FormatUint(height, 10)
 	}
-	var b chain.Block
-	if err := c.Do(ctx, http.MethodGet, "/v1/blocks/"+h+c.readQuery(o, nil), nil, &b); err != nil {
-		return nil, err
-	}
-	return &b, nil
+	return get[chain.Block](ctx, c, "/v1/blocks/"+h+c.readQuery(o, nil))
 }
 
 // Head fetches the signed ledger head.
 func (c *Client) Head(ctx context.Context, o ReadOptions) (*chain.Head, error) {
-	var h chain.Head
-	if err := c.Do(ctx, http.MethodGet, "/v1/head"+c.readQuery(o, nil), nil, &h); err != nil {
-		return nil, err
-	}
-	return &h, nil
+	return get[chain.Head](ctx, c, "/v1/head"+c.readQuery(o, nil))
 }
 
 // Consistency fetches a proof that the tree of size from is a prefix of the
 // current one, with the head it is proven against.
 func (c *Client) Consistency(ctx context.Context, from uint64) (*wire.ConsistencyResponse, error) {
-	var r wire.ConsistencyResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/proof/consistency?from="+strconv.FormatUint(from, 10), nil, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return get[wire.ConsistencyResponse](ctx, c, "/v1/proof/consistency?from="+strconv.FormatUint(from, 10))
 }
 
 // Status fetches the cluster status as the first endpoint sees it.
@@ -439,47 +446,27 @@ func (c *Client) Status(ctx context.Context, self bool) (*wire.Status, error) {
 	if self {
 		p += "?self=true"
 	}
-	var st wire.Status
-	if err := c.Do(ctx, http.MethodGet, p, nil, &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
+	return get[wire.Status](ctx, c, p)
 }
 
 // Note reads a note.
 func (c *Client) Note(ctx context.Context, key string, o ReadOptions) (*wire.Note, error) {
-	var n wire.Note
-	if err := c.Do(ctx, http.MethodGet, "/v1/notes/"+key+c.readQuery(o, nil), nil, &n); err != nil {
-		return nil, err
-	}
-	return &n, nil
+	return get[wire.Note](ctx, c, "/v1/notes/"+key+c.readQuery(o, nil))
 }
 
 // Key reads a key's record and history.
 func (c *Client) Key(ctx context.Context, keyID string) (*wire.Key, error) {
-	var k wire.Key
-	if err := c.Do(ctx, http.MethodGet, "/v1/keys/"+url.PathEscape(keyID), nil, &k); err != nil {
-		return nil, err
-	}
-	return &k, nil
+	return get[wire.Key](ctx, c, "/v1/keys/"+url.PathEscape(keyID))
 }
 
 // Identity reads an identity and its keys.
 func (c *Client) Identity(ctx context.Context, id string) (*wire.IdentityResponse, error) {
-	var r wire.IdentityResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/identities/"+id, nil, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return get[wire.IdentityResponse](ctx, c, "/v1/identities/"+id)
 }
 
 // Digest fetches the state digest of the first endpoint's node.
 func (c *Client) Digest(ctx context.Context) (*wire.DigestResponse, error) {
-	var d wire.DigestResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/state/digest", nil, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
+	return get[wire.DigestResponse](ctx, c, "/v1/state/digest")
 }
 
 // Types lists the transaction types the network accepts.

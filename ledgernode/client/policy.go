@@ -11,11 +11,7 @@ import (
 
 // Policy fetches a policy: its current head and every version.
 func (c *Client) Policy(ctx context.Context, id string, o ReadOptions) (*policy.Response, error) {
-	var out policy.Response
-	if err := c.Do(ctx, http.MethodGet, "/v1/policies/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[policy.Response](ctx, c, "/v1/policies/"+url.PathEscape(id)+c.readQuery(o, nil))
 }
 
 // Policies lists policies, all of them or one agency's (agency != "").
@@ -36,30 +32,17 @@ func (c *Client) Policies(ctx context.Context, agency string, o ReadOptions) ([]
 // for now).
 func (c *Client) PoliciesInScope(ctx context.Context, sub policy.Subject, at string, o ReadOptions) (*policy.ScopeResponse, error) {
 	q := url.Values{}
-	set := func(k, v string) {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	set("type", sub.Type)
-	set("program", sub.Program)
-	set("hs", strings.Join(sub.HSCodes, ","))
-	set("origin", strings.Join(sub.OriginCountries, ","))
-	set("destination", strings.Join(sub.DestinationCountries, ","))
-	set("at", at)
-	var out policy.ScopeResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/policy-scope"+c.readQuery(o, q), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	setIf(q, "type", sub.Type)
+	setIf(q, "program", sub.Program)
+	setIf(q, "hs", strings.Join(sub.HSCodes, ","))
+	setIf(q, "origin", strings.Join(sub.OriginCountries, ","))
+	setIf(q, "destination", strings.Join(sub.DestinationCountries, ","))
+	setIf(q, "at", at)
+	return get[policy.ScopeResponse](ctx, c, "/v1/policy-scope"+c.readQuery(o, q))
 }
 
 // Evaluations returns the evaluation history of a document: every time the
 // agency rules were evaluated on it, with the findings and the outcome.
 func (c *Client) Evaluations(ctx context.Context, documentID string, o ReadOptions) (*policy.EvaluationsResponse, error) {
-	var out policy.EvaluationsResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/evaluations/"+url.PathEscape(documentID)+c.readQuery(o, nil), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[policy.EvaluationsResponse](ctx, c, "/v1/evaluations/"+url.PathEscape(documentID)+c.readQuery(o, nil))
 }

@@ -19,11 +19,7 @@ func (c *Client) Agencies(ctx context.Context, o ReadOptions) ([]*wire.Agency, e
 
 // Agency reads an agency ("us-cbp" or "agency/us-cbp") with its keys.
 func (c *Client) Agency(ctx context.Context, id string, o ReadOptions) (*wire.AgencyResponse, error) {
-	var out wire.AgencyResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/agencies/"+id+c.readQuery(o, nil), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[wire.AgencyResponse](ctx, c, "/v1/agencies/"+id+c.readQuery(o, nil))
 }
 
 // Participants lists participants, optionally by enrolling agency, role
@@ -40,20 +36,12 @@ func (c *Client) Participants(ctx context.Context, f wire.ParticipantFilter, o R
 
 // Participant reads a participant ("acme-mx" or "participant/acme-mx").
 func (c *Client) Participant(ctx context.Context, id string, o ReadOptions) (*wire.ParticipantResponse, error) {
-	var out wire.ParticipantResponse
-	if err := c.Do(ctx, http.MethodGet, "/v1/participants/"+id+c.readQuery(o, nil), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[wire.ParticipantResponse](ctx, c, "/v1/participants/"+id+c.readQuery(o, nil))
 }
 
 // Certificate reads a certificate with every version.
 func (c *Client) Certificate(ctx context.Context, id string, o ReadOptions) (*wire.CertificateHistory, error) {
-	var out wire.CertificateHistory
-	if err := c.Do(ctx, http.MethodGet, "/v1/certificates/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[wire.CertificateHistory](ctx, c, "/v1/certificates/"+url.PathEscape(id)+c.readQuery(o, nil))
 }
 
 // Certificates lists certificates by importer, exporter, certifier or HS
@@ -64,33 +52,18 @@ func (c *Client) Certificates(ctx context.Context, f wire.CertificateFilter, o R
 	setIf(q, "exporter", f.Exporter)
 	setIf(q, "certifier", f.Certifier)
 	setIf(q, "hs", f.HS)
-	setIf(q, "after", f.After)
-	if f.Limit > 0 {
-		q.Set("limit", strconv.Itoa(f.Limit))
-	}
-	var out wire.CertificatePage
-	if err := c.Do(ctx, http.MethodGet, "/v1/certificates"+c.readQuery(o, q), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	setPage(q, f.After, f.Limit)
+	return get[wire.CertificatePage](ctx, c, "/v1/certificates"+c.readQuery(o, q))
 }
 
 // Right reads an IP right.
 func (c *Client) Right(ctx context.Context, id string, o ReadOptions) (*wire.IPRight, error) {
-	var out wire.IPRight
-	if err := c.Do(ctx, http.MethodGet, "/v1/rights/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[wire.IPRight](ctx, c, "/v1/rights/"+url.PathEscape(id)+c.readQuery(o, nil))
 }
 
 // License reads a license with its effective status.
 func (c *Client) License(ctx context.Context, id string, o ReadOptions) (*wire.LicenseView, error) {
-	var out wire.LicenseView
-	if err := c.Do(ctx, http.MethodGet, "/v1/licenses/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[wire.LicenseView](ctx, c, "/v1/licenses/"+url.PathEscape(id)+c.readQuery(o, nil))
 }
 
 // Licenses lists licenses by licensee, licensor, right or parent.
@@ -100,61 +73,30 @@ func (c *Client) Licenses(ctx context.Context, f wire.LicenseFilter, o ReadOptio
 	setIf(q, "licensor", f.Licensor)
 	setIf(q, "right", f.Right)
 	setIf(q, "parent", f.Parent)
-	setIf(q, "after", f.After)
-	if f.Limit > 0 {
-		q.Set("limit", strconv.Itoa(f.Limit))
-	}
-	var out wire.LicensePage
-	if err := c.Do(ctx, http.MethodGet, "/v1/licenses"+c.readQuery(o, q), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	setPage(q, f.After, f.Limit)
+	return get[wire.LicensePage](ctx, c, "/v1/licenses"+c.readQuery(o, q))
 }
 
 // Shipment reads a declared shipment.
 func (c *Client) Shipment(ctx context.Context, id string, o ReadOptions) (*wire.ShipmentRecord, error) {
-	var out wire.ShipmentRecord
-	if err := c.Do(ctx, http.MethodGet, "/v1/shipments/"+url.PathEscape(id)+c.readQuery(o, nil), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-func (c *Client) post(ctx context.Context, path string, o ReadOptions, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	return c.Do(ctx, http.MethodPost, path+c.readQuery(o, nil), body, out)
+	return get[wire.ShipmentRecord](ctx, c, "/v1/shipments/"+url.PathEscape(id)+c.readQuery(o, nil))
 }
 
 // VerifyCertificate asks a node for a certificate's verdict with the
 // inclusion proofs of the records it relied on.
 func (c *Client) VerifyCertificate(ctx context.Context, q wire.CertificateQuery, o ReadOptions) (*wire.CertificateVerdict, error) {
-	var out wire.CertificateVerdict
-	if err := c.post(ctx, "/v1/verify/certificate", o, q, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return post[wire.CertificateVerdict](ctx, c, "/v1/verify/certificate", o, q)
 }
 
 // VerifyLicense asks whether an importer may bring goods bearing a right
 // into a country on a date: yes or no, with the license path as evidence.
 func (c *Client) VerifyLicense(ctx context.Context, q wire.LicenseQuery, o ReadOptions) (*wire.LicenseVerdict, error) {
-	var out wire.LicenseVerdict
-	if err := c.post(ctx, "/v1/verify/license", o, q, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return post[wire.LicenseVerdict](ctx, c, "/v1/verify/license", o, q)
 }
 
 // VerifyShipment judges a shipment line by line.
 func (c *Client) VerifyShipment(ctx context.Context, q wire.ShipmentQuery, o ReadOptions) (*wire.ShipmentVerdict, error) {
-	var out wire.ShipmentVerdict
-	if err := c.post(ctx, "/v1/verify/shipment", o, q, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return post[wire.ShipmentVerdict](ctx, c, "/v1/verify/shipment", o, q)
 }
 
 // CertificateCredential exports a certificate version (0: current) as a
@@ -179,6 +121,15 @@ func (c *Client) LicenseCredential(ctx context.Context, id string) (json.RawMess
 func setIf(q url.Values, k, v string) {
 	if v != "" {
 		q.Set(k, v)
+	}
+}
+
+// setPage asks for the page after the key after (a list's next), of at most
+// limit items (0: the node's default).
+func setPage(q url.Values, after string, limit int) {
+	setIf(q, "after", after)
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
 	}
 }
 
