@@ -36,6 +36,31 @@ func GetJSON(r Reader, bucket, key string, v any) (bool, error) {
 	return true, json.Unmarshal(raw, v)
 }
 
+// Lookup decodes bucket/key into a new T; false when absent.
+func Lookup[T any](r Reader, bucket, key string) (*T, bool, error) {
+	var v T
+	ok, err := GetJSON(r, bucket, key, &v)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	return &v, true, nil
+}
+
+// ScanJSON decodes each value with prefix, in key order, into a new T and
+// hands it to fn until fn returns false. A value that does not decode ends
+// the scan with its error.
+func ScanJSON[T any](r Reader, bucket, prefix string, fn func(*T) bool) error {
+	var err error
+	r.Scan(bucket, prefix, func(_ string, raw []byte) bool {
+		var v T
+		if err = json.Unmarshal(raw, &v); err != nil {
+			return false
+		}
+		return fn(&v)
+	})
+	return err
+}
+
 // PutJSON encodes v (encoding/json is deterministic for structs and sorts
 // map keys) and stores it.
 func PutJSON(kv KV, bucket, key string, v any) error {

@@ -1,7 +1,6 @@
 package trade
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,19 +21,14 @@ func requireCustoms(a *Agency, what string) error {
 
 // LookupAgency reads an agency by id ("us-cbp") or identity ("agency/us-cbp").
 func LookupAgency(r state.Reader, id string) (*Agency, bool, error) {
-	return get[Agency](r, BucketAgencies, strings.TrimPrefix(id, identityPrefixAgency))
+	return state.Lookup[Agency](r, BucketAgencies, strings.TrimPrefix(id, identityPrefixAgency))
 }
 
 // Agencies lists every agency, by id.
 func Agencies(r state.Reader) ([]*Agency, error) {
 	var out []*Agency
-	var err error
-	r.Scan(BucketAgencies, "", func(_ string, v []byte) bool {
-		var a Agency
-		if err = json.Unmarshal(v, &a); err != nil {
-			return false
-		}
-		out = append(out, &a)
+	err := state.ScanJSON(r, BucketAgencies, "", func(a *Agency) bool {
+		out = append(out, a)
 		return true
 	})
 	return out, err

@@ -14,12 +14,12 @@ import (
 
 // LookupCertificate reads a certificate's head record.
 func LookupCertificate(r state.Reader, id string) (*CertificateRecord, bool, error) {
-	return get[CertificateRecord](r, BucketCertificates, id)
+	return state.Lookup[CertificateRecord](r, BucketCertificates, id)
 }
 
 // CertificateVersionOf reads one version (1-based) of a certificate.
 func CertificateVersionOf(r state.Reader, id string, v int) (*CertificateVersion, bool, error) {
-	return get[CertificateVersion](r, BucketCertVersions, versionKey(id, v))
+	return state.Lookup[CertificateVersion](r, BucketCertVersions, versionKey(id, v))
 }
 
 // CertificateWithVersions reads a certificate and every version.

@@ -15,12 +15,12 @@ import (
 
 // LookupRight reads an IP right.
 func LookupRight(r state.Reader, id string) (*IPRight, bool, error) {
-	return get[IPRight](r, BucketRights, id)
+	return state.Lookup[IPRight](r, BucketRights, id)
 }
 
 // LookupLicense reads a license.
 func LookupLicense(r state.Reader, id string) (*License, bool, error) {
-	return get[License](r, BucketLicenses, id)
+	return state.Lookup[License](r, BucketLicenses, id)
 }
 
 func applyIPRightRegister(c *state.Context) (any, error) {

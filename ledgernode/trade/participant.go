@@ -1,7 +1,6 @@
 package trade
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,24 +13,19 @@ import (
 
 // LookupParticipant reads a participant by id or identity.
 func LookupParticipant(r state.Reader, id string) (*Participant, bool, error) {
-	return get[Participant](r, BucketParticipants, strings.TrimPrefix(id, identityPrefixParticipant))
+	return state.Lookup[Participant](r, BucketParticipants, strings.TrimPrefix(id, identityPrefixParticipant))
 }
 
 // Participants lists participants matching f, by id.
 func Participants(r state.Reader, f ParticipantFilter) ([]*Participant, error) {
 	var out []*Participant
-	var err error
 	agency := f.Agency
 	if agency != "" {
 		agency = identityPrefixAgency + strings.TrimPrefix(agency, identityPrefixAgency)
 	}
-	r.Scan(BucketParticipants, "", func(_ string, v []byte) bool {
-		var p Participant
-		if err = json.Unmarshal(v, &p); err != nil {
-			return false
-		}
+	err := state.ScanJSON(r, BucketParticipants, "", func(p *Participant) bool {
 		if (agency == "" || p.EnrolledBy == agency) && (f.Role == "" || p.HasRole(f.Role)) && (f.Country == "" || p.Country == f.Country) {
-			out = append(out, &p)
+			out = append(out, p)
 		}
 		return true
 	})

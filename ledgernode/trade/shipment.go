@@ -13,7 +13,7 @@ import (
 
 // LookupShipment reads a declared shipment.
 func LookupShipment(r state.Reader, id string) (*ShipmentRecord, bool, error) {
-	return get[ShipmentRecord](r, BucketShipments, id)
+	return state.Lookup[ShipmentRecord](r, BucketShipments, id)
 }
 
 func applyShipmentDeclare(c *state.Context) (any, error) {

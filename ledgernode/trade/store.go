@@ -65,15 +65,6 @@ func scanIndex(r state.Reader, bucket, prefix, after string, limit int) (ids []s
 	return ids, next, nil
 }
 
-func get[T any](r state.Reader, bucket, key string) (*T, bool, error) {
-	var v T
-	ok, err := state.GetJSON(r, bucket, key, &v)
-	if !ok || err != nil {
-		return nil, ok, err
-	}
-	return &v, true, nil
-}
-
 func clampLimit(n int) int {
 	switch {
 	case n <= 0:

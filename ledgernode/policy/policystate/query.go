@@ -1,7 +1,6 @@
 package policystate
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -11,34 +10,19 @@ import (
 
 // GetHead reads a policy's head.
 func GetHead(r state.Reader, id string) (*policy.Head, bool, error) {
-	var h policy.Head
-	ok, err := state.GetJSON(r, BucketHeads, id, &h)
-	if !ok || err != nil {
-		return nil, ok, err
-	}
-	return &h, true, nil
+	return state.Lookup[policy.Head](r, BucketHeads, id)
 }
 
 // GetVersion reads one version of a policy.
 func GetVersion(r state.Reader, id string, version int) (*policy.Version, bool, error) {
-	var v policy.Version
-	ok, err := state.GetJSON(r, BucketVersions, versionKey(id, version), &v)
-	if !ok || err != nil {
-		return nil, ok, err
-	}
-	return &v, true, nil
+	return state.Lookup[policy.Version](r, BucketVersions, versionKey(id, version))
 }
 
 // Versions lists every version of a policy, oldest first.
 func Versions(r state.Reader, id string) ([]policy.Version, error) {
 	var out []policy.Version
-	var err error
-	r.Scan(BucketVersions, id+"\x00", func(_ string, raw []byte) bool {
-		var v policy.Version
-		if err = json.Unmarshal(raw, &v); err != nil {
-			return false
-		}
-		out = append(out, v)
+	err := state.ScanJSON(r, BucketVersions, id+"\x00", func(v *policy.Version) bool {
+		out = append(out, *v)
 		return true
 	})
 	return out, err
@@ -132,13 +116,8 @@ func InScope(r state.Reader, sub policy.Subject, at string) ([]policy.Version, e
 // History returns the evaluations of a document, oldest first.
 func History(r state.Reader, docID string) ([]policy.Evaluation, error) {
 	var out []policy.Evaluation
-	var err error
-	r.Scan(BucketEvals, docID+"\x00", func(_ string, raw []byte) bool {
-		var ev policy.Evaluation
-		if err = json.Unmarshal(raw, &ev); err != nil {
-			return false
-		}
-		out = append(out, ev)
+	err := state.ScanJSON(r, BucketEvals, docID+"\x00", func(ev *policy.Evaluation) bool {
+		out = append(out, *ev)
 		return true
 	})
 	return out, err
