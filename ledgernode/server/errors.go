@@ -109,6 +109,14 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, st, wire.ErrorBody{Error: d})
 }
 
+// writeRaw answers with JSON already encoded (a leader's answer relayed, a
+// recorded answer replayed) as it is.
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

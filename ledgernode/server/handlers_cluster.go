@@ -205,9 +205,7 @@ func (s *Server) clusterOp(w http.ResponseWriter, r *http.Request, st *tx.Signed
 	case <-recorded:
 	case <-time.After(3 * time.Second):
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(answer, '\n'))
+	writeRaw(w, status, append(answer, '\n'))
 }
 
 // answerRecorded answers an operation already started: its recorded
@@ -219,10 +217,8 @@ func answerRecorded(w http.ResponseWriter, rec state.ClusterOp) {
 			Message: fmt.Sprintf("cluster operation %s (%s) was started at Raft index %d and has no recorded outcome (still running, or its leader lost leadership on the way); an operation runs at most once, so it is not run again: check its effect with 'ledgerctl cluster status' and sign a new one if needed", tx.Shorten(rec.TxID, 16), rec.Type, rec.StartIndex)}})
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set(wire.HeaderExisting, "true")
-	w.WriteHeader(rec.Status)
-	_, _ = w.Write(append(rec.Answer, '\n'))
+	writeRaw(w, rec.Status, append(rec.Answer, '\n'))
 }
 
 // finishClusterOp records an operation's answer: here while this node

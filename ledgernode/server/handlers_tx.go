@@ -108,9 +108,7 @@ func (s *Server) forwardAsync(ctx context.Context, w http.ResponseWriter, st *tx
 		writeError(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(out)
+	writeRaw(w, status, out)
 }
 
 // errForward: this follower could not catch up with the leader to judge a
@@ -369,9 +367,7 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request, body []by
 		writeError(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(out)
+	writeRaw(w, status, out)
 }
 
 func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
