@@ -172,13 +172,19 @@ func main() {
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
-	if o.output == "json" {
+	_ = writeReport(o.output, r, printReport)
+}
+
+// writeReport writes v to standard output as indented JSON (-o json) or as
+// the table print makes of it.
+func writeReport[T any](output string, v T, print func(io.Writer, T)) error {
+	if output == "json" {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(r)
-		return
+		return enc.Encode(v)
 	}
-	printReport(os.Stdout, r)
+	print(os.Stdout, v)
+	return nil
 }
 
 // verifyRate measures Ed25519 verifications per second with g goroutines.

@@ -104,13 +104,7 @@ func scaleMain(args []string) error {
 		row.LoadAvg = loadAvg()
 		rows = append(rows, row)
 	}
-	if *output == "json" {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
-	}
-	printScale(os.Stdout, rows)
-	return nil
+	return writeReport(*output, rows, printScale)
 }
 
 // loadCerts signs and submits certificates until ids holds target of them,

@@ -101,13 +101,7 @@ func sizeMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *output == "json" {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	printSize(os.Stdout, rep)
-	return nil
+	return writeReport(*output, rep, printSize)
 }
 
 // sizeT0 is the fixed clock of the size measurement: the first block's time.
