@@ -46,6 +46,10 @@ type Node struct {
 	// lastLeader is the last leader this node heard of (it stays set while a
 	// follower briefly forgets the leader, e.g. during a pre-vote round).
 	lastLeader atomic.Value // string
+	// caughtUpTerm is the latest term in which this node, leading, saw its
+	// state apply every entry committed before it was elected
+	// (LeaderCaughtUp).
+	caughtUpTerm atomic.Uint64
 
 	// The clock gate's refusals (clock.go).
 	clockMu           sync.Mutex

@@ -119,6 +119,39 @@ func (n *Node) ReadBarrier(ctx context.Context) error {
 	return mapRaftError(n.raft.VerifyLeader().Error(), false)
 }
 
+// LeaderCaughtUp waits, on the leader, until its state has applied every
+// entry committed before this node was elected. A new leader's log holds
+// all of them, but its state applies them a moment later: until then a
+// key the previous leader enrolled and acknowledged is not yet known here,
+// and a check against the state would refuse a signer the network knows.
+// The first call in a term waits for a Raft barrier; once one has passed,
+// later calls in the same term return at once (every entry of an earlier
+// term is applied). Only the leader can do it.
+func (n *Node) LeaderCaughtUp(ctx context.Context) error {
+	if n.raft.State() != raft.Leader {
+		return n.notLeaderError()
+	}
+	term := n.raft.CurrentTerm()
+	if n.caughtUpTerm.Load() >= term {
+		return nil
+	}
+	timeout := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if err := n.raft.Barrier(timeout).Error(); err != nil {
+		return mapRaftError(err, false)
+	}
+	// The barrier was committed by a leader of term or later: every entry of
+	// an earlier term is applied.
+	for {
+		cur := n.caughtUpTerm.Load()
+		if cur >= term || n.caughtUpTerm.CompareAndSwap(cur, term) {
+			return nil
+		}
+	}
+}
+
 // RecordClusterOp records, through Raft, that an admin cluster operation
 // starts (op.Done false) or has finished with its answer (true). On a
 // start, first says whether this is the first start of op.TxID anywhere:

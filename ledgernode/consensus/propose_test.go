@@ -70,6 +70,25 @@ func TestOnlyTheLeaderProposes(t *testing.T) {
 	if _, _, err := follower.RecordClusterOp(state.ClusterOp{TxID: "t1", Type: "cluster.addMember"}); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("cluster op on a follower: %v, want ErrNotLeader", err)
 	}
+	if err := follower.LeaderCaughtUp(context.Background()); !errors.Is(err, ErrNotLeader) {
+		t.Fatalf("leader catch-up on a follower: %v, want ErrNotLeader", err)
+	}
+	// The leader's state has applied, after LeaderCaughtUp, everything
+	// committed before the call (what earlier terms committed included).
+	leader := n0
+	if follower == n0 {
+		leader = n1
+	}
+	committed := leader.CommitIndex()
+	if err := leader.LeaderCaughtUp(context.Background()); err != nil {
+		if !leader.IsLeader() {
+			t.Skipf("leadership moved during the test: %v", err)
+		}
+		t.Fatalf("leader catch-up: %v", err)
+	}
+	if got := leader.RaftAppliedIndex(); got < committed {
+		t.Fatalf("after LeaderCaughtUp the state applied %d, below the commit index %d before the call", got, committed)
+	}
 
 	// n2 is not in the bootstrap list and nobody added it: it has no
 	// configuration, so it never elects and knows no leader.

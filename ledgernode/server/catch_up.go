@@ -25,10 +25,12 @@ type readIndex struct {
 // leader's state had applied when a request arrived: after it, a precheck
 // here sees every write the leader acknowledged before the request (a
 // read index, as in Raft's linearizable reads; acknowledged means applied
-// on the leader). The leader itself has nothing to wait for.
+// on the leader). The leader waits only while it is newly elected and its
+// state has not yet applied what earlier leaders committed (a write they
+// acknowledged may be in its log but not yet in its state).
 func (s *Server) catchUp(ctx context.Context, arrived time.Time) error {
 	if s.cfg.Node.IsLeader() {
-		return nil
+		return s.cfg.Node.LeaderCaughtUp(ctx)
 	}
 	idx, err := s.leaderAppliedIndex(ctx, arrived)
 	if err != nil {
@@ -110,9 +112,15 @@ type appliedIndexResponse struct {
 
 // appliedIndex serves GET /v1/cluster/applied (nodes only): the Raft index
 // of the last entry the leader's state applied, for a follower's catchUp.
+// A newly elected leader first applies what earlier leaders committed:
+// its applied index then covers every write any of them acknowledged.
 func (s *Server) appliedIndex(w http.ResponseWriter, r *http.Request) {
 	if !s.cfg.Node.IsLeader() {
 		writeError(w, consensus.ErrNotLeader)
+		return
+	}
+	if err := s.cfg.Node.LeaderCaughtUp(r.Context()); err != nil {
+		writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, appliedIndexResponse{AppliedIndex: s.cfg.Store.Applied().Index})
