@@ -24,9 +24,17 @@ func TestJoinAsNonVoterPromoteTransferAndRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The configuration as the leader holds it: a follower applies each
-	// change a moment after the leader commits it.
-	status := func() map[string]string {
-		st, err := c.Client(mustLeader(t, c)).Status(ctx, false)
+	// change a moment after the leader commits it. The leader is the one
+	// the given members (default: every running node) agree on: a node
+	// removed from the configuration but still running forgets the leader
+	// once it stops hearing from it (its heartbeat timeout, 1 s), so a
+	// wait that counted it would never end.
+	status := func(members ...int) map[string]string {
+		l, err := c.WaitLeaderAmong(ctxT(t, 20*time.Second), members...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := c.Client(l).Status(ctx, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +70,7 @@ func TestJoinAsNonVoterPromoteTransferAndRemove(t *testing.T) {
 	if err := admin.RemoveMember(ctx, "n0"); err != nil {
 		t.Fatal(err)
 	}
-	if s := status(); s["n0"] != "" {
+	if s := status(1, 2, 3); s["n0"] != "" {
 		t.Fatalf("n0 still a member: %v", s)
 	}
 	_ = c.Stop(0)
