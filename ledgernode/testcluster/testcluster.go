@@ -1,7 +1,9 @@
 // Package testcluster runs real ledger clusters in one process for tests,
 // benchmarks and the bench command: real Raft over real mutual-TLS TCP on
 // loopback, real bbolt files. It starts, stops and restarts nodes, adds
-// members, and checks that every node holds the same state.
+// members, and checks that every node holds the same state. Clusters of
+// `ledgernode` processes (what kill -9, SIGSTOP and cut links need) are
+// proccluster's; its package doc says which to use when.
 package testcluster
 
 import (

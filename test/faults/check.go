@@ -8,79 +8,15 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/proccluster"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
-
-// nodeView is what one node reports after healing.
-type nodeView struct {
-	Height    uint64
-	BlockHash string
-	Digest    string
-	StateHash string
-}
-
-func (c *Cluster) view(ctx context.Context, i int) (nodeView, error) {
-	cl := c.Client(10*time.Second, i)
-	d, err := cl.Digest(ctx)
-	if err != nil {
-		return nodeView{}, err
-	}
-	st, err := cl.Status(ctx, true)
-	if err != nil {
-		return nodeView{}, err
-	}
-	if st.Height != d.Height {
-		return nodeView{}, fmt.Errorf("moved while reading")
-	}
-	return nodeView{Height: d.Height, BlockHash: st.BlockHash, Digest: d.Digest, StateHash: d.StateHash}, nil
-}
 
 // maxClockOffset is the nodes' --max-clock-offset (the default).
 const maxClockOffset = 30 * time.Second
 
 // ErrDivergent is reported when two nodes at the same height disagree.
-var ErrDivergent = fmt.Errorf("divergent")
-
-// Converge waits until every listed node reports the same height, block
-// hash, state hash and digest. Nodes at the same height that differ are
-// divergent: that is a failure, not something to wait out.
-func (c *Cluster) Converge(ctx context.Context, nodes []int) (nodeView, error) {
-	var last []nodeView
-	var lastErr error
-	for {
-		views := make([]nodeView, 0, len(nodes))
-		ok := true
-		for _, i := range nodes {
-			v, err := c.view(ctx, i)
-			if err != nil {
-				ok = false
-				lastErr = fmt.Errorf("%s: %w", c.Procs[i].ID, err)
-				break
-			}
-			views = append(views, v)
-		}
-		if ok {
-			same := true
-			for _, v := range views[1:] {
-				if v.Height == views[0].Height && v != views[0] {
-					return v, fmt.Errorf("%w: at height %d nodes report %+v", ErrDivergent, v.Height, views)
-				}
-				if v.Height != views[0].Height {
-					same = false
-				}
-			}
-			if same {
-				return views[0], nil
-			}
-			last = views
-		}
-		select {
-		case <-ctx.Done():
-			return nodeView{}, fmt.Errorf("no convergence: last views %+v, last error %v", last, lastErr)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
+var ErrDivergent = proccluster.ErrDivergent
 
 // Ledger accumulates what the checks know about the ledger's history.
 type Ledger struct {

@@ -129,9 +129,10 @@ func startFails(ctx context.Context, t *testing.T, c *Cluster, i int, want strin
 	// whichever comes first, however long a loaded machine takes to start
 	// a process.
 	cl := c.Client(5*time.Second, i)
+	gone := c.Exited(i)
 	for exited := false; !exited; {
 		select {
-		case <-p.exited:
+		case <-gone:
 			exited = true
 		case <-ctx.Done():
 			t.Fatalf("%s neither exited nor became ready on damaged data: %v", p.ID, ctx.Err())
@@ -141,9 +142,7 @@ func startFails(ctx context.Context, t *testing.T, c *Cluster, i int, want strin
 			}
 		}
 	}
-	p.mu.Lock()
-	p.cmd = nil
-	p.mu.Unlock()
+	c.Kill(i) // it has exited: this only marks it stopped, so that it can be started again
 	logb, _ := os.ReadFile(p.Log)
 	if !strings.Contains(string(logb), want) {
 		t.Fatalf("%s log does not say %q:\n%s", p.ID, want, tail(string(logb), 2000))
@@ -228,7 +227,7 @@ func TestDamagedFilesAreDetectedAndAWipedNodeCatchesUpOnceRemovedAndAddedBack(t 
 	if err := admin.RemoveMember(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := admin.JoinAndPromote(ctx, p.ID, p.Raft.Addr(), p.API.Addr(), nil); err != nil {
+	if err := admin.JoinAndPromote(ctx, p.ID, p.RaftAddr, p.APIAddr, nil); err != nil {
 		t.Fatal(err)
 	}
 	write(ctx, t, c, k, 50, 4, (victim+1)%3, (victim+2)%3)

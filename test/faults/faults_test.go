@@ -160,7 +160,7 @@ func runSchedule(ctx context.Context, t *testing.T, c *Cluster, n *Nemesis, ledg
 		return fmt.Errorf("reset topology: %w", err)
 	}
 	n.r = newRand(seed)
-	c.logf("--- schedule seed %d", seed)
+	c.Logf("--- schedule seed %d", seed)
 	var log []string
 	n.Log = func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }
 	genesisVoters := []int{0, 1, 2}

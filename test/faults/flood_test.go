@@ -72,15 +72,6 @@ func resetPeak(pid int) error {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
 }
 
-func (p *Proc) pid() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil {
-		return 0
-	}
-	return p.cmd.Process.Pid
-}
-
 // leaderAndTerms is what every node says: its leader and its term.
 func leaderAndTerms(ctx context.Context, c *Cluster) (leaders, terms string, err error) {
 	var ls, ts []string
@@ -138,7 +129,7 @@ func flood(t testing.TB, c *Cluster, f int, d time.Duration) floodResult {
 	}
 	time.Sleep(2 * time.Second) // idle: let the enrolment settle everywhere
 	for _, p := range c.Procs {
-		if pid := p.pid(); pid != 0 {
+		if pid := c.Pid(p.Index); pid != 0 {
 			if err := resetPeak(pid); err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +146,7 @@ func flood(t testing.TB, c *Cluster, f int, d time.Duration) floodResult {
 	pool.AppendCertsFromPEM(pem)
 	// No client certificate: the attacker is anyone who reaches the port.
 	attacker := &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}}}
-	url := "https://" + c.Procs[f].APIReal + "/v1/txs"
+	url := "https://" + c.Procs[f].APIBind + "/v1/txs"
 	stop := time.Now().Add(d)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -206,7 +197,7 @@ func flood(t testing.TB, c *Cluster, f int, d time.Duration) floodResult {
 	wg.Wait()
 	res.honestOK = int(honest.Load())
 	for _, p := range c.Procs {
-		if pid := p.pid(); pid != 0 {
+		if pid := c.Pid(p.Index); pid != 0 {
 			_, peak, _ := rss(pid)
 			res.peakRSS[p.ID] = peak
 		}

@@ -32,7 +32,7 @@ func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x
 // NewNemesis starts with the genesis voters as members.
 func NewNemesis(c *Cluster, seed uint64) *Nemesis {
 	n := &Nemesis{c: c, r: newRand(seed), spare: -1, Faults: map[string]int{},
-		Log: func(string, ...any) {}, note: c.logf}
+		Log: func(string, ...any) {}, note: c.Logf}
 	for i := 0; i < c.Voters; i++ {
 		n.members = append(n.members, i)
 	}
@@ -168,7 +168,7 @@ func (n *Nemesis) membership(ctx context.Context) error {
 		jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
 		n.note("join %s", p.ID)
-		err := admin.JoinAndPromote(jctx, p.ID, p.Raft.Addr(), p.API.Addr(), nil)
+		err := admin.JoinAndPromote(jctx, p.ID, p.RaftAddr, p.APIAddr, nil)
 		n.note("join %s: %v", p.ID, err)
 		if err != nil {
 			// Liveness, not safety: a join that does not finish (say, a slow

@@ -125,8 +125,8 @@ func runRecover(t *testing.T, c *Cluster, i int) recoverReport {
 	t.Helper()
 	p := c.Procs[i]
 	out, err := exec.Command(c.Bin, "recover", "--data-dir", p.DataDir, "--genesis", c.Layout.Genesis,
-		"--id", p.ID, "--raft-addr", p.Raft.Addr()).CombinedOutput()
-	c.logf("recover %s: %v: %s", p.ID, err, out)
+		"--id", p.ID, "--raft-addr", p.RaftAddr).CombinedOutput()
+	c.Logf("recover %s: %v: %s", p.ID, err, out)
 	if err != nil {
 		t.Fatalf("ledgernode recover on %s: %v\n%s", p.ID, err, out)
 	}
@@ -221,11 +221,11 @@ func joinBack(ctx context.Context, t *testing.T, c *Cluster, members []int, i in
 		case idx >= 0:
 			err = admin.Promote(jctx, p.ID, false)
 		default:
-			err = admin.AddMember(jctx, p.ID, p.Raft.Addr(), p.API.Addr(), false)
+			err = admin.AddMember(jctx, p.ID, p.RaftAddr, p.APIAddr, false)
 		}
 		if err != nil {
 			last = err
-			c.logf("join %s: %v (asking again)", p.ID, err)
+			c.Logf("join %s: %v (asking again)", p.ID, err)
 			time.Sleep(250 * time.Millisecond)
 		}
 	}

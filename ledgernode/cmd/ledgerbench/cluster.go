@@ -3,20 +3,15 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
-	"github.com/tradeledger/tradeledger/ledgernode/netgen"
+	"github.com/tradeledger/tradeledger/ledgernode/proccluster"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
-	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
 // benchCluster is what the load needs from a cluster, run as processes
@@ -37,19 +32,8 @@ type benchCluster interface {
 
 // ----- nodes as processes -----
 
-type procCluster struct {
-	dir     string
-	bin     string
-	network string
-	bundle  *netgen.Bundle
-	layout  netgen.Layout
-	admin   ed25519.PrivateKey
-	apis    []string
-	ids     []string
-	args    [][]string // each node's `ledgernode` arguments (to restart it)
-	cmds    []*exec.Cmd
-	done    []chan struct{}
-}
+// procCluster is a proccluster of 3 nodes with the benchmark's batching.
+type procCluster struct{ *proccluster.Cluster }
 
 // defaultNodeBinary is the ledgernode beside this binary (make build-ledger
 // puts both in bin/).
@@ -65,207 +49,44 @@ func defaultNodeBinary() (string, error) {
 	return bin, nil
 }
 
-// startProcs starts n `ledgernode run` processes of binary bin on loopback.
+// startProcs starts n `ledgernode run` processes of binary bin on loopback
+// and waits until they agree on a leader. With profiles, each node writes
+// its CPU profile there when it stops.
 func startProcs(ctx context.Context, dir, bin string, n, maxTx int, maxDelay time.Duration, profiles string) (*procCluster, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	var specs []netgen.NodeSpec
-	for i := 0; i < n; i++ {
-		ports, err := freePorts(2)
-		if err != nil {
-			return nil, err
-		}
-		specs = append(specs, netgen.NodeSpec{ID: fmt.Sprintf("node-%d", i), RaftAddr: ports[0], APIAddr: ports[1]})
-	}
-	b, err := netgen.Generate(netgen.Options{Network: "benchnet", Nodes: specs})
+	c, err := proccluster.New(proccluster.Options{Dir: dir, Bin: bin, Network: "benchnet", Voters: n,
+		Flags:       []string{"--batch-max-tx", fmt.Sprint(maxTx), "--batch-max-delay", maxDelay.String(), "--raft-log-level", "error"},
+		StopTimeout: 30 * time.Second})
 	if err != nil {
 		return nil, err
 	}
-	l, err := b.Write(filepath.Join(dir, "network"))
-	if err != nil {
+	if profiles != "" {
+		for _, p := range c.Procs {
+			p.Extra = []string{"--cpuprofile", filepath.Join(profiles, p.ID+".prof")}
+		}
+	}
+	if _, err := c.StartVoters(ctx); err != nil {
 		return nil, err
 	}
-	c := &procCluster{dir: dir, bin: bin, network: b.Genesis.Network, bundle: b, layout: l, admin: b.AdminKey}
-	for _, s := range specs {
-		p := l.Nodes[s.ID]
-		args := []string{"run", "--id", s.ID, "--data-dir", filepath.Join(dir, "data", s.ID), "--genesis", l.Genesis,
-			"--node-key", p.NodeKey, "--tls-ca", p.TLS.CA, "--tls-cert", p.TLS.Cert, "--tls-key", p.TLS.Key,
-			"--raft-bind", s.RaftAddr, "--api-bind", s.APIAddr, "--batch-max-tx", fmt.Sprint(maxTx), "--batch-max-delay", maxDelay.String(),
-			"--log-level", "warn", "--raft-log-level", "error"}
-		if profiles != "" {
-			args = append(args, "--cpuprofile", filepath.Join(profiles, s.ID+".prof"))
-		}
-		c.ids, c.args, c.apis = append(c.ids, s.ID), append(c.args, args), append(c.apis, "https://"+s.APIAddr)
-		c.cmds, c.done = append(c.cmds, nil), append(c.done, nil)
-		if err := c.start(len(c.ids) - 1); err != nil {
-			c.Close()
-			return nil, err
-		}
-	}
-	if _, err := c.Leader(ctx); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+	return &procCluster{c}, nil
 }
 
-// start (re)starts node i with its arguments; its log is appended to.
-func (c *procCluster) start(i int) error {
-	logf, err := os.OpenFile(filepath.Join(c.dir, c.ids[i]+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(c.bin, c.args[i]...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return err
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
-	c.cmds[i], c.done[i] = cmd, done
-	return nil
-}
+func (c *procCluster) Network() string              { return c.Genesis.Network }
+func (c *procCluster) AdminKey() ed25519.PrivateKey { return c.Admin }
+func (c *procCluster) Size() int                    { return len(c.Procs) }
 
-// stop ends node i gracefully (SIGTERM; killed after 30 s).
-func (c *procCluster) stop(i int) {
-	if c.cmds[i] == nil {
-		return
-	}
-	_ = c.cmds[i].Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done[i]:
-	case <-time.After(30 * time.Second):
-		_ = c.cmds[i].Process.Kill()
-		<-c.done[i]
-	}
-	c.cmds[i] = nil
-}
-
-// addProcess starts a node that is not in the genesis (it joins through
-// the membership API); its index is returned.
-func (c *procCluster) addProcess(id string) (int, error) {
-	ports, err := freePorts(2)
-	if err != nil {
-		return -1, err
-	}
-	spec := netgen.NodeSpec{ID: id, RaftAddr: ports[0], APIAddr: ports[1]}
-	m, err := netgen.IssueNode(c.bundle.CA, spec, time.Now(), 24*time.Hour)
-	if err != nil {
-		return -1, err
-	}
-	nd := filepath.Join(c.dir, "network", "nodes", id)
-	if err := os.MkdirAll(nd, 0o700); err != nil {
-		return -1, err
-	}
-	key, certPath, keyPath := filepath.Join(nd, "node.key"), filepath.Join(nd, "tls.crt"), filepath.Join(nd, "tls.key")
-	if err := tx.WriteKeyFile(key, m.Key, "node "+id); err != nil {
-		return -1, err
-	}
-	if err := os.WriteFile(certPath, m.CertPEM, 0o644); err != nil {
-		return -1, err
-	}
-	if err := os.WriteFile(keyPath, m.KeyPEM, 0o600); err != nil {
-		return -1, err
-	}
-	args := []string{"run", "--id", id, "--data-dir", filepath.Join(c.dir, "data", id), "--genesis", c.layout.Genesis,
-		"--node-key", key, "--tls-ca", c.layout.CACert, "--tls-cert", certPath, "--tls-key", keyPath,
-		"--raft-bind", spec.RaftAddr, "--api-bind", spec.APIAddr, "--log-level", "warn", "--raft-log-level", "error"}
-	c.ids, c.args, c.apis = append(c.ids, id), append(c.args, args), append(c.apis, "https://"+spec.APIAddr)
-	c.cmds, c.done = append(c.cmds, nil), append(c.done, nil)
-	i := len(c.ids) - 1
-	return i, c.start(i)
-}
-
-// raftAddr and apiAddr of node i, from its arguments.
-func (c *procCluster) addrs(i int) (raft, api string) {
-	for k := 0; k+1 < len(c.args[i]); k++ {
-		switch c.args[i][k] {
-		case "--raft-bind":
-			raft = c.args[i][k+1]
-		case "--api-bind":
-			api = c.args[i][k+1]
-		}
-	}
-	return raft, api
-}
-
-func freePorts(n int) ([]string, error) {
-	var out []string
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, l)
-		out = append(out, l.Addr().String())
-	}
-	return out, nil
-}
-
-func (c *procCluster) Network() string              { return c.network }
-func (c *procCluster) AdminKey() ed25519.PrivateKey { return c.admin }
-
-func (c *procCluster) Pids() []int {
-	var out []int
-	for _, cmd := range c.cmds {
-		if cmd != nil {
-			out = append(out, cmd.Process.Pid)
-		}
-	}
-	return out
-}
-func (c *procCluster) Size() int { return len(c.apis) }
-
+// Client is a new client (its own connections) of the given nodes, or of
+// every node.
 func (c *procCluster) Client(nodes ...int) *client.Client {
 	if len(nodes) == 0 {
-		for i := range c.apis {
+		for i := range c.Procs {
 			nodes = append(nodes, i)
 		}
 	}
-	var eps []string
-	for _, i := range nodes {
-		eps = append(eps, c.apis[i])
-	}
-	cl, err := client.New(client.Config{Endpoints: eps, CAFile: c.layout.CACert, CertFile: c.layout.ClientCert, CertKeyFile: c.layout.ClientKey,
-		Timeout: 30 * time.Second, Retry: 20 * time.Second})
-	if err != nil {
-		panic(err) // the endpoints are well-formed
-	}
-	return cl
+	return c.NewClient(30*time.Second, 20*time.Second, nodes...)
 }
 
 // Leader waits until every node names the same leader.
-func (c *procCluster) Leader(ctx context.Context) (int, error) {
-	for {
-		leader, agreed := "", true
-		for i := range c.apis {
-			st, err := c.Client(i).Status(ctx, true)
-			if err != nil || st.Leader == "" || (leader != "" && st.Leader != leader) {
-				agreed = false
-				break
-			}
-			leader = st.Leader
-		}
-		if agreed {
-			var idx int
-			_, err := fmt.Sscanf(leader, "node-%d", &idx)
-			return idx, err
-		}
-		select {
-		case <-ctx.Done():
-			return -1, errors.New("the nodes did not agree on a leader (see their logs in " + c.dir + ")")
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
+func (c *procCluster) Leader(ctx context.Context) (int, error) { return c.WaitAgreedLeader(ctx) }
 
 func (c *procCluster) Height(ctx context.Context, i int) (uint64, error) {
 	st, err := c.Client(i).Status(ctx, true)
@@ -276,41 +97,28 @@ func (c *procCluster) Height(ctx context.Context, i int) (uint64, error) {
 }
 
 func (c *procCluster) Enrol(ctx context.Context, owner string) (ed25519.PrivateKey, error) {
-	return testcluster.Enrol(ctx, c.Client(), c.network, c.admin, owner, "")
+	return testcluster.Enrol(ctx, c.Client(), c.Network(), c.Admin, owner, "")
 }
 
-// Converge waits until every node reports the same height and digest.
+// Converge waits (up to 5 minutes) until every node reports the same
+// height, block hash, state hash and digest.
 func (c *procCluster) Converge(ctx context.Context) error {
-	for {
-		var first string
-		same := true
-		for i := range c.apis {
-			d, err := c.Client(i).Digest(ctx)
-			if err != nil {
-				return err
-			}
-			v := fmt.Sprintf("%d/%s", d.Height, d.Digest)
-			if i == 0 {
-				first = v
-			} else if v != first {
-				same = false
-			}
-		}
-		if same {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return errors.New("nodes did not converge")
-		case <-time.After(100 * time.Millisecond):
-		}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	var all []int
+	for i := range c.Procs {
+		all = append(all, i)
 	}
+	_, err := c.Cluster.Converge(ctx, all)
+	return err
 }
 
+// Close stops every node gracefully (so that profiles are written).
 func (c *procCluster) Close() {
-	for i := range c.cmds {
-		c.stop(i)
+	for i := range c.Procs {
+		c.Stop(i)
 	}
+	c.Cluster.Close()
 }
 
 // ----- nodes in this process -----

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tradeledger/tradeledger/ledgernode/proccluster"
 )
 
 // etcdCluster is a 3-member etcd on loopback, fsync on (etcd's default),
@@ -69,7 +71,7 @@ func startEtcd(ctx context.Context, bin, dir string, withTLS bool) (*etcdCluster
 			return nil, err
 		}
 	}
-	ports, err := freePorts(6)
+	ports, err := proccluster.FreePorts("127.0.0.1", 6)
 	if err != nil {
 		return nil, err
 	}

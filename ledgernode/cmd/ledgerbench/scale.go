@@ -242,7 +242,7 @@ func measureSize(ctx context.Context, c *procCluster, leader int, ids []string, 
 			row.NodeFileMiB = max(row.NodeFileMiB, float64(m.File)/(1<<20))
 		}
 	}
-	dataDir := filepath.Join(c.dir, "data", c.ids[q])
+	dataDir := c.Procs[q].DataDir
 	row.DiskMiB = float64(dirSize(dataDir)) / (1 << 20)
 	stateFile := filepath.Join(dataDir, "state.db")
 	if fi, err := os.Stat(stateFile); err == nil {
@@ -252,12 +252,12 @@ func measureSize(ctx context.Context, c *procCluster, leader int, ids []string, 
 	// one (a read transaction streamed to a file and fsync'd), then start
 	// it again and time it to /readyz.
 	progress("  restarting node-%d (snapshot of its state in between) ...", q)
-	c.stop(q)
+	c.Stop(q)
 	if err := snapshotCost(c, stateFile, row); err != nil {
 		return err
 	}
 	t0 := time.Now()
-	if err := c.start(q); err != nil {
+	if err := c.Start(q); err != nil {
 		return err
 	}
 	if err := waitReady(ctx, c.Client(q), 2*time.Minute); err != nil {
@@ -323,7 +323,7 @@ func queryVerdicts(ctx context.Context, cl *client.Client, ids []string, n int, 
 // snapshotCost opens a copy of a stopped node's state and times what a Raft
 // snapshot does with it: WriteTo a file, then fsync.
 func snapshotCost(c *procCluster, stateFile string, row *ScaleRow) error {
-	tmp := filepath.Join(c.dir, "snapshot-probe")
+	tmp := filepath.Join(c.Dir, "snapshot-probe")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func snapshotCost(c *procCluster, stateFile string, row *ScaleRow) error {
 	if err := copyFile(stateFile, cp); err != nil {
 		return err
 	}
-	st, err := state.Open(state.Config{Path: cp, Genesis: c.bundle.Genesis, Registry: node.DefaultRegistry()})
+	st, err := state.Open(state.Config{Path: cp, Genesis: c.Genesis, Registry: node.DefaultRegistry()})
 	if err != nil {
 		return err
 	}
@@ -398,16 +398,16 @@ func waitReady(ctx context.Context, cl *client.Client, limit time.Duration) erro
 // non-voter and times it until it has applied the leader's commit index
 // of the moment it was added; then removes it.
 func joinCatchUp(ctx context.Context, c *procCluster, leader int, id string) (float64, error) {
-	i, err := c.addProcess(id)
+	i, err := c.AddSpare(id)
 	if err != nil {
 		return 0, err
 	}
-	defer func() {
-		c.stop(i)
-		c.ids, c.args, c.apis, c.cmds, c.done = c.ids[:i], c.args[:i], c.apis[:i], c.cmds[:i], c.done[:i]
-	}()
-	raftAddr, apiAddr := c.addrs(i)
-	admin := c.Client(leader).Admin(c.network, c.admin)
+	defer c.DropLast()
+	if err := c.Start(i); err != nil {
+		return 0, err
+	}
+	raftAddr, apiAddr := c.Procs[i].RaftAddr, c.Procs[i].APIAddr
+	admin := c.Client(leader).Admin(c.Network(), c.Admin)
 	st, err := c.Client(leader).Status(ctx, true)
 	if err != nil {
 		return 0, err
