@@ -17,11 +17,12 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/backup"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 )
 
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var t0 = statetest.T0
 
 type ledger struct {
 	g       *chain.Genesis
@@ -35,15 +36,7 @@ type ledger struct {
 // registrations (the core transaction type; accepted).
 func newLedger(t testing.TB, blocks int) *ledger {
 	t.Helper()
-	admin, _ := tx.GenerateKey()
-	nk, _ := tx.GenerateKey()
-	g := &chain.Genesis{Network: "testnet", Time: tx.FormatTime(t0),
-		Admins: []string{tx.KeyID(admin.Public().(ed25519.PublicKey))},
-		Nodes:  []chain.GenesisNode{{ID: "n0", RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2", Key: tx.KeyID(nk.Public().(ed25519.PublicKey))}},
-		Params: chain.DefaultParams()}
-	if err := g.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	g, admin, nk := statetest.Genesis(t, t0, nil)
 	l := &ledger{g: g, admin: admin, nodeKey: nk, path: filepath.Join(t.TempDir(), "state.db")}
 	l.store = l.open(t, l.path)
 	for b := 0; b < blocks; b++ {
@@ -72,12 +65,8 @@ func newLedger(t testing.TB, blocks int) *ledger {
 }
 
 func (l *ledger) open(t testing.TB, path string) *state.Store {
-	s, err := state.Open(state.Config{Path: path, Genesis: l.g})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	t.Helper()
+	return statetest.Open(t, path, l.g, nil)
 }
 
 func (l *ledger) trust() verify.Trust { return verify.TrustFromGenesis(l.g) }

@@ -1,34 +1,23 @@
 package consensus
 
 import (
-	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/raft"
 
-	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
-	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 )
 
 // newTestFSM is the FSM over a real state file.
 func newTestFSM(t *testing.T) (*fsm, *state.Store) {
 	t.Helper()
-	admin, _ := tx.GenerateKey()
-	node, _ := tx.GenerateKey()
-	g := &chain.Genesis{Network: "testnet", Time: tx.FormatTime(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
-		Admins: []string{tx.KeyID(admin.Public().(ed25519.PublicKey))}, Params: chain.DefaultParams(),
-		Nodes: []chain.GenesisNode{{ID: "n0", RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2", Key: tx.KeyID(node.Public().(ed25519.PublicKey))}}}
-	st, err := state.Open(state.Config{Path: filepath.Join(t.TempDir(), "state.db"), Genesis: g})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	g, _, _ := statetest.Genesis(t, statetest.T0, nil)
+	st := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), g, nil)
 	return newFSM(st, slog.New(slog.DiscardHandler), nil, nil), st
 }
 

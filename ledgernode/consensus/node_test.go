@@ -18,6 +18,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/netgen"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -81,11 +82,7 @@ func (tn *testNet) config(id string) Config {
 	t.Helper()
 	s := tn.spec(id)
 	dataDir := filepath.Join(tn.dir, "data", id)
-	st, err := state.Open(state.Config{Path: filepath.Join(dataDir, "state.db"), Genesis: tn.bundle.Genesis})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := statetest.Open(t, filepath.Join(dataDir, "state.db"), tn.bundle.Genesis, nil)
 	tlsr, err := pki.NewReloader(tn.layout.Nodes[id].TLS)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package state
+package state_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -16,18 +17,18 @@ import (
 // index recorded is the group's last.
 func TestApplyBlocksInOneCommitEqualsOneByOne(t *testing.T) {
 	f := newFixture(t)
-	k := f.enrol("participant/writer")
-	base := f.applied
+	k := f.Enrol("participant/writer")
+	base := f.Applied
 	// Five blocks: notes rewritten across blocks (history), a duplicate in
 	// a later block of the same group, a conflicting compare-and-set.
-	var props []*Proposal
+	var props []*state.Proposal
 	var first *tx.Signed
-	at := f.now
+	at := f.Now
 	for b := 0; b < 5; b++ {
 		at = at.Add(time.Second)
-		p := &Proposal{Time: tx.FormatTime(at), Proposer: "n0"}
+		p := &state.Proposal{Time: tx.FormatTime(at), Proposer: "n0"}
 		for i := 0; i < 4; i++ {
-			st := f.sign(k, "note.put", note(fmt.Sprintf("k%d", i%2), b*10+i))
+			st := f.Sign(k, "note.put", note(fmt.Sprintf("k%d", i%2), b*10+i))
 			if first == nil {
 				first = st
 			}
@@ -36,20 +37,20 @@ func TestApplyBlocksInOneCommitEqualsOneByOne(t *testing.T) {
 		if b == 3 {
 			p.Txs = append(p.Txs, json.RawMessage(first.Canonical))
 			zero := uint64(0)
-			p.Txs = append(p.Txs, json.RawMessage(f.sign(k, "note.put", NotePut{Key: "k0", Value: json.RawMessage(`1`), ExpectVersion: &zero}).Canonical))
+			p.Txs = append(p.Txs, json.RawMessage(f.Sign(k, "note.put", state.NotePut{Key: "k0", Value: json.RawMessage(`1`), ExpectVersion: &zero}).Canonical))
 		}
 		props = append(props, p)
 	}
 	// A second store with the same history so far.
-	other := f.open(filepath.Join(t.TempDir(), "other.db"))
-	if err := replayInto(f.store, other, base); err != nil {
+	other := f.Open(filepath.Join(t.TempDir(), "other.db"))
+	if err := replayInto(f.Store, other, base); err != nil {
 		t.Fatal(err)
 	}
-	var entries []BlockEntry
+	var entries []state.BlockEntry
 	for i, p := range props {
-		entries = append(entries, BlockEntry{Proposal: p, Index: base + 1 + uint64(i), Term: 1})
+		entries = append(entries, state.BlockEntry{Proposal: p, Index: base + 1 + uint64(i), Term: 1})
 	}
-	grouped, err := f.store.ApplyBlocks(entries)
+	grouped, err := f.Store.ApplyBlocks(entries)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,37 +65,37 @@ func TestApplyBlocksInOneCommitEqualsOneByOne(t *testing.T) {
 			t.Fatalf("block %d: grouped result %s, one by one %s", i, gj, sj)
 		}
 	}
-	if grouped[3].Receipts[4].Reasons[0].Code != CodeDuplicate || grouped[3].Receipts[5].Reasons[0].Code != CodeConflict {
+	if grouped[3].Receipts[4].Reasons[0].Code != state.CodeDuplicate || grouped[3].Receipts[5].Reasons[0].Code != state.CodeConflict {
 		t.Fatalf("setup: the duplicate and the conflict were not rejected as such: %+v", grouped[3].Receipts[4:])
 	}
-	dg, _ := f.store.Digest()
+	dg, _ := f.Store.Digest()
 	ds, _ := other.Digest()
-	if dg != ds || f.store.Meta().StateHash != other.Meta().StateHash || f.store.Meta().BlockHash != other.Meta().BlockHash {
+	if dg != ds || f.Store.Meta().StateHash != other.Meta().StateHash || f.Store.Meta().BlockHash != other.Meta().BlockHash {
 		t.Fatalf("grouped and one-by-one stores differ: digest %s vs %s", dg, ds)
 	}
-	if a := f.store.Applied(); a.Index != base+5 {
+	if a := f.Store.Applied(); a.Index != base+5 {
 		t.Fatalf("applied index %d, want the group's last %d", a.Index, base+5)
 	}
-	again, err := f.store.ApplyBlocks(entries[2:])
+	again, err := f.Store.ApplyBlocks(entries[2:])
 	if err != nil || !again[0].Skipped || !again[2].Skipped {
 		t.Fatalf("replayed entries not skipped: %+v, %v", again, err)
 	}
-	if d, _ := f.store.Digest(); d != dg {
+	if d, _ := f.Store.Digest(); d != dg {
 		t.Fatal("a replay of applied entries changed the state")
 	}
 }
 
 // replayInto applies to dst the blocks src holds up to its applied index,
 // from src's stored proposals (the fixture applied one block per index).
-func replayInto(src, dst *Store, upTo uint64) error {
+func replayInto(src, dst *state.Store, upTo uint64) error {
 	for h := uint64(1); h <= src.Meta().Height; h++ {
-		var p *Proposal
-		err := src.View(func(v *View) error {
+		var p *state.Proposal
+		err := src.View(func(v *state.View) error {
 			b, err := v.Block(h)
 			if err != nil {
 				return err
 			}
-			p = &Proposal{Time: b.Header.Time, Proposer: b.Header.Proposer}
+			p = &state.Proposal{Time: b.Header.Time, Proposer: b.Header.Proposer}
 			p.Txs = append(p.Txs, b.Txs...)
 			return nil
 		})

@@ -1,4 +1,4 @@
-package state
+package state_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -15,22 +17,17 @@ import (
 func BenchmarkApplyBlock(b *testing.B) {
 	for _, cached := range []bool{false, true} {
 		b.Run(fmt.Sprintf("verified-before=%v", cached), func(b *testing.B) {
-			g, admin, _ := newGenesis(b)
-			st, err := Open(Config{Path: b.TempDir() + "/s.db", Genesis: g})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			f := &fixture{t: &testing.T{}, g: g, admin: admin, store: st, now: t0}
-			k := f.enrol("participant/bench")
+			f := statetest.New(b, statetest.Options{})
+			st := f.Store
+			k := f.Enrol("participant/bench")
 			val, _ := json.Marshal(strings.Repeat("x", 1400))
 			const per = 100
-			blocks := make([]*Proposal, b.N)
+			blocks := make([]*state.Proposal, b.N)
 			for i := range blocks {
-				f.now = f.now.Add(time.Millisecond)
-				p := &Proposal{Time: tx.FormatTime(f.now), Proposer: "n0"}
+				f.Now = f.Now.Add(time.Millisecond)
+				p := &state.Proposal{Time: tx.FormatTime(f.Now), Proposer: "n0"}
 				for j := 0; j < per; j++ {
-					s := f.sign(k, "note.put", NotePut{Key: fmt.Sprintf("k%d", j), Value: val})
+					s := f.Sign(k, "note.put", state.NotePut{Key: fmt.Sprintf("k%d", j), Value: val})
 					if cached {
 						_ = st.Verifier().Verify(s)
 					}

@@ -1,8 +1,10 @@
-package state
+package state_test
 
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/tradeledger/tradeledger/ledgernode/state"
 )
 
 // FuzzCheckPayloads feeds arbitrary payloads to the stateless check of
@@ -14,7 +16,7 @@ func FuzzCheckPayloads(f *testing.F) {
 	f.Add("key.register", []byte(`{"owner":"participant/a","publicKey":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`))
 	f.Add("key.revoke", []byte(`{"keyId":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","effective":"2026-01-01T00:00:00Z","reason":"x"}`))
 	f.Add("note.put", []byte(`{"key":"","value":null}`))
-	reg := NewRegistry()
+	reg := state.NewRegistry()
 	f.Fuzz(func(t *testing.T, typ string, payload []byte) {
 		h, ok := reg.Lookup(typ)
 		if !ok {

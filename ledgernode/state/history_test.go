@@ -1,4 +1,4 @@
-package state
+package state_test
 
 import (
 	"encoding/base64"
@@ -16,6 +16,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
@@ -37,11 +39,11 @@ func (kvOps) Validate() error { return nil }
 // kvRegistry has a handler that writes whatever it is told, so that the
 // history is tested with keys no domain handler would write: NUL bytes,
 // 0xFF, keys that extend other keys.
-func kvRegistry() *Registry {
-	reg := NewRegistry()
-	reg.MustRegister(Handler{Type: "test.kv", Summary: "test", Check: CheckAs[kvOps](),
-		Apply: func(c *Context) (any, error) {
-			p, _ := DecodeAndCheck[kvOps](c.Tx.Payload)
+func kvRegistry() *state.Registry {
+	reg := state.NewRegistry()
+	reg.MustRegister(state.Handler{Type: "test.kv", Summary: "test", Check: state.CheckAs[kvOps](),
+		Apply: func(c *state.Context) (any, error) {
+			p, _ := state.DecodeAndCheck[kvOps](c.Tx.Payload)
 			for _, op := range p.Ops {
 				k, _ := base64.StdEncoding.DecodeString(op.Key)
 				if op.Delete {
@@ -59,7 +61,7 @@ type dump map[string]map[string]string // bucket -> key -> value
 
 // dumpOf reads every bucket of buckets through the view's Scan, and checks
 // that Get agrees with Scan for every key in keys.
-func dumpOf(t *testing.T, v *View, buckets []string, keys []string) dump {
+func dumpOf(t *testing.T, v *state.View, buckets []string, keys []string) dump {
 	t.Helper()
 	d := dump{}
 	for _, b := range buckets {
@@ -87,13 +89,9 @@ func dumpOf(t *testing.T, v *View, buckets []string, keys []string) dump {
 
 func TestAsOfReadsTheStateOfEachPastHeight(t *testing.T) {
 	f := newFixture(t)
-	s, err := Open(Config{Path: filepath.Join(t.TempDir(), "hist.db"), Genesis: f.g, Registry: kvRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	f.store = s
-	k := f.enrol("participant/writer")
+	s := statetest.Open(t, filepath.Join(t.TempDir(), "hist.db"), f.Genesis, kvRegistry())
+	f.Store = s
+	k := f.Enrol("participant/writer")
 
 	// Keys chosen to break a naive "key + height" encoding: prefixes of one
 	// another, NUL and 0xFF bytes, bytes that look like a height.
@@ -117,23 +115,23 @@ func TestAsOfReadsTheStateOfEachPastHeight(t *testing.T) {
 		}
 		// Two transactions in some blocks: the later write of a key in a
 		// block is the one the height holds.
-		sts := []*tx.Signed{f.sign(k, "test.kv", kvOps{Ops: ops})}
+		sts := []*tx.Signed{f.Sign(k, "test.kv", kvOps{Ops: ops})}
 		if blk%3 == 0 {
-			f.now = f.now.Add(time.Millisecond)
-			sts = append(sts, f.sign(k, "test.kv", kvOps{Ops: []kvOp{{Bucket: "one", Key: base64.StdEncoding.EncodeToString([]byte("a")), Value: fmt.Sprintf("second-%d", blk)}}}))
+			f.Now = f.Now.Add(time.Millisecond)
+			sts = append(sts, f.Sign(k, "test.kv", kvOps{Ops: []kvOp{{Bucket: "one", Key: base64.StdEncoding.EncodeToString([]byte("a")), Value: fmt.Sprintf("second-%d", blk)}}}))
 		}
 		var raws [][]byte
 		for _, st := range sts {
 			raws = append(raws, st.Canonical)
 		}
-		res := f.block(raws...)
+		res := f.Block(raws...)
 		for _, rc := range res.Receipts {
 			if rc.Status != chain.Accepted {
 				t.Fatalf("block %d: %+v", blk, rc.Reasons)
 			}
 			txIDs, txHeights = append(txIDs, rc.TxID), append(txHeights, rc.Height)
 		}
-		if err := s.View(func(v *View) error {
+		if err := s.View(func(v *state.View) error {
 			heights = append(heights, v.Meta().Height)
 			dumps[v.Meta().Height] = dumpOf(t, v, buckets, keys)
 			return nil
@@ -142,7 +140,7 @@ func TestAsOfReadsTheStateOfEachPastHeight(t *testing.T) {
 		}
 	}
 
-	err = s.View(func(cur *View) error {
+	err := s.View(func(cur *state.View) error {
 		for _, h := range heights {
 			v, err := cur.AsOf(h)
 			if err != nil {
@@ -176,7 +174,7 @@ func TestAsOfReadsTheStateOfEachPastHeight(t *testing.T) {
 			for i, id := range txIDs {
 				rec, err := v.TxByID(id)
 				if txHeights[i] > h {
-					if !errors.Is(err, ErrNotFound) {
+					if !errors.Is(err, state.ErrNotFound) {
 						t.Fatalf("height %d: tx of height %d visible (err %v)", h, txHeights[i], err)
 					}
 					continue
@@ -194,11 +192,11 @@ func TestAsOfReadsTheStateOfEachPastHeight(t *testing.T) {
 					t.Fatalf("height %d: proof of leaf %d against the head of that height: %v", h, p.LeafIndex, err)
 				}
 			}
-			if _, err := v.Block(h + 1); !errors.Is(err, ErrNotFound) {
+			if _, err := v.Block(h + 1); !errors.Is(err, state.ErrNotFound) {
 				t.Fatalf("height %d: block %d visible (err %v)", h, h+1, err)
 			}
 		}
-		if _, err := cur.AsOf(cur.Meta().Height + 1); !errors.Is(err, ErrFutureHeight) {
+		if _, err := cur.AsOf(cur.Meta().Height + 1); !errors.Is(err, state.ErrFutureHeight) {
 			t.Fatalf("AsOf beyond the head: %v, want ErrFutureHeight", err)
 		}
 		return nil
@@ -222,12 +220,12 @@ func equalDumps(a, b dump) bool {
 
 func TestHeightAtIsWhatTheLedgerKnewAtATime(t *testing.T) {
 	f := newFixture(t)
-	k := f.enrol("participant/writer") // height 1
+	k := f.Enrol("participant/writer") // height 1
 	var times []string
 	for i := 0; i < 9; i++ { // heights 2..10
-		f.one(f.sign(k, "note.put", note(fmt.Sprintf("n%d", i), i)))
+		f.One(f.Sign(k, "note.put", note(fmt.Sprintf("n%d", i), i)))
 	}
-	err := f.store.View(func(v *View) error {
+	err := f.Store.View(func(v *state.View) error {
 		for h := uint64(1); h <= v.Meta().Height; h++ {
 			br, _ := v.BlockRecord(h)
 			times = append(times, br.Header.Time)
@@ -237,7 +235,7 @@ func TestHeightAtIsWhatTheLedgerKnewAtATime(t *testing.T) {
 			at   string
 			want uint64
 		}{
-			{"before the first block: only the genesis", f.g.Time, 0},
+			{"before the first block: only the genesis", f.Genesis.Time, 0},
 			{"exactly a block's time: that block is known", times[4], 5},
 			{"just before a block's time: the block before it", tx.FormatTime(mustTime(times[4]).Add(-time.Microsecond)), 4},
 			{"after the last block: the head", tx.FormatTime(mustTime(times[len(times)-1]).Add(time.Hour)), v.Meta().Height},
@@ -252,10 +250,10 @@ func TestHeightAtIsWhatTheLedgerKnewAtATime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok, _ := GetNote(n, "n2"); !ok {
+		if _, ok, _ := state.GetNote(n, "n2"); !ok {
 			t.Error("height 4: note n2 (written at height 4) missing")
 		}
-		if _, ok, _ := GetNote(n, "n3"); ok {
+		if _, ok, _ := state.GetNote(n, "n3"); ok {
 			t.Error("height 4: note n3 (written at height 5) visible")
 		}
 		return nil
@@ -279,11 +277,11 @@ func mustTime(s string) time.Time {
 func TestAStoreWithoutHistoryStartsItAtItsHeight(t *testing.T) {
 	f := newFixture(t)
 	path := filepath.Join(t.TempDir(), "old.db")
-	f.store = f.open(path)
-	k := f.enrol("participant/writer")
-	f.one(f.sign(k, "note.put", note("a", 1)))
-	f.one(f.sign(k, "note.put", note("a", 2))) // height 3
-	f.store.Close()
+	f.Store = f.Open(path)
+	k := f.Enrol("participant/writer")
+	f.One(f.Sign(k, "note.put", note("a", 1)))
+	f.One(f.Sign(k, "note.put", note("a", 2))) // height 3
+	f.Store.Close()
 
 	// Make it look like a file of the previous version: no history at all.
 	db, err := bolt.Open(path, 0o600, nil)
@@ -293,7 +291,7 @@ func TestAStoreWithoutHistoryStartsItAtItsHeight(t *testing.T) {
 	err = db.Update(func(btx *bolt.Tx) error {
 		var hist [][]byte
 		_ = btx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-			if len(name) > len(historyPrefix) && string(name[:len(historyPrefix)]) == historyPrefix {
+			if len(name) > len(state.HistoryPrefix) && string(name[:len(state.HistoryPrefix)]) == state.HistoryPrefix {
 				hist = append(hist, slices.Clone(name))
 			}
 			return nil
@@ -306,16 +304,16 @@ func TestAStoreWithoutHistoryStartsItAtItsHeight(t *testing.T) {
 				return err
 			}
 		}
-		return btx.Bucket([]byte(bucketLocal)).Delete([]byte(historyFromKey))
+		return btx.Bucket([]byte(state.BucketLocal)).Delete([]byte(state.HistoryFromKey))
 	})
 	db.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	f.store = f.open(path)
-	f.one(f.sign(k, "note.put", note("a", 3))) // height 4
-	err = f.store.View(func(v *View) error {
+	f.Store = f.Open(path)
+	f.One(f.Sign(k, "note.put", note("a", 3))) // height 4
+	err = f.Store.View(func(v *state.View) error {
 		if v.HistoryFrom() != 3 {
 			t.Fatalf("history from %d, want 3", v.HistoryFrom())
 		}
@@ -324,12 +322,12 @@ func TestAStoreWithoutHistoryStartsItAtItsHeight(t *testing.T) {
 			if err != nil {
 				t.Fatalf("AsOf(%d): %v", h, err)
 			}
-			n, ok, _ := GetNote(p, "a")
+			n, ok, _ := state.GetNote(p, "a")
 			if !ok || string(n.Value) != want {
 				t.Fatalf("height %d: note a = %+v, want value %s", h, n, want)
 			}
 		}
-		if _, err := v.AsOf(2); !errors.Is(err, ErrHistoryUnavailable) {
+		if _, err := v.AsOf(2); !errors.Is(err, state.ErrHistoryUnavailable) {
 			t.Fatalf("AsOf(2) before the history: %v, want ErrHistoryUnavailable", err)
 		}
 		return nil
@@ -343,7 +341,7 @@ func TestHistoryKeyEncodingRoundTripsAndKeepsOrder(t *testing.T) {
 	keys := []string{"", "a", "a\x00", "a\x00\x00", "a\x00\x01", "a\x01", "a\xff", "ab", "\x00", "\x00\xff", "\xff"}
 	for _, k := range keys {
 		for _, h := range []uint64{0, 1, 255, 1 << 40} {
-			got, gh, ok := splitVersionKey(histKey(k, h))
+			got, gh, ok := state.SplitVersionKey(state.HistKey(k, h))
 			if !ok || got != k || gh != h {
 				t.Fatalf("round trip of %q@%d: %q@%d ok=%v", k, h, got, gh, ok)
 			}
@@ -353,11 +351,11 @@ func TestHistoryKeyEncodingRoundTripsAndKeepsOrder(t *testing.T) {
 	slices.Sort(sorted)
 	enc := make([]string, len(sorted))
 	for i, k := range sorted {
-		enc[i] = string(histKey(k, 1<<40)) // a late version of each key ...
+		enc[i] = string(state.HistKey(k, 1<<40)) // a late version of each key ...
 	}
 	for i := 1; i < len(enc); i++ {
 		// ... still sorts before an early version of the next key.
-		if !(enc[i-1] < string(histKey(sorted[i], 0))) {
+		if !(enc[i-1] < string(state.HistKey(sorted[i], 0))) {
 			t.Fatalf("%q@late sorts after %q@0", sorted[i-1], sorted[i])
 		}
 	}
@@ -368,9 +366,9 @@ func FuzzSplitVersionKey(f *testing.F) {
 	f.Add([]byte("\x00\xff\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		k, h, ok := splitVersionKey(b)
-		if ok && string(histKey(k, h)) != string(b) {
-			t.Fatalf("%x decodes to %q@%d, which encodes to %x", b, k, h, histKey(k, h))
+		k, h, ok := state.SplitVersionKey(b)
+		if ok && string(state.HistKey(k, h)) != string(b) {
+			t.Fatalf("%x decodes to %q@%d, which encodes to %x", b, k, h, state.HistKey(k, h))
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package state
+package state_test
 
 import (
 	"encoding/json"
@@ -6,38 +6,35 @@ import (
 	"testing"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 )
 
 func TestRecordedEntriesAreKeptWhenTheTransactionIsRejected(t *testing.T) {
 	f := newFixture(t)
-	reg := NewRegistry()
-	reg.MustRegister(Handler{Type: "test.audit", Summary: "test", Check: CheckAs[NotePut](),
-		Apply: func(c *Context) (any, error) {
-			p, _ := DecodeAndCheck[NotePut](c.Tx.Payload)
+	reg := state.NewRegistry()
+	reg.MustRegister(state.Handler{Type: "test.audit", Summary: "test", Check: state.CheckAs[state.NotePut](),
+		Apply: func(c *state.Context) (any, error) {
+			p, _ := state.DecodeAndCheck[state.NotePut](c.Tx.Payload)
 			c.Put("domain", p.Key, p.Value)
 			c.Record("audit", p.Key, p.Value)
 			if string(p.Value) == `"reject"` {
-				return nil, Reject(CodeInvalid, "payload.value", "rejected on request")
+				return nil, state.Reject(state.CodeInvalid, "payload.value", "rejected on request")
 			}
 			return nil, nil
 		}})
-	s, err := Open(Config{Path: filepath.Join(t.TempDir(), "rec.db"), Genesis: f.g, Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	f.store = s
-	k := f.enrol("participant/acme")
+	f.Store = statetest.Open(t, filepath.Join(t.TempDir(), "rec.db"), f.Genesis, reg)
+	k := f.Enrol("participant/acme")
 	for _, c := range []struct {
 		key, value string
 		status     chain.Status
 	}{{"a", `"reject"`, chain.Rejected}, {"b", `"accept"`, chain.Accepted}} {
-		rc := f.one(f.sign(k, "test.audit", NotePut{Key: c.key, Value: json.RawMessage(c.value)}))
+		rc := f.One(f.Sign(k, "test.audit", state.NotePut{Key: c.key, Value: json.RawMessage(c.value)}))
 		if rc.Status != c.status {
 			t.Fatalf("%s: status %s", c.key, rc.Status)
 		}
 	}
-	err = f.store.View(func(v *View) error {
+	err := f.Store.View(func(v *state.View) error {
 		if v.Get("domain", "a") != nil {
 			t.Fatal("domain write of a rejected transaction kept")
 		}

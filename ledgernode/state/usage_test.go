@@ -1,4 +1,4 @@
-package state
+package state_test
 
 import (
 	"bytes"
@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
+	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
 // fillOf is a bucket's share of its allocated pages in use.
-func fillOf(t *testing.T, u Usage, bucket string) float64 {
+func fillOf(t *testing.T, u state.Usage, bucket string) float64 {
 	t.Helper()
 	for _, b := range u.Buckets {
 		if b.Name == bucket {
@@ -35,23 +37,18 @@ func fillOf(t *testing.T, u Usage, bucket string) float64 {
 // page half empty when keys arrive in ascending order; a bucket not named
 // keeps it.
 func TestBucketsWrittenInKeyOrderArePacked(t *testing.T) {
-	g, admin, node := newGenesis(t)
-	reg := NewRegistry()
-	reg.SetBucketFill(BucketNotes, 1.0)
-	s, err := Open(Config{Path: filepath.Join(t.TempDir(), "state.db"), Genesis: g, Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	f := &fixture{t: t, g: g, admin: admin, node: node, now: t0, store: s}
-	k := f.enrol("participant/acme")
+	reg := state.NewRegistry()
+	reg.SetBucketFill(state.BucketNotes, 1.0)
+	f := statetest.New(t, statetest.Options{Registry: reg})
+	s := f.Store
+	k := f.Enrol("participant/acme")
 	const blocks, perBlock = 20, 100
 	for b := 0; b < blocks; b++ {
 		var raws [][]byte
 		for i := 0; i < perBlock; i++ {
-			raws = append(raws, f.sign(k, "note.put", note(fmt.Sprintf("n%06d", b*perBlock+i), fmt.Sprintf("%0400d", i))).Canonical)
+			raws = append(raws, f.Sign(k, "note.put", note(fmt.Sprintf("n%06d", b*perBlock+i), fmt.Sprintf("%0400d", i))).Canonical)
 		}
-		for i, rc := range f.block(raws...).Receipts {
+		for i, rc := range f.Block(raws...).Receipts {
 			if rc.Status != chain.Accepted {
 				t.Fatalf("block %d tx %d: %+v", b, i, rc.Reasons)
 			}
@@ -61,15 +58,15 @@ func TestBucketsWrittenInKeyOrderArePacked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range []string{bucketTxs, bucketReceipts, BucketNotes, historyPrefix + BucketNotes} {
+	for _, b := range []string{state.BucketTxs, state.BucketReceipts, state.BucketNotes, state.HistoryPrefix + state.BucketNotes} {
 		if fill := fillOf(t, u, b); fill < 0.8 {
 			t.Errorf("bucket %s: %.2f of its pages in use, want >= 0.8 (written in key order; bbolt's default leaves about half)", b, fill)
 		}
 	}
 	// The nonces bucket (signer + random nonce) is written in random order
 	// and keeps bbolt's default: the setting is per bucket.
-	if fill := fillOf(t, u, BucketNonces); fill > 0.8 {
-		t.Errorf("bucket %s: %.2f of its pages in use; random-order buckets keep bbolt's default fill", BucketNonces, fill)
+	if fill := fillOf(t, u, state.BucketNonces); fill > 0.8 {
+		t.Errorf("bucket %s: %.2f of its pages in use; random-order buckets keep bbolt's default fill", state.BucketNonces, fill)
 	}
 }
 
@@ -81,8 +78,8 @@ func TestBucketsWrittenInKeyOrderArePacked(t *testing.T) {
 func TestPageSizeIsLayoutOnly(t *testing.T) {
 	g, admin, node := newGenesis(t)
 	dir := t.TempDir()
-	open := func(name string, pageSize int) *Store {
-		s, err := Open(Config{Path: filepath.Join(dir, name), Genesis: g, PageSize: pageSize})
+	open := func(name string, pageSize int) *state.Store {
+		s, err := state.Open(state.Config{Path: filepath.Join(dir, name), Genesis: g, PageSize: pageSize})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,20 +87,20 @@ func TestPageSizeIsLayoutOnly(t *testing.T) {
 		return s
 	}
 	small, large := open("small.db", 0), open("large.db", 8192)
-	f := &fixture{t: t, g: g, admin: admin, node: node, now: t0, store: small}
+	f := &fixture{T: t, Genesis: g, Admin: admin, Node: node, Now: t0, Store: small}
 	both := func(raws ...[]byte) {
 		t.Helper()
-		f.now = f.now.Add(time.Second)
-		p := &Proposal{Time: tx.FormatTime(f.now), Proposer: "n0"}
+		f.Now = f.Now.Add(time.Second)
+		p := &state.Proposal{Time: tx.FormatTime(f.Now), Proposer: "n0"}
 		for _, r := range raws {
 			p.Txs = append(p.Txs, json.RawMessage(r))
 		}
-		f.applied++
-		a, err := small.ApplyBlock(p, f.applied, 1)
+		f.Applied++
+		a, err := small.ApplyBlock(p, f.Applied, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := large.ApplyBlock(p, f.applied, 1)
+		b, err := large.ApplyBlock(p, f.Applied, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,11 +109,11 @@ func TestPageSizeIsLayoutOnly(t *testing.T) {
 		}
 	}
 	k, _ := tx.GenerateKey()
-	both(f.sign(admin, "key.register", KeyRegister{Owner: "participant/acme", PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}).Canonical)
+	both(f.Sign(admin, "key.register", state.KeyRegister{Owner: "participant/acme", PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}).Canonical)
 	for b := 0; b < 10; b++ {
 		var raws [][]byte
 		for i := 0; i < 50; i++ {
-			raws = append(raws, f.sign(k, "note.put", note(fmt.Sprintf("n%04d", (b*37+i*11)%500), fmt.Sprintf("%0900d", b*i))).Canonical)
+			raws = append(raws, f.Sign(k, "note.put", note(fmt.Sprintf("n%04d", (b*37+i*11)%500), fmt.Sprintf("%0900d", b*i))).Canonical)
 		}
 		both(raws...)
 	}
@@ -132,15 +129,15 @@ func TestPageSizeIsLayoutOnly(t *testing.T) {
 		}
 	}
 	sameLedger("same blocks")
-	pageSize := func(s *Store) int {
+	pageSize := func(s *state.Store) int {
 		u, err := s.Usage()
 		if err != nil {
 			t.Fatal(err)
 		}
 		return u.PageSize
 	}
-	if ps := pageSize(small); ps != DefaultPageSize {
-		t.Fatalf("new state file: %d-byte pages, want %d", ps, DefaultPageSize)
+	if ps := pageSize(small); ps != state.DefaultPageSize {
+		t.Fatalf("new state file: %d-byte pages, want %d", ps, state.DefaultPageSize)
 	}
 	if ps := pageSize(large); ps != 8192 {
 		t.Fatalf("state file made with 8 KiB pages: %d-byte pages", ps)
@@ -170,6 +167,6 @@ func TestPageSizeIsLayoutOnly(t *testing.T) {
 	if ps := pageSize(small); ps != 8192 {
 		t.Fatalf("restored from an 8 KiB snapshot: %d-byte pages", ps)
 	}
-	both(f.sign(k, "note.put", note("after-restore", 1)).Canonical)
+	both(f.Sign(k, "note.put", note("after-restore", 1)).Canonical)
 	sameLedger("after a restore and one more block")
 }

@@ -18,19 +18,19 @@ import (
 func TestOwnerBackdatesItsOwnRevocationOnlyWithinTheWindow(t *testing.T) {
 	w := newWorld(t)
 	w.issue("BACK-1")
-	accepted := w.now
+	accepted := w.Now
 	w.advance(10 * 24 * time.Hour)
 	k1, k2 := newKey(), newKey()
-	w.must(w.sat, "participant.enrol", ParticipantEnrol{ID: "self-mx", Name: "Self", Country: "MX", Roles: []string{RoleExporter},
+	w.Must(w.sat, "participant.enrol", ParticipantEnrol{ID: "self-mx", Name: "Self", Country: "MX", Roles: []string{RoleExporter},
 		PublicKeys: []string{keyID(k1), keyID(k2)}})
 	window := chain.DefaultSelfRevokeBackdate
 	// The owner, one key revoking the other: 73 hours back is too far ...
-	w.reject(k2, "key.revoke", state.KeyRevoke{KeyID: keyID(k1), Effective: ts(w.now.Add(-window - time.Hour)), Reason: "lost"}, state.CodeBackdated, "payload.effective")
+	w.reject(k2, "key.revoke", state.KeyRevoke{KeyID: keyID(k1), Effective: ts(w.Now.Add(-window - time.Hour)), Reason: "lost"}, state.CodeBackdated, "payload.effective")
 	// ... 71 hours back is allowed.
-	w.must(k2, "key.revoke", state.KeyRevoke{KeyID: keyID(k1), Effective: ts(w.now.Add(-window + time.Hour)), Reason: "lost"})
+	w.Must(k2, "key.revoke", state.KeyRevoke{KeyID: keyID(k1), Effective: ts(w.Now.Add(-window + time.Hour)), Reason: "lost"})
 	// acme's own second key cannot take its certificates back 10 days.
 	acme2 := newKey()
-	w.must(w.acme, "key.rotate", KeyRotate{NewKey: keyID(acme2), Retire: keyID(w.acme), RetireAt: ts(w.now.AddDate(1, 0, 0))})
+	w.Must(w.acme, "key.rotate", KeyRotate{NewKey: keyID(acme2), Retire: keyID(w.acme), RetireAt: ts(w.Now.AddDate(1, 0, 0))})
 	w.reject(acme2, "key.revoke", state.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(accepted.Add(-time.Hour)), Reason: "disown"}, state.CodeBackdated, "payload.effective")
 	w.view(func(v *state.View) {
 		if vd, err := VerifyCertificate(v, CertificateQuery{ID: "BACK-1"}); err != nil || vd.Verdict != VerdictValid {
@@ -40,7 +40,7 @@ func TestOwnerBackdatesItsOwnRevocationOnlyWithinTheWindow(t *testing.T) {
 	// Another agency may not revoke acme's key; the agency that enrolled
 	// acme may, as far back as it finds the compromise went.
 	w.reject(w.cbp, "key.revoke", state.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(accepted.Add(-time.Hour)), Reason: "rival"}, state.CodeUnauthorized, "signer")
-	w.must(w.sat, "key.revoke", state.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(accepted.Add(-time.Hour)), Reason: "plant audit: key shared since before"})
+	w.Must(w.sat, "key.revoke", state.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(accepted.Add(-time.Hour)), Reason: "plant audit: key shared since before"})
 	w.view(func(v *state.View) {
 		vd, err := VerifyCertificate(v, CertificateQuery{ID: "BACK-1"})
 		if err != nil || vd.Verdict != VerdictInvalid {

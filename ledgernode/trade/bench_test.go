@@ -237,13 +237,13 @@ func BenchmarkVerifyLicenseChain(b *testing.B) {
 		id := fmt.Sprintf("p%d-us", i)
 		k := w.participant(w.cbp, id, "US", RoleLicensee)
 		lic := fmt.Sprintf("CH-%d", i)
-		w.must(prevKey, "license.grant", w.grant(lic, prev, id, parent, []string{"US"}, []string{"6109"}, max(5-i, 0)))
+		w.Must(prevKey, "license.grant", w.grant(lic, prev, id, parent, []string{"US"}, []string{"6109"}, max(5-i, 0)))
 		prev, prevKey, parent = id, k, lic
 	}
 	q := LicenseQuery{Importer: "participant/p5-us", HSCode: "610910", Right: "TM-ACME", Country: "US"}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		err := w.store.View(func(v *state.View) error {
+		err := w.Store.View(func(v *state.View) error {
 			vd, err := VerifyLicense(v, q)
 			if err == nil && vd.Answer != AnswerYes {
 				err = fmt.Errorf("answer %s", vd.Answer)
@@ -268,19 +268,19 @@ func BenchmarkVerifyCertificateAsOfHeight(b *testing.B) {
 	for blk := 0; blk < blocks; blk++ {
 		var sts []*tx.Signed
 		for i := 0; i < perBlock; i++ {
-			sts = append(sts, w.sign(w.acme, "certificate.issue", w.usmca(fmt.Sprintf("ASOF-%02d-%03d", blk, i))))
+			sts = append(sts, w.Sign(w.acme, "certificate.issue", w.usmca(fmt.Sprintf("ASOF-%02d-%03d", blk, i))))
 		}
-		w.blockOf(sts...)
+		w.BlockOf(sts...)
 		if blk == blocks/2 {
-			past = w.store.Meta().Height
+			past = w.Store.Meta().Height
 		}
 	}
 	for blk := 0; blk < blocks; blk++ {
 		var sts []*tx.Signed
 		for i := 0; i < perBlock; i++ {
-			sts = append(sts, w.sign(w.sat, "certificate.endorse", CertificateEndorse{ID: fmt.Sprintf("ASOF-%02d-%03d", blk, i)}))
+			sts = append(sts, w.Sign(w.sat, "certificate.endorse", CertificateEndorse{ID: fmt.Sprintf("ASOF-%02d-%03d", blk, i)}))
 		}
-		w.blockOf(sts...)
+		w.BlockOf(sts...)
 	}
 	for _, c := range []struct {
 		name   string
@@ -290,7 +290,7 @@ func BenchmarkVerifyCertificateAsOfHeight(b *testing.B) {
 			rng := rand.New(rand.NewPCG(3, 5))
 			for i := 0; i < b.N; i++ {
 				id := fmt.Sprintf("ASOF-%02d-%03d", rng.IntN(blocks/2), rng.IntN(perBlock))
-				err := w.store.View(func(v *state.View) error {
+				err := w.Store.View(func(v *state.View) error {
 					if c.height != 0 {
 						var err error
 						if v, err = v.AsOf(c.height); err != nil {

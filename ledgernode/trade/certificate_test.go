@@ -73,7 +73,7 @@ func TestCertificateShapeRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			c := w.usmca("C-1")
 			bp := *c.BlanketPeriod
 			c.BlanketPeriod = &bp
@@ -114,7 +114,7 @@ func TestCertifierNotEnrolledIsRejected(t *testing.T) {
 	w := newWorld(t)
 	// A key registered by the admin gives an identity, not an enrolment.
 	k := newKey()
-	w.must(w.admin, "key.register", state.KeyRegister{Owner: "participant/ghost-mx", PublicKey: keyID(k)})
+	w.Must(w.Admin, "key.register", state.KeyRegister{Owner: "participant/ghost-mx", PublicKey: keyID(k)})
 	c := w.usmca("C-3")
 	c.Certifier.ID = "participant/ghost-mx"
 	rc := w.reject(k, "certificate.issue", c, CodeNotEnrolled, "signer")
@@ -140,13 +140,13 @@ func TestCertificateIssueAuthorisation(t *testing.T) {
 		{"importer named by id must be enrolled", w.acme, func(c *Certificate) { c.Importer.ID = "participant/nobody-us" }, CodeNotEnrolled, "payload.importer.id"},
 		{"importer named by id must hold the importer role", w.acme, func(c *Certificate) { c.Importer.ID = "participant/holder-us" }, CodeWrongRole, "payload.importer.id"},
 		{"certification signed in the future is rejected", w.acme, func(c *Certificate) {
-			c.SignedAt = ts(w.now.Add(48 * time.Hour))
+			c.SignedAt = ts(w.Now.Add(48 * time.Hour))
 			c.BlanketPeriod = nil
 		}, state.CodeInvalid, "payload.signedAt"},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			c := w.usmca(fmt.Sprintf("C-auth-%d", i))
 			tc.edit(&c)
 			w.reject(tc.signer, "certificate.issue", c, tc.code, tc.field)

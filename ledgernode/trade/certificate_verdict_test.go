@@ -12,12 +12,12 @@ import (
 )
 
 func (w *world) verdict(q CertificateQuery) *CertificateVerdict {
-	w.t.Helper()
+	w.T.Helper()
 	var out *CertificateVerdict
 	w.view(func(v *state.View) {
 		var err error
 		if out, err = VerifyCertificate(v, q); err != nil {
-			w.t.Fatalf("verify %s: %v", q.ID, err)
+			w.T.Fatalf("verify %s: %v", q.ID, err)
 		}
 	})
 	return out
@@ -39,12 +39,12 @@ func TestCertificateVerdicts(t *testing.T) {
 	w.issue("V-AMENDED")
 	amended := w.usmca("V-AMENDED")
 	amended.Goods[0].HSCode = "847150"
-	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "V-AMENDED", Reason: "wrong subheading on line 1", Certificate: amended})
-	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "V-REVOKED", Reason: "origin verification failed"})
-	w.must(w.acme, "certificate.revoke", CertificateRevoke{ID: "V-WITHDRAWN", Reason: "goods not shipped"})
-	w.must(w.sat, "certificate.endorse", CertificateEndorse{ID: "V-1", Note: "verified at origin"})
+	w.Must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "V-AMENDED", Reason: "wrong subheading on line 1", Certificate: amended})
+	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "V-REVOKED", Reason: "origin verification failed"})
+	w.Must(w.acme, "certificate.revoke", CertificateRevoke{ID: "V-WITHDRAWN", Reason: "goods not shipped"})
+	w.Must(w.sat, "certificate.endorse", CertificateEndorse{ID: "V-1", Note: "verified at origin"})
 	from, until := ct.Window()
-	now := ts(w.now)
+	now := ts(w.Now)
 
 	cases := []struct {
 		name    string
@@ -66,7 +66,7 @@ func TestCertificateVerdicts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			vd := w.verdict(tc.q)
 			if vd.Verdict != tc.verdict {
 				t.Fatalf("verdict %s, want %s: %+v", vd.Verdict, tc.verdict, vd.Reasons)
@@ -81,7 +81,7 @@ func TestCertificateVerdicts(t *testing.T) {
 func TestEveryReasonIsReportedAndTheWorstDecides(t *testing.T) {
 	w := newWorld(t)
 	ct := w.issue("MULTI")
-	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "MULTI", Reason: "fraud", Effective: ts(t0)})
+	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "MULTI", Reason: "fraud", Effective: ts(t0)})
 	_, until := ct.Window()
 	vd := w.verdict(CertificateQuery{ID: "MULTI", At: ts(until.Add(time.Hour)), RequireEndorsement: true})
 	got := strings.Join(codes(vd.Reasons), ",")
@@ -93,8 +93,8 @@ func TestEveryReasonIsReportedAndTheWorstDecides(t *testing.T) {
 func TestVerdictEvidenceVerifiesOffline(t *testing.T) {
 	w := newWorld(t)
 	w.issue("EV-1")
-	w.must(w.sat, "certificate.endorse", CertificateEndorse{ID: "EV-1"})
-	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "EV-1", Reason: "x"})
+	w.Must(w.sat, "certificate.endorse", CertificateEndorse{ID: "EV-1"})
+	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "EV-1", Reason: "x"})
 	vd := w.verdict(CertificateQuery{ID: "EV-1"})
 	// Every record relied on is there once: the issue, the certifier's
 	// enrolment (which also registered its key), the revocation and the
@@ -114,9 +114,9 @@ func TestVerdictEvidenceVerifiesOffline(t *testing.T) {
 	}
 	// The proofs verify against a head signed by a trusted node key.
 	nodeKey := newKey()
-	w.g.Nodes[0].Key = keyID(nodeKey)
-	trust := verify.TrustFromGenesis(w.g)
-	m := w.store.Meta()
+	w.Genesis.Nodes[0].Key = keyID(nodeKey)
+	trust := verify.TrustFromGenesis(w.Genesis)
+	m := w.Store.Meta()
 	head := signedHead(t, m, nodeKey)
 	for _, e := range vd.Evidence {
 		e.Evidence.Head = *head
@@ -156,13 +156,13 @@ func TestCertificateLifecycleAuthorisation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			w.reject(tc.signer().(ed25519Key), tc.typ, tc.payload, tc.code, tc.field)
 		})
 	}
 	// A revoked certificate cannot be amended or endorsed; amending keeps both versions.
-	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "L-1", Reason: "drop line 2", Certificate: other})
-	w.must(w.acme, "certificate.revoke", CertificateRevoke{ID: "L-1", Reason: "order cancelled"})
+	w.Must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "L-1", Reason: "drop line 2", Certificate: other})
+	w.Must(w.acme, "certificate.revoke", CertificateRevoke{ID: "L-1", Reason: "order cancelled"})
 	w.reject(w.acme, "certificate.amend", CertificateAmend{Supersedes: 2, ID: "L-1", Reason: "again", Certificate: other}, CodeRevoked, "payload.id")
 	w.reject(w.sat, "certificate.endorse", CertificateEndorse{ID: "L-1"}, CodeRevoked, "payload.id")
 	w.view(func(v *state.View) {
@@ -179,7 +179,7 @@ func TestCertificateListingsUseTheIndexes(t *testing.T) {
 	w.issue("IDX-2")
 	amended := w.usmca("IDX-2")
 	amended.Goods = []GoodsItem{{Description: "Coffee", HSCode: "090111", OriginCriterion: "A", CountryOfOrigin: "MX"}}
-	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "IDX-2", Reason: "coffee, not laptops", Certificate: amended})
+	w.Must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "IDX-2", Reason: "coffee, not laptops", Certificate: amended})
 	list := func(f CertificateFilter) []string {
 		var ids []string
 		w.view(func(v *state.View) {
@@ -225,7 +225,7 @@ func TestCertificateListingsUseTheIndexes(t *testing.T) {
 func TestShipmentMustBeCoveredByTheCertificate(t *testing.T) {
 	w := newWorld(t)
 	w.issue("SH-1")
-	ship := Shipment{ID: "E-1", Importer: "participant/bigbox-us", EntryDate: ts(w.now), DestinationCountry: "US",
+	ship := Shipment{ID: "E-1", Importer: "participant/bigbox-us", EntryDate: ts(w.Now), DestinationCountry: "US",
 		Lines: []ShipmentLine{{Line: 1, Description: "Laptops", HSCode: "8471300100", OriginCountry: "MX", Certificate: "SH-1"}}}
 	if vd := w.verdict(CertificateQuery{ID: "SH-1", Shipment: &ship}); vd.Verdict != VerdictValid {
 		t.Fatalf("covered shipment: %+v", vd.Reasons)
@@ -242,7 +242,7 @@ func TestShipmentMustBeCoveredByTheCertificate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			s := ship
 			s.Lines = append([]ShipmentLine(nil), ship.Lines...)
 			tc.edit(&s)
@@ -259,9 +259,9 @@ func TestCAFTADRAndLegacyNAFTACertificates(t *testing.T) {
 	cafta := Certificate{ID: "CAFTA-1", Program: "CAFTA-DR", CertifierRole: RoleExporter,
 		Certifier: Party{ID: "participant/cafe-cr", Name: "Cafe de Altura SA"}, Importer: &Party{Name: "BigBox Stores Inc."},
 		ExportCountry: "CR", ImportCountry: "US", Goods: []GoodsItem{{Description: "Green coffee", HSCode: "090111", OriginCriterion: "A", CountryOfOrigin: "CR"}},
-		SignedAt: ts(w.now.Add(-time.Hour)), Language: "es"}
-	w.must(w.cafe, "certificate.issue", cafta)
-	w.must(w.dga, "certificate.endorse", CertificateEndorse{ID: "CAFTA-1"})
+		SignedAt: ts(w.Now.Add(-time.Hour)), Language: "es"}
+	w.Must(w.cafe, "certificate.issue", cafta)
+	w.Must(w.dga, "certificate.endorse", CertificateEndorse{ID: "CAFTA-1"})
 	if vd := w.verdict(CertificateQuery{ID: "CAFTA-1", RequireEndorsement: true}); vd.Verdict != VerdictValid {
 		t.Fatalf("CAFTA-DR: %+v", vd.Reasons)
 	}
@@ -273,7 +273,7 @@ func TestCAFTADRAndLegacyNAFTACertificates(t *testing.T) {
 		Goods:         []GoodsItem{{Description: "Maple syrup", HSCode: "170220", OriginCriterion: "A", CountryOfOrigin: "CA", ProducerIndicator: "NO1", NetCost: "NO"}},
 		BlanketPeriod: &Period{ValidFrom: "2019-01-01T00:00:00Z", ValidUntil: "2019-12-31T00:00:00Z"},
 		SignedAt:      "2018-12-15T00:00:00Z", Language: "en"}
-	w.must(w.maple, "certificate.issue", nafta)
+	w.Must(w.maple, "certificate.issue", nafta)
 	if vd := w.verdict(CertificateQuery{ID: "NAFTA-1", At: "2019-06-01T00:00:00Z"}); vd.Verdict != VerdictValid {
 		t.Fatalf("NAFTA in 2019: %+v", vd.Reasons)
 	}
@@ -285,9 +285,9 @@ func TestCAFTADRAndLegacyNAFTACertificates(t *testing.T) {
 func TestSameBlocksGiveSameStateOnTwoStores(t *testing.T) {
 	w := newWorld(t)
 	w.issue("D-1")
-	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "D-1", Reason: "x"})
+	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "D-1", Reason: "x"})
 	// Replay every block into a fresh store.
-	g2 := openFx(t, w.g, w.admin, testRegistry(), t.TempDir()+"/replay.db")
+	g2 := openFx(t, w.Genesis, w.Admin, testRegistry(), t.TempDir()+"/replay.db")
 	var blocks []*state.Proposal
 	w.view(func(v *state.View) {
 		for h := uint64(1); h <= v.Meta().Height; h++ {
@@ -299,12 +299,12 @@ func TestSameBlocksGiveSameStateOnTwoStores(t *testing.T) {
 		}
 	})
 	for i, p := range blocks {
-		if _, err := g2.store.ApplyBlock(p, uint64(i+1), 1); err != nil {
+		if _, err := g2.Store.ApplyBlock(p, uint64(i+1), 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	d1, _ := w.store.Digest()
-	d2, _ := g2.store.Digest()
+	d1, _ := w.Store.Digest()
+	d2, _ := g2.Store.Digest()
 	if d1 != d2 {
 		t.Fatal("digests differ after replay")
 	}

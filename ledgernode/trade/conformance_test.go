@@ -114,7 +114,7 @@ func TestCredentialsVerifyWithAnIndependentW3CImplementation(t *testing.T) {
 	w := newWorld(t)
 	w.issue("VC-R")
 	before := w.exportCredential("certificate", "VC-R", 0)
-	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "VC-R", Reason: "origin not substantiated"})
+	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "VC-R", Reason: "origin not substantiated"})
 	lists := map[string]any{}
 	for _, e := range before["credentialStatus"].([]any) {
 		url := e.(map[string]any)["statusListCredential"].(string)

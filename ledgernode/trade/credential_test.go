@@ -26,7 +26,7 @@ const testPublicURL = "https://n0.ledger.example:8443"
 // claims and evidence from one view, the evidence proven against a head
 // the node signs, the credential signed by the node key.
 func (f *fx) exportCredential(kind, id string, version int) map[string]any {
-	f.t.Helper()
+	f.T.Helper()
 	var out map[string]any
 	f.view(func(v *state.View) {
 		m := v.Meta()
@@ -39,15 +39,15 @@ func (f *fx) exportCredential(kind, id string, version int) map[string]any {
 			claims, items, err = ExportLicense(v, m.Network, id)
 		}
 		if err != nil {
-			f.t.Fatalf("export %s %s: %v", kind, id, err)
+			f.T.Fatalf("export %s %s: %v", kind, id, err)
 		}
-		SetHead(items, signedHead(f.t, m, testNodeKey))
+		SetHead(items, signedHead(f.T, m, testNodeKey))
 		vc := credential.Build(claims, testPublicURL, EvidenceEntries(items))
 		if out, err = credential.Sign(vc, credential.Issuer{Key: testNodeKey, Name: "tradeledger network testnet, node n0"}, m.Time); err != nil {
-			f.t.Fatal(err)
+			f.T.Fatal(err)
 		}
 	})
-	return jsonCopy(f.t, out)
+	return jsonCopy(f.T, out)
 }
 
 // statusFetcher serves status lists from the fixture's state as a node
@@ -94,19 +94,19 @@ func jsonCopy(t testing.TB, v any) map[string]any {
 }
 
 func (f *fx) trust() *verify.Trust {
-	tr := verify.TrustFromGenesis(f.g)
+	tr := verify.TrustFromGenesis(f.Genesis)
 	return &tr
 }
 
 func (f *fx) verifyCredential(doc map[string]any, o credential.Options) *credential.Result {
-	f.t.Helper()
+	f.T.Helper()
 	raw, err := json.Marshal(doc)
 	if err != nil {
-		f.t.Fatal(err)
+		f.T.Fatal(err)
 	}
 	o.Bind = tradeclaims.BindEvidence
 	if o.At.IsZero() {
-		o.At = f.now
+		o.At = f.Now
 	}
 	return credential.Verify(context.Background(), raw, o)
 }
@@ -365,7 +365,7 @@ func TestStatusListsFollowRevocationSupersessionAndSuspension(t *testing.T) {
 	}
 
 	ct.Goods[0].Description = "Laptop computers, 14 inch"
-	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "VC-1", Reason: "description", Certificate: ct})
+	w.Must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "VC-1", Reason: "description", Certificate: ct})
 	if res := online(v1); res.Verdict != credential.Revoked || res.Status[0].Result != "set" {
 		t.Fatalf("superseded version 1 claims %s: %+v", res.Verdict, res.Status)
 	}
@@ -374,7 +374,7 @@ func TestStatusListsFollowRevocationSupersessionAndSuspension(t *testing.T) {
 		t.Fatalf("version 2: %s %v %+v", res.Verdict, res.Problems, res.Status)
 	}
 
-	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "VC-1", Reason: "origin not substantiated"})
+	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "VC-1", Reason: "origin not substantiated"})
 	if res := online(v2); res.Verdict != credential.Revoked {
 		t.Fatalf("revoked version 2: %s %+v", res.Verdict, res.Status)
 	}
@@ -388,11 +388,11 @@ func TestStatusListsFollowRevocationSupersessionAndSuspension(t *testing.T) {
 		t.Fatalf("another certificate affected: %s %+v", res.Verdict, res.Status)
 	}
 
-	w.must(w.sat, "participant.suspend", ParticipantStatus{ID: "acme-mx", Reason: "audit"})
+	w.Must(w.sat, "participant.suspend", ParticipantStatus{ID: "acme-mx", Reason: "audit"})
 	if res := online(vc2); res.Verdict != credential.Suspended || res.Status[1].Result != "set" {
 		t.Fatalf("certifier suspended: %s %+v", res.Verdict, res.Status)
 	}
-	w.must(w.sat, "participant.reinstate", ParticipantStatus{ID: "acme-mx"})
+	w.Must(w.sat, "participant.reinstate", ParticipantStatus{ID: "acme-mx"})
 	if res := online(vc2); res.Verdict != credential.Verified {
 		t.Fatalf("certifier reinstated: %s %+v", res.Verdict, res.Status)
 	}
@@ -408,7 +408,7 @@ func TestLicenseRevocationRevokesTheSublicensesBelowIt(t *testing.T) {
 	if online(l0) != credential.Verified || online(l1) != credential.Verified {
 		t.Fatalf("before: %s %s", online(l0), online(l1))
 	}
-	w.must(w.holder, "license.revoke", LicenseRevoke{ID: "L0", Reason: "licensee breached the agreement"})
+	w.Must(w.holder, "license.revoke", LicenseRevoke{ID: "L0", Reason: "licensee breached the agreement"})
 	if online(l0) != credential.Revoked || online(l1) != credential.Revoked {
 		t.Fatalf("after revoking L0: %s %s", online(l0), online(l1))
 	}
@@ -420,7 +420,7 @@ func TestLicenseRevocationRevokesTheSublicensesBelowIt(t *testing.T) {
 func TestStatusIndexesAreAssignedInTransactionOrder(t *testing.T) {
 	w := newWorld(t)
 	a, b := w.usmca("VC-A"), w.usmca("VC-B")
-	res := w.blockOf(w.sign(w.acme, "certificate.issue", b), w.sign(w.acme, "certificate.issue", a))
+	res := w.BlockOf(w.Sign(w.acme, "certificate.issue", b), w.Sign(w.acme, "certificate.issue", a))
 	var got []StatusIndex
 	for _, rc := range res.Receipts {
 		var r struct{ StatusIndex StatusIndex }
@@ -446,14 +446,14 @@ func TestStatusIndexesAreAssignedInTransactionOrder(t *testing.T) {
 func BenchmarkVerifyCredential(b *testing.B) {
 	w := newWorld(b)
 	w.issue("VC-1")
-	w.must(w.sat, "certificate.endorse", CertificateEndorse{ID: "VC-1"})
+	w.Must(w.sat, "certificate.endorse", CertificateEndorse{ID: "VC-1"})
 	raw, _ := json.Marshal(w.exportCredential("certificate", "VC-1", 0))
 	for _, c := range []struct {
 		name string
 		o    credential.Options
 	}{
-		{"offline", credential.Options{Bind: tradeclaims.BindEvidence, Trust: w.trust(), At: w.now}},
-		{"online", credential.Options{Bind: tradeclaims.BindEvidence, Trust: w.trust(), At: w.now, Status: w.statusFetcher()}},
+		{"offline", credential.Options{Bind: tradeclaims.BindEvidence, Trust: w.trust(), At: w.Now}},
+		{"online", credential.Options{Bind: tradeclaims.BindEvidence, Trust: w.trust(), At: w.Now, Status: w.statusFetcher()}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {

@@ -27,7 +27,7 @@ func TestACertifierThatNamesItselfAsProducerIsTheProducerParty(t *testing.T) {
 	w := newWorldWithEvaluator(t, ev)
 	ct := w.usmca("SELF-PRODUCER")
 	ct.Producer = &Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV"}
-	w.must(w.acme, "certificate.issue", ct)
+	w.Must(w.acme, "certificate.issue", ct)
 	doc := ev.docs[len(ev.docs)-1]
 	parties := doc.Input[inputParties].(map[string]any)
 	producer, ok := parties["producer"].(map[string]any)
@@ -62,26 +62,26 @@ func TestOnlyTheCustomsAuthorityRevokesOrEndorsesCertificatesOfOrigin(t *testing
 	w.reject(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-1", Reason: "sanctions"}, state.CodeUnauthorized, "signer")
 	w.reject(se, "certificate.endorse", CertificateEndorse{ID: "AUTH-1"}, state.CodeUnauthorized, "signer")
 	w.reject(ofac, "shipment.declare", w.shipmentOf("ENTRY-OFAC"), state.CodeUnauthorized, "signer")
-	rc := w.submit(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-1", Reason: "sanctions"})
+	rc := w.Submit(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-1", Reason: "sanctions"})
 	if !strings.Contains(rc.Reasons[0].Message, "customs") {
 		t.Fatalf("the refusal must say who may: %+v", rc.Reasons)
 	}
 	// The customs authorities may.
-	w.must(w.sat, "certificate.endorse", CertificateEndorse{ID: "AUTH-1"})
-	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "AUTH-1", Reason: "origin verification failed"})
+	w.Must(w.sat, "certificate.endorse", CertificateEndorse{ID: "AUTH-1"})
+	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "AUTH-1", Reason: "origin verification failed"})
 	// The admin can give an agency the role.
-	w.must(w.admin, "agency.update", AgencyUpdate{ID: "us-ofac", Roles: wire.Replacing([]string{AgencyRoleCustoms})})
+	w.Must(w.Admin, "agency.update", AgencyUpdate{ID: "us-ofac", Roles: wire.Replacing([]string{AgencyRoleCustoms})})
 	w.issue("AUTH-2")
-	w.must(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-2", Reason: "now customs"})
+	w.Must(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-2", Reason: "now customs"})
 	// And take it away: an empty list is sent as [] (not dropped as
 	// "unchanged") and leaves the agency with no role.
-	w.must(w.admin, "agency.update", AgencyUpdate{ID: "us-ofac", Roles: wire.Replacing[string](nil)})
+	w.Must(w.Admin, "agency.update", AgencyUpdate{ID: "us-ofac", Roles: wire.Replacing[string](nil)})
 	w.issue("AUTH-3")
 	w.reject(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-3", Reason: "no longer customs"}, state.CodeUnauthorized, "signer")
 }
 
 func (w *world) shipmentOf(id string) Shipment {
-	return Shipment{ID: id, Importer: "participant/bigbox-us", EntryDate: ts(w.now), DestinationCountry: "US",
+	return Shipment{ID: id, Importer: "participant/bigbox-us", EntryDate: ts(w.Now), DestinationCountry: "US",
 		Lines: []ShipmentLine{{Line: 1, Description: "Laptops", HSCode: "847130", OriginCountry: "MX"}}}
 }
 
@@ -135,7 +135,7 @@ func TestEveryDateHasAPlausibleRange(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			rc := w.reject(tc.signer, tc.typ, tc.payload, state.CodeInvalid, tc.field)
 			if !slices.ContainsFunc(rc.Reasons, func(r chain.Reason) bool { return r.Field == tc.field && strings.Contains(r.Message, "between") }) {
 				t.Fatalf("the refusal must give the range: %+v", rc.Reasons)
@@ -161,9 +161,9 @@ func TestAnIPOfficeRegistersRightsOnlyInItsOwnTerritory(t *testing.T) {
 	w.reject(w.cbp, "ipright.register", right("TM-USPTO-MXCA", "USPTO", "MX", "CA"), state.CodeInvalid, "payload.countries[0]")
 	w.reject(w.cbp, "ipright.register", right("TM-USPTO-USMX", "USPTO", "US", "MX"), state.CodeInvalid, "payload.countries[1]")
 	w.reject(w.cbp, "ipright.register", right("TM-NOWHERE", "Trademark Office of Nowhere", "US"), state.CodeInvalid, "payload.office")
-	w.must(w.cbp, "ipright.register", right("TM-USPTO", "USPTO", "US"))
-	w.must(w.cbp, "ipright.register", right("TM-USPTO-DEFAULT", "USPTO"))
-	w.must(w.cbp, "ipright.register", right("TM-MADRID", "WIPO", "US", "MX", "CA"))
+	w.Must(w.cbp, "ipright.register", right("TM-USPTO", "USPTO", "US"))
+	w.Must(w.cbp, "ipright.register", right("TM-USPTO-DEFAULT", "USPTO"))
+	w.Must(w.cbp, "ipright.register", right("TM-MADRID", "WIPO", "US", "MX", "CA"))
 }
 
 func TestTwoAmendmentsOfTheSameVersionHaveExactlyOneWinner(t *testing.T) {
@@ -172,9 +172,9 @@ func TestTwoAmendmentsOfTheSameVersionHaveExactlyOneWinner(t *testing.T) {
 	a, b := w.usmca("RACE-1"), w.usmca("RACE-1")
 	a.Goods[0].HSCode, b.Goods[0].HSCode = "847150", "847160"
 	// Both amend version 1, in the same block.
-	res := w.blockOf(
-		w.sign(w.acme, "certificate.amend", CertificateAmend{ID: "RACE-1", Supersedes: 1, Reason: "first", Certificate: a}),
-		w.sign(w.acme, "certificate.amend", CertificateAmend{ID: "RACE-1", Supersedes: 1, Reason: "second", Certificate: b}),
+	res := w.BlockOf(
+		w.Sign(w.acme, "certificate.amend", CertificateAmend{ID: "RACE-1", Supersedes: 1, Reason: "first", Certificate: a}),
+		w.Sign(w.acme, "certificate.amend", CertificateAmend{ID: "RACE-1", Supersedes: 1, Reason: "second", Certificate: b}),
 	)
 	if res.Receipts[0].Status != chain.Accepted || res.Receipts[1].Status != chain.Rejected ||
 		!hasReason(res.Receipts[1].Reasons, state.CodeConflict, "payload.supersedes") {
@@ -191,7 +191,7 @@ func TestTwoAmendmentsOfTheSameVersionHaveExactlyOneWinner(t *testing.T) {
 	})
 	// An amendment must say which version it replaces.
 	w.reject(w.acme, "certificate.amend", CertificateAmend{ID: "RACE-1", Reason: "no guard", Certificate: b}, state.CodeInvalid, "payload.supersedes")
-	w.must(w.acme, "certificate.amend", CertificateAmend{ID: "RACE-1", Supersedes: 2, Reason: "second, rebased", Certificate: b})
+	w.Must(w.acme, "certificate.amend", CertificateAmend{ID: "RACE-1", Supersedes: 2, Reason: "second, rebased", Certificate: b})
 }
 
 func TestTheHSCodeErrorSuggestsARealSubheading(t *testing.T) {
@@ -199,7 +199,7 @@ func TestTheHSCodeErrorSuggestsARealSubheading(t *testing.T) {
 	for _, tc := range []struct{ code, want string }{{"8703", "870323"}, {"8471", "847130"}, {"6109", "610910"}, {"84", "847130"}, {"8704", "847130"}} {
 		ct := w.usmca("HS-" + tc.code)
 		ct.Goods[0].HSCode = tc.code
-		rc := w.submit(w.acme, "certificate.issue", ct)
+		rc := w.Submit(w.acme, "certificate.issue", ct)
 		var msg string
 		for _, r := range rc.Reasons {
 			if r.Field == "payload.goods[0].hsCode" {
@@ -215,10 +215,10 @@ func TestTheHSCodeErrorSuggestsARealSubheading(t *testing.T) {
 
 func TestALicenseUnderARevokedParentIsShownAsNotInForce(t *testing.T) {
 	w := newIPWorld(t)
-	w.must(w.holder, "license.revoke", LicenseRevoke{ID: "L0", Reason: "quality audit failed"})
+	w.Must(w.holder, "license.revoke", LicenseRevoke{ID: "L0", Reason: "quality audit failed"})
 	w.view(func(v *state.View) {
 		l, _, _ := LookupLicense(v, "L1")
-		eff, err := EffectiveStatusOf(v, l, w.now)
+		eff, err := EffectiveStatusOf(v, l, w.Now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +226,7 @@ func TestALicenseUnderARevokedParentIsShownAsNotInForce(t *testing.T) {
 			t.Fatalf("L1 own status %s, effective %+v", l.Status, eff)
 		}
 		root, _, _ := LookupLicense(v, "L0")
-		if eff, _ := EffectiveStatusOf(v, root, w.now); eff.Status != StatusRevoked {
+		if eff, _ := EffectiveStatusOf(v, root, w.Now); eff.Status != StatusRevoked {
 			t.Fatalf("L0 effective %+v", eff)
 		}
 		if eff, _ := EffectiveStatusOf(v, l, w.start.Add(-time.Hour)); eff.Status != EffectiveNotYetValid {

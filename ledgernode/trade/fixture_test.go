@@ -3,7 +3,6 @@ package trade
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,38 +11,29 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
 // t0 is the first block time of every fixture: well inside USMCA.
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var t0 = statetest.T0
 
-// fx applies blocks to a real state store, one transaction per block, with
-// the block time under the test's control.
+// fx applies blocks to a real state store (the shared statetest fixture),
+// one transaction per block, with the block time under the test's
+// control; envelopes are dated with the block they go into.
 type fx struct {
-	t       testing.TB
-	g       *chain.Genesis
-	admin   ed25519.PrivateKey
-	store   *state.Store
-	now     time.Time // time of the last block
-	applied uint64
-	keys    map[string]ed25519.PrivateKey // identity -> its first key
+	*statetest.Ledger
+	keys map[string]ed25519.PrivateKey // identity -> its first key
 }
 
 // testNodeKey is the key of the fixture's node n0: it signs the heads and
 // credentials tests make.
 var testNodeKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 
+// newGenesis is the fixture's genesis: an hour before t0, node n0 with
+// testNodeKey.
 func newGenesis(t testing.TB) (*chain.Genesis, ed25519.PrivateKey) {
-	admin, _ := tx.GenerateKey()
-	node := testNodeKey
-	g := &chain.Genesis{Network: "testnet", Time: tx.FormatTime(t0.Add(-time.Hour)),
-		Admins: []string{tx.KeyID(admin.Public().(ed25519.PublicKey))},
-		Nodes:  []chain.GenesisNode{{ID: "n0", RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2", Key: tx.KeyID(node.Public().(ed25519.PublicKey))}},
-		Params: chain.DefaultParams()}
-	if err := g.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	g, admin, _ := statetest.Genesis(t, t0.Add(-time.Hour), testNodeKey)
 	return g, admin
 }
 
@@ -62,12 +52,9 @@ func newFx(t testing.TB, extra ...state.Handler) *fx {
 }
 
 func openFx(t testing.TB, g *chain.Genesis, admin ed25519.PrivateKey, reg *state.Registry, path string) *fx {
-	s, err := state.Open(state.Config{Path: path, Genesis: g, Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return &fx{t: t, g: g, admin: admin, store: s, now: t0.Add(-time.Second), keys: map[string]ed25519.PrivateKey{}}
+	l := &statetest.Ledger{T: t, Genesis: g, Admin: admin, Node: testNodeKey, Registry: reg, Store: statetest.Open(t, path, g, reg),
+		Now: t0.Add(-time.Second), SignLead: time.Second}
+	return &fx{Ledger: l, keys: map[string]ed25519.PrivateKey{}}
 }
 
 func keyID(k ed25519.PrivateKey) string { return tx.KeyID(k.Public().(ed25519.PublicKey)) }
@@ -81,57 +68,18 @@ func newKey() ed25519.PrivateKey {
 }
 
 // advance moves the next block time forward by d (beyond the usual second).
-func (f *fx) advance(d time.Duration) { f.now = f.now.Add(d) }
-
-// blockOf applies signed envelopes as the next block, one second later.
-func (f *fx) blockOf(sts ...*tx.Signed) *state.BlockResult {
-	f.t.Helper()
-	p := &state.Proposal{Time: tx.FormatTime(f.now.Add(time.Second)), Proposer: "n0"}
-	for _, st := range sts {
-		p.Txs = append(p.Txs, json.RawMessage(st.Canonical))
-	}
-	f.applied++
-	res, err := f.store.ApplyBlock(p, f.applied, 1)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.now = f.now.Add(time.Second)
-	return res
-}
-
-func (f *fx) sign(key ed25519.PrivateKey, typ string, payload any) *tx.Signed {
-	f.t.Helper()
-	st, err := tx.BuildSigned(f.g.Network, typ, payload, f.now.Add(time.Second), key)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return st
-}
-
-func (f *fx) submit(key ed25519.PrivateKey, typ string, payload any) chain.Receipt {
-	f.t.Helper()
-	return f.blockOf(f.sign(key, typ, payload)).Receipts[0]
-}
-
-func (f *fx) must(key ed25519.PrivateKey, typ string, payload any) chain.Receipt {
-	f.t.Helper()
-	rc := f.submit(key, typ, payload)
-	if rc.Status != chain.Accepted {
-		f.t.Fatalf("%s rejected: %+v", typ, rc.Reasons)
-	}
-	return rc
-}
+func (f *fx) advance(d time.Duration) { f.Now = f.Now.Add(d) }
 
 // reject requires a rejection with code; when field is not "", some reason
 // must name it too.
 func (f *fx) reject(key ed25519.PrivateKey, typ string, payload any, code, field string) chain.Receipt {
-	f.t.Helper()
-	rc := f.submit(key, typ, payload)
+	f.T.Helper()
+	rc := f.Submit(key, typ, payload)
 	if rc.Status != chain.Rejected {
-		f.t.Fatalf("%s accepted, want rejection %s", typ, code)
+		f.T.Fatalf("%s accepted, want rejection %s", typ, code)
 	}
 	if !hasReason(rc.Reasons, code, field) {
-		f.t.Fatalf("%s: want reason %s on %q, got %+v", typ, code, field, rc.Reasons)
+		f.T.Fatalf("%s: want reason %s on %q, got %+v", typ, code, field, rc.Reasons)
 	}
 	return rc
 }
@@ -143,37 +91,37 @@ func hasReason(rs []chain.Reason, code, field string) bool {
 }
 
 func (f *fx) view(fn func(v *state.View)) {
-	f.t.Helper()
-	if err := f.store.View(func(v *state.View) error { fn(v); return nil }); err != nil {
-		f.t.Fatal(err)
+	f.T.Helper()
+	if err := f.Store.View(func(v *state.View) error { fn(v); return nil }); err != nil {
+		f.T.Fatal(err)
 	}
 }
 
 // agency registers an agency with a fresh key and returns the key.
 func (f *fx) agency(id, country string, programs ...string) ed25519.PrivateKey {
-	f.t.Helper()
+	f.T.Helper()
 	return f.agencyWithRoles(id, country, nil, programs...)
 }
 
 // customs registers the customs authority of a country.
 func (f *fx) customs(id, country string, programs ...string) ed25519.PrivateKey {
-	f.t.Helper()
+	f.T.Helper()
 	return f.agencyWithRoles(id, country, []string{AgencyRoleCustoms}, programs...)
 }
 
 func (f *fx) agencyWithRoles(id, country string, roles []string, programs ...string) ed25519.PrivateKey {
-	f.t.Helper()
+	f.T.Helper()
 	k := newKey()
-	f.must(f.admin, "agency.register", AgencyRegister{ID: id, Name: strings.ToUpper(id), Country: country, Roles: roles, Programs: programs, PublicKeys: []string{keyID(k)}})
+	f.Must(f.Admin, "agency.register", AgencyRegister{ID: id, Name: strings.ToUpper(id), Country: country, Roles: roles, Programs: programs, PublicKeys: []string{keyID(k)}})
 	f.keys["agency/"+id] = k
 	return k
 }
 
 // participant enrols a participant through agencyKey and returns its key.
 func (f *fx) participant(agencyKey ed25519.PrivateKey, id, country string, roles ...string) ed25519.PrivateKey {
-	f.t.Helper()
+	f.T.Helper()
 	k := newKey()
-	f.must(agencyKey, "participant.enrol", ParticipantEnrol{ID: id, Name: "Name of " + id, Country: country, Roles: roles, PublicKeys: []string{keyID(k)}})
+	f.Must(agencyKey, "participant.enrol", ParticipantEnrol{ID: id, Name: "Name of " + id, Country: country, Roles: roles, PublicKeys: []string{keyID(k)}})
 	f.keys["participant/"+id] = k
 	return k
 }
@@ -230,16 +178,16 @@ func (w *world) usmca(id string) Certificate {
 			{Description: "Laptop computers", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"},
 			{Description: "Cotton T-shirts", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"},
 		},
-		BlanketPeriod: &Period{ValidFrom: ts(w.now.AddDate(0, -1, 0)), ValidUntil: ts(w.now.AddDate(0, 11, 0))},
-		SignedAt:      ts(w.now.Add(-24 * time.Hour)),
+		BlanketPeriod: &Period{ValidFrom: ts(w.Now.AddDate(0, -1, 0)), ValidUntil: ts(w.Now.AddDate(0, 11, 0))},
+		SignedAt:      ts(w.Now.Add(-24 * time.Hour)),
 		Language:      "es",
 	}
 }
 
 func (w *world) issue(id string) Certificate {
-	w.t.Helper()
+	w.T.Helper()
 	ct := w.usmca(id)
-	w.must(w.acme, "certificate.issue", ct)
+	w.Must(w.acme, "certificate.issue", ct)
 	return ct
 }
 
@@ -251,11 +199,4 @@ func signedHead(t testing.TB, m state.Meta, key ed25519.PrivateKey) *chain.Head 
 		t.Fatal(err)
 	}
 	return h
-}
-
-// use makes the fixture report to t (a subtest) until the returned func runs.
-func (f *fx) use(t testing.TB) func() {
-	old := f.t
-	f.t = t
-	return func() { f.t = old }
 }

@@ -30,8 +30,8 @@ func TestAgencyRegistrationRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer f.use(t)()
-			key := f.admin
+			defer f.Use(t)()
+			key := f.Admin
 			if tc.signer != nil {
 				key = cbp
 			}
@@ -53,7 +53,7 @@ func TestAgencyRegistrationRules(t *testing.T) {
 func TestAgencyRegisterResultNamesTheIdentity(t *testing.T) {
 	f := newFx(t)
 	k := newKey()
-	rc := f.must(f.admin, "agency.register", map[string]any{"id": "us-cbp", "name": "U.S. Customs and Border Protection", "country": "US",
+	rc := f.Must(f.Admin, "agency.register", map[string]any{"id": "us-cbp", "name": "U.S. Customs and Border Protection", "country": "US",
 		"programs": []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"}, "publicKeys": []string{keyID(k)}, "contact": map[string]string{"email": "trade@cbp.example", "phone": "+1 202 555 0100"}})
 	if got := string(rc.Result); got[:len(`{"agency":"agency/us-cbp"`)] != `{"agency":"agency/us-cbp"` {
 		t.Fatalf("result = %s", got)
@@ -62,19 +62,19 @@ func TestAgencyRegisterResultNamesTheIdentity(t *testing.T) {
 
 func TestAgencyUpdateSuspendReinstate(t *testing.T) {
 	w := newWorld(t)
-	w.must(w.admin, "agency.update", AgencyUpdate{ID: "cbsa", Programs: []string{"USMCA", "NAFTA", "IPR"}})
+	w.Must(w.Admin, "agency.update", AgencyUpdate{ID: "cbsa", Programs: []string{"USMCA", "NAFTA", "IPR"}})
 	w.reject(w.cbp, "agency.update", AgencyUpdate{ID: "cbsa", Name: "x"}, state.CodeUnauthorized, "signer")
-	w.reject(w.admin, "agency.update", AgencyUpdate{ID: "nope", Name: "x"}, state.CodeNotFound, "payload.id")
+	w.reject(w.Admin, "agency.update", AgencyUpdate{ID: "nope", Name: "x"}, state.CodeNotFound, "payload.id")
 
 	// Suspended from block time: its key no longer signs, history stays.
-	w.must(w.admin, "agency.suspend", AgencySuspend{ID: "sat-mx", Reason: "key custody audit"})
+	w.Must(w.Admin, "agency.suspend", AgencySuspend{ID: "sat-mx", Reason: "key custody audit"})
 	rc := w.reject(w.sat, "participant.enrol", ParticipantEnrol{ID: "late-mx", Name: "Late", Country: "MX", Roles: []string{RoleExporter}, PublicKeys: []string{keyID(newKey())}}, state.CodeUnauthorized, "signer")
 	if rc.Reasons[0].Message != "agency/sat-mx is suspended and may not sign" {
 		t.Fatalf("message = %q", rc.Reasons[0].Message)
 	}
-	w.reject(w.admin, "agency.suspend", AgencySuspend{ID: "sat-mx", Reason: "again"}, state.CodeConflict, "payload.id")
-	w.must(w.admin, "agency.reinstate", AgencyReinstate{ID: "sat-mx"})
-	w.must(w.sat, "participant.enrol", ParticipantEnrol{ID: "late-mx", Name: "Late", Country: "MX", Roles: []string{RoleExporter}, PublicKeys: []string{keyID(newKey())}})
+	w.reject(w.Admin, "agency.suspend", AgencySuspend{ID: "sat-mx", Reason: "again"}, state.CodeConflict, "payload.id")
+	w.Must(w.Admin, "agency.reinstate", AgencyReinstate{ID: "sat-mx"})
+	w.Must(w.sat, "participant.enrol", ParticipantEnrol{ID: "late-mx", Name: "Late", Country: "MX", Roles: []string{RoleExporter}, PublicKeys: []string{keyID(newKey())}})
 	w.view(func(v *state.View) {
 		a, _, _ := LookupAgency(v, "sat-mx")
 		var events []string
@@ -107,7 +107,7 @@ func TestAgencyEnrolsOnlyInItsJurisdiction(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			key := w.sat
 			if tc.signer != nil {
 				key = w.acme
@@ -117,7 +117,7 @@ func TestAgencyEnrolsOnlyInItsJurisdiction(t *testing.T) {
 	}
 	// An agency changes only its own country's participants.
 	w.reject(w.cbp, "participant.update", ParticipantUpdate{ID: "acme-mx", Roles: []string{RoleExporter}}, CodeJurisdiction, "signer")
-	w.must(w.sat, "participant.update", ParticipantUpdate{ID: "participant/maker-mx", Roles: []string{RoleLicensee, RoleProducer, RoleExporter, RoleCertifier}})
+	w.Must(w.sat, "participant.update", ParticipantUpdate{ID: "participant/maker-mx", Roles: []string{RoleLicensee, RoleProducer, RoleExporter, RoleCertifier}})
 	w.view(func(v *state.View) {
 		p, _, _ := LookupParticipant(v, "maker-mx")
 		if !p.HasRole(RoleCertifier) || p.EnrolledBy != "agency/sat-mx" {
@@ -129,32 +129,32 @@ func TestAgencyEnrolsOnlyInItsJurisdiction(t *testing.T) {
 func TestIdentityCreatedByAdminIsAdoptedAtEnrolment(t *testing.T) {
 	w := newWorld(t)
 	k := newKey()
-	w.must(w.admin, "key.register", state.KeyRegister{Owner: "participant/adopted-mx", PublicKey: keyID(k)})
-	w.must(w.sat, "participant.enrol", ParticipantEnrol{ID: "adopted-mx", Name: "Adopted", Country: "MX", Roles: []string{RoleExporter, RoleCertifier}})
+	w.Must(w.Admin, "key.register", state.KeyRegister{Owner: "participant/adopted-mx", PublicKey: keyID(k)})
+	w.Must(w.sat, "participant.enrol", ParticipantEnrol{ID: "adopted-mx", Name: "Adopted", Country: "MX", Roles: []string{RoleExporter, RoleCertifier}})
 	c := w.usmca("ADOPTED-1")
 	c.Certifier.ID = "participant/adopted-mx"
-	w.must(k, "certificate.issue", c)
+	w.Must(k, "certificate.issue", c)
 }
 
 func TestSuspendedParticipantCannotSignUntilReinstated(t *testing.T) {
 	w := newWorld(t)
 	w.reject(w.sat, "participant.suspend", ParticipantStatus{ID: "acme-mx"}, state.CodeInvalid, "payload.reason")
-	w.must(w.sat, "participant.suspend", ParticipantStatus{ID: "acme-mx", Reason: "under investigation"})
+	w.Must(w.sat, "participant.suspend", ParticipantStatus{ID: "acme-mx", Reason: "under investigation"})
 	w.reject(w.acme, "certificate.issue", w.usmca("S-1"), state.CodeUnauthorized, "signer")
-	w.must(w.sat, "participant.reinstate", ParticipantStatus{ID: "acme-mx"})
-	w.must(w.acme, "certificate.issue", w.usmca("S-1"))
+	w.Must(w.sat, "participant.reinstate", ParticipantStatus{ID: "acme-mx"})
+	w.Must(w.acme, "certificate.issue", w.usmca("S-1"))
 }
 
 func TestKeyRotationKeepsOldSignaturesVerifiable(t *testing.T) {
 	w := newWorld(t)
 	w.issue("ROT-1") // signed with the old key
 	newK := newKey()
-	rc := w.must(w.acme, "key.rotate", KeyRotate{NewKey: keyID(newK), Retire: keyID(w.acme)})
+	rc := w.Must(w.acme, "key.rotate", KeyRotate{NewKey: keyID(newK), Retire: keyID(w.acme)})
 	rotatedAt := rc.Time
 
 	// The old key is retired from block time; the new one signs.
 	w.reject(w.acme, "certificate.issue", w.usmca("ROT-2"), state.CodeKeyInvalid, "signer")
-	w.must(newK, "certificate.issue", w.usmca("ROT-2"))
+	w.Must(newK, "certificate.issue", w.usmca("ROT-2"))
 
 	// The record signed before the rotation still verifies, and so does the new one.
 	for _, id := range []string{"ROT-1", "ROT-2"} {
@@ -187,31 +187,31 @@ func TestKeyRotationRules(t *testing.T) {
 		{"the new key must differ from the old", KeyRotate{NewKey: keyID(w.acme), Retire: keyID(w.acme)}, state.CodeInvalid, "payload.newKey"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { defer w.use(t)(); w.reject(w.acme, "key.rotate", tc.p, tc.code, tc.field) })
+		t.Run(tc.name, func(t *testing.T) { defer w.Use(t)(); w.reject(w.acme, "key.rotate", tc.p, tc.code, tc.field) })
 	}
 	// A scheduled retirement: the old key signs until retireAt.
-	retireAt := w.now.Add(time.Hour)
-	w.must(w.acme, "key.rotate", KeyRotate{NewKey: keyID(nk), Retire: keyID(w.acme), RetireAt: ts(retireAt)})
-	w.must(w.acme, "certificate.issue", w.usmca("SCHED-1"))
+	retireAt := w.Now.Add(time.Hour)
+	w.Must(w.acme, "key.rotate", KeyRotate{NewKey: keyID(nk), Retire: keyID(w.acme), RetireAt: ts(retireAt)})
+	w.Must(w.acme, "certificate.issue", w.usmca("SCHED-1"))
 	w.advance(2 * time.Hour)
 	w.reject(w.acme, "certificate.issue", w.usmca("SCHED-2"), state.CodeKeyInvalid, "signer")
-	w.must(nk, "certificate.issue", w.usmca("SCHED-2"))
+	w.Must(nk, "certificate.issue", w.usmca("SCHED-2"))
 	// Agencies rotate the same way.
 	nc := newKey()
-	w.must(w.cbp, "key.rotate", KeyRotate{NewKey: keyID(nc), Retire: keyID(w.cbp)})
-	w.must(nc, "participant.enrol", ParticipantEnrol{ID: "new-us", Name: "New", Country: "US", Roles: []string{RoleImporter}, PublicKeys: []string{keyID(newKey())}})
+	w.Must(w.cbp, "key.rotate", KeyRotate{NewKey: keyID(nc), Retire: keyID(w.cbp)})
+	w.Must(nc, "participant.enrol", ParticipantEnrol{ID: "new-us", Name: "New", Country: "US", Roles: []string{RoleImporter}, PublicKeys: []string{keyID(newKey())}})
 }
 
 func TestSignatureAfterKeyRevocationIsRejectedWhileEarlierOneStillVerifies(t *testing.T) {
 	w := newWorld(t)
 	w.issue("REV-EARLY")
-	compromised := w.now
+	compromised := w.Now
 	w.advance(time.Hour)
 	w.issue("REV-LATE") // signed after the (later declared) compromise
 	spare := newKey()
-	w.must(w.sat, "participant.enrol", ParticipantEnrol{ID: "spare", Name: "x", Country: "MX", Roles: []string{RoleExporter}, PublicKeys: []string{keyID(spare)}})
+	w.Must(w.sat, "participant.enrol", ParticipantEnrol{ID: "spare", Name: "x", Country: "MX", Roles: []string{RoleExporter}, PublicKeys: []string{keyID(spare)}})
 	// The admin revokes acme's key with effect from before REV-LATE.
-	w.must(w.admin, "key.revoke", state.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(compromised.Add(time.Second)), Reason: "laptop stolen"})
+	w.Must(w.Admin, "key.revoke", state.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(compromised.Add(time.Second)), Reason: "laptop stolen"})
 
 	// New signatures with the key are rejected at once ...
 	rc := w.reject(w.acme, "certificate.issue", w.usmca("REV-NEW"), state.CodeKeyInvalid, "signer")

@@ -101,10 +101,10 @@ func TestExportedCredentialsExpandInJSONLDSafeMode(t *testing.T) {
 	ct.Exporter = &Party{ID: "participant/acme-mx", Name: "ACME", Address: "Av. Industrial 100, Monterrey", Country: "MX", Phone: "+52 81 0000", Email: "x@acme.example"}
 	ct.Producer = &Party{Name: ProducerUponRequest}
 	ct.Statement = "I certify that the goods described in this document qualify as originating."
-	w.must(w.acme, "certificate.issue", ct)
+	w.Must(w.acme, "certificate.issue", ct)
 	ct.Goods[0].Description = "Laptops"
-	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "VC-1", Reason: "description", Certificate: ct})
-	w.must(w.sat, "certificate.endorse", CertificateEndorse{ID: "VC-1"})
+	w.Must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "VC-1", Reason: "description", Certificate: ct})
+	w.Must(w.sat, "certificate.endorse", CertificateEndorse{ID: "VC-1"})
 	docs := map[string]map[string]any{
 		"certificate v1": w.exportCredential("certificate", "VC-1", 1),
 		"certificate v2": w.exportCredential("certificate", "VC-1", 2),

@@ -42,11 +42,11 @@ type ipWorld struct {
 // L1 (maker-mx -> bigbox-us, US, HS 6109, no sub-licensing).
 func newIPWorld(t testing.TB) *ipWorld {
 	w := &ipWorld{world: newWorld(t, rawLicense)}
-	w.start, w.end = w.now.Add(-24*time.Hour), w.now.AddDate(2, 0, 0)
-	w.must(w.cbp, "ipright.register", IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "USPTO", RegistrationNumber: "5123456",
+	w.start, w.end = w.Now.Add(-24*time.Hour), w.Now.AddDate(2, 0, 0)
+	w.Must(w.cbp, "ipright.register", IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "USPTO", RegistrationNumber: "5123456",
 		Title: "ACME (word mark)", Holder: "participant/holder-us", Evidence: "USPTO registration certificate"})
-	w.must(w.holder, "license.grant", w.grant("L0", "holder-us", "maker-mx", "", []string{"US", "MX", "CA"}, []string{"6109", "6110"}, 2))
-	w.must(w.maker, "license.grant", w.grant("L1", "maker-mx", "bigbox-us", "L0", []string{"US"}, []string{"6109"}, 0))
+	w.Must(w.holder, "license.grant", w.grant("L0", "holder-us", "maker-mx", "", []string{"US", "MX", "CA"}, []string{"6109", "6110"}, 2))
+	w.Must(w.maker, "license.grant", w.grant("L1", "maker-mx", "bigbox-us", "L0", []string{"US"}, []string{"6109"}, 0))
 	return w
 }
 
@@ -57,12 +57,12 @@ func (w *ipWorld) grant(id, licensor, licensee, parent string, territory, hs []s
 }
 
 func (w *ipWorld) ask(q LicenseQuery) *LicenseVerdict {
-	w.t.Helper()
+	w.T.Helper()
 	var out *LicenseVerdict
 	w.view(func(v *state.View) {
 		var err error
 		if out, err = VerifyLicense(v, q); err != nil {
-			w.t.Fatalf("verify license: %v", err)
+			w.T.Fatalf("verify license: %v", err)
 		}
 	})
 	return out
@@ -83,7 +83,7 @@ func TestSublicenseWiderThanParentIsRejected(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			g := w.grant("SUB-X", "maker-mx", "dist-us", "L0", []string{"US"}, []string{"6109"}, 0)
 			tc.edit(&g)
 			rc := w.reject(w.maker, "license.grant", g, tc.code, tc.field)
@@ -96,8 +96,8 @@ func TestSublicenseWiderThanParentIsRejected(t *testing.T) {
 
 func TestLicenseGrantRules(t *testing.T) {
 	w := newIPWorld(t)
-	w.must(w.holder, "license.grant", w.grant("L-REVOKED", "holder-us", "dist-us", "", []string{"US"}, []string{"6109"}, 1))
-	w.must(w.holder, "license.revoke", LicenseRevoke{ID: "L-REVOKED", Reason: "royalties unpaid"})
+	w.Must(w.holder, "license.grant", w.grant("L-REVOKED", "holder-us", "dist-us", "", []string{"US"}, []string{"6109"}, 1))
+	w.Must(w.holder, "license.revoke", LicenseRevoke{ID: "L-REVOKED", Reason: "royalties unpaid"})
 	cases := []struct {
 		name        string
 		signer      func() ed25519Key
@@ -157,7 +157,7 @@ func TestLicenseGrantRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			w.reject(tc.signer(), "license.grant", tc.g(), tc.code, tc.field)
 		})
 	}
@@ -180,12 +180,12 @@ func TestAgencyRevokesOnlyLicensesWhoseTerritoryIncludesItsCountry(t *testing.T)
 		}
 	})
 	// L0 covers MX too: SAT may revoke it.
-	w.must(w.sat, "license.revoke", LicenseRevoke{ID: "L0", Reason: "counterfeit findings at the plant"})
+	w.Must(w.sat, "license.revoke", LicenseRevoke{ID: "L0", Reason: "counterfeit findings at the plant"})
 }
 
 func TestLicenseVerdicts(t *testing.T) {
 	w := newIPWorld(t)
-	now := ts(w.now)
+	now := ts(w.Now)
 	base := LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US", At: now}
 	cases := []struct {
 		name   string
@@ -205,7 +205,7 @@ func TestLicenseVerdicts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			q := base
 			tc.edit(&q)
 			vd := w.ask(q)
@@ -227,7 +227,7 @@ func TestLicenseVerdicts(t *testing.T) {
 
 func TestRevokedMiddleLinkGivesNoAtThatStep(t *testing.T) {
 	w := newIPWorld(t)
-	w.must(w.holder, "license.revoke", LicenseRevoke{ID: "L0", Reason: "breach of quality clause"})
+	w.Must(w.holder, "license.revoke", LicenseRevoke{ID: "L0", Reason: "breach of quality clause"})
 	vd := w.ask(LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US"})
 	if vd.Answer != AnswerNo || vd.Failure.Step != 1 || vd.Failure.License != "L0" || vd.Failure.Code != CodeRevoked ||
 		!strings.Contains(vd.Failure.Reason, "breach of quality clause") {
@@ -250,7 +250,7 @@ func TestLicenseChainOfFiveResolves(t *testing.T) {
 		id := fmt.Sprintf("p%d-us", i)
 		k := w.participant(w.cbp, id, "US", RoleLicensee)
 		lic := fmt.Sprintf("CH-%d", i)
-		w.must(prevKey, "license.grant", w.grant(lic, prev, id, parent, []string{"US"}, []string{"6109"}, max(depth, 0)))
+		w.Must(prevKey, "license.grant", w.grant(lic, prev, id, parent, []string{"US"}, []string{"6109"}, max(depth, 0)))
 		prev, prevKey, parent = id, k, lic
 		depth--
 	}
@@ -264,15 +264,15 @@ func TestLicenseChainOfFiveResolves(t *testing.T) {
 
 func TestLicenseValidTodayButParentExpiredYesterdayGivesNo(t *testing.T) {
 	w := newIPWorld(t)
-	yesterday := w.now.Add(-24 * time.Hour)
+	yesterday := w.Now.Add(-24 * time.Hour)
 	// The parent's term ended yesterday; the leaf (recorded under rules
 	// that did not bound it) runs another year.
 	parent := License{LicenseGrant: w.grant("P-OLD", "holder-us", "maker-mx", "", []string{"US"}, []string{"6109"}, 1), Status: StatusActive, Root: "P-OLD"}
 	parent.ValidFrom, parent.ValidUntil = ts(w.start.AddDate(-1, 0, 0)), ts(yesterday)
 	leaf := License{LicenseGrant: w.grant("LEAF", "maker-mx", "bigbox-us", "P-OLD", []string{"US"}, []string{"6109"}, 0), Status: StatusActive, Level: 1, Root: "P-OLD"}
-	leaf.ValidFrom, leaf.ValidUntil = ts(w.start.AddDate(-1, 0, 0)), ts(w.now.AddDate(1, 0, 0))
-	w.must(w.admin, "test.rawLicense", parent)
-	w.must(w.admin, "test.rawLicense", leaf)
+	leaf.ValidFrom, leaf.ValidUntil = ts(w.start.AddDate(-1, 0, 0)), ts(w.Now.AddDate(1, 0, 0))
+	w.Must(w.Admin, "test.rawLicense", parent)
+	w.Must(w.Admin, "test.rawLicense", leaf)
 	vd := w.ask(LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US", License: "LEAF"})
 	if vd.Answer != AnswerNo || vd.Failure.Step != 1 || vd.Failure.License != "P-OLD" || vd.Failure.Code != "expired" ||
 		!strings.Contains(vd.Failure.Reason, "expired at "+ts(yesterday)) {
@@ -290,22 +290,22 @@ func TestCyclesAndOverLongChainsEndTheWalk(t *testing.T) {
 		return l
 	}
 	// A cycle: CY-A's parent is CY-B and CY-B's parent is CY-A.
-	w.must(w.admin, "test.rawLicense", mk("CY-A", "maker-mx", "dist-us", "CY-B"))
-	w.must(w.admin, "test.rawLicense", mk("CY-B", "dist-us", "maker-mx", "CY-A"))
+	w.Must(w.Admin, "test.rawLicense", mk("CY-A", "maker-mx", "dist-us", "CY-B"))
+	w.Must(w.Admin, "test.rawLicense", mk("CY-B", "dist-us", "maker-mx", "CY-A"))
 	vd := w.ask(LicenseQuery{Importer: "participant/dist-us", HSCode: "610910", Right: "TM-ACME", Country: "US", License: "CY-A"})
 	if vd.Answer != AnswerNo || len(vd.Path) != 3 || lastCode(vd) != "cycle" {
 		t.Fatalf("cycle: %+v path %d", vd.Failure, len(vd.Path))
 	}
 	// A chain longer than MaxChainLength.
 	for i := 0; i < MaxChainLength+3; i++ {
-		w.must(w.admin, "test.rawLicense", mk(fmt.Sprintf("LONG-%02d", i), "maker-mx", "maker-mx", fmt.Sprintf("LONG-%02d", i+1)))
+		w.Must(w.Admin, "test.rawLicense", mk(fmt.Sprintf("LONG-%02d", i), "maker-mx", "maker-mx", fmt.Sprintf("LONG-%02d", i+1)))
 	}
 	vd = w.ask(LicenseQuery{Importer: "participant/maker-mx", HSCode: "610910", Right: "TM-ACME", Country: "US", License: "LONG-00"})
 	if vd.Answer != AnswerNo || lastCode(vd) != CodeChainTooLong || len(vd.Path) != MaxChainLength+1 {
 		t.Fatalf("long: %+v path %d", vd.Failure, len(vd.Path))
 	}
 	// A broken chain (missing parent).
-	w.must(w.admin, "test.rawLicense", mk("ORPHAN", "maker-mx", "bigbox-us", "GONE"))
+	w.Must(w.Admin, "test.rawLicense", mk("ORPHAN", "maker-mx", "bigbox-us", "GONE"))
 	vd = w.ask(LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US", License: "ORPHAN"})
 	if vd.Answer != AnswerNo || vd.Failure.Code != "broken_chain" || vd.Failure.Step != 1 {
 		t.Fatalf("broken: %+v", vd.Failure)
@@ -318,7 +318,7 @@ func TestGrantSignedByAKeyNotValidThenGivesNo(t *testing.T) {
 	l1Time := ""
 	w.view(func(v *state.View) { l, _, _ := LookupLicense(v, "L1"); l1Time = l.Recorded.Time })
 	t1, _ := tx.ParseTime(l1Time)
-	w.must(w.admin, "key.revoke", state.KeyRevoke{KeyID: keyID(w.maker), Effective: ts(t1.Add(-time.Second)), Reason: "key leaked"})
+	w.Must(w.Admin, "key.revoke", state.KeyRevoke{KeyID: keyID(w.maker), Effective: ts(t1.Add(-time.Second)), Reason: "key leaked"})
 	vd := w.ask(LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US"})
 	if vd.Answer != AnswerNo || vd.Failure.Step != 0 || vd.Failure.Code != "signature_revoked_retroactively" || !strings.Contains(vd.Failure.Reason, "key leaked") {
 		t.Fatalf("%+v", vd.Failure)
@@ -328,7 +328,7 @@ func TestGrantSignedByAKeyNotValidThenGivesNo(t *testing.T) {
 func TestSeveralCandidateLicensesPreferThePassingPath(t *testing.T) {
 	w := newIPWorld(t)
 	// bigbox-us also holds a direct license from the holder, for Canada only.
-	w.must(w.holder, "license.grant", w.grant("L-CA", "holder-us", "bigbox-us", "", []string{"CA"}, []string{"6109"}, 0))
+	w.Must(w.holder, "license.grant", w.grant("L-CA", "holder-us", "bigbox-us", "", []string{"CA"}, []string{"6109"}, 0))
 	vd := w.ask(LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US"})
 	if vd.Answer != AnswerYes || vd.Path[0].License != "L1" || len(vd.Alternatives) != 2 {
 		t.Fatalf("%+v %+v", vd.Path, vd.Alternatives)

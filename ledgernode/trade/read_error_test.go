@@ -27,7 +27,7 @@ func (d damaged) Get(bucket, key string) []byte {
 // broken when only the node's storage is.
 func TestLicenseVerdictOnAnUnreadableRecordIsAnErrorNotANo(t *testing.T) {
 	w := newIPWorld(t)
-	q := LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US", At: ts(w.now)}
+	q := LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US", At: ts(w.Now)}
 	// The setup holds: with every record readable the answer is yes.
 	if got := w.ask(q); got.Answer != AnswerYes {
 		t.Fatalf("setup: readable chain answered %s (%+v), want yes", got.Answer, got.Failure)

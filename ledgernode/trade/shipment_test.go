@@ -10,21 +10,21 @@ import (
 )
 
 func (w *ipWorld) shipment(id string, lines ...ShipmentLine) Shipment {
-	return Shipment{ID: id, Importer: "participant/bigbox-us", EntryDate: ts(w.now), DestinationCountry: "US", Lines: lines}
+	return Shipment{ID: id, Importer: "participant/bigbox-us", EntryDate: ts(w.Now), DestinationCountry: "US", Lines: lines}
 }
 
 func TestShipmentVerdictCombinesCertificateAndLicensePerLine(t *testing.T) {
 	w := newIPWorld(t)
 	w.issue("SC-1")
 	w.issue("SC-REVOKED")
-	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "SC-REVOKED", Reason: "false origin"})
+	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "SC-REVOKED", Reason: "false origin"})
 	s := w.shipment("ENTRY-1",
 		ShipmentLine{Line: 1, Description: "ACME T-shirts", HSCode: "6109100012", OriginCountry: "MX", Certificate: "SC-1", Licenses: []string{"L1"}},
 		ShipmentLine{Line: 2, Description: "Laptops", HSCode: "847130", OriginCountry: "MX", Certificate: "SC-REVOKED"},
 		ShipmentLine{Line: 3, Description: "ACME sweaters", HSCode: "611020", OriginCountry: "MX", Licenses: []string{"L1"}},
 		ShipmentLine{Line: 4, Description: "Samples", HSCode: "847150", OriginCountry: "MX", ValueUSD: 120},
 	)
-	w.must(w.bigbox, "shipment.declare", s)
+	w.Must(w.bigbox, "shipment.declare", s)
 	var vd *ShipmentVerdict
 	w.view(func(v *state.View) {
 		var err error
@@ -72,13 +72,13 @@ func TestShipmentDeclareRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			s := w.shipment("E-X", line)
 			tc.edit(&s)
 			w.reject(tc.signer(), "shipment.declare", s, tc.code, tc.field)
 		})
 	}
-	w.must(w.cbp, "shipment.declare", w.shipment("E-BY-CBP", line))
+	w.Must(w.cbp, "shipment.declare", w.shipment("E-BY-CBP", line))
 }
 
 // recorder is a rule engine that records what it is asked and rejects
@@ -97,18 +97,18 @@ func (r *recorder) Evaluate(c *state.Context, d *state.Document) error {
 func TestAgencyRulesAreEvaluatedOnCertificatesLicensesAndShipments(t *testing.T) {
 	rec := &recorder{}
 	w := &ipWorld{world: newWorld(t)}
-	w.store.Registry().SetEvaluator(rec)
-	w.start, w.end = w.now.Add(-1e9), w.now.AddDate(1, 0, 0)
-	w.must(w.cbp, "ipright.register", IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "USPTO", RegistrationNumber: "1", Title: "ACME", Holder: "participant/holder-us"})
+	w.Store.Registry().SetEvaluator(rec)
+	w.start, w.end = w.Now.Add(-1e9), w.Now.AddDate(1, 0, 0)
+	w.Must(w.cbp, "ipright.register", IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "USPTO", RegistrationNumber: "1", Title: "ACME", Holder: "participant/holder-us"})
 
-	rc := w.must(w.acme, "certificate.issue", w.usmca("EVAL-1"))
+	rc := w.Must(w.acme, "certificate.issue", w.usmca("EVAL-1"))
 	if len(rc.Findings) != 1 || rc.Findings[0].Message != "certificate EVAL-1" {
 		t.Fatalf("findings %+v", rc.Findings)
 	}
 	w.reject(w.acme, "certificate.issue", w.usmca("DENY-1"), "policy_failed", "")
-	w.must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "EVAL-1", Reason: "fix", Certificate: w.usmca("EVAL-1")})
-	w.must(w.holder, "license.grant", w.grant("LIC-E", "holder-us", "bigbox-us", "", []string{"US"}, []string{"6109"}, 0))
-	w.must(w.bigbox, "shipment.declare", w.shipment("ENT-E", ShipmentLine{Line: 1, Description: "x", HSCode: "610910", OriginCountry: "MX", Certificate: "EVAL-1", Licenses: []string{"LIC-E"}}))
+	w.Must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "EVAL-1", Reason: "fix", Certificate: w.usmca("EVAL-1")})
+	w.Must(w.holder, "license.grant", w.grant("LIC-E", "holder-us", "bigbox-us", "", []string{"US"}, []string{"6109"}, 0))
+	w.Must(w.bigbox, "shipment.declare", w.shipment("ENT-E", ShipmentLine{Line: 1, Description: "x", HSCode: "610910", OriginCountry: "MX", Certificate: "EVAL-1", Licenses: []string{"LIC-E"}}))
 	// Rejected by the rules: nothing written.
 	w.view(func(v *state.View) {
 		if _, ok, _ := LookupCertificate(v, "DENY-1"); ok {

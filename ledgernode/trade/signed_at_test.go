@@ -19,13 +19,13 @@ func TestCertificateSignedFarInTheFutureIsRefusedBeforeConsensus(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ct := w.usmca("FAR-1")
 			ct.SignedAt = tc.signedAt
-			_, err := w.store.Precheck(w.sign(w.acme, "certificate.issue", ct), w.now)
+			_, err := w.Store.Precheck(w.Sign(w.acme, "certificate.issue", ct), w.Now)
 			var rej *state.Rejection
 			if !errors.As(err, &rej) || rej.Reasons[0].Field != tc.field || rej.Reasons[0].Code != state.CodeInvalid {
 				t.Fatalf("precheck: %v, want invalid on %s", err, tc.field)
 			}
 			amend := CertificateAmend{ID: "FAR-1", Reason: "r", Certificate: ct}
-			_, err = w.store.Precheck(w.sign(w.acme, "certificate.amend", amend), w.now)
+			_, err = w.Store.Precheck(w.Sign(w.acme, "certificate.amend", amend), w.Now)
 			if !errors.As(err, &rej) || rej.Reasons[0].Field != "payload.certificate.signedAt" {
 				t.Fatalf("amend precheck: %v, want payload.certificate.signedAt", err)
 			}

@@ -18,15 +18,15 @@ import (
 
 // verdictAsOf asks for a verdict on the ledger as it stood at height.
 func (w *world) verdictAsOf(height uint64, q CertificateQuery) *CertificateVerdict {
-	w.t.Helper()
+	w.T.Helper()
 	var out *CertificateVerdict
 	w.view(func(v *state.View) {
 		past, err := v.AsOf(height)
 		if err != nil {
-			w.t.Fatalf("as of %d: %v", height, err)
+			w.T.Fatalf("as of %d: %v", height, err)
 		}
 		if out, err = VerifyCertificate(past, q); err != nil {
-			w.t.Fatalf("verify %s: %v", q.ID, err)
+			w.T.Fatalf("verify %s: %v", q.ID, err)
 		}
 	})
 	return out
@@ -57,7 +57,7 @@ func TestAVerdictAboutADateBeforeTheRecordSaysItWasRecordedLater(t *testing.T) {
 	ct.Certifier.ID, ct.Certifier.Name = "participant/late-mx", "Late Exportaciones"
 	ct.SignedAt = "2021-01-05T00:00:00.000000Z"
 	ct.BlanketPeriod = &Period{ValidFrom: "2021-01-05T00:00:00.000000Z", ValidUntil: "2022-01-04T00:00:00.000000Z"}
-	w.must(late, "certificate.issue", ct)
+	w.Must(late, "certificate.issue", ct)
 
 	vd := w.verdict(CertificateQuery{ID: "OLD-2021", At: "2021-06-01T00:00:00.000000Z"})
 	if vd.Verdict != VerdictValid {
@@ -72,7 +72,7 @@ func TestAVerdictAboutADateBeforeTheRecordSaysItWasRecordedLater(t *testing.T) {
 
 	// Asked about a date after everything was recorded, there is nothing
 	// to say.
-	vd = w.verdict(CertificateQuery{ID: "OLD-2021", At: ts(w.now), RequireEndorsement: false})
+	vd = w.verdict(CertificateQuery{ID: "OLD-2021", At: ts(w.Now), RequireEndorsement: false})
 	if slices.Contains(warningCodes(vd), CodeRecordedAfter) {
 		t.Fatalf("a question about now warns: %+v", vd.Warnings)
 	}
@@ -88,11 +88,11 @@ func TestARevocationCountsFromItsEffectiveTimeAndARetroactiveOneSaysSo(t *testin
 	w := newWorld(t)
 	w.issue("R-NOW")
 	w.issue("R-BACK")
-	beforeRevocations := w.store.Meta().Height
-	rc := w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "R-NOW", Reason: "origin verification failed"})
+	beforeRevocations := w.Store.Meta().Height
+	rc := w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "R-NOW", Reason: "origin verification failed"})
 	revokedAt, _ := time.Parse(time.RFC3339Nano, rc.Time)
 	back := revokedAt.Add(-10 * time.Second)
-	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "R-BACK", Reason: "fraud found", Effective: ts(back)})
+	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "R-BACK", Reason: "fraud found", Effective: ts(back)})
 
 	cases := []struct {
 		name    string
@@ -107,7 +107,7 @@ func TestARevocationCountsFromItsEffectiveTimeAndARetroactiveOneSaysSo(t *testin
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer w.use(t)()
+			defer w.Use(t)()
 			vd := w.verdict(tc.q)
 			if vd.Verdict != tc.verdict {
 				t.Fatalf("verdict %s, want %s: %+v", vd.Verdict, tc.verdict, vd.Reasons)
@@ -119,7 +119,7 @@ func TestARevocationCountsFromItsEffectiveTimeAndARetroactiveOneSaysSo(t *testin
 	}
 
 	t.Run("what the ledger knew before the revocation was recorded: valid", func(t *testing.T) {
-		defer w.use(t)()
+		defer w.Use(t)()
 		vd := w.verdictAsOf(beforeRevocations, CertificateQuery{ID: "R-BACK", At: ts(back.Add(time.Second))})
 		if vd.Verdict != VerdictValid || vd.Height != beforeRevocations {
 			t.Fatalf("as of height %d: verdict %s at height %d: %+v", beforeRevocations, vd.Verdict, vd.Height, vd.Reasons)
@@ -139,8 +139,8 @@ func TestAnUnrecordedCertificateIsNotFoundNotInvalid(t *testing.T) {
 func TestAVerdictAsOfAPastHeightIsProvenAgainstThatHead(t *testing.T) {
 	w := newWorld(t)
 	w.issue("P-1")
-	issued := w.store.Meta()
-	w.must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "P-1", Reason: "x"})
+	issued := w.Store.Meta()
+	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "P-1", Reason: "x"})
 	for i := 0; i < 3; i++ {
 		w.issue("P-FILL-" + string(rune('A'+i)))
 	}
@@ -187,7 +187,7 @@ func TestALicenseVerdictAboutADateBeforeTheGrantSaysItWasGrantedLater(t *testing
 			t.Fatalf("warnings %q lack %q", msgs, want)
 		}
 	}
-	q.At = ts(w.now)
+	q.At = ts(w.Now)
 	if vd := w.ask(q); len(vd.Warnings) != 0 {
 		t.Fatalf("a question about now warns: %+v", vd.Warnings)
 	}

@@ -68,9 +68,9 @@ func BenchmarkPolicyEvaluationPerTx(b *testing.B) {
 	for i := 0; i < b.N; i += perBlock {
 		j := min(i+perBlock, b.N)
 		start := time.Now()
-		rp := plain.block(rawPlain[i:j]...)
+		rp := plain.Block(rawPlain[i:j]...)
 		mid := time.Now()
-		rw := with.block(rawWith[i:j]...)
+		rw := with.Block(rawWith[i:j]...)
 		tWith += time.Since(mid)
 		tPlain += mid.Sub(start)
 		last = &struct{ plain, with []chain.Receipt }{rp.Receipts, rw.Receipts}
@@ -150,9 +150,9 @@ func BenchmarkPolicyEvaluation47Agencies(b *testing.B) {
 	for i := 0; i < b.N; i += perBlock {
 		j := min(i+perBlock, b.N)
 		start := time.Now()
-		lastTen = ten.block(rawTen[i:j]...).Receipts
+		lastTen = ten.Block(rawTen[i:j]...).Receipts
 		mid := time.Now()
-		lastMany = many.block(rawMany[i:j]...).Receipts
+		lastMany = many.Block(rawMany[i:j]...).Receipts
 		tMany += time.Since(mid)
 		tTen += mid.Sub(start)
 	}

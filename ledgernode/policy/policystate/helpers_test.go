@@ -2,20 +2,16 @@ package policystate_test
 
 import (
 	"crypto/ed25519"
-	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
-
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // testDocument is the payload of the test-only type "test.document": a
 // synthetic domain record that is evaluated by the agency rules and, when
@@ -83,87 +79,36 @@ func testRegistry() *state.Registry {
 	return r
 }
 
-type fixture struct {
-	t       testing.TB
-	g       *chain.Genesis
-	admin   ed25519.PrivateKey
-	store   *state.Store
-	now     time.Time
-	applied uint64
-}
+// fixture is the shared state fixture with the policy types and the test
+// document registered.
+type fixture struct{ *statetest.Ledger }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	admin, _ := tx.GenerateKey()
-	node, _ := tx.GenerateKey()
-	g := &chain.Genesis{Network: "testnet", Time: tx.FormatTime(t0),
-		Admins: []string{tx.KeyID(admin.Public().(ed25519.PublicKey))},
-		Nodes:  []chain.GenesisNode{{ID: "n0", RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2", Key: tx.KeyID(node.Public().(ed25519.PublicKey))}},
-		Params: chain.DefaultParams()}
-	if err := g.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, g: g, admin: admin, now: t0}
-	f.store = f.open(filepath.Join(t.TempDir(), "state.db"))
-	return f
-}
-
-func (f *fixture) open(path string) *state.Store {
-	s, err := state.Open(state.Config{Path: path, Genesis: f.g, Registry: testRegistry()})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() { s.Close() })
-	return s
+	return &fixture{statetest.New(t, statetest.Options{Registry: testRegistry()})}
 }
 
 func (f *fixture) sign(priv ed25519.PrivateKey, typ string, payload any) []byte {
-	f.t.Helper()
-	s, err := tx.BuildSigned(f.g.Network, typ, payload, f.now, priv)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return s.Canonical
-}
-
-// block applies raw envelopes as the next block, one second later.
-func (f *fixture) block(raws ...[]byte) *state.BlockResult {
-	f.t.Helper()
-	f.now = f.now.Add(time.Second)
-	p := &state.Proposal{Time: tx.FormatTime(f.now), Proposer: "n0"}
-	for _, r := range raws {
-		p.Txs = append(p.Txs, json.RawMessage(r))
-	}
-	f.applied++
-	res, err := f.store.ApplyBlock(p, f.applied, 1)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return res
+	f.T.Helper()
+	return f.Sign(priv, typ, payload).Canonical
 }
 
 func (f *fixture) one(priv ed25519.PrivateKey, typ string, payload any) chain.Receipt {
-	f.t.Helper()
-	return f.block(f.sign(priv, typ, payload)).Receipts[0]
+	f.T.Helper()
+	return f.Submit(priv, typ, payload)
 }
 
 func (f *fixture) accepted(priv ed25519.PrivateKey, typ string, payload any) chain.Receipt {
-	f.t.Helper()
-	rc := f.one(priv, typ, payload)
-	if rc.Status != chain.Accepted {
-		f.t.Fatalf("%s rejected: %+v", typ, rc.Reasons)
-	}
-	return rc
+	f.T.Helper()
+	return f.Must(priv, typ, payload)
 }
 
 // enrol registers a key for owner through the admin (key.register creates
 // the identity, e.g. agency/us-fda of kind agency, with the jurisdiction its
 // id starts with: us-fda is in US).
 func (f *fixture) enrol(owner string) ed25519.PrivateKey {
-	f.t.Helper()
-	k, _ := tx.GenerateKey()
-	f.accepted(f.admin, "key.register", state.KeyRegister{Owner: owner, Name: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey)), Country: countryOfTestID(owner)})
-	return k
+	f.T.Helper()
+	return f.Register(state.KeyRegister{Owner: owner, Name: owner, Country: countryOfTestID(owner)})
 }
 
 // countryOfTestID is the jurisdiction test agencies get: "agency/us-fda" is US.
@@ -176,21 +121,21 @@ func countryOfTestID(owner string) string {
 }
 
 func (f *fixture) view(fn func(v *state.View) error) {
-	f.t.Helper()
-	if err := f.store.View(fn); err != nil {
-		f.t.Fatal(err)
+	f.T.Helper()
+	if err := f.Store.View(fn); err != nil {
+		f.T.Fatal(err)
 	}
 }
 
 func (f *fixture) history(docID string) []policy.Evaluation {
-	f.t.Helper()
+	f.T.Helper()
 	var out []policy.Evaluation
 	f.view(func(v *state.View) (err error) { out, err = policystate.History(v, docID); return err })
 	return out
 }
 
 func (f *fixture) testDoc(id string) bool {
-	f.t.Helper()
+	f.T.Helper()
 	found := false
 	f.view(func(v *state.View) error { found = v.Get(bucketTestDocs, id) != nil; return nil })
 	return found

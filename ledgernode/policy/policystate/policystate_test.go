@@ -46,7 +46,7 @@ func TestAgencyCannotUpdateOrWithdrawAnotherAgencysPolicy(t *testing.T) {
 		})
 	}
 	t.Run("the admin is not the owner either", func(t *testing.T) {
-		rc := f.one(f.admin, policystate.TypeWithdraw, policystate.Withdraw{ID: "fda-fish", Reason: "admin override"})
+		rc := f.one(f.Admin, policystate.TypeWithdraw, policystate.Withdraw{ID: "fda-fish", Reason: "admin override"})
 		if rc.Status != chain.Rejected || rc.Reasons[0].Code != state.CodeUnauthorized {
 			t.Fatalf("receipt = %+v", rc)
 		}
@@ -77,7 +77,7 @@ func TestPublishMustBeSignedByTheOwningAgency(t *testing.T) {
 	}{
 		{"another agency", f.one(cbp, policystate.TypePublish, fishPolicy("p1", policy.Enforce))},
 		{"a participant", f.one(shipper, policystate.TypePublish, fishPolicy("p2", policy.Enforce))},
-		{"the admin", f.one(f.admin, policystate.TypePublish, fishPolicy("p3", policy.Enforce))},
+		{"the admin", f.one(f.Admin, policystate.TypePublish, fishPolicy("p3", policy.Enforce))},
 	}
 	for _, c := range cases {
 		if c.rc.Status != chain.Rejected || c.rc.Reasons[0].Code != state.CodeUnauthorized {
@@ -108,8 +108,8 @@ func TestRuleThatCanExceedTheCostLimitIsRefusedAtPublication(t *testing.T) {
 		return nil
 	})
 	// The same refusal happens before consensus (Precheck runs Check).
-	st, _ := tx.BuildSigned(f.g.Network, policystate.TypePublish, p, f.now, fda)
-	if _, err := f.store.Precheck(st, f.now); err == nil || !strings.Contains(err.Error(), "exceeds the limit") {
+	st, _ := tx.BuildSigned(f.Genesis.Network, policystate.TypePublish, p, f.Now, fda)
+	if _, err := f.Store.Precheck(st, f.Now); err == nil || !strings.Contains(err.Error(), "exceeds the limit") {
 		t.Fatalf("precheck: %v", err)
 	}
 }
@@ -309,7 +309,7 @@ func TestPolicyUpdateTakesEffectFromItsBlockAndEarlierVerdictsAreUnchanged(t *te
 	}
 	// One block: a document, the update, the same kind of document. Block
 	// order decides: the first is judged by v1, the second by v2.
-	res := f.block(f.sign(shipper, "test.document", vqip("cert-2a")), f.sign(fda, policystate.TypeUpdate, v2), f.sign(shipper, "test.document", vqip("cert-2b")))
+	res := f.Block(f.sign(shipper, "test.document", vqip("cert-2a")), f.sign(fda, policystate.TypeUpdate, v2), f.sign(shipper, "test.document", vqip("cert-2b")))
 	if res.Receipts[1].Status != chain.Accepted || string(res.Receipts[1].Result) != `{"agency":"us-fda","hash":"`+headHash(f, "fda-fish")+`","id":"fda-fish","version":2}` {
 		t.Fatalf("update: %+v %s", res.Receipts[1], res.Receipts[1].Result)
 	}
@@ -462,10 +462,10 @@ func TestReplayIntoFreshStoreGivesSameStateAndReceipts(t *testing.T) {
 		d := fishDoc("cert-"+string(rune('a'+i)), i%2 == 0)
 		d.Doc["producer"].(map[string]any)["zeta"] = i
 		d.Doc["producer"].(map[string]any)["alpha"] = i
-		f.block(f.sign(shipper, "test.document", d), []byte("garbage"))
+		f.Block(f.sign(shipper, "test.document", d), []byte("garbage"))
 	}
-	fresh := f.open(filepath.Join(t.TempDir(), "replay.db"))
-	m := f.store.Meta()
+	fresh := f.Open(filepath.Join(t.TempDir(), "replay.db"))
+	m := f.Store.Meta()
 	for h := uint64(1); h <= m.Height; h++ {
 		var b *chain.Block
 		f.view(func(v *state.View) (err error) { b, err = v.Block(h); return err })
@@ -484,7 +484,7 @@ func TestReplayIntoFreshStoreGivesSameStateAndReceipts(t *testing.T) {
 			}
 		}
 	}
-	d1, _ := f.store.Digest()
+	d1, _ := f.Store.Digest()
 	d2, _ := fresh.Digest()
 	if d1 != d2 {
 		t.Fatal("digest differs after replay")
