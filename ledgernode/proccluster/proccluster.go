@@ -153,15 +153,19 @@ func New(o Options) (*Cluster, error) {
 	}
 	c.hlog = hl
 	var specs []netgen.NodeSpec
+	var held []func()
 	for i := 0; i < o.Voters+o.Spares; i++ {
-		p, spec, err := c.newProc(fmt.Sprintf("node-%d", i))
+		p, spec, release, err := c.newProc(fmt.Sprintf("node-%d", i))
 		if err != nil {
+			releaseAll(held)
 			c.Close()
 			return nil, err
 		}
+		held = append(held, release)
 		c.Procs = append(c.Procs, p)
 		specs = append(specs, spec)
 	}
+	releaseAll(held)
 	b, err := netgen.Generate(netgen.Options{Network: o.Network, Nodes: specs[:o.Voters]})
 	if err != nil {
 		c.Close()
@@ -188,16 +192,23 @@ func New(o Options) (*Cluster, error) {
 
 // newProc is the next node: its address, free ports, its front and its
 // files' paths (its keys and certificate come from the genesis or issue).
-func (c *Cluster) newProc(id string) (*Proc, netgen.NodeSpec, error) {
+// Its ports stay held (so that neither a Front's listener nor the next
+// node is given them) until release is called.
+func (c *Cluster) newProc(id string) (_ *Proc, _ netgen.NodeSpec, release func(), err error) {
 	i := len(c.Procs)
 	ip := "127.0.0.1"
 	if c.opts.OwnAddresses {
 		ip = fmt.Sprintf("127.0.0.%d", 10+i)
 	}
-	ports, err := FreePorts(ip, 2)
+	ports, release, err := reservePorts(ip, 2)
 	if err != nil {
-		return nil, netgen.NodeSpec{}, err
+		return nil, netgen.NodeSpec{}, nil, err
 	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	p := &Proc{Index: i, ID: id, IP: ip, RaftBind: ports[0], APIBind: ports[1], RaftAddr: ports[0], APIAddr: ports[1],
 		DataDir: filepath.Join(c.Dir, "data", id), Log: filepath.Join(c.Dir, id+".log")}
 	if c.opts.FaultClock {
@@ -205,14 +216,20 @@ func (c *Cluster) newProc(id string) (*Proc, netgen.NodeSpec, error) {
 	}
 	if c.opts.Front != nil {
 		if p.RaftAddr, p.APIAddr, err = c.opts.Front(p); err != nil {
-			return nil, netgen.NodeSpec{}, err
+			return nil, netgen.NodeSpec{}, nil, err
 		}
 	}
 	spec := netgen.NodeSpec{ID: id, RaftAddr: p.RaftAddr, APIAddr: p.APIAddr}
 	if c.opts.OwnAddresses {
 		spec.Hosts = []string{ip}
 	}
-	return p, spec, nil
+	return p, spec, release, nil
+}
+
+func releaseAll(fs []func()) {
+	for _, f := range fs {
+		f()
+	}
 }
 
 // issue gives a node that is not in the genesis a node key and a TLS
@@ -239,10 +256,11 @@ func (c *Cluster) issue(p *Proc, spec netgen.NodeSpec) error {
 // started; add it as a member through the admin API) and returns its
 // index.
 func (c *Cluster) AddSpare(id string) (int, error) {
-	p, spec, err := c.newProc(id)
+	p, spec, release, err := c.newProc(id)
 	if err != nil {
 		return -1, err
 	}
+	release()
 	if err := c.issue(p, spec); err != nil {
 		return -1, err
 	}
@@ -260,18 +278,36 @@ func (c *Cluster) DropLast() {
 }
 
 // FreePorts returns n distinct free ports on ip, as host:port (all held
-// open until the last is found, so that none is returned twice).
+// open until the last is found, so that none is returned twice). Another
+// process may take one before the caller binds it.
 func FreePorts(ip string, n int) ([]string, error) {
+	out, release, err := reservePorts(ip, n)
+	if err != nil {
+		return nil, err
+	}
+	release()
+	return out, nil
+}
+
+// reservePorts is FreePorts with the ports held until release.
+func reservePorts(ip string, n int) ([]string, func(), error) {
 	var out []string
+	var lns []net.Listener
+	release := func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}
 	for i := 0; i < n; i++ {
 		l, err := net.Listen("tcp", ip+":0")
 		if err != nil {
-			return nil, err
+			release()
+			return nil, nil, err
 		}
-		defer l.Close()
+		lns = append(lns, l)
 		out = append(out, l.Addr().String())
 	}
-	return out, nil
+	return out, release, nil
 }
 
 // logf records a harness action in harness.log.

@@ -2,6 +2,7 @@ package proccluster
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,5 +95,37 @@ func TestRefusals(t *testing.T) {
 	}
 	if _, err := c.Converge(t.Context(), nil); err == nil || !strings.Contains(err.Error(), "no nodes") {
 		t.Fatalf("Converge of no nodes: %v", err)
+	}
+}
+
+// A node's ports are still held while its Front runs, so that a proxy
+// listening on a free port of the same address is never given one of them
+// (a node that then cannot bind its API port: seen once in the fault
+// suite).
+func TestPortsAreHeldWhileTheFrontListens(t *testing.T) {
+	fronted := 0
+	c, err := New(Options{Dir: t.TempDir(), Voters: 2, OwnAddresses: true, Front: func(p *Proc) (string, string, error) {
+		for _, a := range []string{p.RaftBind, p.APIBind} {
+			if l, err := net.Listen("tcp", a); err == nil {
+				l.Close()
+				return "", "", fmt.Errorf("%s: port %s was free while the front ran", p.ID, a)
+			}
+		}
+		fronted++
+		return p.RaftBind, p.APIBind, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if fronted != 2 {
+		t.Fatalf("front ran %d times, want once per node (2)", fronted)
+	}
+	for _, p := range c.Procs { // released once New returns, for the node to bind
+		l, err := net.Listen("tcp", p.APIBind)
+		if err != nil {
+			t.Fatalf("%s: %v after New returned", p.ID, err)
+		}
+		l.Close()
 	}
 }
