@@ -436,21 +436,8 @@ var ErrCorruptSnapshot = errors.New("snapshot is corrupt")
 // to a new file, checked (bbolt consistency, same genesis), then swapped in.
 func (s *Store) Restore(r io.Reader) error {
 	tmp := s.cfg.Path + ".restore"
-	_ = os.Remove(tmp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := readSnapshot(r, f); err != nil {
-		f.Close()
-		_ = os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	_ = os.Remove(tmp) // left by an interrupted restore
+	if err := WriteSnapshotFile(r, tmp); err != nil {
 		return err
 	}
 	if err := CheckFile(tmp, s.genesis); err != nil {
