@@ -28,14 +28,16 @@ import (
 // ScaleRow is what one ledger size measured.
 type ScaleRow struct {
 	Certificates    int     `json:"certificates"`
-	LoadTxPerSec    float64 `json:"loadTxPerSec"` // of the load that reached this size
-	Verdicts        Summary `json:"verdicts"`     // verdict queries with proofs on one node
-	NodeRSSMiB      float64 `json:"nodeRssMiB"`   // largest of the three nodes after the queries (VmRSS)
-	NodeAnonMiB     float64 `json:"nodeAnonMiB"`  // largest anonymous share (RssAnon: heap, stacks): what the RSS target is judged on
-	NodeFileMiB     float64 `json:"nodeFileMiB"`  // largest file-backed share (RssFile: touched pages of the mmap'd state file, reclaimable)
-	DiskMiB         float64 `json:"diskMiB"`      // one node's data directory (state, Raft log, snapshots)
-	StateMiB        float64 `json:"stateMiB"`     // its state file
-	HistoryMiB      float64 `json:"historyMiB"`   // the undo history's share of the state file (bbolt pages in history/ buckets)
+	LoadTxPerSec    float64 `json:"loadTxPerSec"`           // of the load that reached this size
+	LoadNodeCPUus   float64 `json:"loadNodeCpuUsPerCert"`   // user+system CPU of all the nodes per certificate loaded (steadier than the rate on a shared machine)
+	LoadClientCPUus float64 `json:"loadClientCpuUsPerCert"` // of the loader (signing, streams) per certificate loaded
+	Verdicts        Summary `json:"verdicts"`               // verdict queries with proofs on one node
+	NodeRSSMiB      float64 `json:"nodeRssMiB"`             // largest of the nodes after the queries (VmRSS)
+	NodeAnonMiB     float64 `json:"nodeAnonMiB"`            // largest anonymous share (RssAnon: heap, stacks): what the RSS target is judged on
+	NodeFileMiB     float64 `json:"nodeFileMiB"`            // largest file-backed share (RssFile: touched pages of the mmap'd state file, reclaimable)
+	DiskMiB         float64 `json:"diskMiB"`                // one node's data directory (state, Raft log, snapshots)
+	StateMiB        float64 `json:"stateMiB"`               // its state file
+	HistoryMiB      float64 `json:"historyMiB"`             // the undo history's share of the state file (bbolt pages in history/ buckets)
 	SnapshotMiB     float64 `json:"snapshotMiB"`
 	SnapshotSec     float64 `json:"snapshotSeconds"`
 	RestartReadySec float64 `json:"restartToReadySeconds"`
@@ -54,6 +56,8 @@ func scaleMain(args []string) error {
 	policies := fl.Int("policies", 2, "agency policies in scope while loading")
 	batchTx := fl.Int("batch-max-tx", 2000, "transactions per block while loading (large blocks)")
 	window := fl.Int("window", 4096, "certificates in flight while loading")
+	nodes := fl.Int("nodes", 3, "voters in the network that loads and answers (1: each certificate is verified and applied once instead of three times; the join still measures a new node catching up)")
+	profiles := fl.String("node-cpuprofile", "", "each ledgernode process writes a CPU profile of its run to DIR/<node>.prof (a restarted node's covers the run after its restart)")
 	output := fl.String("o", "table", "output: table or json")
 	fl.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: ledgerbench scale [flags]\n\nLoads certificates through consensus (3 ledgernode processes) and reports, per size: verdict\nqueries/s with proofs and p99 on one node, node RSS, disk, snapshot size and time, restart to\n/readyz, and a new node's join and catch-up time.")
@@ -63,6 +67,9 @@ func scaleMain(args []string) error {
 	targets, err := parseCounts("sizes", *sizes)
 	if err != nil {
 		return err
+	}
+	if *nodes < 1 {
+		return fmt.Errorf("-nodes %d: want at least 1 voter", *nodes)
 	}
 	bin, err := defaultNodeBinary()
 	if err != nil {
@@ -75,8 +82,13 @@ func scaleMain(args []string) error {
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
 	progress := func(f string, a ...any) { fmt.Fprintf(os.Stderr, "ledgerbench scale: "+f+"\n", a...) }
-	progress("load average %.1f; starting 3 ledgernode processes, data in %s ...", loadAvg(), dir)
-	c, err := startProcs(ctx, dir, bin, 3, *batchTx, 5*time.Millisecond, "")
+	if *profiles != "" {
+		if err := os.MkdirAll(*profiles, 0o755); err != nil {
+			return err
+		}
+	}
+	progress("load average %.1f; starting %d ledgernode processes, data in %s ...", loadAvg(), *nodes, dir)
+	c, err := startProcs(ctx, dir, bin, *nodes, *batchTx, 5*time.Millisecond, *profiles)
 	if err != nil {
 		return err
 	}
@@ -93,11 +105,15 @@ func scaleMain(args []string) error {
 	var rows []ScaleRow
 	for _, target := range targets {
 		progress("loading to %d certificates ...", target)
+		before := len(ids)
+		nodeCPU0, selfCPU0 := cpuOf(c.Pids()), selfCPU()
 		rate, err := loadCerts(ctx, c, leader, wl, &ids, target, *window, progress)
 		if err != nil {
 			return err
 		}
-		row := ScaleRow{Certificates: len(ids), LoadTxPerSec: rate}
+		row := ScaleRow{Certificates: len(ids), LoadTxPerSec: rate,
+			LoadNodeCPUus:   perOpMicros(cpuOf(c.Pids())-nodeCPU0, len(ids)-before),
+			LoadClientCPUus: perOpMicros(selfCPU()-selfCPU0, len(ids)-before)}
 		if err := measureSize(ctx, c, leader, ids, *qSeconds, *qClients, &row, progress); err != nil {
 			return err
 		}
@@ -228,7 +244,7 @@ func measureSize(ctx context.Context, c *procCluster, leader int, ids []string, 
 	if err := c.Converge(ctx); err != nil {
 		return err
 	}
-	q := (leader + 1) % 3 // a follower answers, as a border verifier's nearest node would
+	q := (leader + 1) % c.Size() // a follower answers (the leader in a 1-voter network), as a border verifier's nearest node would
 	progress("  %d certificates: verdict queries with proofs on node-%d for %.0fs ...", len(ids), q, qSeconds)
 	s, err := queryVerdicts(ctx, c.Client(q), ids, qClients, time.Duration(qSeconds*float64(time.Second)))
 	if err != nil {
@@ -450,13 +466,13 @@ func dirSize(dir string) int64 {
 func printScale(out io.Writer, rows []ScaleRow) {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	defer w.Flush()
-	fmt.Fprintln(w, "CERTIFICATES\tLOAD TX/S\tVERDICTS/S\tP50 MS\tP99 MS\tP99/P99(FIRST)\tRSS MIB\tANON MIB\tFILE MIB\tDISK MIB\tSTATE MIB\tHISTORY MIB\tSNAPSHOT MIB\tSNAPSHOT S\tRESTART->READY S\tJOIN+CATCH-UP S")
+	fmt.Fprintln(w, "CERTIFICATES\tLOAD TX/S\tLOAD CPU US/CERT NODES(CLIENT)\tVERDICTS/S\tP50 MS\tP99 MS\tP99/P99(FIRST)\tRSS MIB\tANON MIB\tFILE MIB\tDISK MIB\tSTATE MIB\tHISTORY MIB\tSNAPSHOT MIB\tSNAPSHOT S\tRESTART->READY S\tJOIN+CATCH-UP S")
 	for _, r := range rows {
 		ratio := 0.0
 		if rows[0].Verdicts.P99ms > 0 {
 			ratio = r.Verdicts.P99ms / rows[0].Verdicts.P99ms
 		}
-		fmt.Fprintf(w, "%d\t%.0f\t%.0f\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%.1f\n", r.Certificates, r.LoadTxPerSec, r.Verdicts.PerSec, r.Verdicts.P50ms, r.Verdicts.P99ms, ratio,
+		fmt.Fprintf(w, "%d\t%.0f\t%.0f(%.0f)\t%.0f\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%.1f\n", r.Certificates, r.LoadTxPerSec, r.LoadNodeCPUus, r.LoadClientCPUus, r.Verdicts.PerSec, r.Verdicts.P50ms, r.Verdicts.P99ms, ratio,
 			r.NodeRSSMiB, r.NodeAnonMiB, r.NodeFileMiB, r.DiskMiB, r.StateMiB, r.HistoryMiB, r.SnapshotMiB, r.SnapshotSec, r.RestartReadySec, r.JoinCatchUpSec)
 	}
 }
