@@ -35,6 +35,7 @@ type ScaleRow struct {
 	NodeRSSMiB      float64 `json:"nodeRssMiB"`             // largest of the nodes after the queries (VmRSS)
 	NodeAnonMiB     float64 `json:"nodeAnonMiB"`            // largest anonymous share (RssAnon: heap, stacks): what the RSS target is judged on
 	NodeFileMiB     float64 `json:"nodeFileMiB"`            // largest file-backed share (RssFile: touched pages of the mmap'd state file, reclaimable)
+	RestartAnonMiB  float64 `json:"restartAnonMiB"`         // RssAnon of the restarted node once ready: what the ledger itself holds, without the load's garbage not yet returned to the OS
 	DiskMiB         float64 `json:"diskMiB"`                // one node's data directory (state, Raft log, snapshots)
 	StateMiB        float64 `json:"stateMiB"`               // its state file
 	HistoryMiB      float64 `json:"historyMiB"`             // the undo history's share of the state file (bbolt pages in history/ buckets)
@@ -119,6 +120,9 @@ func scaleMain(args []string) error {
 		}
 		row.LoadAvg = loadAvg()
 		rows = append(rows, row)
+	}
+	if *output == "json" {
+		printScale(os.Stderr, rows) // the table for people beside the rows for machines
 	}
 	return writeReport(*output, rows, printScale)
 }
@@ -280,6 +284,9 @@ func measureSize(ctx context.Context, c *procCluster, leader int, ids []string, 
 		return fmt.Errorf("node-%d after restart: %w", q, err)
 	}
 	row.RestartReadySec = time.Since(t0).Seconds()
+	if m, err := memOf(c.Pids()[q]); err == nil {
+		row.RestartAnonMiB = float64(m.Anon) / (1 << 20)
+	}
 	// A new node joins as a non-voter and catches up (snapshot install and
 	// the log after it); then it is removed again.
 	progress("  a new node joins and catches up ...")
@@ -465,14 +472,55 @@ func dirSize(dir string) int64 {
 
 func printScale(out io.Writer, rows []ScaleRow) {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	defer w.Flush()
-	fmt.Fprintln(w, "CERTIFICATES\tLOAD TX/S\tLOAD CPU US/CERT NODES(CLIENT)\tVERDICTS/S\tP50 MS\tP99 MS\tP99/P99(FIRST)\tRSS MIB\tANON MIB\tFILE MIB\tDISK MIB\tSTATE MIB\tHISTORY MIB\tSNAPSHOT MIB\tSNAPSHOT S\tRESTART->READY S\tJOIN+CATCH-UP S")
+	defer func() {
+		w.Flush()
+		for _, e := range []struct {
+			name string
+			of   func(ScaleRow) float64
+		}{
+			{"anonymous memory after the load (ANON)", func(r ScaleRow) float64 { return r.NodeAnonMiB }},
+			{"anonymous memory of a restarted node (ANON RESTARTED)", func(r ScaleRow) float64 { return r.RestartAnonMiB }},
+			{"state file", func(r ScaleRow) float64 { return r.StateMiB }},
+		} {
+			if perCert, at, ok := extrapolate(rows, e.of, 1_000_000); ok {
+				fmt.Fprintf(out, "%s: %.2f KiB per certificate (least-squares line over %d sizes); at 1,000,000 by extrapolation: %.0f MiB\n", e.name, perCert*1024, len(rows), at)
+			}
+		}
+	}()
+	fmt.Fprintln(w, "CERTIFICATES\tLOAD TX/S\tLOAD CPU US/CERT NODES(CLIENT)\tVERDICTS/S\tP50 MS\tP99 MS\tP99/P99(FIRST)\tRSS MIB\tANON MIB\tFILE MIB\tANON RESTARTED MIB\tDISK MIB\tSTATE MIB\tHISTORY MIB\tSNAPSHOT MIB\tSNAPSHOT S\tRESTART->READY S\tJOIN+CATCH-UP S")
 	for _, r := range rows {
 		ratio := 0.0
 		if rows[0].Verdicts.P99ms > 0 {
 			ratio = r.Verdicts.P99ms / rows[0].Verdicts.P99ms
 		}
-		fmt.Fprintf(w, "%d\t%.0f\t%.0f(%.0f)\t%.0f\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%.1f\n", r.Certificates, r.LoadTxPerSec, r.LoadNodeCPUus, r.LoadClientCPUus, r.Verdicts.PerSec, r.Verdicts.P50ms, r.Verdicts.P99ms, ratio,
-			r.NodeRSSMiB, r.NodeAnonMiB, r.NodeFileMiB, r.DiskMiB, r.StateMiB, r.HistoryMiB, r.SnapshotMiB, r.SnapshotSec, r.RestartReadySec, r.JoinCatchUpSec)
+		fmt.Fprintf(w, "%d\t%.0f\t%.0f(%.0f)\t%.0f\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%.1f\n", r.Certificates, r.LoadTxPerSec, r.LoadNodeCPUus, r.LoadClientCPUus, r.Verdicts.PerSec, r.Verdicts.P50ms, r.Verdicts.P99ms, ratio,
+			r.NodeRSSMiB, r.NodeAnonMiB, r.NodeFileMiB, r.RestartAnonMiB, r.DiskMiB, r.StateMiB, r.HistoryMiB, r.SnapshotMiB, r.SnapshotSec, r.RestartReadySec, r.JoinCatchUpSec)
 	}
+}
+
+// extrapolate fits a least-squares line through (certificates, of(row))
+// and gives its slope (MiB per certificate) and its value at n
+// certificates. It needs at least two different sizes.
+func extrapolate(rows []ScaleRow, of func(ScaleRow) float64, n int) (perCert, at float64, ok bool) {
+	if len(rows) < 2 {
+		return 0, 0, false
+	}
+	var sx, sy float64
+	for _, r := range rows {
+		sx += float64(r.Certificates)
+		sy += of(r)
+	}
+	k := float64(len(rows))
+	mx, my := sx/k, sy/k
+	var sxx, sxy float64
+	for _, r := range rows {
+		dx := float64(r.Certificates) - mx
+		sxx += dx * dx
+		sxy += dx * (of(r) - my)
+	}
+	if sxx == 0 {
+		return 0, 0, false
+	}
+	perCert = sxy / sxx
+	return perCert, my + perCert*(float64(n)-mx), true
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -208,5 +209,55 @@ func TestScaleLoaderResubmitsOnlyWhenTheOutcomeIsUnknownOrTheNodeIsBusy(t *testi
 		if got := resubmittable(c.err); got != c.want {
 			t.Errorf("%s: resubmittable(%v) = %v, want %v", c.name, c.err, got, c.want)
 		}
+	}
+}
+
+func TestExtrapolateFitsALineThroughTheSizes(t *testing.T) {
+	anon := func(r ScaleRow) float64 { return r.NodeAnonMiB }
+	// 50 MiB + 1 MiB per 1,000 certificates, exactly.
+	rows := []ScaleRow{{Certificates: 10_000, NodeAnonMiB: 60}, {Certificates: 100_000, NodeAnonMiB: 150}, {Certificates: 300_000, NodeAnonMiB: 350}}
+	perCert, at, ok := extrapolate(rows, anon, 1_000_000)
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+	if !ok || !near(perCert, 0.001) || !near(at, 1050) {
+		t.Fatalf("extrapolate = %v MiB/cert, %v MiB at 1 M, %v; want 0.001, 1050, true", perCert, at, ok)
+	}
+	// Scattered points: the least-squares line, not the last two points.
+	rows = []ScaleRow{{Certificates: 0, NodeAnonMiB: 0}, {Certificates: 1, NodeAnonMiB: 2}, {Certificates: 2, NodeAnonMiB: 1}}
+	if perCert, at, ok := extrapolate(rows, anon, 4); !ok || !near(perCert, 0.5) || !near(at, 2.5) {
+		t.Fatalf("scattered: %v per cert, %v at 4, %v; want 0.5, 2.5, true", perCert, at, ok)
+	}
+	for _, c := range []struct {
+		name string
+		rows []ScaleRow
+	}{
+		{"one size", rows[:1]},
+		{"no sizes", nil},
+		{"two rows of the same size", []ScaleRow{{Certificates: 5, NodeAnonMiB: 1}, {Certificates: 5, NodeAnonMiB: 2}}},
+	} {
+		if _, _, ok := extrapolate(c.rows, anon, 1_000_000); ok {
+			t.Errorf("%s: extrapolated, want no line", c.name)
+		}
+	}
+}
+
+func TestScaleTableStatesItsExtrapolationsAsSuch(t *testing.T) {
+	rows := []ScaleRow{{Certificates: 10_000, NodeAnonMiB: 60, RestartAnonMiB: 20, StateMiB: 70}, {Certificates: 100_000, NodeAnonMiB: 150, RestartAnonMiB: 20, StateMiB: 700}}
+	var b strings.Builder
+	printScale(&b, rows)
+	out := b.String()
+	for _, want := range []string{
+		"ANON RESTARTED MIB",
+		"anonymous memory after the load (ANON): 1.02 KiB per certificate (least-squares line over 2 sizes); at 1,000,000 by extrapolation: 1050 MiB",
+		"anonymous memory of a restarted node (ANON RESTARTED): 0.00 KiB per certificate",
+		"state file: 7.17 KiB per certificate",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	b.Reset()
+	printScale(&b, rows[:1])
+	if strings.Contains(b.String(), "extrapolation") {
+		t.Errorf("one size extrapolated:\n%s", b.String())
 	}
 }
