@@ -2,15 +2,20 @@ package consensus
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
+	dto "github.com/prometheus/client_model/go"
 
+	"github.com/tradeledger/tradeledger/ledgernode/metrics"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
 )
 
 // newTestFSM is the FSM over a real state file.
@@ -104,5 +109,64 @@ func TestRaftErrorsMapToTheNodesOwn(t *testing.T) {
 		if got := mapRaftError(tc.err, tc.proposed); got != tc.want {
 			t.Errorf("mapRaftError(%v, proposed %v) = %v, want %v", tc.err, tc.proposed, got, tc.want)
 		}
+	}
+}
+
+// Consecutive blocks are applied in one state commit only while they hold
+// at most maxGroupTxs transactions together (a bbolt write transaction
+// holds every changed page in memory until it commits); a block larger
+// than that is committed alone; every block is applied, in order, and a
+// non-block entry still ends a group.
+func TestFSMGroupsBlocksIntoCommitsOfBoundedTransactions(t *testing.T) {
+	f, st := newTestFSM(t)
+	f.metrics = metrics.New()
+	f.maxGroupTxs = 4
+	block := func(index uint64, txs int) *raft.Log {
+		p := state.Proposal{Time: tx.FormatTime(time.Date(2026, 3, 1, 12, 0, int(index), 0, time.UTC)), Proposer: "n0"}
+		for k := 0; k < txs; k++ {
+			p.Txs = append(p.Txs, json.RawMessage(fmt.Sprintf(`"not an envelope %d-%d"`, index, k)))
+		}
+		raw, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &raft.Log{Index: index, Term: 1, Type: raft.LogCommand, Data: entry(t, Entry{V: 1, Type: EntryBlock, Payload: raw})}
+	}
+	// 2+2 | 3 | 5 (alone: larger than the bound) | 1+3 | configuration | 4
+	logs := []*raft.Log{block(10, 2), block(11, 2), block(12, 3), block(13, 5), block(14, 1), block(15, 3),
+		{Index: 16, Term: 1, Type: raft.LogConfiguration, Data: raft.EncodeConfiguration(raft.Configuration{})}, block(17, 4)}
+	out := f.ApplyBatch(logs)
+
+	var m dto.Metric
+	if err := f.metrics.StateCommitBlocks.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetHistogram().GetSampleCount(); got != 5 {
+		t.Fatalf("%d state commits, want 5 (2+2 | 3 | 5 | 1+3 | 4 transactions)", got)
+	}
+	if got := m.GetHistogram().GetSampleSum(); got != 7 {
+		t.Fatalf("%v blocks committed, want all 7", got)
+	}
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		r, ok := out[i].(*state.BlockResult)
+		if !ok {
+			t.Fatalf("entry %d: result %T, want a block result", l.Index, out[i])
+		}
+		var p state.Proposal
+		var e Entry
+		_ = json.Unmarshal(l.Data, &e)
+		_ = json.Unmarshal(e.Payload, &p)
+		if len(r.Receipts) != len(p.Txs) {
+			t.Fatalf("entry %d: %d receipts for %d transactions", l.Index, len(r.Receipts), len(p.Txs))
+		}
+	}
+	if h := st.Meta().Height; h != 7 {
+		t.Fatalf("height %d after 7 blocks", h)
+	}
+	if a := st.Applied(); a.Index != 17 {
+		t.Fatalf("applied index %d, want 17", a.Index)
 	}
 }
