@@ -19,14 +19,14 @@ import (
 )
 
 // newTestFSM is the FSM over a real state file.
-func newTestFSM(t *testing.T) (*fsm, *state.Store) {
+func newTestFSM(t testing.TB) (*fsm, *state.Store) {
 	t.Helper()
 	g, _, _ := statetest.Genesis(t, statetest.T0, nil)
 	st := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), g, nil)
 	return newFSM(st, slog.New(slog.DiscardHandler), nil, nil), st
 }
 
-func entry(t *testing.T, e Entry) []byte {
+func entry(t testing.TB, e Entry) []byte {
 	t.Helper()
 	b, err := json.Marshal(e)
 	if err != nil {
@@ -168,5 +168,82 @@ func TestFSMGroupsBlocksIntoCommitsOfBoundedTransactions(t *testing.T) {
 	}
 	if a := st.Applied(); a.Index != 17 {
 		t.Fatalf("applied index %d, want 17", a.Index)
+	}
+}
+
+// BenchmarkFSMReplayOfAppliedBlocks: what a restart costs per batch Raft
+// hands the FSM again (64 entries at or below the applied index, blocks of
+// 2,000 one-kilobyte transactions, as ledgerbench scale loads them);
+// -benchmem's B/op is the memory a restart allocates per batch.
+func BenchmarkFSMReplayOfAppliedBlocks(b *testing.B) {
+	f, st := newTestFSM(b)
+	tx1k := json.RawMessage(`"` + strings.Repeat("x", 1000) + `"`)
+	p := state.Proposal{Time: tx.FormatTime(time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC)), Proposer: "n0"}
+	for k := 0; k < 2000; k++ {
+		p.Txs = append(p.Txs, tx1k)
+	}
+	raw, _ := json.Marshal(p)
+	data := entry(b, Entry{V: 1, Type: EntryBlock, Payload: raw})
+	// One block applied at index 100: entries 37-100 are replays.
+	f.ApplyBatch([]*raft.Log{{Index: 100, Term: 1, Type: raft.LogCommand, Data: data}})
+	if st.Applied().Index != 100 {
+		b.Fatalf("setup: applied index %d, want 100", st.Applied().Index)
+	}
+	logs := make([]*raft.Log, 64)
+	for k := range logs {
+		logs[k] = &raft.Log{Index: uint64(37 + k), Term: 1, Type: raft.LogCommand, Data: data}
+	}
+	b.SetBytes(int64(len(data) * len(logs)))
+	b.ResetTimer()
+	for b.Loop() {
+		for _, r := range f.ApplyBatch(logs) {
+			if !r.(*state.BlockResult).Skipped {
+				b.Fatal("a replayed entry was applied again")
+			}
+		}
+	}
+}
+
+// A block entry at or below the applied index (Raft replays its log to a
+// restarted node) is skipped without decoding its block; the entry after
+// it is applied; a replayed entry of another type still takes its own path.
+func TestFSMSkipsReplayedBlocksWithoutDecodingThem(t *testing.T) {
+	f, st := newTestFSM(t)
+	blockData := func(sec int) []byte {
+		raw, err := json.Marshal(state.Proposal{Time: tx.FormatTime(time.Date(2026, 3, 1, 12, 0, sec, 0, time.UTC)), Proposer: "n0",
+			Txs: []json.RawMessage{json.RawMessage(`"not an envelope"`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return entry(t, Entry{V: 1, Type: EntryBlock, Payload: raw})
+	}
+	f.ApplyBatch([]*raft.Log{{Index: 10, Term: 1, Type: raft.LogCommand, Data: blockData(1)}})
+	if st.Applied().Index != 10 || st.Meta().Height != 1 {
+		t.Fatalf("setup: applied %+v height %d, want index 10 height 1", st.Applied(), st.Meta().Height)
+	}
+	// Index 9's payload would not even decode as a block: it is not read.
+	undecodable := entry(t, Entry{V: 1, Type: EntryBlock, Payload: json.RawMessage(`{"txs":"not a list"}`)})
+	out := f.ApplyBatch([]*raft.Log{
+		{Index: 9, Term: 1, Type: raft.LogCommand, Data: undecodable},
+		{Index: 10, Term: 1, Type: raft.LogCommand, Data: blockData(1)},
+		{Index: 11, Term: 1, Type: raft.LogCommand, Data: blockData(2)},
+	})
+	for k, want := range []bool{true, true, false} {
+		r, ok := out[k].(*state.BlockResult)
+		if !ok || r.Skipped != want {
+			t.Fatalf("entry %d: result %+v, want a block result with Skipped %v", 9+k, out[k], want)
+		}
+	}
+	if st.Applied().Index != 11 || st.Meta().Height != 2 {
+		t.Fatalf("applied %+v height %d, want index 11 height 2 (one new block)", st.Applied(), st.Meta().Height)
+	}
+	// The same undecodable block above the applied index stops the node:
+	// only a replay is spared the decoding.
+	if msg := applyPanics(f, &raft.Log{Index: 12, Term: 1, Type: raft.LogCommand, Data: undecodable}); !strings.Contains(msg, "block payload") {
+		t.Fatalf("undecodable new block: panic %q, want a hard stop", msg)
+	}
+	// A replayed entry of another type goes to its own check as before.
+	if msg := applyPanics(f, &raft.Log{Index: 5, Term: 1, Type: raft.LogCommand, Data: entry(t, Entry{V: 1, Type: "futureThing", Payload: json.RawMessage(`{}`)})}); !strings.Contains(msg, `type "futureThing" unknown`) {
+		t.Fatalf("replayed entry of an unknown type: panic %q, want the unknown-type stop", msg)
 	}
 }
