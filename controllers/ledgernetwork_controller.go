@@ -42,6 +42,11 @@ type LedgerNetworkReconciler struct {
 	// restoreAnnounced: the restore phase last announced by an event (a
 	// pass may read a status that trails the previous pass's patch).
 	restoreAnnounced announced[ledgerv1.RestorePhase]
+	// removalAsked: a removal this operator asked the ledger for and has
+	// not announced yet (its answer was lost: the call timed out while the
+	// leader carried it out); announced once the leader's view lacks the
+	// member.
+	removalAsked announced[removalRequest]
 }
 
 // networkScope is one reconcile pass over one network: what its phases
@@ -128,6 +133,7 @@ func (r *LedgerNetworkReconciler) forget(k types.NamespacedName) {
 	r.leaders.forget(k.Namespace, k.Name)
 	r.quorumAnnounced.forget(k.Namespace, k.Name)
 	r.restoreAnnounced.forget(k.Namespace, k.Name)
+	r.removalAsked.forget(k.Namespace, k.Name)
 }
 
 func (r *LedgerNetworkReconciler) finalize(context.Context, *ledgerv1.LedgerNetwork) (bool, error) {

@@ -139,13 +139,33 @@ func planMembership(n *ledgerv1.LedgerNetwork, members []wire.Member, pods map[s
 	return memberStep{action: membersSettled}
 }
 
+// removalRequest is a member removal the operator asked for: the member,
+// and whether it was removed because its node lost its data.
+type removalRequest struct {
+	member   string
+	dataLost bool
+}
+
 // reconcileMembership takes the step planMembership says, and once the
-// configuration is settled reports on its voters.
+// configuration is settled reports on its voters. It changes the
+// configuration only on the leader's view of it: a follower's may trail
+// the last change (a member just added, even the leader itself, missing
+// from it would be added again, announced as joined).
 func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *networkScope, v *ledgerView) error {
 	n, step := s.net, planMembership(s.net, v.status.Members, s.pods)
 	pod := step.member
 	scaling := func(format string, args ...any) error {
 		return waitFor(reasonScaling, "scaling to %d: %s", n.Spec.Replicas, fmt.Sprintf(format, args...))
+	}
+	leaderView := v.status.Node != "" && v.status.Node == v.status.Leader
+	if leaderView {
+		r.announceLostRemoval(n, v.status.Members)
+	}
+	switch step.action {
+	case memberAdd, memberPromote, memberHandOff, memberRemove, memberRemoveDataLost:
+		if !leaderView {
+			return scaling("the leader (%s) did not answer; not changing the members on %s's view of them, which may trail the leader's", v.status.Leader, v.status.Node)
+		}
 	}
 	switch step.action {
 	case membersSettled:
@@ -187,21 +207,55 @@ func (r *LedgerNetworkReconciler) reconcileMembership(ctx context.Context, s *ne
 		return degraded("MemberDataLost", "%s lost its data and must be removed and added back, but only %d of the %d other voters answer with their data, fewer than a quorum of %d; bring them back first (if they are gone for good, see docs/operations.md \"Quorum loss\")",
 			pod, step.reachable, step.voters, quorum(step.voters))
 	case memberRemoveDataLost:
+		req := removalRequest{member: pod, dataLost: true}
+		r.removalAsked.swap(n, req, removalRequest{})
 		if err := r.counted("removeMember", v.ledger.RemoveMember(ctx, pod)); err != nil {
 			return fmt.Errorf("remove %s, which lost its data: %w", pod, err)
 		}
-		r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeWarning, "MemberDataLost", "RemoveMember",
-			"%s lost its data (its volume was deleted or replaced) and did not vote with an empty log: removed it from the Raft configuration while the other voters are a quorum; it is re-added as a new member (joins as a non-voter, promoted once caught up)", pod)
+		r.removalAsked.swap(n, removalRequest{}, removalRequest{})
+		r.announceRemoval(n, req, "")
 		return scaling("%s lost its data: removed from the Raft configuration, to be re-added", pod)
 	case memberRemove:
+		req := removalRequest{member: pod}
+		r.removalAsked.swap(n, req, removalRequest{})
 		if err := r.counted("removeMember", v.ledger.RemoveMember(ctx, pod)); err != nil {
 			return fmt.Errorf("remove %s: %w", pod, err)
 		}
-		r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeNormal, "MemberRemoved", "RemoveMember",
-			"removed %s from the Raft configuration; its pod goes next", pod)
+		r.removalAsked.swap(n, removalRequest{}, removalRequest{})
+		r.announceRemoval(n, req, "")
 		return scaling("removed %s from the Raft configuration", pod)
 	}
 	return fmt.Errorf("membership step %d has no action", step.action)
+}
+
+// announceLostRemoval announces a removal this operator asked for whose
+// answer it did not get (the call timed out or the connection broke while
+// the leader carried it out), once the leader's view no longer lists the
+// member: the next pass finds the member gone and takes the next step, so
+// without it the removal would go unannounced. A member still listed
+// stays asked for: the plan asks again.
+func (r *LedgerNetworkReconciler) announceLostRemoval(n *ledgerv1.LedgerNetwork, members []wire.Member) {
+	req := r.removalAsked.swap(n, removalRequest{}, removalRequest{})
+	if req.member == "" {
+		return
+	}
+	if slices.ContainsFunc(members, func(m wire.Member) bool { return m.ID == req.member }) {
+		r.removalAsked.swap(n, req, removalRequest{})
+		return
+	}
+	r.announceRemoval(n, req, " (the answer to the request was lost; the leader's configuration no longer lists it)")
+}
+
+// announceRemoval sends the event of a member's removal.
+func (r *LedgerNetworkReconciler) announceRemoval(n *ledgerv1.LedgerNetwork, req removalRequest, how string) {
+	pod := req.member
+	if req.dataLost {
+		r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeWarning, "MemberDataLost", "RemoveMember",
+			"%s lost its data (its volume was deleted or replaced) and did not vote with an empty log: removed it from the Raft configuration while the other voters are a quorum%s; it is re-added as a new member (joins as a non-voter, promoted once caught up)", pod, how)
+		return
+	}
+	r.Recorder.Eventf(n, podRef(n, pod), corev1.EventTypeNormal, "MemberRemoved", "RemoveMember",
+		"removed %s from the Raft configuration%s; its pod goes next", pod, how)
 }
 
 // reasonClockSkew: a voter's clock is off the others' (Degraded).

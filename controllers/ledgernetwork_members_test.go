@@ -1,11 +1,16 @@
 package controllers
 
 import (
+	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
@@ -182,5 +187,139 @@ func TestMembershipRemovesAMemberThatLostItsDataOnlyWhileAQuorumRemainsAndTheJoi
 		if got := planMembership(n, tc.members, tc.pods); got != tc.want {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// memberLedger records the membership calls a pass makes and answers
+// RemoveMember with removeErr. The two situations below (a follower's view
+// that trails the leader's; a removal carried out whose answer is lost)
+// last a moment on real nodes and cannot be held open on demand, so the
+// passes are called directly with the views they would read.
+type memberLedger struct {
+	Ledger
+	calls     []string
+	removeErr error
+}
+
+func (l *memberLedger) AddNonVoter(_ context.Context, id, _, _ string) error {
+	l.calls = append(l.calls, "add "+id)
+	return nil
+}
+func (l *memberLedger) Promote(_ context.Context, id string) error {
+	l.calls = append(l.calls, "promote "+id)
+	return nil
+}
+func (l *memberLedger) RemoveMember(_ context.Context, id string) error {
+	l.calls = append(l.calls, "remove "+id)
+	return l.removeErr
+}
+func (l *memberLedger) TransferLeadership(_ context.Context, id string) error {
+	l.calls = append(l.calls, "transfer "+id)
+	return nil
+}
+
+func drainEvents(rec *events.FakeRecorder) []string {
+	var out []string
+	for {
+		select {
+		case e := <-rec.Events:
+			out = append(out, e)
+		default:
+			return out
+		}
+	}
+}
+
+type fixedAddrs struct{ Resolver }
+
+func (fixedAddrs) MemberAddrs(_ *ledgerv1.LedgerNetwork, pod string) (string, string) {
+	return pod + ":7000", pod + ":8443"
+}
+
+// A follower's view of the members may trail the leader's: one that does
+// not list the leader yet (it was added and took over a moment ago) would
+// have the leader "added" as a non-voter, announced as joined. The pass
+// changes nothing on it; on the leader's own view it acts.
+func TestMembershipIsChangedOnlyOnTheLeadersView(t *testing.T) {
+	rec := events.NewFakeRecorder(10)
+	r := &LedgerNetworkReconciler{Recorder: rec, Metrics: NewMetrics(prometheus.NewRegistry()), Resolver: fixedAddrs{}}
+	l := &memberLedger{}
+	n := testNetwork()
+	// customs-1's view: it has not applied the change that added customs-0.
+	follower := &wire.Status{Node: "customs-1", Leader: "customs-0", LeaderAPI: "customs-0:8443",
+		Members: []wire.Member{voter("customs-1"), voter("customs-2")}}
+	if got := planMembership(n, follower.Members, podsUpTo(3)); got.action != memberAdd || got.member != "customs-0" {
+		t.Fatalf("setup: the plan on the follower's view is %+v, want to add the leader customs-0", got)
+	}
+	err := r.reconcileMembership(context.Background(), &networkScope{net: n, pods: podsUpTo(3)}, &ledgerView{ledger: l, status: follower})
+	var we *waitError
+	if !errors.As(err, &we) || we.reason != reasonScaling || !strings.Contains(err.Error(), "leader (customs-0) did not answer") {
+		t.Fatalf("pass on a follower's view: %v, want a wait naming the unanswering leader", err)
+	}
+	if len(l.calls) != 0 || len(drainEvents(rec)) != 0 {
+		t.Fatalf("pass on a follower's view called %v and sent events", l.calls)
+	}
+
+	// The leader's own view, where customs-3 still has to join: it joins.
+	lv := &wire.Status{Node: "customs-0", Leader: "customs-0",
+		Members: []wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2")}}
+	n.Spec.Replicas = 4
+	if err := r.reconcileMembership(context.Background(), &networkScope{net: n, pods: podsUpTo(4)}, &ledgerView{ledger: l, status: lv}); !errors.As(err, &we) {
+		t.Fatalf("pass on the leader's view: %v, want a wait while customs-3 catches up", err)
+	}
+	if !slices.Equal(l.calls, []string{"add customs-3"}) {
+		t.Fatalf("pass on the leader's view called %v, want customs-3 added", l.calls)
+	}
+	if ev := drainEvents(rec); len(ev) != 1 || !strings.Contains(ev[0], "MemberJoined") || !strings.Contains(ev[0], "customs-3") {
+		t.Fatalf("events %v, want one MemberJoined for customs-3", ev)
+	}
+}
+
+// A removal the leader carried out but whose answer the operator did not
+// get (its call timed out) is announced when a later pass finds the member
+// gone from the leader's view, once; a removal that did not happen is not.
+func TestARemovalWhoseAnswerWasLostIsAnnouncedOnceTheMemberIsGone(t *testing.T) {
+	rec := events.NewFakeRecorder(10)
+	r := &LedgerNetworkReconciler{Recorder: rec, Metrics: NewMetrics(prometheus.NewRegistry())}
+	l := &memberLedger{removeErr: context.DeadlineExceeded}
+	n := testNetwork()
+	five := &wire.Status{Node: "customs-0", Leader: "customs-0",
+		Members: []wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2"), voter("customs-3")}}
+	pass := func(st *wire.Status) error {
+		return r.reconcileMembership(context.Background(), &networkScope{net: n, pods: podsUpTo(4)}, &ledgerView{ledger: l, status: st})
+	}
+	if err := pass(five); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("removal pass: %v, want the call's timeout", err)
+	}
+	if !slices.Equal(l.calls, []string{"remove customs-3"}) || len(drainEvents(rec)) != 0 {
+		t.Fatalf("setup: the pass called %v; no event may be sent for an unanswered removal", l.calls)
+	}
+	// Still listed: not removed, nothing announced; the plan asks again.
+	l.calls = nil
+	_ = pass(five)
+	if !slices.Equal(l.calls, []string{"remove customs-3"}) || len(drainEvents(rec)) != 0 {
+		t.Fatalf("member still listed: called %v, sent events; want it asked again and nothing announced", l.calls)
+	}
+	// The leader carried it out: the next pass finds it gone and waits for
+	// its pod; the removal is announced then, and only once.
+	l.calls = nil
+	gone := &wire.Status{Node: "customs-0", Leader: "customs-0",
+		Members: []wire.Member{leader("customs-0"), voter("customs-1"), voter("customs-2")}}
+	for i := range 2 {
+		var we *waitError
+		if err := pass(gone); !errors.As(err, &we) || !strings.Contains(err.Error(), "pods beyond the members") {
+			t.Fatalf("pass %d after the removal: %v, want a wait for the pod beyond the members", i, err)
+		}
+		ev := drainEvents(rec)
+		want := 0
+		if i == 0 {
+			want = 1
+		}
+		if len(ev) != want || (want == 1 && (!strings.Contains(ev[0], "MemberRemoved") || !strings.Contains(ev[0], "customs-3"))) {
+			t.Fatalf("pass %d after the removal: events %v, want %d MemberRemoved for customs-3", i, ev, want)
+		}
+	}
+	if len(l.calls) != 0 {
+		t.Fatalf("passes after the removal called %v", l.calls)
 	}
 }
