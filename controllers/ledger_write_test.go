@@ -22,7 +22,9 @@ import (
 func TestAWriteToTheLedgerIsAReceiptOrATypedRefusal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := testcluster.New(ctx, testcluster.Options{Nodes: 1, Dir: t.TempDir(), Network: "customs"})
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir, o.Network = 1, t.TempDir(), "customs"
+	c, err := testcluster.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,8 +150,10 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 	rl, al := s.raftLn, s.apiLn
 	s.raftLn, s.apiLn = nil, nil
 	f.mu.Unlock()
-	nd, err := testcluster.StartNode(testcluster.NodeConfig{ID: pod, DataDir: filepath.Join(dir, "data"), Genesis: &g, NodeKey: nodeKey,
-		TLS: files, RaftAddr: s.raftAddr, APIAddr: s.apiAddr, RaftListener: rl, APIListener: al, NoBootstrap: noBootstrap(p)})
+	nc := testcluster.DefaultNodeConfig()
+	nc.ID, nc.DataDir, nc.Genesis, nc.NodeKey, nc.TLS = pod, filepath.Join(dir, "data"), &g, nodeKey, files
+	nc.RaftAddr, nc.APIAddr, nc.RaftListener, nc.APIListener, nc.NoBootstrap = s.raftAddr, s.apiAddr, rl, al, noBootstrap(p)
+	nd, err := testcluster.StartNode(nc)
 	if err != nil {
 		return err
 	}

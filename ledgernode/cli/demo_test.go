@@ -29,7 +29,9 @@ func newDemo(t *testing.T, nodes int) *demo {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
-	c, err := testcluster.New(ctx, testcluster.Options{Nodes: nodes, Dir: t.TempDir()})
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir = nodes, t.TempDir()
+	c, err := testcluster.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,9 @@ func newAccessFixture(t *testing.T) *accessFixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	c, err := testcluster.New(ctx, testcluster.Options{Nodes: 3, Dir: t.TempDir()})
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir = 3, t.TempDir()
+	c, err := testcluster.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,9 @@ func TestAnonymousClientReadsOnlyHealthUnlessAGroupIsOpen(t *testing.T) {
 	// The same network with the verification group opened: verdicts and
 	// heads for anyone, the records themselves still not.
 	ctx := f.ctx
-	oc, err := testcluster.New(ctx, testcluster.Options{Nodes: 1, Dir: t.TempDir(), Access: server.AccessConfig{Open: []string{server.GroupVerification}, Metrics: "open"}})
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir, o.Access = 1, t.TempDir(), server.AccessConfig{Open: []string{server.GroupVerification}, Metrics: "open"}
+	oc, err := testcluster.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

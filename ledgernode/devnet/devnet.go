@@ -19,7 +19,6 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/netgen"
 	"github.com/tradeledger/tradeledger/ledgernode/node"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
@@ -28,13 +27,42 @@ import (
 )
 
 // Options configure the dev network.
-type Options struct {
-	Dir      string // everything lives here (default .dev)
-	Nodes    int    // default 3
-	BasePort int    // API ports BasePort+i, Raft ports BasePort+10+i (default 7441)
-	Network  string // default "devnet"
+type Config struct {
+	Dir      string // everything lives here (DefaultConfig: .dev)
+	Nodes    int    // DefaultConfig: 3
+	BasePort int    // API ports BasePort+i, Raft ports BasePort+10+i (DefaultConfig: 7441)
+	Network  string // DefaultConfig: "devnet"
 	Logger   *slog.Logger
 	Out      io.Writer // banner and progress
+}
+
+// DefaultConfig is the dev network `make dev` runs: three nodes on
+// 127.0.0.1:7441-7443 (Raft on 7451-7453), data in .dev, logs discarded,
+// the banner on stdout. The dev command's flags start from it.
+func DefaultConfig() Config {
+	return Config{Dir: ".dev", Nodes: 3, BasePort: 7441, Network: "devnet", Logger: slog.New(slog.DiscardHandler), Out: os.Stdout}
+}
+
+// Validate says what is missing or out of range, naming the field and the
+// fix. Run calls it; it changes nothing.
+func (c Config) Validate() error {
+	var errs []error
+	need := func(ok bool, field, fix string) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("devnet.Config.%s: %s", field, fix))
+		}
+	}
+	need(c.Dir != "", "Dir", "required: the directory for data, keys and certificates (DefaultConfig: .dev)")
+	// API ports are BasePort+i and Raft ports BasePort+10+i: more than 10
+	// nodes would give two nodes one port.
+	need(c.Nodes >= 1 && c.Nodes <= 10, "Nodes", fmt.Sprintf("%d: must be 1 to 10 (--nodes; DefaultConfig: 3)", c.Nodes))
+	// The highest port is a Raft port: BasePort+10+Nodes-1.
+	need(c.BasePort >= 1 && c.BasePort+10+c.Nodes-1 <= 65535, "BasePort",
+		fmt.Sprintf("%d: must leave room for %d API and Raft ports below 65536 (--base-port; DefaultConfig: 7441)", c.BasePort, c.Nodes))
+	need(c.Network != "", "Network", "required: the network's name (DefaultConfig: devnet)")
+	need(c.Logger != nil, "Logger", "nil: start from DefaultConfig (it discards)")
+	need(c.Out != nil, "Out", "nil: start from DefaultConfig (stdout)")
+	return errors.Join(errs...)
 }
 
 // Seed is what a demo seeder gets.
@@ -120,24 +148,9 @@ var coreSeeder = Seeder{
 }
 
 // Run starts (or resumes) the dev network and blocks until ctx ends.
-func Run(ctx context.Context, o Options) error {
-	if o.Dir == "" {
-		o.Dir = ".dev"
-	}
-	if o.Nodes == 0 {
-		o.Nodes = 3
-	}
-	if o.BasePort == 0 {
-		o.BasePort = 7441
-	}
-	if o.Network == "" {
-		o.Network = "devnet"
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Out == nil {
-		o.Out = os.Stdout
+func Run(ctx context.Context, o Config) error {
+	if err := o.Validate(); err != nil {
+		return err
 	}
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
@@ -183,9 +196,10 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		cc := consensus.DefaultConfig()
-		n, err := node.Start(node.Config{ID: gn.ID, DataDir: filepath.Join(dir, "data", gn.ID), Genesis: g, NodeKey: key, TLSFiles: p.TLS,
-			RaftBind: gn.RaftAddr, APIBind: gn.APIAddr, Consensus: cc, Logger: o.Logger})
+		nc := node.DefaultConfig()
+		nc.ID, nc.DataDir, nc.Genesis, nc.NodeKey, nc.TLSFiles = gn.ID, filepath.Join(dir, "data", gn.ID), g, key, p.TLS
+		nc.RaftBind, nc.APIBind, nc.Logger = gn.RaftAddr, gn.APIAddr, o.Logger
+		n, err := node.Start(nc)
 		if err != nil {
 			var oe *net.OpError
 			if errors.As(err, &oe) {

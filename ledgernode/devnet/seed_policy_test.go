@@ -26,7 +26,9 @@ func seedCluster(t *testing.T, registry func() *state.Registry) (*testcluster.Cl
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := testcluster.New(ctx, testcluster.Options{Nodes: 1, Dir: t.TempDir(), Registry: registry})
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir, o.Registry = 1, t.TempDir(), registry
+	c, err := testcluster.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

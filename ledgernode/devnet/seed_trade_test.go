@@ -16,7 +16,9 @@ import (
 func TestTradeDemoDataLoadsAndTheTourAnswersHold(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c, err := testcluster.New(ctx, testcluster.Options{Nodes: 1, Dir: t.TempDir()})
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir = 1, t.TempDir()
+	c, err := testcluster.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,12 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 )
 
-func newCluster(t *testing.T, n int, tune ...func(*testcluster.Options)) *testcluster.Cluster {
+func newCluster(t *testing.T, n int, tune ...func(*testcluster.Config)) *testcluster.Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	o := testcluster.Options{Nodes: n, Dir: t.TempDir()}
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir = n, t.TempDir()
 	for _, f := range tune {
 		f(&o)
 	}
@@ -250,9 +251,8 @@ func mustLeader(t *testing.T, c *testcluster.Cluster) int {
 }
 
 func TestNodeFarBehindCatchesUpThroughSnapshot(t *testing.T) {
-	c := newCluster(t, 3, func(o *testcluster.Options) {
-		o.Tune = func(cc *consensus.Config) {
-			testcluster.DefaultTune(cc)
+	c := newCluster(t, 3, func(o *testcluster.Config) {
+		o.Tune = func(cc *consensus.Config) { // after testcluster.DefaultTune
 			cc.SnapshotThreshold = 40
 			cc.TrailingLogs = 10
 			cc.SnapshotInterval = 100 * time.Millisecond

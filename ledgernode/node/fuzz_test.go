@@ -33,7 +33,9 @@ func FuzzAPIQuery(f *testing.F) {
 			dir, _ := os.MkdirTemp("", "fuzz-api-")
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			c, err := testcluster.New(ctx, testcluster.Options{Nodes: 1, Dir: dir})
+			o := testcluster.DefaultConfig()
+			o.Nodes, o.Dir = 1, dir
+			c, err := testcluster.New(ctx, o)
 			if err != nil {
 				panic(err)
 			}

@@ -51,7 +51,7 @@ type Config struct {
 
 	Consensus consensus.Config
 	// Access says which API route groups anonymous clients may read
-	// (default: none but health; server.AccessConfig).
+	// (zero: none but health; server.AccessConfig).
 	Access server.AccessConfig
 	Logger *slog.Logger
 	// NoBootstrap: never start a new cluster from the genesis, even as a
@@ -67,10 +67,10 @@ type Config struct {
 	// Rejoin bounds how a node whose Raft state is empty asks its genesis
 	// peers whether the network has run before it bootstraps (rejoin.go).
 	Rejoin RejoinConfig
-	// Registry of transaction types; nil means DefaultRegistry().
+	// Registry of transaction types (DefaultConfig: DefaultRegistry()).
 	Registry *state.Registry
 	// MaxClockOffset is how far a voter's clock may be from the leader's
-	// for the leader to stamp blocks with its clock (default 30s): a
+	// for the leader to stamp blocks with its clock (DefaultConfig: 30s): a
 	// leader whose clock a quorum of voters disagrees with proposes
 	// nothing and hands leadership over (clockcheck).
 	MaxClockOffset time.Duration
@@ -104,24 +104,59 @@ type Node struct {
 	stopped    bool
 }
 
-// Start opens the state, starts Raft and serves the API.
+// DefaultConfig returns a Config with every default filled in: the
+// consensus tunables (consensus.DefaultConfig), the product's registry,
+// the rejoin rounds and the clock bound. The caller sets the node's
+// identity (ID, DataDir, Genesis, NodeKey, TLSFiles) and its addresses;
+// Start only validates.
+func DefaultConfig() Config {
+	return Config{
+		Consensus:      consensus.DefaultConfig(),
+		Logger:         slog.New(slog.DiscardHandler),
+		Registry:       DefaultRegistry(),
+		Rejoin:         DefaultRejoinConfig(),
+		MaxClockOffset: clockcheck.DefaultConfig().MaxOffset,
+	}
+}
+
+// Validate says what is missing or out of range, naming the field and the
+// fix. Start calls it; it changes nothing. (The Consensus fields the node
+// does not fill itself are checked by consensus.New.)
+func (c Config) Validate() error {
+	var errs []error
+	need := func(ok bool, field, fix string) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("node.Config.%s: %s", field, fix))
+		}
+	}
+	need(c.ID != "", "ID", "required: the node's stable name (a DNS label such as ledger-0)")
+	need(c.ID == "" || chain.ValidNodeID(c.ID), "ID", fmt.Sprintf("%q: must be a DNS label such as ledger-0", c.ID))
+	need(c.DataDir != "", "DataDir", "required: the directory for the state, Raft log and snapshots")
+	need(c.Genesis != nil, "Genesis", "required: the network's genesis (chain.ReadGenesis)")
+	need(c.NodeKey != nil, "NodeKey", "required: the node's Ed25519 key (tx.ReadKeyFile)")
+	need(c.Logger != nil, "Logger", "nil: start from DefaultConfig (it discards)")
+	need(c.Registry != nil, "Registry", "nil: start from DefaultConfig (DefaultRegistry)")
+	need(c.Consensus.Clock != nil, "Consensus.Clock", "nil: start from DefaultConfig (time.Now)")
+	need(c.MaxClockOffset > 0, "MaxClockOffset", fmt.Sprintf("%s: must be positive (start from DefaultConfig: 30s)", c.MaxClockOffset))
+	for _, p := range []struct {
+		field string
+		v     time.Duration
+	}{{"Rejoin.Timeout", c.Rejoin.Timeout}, {"Rejoin.Interval", c.Rejoin.Interval}, {"Rejoin.RequestTimeout", c.Rejoin.RequestTimeout}} {
+		need(p.v > 0, p.field, fmt.Sprintf("%s: must be positive (start from DefaultConfig)", p.v))
+	}
+	if err := c.Access.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("node.Config.Access: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Start opens the state, starts Raft and serves the API. cfg starts from
+// DefaultConfig; Start fills nothing in.
 func Start(cfg Config) (*Node, error) {
-	if cfg.Genesis == nil || cfg.NodeKey == nil || cfg.ID == "" || cfg.DataDir == "" {
-		return nil, errors.New("node: ID, DataDir, Genesis and NodeKey are required")
-	}
-	if !chain.ValidNodeID(cfg.ID) {
-		return nil, fmt.Errorf("node id %q: must be a DNS label such as ledger-0", cfg.ID)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Registry == nil {
-		cfg.Registry = DefaultRegistry()
-	}
-	log := cfg.Logger.With("node", cfg.ID)
-	if err := cfg.Access.Validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	log := cfg.Logger.With("node", cfg.ID)
 	if err := checkNodeKey(cfg); err != nil {
 		if !cfg.NoBootstrap {
 			return nil, err
@@ -154,14 +189,8 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n.apiLn = apiLn
 	cc := cfg.Consensus
-	if cc.Clock == nil {
-		cc.Clock = time.Now
-	}
 	kc := clockcheck.DefaultConfig()
-	kc.Self, kc.Clock, kc.Logger = cfg.ID, cc.Clock, log
-	if cfg.MaxClockOffset != 0 {
-		kc.MaxOffset = cfg.MaxClockOffset
-	}
+	kc.Self, kc.Clock, kc.Logger, kc.MaxOffset = cfg.ID, cc.Clock, log, cfg.MaxClockOffset
 	kc.Observe = func(id string, off time.Duration) { m.ClockOffset.WithLabelValues(id).Set(off.Seconds()) }
 	clocks, err := clockcheck.New(kc)
 	if err != nil {
@@ -188,9 +217,16 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.cons = cons
-	n.srv = server.New(server.Config{NodeID: cfg.ID, Store: store, Node: cons, NodeKey: cfg.NodeKey, TLS: reloader, Metrics: m, Logger: log,
-		DialSource: cc.DialSource, PublicURL: publicURL(cfg, apiLn.Addr().String()), Access: cfg.Access,
-		Clock: cc.Clock, Clocks: clocks})
+	sc := server.DefaultConfig()
+	sc.NodeID, sc.Store, sc.Node, sc.NodeKey, sc.TLS, sc.Metrics, sc.Logger = cfg.ID, store, cons, cfg.NodeKey, reloader, m, log
+	sc.DialSource, sc.PublicURL, sc.Access = cc.DialSource, publicURL(cfg, apiLn.Addr().String()), cfg.Access
+	sc.Clock, sc.Clocks = cc.Clock, clocks
+	if n.srv, err = server.New(sc); err != nil {
+		_ = cons.Shutdown()
+		apiLn.Close()
+		store.Close()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go clocks.Run(ctx, n.srv.ClockSource())

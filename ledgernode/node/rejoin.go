@@ -63,25 +63,18 @@ import (
 // RejoinConfig bounds how a node with an empty Raft state asks its peers.
 type RejoinConfig struct {
 	// Timeout: how long a genesis node waits for every genesis peer to
-	// answer before it bootstraps anyway (default 30s).
+	// answer before it bootstraps anyway (DefaultRejoinConfig: 30s).
 	Timeout time.Duration
-	// Interval between rounds of questions (default 1s).
+	// Interval between rounds of questions (DefaultRejoinConfig: 1s).
 	Interval time.Duration
-	// RequestTimeout bounds one question to one peer (default 2s).
+	// RequestTimeout bounds one question to one peer (DefaultRejoinConfig: 2s).
 	RequestTimeout time.Duration
 }
 
-func (c RejoinConfig) withDefaults() RejoinConfig {
-	if c.Timeout <= 0 {
-		c.Timeout = 30 * time.Second
-	}
-	if c.Interval <= 0 {
-		c.Interval = time.Second
-	}
-	if c.RequestTimeout <= 0 {
-		c.RequestTimeout = 2 * time.Second
-	}
-	return c
+// DefaultRejoinConfig: every genesis peer has 30s to answer, asked every
+// second, each question bounded by 2s.
+func DefaultRejoinConfig() RejoinConfig {
+	return RejoinConfig{Timeout: 30 * time.Second, Interval: time.Second, RequestTimeout: 2 * time.Second}
 }
 
 // dataLostMarker is written in the data directory once a node learnt that
@@ -219,7 +212,7 @@ func decideRejoin(in rejoinInput) rejoinDecision {
 // its Raft traffic; it ends early when ctx ends (the node stops).
 func (n *Node) rejoin(ctx context.Context, incarnation string, mayBootstrap bool, evidence string) {
 	defer close(n.rejoinDone)
-	rc := n.cfg.Rejoin.withDefaults()
+	rc := n.cfg.Rejoin
 	hc := &http.Client{Timeout: rc.RequestTimeout, Transport: &http.Transport{
 		DialContext:     (&net.Dialer{Timeout: rc.RequestTimeout, LocalAddr: dialSource(n.cfg.Consensus.DialSource)}).DialContext,
 		TLSClientConfig: n.tls.ClientConfig(true, ""), IdleConnTimeout: 30 * time.Second}}

@@ -173,9 +173,11 @@ func movedPeer(t *testing.T, resolveInterval time.Duration) (leader, moved *node
 		cc.TransportTimeout = 5 * time.Minute
 	}
 	start := func(i int, raftLn, apiLn net.Listener) *node.Node {
-		nd, err := testcluster.StartNode(testcluster.NodeConfig{ID: specs[i].ID, DataDir: filepath.Join(dir, specs[i].ID, "data"), Genesis: b.Genesis,
-			NodeKey: b.Nodes[i].Key, TLS: layout.Nodes[specs[i].ID].TLS, RaftAddr: specs[i].RaftAddr, APIAddr: specs[i].APIAddr,
-			RaftListener: raftLn, APIListener: apiLn, Tune: tune})
+		nc := testcluster.DefaultNodeConfig()
+		nc.ID, nc.DataDir, nc.Genesis = specs[i].ID, filepath.Join(dir, specs[i].ID, "data"), b.Genesis
+		nc.NodeKey, nc.TLS, nc.RaftAddr, nc.APIAddr = b.Nodes[i].Key, layout.Nodes[specs[i].ID].TLS, specs[i].RaftAddr, specs[i].APIAddr
+		nc.RaftListener, nc.APIListener, nc.Tune = raftLn, apiLn, tune
+		nd, err := testcluster.StartNode(nc)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,18 +27,13 @@ import (
 
 // BudgetConfig bounds the submission bytes in flight.
 type BudgetConfig struct {
-	NodeBytes   int64 // every client together (default 48 MiB)
-	ClientBytes int64 // one client (default one full batch, 16 MiB); nodes are not limited per client
+	NodeBytes   int64 // every client together (DefaultBudgetConfig: 48 MiB)
+	ClientBytes int64 // one client (DefaultBudgetConfig: one full batch, 16 MiB); nodes are not limited per client
 }
 
-func (b BudgetConfig) withDefaults() BudgetConfig {
-	if b.NodeBytes <= 0 {
-		b.NodeBytes = 48 << 20
-	}
-	if b.ClientBytes <= 0 {
-		b.ClientBytes = maxBatchBytes + 2*budgetChunk
-	}
-	return b
+// DefaultBudgetConfig: 48 MiB for the node, one full batch for a client.
+func DefaultBudgetConfig() BudgetConfig {
+	return BudgetConfig{NodeBytes: 48 << 20, ClientBytes: maxBatchBytes + 2*budgetChunk}
 }
 
 // cpuSlots bounds the goroutines decoding and checking submissions at once,
@@ -84,7 +79,6 @@ type clientBudget struct {
 }
 
 func newByteBudgets(cfg BudgetConfig) *byteBudgets {
-	cfg = cfg.withDefaults()
 	return &byteBudgets{cfg: cfg, node: semaphore.NewWeighted(cfg.NodeBytes), wait: budgetWait, clients: map[string]*clientBudget{}}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -120,21 +121,55 @@ func (s *Server) DataLost() string {
 func (s *Server) SetStopping() { s.stopping.Store(true) }
 
 // New builds the server and its routes.
-func New(cfg Config) *Server {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+// DefaultConfig returns a Config with every default filled in; the node
+// sets NodeID, Store, Node, NodeKey and TLS. New only validates.
+func DefaultConfig() Config {
+	return Config{
+		Logger:        slog.New(slog.DiscardHandler),
+		SubmitTimeout: 30 * time.Second,
+		ReadyLag:      256,
+		ReadWait:      5 * time.Second,
+		Budget:        DefaultBudgetConfig(),
+		Clock:         time.Now,
 	}
-	if cfg.SubmitTimeout == 0 {
-		cfg.SubmitTimeout = 30 * time.Second
+}
+
+// Validate says what is missing or out of range, naming the field and the
+// fix. New calls it; it changes nothing.
+func (c Config) Validate() error {
+	var errs []error
+	need := func(ok bool, field, fix string) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("server.Config.%s: %s", field, fix))
+		}
 	}
-	if cfg.ReadyLag == 0 {
-		cfg.ReadyLag = 256
+	need(c.NodeID != "", "NodeID", "required: the node's id (its genesis name)")
+	need(c.Store != nil, "Store", "required: the node's state (state.Open)")
+	need(c.Node != nil, "Node", "required: the node's consensus (consensus.New)")
+	need(c.NodeKey != nil, "NodeKey", "required: the key that signs ledger heads")
+	need(c.TLS != nil, "TLS", "required: the node's certificates (pki.NewReloader)")
+	need(c.Logger != nil, "Logger", "nil: start from DefaultConfig (it discards)")
+	need(c.Clock != nil, "Clock", "nil: start from DefaultConfig (time.Now)")
+	for _, p := range []struct {
+		field string
+		v     int64
+	}{
+		{"SubmitTimeout", int64(c.SubmitTimeout)}, {"ReadyLag", int64(c.ReadyLag)}, {"ReadWait", int64(c.ReadWait)},
+		{"Budget.NodeBytes", c.Budget.NodeBytes}, {"Budget.ClientBytes", c.Budget.ClientBytes},
+	} {
+		need(p.v > 0, p.field, fmt.Sprintf("%d: must be positive (start from DefaultConfig)", p.v))
 	}
-	if cfg.ReadWait == 0 {
-		cfg.ReadWait = 5 * time.Second
+	if err := c.Access.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("server.Config.Access: %w", err))
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	return errors.Join(errs...)
+}
+
+// New builds the API server from a validated config (DefaultConfig, then
+// the node's fields); it fills nothing in.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), budget: newByteBudgets(cfg.Budget), cpu: newCPUSlots()}
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
@@ -152,7 +187,7 @@ func New(cfg Config) *Server {
 		s.fwd.observe = func(n int) { cfg.Metrics.ForwardBatch.Observe(float64(n)) }
 	}
 	s.routes()
-	return s
+	return s, nil
 }
 
 // route registers a handler in a route group, readable by minRole and

@@ -37,18 +37,46 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 )
 
-// Options configure a cluster. Zero fields take defaults.
-type Options struct {
-	Nodes   int    // default 3
+// Config configures a cluster. Start from DefaultConfig and set Dir (and
+// what the test changes); New only validates.
+type Config struct {
+	Nodes   int    // DefaultConfig: 3
 	Dir     string // required: a temporary directory
-	Network string // default "testnet"
-	// Tune adjusts each node's consensus config (defaults are fast timeouts
-	// suited to loopback).
-	Tune     func(*consensus.Config)
-	Logger   *slog.Logger
+	Network string // DefaultConfig: "testnet"
+	// Tune adjusts each node's consensus config after DefaultTune (nil:
+	// DefaultTune alone, fast timeouts suited to loopback).
+	Tune   func(*consensus.Config)
+	Logger *slog.Logger
+	// Registry makes each node's registry (DefaultConfig: node.DefaultRegistry).
 	Registry func() *state.Registry
-	// Access opens API route groups to anonymous clients (default none).
+	// Access opens API route groups to anonymous clients (zero: none).
 	Access server.AccessConfig
+}
+
+// DefaultConfig: three nodes of network "testnet", logs discarded, the
+// product's transaction types.
+func DefaultConfig() Config {
+	return Config{Nodes: 3, Network: "testnet", Logger: slog.New(slog.DiscardHandler), Registry: node.DefaultRegistry}
+}
+
+// Validate says what is missing or out of range, naming the field and the
+// fix. New calls it; it changes nothing.
+func (c Config) Validate() error {
+	var errs []error
+	need := func(ok bool, field, fix string) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("testcluster.Config.%s: %s", field, fix))
+		}
+	}
+	need(c.Nodes >= 1, "Nodes", fmt.Sprintf("%d: must be at least 1 (DefaultConfig: 3)", c.Nodes))
+	need(c.Dir != "", "Dir", "required: a temporary directory (t.TempDir())")
+	need(c.Network != "", "Network", "required: the network's name (DefaultConfig: testnet)")
+	need(c.Logger != nil, "Logger", "nil: start from DefaultConfig (it discards)")
+	need(c.Registry != nil, "Registry", "nil: start from DefaultConfig (node.DefaultRegistry)")
+	if err := c.Access.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("testcluster.Config.Access: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // Member is one node slot of the cluster.
@@ -68,7 +96,7 @@ type Member struct {
 
 // Cluster is a running test cluster.
 type Cluster struct {
-	opts    Options
+	opts    Config
 	Bundle  *netgen.Bundle
 	Layout  netgen.Layout
 	Genesis *chain.Genesis
@@ -81,15 +109,9 @@ type Cluster struct {
 func freeAddr() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 
 // New starts a cluster and waits for a leader.
-func New(ctx context.Context, o Options) (*Cluster, error) {
-	if o.Nodes == 0 {
-		o.Nodes = 3
-	}
-	if o.Network == "" {
-		o.Network = "testnet"
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+func New(ctx context.Context, o Config) (*Cluster, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	var specs []netgen.NodeSpec
 	var lns []net.Listener
@@ -129,19 +151,16 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 	return c, nil
 }
 
-// DefaultTune makes elections quick on loopback, yet not so quick that a
-// loaded machine elects for nothing: the suites run under the race
+// DefaultTune is what every test node changes from consensus.DefaultConfig:
+// only Raft's log level. Its election timeouts stay the node's own (1 s
+// heartbeat and election, 500 ms lease): the suites run under the race
 // detector on two shared cores, where a leader's heartbeats and its lease
-// checks are late. Measured there (load ~20, 1,000 writes from 12
-// clients): 400 ms heartbeat and 200 ms lease gave two elections a run,
+// checks are late, and, measured there (load ~20, 1,000 writes from 12
+// clients), 400 ms heartbeat and 200 ms lease gave two elections a run,
 // which failed tests whose leader must stay put (a follower stays a
 // follower; a cluster operation commits before its leader steps down);
-// 1 s and 500 ms (the node's own defaults, consensus.DefaultConfig) gave
-// none. A failover still takes one to two seconds.
+// the node's defaults gave none. A failover still takes one to two seconds.
 func DefaultTune(cc *consensus.Config) {
-	cc.HeartbeatTimeout = time.Second
-	cc.ElectionTimeout = time.Second
-	cc.LeaderLeaseTimeout = 500 * time.Millisecond
 	// Raft's own logs are noise in test and benchmark output (a cluster's
 	// shutdown alone logs dozens of connection errors); set
 	// TESTCLUSTER_RAFT_LOG=debug (or info, warn, error) to see them.
@@ -152,13 +171,14 @@ func DefaultTune(cc *consensus.Config) {
 }
 
 func (c *Cluster) start(m *Member, raftLn, apiLn net.Listener) error {
-	var reg *state.Registry
-	if c.opts.Registry != nil {
-		reg = c.opts.Registry()
+	nc := DefaultNodeConfig()
+	nc.ID, nc.DataDir, nc.Genesis, nc.NodeKey = m.ID, filepath.Join(m.Paths.Dir, "data"), c.Genesis, m.Key
+	nc.TLS, nc.RaftAddr, nc.APIAddr, nc.RaftListener, nc.APIListener = m.Paths.TLS, m.RaftAddr, m.APIAddr, raftLn, apiLn
+	nc.Tune, nc.Logger, nc.Registry, nc.Access, nc.NoBootstrap = c.opts.Tune, c.opts.Logger, c.opts.Registry(), c.opts.Access, m.NoBootstrap
+	if m.Clock != nil {
+		nc.Clock = m.Clock
 	}
-	n, err := StartNode(NodeConfig{ID: m.ID, DataDir: filepath.Join(m.Paths.Dir, "data"), Genesis: c.Genesis, NodeKey: m.Key,
-		TLS: m.Paths.TLS, RaftAddr: m.RaftAddr, APIAddr: m.APIAddr, RaftListener: raftLn, APIListener: apiLn,
-		Tune: c.opts.Tune, Logger: c.opts.Logger, Registry: reg, Access: c.opts.Access, NoBootstrap: m.NoBootstrap, Clock: m.Clock})
+	n, err := StartNode(nc)
 	if err != nil {
 		return err
 	}
@@ -182,14 +202,21 @@ type NodeConfig struct {
 	RaftListener, APIListener net.Listener
 	Tune                      func(*consensus.Config) // after DefaultTune
 	Logger                    *slog.Logger
-	Registry                  *state.Registry // nil: node.DefaultRegistry()
+	Registry                  *state.Registry // DefaultNodeConfig: node.DefaultRegistry()
 	Access                    server.AccessConfig
 	NoBootstrap               bool
-	// Clock is the node's clock (nil: the real one); see Member.Clock.
+	// Clock is the node's clock (DefaultNodeConfig: time.Now); see Member.Clock.
 	Clock func() time.Time
-	// Rejoin: how a node with an empty Raft log asks its peers (default:
-	// FastRejoin, rounds suited to loopback).
-	Rejoin *node.RejoinConfig
+	// Rejoin: how a node with an empty Raft log asks its peers
+	// (DefaultNodeConfig: FastRejoin, rounds suited to loopback).
+	Rejoin node.RejoinConfig
+}
+
+// DefaultNodeConfig: the product's registry, the real clock, FastRejoin,
+// logs discarded. The caller sets the node's identity and addresses;
+// StartNode fills nothing in (node.Config.Validate names what is missing).
+func DefaultNodeConfig() NodeConfig {
+	return NodeConfig{Logger: slog.New(slog.DiscardHandler), Registry: node.DefaultRegistry(), Clock: time.Now, Rejoin: FastRejoin}
 }
 
 // FastRejoin asks the peers every 100 ms, each question bounded by 1 s
@@ -201,16 +228,20 @@ var FastRejoin = node.RejoinConfig{Timeout: 10 * time.Second, Interval: 100 * ti
 // node named in its genesis bootstraps with the other genesis nodes; any
 // other waits to be added.
 func StartNode(nc NodeConfig) (*node.Node, error) {
-	cc := consensus.DefaultConfig()
-	DefaultTune(&cc)
+	cfg := node.DefaultConfig()
+	cc := &cfg.Consensus
+	DefaultTune(cc)
 	if nc.Tune != nil {
-		nc.Tune(&cc)
+		nc.Tune(cc)
 	}
-	if nc.Clock != nil {
-		cc.Clock = nc.Clock
-	}
-	if nc.Logger == nil {
-		nc.Logger = slog.New(slog.DiscardHandler)
+	cc.Clock = nc.Clock
+	// Peers dial the address the genesis names (a host name, say), which
+	// is what the node advertises, whatever it listens on.
+	cfg.ID, cfg.DataDir, cfg.Genesis, cfg.NodeKey, cfg.TLSFiles = nc.ID, nc.DataDir, nc.Genesis, nc.NodeKey, nc.TLS
+	cfg.RaftAdvertise, cfg.Logger, cfg.Registry, cfg.Access = nc.RaftAddr, nc.Logger, nc.Registry, nc.Access
+	cfg.NoBootstrap, cfg.Rejoin = nc.NoBootstrap, nc.Rejoin
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", nc.ID, err)
 	}
 	raftLn, apiLn := nc.RaftListener, nc.APIListener
 	var err error
@@ -228,15 +259,8 @@ func StartNode(nc NodeConfig) (*node.Node, error) {
 			return nil, err
 		}
 	}
-	rejoin := FastRejoin
-	if nc.Rejoin != nil {
-		rejoin = *nc.Rejoin
-	}
-	// Peers dial the address the genesis names (a host name, say), which
-	// is what the node advertises, whatever it listens on.
-	n, err := node.Start(node.Config{ID: nc.ID, DataDir: nc.DataDir, Genesis: nc.Genesis, NodeKey: nc.NodeKey,
-		TLSFiles: nc.TLS, RaftListener: raftLn, RaftAdvertise: nc.RaftAddr, APIListener: apiLn, Consensus: cc, Logger: nc.Logger, Registry: nc.Registry, Access: nc.Access,
-		NoBootstrap: nc.NoBootstrap, Rejoin: rejoin})
+	cfg.RaftListener, cfg.APIListener = raftLn, apiLn
+	n, err := node.Start(cfg)
 	if err != nil {
 		raftLn.Close()
 		apiLn.Close()

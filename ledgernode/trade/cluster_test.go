@@ -30,7 +30,9 @@ func newCluster(t testing.TB, nodes int) *clusterFx {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	c, err := testcluster.New(ctx, testcluster.Options{Nodes: nodes, Dir: t.TempDir()})
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir = nodes, t.TempDir()
+	c, err := testcluster.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

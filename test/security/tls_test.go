@@ -26,7 +26,9 @@ func cluster(t *testing.T) *testcluster.Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := testcluster.New(ctx, testcluster.Options{Nodes: 3, Dir: t.TempDir()})
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir = 3, t.TempDir()
+	c, err := testcluster.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,16 +126,18 @@ func (c *procCluster) Close() {
 type inProcess struct{ *testcluster.Cluster }
 
 func startInProcess(ctx context.Context, dir string, n, maxTx int, maxDelay time.Duration) (*inProcess, error) {
-	c, err := testcluster.New(ctx, testcluster.Options{Nodes: n, Dir: dir, Tune: func(cc *consensus.Config) {
-		testcluster.DefaultTune(cc)
-		// Three nodes and every client share this machine's cores in one
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir = n, dir
+	o.Tune = func(cc *consensus.Config) {
+		// After testcluster.DefaultTune. Three nodes and every client share this machine's cores in one
 		// runtime: under full load a heartbeat can wait in the scheduler's
 		// queue for longer than the default 1 s timeouts, and an election
 		// in the middle of a measurement measures the machine, not the
 		// ledger.
 		cc.HeartbeatTimeout, cc.ElectionTimeout, cc.LeaderLeaseTimeout = 3*time.Second, 3*time.Second, 1500*time.Millisecond
 		cc.BatchMaxTx, cc.BatchMaxDelay = maxTx, maxDelay
-	}})
+	}
+	c, err := testcluster.New(ctx, o)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 func devCmd() *cobra.Command {
-	var o devnet.Options
+	o := devnet.DefaultConfig()
 	var logLevel string
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -29,9 +29,9 @@ func devCmd() *cobra.Command {
 			return devnet.Run(ctx, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Dir, "dir", ".dev", "directory for data, keys and certificates")
-	cmd.Flags().IntVar(&o.Nodes, "nodes", 3, "number of nodes")
-	cmd.Flags().IntVar(&o.BasePort, "base-port", 7441, "first API port (Raft ports start at base+10)")
+	cmd.Flags().StringVar(&o.Dir, "dir", o.Dir, "directory for data, keys and certificates")
+	cmd.Flags().IntVar(&o.Nodes, "nodes", o.Nodes, "number of nodes")
+	cmd.Flags().IntVar(&o.BasePort, "base-port", o.BasePort, "first API port (Raft ports start at base+10)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "warn", "node log level")
 	return cmd
 }

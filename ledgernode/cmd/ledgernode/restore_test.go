@@ -21,7 +21,9 @@ func TestRestoreSummaryFileHoldsTheBackupsHeadOrTheError(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := testcluster.New(ctx, testcluster.Options{Nodes: 1, Dir: filepath.Join(dir, "net")})
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir = 1, filepath.Join(dir, "net")
+	c, err := testcluster.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
-	"github.com/tradeledger/tradeledger/ledgernode/consensus"
 	"github.com/tradeledger/tradeledger/ledgernode/node"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/server"
@@ -74,7 +73,8 @@ func envList(name string) []string {
 
 func runCmd() *cobra.Command {
 	hostname, _ := os.Hostname()
-	d := consensus.DefaultConfig()
+	nd := node.DefaultConfig()
+	d := nd.Consensus
 	var (
 		id, dataDir, genesis, nodeKey, caFile, certFile, keyFile string
 		raftBind, raftAdv, apiBind, logLevel, clockFile, pubURL  string
@@ -132,10 +132,13 @@ files (they are also re-read automatically when they change).`,
 				log.Warn("fault injection: this node's clock is shifted (tests only)", "offset", faultClockOffset.String(), "file", clockFile)
 				cc.Clock = offsetClock(faultClockOffset, clockFile)
 			}
-			n, err := node.Start(node.Config{ID: id, DataDir: dataDir, Genesis: g, NodeKey: key,
-				TLSFiles: pki.Files{CA: caFile, Cert: certFile, Key: keyFile},
-				RaftBind: raftBind, RaftAdvertise: raftAdv, APIBind: apiBind, PublicURL: pubURL, Consensus: cc, Logger: log,
-				Access: server.AccessConfig{Open: openGroups, Metrics: metricsAccess}, NoBootstrap: noBootstrap, MaxClockOffset: maxClockOffset})
+			nc := nd
+			nc.ID, nc.DataDir, nc.Genesis, nc.NodeKey = id, dataDir, g, key
+			nc.TLSFiles = pki.Files{CA: caFile, Cert: certFile, Key: keyFile}
+			nc.RaftBind, nc.RaftAdvertise, nc.APIBind, nc.PublicURL = raftBind, raftAdv, apiBind, pubURL
+			nc.Consensus, nc.Logger, nc.NoBootstrap, nc.MaxClockOffset = cc, log, noBootstrap, maxClockOffset
+			nc.Access = server.AccessConfig{Open: openGroups, Metrics: metricsAccess}
+			n, err := node.Start(nc)
 			if err != nil {
 				return err
 			}
@@ -191,7 +194,7 @@ files (they are also re-read automatically when they change).`,
 	f.BoolVar(&noBootstrap, "no-bootstrap", envBool("NO_BOOTSTRAP", false), "never start a new cluster from the genesis, even as a genesis node with an empty data directory: wait to be added (set it once the network has run, and on networks restored from a backup or recovered; docs/operations.md)")
 	f.DurationVar(&drain, "shutdown-drain", envDuration("SHUTDOWN_DRAIN", 0), "on SIGTERM, after handing leadership over, go on serving this long before stopping (so a load balancer that still routes to this node drops it first; the operator sets 5s on Kubernetes); /readyz answers 503 meanwhile")
 	f.StringVar(&cc.DialSource, "dial-source", env("DIAL_SOURCE", ""), "local IP for connections to other nodes (multi-homed hosts)")
-	f.DurationVar(&maxClockOffset, "max-clock-offset", envDuration("MAX_CLOCK_OFFSET", 30*time.Second), "how far a voter's clock may be from the leader's: a leader whose clock a quorum of voters disagrees with by more stamps no block and hands leadership over (at least 1s; docs/operations.md, \"Clocks\")")
+	f.DurationVar(&maxClockOffset, "max-clock-offset", envDuration("MAX_CLOCK_OFFSET", nd.MaxClockOffset), "how far a voter's clock may be from the leader's: a leader whose clock a quorum of voters disagrees with by more stamps no block and hands leadership over (at least 1s; docs/operations.md, \"Clocks\")")
 	f.StringVar(&clockFile, "fault-clock-offset-file", env("FAULT_CLOCK_OFFSET_FILE", ""), "FAULT INJECTION, TESTS ONLY: shift this node's clock (block times, transaction time checks) by the duration in this file, re-read as it changes")
 	_ = f.MarkHidden("fault-clock-offset-file")
 	f.DurationVar(&faultClockOffset, "fault-clock-offset", envDuration("FAULT_CLOCK_OFFSET", 0), "FAULT INJECTION, TESTS ONLY: shift this node's clock (block times, transaction time checks) by this duration, e.g. 1h")
@@ -212,7 +215,7 @@ func checkMaxClockOffset(d time.Duration) error {
 		}
 	}
 	if d < time.Second {
-		return fmt.Errorf("--max-clock-offset %s: must be at least 1s (network delay alone is tens of milliseconds); the default is 30s", d)
+		return fmt.Errorf("--max-clock-offset %s: must be at least 1s (network delay alone is tens of milliseconds); the default is %s", d, node.DefaultConfig().MaxClockOffset)
 	}
 	return nil
 }

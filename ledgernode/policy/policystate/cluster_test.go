@@ -28,11 +28,14 @@ import (
 func TestSameBlocksGiveIdenticalOutcomesOnThreeNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	c, err := testcluster.New(ctx, testcluster.Options{Nodes: 3, Dir: t.TempDir(), Registry: func() *state.Registry {
+	o := testcluster.DefaultConfig()
+	o.Nodes, o.Dir = 3, t.TempDir()
+	o.Registry = func() *state.Registry {
 		r := node.DefaultRegistry()
 		r.MustRegister(testDocumentHandler())
 		return r
-	}})
+	}
+	c, err := testcluster.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
