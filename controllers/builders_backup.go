@@ -40,17 +40,12 @@ const (
 	backupClientDir = "/etc/tradeledger/client"
 	// backupFileExt is what ledgerctl's --keep counts.
 	backupFileExt = ".tlbackup"
-	// defaultBackupTimeout bounds a copy when the spec names none.
-	defaultBackupTimeout = time.Hour
 	// backupDeadlineMargin: the Job is stopped this long after the copy's
 	// own timeout (ledgerctl reports its timeout itself before then).
 	backupDeadlineMargin = 5 * time.Minute
 	// backupClientValidity of the admin client certificate; it is
 	// reissued in the last third.
 	backupClientValidity = 30 * 24 * time.Hour
-	// defaultBackupRetention when spec.backup.retention is 0 (the API
-	// server defaults it to 7 too).
-	defaultBackupRetention = 7
 
 	// LabelBackup names the LedgerBackup a Job and its pod run;
 	// LabelScheduled marks the LedgerBackups a network's schedule made.
@@ -86,7 +81,7 @@ func backupTimeout(b *ledgerv1.LedgerBackup) time.Duration {
 	if t := b.Spec.Timeout; t != nil && t.Duration > 0 {
 		return t.Duration
 	}
-	return defaultBackupTimeout
+	return ledgerv1.DefaultBackupTimeout
 }
 
 // backupServers are the --server URLs of a backup: the reachable followers
@@ -335,7 +330,7 @@ func backupDue(s cron.Schedule, last, now time.Time) (due time.Time, next time.T
 // their time), then creation.
 func expiredBackups(backups []ledgerv1.LedgerBackup, retention int) []string {
 	if retention <= 0 {
-		retention = defaultBackupRetention
+		retention = int(ledgerv1.DefaultBackupRetention)
 	}
 	sorted := slices.Clone(backups)
 	slices.SortFunc(sorted, func(a, b ledgerv1.LedgerBackup) int {

@@ -77,7 +77,7 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 	}
 	logLevel := n.Spec.LogLevel
 	if logLevel == "" {
-		logLevel = "info"
+		logLevel = ledgerv1.DefaultLogLevel
 	}
 	env := []corev1.EnvVar{
 		{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
@@ -122,7 +122,11 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 	}
 	podLabels := networkLabels(n, "ledger-node")
 	var annotations map[string]string
-	if s := n.Spec.Monitoring.ScrapeAnnotations; s == nil || *s {
+	scrape := ledgerv1.DefaultScrapeAnnotations
+	if s := n.Spec.Monitoring.ScrapeAnnotations; s != nil {
+		scrape = *s
+	}
+	if scrape {
 		// An annotation-driven scrape presents no client certificate: the
 		// node's /metrics (counts, latencies, Raft state; no trade data)
 		// is opened to it. Every other read stays authenticated.
@@ -148,7 +152,7 @@ func buildStatefulSet(n *ledgerv1.LedgerNetwork, cfg BuildConfig, replicas int32
 	if recoveryStopsNodes(n) {
 		whenScaled = appsv1.RetainPersistentVolumeClaimRetentionPolicyType
 	}
-	size := resource.MustParse("1Gi")
+	size := resource.MustParse(ledgerv1.DefaultStorageSize)
 	if s := n.Spec.Storage.Size; s != nil && !s.IsZero() {
 		size = *s
 	}

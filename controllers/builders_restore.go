@@ -25,9 +25,6 @@ const (
 	restoreContainer = "restore"
 	// restoreBackupDir is where the backup's claim is mounted (read-only).
 	restoreBackupDir = "/backup"
-	// defaultRestoreTimeout bounds the restore Job when
-	// spec.bootstrap.fromBackup.timeout is not set.
-	defaultRestoreTimeout = time.Hour
 	// restoreCA is what status.restore.ca says of the new nodes' CA.
 	restoreCA = "a new CA generated for this network (Secret %s); the backed-up network's CA is not used"
 )
@@ -59,7 +56,7 @@ func restoreTimeout(fb *ledgerv1.FromBackupSpec) time.Duration {
 	if fb.Timeout != nil && fb.Timeout.Duration > 0 {
 		return fb.Timeout.Duration
 	}
-	return defaultRestoreTimeout
+	return ledgerv1.DefaultRestoreTimeout
 }
 
 // restoreSource is the backup file a restore reads: a claim and the file's

@@ -146,7 +146,7 @@ func buildScheduledBackup(n *ledgerv1.LedgerNetwork, t time.Time) *ledgerv1.Ledg
 	}
 	retention := spec.Retention
 	if retention <= 0 {
-		retention = defaultBackupRetention
+		retention = ledgerv1.DefaultBackupRetention
 	}
 	meta := childMeta(n, scheduledBackupName(n, t), componentBackup)
 	meta.Labels[LabelScheduled] = "true"
