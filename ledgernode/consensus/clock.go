@@ -26,7 +26,7 @@ type ClockGate interface {
 // gate's refusal. When the gate cannot tell yet (too few fresh samples:
 // just started, peers answering late), it samples once, waiting at most
 // 5 s, before refusing.
-func (n *Node) blockTime() (time.Time, error) {
+func (n *Replica) blockTime() (time.Time, error) {
 	at := n.cfg.Clock()
 	g := n.cfg.ClockGate
 	if g == nil {
@@ -57,7 +57,7 @@ func (n *Node) blockTime() (time.Time, error) {
 // clockRefused logs a refusal (at most every 5 s) and, when the samples
 // show this node's clock is the odd one out, hands leadership to a voter
 // whose clock agrees (at most one transfer at a time, and every 5 s).
-func (n *Node) clockRefused(err error) {
+func (n *Replica) clockRefused(err error) {
 	var se *clockcheck.SkewError
 	if !errors.As(err, &se) {
 		return
@@ -93,7 +93,7 @@ func (n *Node) clockRefused(err error) {
 
 // checkClockWhileLeading runs the gate on the watch loop's tick, so that an
 // idle leader with a skewed clock hands over too, and the metric is current.
-func (n *Node) checkClockWhileLeading() {
+func (n *Replica) checkClockWhileLeading() {
 	if n.cfg.ClockGate == nil || !n.IsLeader() {
 		if n.metrics != nil {
 			n.metrics.ClockSkewed.Set(0)

@@ -30,7 +30,7 @@ type fsm struct {
 	clock func() time.Time
 	// committed is the last Raft configuration this node applied (so
 	// committed), since it started: hashicorp/raft tells only the latest
-	// one, which may not be committed yet (Node.CommittedVoters).
+	// one, which may not be committed yet (Replica.CommittedVoters).
 	committed atomic.Pointer[committedConfig]
 	// maxGroupTxs bounds the transactions applied in one state commit
 	// (maxGroupTxs by default; tests lower it).

@@ -28,13 +28,13 @@ type Server struct {
 var ErrUnknownMember = errors.New("no such member")
 
 // IsLeader says whether this node leads now.
-func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+func (n *Replica) IsLeader() bool { return n.raft.State() == raft.Leader }
 
 // State is this node's Raft state (Leader, Follower, Candidate, Shutdown).
-func (n *Node) State() string { return n.raft.State().String() }
+func (n *Replica) State() string { return n.raft.State().String() }
 
 // Leader returns the leader's id and API address, if known.
-func (n *Node) Leader() (id, apiAddr string) {
+func (n *Replica) Leader() (id, apiAddr string) {
 	_, lid := n.raft.LeaderWithID()
 	return n.withAPIAddr(string(lid))
 }
@@ -44,7 +44,7 @@ func (n *Node) Leader() (id, apiAddr string) {
 // moment (a pre-vote round) while the leader is still leading, and
 // forwarding to it then is better than waiting. The answer may be stale;
 // a node that no longer leads says so and the caller retries.
-func (n *Node) LastLeader() (id, apiAddr string) {
+func (n *Replica) LastLeader() (id, apiAddr string) {
 	if id, addr := n.Leader(); id != "" {
 		return id, addr
 	}
@@ -52,7 +52,7 @@ func (n *Node) LastLeader() (id, apiAddr string) {
 	return n.withAPIAddr(last)
 }
 
-func (n *Node) withAPIAddr(id string) (string, string) {
+func (n *Replica) withAPIAddr(id string) (string, string) {
 	if id == "" {
 		return "", ""
 	}
@@ -66,7 +66,7 @@ func (n *Node) withAPIAddr(id string) (string, string) {
 }
 
 // Configuration lists the current Raft members with their API addresses.
-func (n *Node) Configuration() ([]Server, error) {
+func (n *Replica) Configuration() ([]Server, error) {
 	f := n.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return nil, mapRaftError(err, false)
@@ -90,7 +90,7 @@ func (n *Node) Configuration() ([]Server, error) {
 
 // Voters are the voters of the latest Raft configuration (committed or
 // not).
-func (n *Node) Voters() []string {
+func (n *Replica) Voters() []string {
 	f := n.raft.GetConfiguration()
 	if f.Error() != nil {
 		return nil
@@ -109,7 +109,7 @@ func (n *Node) Voters() []string {
 // hashicorp/raft v1.7 gives only the latest configuration, committed or
 // not (its GetConfiguration future's Index is always 0), and the FSM sees
 // configuration entries once committed.
-func (n *Node) CommittedVoters() ([]string, uint64) {
+func (n *Replica) CommittedVoters() ([]string, uint64) {
 	c := n.fsm.committed.Load()
 	if c == nil {
 		return nil, 0
@@ -120,7 +120,7 @@ func (n *Node) CommittedVoters() ([]string, uint64) {
 // AddMember records the member's addresses and adds it to Raft, as a
 // non-voter unless voter is set. New members should join as non-voters and
 // be promoted once caught up, so that a slow joiner never costs quorum.
-func (n *Node) AddMember(ctx context.Context, m state.Member, voter bool) error {
+func (n *Replica) AddMember(ctx context.Context, m state.Member, voter bool) error {
 	if !n.IsLeader() {
 		return n.notLeaderError()
 	}
@@ -142,7 +142,7 @@ func (n *Node) AddMember(ctx context.Context, m state.Member, voter bool) error 
 }
 
 // Promote makes a non-voter a voter.
-func (n *Node) Promote(ctx context.Context, id string) error {
+func (n *Replica) Promote(ctx context.Context, id string) error {
 	s, err := n.server(id)
 	if err != nil {
 		return err
@@ -158,7 +158,7 @@ func (n *Node) Promote(ctx context.Context, id string) error {
 }
 
 // RemoveMember removes a member from Raft, then forgets its addresses.
-func (n *Node) RemoveMember(ctx context.Context, id string) error {
+func (n *Replica) RemoveMember(ctx context.Context, id string) error {
 	if _, err := n.server(id); err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (n *Node) RemoveMember(ctx context.Context, id string) error {
 
 // TransferLeadership hands leadership to id, or to the most up-to-date
 // voter when id is empty.
-func (n *Node) TransferLeadership(ctx context.Context, id string) error {
+func (n *Replica) TransferLeadership(ctx context.Context, id string) error {
 	if !n.IsLeader() {
 		return n.notLeaderError()
 	}
@@ -191,7 +191,7 @@ func (n *Node) TransferLeadership(ctx context.Context, id string) error {
 	return mapRaftError(f.Error(), false)
 }
 
-func (n *Node) server(id string) (*Server, error) {
+func (n *Replica) server(id string) (*Server, error) {
 	if !n.IsLeader() {
 		return nil, n.notLeaderError()
 	}
@@ -207,7 +207,7 @@ func (n *Node) server(id string) (*Server, error) {
 	return nil, fmt.Errorf("%w %q", ErrUnknownMember, id)
 }
 
-func (n *Node) applyMember(m state.Member, remove bool) error {
+func (n *Replica) applyMember(m state.Member, remove bool) error {
 	data, err := encodeEntry(EntryMember, MemberChange{Member: m, Remove: remove})
 	if err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 )
 
-func serverOf(t *testing.T, n *Node, id string) (Server, bool) {
+func serverOf(t *testing.T, n *Replica, id string) (Server, bool) {
 	t.Helper()
 	servers, err := n.Configuration()
 	if err != nil {

@@ -25,8 +25,10 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 )
 
-// Node is one member of the Raft cluster.
-type Node struct {
+// Replica is one member of the Raft cluster: its Raft instance, log, state
+// machine and batcher. (node.Node is the whole ledger node that runs one,
+// with the state, the API server, TLS and metrics.)
+type Replica struct {
 	cfg       Config
 	log       *slog.Logger
 	raft      *raft.Raft
@@ -62,11 +64,11 @@ type Node struct {
 // node's own fields): it opens the Raft log, restores the state from the
 // latest snapshot if the state file is behind it, joins the transport and
 // bootstraps when told to.
-func New(cfg Config) (*Node, error) {
+func New(cfg Config) (*Replica, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), store: cfg.Store, metrics: cfg.Metrics, done: make(chan struct{})}
+	n := &Replica{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), store: cfg.Store, metrics: cfg.Metrics, done: make(chan struct{})}
 	dir := filepath.Join(cfg.DataDir, "raft")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -166,7 +168,7 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-func (n *Node) bootstrapConfiguration() raft.Configuration {
+func (n *Replica) bootstrapConfiguration() raft.Configuration {
 	var servers []raft.Server
 	for _, m := range n.cfg.Bootstrap {
 		servers = append(servers, raft.Server{ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.RaftAddr), Suffrage: raft.Voter})
@@ -175,13 +177,13 @@ func (n *Node) bootstrapConfiguration() raft.Configuration {
 }
 
 // Held says whether Raft traffic is still held (Config.Hold).
-func (n *Node) Held() bool { return n.held.Load() }
+func (n *Replica) Held() bool { return n.held.Load() }
 
 // BootstrapGenesis ends the hold of a node with an empty log by starting
 // the cluster from Config.Bootstrap (the genesis voters; every genesis
 // node may do so with the same list, safely), then lets Raft traffic
 // through. Call it only when the network never ran.
-func (n *Node) BootstrapGenesis() error {
+func (n *Replica) BootstrapGenesis() error {
 	if !n.held.Load() {
 		return errors.New("bootstrap: raft is not held (it had state, or was opened)")
 	}
@@ -198,12 +200,12 @@ func (n *Node) BootstrapGenesis() error {
 
 // Open ends the hold without bootstrapping: the node waits, with an
 // empty configuration, to be added by a leader.
-func (n *Node) Open() {
+func (n *Replica) Open() {
 	n.held.Store(false)
 	n.stream.open()
 }
 
-func (n *Node) inBootstrap() bool {
+func (n *Replica) inBootstrap() bool {
 	for _, m := range n.cfg.Bootstrap {
 		if m.ID == n.cfg.ID {
 			return true
@@ -214,7 +216,7 @@ func (n *Node) inBootstrap() bool {
 
 // catchUpFromSnapshot restores the newest snapshot when the state file is
 // behind it (state lost or replaced); Raft then replays the log after it.
-func (n *Node) catchUpFromSnapshot(snaps *raft.FileSnapshotStore) error {
+func (n *Replica) catchUpFromSnapshot(snaps *raft.FileSnapshotStore) error {
 	list, err := snaps.List()
 	if err != nil || len(list) == 0 {
 		return err
@@ -232,7 +234,7 @@ func (n *Node) catchUpFromSnapshot(snaps *raft.FileSnapshotStore) error {
 	return n.store.Restore(rc)
 }
 
-func (n *Node) closeStores() {
+func (n *Replica) closeStores() {
 	if n.transport != nil {
 		n.transport.Close()
 	}
@@ -242,7 +244,7 @@ func (n *Node) closeStores() {
 // watch logs leader changes, keeps the state metrics current, and fails
 // queued transactions when this node stops leading so that the API can
 // forward them.
-func (n *Node) watch() {
+func (n *Replica) watch() {
 	lastLeader := raft.ServerID("")
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -277,7 +279,7 @@ func (n *Node) watch() {
 	}
 }
 
-func (n *Node) setStateMetric(cur raft.RaftState) {
+func (n *Replica) setStateMetric(cur raft.RaftState) {
 	if n.metrics == nil {
 		return
 	}
@@ -291,7 +293,7 @@ func (n *Node) setStateMetric(cur raft.RaftState) {
 }
 
 // Shutdown stops the batcher, Raft and the transport, and closes the log.
-func (n *Node) Shutdown() error {
+func (n *Replica) Shutdown() error {
 	n.batcher.close()
 	err := n.raft.Shutdown().Error()
 	n.raft.DeregisterObserver(n.observer)
@@ -304,20 +306,20 @@ func (n *Node) Shutdown() error {
 }
 
 // Stats are Raft's own counters (indexes, term, state), for status pages.
-func (n *Node) Stats() map[string]string { return n.raft.Stats() }
+func (n *Replica) Stats() map[string]string { return n.raft.Stats() }
 
 // AppliedIndex is the last Raft index applied to the state here.
-func (n *Node) AppliedIndex() uint64 { return n.store.Applied().Index }
+func (n *Replica) AppliedIndex() uint64 { return n.store.Applied().Index }
 
 // CommitIndex is the last Raft index known committed here.
-func (n *Node) CommitIndex() uint64 { return n.raft.CommitIndex() }
+func (n *Replica) CommitIndex() uint64 { return n.raft.CommitIndex() }
 
 // RaftAppliedIndex is Raft's applied index (it counts every entry type,
 // including those the state never sees, so it can reach the commit index).
-func (n *Node) RaftAppliedIndex() uint64 { return n.raft.AppliedIndex() }
+func (n *Replica) RaftAppliedIndex() uint64 { return n.raft.AppliedIndex() }
 
 // LastContact is when this node last heard from the leader (zero on the leader).
-func (n *Node) LastContact() time.Time { return n.raft.LastContact() }
+func (n *Replica) LastContact() time.Time { return n.raft.LastContact() }
 
 // Snapshot forces a snapshot now (for operators and tests).
-func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
+func (n *Replica) Snapshot() error { return n.raft.Snapshot().Error() }

@@ -34,7 +34,7 @@ type testNet struct {
 	specs   []netgen.NodeSpec
 	lns     map[string]net.Listener // bound before the network is generated
 	members []state.Member          // the genesis voters that bootstrap
-	stopped map[*Node]bool
+	stopped map[*Replica]bool
 }
 
 // newTestNet generates a network of n node identities; the first boot of
@@ -105,7 +105,7 @@ func (tn *testNet) config(id string) Config {
 }
 
 // start starts node id from cfg and shuts it down at cleanup.
-func (tn *testNet) start(cfg Config) *Node {
+func (tn *testNet) start(cfg Config) *Replica {
 	tn.t.Helper()
 	n, err := New(cfg)
 	if err != nil {
@@ -117,9 +117,9 @@ func (tn *testNet) start(cfg Config) *Node {
 
 // stop shuts n down once and closes its state file (Shutdown may be
 // called once only; the tests stop some nodes themselves).
-func (tn *testNet) stop(n *Node) {
+func (tn *testNet) stop(n *Replica) {
 	if tn.stopped == nil {
-		tn.stopped = map[*Node]bool{}
+		tn.stopped = map[*Replica]bool{}
 	}
 	if tn.stopped[n] {
 		return
@@ -158,7 +158,7 @@ func (tn *testNet) note(key, value string) *tx.Signed {
 // watcher may still be handling the observations of the campaign and fail
 // what is queued with ErrNotLeader (nothing proposed: the contract is to
 // send it again); submit does, while n leads.
-func submit(t *testing.T, n *Node, st *tx.Signed) chain.Receipt {
+func submit(t *testing.T, n *Replica, st *tx.Signed) chain.Receipt {
 	t.Helper()
 	for {
 		rc, err := n.Submit(context.Background(), st)

@@ -21,7 +21,7 @@ import (
 
 // Submit queues a checked transaction on the leader and waits for its
 // receipt, which exists only once the block is committed and applied here.
-func (n *Node) Submit(ctx context.Context, st *tx.Signed) (chain.Receipt, error) {
+func (n *Replica) Submit(ctx context.Context, st *tx.Signed) (chain.Receipt, error) {
 	if n.raft.State() != raft.Leader {
 		return chain.Receipt{}, n.notLeaderError()
 	}
@@ -33,7 +33,7 @@ func (n *Node) Submit(ctx context.Context, st *tx.Signed) (chain.Receipt, error)
 }
 
 // propose sends one block to Raft and answers its transactions.
-func (n *Node) propose(batch []*pending) {
+func (n *Replica) propose(batch []*pending) {
 	at, err := n.blockTime()
 	if err != nil {
 		// Nothing proposed: the transactions may be sent again (to the
@@ -77,7 +77,7 @@ func (n *Node) propose(batch []*pending) {
 	}
 }
 
-func (n *Node) lookup(id string) *chain.Receipt {
+func (n *Replica) lookup(id string) *chain.Receipt {
 	var rc *chain.Receipt
 	_ = n.store.View(func(v *state.View) error {
 		if rec, err := v.TxByID(id); err == nil {
@@ -88,13 +88,13 @@ func (n *Node) lookup(id string) *chain.Receipt {
 	return rc
 }
 
-func (n *Node) failBatch(batch []*pending, err error) {
+func (n *Replica) failBatch(batch []*pending, err error) {
 	for _, b := range batch {
 		n.batcher.finish(b, result{err: err})
 	}
 }
 
-func (n *Node) notLeaderError() error {
+func (n *Replica) notLeaderError() error {
 	if _, id := n.raft.LeaderWithID(); id == "" {
 		return ErrNoLeader
 	}
@@ -105,7 +105,7 @@ func (n *Node) notLeaderError() error {
 // entry committed before the call is applied here (a Raft barrier) and then
 // confirms this node still leads (a heartbeat round to a quorum). Only the
 // leader can do it; followers forward strong reads.
-func (n *Node) ReadBarrier(ctx context.Context) error {
+func (n *Replica) ReadBarrier(ctx context.Context) error {
 	if n.raft.State() != raft.Leader {
 		return n.notLeaderError()
 	}
@@ -127,7 +127,7 @@ func (n *Node) ReadBarrier(ctx context.Context) error {
 // The first call in a term waits for a Raft barrier; once one has passed,
 // later calls in the same term return at once (every entry of an earlier
 // term is applied). Only the leader can do it.
-func (n *Node) LeaderCaughtUp(ctx context.Context) error {
+func (n *Replica) LeaderCaughtUp(ctx context.Context) error {
 	if n.raft.State() != raft.Leader {
 		return n.notLeaderError()
 	}
@@ -158,7 +158,7 @@ func (n *Node) LeaderCaughtUp(ctx context.Context) error {
 // only then may the caller carry the operation out. Only the leader can
 // record; a start whose outcome is unknown (leadership lost) is treated as
 // started: at most once, never twice.
-func (n *Node) RecordClusterOp(op state.ClusterOp) (rec state.ClusterOp, first bool, err error) {
+func (n *Replica) RecordClusterOp(op state.ClusterOp) (rec state.ClusterOp, first bool, err error) {
 	if !n.IsLeader() {
 		return rec, false, n.notLeaderError()
 	}

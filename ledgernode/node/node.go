@@ -90,7 +90,7 @@ type Node struct {
 	cfg     Config
 	log     *slog.Logger
 	store   *state.Store
-	cons    *consensus.Node
+	cons    *consensus.Replica
 	srv     *server.Server
 	tls     *pki.Reloader
 	apiLn   net.Listener
@@ -218,7 +218,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n.cons = cons
 	sc := server.DefaultConfig()
-	sc.NodeID, sc.Store, sc.Node, sc.NodeKey, sc.TLS, sc.Metrics, sc.Logger = cfg.ID, store, cons, cfg.NodeKey, reloader, m, log
+	sc.NodeID, sc.Store, sc.Replica, sc.NodeKey, sc.TLS, sc.Metrics, sc.Logger = cfg.ID, store, cons, cfg.NodeKey, reloader, m, log
 	sc.DialSource, sc.PublicURL, sc.Access = cc.DialSource, publicURL(cfg, apiLn.Addr().String()), cfg.Access
 	sc.Clock, sc.Clocks = cc.Clock, clocks
 	if n.srv, err = server.New(sc); err != nil {
@@ -305,7 +305,7 @@ func (n *Node) Handler() http.Handler { return n.srv.Handler() }
 func (n *Node) Store() *state.Store { return n.store }
 
 // Consensus is the node's Raft member.
-func (n *Node) Consensus() *consensus.Node { return n.cons }
+func (n *Node) Consensus() *consensus.Replica { return n.cons }
 
 // Reloader is the node's TLS material.
 func (n *Node) Reloader() *pki.Reloader { return n.tls }

@@ -29,8 +29,8 @@ type readIndex struct {
 // state has not yet applied what earlier leaders committed (a write they
 // acknowledged may be in its log but not yet in its state).
 func (s *Server) catchUp(ctx context.Context, arrived time.Time) error {
-	if s.cfg.Node.IsLeader() {
-		return s.cfg.Node.LeaderCaughtUp(ctx)
+	if s.cfg.Replica.IsLeader() {
+		return s.cfg.Replica.LeaderCaughtUp(ctx)
 	}
 	idx, err := s.leaderAppliedIndex(ctx, arrived)
 	if err != nil {
@@ -115,11 +115,11 @@ type appliedIndexResponse struct {
 // A newly elected leader first applies what earlier leaders committed:
 // its applied index then covers every write any of them acknowledged.
 func (s *Server) appliedIndex(w http.ResponseWriter, r *http.Request) {
-	if !s.cfg.Node.IsLeader() {
+	if !s.cfg.Replica.IsLeader() {
 		writeError(w, consensus.ErrNotLeader)
 		return
 	}
-	if err := s.cfg.Node.LeaderCaughtUp(r.Context()); err != nil {
+	if err := s.cfg.Replica.LeaderCaughtUp(r.Context()); err != nil {
 		writeError(w, err)
 		return
 	}

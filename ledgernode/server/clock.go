@@ -31,7 +31,7 @@ type clockSource struct{ s *Server }
 
 // Voters are the Raft voters with their API addresses.
 func (c clockSource) Voters() ([]clockcheck.Peer, error) {
-	servers, err := c.s.cfg.Node.Configuration()
+	servers, err := c.s.cfg.Replica.Configuration()
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ func TestNewRefusesAnIncompleteConfigNamingEachField(t *testing.T) {
 	if err == nil || s != nil {
 		t.Fatalf("an empty config was accepted: %v", err)
 	}
-	for _, want := range []string{"Config.NodeID: required", "Config.Store: required", "Config.Node: required", "Config.NodeKey: required",
+	for _, want := range []string{"Config.NodeID: required", "Config.Store: required", "Config.Replica: required", "Config.NodeKey: required",
 		"Config.TLS: required", "Config.Logger: nil: start from DefaultConfig", "Config.Clock: nil", "Config.SubmitTimeout: 0: must be positive",
 		"Config.ReadyLag: 0", "Config.ReadWait: 0", "Config.Budget.NodeBytes: 0", "Config.Budget.ClientBytes: 0", `Config.Access: metrics access "sometimes"`} {
 		if !strings.Contains(err.Error(), want) {
@@ -25,7 +25,7 @@ func TestNewRefusesAnIncompleteConfigNamingEachField(t *testing.T) {
 	if err == nil {
 		t.Fatal("DefaultConfig without the node's parts was accepted")
 	}
-	for _, field := range []string{"NodeID", "Store", "Node", "NodeKey", "TLS"} {
+	for _, field := range []string{"NodeID", "Store", "Replica", "NodeKey", "TLS"} {
 		if !strings.Contains(err.Error(), "Config."+field+": required") {
 			t.Errorf("DefaultConfig: %s is not named:\n%v", field, err)
 		}

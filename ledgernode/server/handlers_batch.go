@@ -137,7 +137,7 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		if st == nil {
 			continue
 		}
-		if s.cfg.Node.IsLeader() || forwarded {
+		if s.cfg.Replica.IsLeader() || forwarded {
 			pending = append(pending, i)
 		} else {
 			forward = append(forward, i)

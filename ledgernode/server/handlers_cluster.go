@@ -19,17 +19,17 @@ import (
 // localStatus is what this node alone knows.
 func (s *Server) localStatus() wire.Status {
 	m := s.cfg.Store.Meta()
-	leader, leaderAPI := s.cfg.Node.Leader()
-	st := s.cfg.Node.Stats()
+	leader, leaderAPI := s.cfg.Replica.Leader()
+	st := s.cfg.Replica.Stats()
 	var cas []string
 	if s.cfg.TLS != nil {
 		cas = s.cfg.TLS.TrustedCAs()
 	}
-	committed, configIndex := s.cfg.Node.CommittedVoters()
-	return wire.Status{TrustedCAs: cas, Node: s.cfg.NodeID, Network: m.Network, State: s.cfg.Node.State(), Leader: leader, LeaderAPI: leaderAPI,
+	committed, configIndex := s.cfg.Replica.CommittedVoters()
+	return wire.Status{TrustedCAs: cas, Node: s.cfg.NodeID, Network: m.Network, State: s.cfg.Replica.State(), Leader: leader, LeaderAPI: leaderAPI,
 		Height: m.Height, BlockHash: m.BlockHash, BlockTime: m.Time, TreeSize: m.TreeSize, Root: m.Root,
-		AppliedIndex: s.cfg.Store.Applied().Index, CommitIndex: s.cfg.Node.CommitIndex(), Term: st["term"], Now: tx.FormatTime(s.now()),
-		Voters: s.cfg.Node.Voters(), CommittedVoters: committed, ConfigIndex: configIndex}
+		AppliedIndex: s.cfg.Store.Applied().Index, CommitIndex: s.cfg.Replica.CommitIndex(), Term: st["term"], Now: tx.FormatTime(s.now()),
+		Voters: s.cfg.Replica.Voters(), CommittedVoters: committed, ConfigIndex: configIndex}
 }
 
 // clusterStatus answers with this node's view and, unless ?self=true, each
@@ -46,7 +46,7 @@ func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, st)
 		return
 	}
-	servers, err := s.cfg.Node.Configuration()
+	servers, err := s.cfg.Replica.Configuration()
 	if err != nil {
 		writeError(w, err)
 		return
@@ -172,11 +172,11 @@ func (s *Server) clusterOp(w http.ResponseWriter, r *http.Request, st *tx.Signed
 		answerRecorded(w, rec)
 		return
 	}
-	if !s.cfg.Node.IsLeader() {
+	if !s.cfg.Replica.IsLeader() {
 		s.proxyToLeader(w, r, body)
 		return
 	}
-	rec, first, err := s.cfg.Node.RecordClusterOp(state.ClusterOp{TxID: st.IDHex(), Type: st.Type, Member: member})
+	rec, first, err := s.cfg.Replica.RecordClusterOp(state.ClusterOp{TxID: st.IDHex(), Type: st.Type, Member: member})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -230,7 +230,7 @@ func (s *Server) finishClusterOp(ctx context.Context, rec state.ClusterOp) {
 	defer cancel()
 	body, _ := json.Marshal(rec)
 	for {
-		_, _, err := s.cfg.Node.RecordClusterOp(rec)
+		_, _, err := s.cfg.Replica.RecordClusterOp(rec)
 		if errors.Is(err, consensus.ErrNotLeader) || errors.Is(err, consensus.ErrNoLeader) {
 			var status int
 			var out []byte
@@ -264,7 +264,7 @@ func (s *Server) recordClusterOp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("body", "a finished cluster operation record"))
 		return
 	}
-	_, _, err = s.cfg.Node.RecordClusterOp(rec)
+	_, _, err = s.cfg.Replica.RecordClusterOp(rec)
 	respond(w, map[string]bool{"recorded": true}, err)
 }
 
@@ -279,7 +279,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.clusterOp(w, r, st, mr.ID, body, func() (any, error) {
-		err := s.cfg.Node.AddMember(r.Context(), state.Member{ID: mr.ID, RaftAddr: mr.RaftAddr, APIAddr: mr.APIAddr}, mr.Voter)
+		err := s.cfg.Replica.AddMember(r.Context(), state.Member{ID: mr.ID, RaftAddr: mr.RaftAddr, APIAddr: mr.APIAddr}, mr.Voter)
 		return map[string]any{"added": mr.ID, "voter": mr.Voter}, err
 	})
 }
@@ -297,7 +297,7 @@ func (s *Server) promoteMember(w http.ResponseWriter, r *http.Request) {
 				return nil, err
 			}
 		}
-		return map[string]any{"promoted": id}, s.cfg.Node.Promote(r.Context(), id)
+		return map[string]any{"promoted": id}, s.cfg.Replica.Promote(r.Context(), id)
 	})
 }
 
@@ -309,7 +309,7 @@ func (e *errBehind) Error() string { return e.msg }
 // caughtUp checks, from the member's own report, that it trails this
 // leader by at most ReadyLag entries.
 func (s *Server) caughtUp(ctx context.Context, id string) error {
-	servers, err := s.cfg.Node.Configuration()
+	servers, err := s.cfg.Replica.Configuration()
 	if err != nil {
 		return err
 	}
@@ -353,7 +353,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 	}
 	id := mr.ID
 	s.clusterOp(w, r, st, id, body, func() (any, error) {
-		return map[string]any{"removed": id}, s.cfg.Node.RemoveMember(r.Context(), id)
+		return map[string]any{"removed": id}, s.cfg.Replica.RemoveMember(r.Context(), id)
 	})
 }
 
@@ -364,10 +364,10 @@ func (s *Server) transferLeadership(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.clusterOp(w, r, st, mr.ID, body, func() (any, error) {
-		if err := s.cfg.Node.TransferLeadership(r.Context(), mr.ID); err != nil {
+		if err := s.cfg.Replica.TransferLeadership(r.Context(), mr.ID); err != nil {
 			return nil, err
 		}
-		leader, _ := s.cfg.Node.Leader()
+		leader, _ := s.cfg.Replica.Leader()
 		return map[string]any{"transferred": true, "leader": leader}, nil
 	})
 }

@@ -63,7 +63,7 @@ func (s *Server) getTypes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	st := s.cfg.Node.State()
+	st := s.cfg.Replica.State()
 	if st == "Shutdown" {
 		writeJSON(w, http.StatusServiceUnavailable, wire.Ready{State: st, Reason: "raft is shut down"})
 		return
@@ -74,7 +74,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // readyz: ready means a leader is known and this node has applied the log
 // up to within ReadyLag entries of what it knows is committed.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	st := s.cfg.Node.State()
+	st := s.cfg.Replica.State()
 	if err := s.readiness(); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, wire.Ready{State: st, Reason: err.Error()})
 		return
@@ -91,10 +91,10 @@ func (s *Server) readiness() error {
 	if s.stopping.Load() {
 		return fmt.Errorf("%w: stopping (the node is shutting down gracefully)", errNotReady)
 	}
-	if id, _ := s.cfg.Node.Leader(); id == "" {
+	if id, _ := s.cfg.Replica.Leader(); id == "" {
 		return fmt.Errorf("%w: no leader known", errNotReady)
 	}
-	applied, commit := s.cfg.Node.RaftAppliedIndex(), s.cfg.Node.CommitIndex()
+	applied, commit := s.cfg.Replica.RaftAppliedIndex(), s.cfg.Replica.CommitIndex()
 	if commit > applied+s.cfg.ReadyLag {
 		return fmt.Errorf("%w: catching up, applied %d of %d committed entries", errNotReady, applied, commit)
 	}

@@ -127,7 +127,7 @@ func (s *Server) precheck(ctx context.Context, st *tx.Signed, arrived time.Time,
 		return existing, err
 	}
 	if cerr := s.catchUp(ctx, arrived); cerr != nil {
-		if forwarded || s.cfg.Node.IsLeader() {
+		if forwarded || s.cfg.Replica.IsLeader() {
 			return existing, err
 		}
 		return nil, errForward
@@ -234,7 +234,7 @@ func (s *Server) writeSubmitted(w http.ResponseWriter, st *tx.Signed, rc *chain.
 func (s *Server) submitOrForward(ctx context.Context, st *tx.Signed, forwarded, withProof bool) (chain.Receipt, *wire.SubmitResponse, error) {
 	backoff := 20 * time.Millisecond
 	for {
-		rc, err := s.cfg.Node.Submit(ctx, st)
+		rc, err := s.cfg.Replica.Submit(ctx, st)
 		if err == nil {
 			return rc, nil, nil
 		}
@@ -327,7 +327,7 @@ func (s *Server) forward(ctx context.Context, method, pathQuery string, body []b
 // forwardAs is forward on behalf of a client: the leader serves the request
 // as that client may read it (HeaderOnBehalfOf, honoured from nodes only).
 func (s *Server) forwardAs(ctx context.Context, method, pathQuery string, body []byte, as Principal) (int, []byte, error) {
-	id, addr := s.cfg.Node.LastLeader()
+	id, addr := s.cfg.Replica.LastLeader()
 	if id == "" {
 		return 0, nil, consensus.ErrNoLeader
 	}

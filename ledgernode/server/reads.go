@@ -132,8 +132,8 @@ func (s *Server) strongReadBody(w http.ResponseWriter, r *http.Request, body []b
 		writeError(w, badRequest("consistency", "must be \"local\" (default) or \"strong\""))
 		return true
 	}
-	if s.cfg.Node.IsLeader() {
-		if err := s.cfg.Node.ReadBarrier(r.Context()); err != nil {
+	if s.cfg.Replica.IsLeader() {
+		if err := s.cfg.Replica.ReadBarrier(r.Context()); err != nil {
 			writeError(w, err)
 			return true
 		}

@@ -29,7 +29,7 @@ import (
 type Config struct {
 	NodeID  string
 	Store   *state.Store
-	Node    *consensus.Node
+	Replica *consensus.Replica
 	NodeKey ed25519.PrivateKey // signs ledger heads
 	TLS     *pki.Reloader      // serves HTTPS and authenticates forwarding to the leader
 	Metrics *metrics.Node
@@ -145,7 +145,7 @@ func (c Config) Validate() error {
 	}
 	need(c.NodeID != "", "NodeID", "required: the node's id (its genesis name)")
 	need(c.Store != nil, "Store", "required: the node's state (state.Open)")
-	need(c.Node != nil, "Node", "required: the node's consensus (consensus.New)")
+	need(c.Replica != nil, "Replica", "required: the node's Raft member (consensus.New)")
 	need(c.NodeKey != nil, "NodeKey", "required: the key that signs ledger heads")
 	need(c.TLS != nil, "TLS", "required: the node's certificates (pki.NewReloader)")
 	need(c.Logger != nil, "Logger", "nil: start from DefaultConfig (it discards)")
