@@ -20,6 +20,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 var t0 = statetest.T0
@@ -44,7 +45,7 @@ func newLedger(t testing.TB, blocks int) *ledger {
 		var txs []json.RawMessage
 		for i := 0; i < 3; i++ {
 			k, _ := tx.GenerateKey()
-			st, err := tx.BuildSigned(g.Network, "key.register", state.KeyRegister{Owner: "participant/p" + string(rune('a'+b)) + string(rune('a'+i)),
+			st, err := tx.BuildSigned(g.Network, "key.register", wire.KeyRegister{Owner: "participant/p" + string(rune('a'+b)) + string(rune('a'+i)),
 				PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}, at, admin)
 			if err != nil {
 				t.Fatal(err)

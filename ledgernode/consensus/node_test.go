@@ -20,6 +20,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // testNet is a generated network whose nodes run in this process: real
@@ -147,7 +148,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // note signs a note.put with the network admin key.
 func (tn *testNet) note(key, value string) *tx.Signed {
 	tn.t.Helper()
-	st, err := tx.BuildSigned("testnet", "note.put", state.NotePut{Key: key, Value: json.RawMessage(value)}, time.Now(), tn.bundle.AdminKey)
+	st, err := tx.BuildSigned("testnet", "note.put", wire.NotePut{Key: key, Value: json.RawMessage(value)}, time.Now(), tn.bundle.AdminKey)
 	if err != nil {
 		tn.t.Fatal(err)
 	}
@@ -172,9 +173,9 @@ func submit(t *testing.T, n *Replica, st *tx.Signed) chain.Receipt {
 	}
 }
 
-func readNote(t *testing.T, s *state.Store, key string) (*state.Note, bool) {
+func readNote(t *testing.T, s *state.Store, key string) (*wire.Note, bool) {
 	t.Helper()
-	var n *state.Note
+	var n *wire.Note
 	var ok bool
 	if err := s.View(func(v *state.View) error {
 		var err error

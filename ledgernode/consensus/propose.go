@@ -17,6 +17,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Submit queues a checked transaction on the leader and waits for its
@@ -63,7 +64,7 @@ func (n *Replica) propose(batch []*pending) {
 	now := time.Now()
 	for i, b := range batch {
 		rc := receipts[i]
-		if rc.Status == chain.Rejected && len(rc.Reasons) > 0 && rc.Reasons[0].Code == state.CodeDuplicate {
+		if rc.Status == chain.Rejected && len(rc.Reasons) > 0 && rc.Reasons[0].Code == wire.CodeDuplicate {
 			// Resubmitted while the original was in flight: answer with the
 			// original's receipt, so that submission is idempotent.
 			if orig := n.lookup(b.st.IDHex()); orig != nil {

@@ -9,10 +9,9 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // The network admin key is rotated on the ledger (docs/operations.md,
@@ -39,7 +38,7 @@ func TestAdminKeyRotationIsRecordedAndOldSignaturesStayValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldID, newID := tx.KeyID(oldAdmin.Public().(ed25519.PublicKey)), tx.KeyID(newAdmin.Public().(ed25519.PublicKey))
-	rot, err := c.Sign(oldAdmin, "key.rotate", trade.KeyRotate{NewKey: newID, Retire: oldID})
+	rot, err := c.Sign(oldAdmin, "key.rotate", wire.KeyRotate{NewKey: newID, Retire: oldID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +54,7 @@ func TestAdminKeyRotationIsRecordedAndOldSignaturesStayValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	enrol := func(signer ed25519.PrivateKey, owner string) error {
-		st, err := c.Sign(signer, "key.register", state.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))})
+		st, err := c.Sign(signer, "key.register", wire.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))})
 		if err != nil {
 			t.Fatal(err)
 		}

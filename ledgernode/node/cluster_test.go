@@ -16,6 +16,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func newCluster(t *testing.T, n int, tune ...func(*testcluster.Config)) *testcluster.Cluster {
@@ -41,9 +42,9 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func notePayload(key string, v any) state.NotePut {
+func notePayload(key string, v any) wire.NotePut {
 	raw, _ := json.Marshal(v)
-	return state.NotePut{Key: key, Value: raw}
+	return wire.NotePut{Key: key, Value: raw}
 }
 
 // writeNotes sends count notes through `workers` goroutines, round-robin over

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // metricValue reads one sample from a node's /metrics.
@@ -96,8 +96,8 @@ func TestForwardedRefusalCarriesTheLeadersAnswer(t *testing.T) {
 		}
 		answers = append(answers, ce)
 	}
-	if answers[0].Status != answers[1].Status || answers[0].Code != answers[1].Code || answers[0].Code != state.CodeUnknownKey {
+	if answers[0].Status != answers[1].Status || answers[0].Code != answers[1].Code || answers[0].Code != wire.CodeUnknownKey {
 		t.Fatalf("through a follower: %d %s; at the leader: %d %s; want both %s",
-			answers[0].Status, answers[0].Code, answers[1].Status, answers[1].Code, state.CodeUnknownKey)
+			answers[0].Status, answers[0].Code, answers[1].Status, answers[1].Code, wire.CodeUnknownKey)
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func TestSubmitRejectionsOverHTTP(t *testing.T) {
@@ -33,7 +33,7 @@ func TestSubmitRejectionsOverHTTP(t *testing.T) {
 	unknown, _ := c.Sign(stranger, "note.put", notePayload("a", 3))
 	huge, _ := c.Sign(k, "note.put", notePayload("a", strings.Repeat("x", 300<<10)))
 	old, _ := tx.BuildSigned(c.Genesis.Network, "note.put", notePayload("a", 4), time.Now().Add(-time.Hour), k)
-	adminOnly, _ := c.Sign(k, "key.register", state.KeyRegister{Owner: "participant/x", PublicKey: tx.KeyID(stranger.Public().(ed25519.PublicKey))})
+	adminOnly, _ := c.Sign(k, "key.register", wire.KeyRegister{Owner: "participant/x", PublicKey: tx.KeyID(stranger.Public().(ed25519.PublicKey))})
 
 	cases := []struct {
 		name   string
@@ -55,7 +55,7 @@ func TestSubmitRejectionsOverHTTP(t *testing.T) {
 		t.Run(cse.name, func(t *testing.T) {
 			resp, err := cl.SubmitRaw(ctx, cse.body)
 			if cse.status == 200 {
-				if err != nil || resp.Receipt.Status != "rejected" || resp.Receipt.Reasons[0].Code != state.CodeUnauthorized {
+				if err != nil || resp.Receipt.Status != "rejected" || resp.Receipt.Reasons[0].Code != wire.CodeUnauthorized {
 					t.Fatalf("got %+v, %v; want a recorded rejection", resp, err)
 				}
 				return
@@ -182,7 +182,7 @@ func TestBatchSubmissionAnswersEachEnvelopeAsAloneWould(t *testing.T) {
 			status int
 			code   string
 			field  string
-		}{{bad, 401, state.CodeBadSignature, "body[41].sig"}, {unknown, 403, state.CodeUnknownKey, "body[41].signer"}} {
+		}{{bad, 401, wire.CodeBadSignature, "body[41].sig"}, {unknown, 403, wire.CodeUnknownKey, "body[41].signer"}} {
 			_, err := c.Client(via).SubmitBatch(ctx, append(append([]*tx.Signed{}, batch...), first, tc.odd))
 			var ce *client.Error
 			if !errors.As(err, &ce) || ce.Status != tc.status || ce.Code != tc.code || ce.Field != tc.field {
@@ -205,7 +205,7 @@ func TestBatchSubmissionAnswersEachEnvelopeAsAloneWould(t *testing.T) {
 		if !r[40].Existing || r[40].Receipt == nil {
 			t.Fatalf("recorded transaction in a batch: %+v", r[40])
 		}
-		if r[41].Status != 400 || r[41].Error.Code != state.CodeExpired {
+		if r[41].Status != 400 || r[41].Error.Code != wire.CodeExpired {
 			t.Fatalf("expired envelope in a batch: %+v", r[41])
 		}
 		wantVersion = 41

@@ -11,9 +11,8 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func wantRefusal(t *testing.T, what string, err error, status int, code string) {
@@ -37,7 +36,7 @@ func TestEveryNodeRefusesUnknownAndRevokedSignersBeforeConsensus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	revoke, _ := c.Sign(c.Admin, "key.revoke", state.KeyRevoke{KeyID: tx.KeyID(revoked.Public().(ed25519.PublicKey)),
+	revoke, _ := c.Sign(c.Admin, "key.revoke", wire.KeyRevoke{KeyID: tx.KeyID(revoked.Public().(ed25519.PublicKey)),
 		Effective: tx.FormatTime(time.Now().Add(-time.Second)), Reason: "test"})
 	if resp, err := c.Client().Submit(ctx, revoke, client.SubmitOptions{}); err != nil || resp.Receipt.Status != chain.Accepted {
 		t.Fatalf("revoke: %v %+v", err, resp)
@@ -48,18 +47,18 @@ func TestEveryNodeRefusesUnknownAndRevokedSignersBeforeConsensus(t *testing.T) {
 	}
 	for i := range 3 {
 		for _, async := range []bool{false, true} {
-			st, _ := c.Sign(stranger, "note.put", state.NotePut{Key: "x", Value: []byte(`1`)})
+			st, _ := c.Sign(stranger, "note.put", wire.NotePut{Key: "x", Value: []byte(`1`)})
 			_, err := c.Client(i).Submit(ctx, st, client.SubmitOptions{Async: async})
-			wantRefusal(t, "unknown signer", err, 403, state.CodeUnknownKey)
-			st, _ = c.Sign(revoked, "note.put", state.NotePut{Key: "x", Value: []byte(`1`)})
+			wantRefusal(t, "unknown signer", err, 403, wire.CodeUnknownKey)
+			st, _ = c.Sign(revoked, "note.put", wire.NotePut{Key: "x", Value: []byte(`1`)})
 			_, err = c.Client(i).Submit(ctx, st, client.SubmitOptions{Async: async})
-			wantRefusal(t, "revoked signer", err, 403, state.CodeKeyInvalid)
+			wantRefusal(t, "revoked signer", err, 403, wire.CodeKeyInvalid)
 		}
 		// A batch with an unknown signer is refused whole, naming it.
-		good, _ := c.Sign(c.Admin, "note.put", state.NotePut{Key: "y", Value: []byte(`1`)})
-		bad, _ := c.Sign(stranger, "note.put", state.NotePut{Key: "y", Value: []byte(`2`)})
+		good, _ := c.Sign(c.Admin, "note.put", wire.NotePut{Key: "y", Value: []byte(`1`)})
+		bad, _ := c.Sign(stranger, "note.put", wire.NotePut{Key: "y", Value: []byte(`2`)})
 		_, err := c.Client(i).SubmitBatch(ctx, []*tx.Signed{good, bad})
-		wantRefusal(t, "batch with an unknown signer", err, 403, state.CodeUnknownKey)
+		wantRefusal(t, "batch with an unknown signer", err, 403, wire.CodeUnknownKey)
 		var ce *client.Error
 		if errors.As(err, &ce) && ce.Field != "body[1].signer" {
 			t.Errorf("batch refusal names %q, want body[1].signer", ce.Field)
@@ -79,11 +78,11 @@ func TestEveryNodeRefusesUnknownAndRevokedSignersBeforeConsensus(t *testing.T) {
 			continue
 		}
 		k, _ := tx.GenerateKey()
-		reg, _ := c.Sign(c.Admin, "key.register", state.KeyRegister{Owner: "participant/fresh-" + string(rune('a'+i)), PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))})
+		reg, _ := c.Sign(c.Admin, "key.register", wire.KeyRegister{Owner: "participant/fresh-" + string(rune('a'+i)), PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))})
 		if resp, err := c.Client(leader).Submit(ctx, reg, client.SubmitOptions{}); err != nil || resp.Receipt.Status != chain.Accepted {
 			t.Fatalf("register: %v", err)
 		}
-		st, _ := c.Sign(k, "note.put", state.NotePut{Key: "fresh", Value: []byte(`1`)})
+		st, _ := c.Sign(k, "note.put", wire.NotePut{Key: "fresh", Value: []byte(`1`)})
 		if resp, err := c.Client(i).Submit(ctx, st, client.SubmitOptions{Async: true}); err != nil || !resp.Pending {
 			t.Fatalf("a key registered a moment ago, at follower %d: %v %+v", i, err, resp)
 		}
@@ -120,17 +119,17 @@ func TestSignerOfTheWrongKindIsRefusedBeforeConsensusOnEveryNode(t *testing.T) {
 			typ     string
 			payload any
 		}{
-			{"a participant registering an agency", writer, "agency.register", trade.AgencyRegister{ID: "xx-fake", Name: "Fake", Country: "US", Programs: []string{"USMCA"},
+			{"a participant registering an agency", writer, "agency.register", wire.AgencyRegister{ID: "xx-fake", Name: "Fake", Country: "US", Programs: []string{"USMCA"},
 				PublicKeys: []string{tx.KeyID(k.Public().(ed25519.PublicKey))}}},
-			{"a participant registering a key", writer, "key.register", state.KeyRegister{Owner: "participant/other", PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}},
-			{"a participant enrolling a participant", writer, "participant.enrol", trade.ParticipantEnrol{ID: "other", Name: "Other", Country: "US", Roles: []string{"importer"},
+			{"a participant registering a key", writer, "key.register", wire.KeyRegister{Owner: "participant/other", PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}},
+			{"a participant enrolling a participant", writer, "participant.enrol", wire.ParticipantEnrol{ID: "other", Name: "Other", Country: "US", Roles: []string{"importer"},
 				PublicKeys: []string{tx.KeyID(k.Public().(ed25519.PublicKey))}}},
 			{"an agency publishing another agency's policy", cbp, policystate.TypePublish, fda},
 		} {
 			for _, async := range []bool{false, true} {
 				st, _ := c.Sign(tc.key, tc.typ, tc.payload)
 				_, err := c.Client(i).Submit(ctx, st, client.SubmitOptions{Async: async})
-				wantRefusal(t, fmt.Sprintf("node %d: %s", i, tc.name), err, 403, state.CodeUnauthorized)
+				wantRefusal(t, fmt.Sprintf("node %d: %s", i, tc.name), err, 403, wire.CodeUnauthorized)
 			}
 		}
 	}
@@ -167,7 +166,7 @@ func TestAnAsyncSubmissionAFollowerCannotJudgeIsNotAcceptedBlind(t *testing.T) {
 		}
 	}
 	k, _ := tx.GenerateKey()
-	st, err := c.Sign(writer, "key.register", state.KeyRegister{Owner: "participant/other", PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))})
+	st, err := c.Sign(writer, "key.register", wire.KeyRegister{Owner: "participant/other", PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -211,13 +211,13 @@ func (s *Server) authenticateOnce(r *http.Request) (Principal, error) {
 		if as := r.Header.Get(wire.HeaderOnBehalfOf); as != "" {
 			return s.onBehalfOf(as)
 		}
-		return Principal{Role: RoleNode, Identity: state.KindNode + "/" + id, Via: "certificate"}, nil
+		return Principal{Role: RoleNode, Identity: wire.KindNode + "/" + id, Via: "certificate"}, nil
 	}
 	ident := pki.ClientIdentityOf(cert)
 	if ident == "" {
 		return Principal{}, unauthenticated("the client certificate (CN %q) names no ledger identity: issue one with a %s URI (ledgernode client-cert)", cert.Subject.CommonName, pki.ClientURIPrefix)
 	}
-	if ident == state.KindAdmin {
+	if ident == wire.KindAdmin {
 		return Principal{Role: RoleAdmin, Identity: ident, Via: "certificate"}, nil
 	}
 	role, err := s.identityRole(ident)
@@ -240,7 +240,7 @@ func (s *Server) onBehalfOf(as string) (Principal, error) {
 	switch as {
 	case "anonymous":
 		return Principal{}, nil
-	case state.KindAdmin:
+	case wire.KindAdmin:
 		return Principal{Role: RoleAdmin, Identity: as, Via: "forwarded"}, nil
 	}
 	role, err := s.identityRole(as)
@@ -269,13 +269,13 @@ func (s *Server) identityRole(ident string) (Role, error) {
 
 func roleOfKind(kind string) Role {
 	switch kind {
-	case state.KindAdmin:
+	case wire.KindAdmin:
 		return RoleAdmin
-	case state.KindNode:
+	case wire.KindNode:
 		return RoleNode
-	case state.KindAgency:
+	case wire.KindAgency:
 		return RoleAgency
-	case state.KindParticipant:
+	case wire.KindParticipant:
 		return RoleParticipant
 	}
 	return RoleAnonymous

@@ -26,18 +26,18 @@ var errUnauthorized = errors.New("unauthorized")
 
 // rejectionStatus maps the state machine's rejection codes to HTTP.
 var rejectionStatus = map[string]int{
-	state.CodeUnknownKey:   http.StatusForbidden,
-	state.CodeKeyInvalid:   http.StatusForbidden,
-	state.CodeUnauthorized: http.StatusForbidden,
-	state.CodeConflict:     http.StatusConflict,
-	state.CodeNonceReused:  http.StatusConflict,
-	state.CodeNotFound:     http.StatusNotFound,
-	state.CodeBadSignature: http.StatusUnauthorized,
+	wire.CodeUnknownKey:   http.StatusForbidden,
+	wire.CodeKeyInvalid:   http.StatusForbidden,
+	wire.CodeUnauthorized: http.StatusForbidden,
+	wire.CodeConflict:     http.StatusConflict,
+	wire.CodeNonceReused:  http.StatusConflict,
+	wire.CodeNotFound:     http.StatusNotFound,
+	wire.CodeBadSignature: http.StatusUnauthorized,
 }
 
 // statusOf is the one place where errors become status codes.
 func statusOf(err error) (int, wire.ErrorDetail) {
-	var rej *state.Rejection
+	var rej *wire.Rejection
 	var fe *tx.FieldError
 	var br *errBadRequest
 	var behind *errBehind
@@ -56,7 +56,7 @@ func statusOf(err error) (int, wire.ErrorDetail) {
 		return http.StatusRequestEntityTooLarge, wire.ErrorDetail{Code: "too_large", Field: fe.Field, Message: fe.Error()}
 	case errors.As(err, &fe):
 		if errors.Is(err, tx.ErrBadSignature) {
-			return http.StatusUnauthorized, wire.ErrorDetail{Code: state.CodeBadSignature, Field: fe.Field, Message: fe.Error()}
+			return http.StatusUnauthorized, wire.ErrorDetail{Code: wire.CodeBadSignature, Field: fe.Field, Message: fe.Error()}
 		}
 		return http.StatusBadRequest, wire.ErrorDetail{Code: "invalid", Field: fe.Field, Message: fe.Error()}
 	case errors.As(err, &br):
@@ -78,7 +78,7 @@ func statusOf(err error) (int, wire.ErrorDetail) {
 	case errors.Is(err, errForbidden):
 		return http.StatusForbidden, wire.ErrorDetail{Code: "forbidden", Message: strings.TrimPrefix(err.Error(), errForbidden.Error()+": ")}
 	case errors.Is(err, errUnauthorized):
-		return http.StatusForbidden, wire.ErrorDetail{Code: state.CodeUnauthorized, Message: err.Error()}
+		return http.StatusForbidden, wire.ErrorDetail{Code: wire.CodeUnauthorized, Message: err.Error()}
 	case errors.Is(err, state.ErrNotFound):
 		return http.StatusNotFound, wire.ErrorDetail{Code: "not_found", Message: err.Error()}
 	case errors.Is(err, consensus.ErrUnknownMember):

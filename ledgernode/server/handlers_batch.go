@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/consensus"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -174,12 +173,12 @@ type batchStop struct {
 // unknown signer, a key not valid now, a signature that does not verify.
 // Such an envelope stops its whole batch.
 func authFailure(err error) bool {
-	var rej *state.Rejection
+	var rej *wire.Rejection
 	if !errors.As(err, &rej) {
 		return errors.Is(err, tx.ErrBadSignature)
 	}
 	switch rej.Reasons[0].Code {
-	case state.CodeUnknownKey, state.CodeKeyInvalid, state.CodeBadSignature:
+	case wire.CodeUnknownKey, wire.CodeKeyInvalid, wire.CodeBadSignature:
 		return true
 	}
 	return false

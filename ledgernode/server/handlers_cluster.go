@@ -127,7 +127,7 @@ func (s *Server) adminRequest(r *http.Request, typ string) (*tx.Signed, []byte, 
 		if err != nil {
 			return err
 		}
-		if !ok || k.Kind != state.KindAdmin {
+		if !ok || k.Kind != wire.KindAdmin {
 			return fmt.Errorf("%w: cluster operations must be signed by a network admin key", errUnauthorized)
 		}
 		if rej := k.ValidAt(now); rej != nil {

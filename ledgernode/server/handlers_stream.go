@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -178,7 +177,7 @@ func signerRefused(err error) bool {
 	var pe *errPeer
 	if errors.As(err, &pe) {
 		switch pe.body.Error.Code {
-		case state.CodeUnknownKey, state.CodeKeyInvalid, state.CodeBadSignature:
+		case wire.CodeUnknownKey, wire.CodeKeyInvalid, wire.CodeBadSignature:
 			return true
 		}
 	}

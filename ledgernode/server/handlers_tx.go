@@ -162,24 +162,24 @@ func (s *Server) precheckOnce(ctx context.Context, st *tx.Signed) (existing *sta
 
 // timeRefused says whether a precheck refused a transaction for its time.
 func timeRefused(err error) bool {
-	var rej *state.Rejection
+	var rej *wire.Rejection
 	if !errors.As(err, &rej) {
 		return false
 	}
 	c := rej.Reasons[0].Code
-	return c == state.CodeExpired || c == state.CodeFuture
+	return c == wire.CodeExpired || c == wire.CodeFuture
 }
 
 // stateDependent says whether a precheck failure depends on state this
 // node may not have applied yet (a key registered a moment ago on the
 // leader).
 func stateDependent(err error) bool {
-	var rej *state.Rejection
+	var rej *wire.Rejection
 	if !errors.As(err, &rej) {
 		return false
 	}
 	switch rej.Reasons[0].Code {
-	case state.CodeUnknownKey, state.CodeKeyInvalid, state.CodeUnauthorized:
+	case wire.CodeUnknownKey, wire.CodeKeyInvalid, wire.CodeUnauthorized:
 		return true
 	}
 	return false

@@ -25,22 +25,22 @@ func (s *Server) tradeRoutes(h route) {
 	h(GroupTrade, RoleParticipant, "GET /v1/certificates", listPage(s, certificateFilter, trade.ListCertificates))
 	h(GroupTrade, RoleParticipant, "GET /v1/certificates/{id}", getRecord(s, "certificate", trade.CertificateWithVersions, certificateParties))
 	h(GroupTrade, RoleParticipant, "GET /v1/certificates/{id}/credential", s.certificateCredential)
-	h(GroupTrade, RoleParticipant, "GET /v1/rights/{id}", getRecord(s, "right", trade.LookupRight, func(r *trade.IPRight) []string { return []string{r.Holder} }))
+	h(GroupTrade, RoleParticipant, "GET /v1/rights/{id}", getRecord(s, "right", trade.LookupRight, func(r *wire.IPRight) []string { return []string{r.Holder} }))
 	h(GroupTrade, RoleParticipant, "GET /v1/licenses", listPage(s, licenseFilter, trade.ListLicenses))
-	h(GroupTrade, RoleParticipant, "GET /v1/licenses/{id}", getRecord(s, "license", trade.LookupLicenseView, func(l *trade.LicenseView) []string { return licenseParties(&l.License) }))
+	h(GroupTrade, RoleParticipant, "GET /v1/licenses/{id}", getRecord(s, "license", trade.LookupLicenseView, func(l *wire.LicenseView) []string { return licenseParties(&l.License) }))
 	h(GroupTrade, RoleParticipant, "GET /v1/licenses/{id}/credential", s.licenseCredential)
-	h(GroupTrade, RoleParticipant, "GET /v1/shipments/{id}", getRecord(s, "shipment", trade.LookupShipment, func(r *trade.ShipmentRecord) []string { return []string{r.Importer} }))
+	h(GroupTrade, RoleParticipant, "GET /v1/shipments/{id}", getRecord(s, "shipment", trade.LookupShipment, func(r *wire.ShipmentRecord) []string { return []string{r.Importer} }))
 	h(GroupVerification, RoleParticipant, "POST /v1/verify/certificate", verifyRoute(s, wire.DecodeCertificateQuery, trade.VerifyCertificate,
-		func(v *state.View, q trade.CertificateQuery) (string, []string) {
+		func(v *state.View, q wire.CertificateQuery) (string, []string) {
 			h, _, _ := trade.CertificateWithVersions(v, q.ID)
 			return "certificate " + q.ID, certificateParties(h)
-		}, func(v *trade.CertificateVerdict) []trade.EvidenceItem { return v.Evidence }))
+		}, func(v *wire.CertificateVerdict) []wire.EvidenceItem { return v.Evidence }))
 	h(GroupVerification, RoleParticipant, "POST /v1/verify/license", verifyRoute(s, wire.DecodeLicenseQuery, trade.VerifyLicense,
-		func(_ *state.View, q trade.LicenseQuery) (string, []string) {
+		func(_ *state.View, q wire.LicenseQuery) (string, []string) {
 			return "license question for importer " + q.Importer, []string{q.Importer}
-		}, func(v *trade.LicenseVerdict) []trade.EvidenceItem { return v.Evidence }))
+		}, func(v *wire.LicenseVerdict) []wire.EvidenceItem { return v.Evidence }))
 	h(GroupVerification, RoleParticipant, "POST /v1/verify/shipment", verifyRoute(s, wire.DecodeShipmentQuery, trade.VerifyShipment,
-		func(v *state.View, q trade.ShipmentQuery) (string, []string) {
+		func(v *state.View, q wire.ShipmentQuery) (string, []string) {
 			if q.Shipment != nil {
 				return "shipment " + q.Shipment.ID, []string{q.Shipment.Importer}
 			}
@@ -48,12 +48,12 @@ func (s *Server) tradeRoutes(h route) {
 				return "shipment " + q.ID, []string{r.Importer}
 			}
 			return "shipment " + q.ID, nil
-		}, func(v *trade.ShipmentVerdict) []trade.EvidenceItem { return v.Evidence }))
+		}, func(v *wire.ShipmentVerdict) []wire.EvidenceItem { return v.Evidence }))
 }
 
 // certificateParties are the participants a certificate names in any of
 // its versions (certifier, exporter, producer, importer).
-func certificateParties(h *trade.CertificateHistory) []string {
+func certificateParties(h *wire.CertificateHistory) []string {
 	if h == nil {
 		return nil
 	}
@@ -61,7 +61,7 @@ func certificateParties(h *trade.CertificateHistory) []string {
 	for _, v := range h.Versions {
 		c := &v.Certificate
 		out = append(out, c.Certifier.ID)
-		for _, p := range []*trade.Party{c.Exporter, c.Producer, c.Importer} {
+		for _, p := range []*wire.Party{c.Exporter, c.Producer, c.Importer} {
 			if p != nil && p.ID != "" {
 				out = append(out, p.ID)
 			}
@@ -71,7 +71,7 @@ func certificateParties(h *trade.CertificateHistory) []string {
 }
 
 // licenseParties are a license's licensor and licensee.
-func licenseParties(l *trade.License) []string { return []string{l.Licensor, l.Licensee} }
+func licenseParties(l *wire.License) []string { return []string{l.Licensor, l.Licensee} }
 
 // getRecord serves GET .../{id}: the record lookup finds, or 404 naming
 // what was asked for.
@@ -125,7 +125,7 @@ func (s *Server) getAgency(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := trade.ParticipantFilter{Agency: q.Get("agency"), Role: q.Get("role"), Country: q.Get("country")}
+	f := wire.ParticipantFilter{Agency: q.Get("agency"), Role: q.Get("role"), Country: q.Get("country")}
 	p := principalOf(r)
 	s.readView(w, r, func(v *state.View) (any, error) {
 		list, err := trade.Participants(v, f)
@@ -140,11 +140,11 @@ func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) {
 // except that a participant reading another sees only the directory
 // fields (id, identity, name, country, roles, enrolling agency, status,
 // since), not its identifiers, contact, evidence or history.
-func directoryView(p Principal, x *trade.Participant) *trade.Participant {
+func directoryView(p Principal, x *wire.Participant) *wire.Participant {
 	if !p.restricted() || x.Identity == p.Identity {
 		return x
 	}
-	return &trade.Participant{ID: x.ID, Identity: x.Identity, Name: x.Name, Country: x.Country, Roles: x.Roles,
+	return &wire.Participant{ID: x.ID, Identity: x.Identity, Name: x.Name, Country: x.Country, Roles: x.Roles,
 		EnrolledBy: x.EnrolledBy, Status: x.Status, Since: x.Since}
 }
 
@@ -174,13 +174,13 @@ func limitParam(r *http.Request) (int, error) {
 
 // The list filters, with the query parameters that name a party: a
 // participant must name itself in one of them (requirePartyFilter).
-func certificateFilter(q url.Values, limit int) (trade.CertificateFilter, []string) {
-	return trade.CertificateFilter{Importer: q.Get("importer"), Exporter: q.Get("exporter"), Certifier: q.Get("certifier"), HS: q.Get("hs"),
+func certificateFilter(q url.Values, limit int) (wire.CertificateFilter, []string) {
+	return wire.CertificateFilter{Importer: q.Get("importer"), Exporter: q.Get("exporter"), Certifier: q.Get("certifier"), HS: q.Get("hs"),
 		After: q.Get("after"), Limit: limit}, []string{"importer", "exporter", "certifier"}
 }
 
-func licenseFilter(q url.Values, limit int) (trade.LicenseFilter, []string) {
-	return trade.LicenseFilter{Licensee: q.Get("licensee"), Licensor: q.Get("licensor"), Right: q.Get("right"), Parent: q.Get("parent"),
+func licenseFilter(q url.Values, limit int) (wire.LicenseFilter, []string) {
+	return wire.LicenseFilter{Licensee: q.Get("licensee"), Licensor: q.Get("licensor"), Right: q.Get("right"), Parent: q.Get("parent"),
 		After: q.Get("after"), Limit: limit}, []string{"licensee", "licensor"}
 }
 
@@ -211,7 +211,7 @@ func requirePartyFilter(p Principal, q url.Values, params []string) error {
 // strong read is proxied to the leader with its body, and the verdict and
 // its evidence come from one view, proven against this node's signed head.
 func verifyRoute[Q any, V any](s *Server, decode func([]byte) (Q, error), run func(trade.Source, Q) (V, error),
-	parties func(*state.View, Q) (string, []string), evidence func(V) []trade.EvidenceItem) http.HandlerFunc {
+	parties func(*state.View, Q) (string, []string), evidence func(V) []wire.EvidenceItem) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r, 1<<20)
 		if err != nil {
@@ -251,7 +251,7 @@ func verifyRoute[Q any, V any](s *Server, decode func([]byte) (Q, error), run fu
 // credential exports a record as a W3C VC signed by this node's key: the
 // node attests what its ledger holds, with the ledger evidence inside and
 // status entries in the lists this node serves under its public URL.
-func (s *Server) credential(w http.ResponseWriter, r *http.Request, allowed func(v *state.View) error, build func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error)) {
+func (s *Server) credential(w http.ResponseWriter, r *http.Request, allowed func(v *state.View) error, build func(v *state.View, network string) (*credential.Claims, []wire.EvidenceItem, error)) {
 	s.readView(w, r, func(v *state.View) (any, error) {
 		if err := allowed(v); err != nil {
 			return nil, err
@@ -295,7 +295,7 @@ func (s *Server) certificateCredential(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		return requireParty(p, "certificate", id, certificateParties(h)...)
-	}, func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error) {
+	}, func(v *state.View, network string) (*credential.Claims, []wire.EvidenceItem, error) {
 		return trade.ExportCertificate(v, network, id, version)
 	})
 }
@@ -312,7 +312,7 @@ func (s *Server) licenseCredential(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		return requireParty(p, "license", id, licenseParties(l)...)
-	}, func(v *state.View, network string) (*credential.Claims, []trade.EvidenceItem, error) {
+	}, func(v *state.View, network string) (*credential.Claims, []wire.EvidenceItem, error) {
 		return trade.ExportLicense(v, network, id)
 	})
 }

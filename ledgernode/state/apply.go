@@ -15,6 +15,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Proposal is what the leader proposes as one Raft entry: its clock reading
@@ -248,7 +249,7 @@ func (s *Store) applyBlockTx(btx *bolt.Tx, prev *Meta, p *Proposal, t time.Time,
 		if err := putBolt(btx, bucketReceipts, u64(rc.LeafIndex), leaf); err != nil {
 			return nil, nil, err
 		}
-		if idb, _ := hex.DecodeString(rc.TxID); rc.Reasons == nil || rc.Reasons[0].Code != CodeDuplicate {
+		if idb, _ := hex.DecodeString(rc.TxID); rc.Reasons == nil || rc.Reasons[0].Code != wire.CodeDuplicate {
 			if err := putBolt(btx, bucketTxIndex, idb, u64(rc.LeafIndex)); err != nil {
 				return nil, nil, err
 			}
@@ -296,7 +297,7 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 		return rc
 	}
 	if pr.decErr != nil {
-		return reject(AsReasons(pr.decErr, CodeMalformed))
+		return reject(AsReasons(pr.decErr, wire.CodeMalformed))
 	}
 	st := pr.signed
 	rc.Type, rc.Signer = st.Type, st.Signer
@@ -306,11 +307,11 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 	}
 	if idb, _ := hex.DecodeString(pr.id); r.btx.Bucket([]byte(bucketTxIndex)) != nil {
 		if v := r.btx.Bucket([]byte(bucketTxIndex)).Get(idb); v != nil {
-			return reject([]chain.Reason{{Code: CodeDuplicate, Message: fmt.Sprintf("transaction %s is already recorded at leaf %d; a transaction is accepted once", shortID(pr.id), beU64(v))}})
+			return reject([]chain.Reason{{Code: wire.CodeDuplicate, Message: fmt.Sprintf("transaction %s is already recorded at leaf %d; a transaction is accepted once", shortID(pr.id), beU64(v))}})
 		}
 	}
 	if pr.sigErr != nil {
-		return reject(AsReasons(pr.sigErr, CodeBadSignature))
+		return reject(AsReasons(pr.sigErr, wire.CodeBadSignature))
 	}
 	signer, rej := s.resolveSigner(r, st.Signer, t)
 	if rej != nil {
@@ -335,12 +336,12 @@ func (s *Store) applyOne(btx *bolt.Tx, wh *writeHash, height uint64, index int, 
 				panic(fmt.Errorf("flush records of rejected tx %s: %w", pr.id, ferr))
 			}
 		}
-		return reject(AsReasons(err, CodeInvalid))
+		return reject(AsReasons(err, wire.CodeInvalid))
 	}
 	if result != nil {
 		raw, err := tx.Canonicalize(result)
 		if err != nil {
-			return reject([]chain.Reason{{Code: CodeInternal, Message: "result not encodable: " + err.Error()}})
+			return reject([]chain.Reason{{Code: wire.CodeInternal, Message: "result not encodable: " + err.Error()}})
 		}
 		rc.Result = raw
 	}
@@ -367,38 +368,38 @@ const BucketNonces = "nonces"
 func nonceKey(st *tx.Signed) string { return st.Signer + "\x00" + st.Nonce }
 
 // nonceUsed refuses a nonce its signer already used.
-func nonceUsed(r Reader, st *tx.Signed) *Rejection {
+func nonceUsed(r Reader, st *tx.Signed) *wire.Rejection {
 	if prev := r.Get(BucketNonces, nonceKey(st)); prev != nil {
-		return Reject(CodeNonceReused, "nonce", "%q was already used by this signer in transaction %s; a nonce is used once per key: sign with a fresh random nonce", st.Nonce, shortID(string(prev)))
+		return wire.Reject(wire.CodeNonceReused, "nonce", "%q was already used by this signer in transaction %s; a nonce is used once per key: sign with a fresh random nonce", st.Nonce, shortID(string(prev)))
 	}
 	return nil
 }
 
 // statelessChecks are the checks that need only the envelope, the genesis
 // and the block time: network, time window, known type and payload shape.
-func (s *Store) statelessChecks(st *tx.Signed, t time.Time) *Rejection {
+func (s *Store) statelessChecks(st *tx.Signed, t time.Time) *wire.Rejection {
 	g := s.genesis
 	if st.Network != g.Network {
-		return Reject(CodeWrongNetwork, "network", "transaction is for network %q; this ledger is %q", st.Network, g.Network)
+		return wire.Reject(wire.CodeWrongNetwork, "network", "transaction is for network %q; this ledger is %q", st.Network, g.Network)
 	}
 	created := st.CreatedTime()
 	skew := time.Duration(g.Params.MaxClockSkewSeconds) * time.Second
 	window := time.Duration(g.Params.TxWindowSeconds) * time.Second
 	if created.After(t.Add(skew)) {
-		return Reject(CodeFuture, "created", "created %s is more than %s after the ledger time %s; check the signer's clock", st.Created, skew, tx.FormatTime(t))
+		return wire.Reject(wire.CodeFuture, "created", "created %s is more than %s after the ledger time %s; check the signer's clock", st.Created, skew, tx.FormatTime(t))
 	}
 	if created.Before(t.Add(-window)) {
-		return Reject(CodeExpired, "created", "created %s is more than %s before the ledger time %s; sign a new transaction", st.Created, window, tx.FormatTime(t))
+		return wire.Reject(wire.CodeExpired, "created", "created %s is more than %s before the ledger time %s; sign a new transaction", st.Created, window, tx.FormatTime(t))
 	}
 	h, ok := s.reg.Lookup(st.Type)
 	if !ok {
-		return Reject(CodeUnknownType, "type", "no transaction type %q on this ledger; `ledgerctl tx types` lists them", st.Type)
+		return wire.Reject(wire.CodeUnknownType, "type", "no transaction type %q on this ledger; `ledgerctl tx types` lists them", st.Type)
 	}
 	if s.verif.PayloadChecked(st.ID) {
 		return nil // checked before consensus: a pure function of type and payload
 	}
 	if err := safeCheck(h, st.Payload); err != nil {
-		return &Rejection{Reasons: AsReasons(err, CodeInvalid)}
+		return &wire.Rejection{Reasons: AsReasons(err, wire.CodeInvalid)}
 	}
 	s.verif.MarkPayloadChecked(st.ID)
 	return nil
@@ -410,7 +411,7 @@ func (s *Store) statelessChecks(st *tx.Signed, t time.Time) *Rejection {
 func safeCheck(h *Handler, payload json.RawMessage) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = Reject(CodeInternal, "payload", "handler %s could not check this payload: %v", h.Type, p)
+			err = wire.Reject(wire.CodeInternal, "payload", "handler %s could not check this payload: %v", h.Type, p)
 		}
 	}()
 	return h.Check(payload)
@@ -419,14 +420,14 @@ func safeCheck(h *Handler, payload json.RawMessage) (err error) {
 // resolveSigner finds the key and its owner and checks both may sign at t.
 // The records are decoded through the store's caches (record_cache.go):
 // the same bytes give the same records, decoded once.
-func (s *Store) resolveSigner(r Reader, keyID string, t time.Time) (Signer, *Rejection) {
+func (s *Store) resolveSigner(r Reader, keyID string, t time.Time) (Signer, *wire.Rejection) {
 	raw := r.Get(BucketKeys, keyID)
 	if raw == nil {
-		return Signer{}, Reject(CodeUnknownKey, "signer", "key %s is not registered on this ledger; have it enrolled first", tx.FingerprintOf(keyID))
+		return Signer{}, wire.Reject(wire.CodeUnknownKey, "signer", "key %s is not registered on this ledger; have it enrolled first", tx.FingerprintOf(keyID))
 	}
 	shared, err := s.keyCache.decode(keyID, raw)
 	if err != nil {
-		return Signer{}, Reject(CodeInternal, "signer", "key record unreadable: %v", err)
+		return Signer{}, wire.Reject(wire.CodeInternal, "signer", "key record unreadable: %v", err)
 	}
 	k := *shared // the handlers get their own copy
 	k.History = slices.Clone(k.History)
@@ -435,7 +436,7 @@ func (s *Store) resolveSigner(r Reader, keyID string, t time.Time) (Signer, *Rej
 	}
 	if raw := r.Get(BucketIdentities, k.Owner); raw != nil {
 		if id, err := s.identCache.decode(k.Owner, raw); err == nil && id.Status != "active" {
-			return Signer{}, Reject(CodeUnauthorized, "signer", "%s is %s and may not sign", id.ID, id.Status)
+			return Signer{}, wire.Reject(wire.CodeUnauthorized, "signer", "%s is %s and may not sign", id.ID, id.Status)
 		}
 	}
 	return Signer{KeyID: keyID, Owner: k.Owner, Kind: k.Kind, Key: &k}, nil
@@ -450,7 +451,7 @@ func keepRecords(ov *overlay, recs []record) {
 func safeApply(h *Handler, c *Context) (result any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			result, err = nil, Reject(CodeInternal, "", "handler %s failed: %v", h.Type, p)
+			result, err = nil, wire.Reject(wire.CodeInternal, "", "handler %s failed: %v", h.Type, p)
 		}
 	}()
 	return h.Apply(c)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Applying consecutive blocks in one commit (ApplyBlocks) gives exactly
@@ -37,7 +38,7 @@ func TestApplyBlocksInOneCommitEqualsOneByOne(t *testing.T) {
 		if b == 3 {
 			p.Txs = append(p.Txs, json.RawMessage(first.Canonical))
 			zero := uint64(0)
-			p.Txs = append(p.Txs, json.RawMessage(f.Sign(k, "note.put", state.NotePut{Key: "k0", Value: json.RawMessage(`1`), ExpectVersion: &zero}).Canonical))
+			p.Txs = append(p.Txs, json.RawMessage(f.Sign(k, "note.put", wire.NotePut{Key: "k0", Value: json.RawMessage(`1`), ExpectVersion: &zero}).Canonical))
 		}
 		props = append(props, p)
 	}
@@ -65,7 +66,7 @@ func TestApplyBlocksInOneCommitEqualsOneByOne(t *testing.T) {
 			t.Fatalf("block %d: grouped result %s, one by one %s", i, gj, sj)
 		}
 	}
-	if grouped[3].Receipts[4].Reasons[0].Code != state.CodeDuplicate || grouped[3].Receipts[5].Reasons[0].Code != state.CodeConflict {
+	if grouped[3].Receipts[4].Reasons[0].Code != wire.CodeDuplicate || grouped[3].Receipts[5].Reasons[0].Code != wire.CodeConflict {
 		t.Fatalf("setup: the duplicate and the conflict were not rejected as such: %+v", grouped[3].Receipts[4:])
 	}
 	dg, _ := f.Store.Digest()

@@ -13,6 +13,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func TestEnrolledParticipantWritesNote(t *testing.T) {
@@ -60,18 +61,18 @@ func TestBlockRejections(t *testing.T) {
 		name, code, field string
 		raw               []byte
 	}{
-		{"malformed JSON", state.CodeMalformed, "envelope", []byte(`{"v":1,`)},
-		{"bad signature", state.CodeBadSignature, "sig", tampered},
-		{"unknown key", state.CodeUnknownKey, "signer", f.Sign(stranger, "note.put", note("a", 7)).Canonical},
-		{"replayed id", state.CodeDuplicate, "", replayed.Canonical},
-		{"wrong network", state.CodeWrongNetwork, "network", wrongNet.Canonical},
-		{"expired", state.CodeExpired, "created", old.Canonical},
-		{"created in the future", state.CodeFuture, "created", future.Canonical},
-		{"unknown type", state.CodeUnknownType, "type", f.Sign(k, "no.such", map[string]int{"a": 1}).Canonical},
-		{"payload missing field", state.CodeInvalid, "payload.value", f.Sign(k, "note.put", map[string]string{"key": "a"}).Canonical},
-		{"payload unknown field", state.CodeInvalid, "payload.colour", f.Sign(k, "note.put", map[string]any{"key": "a", "value": 1, "colour": "red"}).Canonical},
-		{"admin operation by non-admin", state.CodeUnauthorized, "signer", f.Sign(k, "key.register", state.KeyRegister{Owner: "participant/evil", PublicKey: otherPub}).Canonical},
-		{"compare-and-set on wrong version", state.CodeConflict, "payload.expectVersion", f.Sign(k, "note.put", state.NotePut{Key: "a", Value: json.RawMessage(`9`), ExpectVersion: new(uint64)}).Canonical},
+		{"malformed JSON", wire.CodeMalformed, "envelope", []byte(`{"v":1,`)},
+		{"bad signature", wire.CodeBadSignature, "sig", tampered},
+		{"unknown key", wire.CodeUnknownKey, "signer", f.Sign(stranger, "note.put", note("a", 7)).Canonical},
+		{"replayed id", wire.CodeDuplicate, "", replayed.Canonical},
+		{"wrong network", wire.CodeWrongNetwork, "network", wrongNet.Canonical},
+		{"expired", wire.CodeExpired, "created", old.Canonical},
+		{"created in the future", wire.CodeFuture, "created", future.Canonical},
+		{"unknown type", wire.CodeUnknownType, "type", f.Sign(k, "no.such", map[string]int{"a": 1}).Canonical},
+		{"payload missing field", wire.CodeInvalid, "payload.value", f.Sign(k, "note.put", map[string]string{"key": "a"}).Canonical},
+		{"payload unknown field", wire.CodeInvalid, "payload.colour", f.Sign(k, "note.put", map[string]any{"key": "a", "value": 1, "colour": "red"}).Canonical},
+		{"admin operation by non-admin", wire.CodeUnauthorized, "signer", f.Sign(k, "key.register", wire.KeyRegister{Owner: "participant/evil", PublicKey: otherPub}).Canonical},
+		{"compare-and-set on wrong version", wire.CodeConflict, "payload.expectVersion", f.Sign(k, "note.put", wire.NotePut{Key: "a", Value: json.RawMessage(`9`), ExpectVersion: new(uint64)}).Canonical},
 	}
 	before, _ := f.Store.Digest()
 	stateBefore := f.Store.Meta().StateHash
@@ -114,7 +115,7 @@ func TestDuplicateInsideOneBlockIsRejectedOnce(t *testing.T) {
 	k := f.Enrol("participant/acme")
 	s := f.Sign(k, "note.put", note("x", 1))
 	res := f.Block(s.Canonical, s.Canonical)
-	if res.Receipts[0].Status != chain.Accepted || res.Receipts[1].Status != chain.Rejected || res.Receipts[1].Reasons[0].Code != state.CodeDuplicate {
+	if res.Receipts[0].Status != chain.Accepted || res.Receipts[1].Status != chain.Rejected || res.Receipts[1].Reasons[0].Code != wire.CodeDuplicate {
 		t.Fatalf("receipts = %+v", res.Receipts)
 	}
 	err := f.Store.View(func(v *state.View) error {
@@ -202,12 +203,12 @@ func TestRevokedKeyInThePastRejectsLaterSignaturesOnly(t *testing.T) {
 	}
 	revokeAt := f.Now.Add(-500 * time.Millisecond) // before the next block, after the early write
 	_ = revokeAt
-	rc := f.One(f.Sign(f.Admin, "key.revoke", state.KeyRevoke{KeyID: tx.KeyID(k.Public().(ed25519.PublicKey)), Effective: tx.FormatTime(f.Now.Add(500 * time.Millisecond)), Reason: "laptop stolen"}))
+	rc := f.One(f.Sign(f.Admin, "key.revoke", wire.KeyRevoke{KeyID: tx.KeyID(k.Public().(ed25519.PublicKey)), Effective: tx.FormatTime(f.Now.Add(500 * time.Millisecond)), Reason: "laptop stolen"}))
 	if rc.Status != chain.Accepted {
 		t.Fatal(rc.Reasons)
 	}
 	late := f.One(f.Sign(k, "note.put", note("x", 2)))
-	if late.Status != chain.Rejected || late.Reasons[0].Code != state.CodeKeyInvalid || !strings.Contains(late.Reasons[0].Message, "laptop stolen") {
+	if late.Status != chain.Rejected || late.Reasons[0].Code != wire.CodeKeyInvalid || !strings.Contains(late.Reasons[0].Message, "laptop stolen") {
 		t.Fatalf("late write: %+v", late)
 	}
 	err := f.Store.View(func(v *state.View) error {
@@ -272,7 +273,7 @@ func TestAPanickingCheckIsARejectionNotACrash(t *testing.T) {
 	f.Store = s
 	k := f.Enrol("participant/acme")
 	rc := f.One(f.Sign(k, "test.panic", map[string]int{"a": 1}))
-	if rc.Status != chain.Rejected || rc.Reasons[0].Code != state.CodeInternal {
+	if rc.Status != chain.Rejected || rc.Reasons[0].Code != wire.CodeInternal {
 		t.Fatalf("receipt %+v", rc)
 	}
 	if _, err := s.Precheck(f.Sign(k, "test.panic", map[string]int{"a": 2}), f.Now); err == nil {

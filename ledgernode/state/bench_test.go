@@ -10,6 +10,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // BenchmarkApplyBlock applies blocks of 100 signed 1.5 KB notes, as a
@@ -27,7 +28,7 @@ func BenchmarkApplyBlock(b *testing.B) {
 				f.Now = f.Now.Add(time.Millisecond)
 				p := &state.Proposal{Time: tx.FormatTime(f.Now), Proposer: "n0"}
 				for j := 0; j < per; j++ {
-					s := f.Sign(k, "note.put", state.NotePut{Key: fmt.Sprintf("k%d", j), Value: val})
+					s := f.Sign(k, "note.put", wire.NotePut{Key: fmt.Sprintf("k%d", j), Value: val})
 					if cached {
 						_ = st.Verifier().Verify(s)
 					}

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 var t0 = statetest.T0
@@ -21,7 +21,7 @@ func newGenesis(t testing.TB) (*chain.Genesis, ed25519.PrivateKey, ed25519.Priva
 	return statetest.Genesis(t, t0, nil)
 }
 
-func note(key string, v any) state.NotePut {
+func note(key string, v any) wire.NotePut {
 	raw, _ := json.Marshal(v)
-	return state.NotePut{Key: key, Value: raw}
+	return wire.NotePut{Key: key, Value: raw}
 }

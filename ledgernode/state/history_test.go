@@ -19,6 +19,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // kvOp is one write of the test handler: any bucket, any key bytes
@@ -41,9 +42,9 @@ func (kvOps) Validate() error { return nil }
 // 0xFF, keys that extend other keys.
 func kvRegistry() *state.Registry {
 	reg := state.NewRegistry()
-	reg.MustRegister(state.Handler{Type: "test.kv", Summary: "test", Check: state.CheckAs[kvOps](),
+	reg.MustRegister(state.Handler{Type: "test.kv", Summary: "test", Check: wire.CheckAs[kvOps](),
 		Apply: func(c *state.Context) (any, error) {
-			p, _ := state.DecodeAndCheck[kvOps](c.Tx.Payload)
+			p, _ := wire.DecodeAndCheck[kvOps](c.Tx.Payload)
 			for _, op := range p.Ops {
 				k, _ := base64.StdEncoding.DecodeString(op.Key)
 				if op.Delete {

@@ -15,8 +15,8 @@ const (
 )
 
 // LookupKey returns a registered key.
-func LookupKey(r Reader, keyID string) (*Key, bool, error) {
-	var k Key
+func LookupKey(r Reader, keyID string) (*wire.Key, bool, error) {
+	var k wire.Key
 	ok, err := GetJSON(r, BucketKeys, keyID, &k)
 	if !ok || err != nil {
 		return nil, ok, err
@@ -25,8 +25,8 @@ func LookupKey(r Reader, keyID string) (*Key, bool, error) {
 }
 
 // LookupIdentity returns an identity.
-func LookupIdentity(r Reader, id string) (*Identity, bool, error) {
-	var i Identity
+func LookupIdentity(r Reader, id string) (*wire.Identity, bool, error) {
+	var i wire.Identity
 	ok, err := GetJSON(r, BucketIdentities, id, &i)
 	if !ok || err != nil {
 		return nil, ok, err
@@ -35,13 +35,13 @@ func LookupIdentity(r Reader, id string) (*Identity, bool, error) {
 }
 
 // KeysOf lists an owner's keys (all of them, past and present) by key id.
-func KeysOf(r Reader, owner string) ([]*Key, error) {
+func KeysOf(r Reader, owner string) ([]*wire.Key, error) {
 	var ids []string
 	r.Scan(BucketOwnerKeys, owner+"\x00", func(k string, _ []byte) bool {
 		ids = append(ids, k[len(owner)+1:])
 		return true
 	})
-	out := make([]*Key, 0, len(ids))
+	out := make([]*wire.Key, 0, len(ids))
 	for _, id := range ids {
 		k, ok, err := LookupKey(r, id)
 		if err != nil {
@@ -55,23 +55,23 @@ func KeysOf(r Reader, owner string) ([]*Key, error) {
 }
 
 // PutIdentity stores an identity.
-func PutIdentity(kv KV, id *Identity) error { return PutJSON(kv, BucketIdentities, id.ID, id) }
+func PutIdentity(kv KV, id *wire.Identity) error { return PutJSON(kv, BucketIdentities, id.ID, id) }
 
 // RegisterKey adds a new key for owner, valid from `from`. A key id can be
 // registered once, ever: reusing a retired or revoked key is refused.
-func RegisterKey(kv KV, keyID, owner, kind string, from time.Time, txID string) (*Key, error) {
+func RegisterKey(kv KV, keyID, owner, kind string, from time.Time, txID string) (*wire.Key, error) {
 	pub, err := tx.ParseKeyID(keyID)
 	if err != nil {
-		return nil, Reject(CodeInvalid, "publicKey", "%v", err)
+		return nil, wire.Reject(wire.CodeInvalid, "publicKey", "%v", err)
 	}
 	if existing, ok, err := LookupKey(kv, keyID); err != nil {
 		return nil, err
 	} else if ok {
-		return nil, Reject(CodeConflict, "publicKey", "key %s is already registered to %s; generate a new key", existing.Fingerprint, existing.Owner)
+		return nil, wire.Reject(wire.CodeConflict, "publicKey", "key %s is already registered to %s; generate a new key", existing.Fingerprint, existing.Owner)
 	}
 	at := tx.FormatTime(from)
-	k := &Key{KeyID: keyID, Fingerprint: tx.Fingerprint(pub), Owner: owner, Kind: kind, ValidFrom: at,
-		History: []KeyEvent{{Time: at, Event: "registered", TxID: txID}}}
+	k := &wire.Key{KeyID: keyID, Fingerprint: tx.Fingerprint(pub), Owner: owner, Kind: kind, ValidFrom: at,
+		History: []wire.KeyEvent{{Time: at, Event: "registered", TxID: txID}}}
 	if err := PutJSON(kv, BucketKeys, keyID, k); err != nil {
 		return nil, err
 	}
@@ -80,33 +80,33 @@ func RegisterKey(kv KV, keyID, owner, kind string, from time.Time, txID string) 
 }
 
 // RetireKey ends a key's normal validity at `at` (rotation).
-func RetireKey(kv KV, k *Key, at time.Time, txID, detail string) error {
+func RetireKey(kv KV, k *wire.Key, at time.Time, txID, detail string) error {
 	if k.RetiredAt != "" {
-		return Reject(CodeConflict, "keyId", "key %s was already retired at %s", k.Fingerprint, k.RetiredAt)
+		return wire.Reject(wire.CodeConflict, "keyId", "key %s was already retired at %s", k.Fingerprint, k.RetiredAt)
 	}
 	k.RetiredAt = tx.FormatTime(at)
-	k.History = append(k.History, KeyEvent{Time: k.RetiredAt, Event: "retired", TxID: txID, Detail: detail})
+	k.History = append(k.History, wire.KeyEvent{Time: k.RetiredAt, Event: "retired", TxID: txID, Detail: detail})
 	return PutJSON(kv, BucketKeys, k.KeyID, k)
 }
 
 // RevokeKey marks a key compromised from `effective`, which may be in the
 // past: signatures at or after it are invalid, earlier ones stay valid.
 // Revoking again may only move the effective time earlier.
-func RevokeKey(kv KV, k *Key, effective time.Time, reason, txID string) error {
+func RevokeKey(kv KV, k *wire.Key, effective time.Time, reason, txID string) error {
 	return revokeKey(kv, k, effective, reason, txID, time.Time{}, "")
 }
 
-func revokeKey(kv KV, k *Key, effective time.Time, reason, txID string, recorded time.Time, by string) error {
+func revokeKey(kv KV, k *wire.Key, effective time.Time, reason, txID string, recorded time.Time, by string) error {
 	at := tx.FormatTime(effective)
 	if k.RevokedAt != "" && k.RevokedAt <= at {
-		return Reject(CodeConflict, "effective", "key %s is already revoked from %s", k.Fingerprint, k.RevokedAt)
+		return wire.Reject(wire.CodeConflict, "effective", "key %s is already revoked from %s", k.Fingerprint, k.RevokedAt)
 	}
 	k.RevokedAt = at
 	k.RevokeReason = reason
 	if !recorded.IsZero() {
 		k.RevokedRecordedAt, k.RevokedBy = tx.FormatTime(recorded), by
 	}
-	k.History = append(k.History, KeyEvent{Time: at, Event: "revoked", TxID: txID, Detail: reason})
+	k.History = append(k.History, wire.KeyEvent{Time: at, Event: "revoked", TxID: txID, Detail: reason})
 	return PutJSON(kv, BucketKeys, k.KeyID, k)
 }
 
@@ -117,7 +117,7 @@ func coreHandlers() []Handler {
 		{
 			Type:    wire.TypeKeyRegister,
 			Summary: "register a key for a node, agency or participant (network admin)",
-			Signers: []string{KindAdmin},
+			Signers: []string{wire.KindAdmin},
 			Check:   wire.PayloadCheck(wire.TypeKeyRegister),
 			Apply:   applyKeyRegister,
 		},
@@ -132,24 +132,24 @@ func coreHandlers() []Handler {
 }
 
 func applyKeyRegister(c *Context) (any, error) {
-	p, err := DecodeAndCheck[KeyRegister](c.Tx.Payload)
+	p, err := wire.DecodeAndCheck[wire.KeyRegister](c.Tx.Payload)
 	if err != nil {
 		return nil, err
 	}
 	if !c.Signer.IsAdmin() {
-		return nil, Reject(CodeUnauthorized, "signer", "only the network admin may register keys with key.register; %s is %s", c.Signer.Owner, c.Signer.Kind)
+		return nil, wire.Reject(wire.CodeUnauthorized, "signer", "only the network admin may register keys with key.register; %s is %s", c.Signer.Owner, c.Signer.Kind)
 	}
 	id, ok, err := LookupIdentity(c, p.Owner)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		id = &Identity{ID: p.Owner, Kind: KindOf(p.Owner), Name: p.Name, Status: "active", Since: tx.FormatTime(c.Time), AddedTx: c.TxID, Country: p.Country}
+		id = &wire.Identity{ID: p.Owner, Kind: wire.KindOf(p.Owner), Name: p.Name, Status: "active", Since: tx.FormatTime(c.Time), AddedTx: c.TxID, Country: p.Country}
 		if err := PutIdentity(c, id); err != nil {
 			return nil, err
 		}
 	} else if id.Status != "active" {
-		return nil, Reject(CodeConflict, "payload.owner", "%s is %s; reinstate it before adding keys", id.ID, id.Status)
+		return nil, wire.Reject(wire.CodeConflict, "payload.owner", "%s is %s; reinstate it before adding keys", id.ID, id.Status)
 	}
 	k, err := RegisterKey(c, p.PublicKey, p.Owner, id.Kind, c.Time, c.TxID)
 	if err != nil {
@@ -159,7 +159,7 @@ func applyKeyRegister(c *Context) (any, error) {
 }
 
 func applyKeyRevoke(c *Context) (any, error) {
-	p, err := DecodeAndCheck[KeyRevoke](c.Tx.Payload)
+	p, err := wire.DecodeAndCheck[wire.KeyRevoke](c.Tx.Payload)
 	if err != nil {
 		return nil, err
 	}
@@ -168,18 +168,18 @@ func applyKeyRevoke(c *Context) (any, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, Reject(CodeNotFound, "payload.keyId", "no key %s is registered", tx.FingerprintOf(p.KeyID))
+		return nil, wire.Reject(wire.CodeNotFound, "payload.keyId", "no key %s is registered", tx.FingerprintOf(p.KeyID))
 	}
 	authority := c.Signer.IsAdmin() || (c.reg.keyAuthority != nil && c.reg.keyAuthority(c, c.Signer, k.Owner))
 	if !authority && c.Signer.Owner != k.Owner {
-		return nil, Reject(CodeUnauthorized, "signer", "only the network admin, the agency that enrolled %s or %s itself may revoke its key", k.Owner, k.Owner)
+		return nil, wire.Reject(wire.CodeUnauthorized, "signer", "only the network admin, the agency that enrolled %s or %s itself may revoke its key", k.Owner, k.Owner)
 	}
 	eff, _ := tx.ParseTime(p.Effective)
 	// An owner may backdate its own revocation only within the network's
 	// window: further back it would turn records that agencies accepted
 	// into invalid ones with no agency involved.
 	if window := c.Genesis.Params.SelfRevokeBackdate(); !authority && eff.Before(c.Time.Add(-window)) {
-		return nil, Reject(CodeBackdated, "payload.effective", "%s is more than %s before the ledger time %s: a key's owner may backdate a revocation by at most %s (genesis params.selfRevokeBackdateSeconds); further back only the network admin or the agency that enrolled %s may",
+		return nil, wire.Reject(wire.CodeBackdated, "payload.effective", "%s is more than %s before the ledger time %s: a key's owner may backdate a revocation by at most %s (genesis params.selfRevokeBackdateSeconds); further back only the network admin or the agency that enrolled %s may",
 			p.Effective, window, tx.FormatTime(c.Time), window, k.Owner)
 	}
 	if err := revokeKey(c, k, eff, p.Reason, c.TxID, c.Time, c.Signer.Owner); err != nil {

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // resign gives e a new nonce (or keeps it) and signs it again with k.
@@ -38,11 +38,11 @@ func TestNonceIsUsedOncePerSigner(t *testing.T) {
 		t.Fatal("setup: the reusing envelope must be a different transaction")
 	}
 	_, err := f.Store.Precheck(same, f.Now)
-	var rej *state.Rejection
-	if !errors.As(err, &rej) || rej.Reasons[0].Code != state.CodeNonceReused || rej.Reasons[0].Field != "nonce" {
-		t.Fatalf("precheck of a reused nonce: %v, want %s on nonce", err, state.CodeNonceReused)
+	var rej *wire.Rejection
+	if !errors.As(err, &rej) || rej.Reasons[0].Code != wire.CodeNonceReused || rej.Reasons[0].Field != "nonce" {
+		t.Fatalf("precheck of a reused nonce: %v, want %s on nonce", err, wire.CodeNonceReused)
 	}
-	if rc := f.One(same); rc.Status != chain.Rejected || rc.Reasons[0].Code != state.CodeNonceReused {
+	if rc := f.One(same); rc.Status != chain.Rejected || rc.Reasons[0].Code != wire.CodeNonceReused {
 		t.Fatalf("reused nonce in a block: %s %+v", rc.Status, rc.Reasons)
 	}
 	if rc := f.One(resign(t, f.Sign(bob, "note.put", note("c", 3)).Envelope, first.Nonce, bob)); rc.Status != chain.Accepted {
@@ -52,13 +52,13 @@ func TestNonceIsUsedOncePerSigner(t *testing.T) {
 	x := f.Sign(alice, "note.put", note("d", 4))
 	y := resign(t, f.Sign(alice, "note.put", note("e", 5)).Envelope, x.Nonce, alice)
 	res := f.Block(x.Canonical, y.Canonical)
-	if res.Receipts[0].Status != chain.Accepted || res.Receipts[1].Status != chain.Rejected || res.Receipts[1].Reasons[0].Code != state.CodeNonceReused {
+	if res.Receipts[0].Status != chain.Accepted || res.Receipts[1].Status != chain.Rejected || res.Receipts[1].Reasons[0].Code != wire.CodeNonceReused {
 		t.Fatalf("same nonce twice in one block: %+v", res.Receipts)
 	}
 	// A transaction rejected by its handler does not spend its nonce.
 	stranger, _ := tx.GenerateKey()
-	bad := f.Sign(alice, "key.register", state.KeyRegister{Owner: "participant/carol", PublicKey: tx.KeyID(stranger.Public().(ed25519.PublicKey))})
-	if rc := f.One(bad); rc.Status != chain.Rejected || rc.Reasons[0].Code == state.CodeNonceReused {
+	bad := f.Sign(alice, "key.register", wire.KeyRegister{Owner: "participant/carol", PublicKey: tx.KeyID(stranger.Public().(ed25519.PublicKey))})
+	if rc := f.One(bad); rc.Status != chain.Rejected || rc.Reasons[0].Code == wire.CodeNonceReused {
 		t.Fatalf("setup: want a rejection for another reason, got %+v", rc)
 	}
 	if rc := f.One(resign(t, f.Sign(alice, "note.put", note("f", 6)).Envelope, bad.Nonce, alice)); rc.Status != chain.Accepted {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Precheck makes, before consensus, every check that does not depend on
@@ -37,7 +38,7 @@ func (s *Store) Precheck(st *tx.Signed, now time.Time) (existing *TxRecord, err 
 			return err
 		}
 		if err := s.verif.Verify(st); err != nil {
-			return &Rejection{Reasons: AsReasons(err, CodeBadSignature)}
+			return &wire.Rejection{Reasons: AsReasons(err, wire.CodeBadSignature)}
 		}
 		signer, rej := s.resolveSigner(v, st.Signer, now)
 		if rej != nil {
@@ -54,7 +55,7 @@ func (s *Store) Precheck(st *tx.Signed, now time.Time) (existing *TxRecord, err 
 			p := s.genesis.Params
 			latest := st.CreatedTime().Add(time.Duration(p.TxWindowSeconds+p.MaxClockSkewSeconds) * time.Second)
 			if err := h.Precheck(st.Payload, latest); err != nil {
-				return &Rejection{Reasons: AsReasons(err, CodeInvalid)}
+				return &wire.Rejection{Reasons: AsReasons(err, wire.CodeInvalid)}
 			}
 		}
 		s.verif.Remember(st)

@@ -8,18 +8,19 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func TestRecordedEntriesAreKeptWhenTheTransactionIsRejected(t *testing.T) {
 	f := newFixture(t)
 	reg := state.NewRegistry()
-	reg.MustRegister(state.Handler{Type: "test.audit", Summary: "test", Check: state.CheckAs[state.NotePut](),
+	reg.MustRegister(state.Handler{Type: "test.audit", Summary: "test", Check: wire.CheckAs[wire.NotePut](),
 		Apply: func(c *state.Context) (any, error) {
-			p, _ := state.DecodeAndCheck[state.NotePut](c.Tx.Payload)
+			p, _ := wire.DecodeAndCheck[wire.NotePut](c.Tx.Payload)
 			c.Put("domain", p.Key, p.Value)
 			c.Record("audit", p.Key, p.Value)
 			if string(p.Value) == `"reject"` {
-				return nil, state.Reject(state.CodeInvalid, "payload.value", "rejected on request")
+				return nil, wire.Reject(wire.CodeInvalid, "payload.value", "rejected on request")
 			}
 			return nil, nil
 		}})
@@ -29,7 +30,7 @@ func TestRecordedEntriesAreKeptWhenTheTransactionIsRejected(t *testing.T) {
 		key, value string
 		status     chain.Status
 	}{{"a", `"reject"`, chain.Rejected}, {"b", `"accept"`, chain.Accepted}} {
-		rc := f.One(f.Sign(k, "test.audit", state.NotePut{Key: c.key, Value: json.RawMessage(c.value)}))
+		rc := f.One(f.Sign(k, "test.audit", wire.NotePut{Key: c.key, Value: json.RawMessage(c.value)}))
 		if rc.Status != c.status {
 			t.Fatalf("%s: status %s", c.key, rc.Status)
 		}

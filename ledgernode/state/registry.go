@@ -14,6 +14,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Handler is one transaction type: a stateless Check (run before consensus
@@ -110,13 +111,13 @@ func (r *Registry) Types() []*Handler {
 
 // authorize runs what a handler decides from the signer alone: its kind,
 // and Authorize. Both Precheck and the state machine run it.
-func (h *Handler) authorize(s Signer, payload json.RawMessage) *Rejection {
+func (h *Handler) authorize(s Signer, payload json.RawMessage) *wire.Rejection {
 	if h.Signers != nil && !slices.Contains(h.Signers, s.Kind) {
-		return Reject(CodeUnauthorized, "signer", "%s may be signed only by %s keys; %s is %s", h.Type, strings.Join(h.Signers, " or "), s.Owner, s.Kind)
+		return wire.Reject(wire.CodeUnauthorized, "signer", "%s may be signed only by %s keys; %s is %s", h.Type, strings.Join(h.Signers, " or "), s.Owner, s.Kind)
 	}
 	if h.Authorize != nil {
 		if err := h.Authorize(s, payload); err != nil {
-			return &Rejection{Reasons: AsReasons(err, CodeUnauthorized)}
+			return &wire.Rejection{Reasons: AsReasons(err, wire.CodeUnauthorized)}
 		}
 	}
 	return nil
@@ -127,11 +128,11 @@ type Signer struct {
 	KeyID string
 	Owner string // identity id, e.g. "admin", "node/ledger-0", "agency/us-cbp"
 	Kind  string // admin, node, agency, participant
-	Key   *Key
+	Key   *wire.Key
 }
 
 // IsAdmin says whether the signer is the network admin.
-func (s Signer) IsAdmin() bool { return s.Kind == KindAdmin }
+func (s Signer) IsAdmin() bool { return s.Kind == wire.KindAdmin }
 
 // Context is what a handler sees while applying one transaction.
 type Context struct {
@@ -172,7 +173,7 @@ func (c *Context) Findings() []chain.Finding { return c.findings }
 // AsReasons turns any error into receipt reasons: a Rejection keeps its own,
 // a tx.FieldError becomes an "invalid" reason naming its field.
 func AsReasons(err error, code string) []chain.Reason {
-	var rej *Rejection
+	var rej *wire.Rejection
 	if errors.As(err, &rej) {
 		return rej.Reasons
 	}

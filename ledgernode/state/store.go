@@ -20,6 +20,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Ledger buckets (domain buckets are created by handlers on first write).
@@ -104,8 +105,8 @@ type Store struct {
 
 	// Decoded signer keys and identities, by the bytes they were decoded
 	// from (record_cache.go).
-	keyCache   *recordCache[Key]
-	identCache *recordCache[Identity]
+	keyCache   *recordCache[wire.Key]
+	identCache *recordCache[wire.Identity]
 }
 
 // boltOptions opens a state file; pageSize applies only to a file it
@@ -142,7 +143,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, genesis: cfg.Genesis, reg: cfg.Registry, log: cfg.Logger, verif: cfg.Verifier,
 		limits: tx.Limits{MaxEnvelopeBytes: cfg.Genesis.Params.MaxEnvelopeBytes}, notify: make(chan struct{}),
-		keyCache: newRecordCache[Key](1 << 16), identCache: newRecordCache[Identity](1 << 16)}
+		keyCache: newRecordCache[wire.Key](1 << 16), identCache: newRecordCache[wire.Identity](1 << 16)}
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, err
 	}
@@ -240,21 +241,21 @@ func (s *Store) writeGenesis(btx *bolt.Tx, gh string) error {
 	g := s.genesis
 	t, _ := tx.ParseTime(g.Time)
 	o := newOverlay(btx)
-	admin := &Identity{ID: KindAdmin, Kind: KindAdmin, Name: "network admin", Status: "active", Since: tx.FormatTime(t)}
+	admin := &wire.Identity{ID: wire.KindAdmin, Kind: wire.KindAdmin, Name: "network admin", Status: "active", Since: tx.FormatTime(t)}
 	if err := PutIdentity(o, admin); err != nil {
 		return err
 	}
 	for _, a := range g.Admins {
-		if _, err := RegisterKey(o, a, KindAdmin, KindAdmin, t, "genesis"); err != nil {
+		if _, err := RegisterKey(o, a, wire.KindAdmin, wire.KindAdmin, t, "genesis"); err != nil {
 			return fmt.Errorf("genesis admin key: %w", err)
 		}
 	}
 	for _, n := range g.Nodes {
-		id := &Identity{ID: "node/" + n.ID, Kind: KindNode, Name: n.ID, Status: "active", Since: tx.FormatTime(t)}
+		id := &wire.Identity{ID: "node/" + n.ID, Kind: wire.KindNode, Name: n.ID, Status: "active", Since: tx.FormatTime(t)}
 		if err := PutIdentity(o, id); err != nil {
 			return err
 		}
-		if _, err := RegisterKey(o, n.Key, id.ID, KindNode, t, "genesis"); err != nil {
+		if _, err := RegisterKey(o, n.Key, id.ID, wire.KindNode, t, "genesis"); err != nil {
 			return fmt.Errorf("genesis node %s key: %w", n.ID, err)
 		}
 	}

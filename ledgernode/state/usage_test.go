@@ -14,6 +14,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // fillOf is a bucket's share of its allocated pages in use.
@@ -109,7 +110,7 @@ func TestPageSizeIsLayoutOnly(t *testing.T) {
 		}
 	}
 	k, _ := tx.GenerateKey()
-	both(f.Sign(admin, "key.register", state.KeyRegister{Owner: "participant/acme", PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}).Canonical)
+	both(f.Sign(admin, "key.register", wire.KeyRegister{Owner: "participant/acme", PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}).Canonical)
 	for b := 0; b < 10; b++ {
 		var raws [][]byte
 		for i := 0; i < 50; i++ {

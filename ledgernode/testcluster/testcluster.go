@@ -35,6 +35,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Config configures a cluster. Start from DefaultConfig and set Dir (and
@@ -438,7 +439,7 @@ func Enrol(ctx context.Context, cl *client.Client, network string, admin ed25519
 	if err != nil {
 		return nil, err
 	}
-	st, err := tx.BuildSigned(network, "key.register", state.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey)), Country: country}, time.Now(), admin)
+	st, err := tx.BuildSigned(network, "key.register", wire.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey)), Country: country}, time.Now(), admin)
 	if err != nil {
 		return nil, err
 	}

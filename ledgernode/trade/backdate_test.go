@@ -7,6 +7,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // An owner may backdate the revocation of its own key only within the
@@ -21,29 +22,29 @@ func TestOwnerBackdatesItsOwnRevocationOnlyWithinTheWindow(t *testing.T) {
 	accepted := w.Now
 	w.advance(10 * 24 * time.Hour)
 	k1, k2 := newKey(), newKey()
-	w.Must(w.sat, "participant.enrol", ParticipantEnrol{ID: "self-mx", Name: "Self", Country: "MX", Roles: []string{RoleExporter},
+	w.Must(w.sat, "participant.enrol", wire.ParticipantEnrol{ID: "self-mx", Name: "Self", Country: "MX", Roles: []string{wire.RoleExporter},
 		PublicKeys: []string{keyID(k1), keyID(k2)}})
 	window := chain.DefaultSelfRevokeBackdate
 	// The owner, one key revoking the other: 73 hours back is too far ...
-	w.reject(k2, "key.revoke", state.KeyRevoke{KeyID: keyID(k1), Effective: ts(w.Now.Add(-window - time.Hour)), Reason: "lost"}, state.CodeBackdated, "payload.effective")
+	w.reject(k2, "key.revoke", wire.KeyRevoke{KeyID: keyID(k1), Effective: ts(w.Now.Add(-window - time.Hour)), Reason: "lost"}, wire.CodeBackdated, "payload.effective")
 	// ... 71 hours back is allowed.
-	w.Must(k2, "key.revoke", state.KeyRevoke{KeyID: keyID(k1), Effective: ts(w.Now.Add(-window + time.Hour)), Reason: "lost"})
+	w.Must(k2, "key.revoke", wire.KeyRevoke{KeyID: keyID(k1), Effective: ts(w.Now.Add(-window + time.Hour)), Reason: "lost"})
 	// acme's own second key cannot take its certificates back 10 days.
 	acme2 := newKey()
-	w.Must(w.acme, "key.rotate", KeyRotate{NewKey: keyID(acme2), Retire: keyID(w.acme), RetireAt: ts(w.Now.AddDate(1, 0, 0))})
-	w.reject(acme2, "key.revoke", state.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(accepted.Add(-time.Hour)), Reason: "disown"}, state.CodeBackdated, "payload.effective")
+	w.Must(w.acme, "key.rotate", wire.KeyRotate{NewKey: keyID(acme2), Retire: keyID(w.acme), RetireAt: ts(w.Now.AddDate(1, 0, 0))})
+	w.reject(acme2, "key.revoke", wire.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(accepted.Add(-time.Hour)), Reason: "disown"}, wire.CodeBackdated, "payload.effective")
 	w.view(func(v *state.View) {
-		if vd, err := VerifyCertificate(v, CertificateQuery{ID: "BACK-1"}); err != nil || vd.Verdict != VerdictValid {
+		if vd, err := VerifyCertificate(v, wire.CertificateQuery{ID: "BACK-1"}); err != nil || vd.Verdict != wire.VerdictValid {
 			t.Fatalf("BACK-1 after a refused self-revocation: %+v %v", vd, err)
 		}
 	})
 	// Another agency may not revoke acme's key; the agency that enrolled
 	// acme may, as far back as it finds the compromise went.
-	w.reject(w.cbp, "key.revoke", state.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(accepted.Add(-time.Hour)), Reason: "rival"}, state.CodeUnauthorized, "signer")
-	w.Must(w.sat, "key.revoke", state.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(accepted.Add(-time.Hour)), Reason: "plant audit: key shared since before"})
+	w.reject(w.cbp, "key.revoke", wire.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(accepted.Add(-time.Hour)), Reason: "rival"}, wire.CodeUnauthorized, "signer")
+	w.Must(w.sat, "key.revoke", wire.KeyRevoke{KeyID: keyID(w.acme), Effective: ts(accepted.Add(-time.Hour)), Reason: "plant audit: key shared since before"})
 	w.view(func(v *state.View) {
-		vd, err := VerifyCertificate(v, CertificateQuery{ID: "BACK-1"})
-		if err != nil || vd.Verdict != VerdictInvalid {
+		vd, err := VerifyCertificate(v, wire.CertificateQuery{ID: "BACK-1"})
+		if err != nil || vd.Verdict != wire.VerdictInvalid {
 			t.Fatalf("BACK-1 after the agency's backdated revocation: %+v %v", vd, err)
 		}
 		r := vd.Reasons[0]

@@ -9,8 +9,8 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // BenchmarkCertificateIssue3Nodes measures certificate.issue throughput on a
@@ -85,12 +85,12 @@ func BenchmarkVerifyCertificateWithProof1Node(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.Add(1)
-			vd, err := cl.VerifyCertificate(f.ctx, trade.CertificateQuery{ID: fmt.Sprintf("Q-%04d", i%certs), At: at}, client.ReadOptions{})
+			vd, err := cl.VerifyCertificate(f.ctx, wire.CertificateQuery{ID: fmt.Sprintf("Q-%04d", i%certs), At: at}, client.ReadOptions{})
 			if err != nil {
 				b.Error(err)
 				return
 			}
-			if vd.Verdict != trade.VerdictValid || len(vd.Evidence) == 0 || len(vd.Evidence[0].Evidence.Proof.Hashes) == 0 {
+			if vd.Verdict != wire.VerdictValid || len(vd.Evidence) == 0 || len(vd.Evidence[0].Evidence.Proof.Hashes) == 0 {
 				b.Errorf("verdict %s, %d evidence", vd.Verdict, len(vd.Evidence))
 				return
 			}

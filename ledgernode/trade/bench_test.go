@@ -15,6 +15,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Verify cost against the number of certificates on the ledger. A verdict
@@ -80,12 +81,12 @@ func (sb *scaleBuilder) sign(key ed25519.PrivateKey, typ string, payload any) *t
 	return st
 }
 
-func scaleCert(i int, now time.Time) Certificate {
-	return Certificate{ID: fmt.Sprintf("SCALE-%07d", i), Program: "USMCA", CertifierRole: RoleExporter,
-		Certifier: Party{ID: "participant/acme-mx", Name: "ACME Exportaciones", Title: "Director"},
-		Importer:  &Party{ID: "participant/bigbox-us", Name: "BigBox"}, ExportCountry: "MX", ImportCountry: "US",
-		Goods:         []GoodsItem{{Description: "Laptops", HSCode: []string{"847130", "610910", "090111", "870323"}[i%4], OriginCriterion: "B", CountryOfOrigin: "MX"}},
-		BlanketPeriod: &Period{ValidFrom: tx.FormatTime(now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(now.AddDate(0, 11, 0))},
+func scaleCert(i int, now time.Time) wire.Certificate {
+	return wire.Certificate{ID: fmt.Sprintf("SCALE-%07d", i), Program: "USMCA", CertifierRole: wire.RoleExporter,
+		Certifier: wire.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones", Title: "Director"},
+		Importer:  &wire.Party{ID: "participant/bigbox-us", Name: "BigBox"}, ExportCountry: "MX", ImportCountry: "US",
+		Goods:         []wire.GoodsItem{{Description: "Laptops", HSCode: []string{"847130", "610910", "090111", "870323"}[i%4], OriginCriterion: "B", CountryOfOrigin: "MX"}},
+		BlanketPeriod: &wire.Period{ValidFrom: tx.FormatTime(now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(now.AddDate(0, 11, 0))},
 		SignedAt:      tx.FormatTime(now.Add(-time.Hour)), Language: "en"}
 }
 
@@ -135,14 +136,14 @@ func buildScaleStores() {
 	}
 	sat, cbp, bigbox := newKey(), newKey(), newKey()
 	if scaleErr = sb.block(small, []*tx.Signed{
-		sb.sign(admin, "agency.register", AgencyRegister{ID: "mx-sat", Name: "SAT", Country: "MX", Programs: []string{"USMCA"}, PublicKeys: []string{keyID(sat)}}),
-		sb.sign(admin, "agency.register", AgencyRegister{ID: "us-cbp", Name: "CBP", Country: "US", Programs: []string{"USMCA"}, PublicKeys: []string{keyID(cbp)}}),
+		sb.sign(admin, "agency.register", wire.AgencyRegister{ID: "mx-sat", Name: "SAT", Country: "MX", Programs: []string{"USMCA"}, PublicKeys: []string{keyID(sat)}}),
+		sb.sign(admin, "agency.register", wire.AgencyRegister{ID: "us-cbp", Name: "CBP", Country: "US", Programs: []string{"USMCA"}, PublicKeys: []string{keyID(cbp)}}),
 	}); scaleErr != nil {
 		return
 	}
 	if scaleErr = sb.block(small, []*tx.Signed{
-		sb.sign(sat, "participant.enrol", ParticipantEnrol{ID: "acme-mx", Name: "ACME", Country: "MX", Roles: []string{RoleExporter, RoleCertifier}, PublicKeys: []string{keyID(sb.acme)}}),
-		sb.sign(cbp, "participant.enrol", ParticipantEnrol{ID: "bigbox-us", Name: "BigBox", Country: "US", Roles: []string{RoleImporter}, PublicKeys: []string{keyID(bigbox)}}),
+		sb.sign(sat, "participant.enrol", wire.ParticipantEnrol{ID: "acme-mx", Name: "ACME", Country: "MX", Roles: []string{wire.RoleExporter, wire.RoleCertifier}, PublicKeys: []string{keyID(sb.acme)}}),
+		sb.sign(cbp, "participant.enrol", wire.ParticipantEnrol{ID: "bigbox-us", Name: "BigBox", Country: "US", Roles: []string{wire.RoleImporter}, PublicKeys: []string{keyID(bigbox)}}),
 	}); scaleErr != nil {
 		return
 	}
@@ -191,8 +192,8 @@ func verifyCost(b *testing.B, s *state.Store, certs, n int, proof bool) time.Dur
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("SCALE-%07d", rng.IntN(certs))
 		err := s.View(func(v *state.View) error {
-			vd, err := VerifyCertificate(v, CertificateQuery{ID: id, At: at, NoProof: !proof})
-			if err == nil && (vd.Verdict != VerdictValid || len(vd.Evidence) == 0 || proof != (vd.Evidence[0].Evidence.Proof.TreeSize > 0)) {
+			vd, err := VerifyCertificate(v, wire.CertificateQuery{ID: id, At: at, NoProof: !proof})
+			if err == nil && (vd.Verdict != wire.VerdictValid || len(vd.Evidence) == 0 || proof != (vd.Evidence[0].Evidence.Proof.TreeSize > 0)) {
 				err = fmt.Errorf("%s: %s", id, vd.Verdict)
 			}
 			return err
@@ -235,17 +236,17 @@ func BenchmarkVerifyLicenseChain(b *testing.B) {
 	prev, prevKey, parent := "holder-us", w.holder, ""
 	for i := 1; i <= 5; i++ {
 		id := fmt.Sprintf("p%d-us", i)
-		k := w.participant(w.cbp, id, "US", RoleLicensee)
+		k := w.participant(w.cbp, id, "US", wire.RoleLicensee)
 		lic := fmt.Sprintf("CH-%d", i)
 		w.Must(prevKey, "license.grant", w.grant(lic, prev, id, parent, []string{"US"}, []string{"6109"}, max(5-i, 0)))
 		prev, prevKey, parent = id, k, lic
 	}
-	q := LicenseQuery{Importer: "participant/p5-us", HSCode: "610910", Right: "TM-ACME", Country: "US"}
+	q := wire.LicenseQuery{Importer: "participant/p5-us", HSCode: "610910", Right: "TM-ACME", Country: "US"}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		err := w.Store.View(func(v *state.View) error {
 			vd, err := VerifyLicense(v, q)
-			if err == nil && vd.Answer != AnswerYes {
+			if err == nil && vd.Answer != wire.AnswerYes {
 				err = fmt.Errorf("answer %s", vd.Answer)
 			}
 			return err
@@ -278,7 +279,7 @@ func BenchmarkVerifyCertificateAsOfHeight(b *testing.B) {
 	for blk := 0; blk < blocks; blk++ {
 		var sts []*tx.Signed
 		for i := 0; i < perBlock; i++ {
-			sts = append(sts, w.Sign(w.sat, "certificate.endorse", CertificateEndorse{ID: fmt.Sprintf("ASOF-%02d-%03d", blk, i)}))
+			sts = append(sts, w.Sign(w.sat, "certificate.endorse", wire.CertificateEndorse{ID: fmt.Sprintf("ASOF-%02d-%03d", blk, i)}))
 		}
 		w.BlockOf(sts...)
 	}
@@ -297,8 +298,8 @@ func BenchmarkVerifyCertificateAsOfHeight(b *testing.B) {
 							return err
 						}
 					}
-					vd, err := VerifyCertificate(v, CertificateQuery{ID: id})
-					if err == nil && (vd.Verdict != VerdictValid || vd.Endorsed != (c.height == 0)) {
+					vd, err := VerifyCertificate(v, wire.CertificateQuery{ID: id})
+					if err == nil && (vd.Verdict != wire.VerdictValid || vd.Endorsed != (c.height == 0)) {
 						err = fmt.Errorf("%s at %d: %s endorsed=%v", id, c.height, vd.Verdict, vd.Endorsed)
 					}
 					return err

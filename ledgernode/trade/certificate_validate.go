@@ -12,42 +12,42 @@ import (
 // enrolled participant with the certifier role and the role it certifies
 // as, named as the certifier, in a country consistent with that role; and
 // that every party named by id is enrolled with its role.
-func checkCertifier(c *state.Context, ct *Certificate, prefix string) (map[string]*Participant, error) {
+func checkCertifier(c *state.Context, ct *wire.Certificate, prefix string) (map[string]*wire.Participant, error) {
 	f := func(name string) string { return prefix + "." + name }
 	cert, err := signerParticipant(c, "a certificate of origin")
 	if err != nil {
 		return nil, err
 	}
 	if ct.Certifier.ID != cert.Identity {
-		return nil, state.Reject(state.CodeUnauthorized, f("certifier.id"), "%q: the certificate must be signed by its certifier; it is signed by %s", ct.Certifier.ID, cert.Identity)
+		return nil, wire.Reject(wire.CodeUnauthorized, f("certifier.id"), "%q: the certificate must be signed by its certifier; it is signed by %s", ct.Certifier.ID, cert.Identity)
 	}
 	var pr wire.Problems
-	for _, role := range []string{RoleCertifier, ct.CertifierRole} {
+	for _, role := range []string{wire.RoleCertifier, ct.CertifierRole} {
 		if !cert.HasRole(role) {
 			pr.Add(CodeWrongRole, "signer", "", "%s is enrolled as %s, not %s; the agency of %s can add the role with participant.update", cert.Identity, joinOr(cert.Roles, "nothing"), role, cert.Country)
 		}
 	}
-	prog := Programs[ct.Program]
+	prog := wire.Programs[ct.Program]
 	switch ct.CertifierRole {
-	case RoleExporter:
+	case wire.RoleExporter:
 		if cert.Country != ct.ExportCountry {
 			pr.Add(CodeJurisdiction, f("exportCountry"), ct.ExportCountry, "the certifier certifies as exporter but is enrolled in %s", cert.Country)
 		}
-	case RoleImporter:
+	case wire.RoleImporter:
 		if cert.Country != ct.ImportCountry {
 			pr.Add(CodeJurisdiction, f("importCountry"), ct.ImportCountry, "the certifier certifies as importer but is enrolled in %s", cert.Country)
 		}
-	case RoleProducer:
+	case wire.RoleProducer:
 		if !prog.HasCountry(cert.Country) {
 			pr.Add(CodeJurisdiction, "signer", cert.Country, "the producer is enrolled outside the %s parties", prog.Name)
 		}
 	}
-	parties := map[string]*Participant{"certifier": cert}
+	parties := map[string]*wire.Participant{"certifier": cert}
 	for _, pp := range []struct {
 		name string
-		p    *Party
+		p    *wire.Party
 		role string
-	}{{"exporter", ct.Exporter, RoleExporter}, {"producer", ct.Producer, RoleProducer}, {"importer", ct.Importer, RoleImporter}} {
+	}{{"exporter", ct.Exporter, wire.RoleExporter}, {"producer", ct.Producer, wire.RoleProducer}, {"importer", ct.Importer, wire.RoleImporter}} {
 		if pp.role == ct.CertifierRole {
 			parties[pp.name] = cert
 		}
@@ -71,14 +71,14 @@ func checkCertifier(c *state.Context, ct *Certificate, prefix string) (map[strin
 			return nil, err
 		}
 		if pp.p.Country != "" && pp.p.Country != part.Country {
-			pr.Add(state.CodeInvalid, f(pp.name+".country"), pp.p.Country, "%s is enrolled in %s", part.Identity, part.Country)
+			pr.Add(wire.CodeInvalid, f(pp.name+".country"), pp.p.Country, "%s is enrolled in %s", part.Identity, part.Country)
 		}
 		parties[pp.name] = part
 	}
 	if signed, err := tx.ParseTime(ct.SignedAt); err == nil {
 		skew := time.Duration(c.Genesis.Params.MaxClockSkewSeconds) * time.Second
 		if signed.After(c.Time.Add(skew)) {
-			pr.Add(state.CodeInvalid, f("signedAt"), ct.SignedAt, "is after the ledger time %s; a certification is recorded after it is signed", tx.FormatTime(c.Time))
+			pr.Add(wire.CodeInvalid, f("signedAt"), ct.SignedAt, "is after the ledger time %s; a certification is recorded after it is signed", tx.FormatTime(c.Time))
 		}
 	}
 	return parties, pr.Err()
@@ -89,7 +89,7 @@ func checkCertifier(c *state.Context, ct *Certificate, prefix string) (map[strin
 // and context (action, version, and for an amendment its reason and the
 // version it replaces). The shape is documented once, in
 // ledgernode/policy/DESIGN.md ("Inputs").
-func certificateDocument(ct *Certificate, parties map[string]*Participant, context map[string]any) *state.Document {
+func certificateDocument(ct *wire.Certificate, parties map[string]*wire.Participant, context map[string]any) *state.Document {
 	var hs, origins []string
 	for _, g := range ct.Goods {
 		hs = append(hs, g.HSCode)

@@ -17,6 +17,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 type clusterFx struct {
@@ -76,9 +77,9 @@ func newKey(t testing.TB) ed25519.PrivateKey {
 // cast registers agencies and participants and returns their keys.
 func (f *clusterFx) cast() map[string]ed25519.PrivateKey {
 	keys := map[string]ed25519.PrivateKey{}
-	for _, a := range []trade.AgencyRegister{
-		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"}},
-		{ID: "sat-mx", Name: "Servicio de Administración Tributaria", Country: "MX", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "NAFTA", "IPR"}},
+	for _, a := range []wire.AgencyRegister{
+		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"USMCA", "CAFTA-DR", "NAFTA", "IPR"}},
+		{ID: "sat-mx", Name: "Servicio de Administración Tributaria", Country: "MX", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"USMCA", "NAFTA", "IPR"}},
 	} {
 		k := newKey(f.t)
 		a.PublicKeys = []string{pub(k)}
@@ -87,12 +88,12 @@ func (f *clusterFx) cast() map[string]ed25519.PrivateKey {
 	}
 	for _, p := range []struct {
 		agency string
-		enrol  trade.ParticipantEnrol
+		enrol  wire.ParticipantEnrol
 	}{
-		{"sat-mx", trade.ParticipantEnrol{ID: "acme-mx", Name: "ACME Exportaciones", Country: "MX", Roles: []string{"exporter", "producer", "certifier"}}},
-		{"sat-mx", trade.ParticipantEnrol{ID: "maker-mx", Name: "Maquiladora Norte", Country: "MX", Roles: []string{"licensee", "producer"}}},
-		{"us-cbp", trade.ParticipantEnrol{ID: "bigbox-us", Name: "BigBox Stores", Country: "US", Roles: []string{"importer", "licensee"}}},
-		{"us-cbp", trade.ParticipantEnrol{ID: "holder-us", Name: "ACME Brands", Country: "US", Roles: []string{"rightsholder"}}},
+		{"sat-mx", wire.ParticipantEnrol{ID: "acme-mx", Name: "ACME Exportaciones", Country: "MX", Roles: []string{"exporter", "producer", "certifier"}}},
+		{"sat-mx", wire.ParticipantEnrol{ID: "maker-mx", Name: "Maquiladora Norte", Country: "MX", Roles: []string{"licensee", "producer"}}},
+		{"us-cbp", wire.ParticipantEnrol{ID: "bigbox-us", Name: "BigBox Stores", Country: "US", Roles: []string{"importer", "licensee"}}},
+		{"us-cbp", wire.ParticipantEnrol{ID: "holder-us", Name: "ACME Brands", Country: "US", Roles: []string{"rightsholder"}}},
 	} {
 		k := newKey(f.t)
 		p.enrol.PublicKeys = []string{pub(k)}
@@ -102,20 +103,20 @@ func (f *clusterFx) cast() map[string]ed25519.PrivateKey {
 	return keys
 }
 
-func certificate(id string, now time.Time) trade.Certificate {
-	return trade.Certificate{ID: id, Program: "USMCA", CertifierRole: "exporter",
-		Certifier: trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones", Title: "Director"},
-		Importer:  &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores"}, ExportCountry: "MX", ImportCountry: "US",
-		Goods:         []trade.GoodsItem{{Description: "Laptops", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"}},
-		BlanketPeriod: &trade.Period{ValidFrom: tx.FormatTime(now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(now.AddDate(0, 11, 0))},
+func certificate(id string, now time.Time) wire.Certificate {
+	return wire.Certificate{ID: id, Program: "USMCA", CertifierRole: "exporter",
+		Certifier: wire.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones", Title: "Director"},
+		Importer:  &wire.Party{ID: "participant/bigbox-us", Name: "BigBox Stores"}, ExportCountry: "MX", ImportCountry: "US",
+		Goods:         []wire.GoodsItem{{Description: "Laptops", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"}},
+		BlanketPeriod: &wire.Period{ValidFrom: tx.FormatTime(now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(now.AddDate(0, 11, 0))},
 		SignedAt:      tx.FormatTime(now.Add(-time.Hour)), Language: "en"}
 }
 
-func license(id, licensor, licensee, parent string, depth int, now time.Time) trade.LicenseGrant {
-	return trade.LicenseGrant{ID: id, Right: "TM-ACME", Licensor: "participant/" + licensor, Licensee: "participant/" + licensee,
-		Goods: trade.LicensedGoods{Description: "ACME apparel", HSPrefixes: []string{"6109"}}, Territory: []string{"US", "MX"},
+func license(id, licensor, licensee, parent string, depth int, now time.Time) wire.LicenseGrant {
+	return wire.LicenseGrant{ID: id, Right: "TM-ACME", Licensor: "participant/" + licensor, Licensee: "participant/" + licensee,
+		Goods: wire.LicensedGoods{Description: "ACME apparel", HSPrefixes: []string{"6109"}}, Territory: []string{"US", "MX"},
 		ValidFrom: tx.FormatTime(now.Add(-time.Hour)), ValidUntil: tx.FormatTime(now.AddDate(1, 0, 0)),
-		Sublicensing: trade.Sublicensing{Allowed: depth > 0, Depth: depth}, Parent: parent}
+		Sublicensing: wire.Sublicensing{Allowed: depth > 0, Depth: depth}, Parent: parent}
 }
 
 // stripHeads removes the per-node signed heads from a verdict's JSON: the
@@ -147,9 +148,9 @@ func TestThreeNodesAgreeOnCertificatesLicenseChainsAndVerdicts(t *testing.T) {
 	f.must(keys["acme-mx"], "certificate.issue", certificate("C-2", now))
 	amended := certificate("C-1", now)
 	amended.Goods[0].HSCode = "847150"
-	f.must(keys["acme-mx"], "certificate.amend", trade.CertificateAmend{Supersedes: 1, ID: "C-1", Reason: "wrong subheading", Certificate: amended})
-	f.must(keys["us-cbp"], "certificate.revoke", trade.CertificateRevoke{ID: "C-2", Reason: "origin verification failed"})
-	f.must(keys["sat-mx"], "certificate.endorse", trade.CertificateEndorse{ID: "C-1"})
+	f.must(keys["acme-mx"], "certificate.amend", wire.CertificateAmend{Supersedes: 1, ID: "C-1", Reason: "wrong subheading", Certificate: amended})
+	f.must(keys["us-cbp"], "certificate.revoke", wire.CertificateRevoke{ID: "C-2", Reason: "origin verification failed"})
+	f.must(keys["sat-mx"], "certificate.endorse", wire.CertificateEndorse{ID: "C-1"})
 	// A 13-month blanket period is refused before consensus, naming the field.
 	bad := certificate("C-BAD", now)
 	bad.BlanketPeriod.ValidUntil = tx.FormatTime(now.AddDate(0, 12, 5))
@@ -168,12 +169,12 @@ func TestThreeNodesAgreeOnCertificatesLicenseChainsAndVerdicts(t *testing.T) {
 	}
 
 	// A license chain holder -> maker -> bigbox, and a revoked middle link.
-	f.must(keys["us-cbp"], "ipright.register", trade.IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "USPTO", RegistrationNumber: "5123456", Title: "ACME", Holder: "participant/holder-us"})
+	f.must(keys["us-cbp"], "ipright.register", wire.IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "USPTO", RegistrationNumber: "5123456", Title: "ACME", Holder: "participant/holder-us"})
 	f.must(keys["holder-us"], "license.grant", license("L0", "holder-us", "maker-mx", "", 1, now))
 	f.must(keys["maker-mx"], "license.grant", license("L1", "maker-mx", "bigbox-us", "L0", 0, now))
 	f.must(keys["holder-us"], "license.grant", license("M0", "holder-us", "maker-mx", "", 1, now))
 	f.must(keys["maker-mx"], "license.grant", license("M1", "maker-mx", "bigbox-us", "M0", 0, now))
-	f.must(keys["holder-us"], "license.revoke", trade.LicenseRevoke{ID: "M0", Reason: "terminated"})
+	f.must(keys["holder-us"], "license.revoke", wire.LicenseRevoke{ID: "M0", Reason: "terminated"})
 
 	states, err := f.c.WaitConverged(f.ctx)
 	if err != nil {
@@ -183,21 +184,21 @@ func TestThreeNodesAgreeOnCertificatesLicenseChainsAndVerdicts(t *testing.T) {
 
 	at := tx.FormatTime(time.Now().UTC()) // after every record above
 	certQs := []struct {
-		q    trade.CertificateQuery
+		q    wire.CertificateQuery
 		want string
 	}{
-		{trade.CertificateQuery{ID: "C-1", At: at}, trade.VerdictValid},
-		{trade.CertificateQuery{ID: "C-1", Version: 1, At: at}, trade.VerdictSuperseded},
-		{trade.CertificateQuery{ID: "C-2", At: at}, trade.VerdictRevoked},
-		{trade.CertificateQuery{ID: "C-BAD", At: at}, trade.VerdictNotFound}, // refused, so never recorded
+		{wire.CertificateQuery{ID: "C-1", At: at}, wire.VerdictValid},
+		{wire.CertificateQuery{ID: "C-1", Version: 1, At: at}, wire.VerdictSuperseded},
+		{wire.CertificateQuery{ID: "C-2", At: at}, wire.VerdictRevoked},
+		{wire.CertificateQuery{ID: "C-BAD", At: at}, wire.VerdictNotFound}, // refused, so never recorded
 	}
 	licQs := []struct {
-		q    trade.LicenseQuery
+		q    wire.LicenseQuery
 		want string
 	}{
-		{trade.LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US", At: at, License: "L1"}, trade.AnswerYes},
-		{trade.LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US", At: at, License: "M1"}, trade.AnswerNo},
-		{trade.LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "CA", At: at}, trade.AnswerNo},
+		{wire.LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US", At: at, License: "L1"}, wire.AnswerYes},
+		{wire.LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US", At: at, License: "M1"}, wire.AnswerNo},
+		{wire.LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "CA", At: at}, wire.AnswerNo},
 	}
 	trust := verify.TrustFromGenesis(f.c.Genesis)
 	first := map[string]string{}
@@ -283,7 +284,7 @@ func TestThreeNodesAgreeOnCertificatesLicenseChainsAndVerdicts(t *testing.T) {
 
 	// Issue 11, acceptance 3: the same credential, exported before the
 	// revocation, is reported revoked by an online check after it.
-	f.must(keys["us-cbp"], "certificate.revoke", trade.CertificateRevoke{ID: "C-1", Reason: "origin verification failed"})
+	f.must(keys["us-cbp"], "certificate.revoke", wire.CertificateRevoke{ID: "C-1", Reason: "origin verification failed"})
 	if _, err := f.c.WaitConverged(f.ctx); err != nil {
 		t.Fatal(err)
 	}

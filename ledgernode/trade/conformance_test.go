@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // The independent W3C implementation the conformance test runs, pinned.
@@ -114,7 +115,7 @@ func TestCredentialsVerifyWithAnIndependentW3CImplementation(t *testing.T) {
 	w := newWorld(t)
 	w.issue("VC-R")
 	before := w.exportCredential("certificate", "VC-R", 0)
-	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "VC-R", Reason: "origin not substantiated"})
+	w.Must(w.cbp, "certificate.revoke", wire.CertificateRevoke{ID: "VC-R", Reason: "origin not substantiated"})
 	lists := map[string]any{}
 	for _, e := range before["credentialStatus"].([]any) {
 		url := e.(map[string]any)["statusListCredential"].(string)

@@ -17,6 +17,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // testPublicURL is the fixture node's public URL in exported credentials.
@@ -31,7 +32,7 @@ func (f *fx) exportCredential(kind, id string, version int) map[string]any {
 	f.view(func(v *state.View) {
 		m := v.Meta()
 		var claims *credential.Claims
-		var items []EvidenceItem
+		var items []wire.EvidenceItem
 		var err error
 		if kind == "certificate" {
 			claims, items, err = ExportCertificate(v, m.Network, id, version)
@@ -204,9 +205,9 @@ func forgeries(t testing.TB) (genuine []map[string]any, out []Forgery, trust *ve
 	g2.Network = "othernet"
 	w2 := &world{fx: openFx(t, g2, admin2, testRegistry(), t.TempDir()+"/other.db")}
 	w2.sat = w2.agency("sat-mx", "MX", "USMCA")
-	w2.acme = w2.participant(w2.sat, "acme-mx", "MX", RoleExporter, RoleProducer, RoleCertifier)
+	w2.acme = w2.participant(w2.sat, "acme-mx", "MX", wire.RoleExporter, wire.RoleProducer, wire.RoleCertifier)
 	w2.cbp = w2.agency("us-cbp", "US", "USMCA")
-	w2.participant(w2.cbp, "bigbox-us", "US", RoleImporter)
+	w2.participant(w2.cbp, "bigbox-us", "US", wire.RoleImporter)
 	w2.issue("VC-1")
 	foreign := w2.exportCredential("certificate", "VC-1", 0)
 
@@ -365,7 +366,7 @@ func TestStatusListsFollowRevocationSupersessionAndSuspension(t *testing.T) {
 	}
 
 	ct.Goods[0].Description = "Laptop computers, 14 inch"
-	w.Must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "VC-1", Reason: "description", Certificate: ct})
+	w.Must(w.acme, "certificate.amend", wire.CertificateAmend{Supersedes: 1, ID: "VC-1", Reason: "description", Certificate: ct})
 	if res := online(v1); res.Verdict != credential.Revoked || res.Status[0].Result != "set" {
 		t.Fatalf("superseded version 1 claims %s: %+v", res.Verdict, res.Status)
 	}
@@ -374,7 +375,7 @@ func TestStatusListsFollowRevocationSupersessionAndSuspension(t *testing.T) {
 		t.Fatalf("version 2: %s %v %+v", res.Verdict, res.Problems, res.Status)
 	}
 
-	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "VC-1", Reason: "origin not substantiated"})
+	w.Must(w.cbp, "certificate.revoke", wire.CertificateRevoke{ID: "VC-1", Reason: "origin not substantiated"})
 	if res := online(v2); res.Verdict != credential.Revoked {
 		t.Fatalf("revoked version 2: %s %+v", res.Verdict, res.Status)
 	}
@@ -388,11 +389,11 @@ func TestStatusListsFollowRevocationSupersessionAndSuspension(t *testing.T) {
 		t.Fatalf("another certificate affected: %s %+v", res.Verdict, res.Status)
 	}
 
-	w.Must(w.sat, "participant.suspend", ParticipantStatus{ID: "acme-mx", Reason: "audit"})
+	w.Must(w.sat, "participant.suspend", wire.ParticipantStatus{ID: "acme-mx", Reason: "audit"})
 	if res := online(vc2); res.Verdict != credential.Suspended || res.Status[1].Result != "set" {
 		t.Fatalf("certifier suspended: %s %+v", res.Verdict, res.Status)
 	}
-	w.Must(w.sat, "participant.reinstate", ParticipantStatus{ID: "acme-mx"})
+	w.Must(w.sat, "participant.reinstate", wire.ParticipantStatus{ID: "acme-mx"})
 	if res := online(vc2); res.Verdict != credential.Verified {
 		t.Fatalf("certifier reinstated: %s %+v", res.Verdict, res.Status)
 	}
@@ -408,7 +409,7 @@ func TestLicenseRevocationRevokesTheSublicensesBelowIt(t *testing.T) {
 	if online(l0) != credential.Verified || online(l1) != credential.Verified {
 		t.Fatalf("before: %s %s", online(l0), online(l1))
 	}
-	w.Must(w.holder, "license.revoke", LicenseRevoke{ID: "L0", Reason: "licensee breached the agreement"})
+	w.Must(w.holder, "license.revoke", wire.LicenseRevoke{ID: "L0", Reason: "licensee breached the agreement"})
 	if online(l0) != credential.Revoked || online(l1) != credential.Revoked {
 		t.Fatalf("after revoking L0: %s %s", online(l0), online(l1))
 	}
@@ -421,9 +422,9 @@ func TestStatusIndexesAreAssignedInTransactionOrder(t *testing.T) {
 	w := newWorld(t)
 	a, b := w.usmca("VC-A"), w.usmca("VC-B")
 	res := w.BlockOf(w.Sign(w.acme, "certificate.issue", b), w.Sign(w.acme, "certificate.issue", a))
-	var got []StatusIndex
+	var got []wire.StatusIndex
 	for _, rc := range res.Receipts {
-		var r struct{ StatusIndex StatusIndex }
+		var r struct{ StatusIndex wire.StatusIndex }
 		if rc.Status != "accepted" || json.Unmarshal(rc.Result, &r) != nil {
 			t.Fatalf("%+v", rc)
 		}
@@ -446,7 +447,7 @@ func TestStatusIndexesAreAssignedInTransactionOrder(t *testing.T) {
 func BenchmarkVerifyCredential(b *testing.B) {
 	w := newWorld(b)
 	w.issue("VC-1")
-	w.Must(w.sat, "certificate.endorse", CertificateEndorse{ID: "VC-1"})
+	w.Must(w.sat, "certificate.endorse", wire.CertificateEndorse{ID: "VC-1"})
 	raw, _ := json.Marshal(w.exportCredential("certificate", "VC-1", 0))
 	for _, c := range []struct {
 		name string

@@ -26,7 +26,7 @@ func TestACertifierThatNamesItselfAsProducerIsTheProducerParty(t *testing.T) {
 	ev := &captureEvaluator{}
 	w := newWorldWithEvaluator(t, ev)
 	ct := w.usmca("SELF-PRODUCER")
-	ct.Producer = &Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV"}
+	ct.Producer = &wire.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV"}
 	w.Must(w.acme, "certificate.issue", ct)
 	doc := ev.docs[len(ev.docs)-1]
 	parties := doc.Input[inputParties].(map[string]any)
@@ -37,9 +37,9 @@ func TestACertifierThatNamesItselfAsProducerIsTheProducerParty(t *testing.T) {
 
 	// Naming itself as producer, it must be enrolled as one.
 	notProducer := w.usmca("SELF-NOT-PRODUCER")
-	notProducer.Certifier = Party{ID: "participant/maple-ca", Name: "Maple", Title: "President"}
+	notProducer.Certifier = wire.Party{ID: "participant/maple-ca", Name: "Maple", Title: "President"}
 	notProducer.ExportCountry, notProducer.Goods[0].CountryOfOrigin, notProducer.Goods[1].CountryOfOrigin = "CA", "CA", "CA"
-	notProducer.Producer = &Party{ID: "participant/maple-ca", Name: "Maple"}
+	notProducer.Producer = &wire.Party{ID: "participant/maple-ca", Name: "Maple"}
 	w.reject(w.maple, "certificate.issue", notProducer, CodeWrongRole, "payload.producer.id")
 }
 
@@ -59,36 +59,36 @@ func TestOnlyTheCustomsAuthorityRevokesOrEndorsesCertificatesOfOrigin(t *testing
 	// Agencies of the right countries, acting on USMCA, but not customs.
 	ofac := w.agency("us-ofac", "US", "USMCA")
 	se := w.agency("se-mx", "MX", "USMCA")
-	w.reject(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-1", Reason: "sanctions"}, state.CodeUnauthorized, "signer")
-	w.reject(se, "certificate.endorse", CertificateEndorse{ID: "AUTH-1"}, state.CodeUnauthorized, "signer")
-	w.reject(ofac, "shipment.declare", w.shipmentOf("ENTRY-OFAC"), state.CodeUnauthorized, "signer")
-	rc := w.Submit(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-1", Reason: "sanctions"})
+	w.reject(ofac, "certificate.revoke", wire.CertificateRevoke{ID: "AUTH-1", Reason: "sanctions"}, wire.CodeUnauthorized, "signer")
+	w.reject(se, "certificate.endorse", wire.CertificateEndorse{ID: "AUTH-1"}, wire.CodeUnauthorized, "signer")
+	w.reject(ofac, "shipment.declare", w.shipmentOf("ENTRY-OFAC"), wire.CodeUnauthorized, "signer")
+	rc := w.Submit(ofac, "certificate.revoke", wire.CertificateRevoke{ID: "AUTH-1", Reason: "sanctions"})
 	if !strings.Contains(rc.Reasons[0].Message, "customs") {
 		t.Fatalf("the refusal must say who may: %+v", rc.Reasons)
 	}
 	// The customs authorities may.
-	w.Must(w.sat, "certificate.endorse", CertificateEndorse{ID: "AUTH-1"})
-	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "AUTH-1", Reason: "origin verification failed"})
+	w.Must(w.sat, "certificate.endorse", wire.CertificateEndorse{ID: "AUTH-1"})
+	w.Must(w.cbp, "certificate.revoke", wire.CertificateRevoke{ID: "AUTH-1", Reason: "origin verification failed"})
 	// The admin can give an agency the role.
-	w.Must(w.Admin, "agency.update", AgencyUpdate{ID: "us-ofac", Roles: wire.Replacing([]string{AgencyRoleCustoms})})
+	w.Must(w.Admin, "agency.update", wire.AgencyUpdate{ID: "us-ofac", Roles: wire.Replacing([]string{wire.AgencyRoleCustoms})})
 	w.issue("AUTH-2")
-	w.Must(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-2", Reason: "now customs"})
+	w.Must(ofac, "certificate.revoke", wire.CertificateRevoke{ID: "AUTH-2", Reason: "now customs"})
 	// And take it away: an empty list is sent as [] (not dropped as
 	// "unchanged") and leaves the agency with no role.
-	w.Must(w.Admin, "agency.update", AgencyUpdate{ID: "us-ofac", Roles: wire.Replacing[string](nil)})
+	w.Must(w.Admin, "agency.update", wire.AgencyUpdate{ID: "us-ofac", Roles: wire.Replacing[string](nil)})
 	w.issue("AUTH-3")
-	w.reject(ofac, "certificate.revoke", CertificateRevoke{ID: "AUTH-3", Reason: "no longer customs"}, state.CodeUnauthorized, "signer")
+	w.reject(ofac, "certificate.revoke", wire.CertificateRevoke{ID: "AUTH-3", Reason: "no longer customs"}, wire.CodeUnauthorized, "signer")
 }
 
-func (w *world) shipmentOf(id string) Shipment {
-	return Shipment{ID: id, Importer: "participant/bigbox-us", EntryDate: ts(w.Now), DestinationCountry: "US",
-		Lines: []ShipmentLine{{Line: 1, Description: "Laptops", HSCode: "847130", OriginCountry: "MX"}}}
+func (w *world) shipmentOf(id string) wire.Shipment {
+	return wire.Shipment{ID: id, Importer: "participant/bigbox-us", EntryDate: ts(w.Now), DestinationCountry: "US",
+		Lines: []wire.ShipmentLine{{Line: 1, Description: "Laptops", HSCode: "847130", OriginCountry: "MX"}}}
 }
 
 func TestEveryDateHasAPlausibleRange(t *testing.T) {
 	w := newIPWorld(t)
 	w.issue("DATES-1")
-	cert := func(mod func(*Certificate)) Certificate {
+	cert := func(mod func(*wire.Certificate)) wire.Certificate {
 		ct := w.usmca("DATES-X")
 		mod(&ct)
 		return ct
@@ -100,43 +100,43 @@ func TestEveryDateHasAPlausibleRange(t *testing.T) {
 		payload any
 		field   string
 	}{
-		{"a USMCA blanket period in year 0001", w.acme, "certificate.issue", cert(func(c *Certificate) {
-			c.BlanketPeriod = &Period{ValidFrom: "0001-01-01T00:00:00Z", ValidUntil: "0001-12-01T00:00:00Z"}
+		{"a USMCA blanket period in year 0001", w.acme, "certificate.issue", cert(func(c *wire.Certificate) {
+			c.BlanketPeriod = &wire.Period{ValidFrom: "0001-01-01T00:00:00Z", ValidUntil: "0001-12-01T00:00:00Z"}
 		}), "payload.blanketPeriod.validFrom"},
-		{"a USMCA blanket period starting before USMCA", w.acme, "certificate.issue", cert(func(c *Certificate) {
-			c.BlanketPeriod = &Period{ValidFrom: "2020-06-01T00:00:00Z", ValidUntil: "2021-05-01T00:00:00Z"}
+		{"a USMCA blanket period starting before USMCA", w.acme, "certificate.issue", cert(func(c *wire.Certificate) {
+			c.BlanketPeriod = &wire.Period{ValidFrom: "2020-06-01T00:00:00Z", ValidUntil: "2021-05-01T00:00:00Z"}
 		}), "payload.blanketPeriod.validFrom"},
-		{"a blanket period in year 9999", w.acme, "certificate.issue", cert(func(c *Certificate) {
-			c.BlanketPeriod = &Period{ValidFrom: "9999-01-01T00:00:00Z", ValidUntil: "9999-06-01T00:00:00Z"}
+		{"a blanket period in year 9999", w.acme, "certificate.issue", cert(func(c *wire.Certificate) {
+			c.BlanketPeriod = &wire.Period{ValidFrom: "9999-01-01T00:00:00Z", ValidUntil: "9999-06-01T00:00:00Z"}
 		}), "payload.blanketPeriod.validFrom"},
-		{"a shipment entered in year 1000", w.bigbox, "shipment.declare", func() Shipment {
+		{"a shipment entered in year 1000", w.bigbox, "shipment.declare", func() wire.Shipment {
 			s := w.shipmentOf("ENTRY-1000")
 			s.EntryDate = "1000-01-01T00:00:00Z"
 			return s
 		}(), "payload.entryDate"},
-		{"a shipment entered in year 9999", w.bigbox, "shipment.declare", func() Shipment {
+		{"a shipment entered in year 9999", w.bigbox, "shipment.declare", func() wire.Shipment {
 			s := w.shipmentOf("ENTRY-9999")
 			s.EntryDate = "9999-01-01T00:00:00Z"
 			return s
 		}(), "payload.entryDate"},
-		{"a license until year 9999", w.holder, "license.grant", func() LicenseGrant {
+		{"a license until year 9999", w.holder, "license.grant", func() wire.LicenseGrant {
 			g := w.grant("L-9999", "holder-us", "maker-mx", "", []string{"US"}, []string{"6109"}, 0)
 			g.ValidUntil = "9999-01-01T00:00:00Z"
 			return g
 		}(), "payload.validUntil"},
-		{"a license from year 0001", w.holder, "license.grant", func() LicenseGrant {
+		{"a license from year 0001", w.holder, "license.grant", func() wire.LicenseGrant {
 			g := w.grant("L-0001", "holder-us", "maker-mx", "", []string{"US"}, []string{"6109"}, 0)
 			g.ValidFrom = "0001-01-01T00:00:00Z"
 			return g
 		}(), "payload.validFrom"},
-		{"a revocation effective in year 0001", w.cbp, "certificate.revoke", CertificateRevoke{ID: "DATES-1", Reason: "x", Effective: "0001-01-01T00:00:00Z"}, "payload.effective"},
-		{"a right expiring in year 0001", w.cbp, "ipright.register", IPRightRegister{ID: "TM-OLD", Type: "trademark", Office: "USPTO", RegistrationNumber: "1",
+		{"a revocation effective in year 0001", w.cbp, "certificate.revoke", wire.CertificateRevoke{ID: "DATES-1", Reason: "x", Effective: "0001-01-01T00:00:00Z"}, "payload.effective"},
+		{"a right expiring in year 0001", w.cbp, "ipright.register", wire.IPRightRegister{ID: "TM-OLD", Type: "trademark", Office: "USPTO", RegistrationNumber: "1",
 			Title: "Old", Holder: "participant/holder-us", ValidUntil: "0001-01-01T00:00:00Z"}, "payload.validUntil"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			defer w.Use(t)()
-			rc := w.reject(tc.signer, tc.typ, tc.payload, state.CodeInvalid, tc.field)
+			rc := w.reject(tc.signer, tc.typ, tc.payload, wire.CodeInvalid, tc.field)
 			if !slices.ContainsFunc(rc.Reasons, func(r chain.Reason) bool { return r.Field == tc.field && strings.Contains(r.Message, "between") }) {
 				t.Fatalf("the refusal must give the range: %+v", rc.Reasons)
 			}
@@ -144,7 +144,7 @@ func TestEveryDateHasAPlausibleRange(t *testing.T) {
 	}
 	t.Run("a verdict about year 0001 is refused, naming at", func(t *testing.T) {
 		w.view(func(v *state.View) {
-			_, err := VerifyCertificate(v, CertificateQuery{ID: "DATES-1", At: "0001-03-01T00:00:00Z"})
+			_, err := VerifyCertificate(v, wire.CertificateQuery{ID: "DATES-1", At: "0001-03-01T00:00:00Z"})
 			if err == nil || !strings.Contains(err.Error(), "at") || !strings.Contains(err.Error(), "between") {
 				t.Fatalf("verdict at 0001-03-01: %v", err)
 			}
@@ -154,13 +154,13 @@ func TestEveryDateHasAPlausibleRange(t *testing.T) {
 
 func TestAnIPOfficeRegistersRightsOnlyInItsOwnTerritory(t *testing.T) {
 	w := newWorld(t)
-	right := func(id, office string, countries ...string) IPRightRegister {
-		return IPRightRegister{ID: id, Type: "trademark", Office: office, RegistrationNumber: "5123456", Title: "ACME",
+	right := func(id, office string, countries ...string) wire.IPRightRegister {
+		return wire.IPRightRegister{ID: id, Type: "trademark", Office: office, RegistrationNumber: "5123456", Title: "ACME",
 			Holder: "participant/holder-us", Countries: countries}
 	}
-	w.reject(w.cbp, "ipright.register", right("TM-USPTO-MXCA", "USPTO", "MX", "CA"), state.CodeInvalid, "payload.countries[0]")
-	w.reject(w.cbp, "ipright.register", right("TM-USPTO-USMX", "USPTO", "US", "MX"), state.CodeInvalid, "payload.countries[1]")
-	w.reject(w.cbp, "ipright.register", right("TM-NOWHERE", "Trademark Office of Nowhere", "US"), state.CodeInvalid, "payload.office")
+	w.reject(w.cbp, "ipright.register", right("TM-USPTO-MXCA", "USPTO", "MX", "CA"), wire.CodeInvalid, "payload.countries[0]")
+	w.reject(w.cbp, "ipright.register", right("TM-USPTO-USMX", "USPTO", "US", "MX"), wire.CodeInvalid, "payload.countries[1]")
+	w.reject(w.cbp, "ipright.register", right("TM-NOWHERE", "Trademark Office of Nowhere", "US"), wire.CodeInvalid, "payload.office")
 	w.Must(w.cbp, "ipright.register", right("TM-USPTO", "USPTO", "US"))
 	w.Must(w.cbp, "ipright.register", right("TM-USPTO-DEFAULT", "USPTO"))
 	w.Must(w.cbp, "ipright.register", right("TM-MADRID", "WIPO", "US", "MX", "CA"))
@@ -173,11 +173,11 @@ func TestTwoAmendmentsOfTheSameVersionHaveExactlyOneWinner(t *testing.T) {
 	a.Goods[0].HSCode, b.Goods[0].HSCode = "847150", "847160"
 	// Both amend version 1, in the same block.
 	res := w.BlockOf(
-		w.Sign(w.acme, "certificate.amend", CertificateAmend{ID: "RACE-1", Supersedes: 1, Reason: "first", Certificate: a}),
-		w.Sign(w.acme, "certificate.amend", CertificateAmend{ID: "RACE-1", Supersedes: 1, Reason: "second", Certificate: b}),
+		w.Sign(w.acme, "certificate.amend", wire.CertificateAmend{ID: "RACE-1", Supersedes: 1, Reason: "first", Certificate: a}),
+		w.Sign(w.acme, "certificate.amend", wire.CertificateAmend{ID: "RACE-1", Supersedes: 1, Reason: "second", Certificate: b}),
 	)
 	if res.Receipts[0].Status != chain.Accepted || res.Receipts[1].Status != chain.Rejected ||
-		!hasReason(res.Receipts[1].Reasons, state.CodeConflict, "payload.supersedes") {
+		!hasReason(res.Receipts[1].Reasons, wire.CodeConflict, "payload.supersedes") {
 		t.Fatalf("receipts %+v / %+v", res.Receipts[0], res.Receipts[1])
 	}
 	if !strings.Contains(res.Receipts[1].Reasons[0].Message, "version 2") {
@@ -190,8 +190,8 @@ func TestTwoAmendmentsOfTheSameVersionHaveExactlyOneWinner(t *testing.T) {
 		}
 	})
 	// An amendment must say which version it replaces.
-	w.reject(w.acme, "certificate.amend", CertificateAmend{ID: "RACE-1", Reason: "no guard", Certificate: b}, state.CodeInvalid, "payload.supersedes")
-	w.Must(w.acme, "certificate.amend", CertificateAmend{ID: "RACE-1", Supersedes: 2, Reason: "second, rebased", Certificate: b})
+	w.reject(w.acme, "certificate.amend", wire.CertificateAmend{ID: "RACE-1", Reason: "no guard", Certificate: b}, wire.CodeInvalid, "payload.supersedes")
+	w.Must(w.acme, "certificate.amend", wire.CertificateAmend{ID: "RACE-1", Supersedes: 2, Reason: "second, rebased", Certificate: b})
 }
 
 func TestTheHSCodeErrorSuggestsARealSubheading(t *testing.T) {
@@ -215,21 +215,21 @@ func TestTheHSCodeErrorSuggestsARealSubheading(t *testing.T) {
 
 func TestALicenseUnderARevokedParentIsShownAsNotInForce(t *testing.T) {
 	w := newIPWorld(t)
-	w.Must(w.holder, "license.revoke", LicenseRevoke{ID: "L0", Reason: "quality audit failed"})
+	w.Must(w.holder, "license.revoke", wire.LicenseRevoke{ID: "L0", Reason: "quality audit failed"})
 	w.view(func(v *state.View) {
 		l, _, _ := LookupLicense(v, "L1")
 		eff, err := EffectiveStatusOf(v, l, w.Now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if l.Status != StatusActive || eff.Status != EffectiveParentRevoked || eff.License != "L0" || !strings.Contains(eff.Reason, "quality audit failed") {
+		if l.Status != wire.StatusActive || eff.Status != wire.EffectiveParentRevoked || eff.License != "L0" || !strings.Contains(eff.Reason, "quality audit failed") {
 			t.Fatalf("L1 own status %s, effective %+v", l.Status, eff)
 		}
 		root, _, _ := LookupLicense(v, "L0")
-		if eff, _ := EffectiveStatusOf(v, root, w.Now); eff.Status != StatusRevoked {
+		if eff, _ := EffectiveStatusOf(v, root, w.Now); eff.Status != wire.StatusRevoked {
 			t.Fatalf("L0 effective %+v", eff)
 		}
-		if eff, _ := EffectiveStatusOf(v, l, w.start.Add(-time.Hour)); eff.Status != EffectiveNotYetValid {
+		if eff, _ := EffectiveStatusOf(v, l, w.start.Add(-time.Hour)); eff.Status != wire.EffectiveNotYetValid {
 			t.Fatalf("L1 before its term: %+v", eff)
 		}
 	})
@@ -247,10 +247,10 @@ func TestPagingCursorsAreOpaqueShellSafeAndABadOneIsAnError(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("paging does not end")
 		}
-		var page *CertificatePage
+		var page *wire.CertificatePage
 		w.view(func(v *state.View) {
 			var err error
-			if page, err = ListCertificates(v, CertificateFilter{Importer: "bigbox-us", After: after, Limit: 2}); err != nil {
+			if page, err = ListCertificates(v, wire.CertificateFilter{Importer: "bigbox-us", After: after, Limit: 2}); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -268,28 +268,28 @@ func TestPagingCursorsAreOpaqueShellSafeAndABadOneIsAnError(t *testing.T) {
 	if len(seen) != 5 || !slices.IsSorted(seen) {
 		t.Fatalf("pages gave %v", seen)
 	}
-	var first *CertificatePage
+	var first *wire.CertificatePage
 	w.view(func(v *state.View) {
-		first, _ = ListCertificates(v, CertificateFilter{Importer: "bigbox-us", Limit: 2})
+		first, _ = ListCertificates(v, wire.CertificateFilter{Importer: "bigbox-us", Limit: 2})
 	})
 	for _, bad := range []string{"importer\x00participant/bigbox-us\x00PAGE-B", "PAGE-B", "not base64!", first.Next + "x"} {
 		w.view(func(v *state.View) {
-			_, err := ListCertificates(v, CertificateFilter{Importer: "bigbox-us", After: bad, Limit: 2})
-			if !hasReasonErr(err, state.CodeInvalid, "after") {
+			_, err := ListCertificates(v, wire.CertificateFilter{Importer: "bigbox-us", After: bad, Limit: 2})
+			if !hasReasonErr(err, wire.CodeInvalid, "after") {
 				t.Fatalf("cursor %q: %v, want an error naming after", bad, err)
 			}
 		})
 	}
 	// A cursor of another listing is refused too.
 	w.view(func(v *state.View) {
-		_, err := ListCertificates(v, CertificateFilter{HS: "8471", After: first.Next})
-		if !hasReasonErr(err, state.CodeInvalid, "after") {
+		_, err := ListCertificates(v, wire.CertificateFilter{HS: "8471", After: first.Next})
+		if !hasReasonErr(err, wire.CodeInvalid, "after") {
 			t.Fatalf("another listing's cursor: %v", err)
 		}
 	})
 }
 
 func hasReasonErr(err error, code, field string) bool {
-	rej, ok := err.(*state.Rejection)
+	rej, ok := err.(*wire.Rejection)
 	return ok && hasReason(rej.Reasons, code, field)
 }

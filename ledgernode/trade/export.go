@@ -7,6 +7,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/credential/tradeclaims"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // ExportCertificate gives the claims of a certificate version (0: current)
@@ -14,7 +15,7 @@ import (
 // revocation and endorsements. The caller attaches its signed head to each
 // item (SetHead), builds the credential (credential.Build with
 // EvidenceEntries) and signs it.
-func ExportCertificate(v Source, network, id string, version int) (*credential.Claims, []EvidenceItem, error) {
+func ExportCertificate(v Source, network, id string, version int) (*credential.Claims, []wire.EvidenceItem, error) {
 	rec, ok, err := LookupCertificate(v, id)
 	if err != nil {
 		return nil, nil, err
@@ -26,7 +27,7 @@ func ExportCertificate(v Source, network, id string, version int) (*credential.C
 		version = rec.Current
 	}
 	if version < 0 || version > rec.Current {
-		return nil, nil, state.Reject(state.CodeNotFound, "version", "certificate %s has %d version(s)", id, rec.Current)
+		return nil, nil, wire.Reject(wire.CodeNotFound, "version", "certificate %s has %d version(s)", id, rec.Current)
 	}
 	cv, ok, err := CertificateVersionOf(v, id, version)
 	if err != nil {
@@ -51,7 +52,7 @@ func ExportCertificate(v Source, network, id string, version int) (*credential.C
 
 // ExportLicense gives the claims of a license and the ledger evidence of
 // its grant, its revocation and the right it licenses.
-func ExportLicense(v Source, network, id string) (*credential.Claims, []EvidenceItem, error) {
+func ExportLicense(v Source, network, id string) (*credential.Claims, []wire.EvidenceItem, error) {
 	l, ok, err := LookupLicense(v, id)
 	if err != nil {
 		return nil, nil, err
@@ -76,7 +77,7 @@ func ExportLicense(v Source, network, id string) (*credential.Claims, []Evidence
 }
 
 // EvidenceEntries are a credential's evidence entries of items.
-func EvidenceEntries(items []EvidenceItem) []credential.EvidenceEntry {
+func EvidenceEntries(items []wire.EvidenceItem) []credential.EvidenceEntry {
 	out := make([]credential.EvidenceEntry, 0, len(items))
 	for _, it := range items {
 		out = append(out, credential.EvidenceEntry{Description: it.Role, Record: it.Evidence})
@@ -85,7 +86,7 @@ func EvidenceEntries(items []EvidenceItem) []credential.EvidenceEntry {
 }
 
 // SetHead attaches a signed head to every evidence item.
-func SetHead(items []EvidenceItem, h *chain.Head) {
+func SetHead(items []wire.EvidenceItem, h *chain.Head) {
 	for i := range items {
 		if items[i].Evidence != nil {
 			items[i].Evidence.Head = *h
@@ -93,10 +94,10 @@ func SetHead(items []EvidenceItem, h *chain.Head) {
 	}
 }
 
-func registrationOf(r *IPRight) *IPRightRegister {
+func registrationOf(r *wire.IPRight) *wire.IPRightRegister {
 	if r == nil {
 		return nil
 	}
-	return &IPRightRegister{ID: r.ID, Type: r.Type, Office: r.Office, RegistrationNumber: r.RegistrationNumber, Title: r.Title,
+	return &wire.IPRightRegister{ID: r.ID, Type: r.Type, Office: r.Office, RegistrationNumber: r.RegistrationNumber, Title: r.Title,
 		Holder: r.Holder, Countries: r.Countries, ValidUntil: r.ValidUntil, Evidence: r.Evidence}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // History events of agencies and participants, and the identity prefixes.
@@ -15,8 +16,8 @@ const (
 	eventSuspended  = "suspended"
 	eventReinstated = "reinstated"
 
-	identityPrefixAgency      = state.KindAgency + "/"
-	identityPrefixParticipant = state.KindParticipant + "/"
+	identityPrefixAgency      = wire.KindAgency + "/"
+	identityPrefixParticipant = wire.KindParticipant + "/"
 )
 
 // List limits of the read API.
@@ -40,8 +41,8 @@ const (
 	CodeSuspended              = "suspended"
 )
 
-func recorded(c *state.Context) Recorded {
-	return Recorded{TxID: c.TxID, Time: tx.FormatTime(c.Time), KeyID: c.Signer.KeyID, Signer: c.Signer.Owner}
+func recorded(c *state.Context) wire.Recorded {
+	return wire.Recorded{TxID: c.TxID, Time: tx.FormatTime(c.Time), KeyID: c.Signer.KeyID, Signer: c.Signer.Owner}
 }
 
 // effectiveTime parses an optional effective time, defaulting to the block
@@ -52,10 +53,10 @@ func effectiveTime(c *state.Context, field, v string, notBefore bool) (time.Time
 	}
 	t, err := tx.ParseTime(v)
 	if err != nil {
-		return time.Time{}, state.Reject(state.CodeInvalid, field, "%q: %v", v, err)
+		return time.Time{}, wire.Reject(wire.CodeInvalid, field, "%q: %v", v, err)
 	}
 	if notBefore && t.Before(c.Time) {
-		return time.Time{}, state.Reject(state.CodeInvalid, field, "%q is before the block time %s; give a time at or after it, or omit it", v, tx.FormatTime(c.Time))
+		return time.Time{}, wire.Reject(wire.CodeInvalid, field, "%q is before the block time %s; give a time at or after it, or omit it", v, tx.FormatTime(c.Time))
 	}
 	return t, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // t0 is the first block time of every fixture: well inside USMCA.
@@ -106,13 +107,13 @@ func (f *fx) agency(id, country string, programs ...string) ed25519.PrivateKey {
 // customs registers the customs authority of a country.
 func (f *fx) customs(id, country string, programs ...string) ed25519.PrivateKey {
 	f.T.Helper()
-	return f.agencyWithRoles(id, country, []string{AgencyRoleCustoms}, programs...)
+	return f.agencyWithRoles(id, country, []string{wire.AgencyRoleCustoms}, programs...)
 }
 
 func (f *fx) agencyWithRoles(id, country string, roles []string, programs ...string) ed25519.PrivateKey {
 	f.T.Helper()
 	k := newKey()
-	f.Must(f.Admin, "agency.register", AgencyRegister{ID: id, Name: strings.ToUpper(id), Country: country, Roles: roles, Programs: programs, PublicKeys: []string{keyID(k)}})
+	f.Must(f.Admin, "agency.register", wire.AgencyRegister{ID: id, Name: strings.ToUpper(id), Country: country, Roles: roles, Programs: programs, PublicKeys: []string{keyID(k)}})
 	f.keys["agency/"+id] = k
 	return k
 }
@@ -121,7 +122,7 @@ func (f *fx) agencyWithRoles(id, country string, roles []string, programs ...str
 func (f *fx) participant(agencyKey ed25519.PrivateKey, id, country string, roles ...string) ed25519.PrivateKey {
 	f.T.Helper()
 	k := newKey()
-	f.Must(agencyKey, "participant.enrol", ParticipantEnrol{ID: id, Name: "Name of " + id, Country: country, Roles: roles, PublicKeys: []string{keyID(k)}})
+	f.Must(agencyKey, "participant.enrol", wire.ParticipantEnrol{ID: id, Name: "Name of " + id, Country: country, Roles: roles, PublicKeys: []string{keyID(k)}})
 	f.keys["participant/"+id] = k
 	return k
 }
@@ -152,14 +153,14 @@ func newWorldOn(f *fx) *world {
 	w.sat = f.customs("sat-mx", "MX", "USMCA", "NAFTA", "IPR")
 	w.cbsa = f.customs("cbsa", "CA", "USMCA", "NAFTA")
 	w.dga = f.customs("dga-cr", "CR", "CAFTA-DR")
-	w.acme = f.participant(w.sat, "acme-mx", "MX", RoleExporter, RoleProducer, RoleCertifier)
-	w.maker = f.participant(w.sat, "maker-mx", "MX", RoleLicensee, RoleProducer, RoleExporter)
-	w.otherMaker = f.participant(w.sat, "other-mx", "MX", RoleLicensee)
-	w.bigbox = f.participant(w.cbp, "bigbox-us", "US", RoleImporter, RoleLicensee)
-	w.holder = f.participant(w.cbp, "holder-us", "US", RoleRightsholder, RoleLicensee)
-	w.dist = f.participant(w.cbp, "dist-us", "US", RoleLicensee, RoleImporter)
-	w.maple = f.participant(w.cbsa, "maple-ca", "CA", RoleExporter, RoleCertifier)
-	w.cafe = f.participant(w.dga, "cafe-cr", "CR", RoleExporter, RoleProducer, RoleCertifier)
+	w.acme = f.participant(w.sat, "acme-mx", "MX", wire.RoleExporter, wire.RoleProducer, wire.RoleCertifier)
+	w.maker = f.participant(w.sat, "maker-mx", "MX", wire.RoleLicensee, wire.RoleProducer, wire.RoleExporter)
+	w.otherMaker = f.participant(w.sat, "other-mx", "MX", wire.RoleLicensee)
+	w.bigbox = f.participant(w.cbp, "bigbox-us", "US", wire.RoleImporter, wire.RoleLicensee)
+	w.holder = f.participant(w.cbp, "holder-us", "US", wire.RoleRightsholder, wire.RoleLicensee)
+	w.dist = f.participant(w.cbp, "dist-us", "US", wire.RoleLicensee, wire.RoleImporter)
+	w.maple = f.participant(w.cbsa, "maple-ca", "CA", wire.RoleExporter, wire.RoleCertifier)
+	w.cafe = f.participant(w.dga, "cafe-cr", "CR", wire.RoleExporter, wire.RoleProducer, wire.RoleCertifier)
 	return w
 }
 
@@ -167,24 +168,24 @@ func ts(t time.Time) string { return tx.FormatTime(t) }
 
 // usmca is a valid USMCA certificate by acme-mx to bigbox-us, signed a day
 // before the current time, with a blanket period around it.
-func (w *world) usmca(id string) Certificate {
-	return Certificate{
-		ID: id, Program: "USMCA", CertifierRole: RoleExporter,
-		Certifier:     Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Export Manager", Country: "MX", Email: "export@acme.example"},
-		Producer:      &Party{Name: ProducerVarious},
-		Importer:      &Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
+func (w *world) usmca(id string) wire.Certificate {
+	return wire.Certificate{
+		ID: id, Program: "USMCA", CertifierRole: wire.RoleExporter,
+		Certifier:     wire.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Export Manager", Country: "MX", Email: "export@acme.example"},
+		Producer:      &wire.Party{Name: wire.ProducerVarious},
+		Importer:      &wire.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
 		ExportCountry: "MX", ImportCountry: "US",
-		Goods: []GoodsItem{
+		Goods: []wire.GoodsItem{
 			{Description: "Laptop computers", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"},
 			{Description: "Cotton T-shirts", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"},
 		},
-		BlanketPeriod: &Period{ValidFrom: ts(w.Now.AddDate(0, -1, 0)), ValidUntil: ts(w.Now.AddDate(0, 11, 0))},
+		BlanketPeriod: &wire.Period{ValidFrom: ts(w.Now.AddDate(0, -1, 0)), ValidUntil: ts(w.Now.AddDate(0, 11, 0))},
 		SignedAt:      ts(w.Now.Add(-24 * time.Hour)),
 		Language:      "es",
 	}
 }
 
-func (w *world) issue(id string) Certificate {
+func (w *world) issue(id string) wire.Certificate {
 	w.T.Helper()
 	ct := w.usmca(id)
 	w.Must(w.acme, "certificate.issue", ct)

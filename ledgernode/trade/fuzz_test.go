@@ -101,11 +101,11 @@ func addSeeds(f *testing.F, name string) {
 // fuzzPayload checks a payload type the way the state machine does.
 func fuzzPayload[T interface{ Validate() error }](f *testing.F, name string) {
 	addSeeds(f, name)
-	check := state.CheckAs[T]()
+	check := wire.CheckAs[T]()
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		err := check(raw)
 		if err != nil {
-			for _, r := range state.AsReasons(err, state.CodeInvalid) {
+			for _, r := range state.AsReasons(err, wire.CodeInvalid) {
 				if r.Field == "" || r.Message == "" {
 					t.Fatalf("a refusal must name a field and say why: %+v", r)
 				}
@@ -126,30 +126,34 @@ func fuzzPayload[T interface{ Validate() error }](f *testing.F, name string) {
 	})
 }
 
-func FuzzDecodeAgencyRegister(f *testing.F)   { fuzzPayload[AgencyRegister](f, "AgencyRegister") }
-func FuzzDecodeAgencyUpdate(f *testing.F)     { fuzzPayload[AgencyUpdate](f, "AgencyUpdate") }
-func FuzzDecodeAgencySuspend(f *testing.F)    { fuzzPayload[AgencySuspend](f, "AgencySuspend") }
-func FuzzDecodeAgencyReinstate(f *testing.F)  { fuzzPayload[AgencyReinstate](f, "AgencyReinstate") }
-func FuzzDecodeKeyRotate(f *testing.F)        { fuzzPayload[KeyRotate](f, "KeyRotate") }
-func FuzzDecodeParticipantEnrol(f *testing.F) { fuzzPayload[ParticipantEnrol](f, "ParticipantEnrol") }
+func FuzzDecodeAgencyRegister(f *testing.F)  { fuzzPayload[wire.AgencyRegister](f, "AgencyRegister") }
+func FuzzDecodeAgencyUpdate(f *testing.F)    { fuzzPayload[wire.AgencyUpdate](f, "AgencyUpdate") }
+func FuzzDecodeAgencySuspend(f *testing.F)   { fuzzPayload[wire.AgencySuspend](f, "AgencySuspend") }
+func FuzzDecodeAgencyReinstate(f *testing.F) { fuzzPayload[wire.AgencyReinstate](f, "AgencyReinstate") }
+func FuzzDecodeKeyRotate(f *testing.F)       { fuzzPayload[wire.KeyRotate](f, "KeyRotate") }
+func FuzzDecodeParticipantEnrol(f *testing.F) {
+	fuzzPayload[wire.ParticipantEnrol](f, "ParticipantEnrol")
+}
 func FuzzDecodeParticipantUpdate(f *testing.F) {
-	fuzzPayload[ParticipantUpdate](f, "ParticipantUpdate")
+	fuzzPayload[wire.ParticipantUpdate](f, "ParticipantUpdate")
 }
 func FuzzDecodeParticipantStatus(f *testing.F) {
-	fuzzPayload[ParticipantStatus](f, "ParticipantStatus")
+	fuzzPayload[wire.ParticipantStatus](f, "ParticipantStatus")
 }
-func FuzzDecodeCertificate(f *testing.F)      { fuzzPayload[Certificate](f, "Certificate") }
-func FuzzDecodeCertificateAmend(f *testing.F) { fuzzPayload[CertificateAmend](f, "CertificateAmend") }
+func FuzzDecodeCertificate(f *testing.F) { fuzzPayload[wire.Certificate](f, "Certificate") }
+func FuzzDecodeCertificateAmend(f *testing.F) {
+	fuzzPayload[wire.CertificateAmend](f, "CertificateAmend")
+}
 func FuzzDecodeCertificateRevoke(f *testing.F) {
-	fuzzPayload[CertificateRevoke](f, "CertificateRevoke")
+	fuzzPayload[wire.CertificateRevoke](f, "CertificateRevoke")
 }
 func FuzzDecodeCertificateEndorse(f *testing.F) {
-	fuzzPayload[CertificateEndorse](f, "CertificateEndorse")
+	fuzzPayload[wire.CertificateEndorse](f, "CertificateEndorse")
 }
-func FuzzDecodeIPRightRegister(f *testing.F) { fuzzPayload[IPRightRegister](f, "IPRightRegister") }
-func FuzzDecodeLicenseGrant(f *testing.F)    { fuzzPayload[LicenseGrant](f, "LicenseGrant") }
-func FuzzDecodeLicenseRevoke(f *testing.F)   { fuzzPayload[LicenseRevoke](f, "LicenseRevoke") }
-func FuzzDecodeShipment(f *testing.F)        { fuzzPayload[Shipment](f, "Shipment") }
+func FuzzDecodeIPRightRegister(f *testing.F) { fuzzPayload[wire.IPRightRegister](f, "IPRightRegister") }
+func FuzzDecodeLicenseGrant(f *testing.F)    { fuzzPayload[wire.LicenseGrant](f, "LicenseGrant") }
+func FuzzDecodeLicenseRevoke(f *testing.F)   { fuzzPayload[wire.LicenseRevoke](f, "LicenseRevoke") }
+func FuzzDecodeShipment(f *testing.F)        { fuzzPayload[wire.Shipment](f, "Shipment") }
 
 // fuzzQuery checks a verdict question decoder as the API uses it.
 func fuzzQuery[Q any](f *testing.F, name string, decode func([]byte) (Q, error)) {
@@ -158,7 +162,7 @@ func fuzzQuery[Q any](f *testing.F, name string, decode func([]byte) (Q, error))
 		q, err := decode(raw)
 		if err != nil {
 			var fe *tx.FieldError
-			var rej *state.Rejection
+			var rej *wire.Rejection
 			if !errors.As(err, &fe) && !errors.As(err, &rej) {
 				t.Fatalf("error of an unexpected kind %T: %v", err, err)
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/piprate/json-gold/ld"
 
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // embeddedLoader serves the contexts the verifier embeds and refuses every
@@ -98,13 +99,13 @@ func isAbsolute(iri string) bool {
 func TestExportedCredentialsExpandInJSONLDSafeMode(t *testing.T) {
 	w := newIPWorld(t)
 	ct := w.usmca("VC-1")
-	ct.Exporter = &Party{ID: "participant/acme-mx", Name: "ACME", Address: "Av. Industrial 100, Monterrey", Country: "MX", Phone: "+52 81 0000", Email: "x@acme.example"}
-	ct.Producer = &Party{Name: ProducerUponRequest}
+	ct.Exporter = &wire.Party{ID: "participant/acme-mx", Name: "ACME", Address: "Av. Industrial 100, Monterrey", Country: "MX", Phone: "+52 81 0000", Email: "x@acme.example"}
+	ct.Producer = &wire.Party{Name: wire.ProducerUponRequest}
 	ct.Statement = "I certify that the goods described in this document qualify as originating."
 	w.Must(w.acme, "certificate.issue", ct)
 	ct.Goods[0].Description = "Laptops"
-	w.Must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "VC-1", Reason: "description", Certificate: ct})
-	w.Must(w.sat, "certificate.endorse", CertificateEndorse{ID: "VC-1"})
+	w.Must(w.acme, "certificate.amend", wire.CertificateAmend{Supersedes: 1, ID: "VC-1", Reason: "description", Certificate: ct})
+	w.Must(w.sat, "certificate.endorse", wire.CertificateEndorse{ID: "VC-1"})
 	docs := map[string]map[string]any{
 		"certificate v1": w.exportCredential("certificate", "VC-1", 1),
 		"certificate v2": w.exportCredential("certificate", "VC-1", 2),

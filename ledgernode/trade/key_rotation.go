@@ -3,26 +3,27 @@ package trade
 import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func applyKeyRotate(c *state.Context) (any, error) {
-	p, err := state.DecodeAndCheck[KeyRotate](c.Tx.Payload)
+	p, err := wire.DecodeAndCheck[wire.KeyRotate](c.Tx.Payload)
 	if err != nil {
 		return nil, err
 	}
 	owner := c.Signer.Owner
-	if c.Signer.Kind == state.KindNode {
-		return nil, state.Reject(state.CodeUnauthorized, "signer", "node keys sign ledger heads and are trusted through the genesis; they are not rotated with key.rotate")
+	if c.Signer.Kind == wire.KindNode {
+		return nil, wire.Reject(wire.CodeUnauthorized, "signer", "node keys sign ledger heads and are trusted through the genesis; they are not rotated with key.rotate")
 	}
 	old, ok, err := state.LookupKey(c, p.Retire)
 	if err != nil {
 		return nil, err
 	}
 	if !ok || old.Owner != owner {
-		return nil, state.Reject(state.CodeNotFound, "payload.retire", "%q: %s holds no such key (ledgerctl keys get shows a key's owner)", tx.FingerprintOf(p.Retire), owner)
+		return nil, wire.Reject(wire.CodeNotFound, "payload.retire", "%q: %s holds no such key (ledgerctl keys get shows a key's owner)", tx.FingerprintOf(p.Retire), owner)
 	}
 	if rej := old.ValidAt(c.Time); rej != nil {
-		return nil, state.Reject(state.CodeConflict, "payload.retire", "key %s cannot be rotated: %s", old.Fingerprint, rej.Reasons[0].Message)
+		return nil, wire.Reject(wire.CodeConflict, "payload.retire", "key %s cannot be rotated: %s", old.Fingerprint, rej.Reasons[0].Message)
 	}
 	at, err := effectiveTime(c, "payload.retireAt", p.RetireAt, true)
 	if err != nil {

@@ -14,17 +14,17 @@ import (
 )
 
 // LookupRight reads an IP right.
-func LookupRight(r state.Reader, id string) (*IPRight, bool, error) {
-	return state.Lookup[IPRight](r, BucketRights, id)
+func LookupRight(r state.Reader, id string) (*wire.IPRight, bool, error) {
+	return state.Lookup[wire.IPRight](r, BucketRights, id)
 }
 
 // LookupLicense reads a license.
-func LookupLicense(r state.Reader, id string) (*License, bool, error) {
-	return state.Lookup[License](r, BucketLicenses, id)
+func LookupLicense(r state.Reader, id string) (*wire.License, bool, error) {
+	return state.Lookup[wire.License](r, BucketLicenses, id)
 }
 
 func applyIPRightRegister(c *state.Context) (any, error) {
-	p, err := state.DecodeAndCheck[IPRightRegister](c.Tx.Payload)
+	p, err := wire.DecodeAndCheck[wire.IPRightRegister](c.Tx.Payload)
 	if err != nil {
 		return nil, err
 	}
@@ -32,25 +32,25 @@ func applyIPRightRegister(c *state.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !ag.ActsOn(ProgramIPR) {
-		return nil, state.Reject(CodeJurisdiction, "signer", "%s does not act on IPR (its programs: %s); the admin adds it with agency.update", ag.Identity, joinOr(ag.Programs, "none"))
+	if !ag.ActsOn(wire.ProgramIPR) {
+		return nil, wire.Reject(CodeJurisdiction, "signer", "%s does not act on IPR (its programs: %s); the admin adds it with agency.update", ag.Identity, joinOr(ag.Programs, "none"))
 	}
 	if _, ok, err := LookupRight(c, p.ID); err != nil {
 		return nil, err
 	} else if ok {
-		return nil, state.Reject(state.CodeConflict, "payload.id", "%q: a right with this id is registered", p.ID)
+		return nil, wire.Reject(wire.CodeConflict, "payload.id", "%q: a right with this id is registered", p.ID)
 	}
-	holder, err := enrolledParty(c, "payload.holder", p.Holder, RoleRightsholder)
+	holder, err := enrolledParty(c, "payload.holder", p.Holder, wire.RoleRightsholder)
 	if err != nil {
 		return nil, err
 	}
 	// Jurisdiction is the country, as for enrolment: an agency vouches for
 	// rights held by participants of its own country only.
 	if holder.Country != ag.Country {
-		return nil, state.Reject(CodeJurisdiction, "payload.holder", "%q is enrolled in %s; %s (%s) vouches only for rights held by participants of %s: an agency of %s acting on IPR registers this right",
+		return nil, wire.Reject(CodeJurisdiction, "payload.holder", "%q is enrolled in %s; %s (%s) vouches only for rights held by participants of %s: an agency of %s acting on IPR registers this right",
 			p.Holder, holder.Country, ag.Identity, ag.Country, ag.Country, holder.Country)
 	}
-	r := &IPRight{ID: p.ID, Type: p.Type, Office: p.Office, RegistrationNumber: p.RegistrationNumber, Title: p.Title, Holder: p.Holder,
+	r := &wire.IPRight{ID: p.ID, Type: p.Type, Office: p.Office, RegistrationNumber: p.RegistrationNumber, Title: p.Title, Holder: p.Holder,
 		Countries: p.Countries, ValidUntil: p.ValidUntil, Evidence: p.Evidence, VouchedBy: ag.Identity, Recorded: recorded(c)}
 	if err := state.PutJSON(c, BucketRights, p.ID, r); err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func applyIPRightRegister(c *state.Context) (any, error) {
 }
 
 func applyLicenseGrant(c *state.Context) (any, error) {
-	p, err := state.DecodeAndCheck[LicenseGrant](c.Tx.Payload)
+	p, err := wire.DecodeAndCheck[wire.LicenseGrant](c.Tx.Payload)
 	if err != nil {
 		return nil, err
 	}
@@ -68,34 +68,34 @@ func applyLicenseGrant(c *state.Context) (any, error) {
 		return nil, err
 	}
 	if p.Licensor != licensor.Identity {
-		return nil, state.Reject(state.CodeUnauthorized, "payload.licensor", "%q: a license is signed by its licensor; it is signed by %s", p.Licensor, licensor.Identity)
+		return nil, wire.Reject(wire.CodeUnauthorized, "payload.licensor", "%q: a license is signed by its licensor; it is signed by %s", p.Licensor, licensor.Identity)
 	}
 	if _, ok, err := LookupLicense(c, p.ID); err != nil {
 		return nil, err
 	} else if ok {
-		return nil, state.Reject(state.CodeConflict, "payload.id", "%q: a license with this id is recorded", p.ID)
+		return nil, wire.Reject(wire.CodeConflict, "payload.id", "%q: a license with this id is recorded", p.ID)
 	}
 	right, ok, err := LookupRight(c, p.Right)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, state.Reject(CodeUnknownReference, "payload.right", "%q: no IP right with this id is registered (ipright.register)", p.Right)
+		return nil, wire.Reject(CodeUnknownReference, "payload.right", "%q: no IP right with this id is registered (ipright.register)", p.Right)
 	}
-	licensee, err := enrolledParty(c, "payload.licensee", p.Licensee, RoleLicensee)
+	licensee, err := enrolledParty(c, "payload.licensee", p.Licensee, wire.RoleLicensee)
 	if err != nil {
 		return nil, err
 	}
 	from, _ := tx.ParseTime(p.ValidFrom)
 	until, _ := tx.ParseTime(p.ValidUntil)
 	if !until.After(c.Time) {
-		return nil, state.Reject(CodeNotInTerm, "payload.validUntil", "%q is not after the ledger time %s: the license would never be in term", p.ValidUntil, tx.FormatTime(c.Time))
+		return nil, wire.Reject(CodeNotInTerm, "payload.validUntil", "%q is not after the ledger time %s: the license would never be in term", p.ValidUntil, tx.FormatTime(c.Time))
 	}
-	lic := &License{LicenseGrant: p, Status: StatusActive, Recorded: recorded(c), Root: p.ID}
+	lic := &wire.License{LicenseGrant: p, Status: wire.StatusActive, Recorded: recorded(c), Root: p.ID}
 	path := []map[string]any{} // the chain above the license: [] for a root license
 	if p.Parent == "" {
 		if p.Licensor != right.Holder {
-			return nil, state.Reject(state.CodeUnauthorized, "payload.licensor", "%q is not the registered holder of right %s (%s); a license from anyone else is a sub-license and names its parent",
+			return nil, wire.Reject(wire.CodeUnauthorized, "payload.licensor", "%q is not the registered holder of right %s (%s); a license from anyone else is a sub-license and names its parent",
 				p.Licensor, right.ID, right.Holder)
 		}
 	} else {
@@ -104,7 +104,7 @@ func applyLicenseGrant(c *state.Context) (any, error) {
 			return nil, err
 		}
 		if !ok {
-			return nil, state.Reject(CodeUnknownReference, "payload.parent", "%q: no license with this id is recorded", p.Parent)
+			return nil, wire.Reject(CodeUnknownReference, "payload.parent", "%q: no license with this id is recorded", p.Parent)
 		}
 		if err := checkNarrows(c, &p, parent, from, until); err != nil {
 			return nil, err
@@ -115,9 +115,9 @@ func applyLicenseGrant(c *state.Context) (any, error) {
 		}
 	}
 	if right.ValidUntil != "" && p.ValidUntil > right.ValidUntil {
-		return nil, state.Reject(CodeWiderThanParent, "payload.validUntil", "%q is after the right %s expires (%s)", p.ValidUntil, right.ID, right.ValidUntil)
+		return nil, wire.Reject(CodeWiderThanParent, "payload.validUntil", "%q is after the right %s expires (%s)", p.ValidUntil, right.ID, right.ValidUntil)
 	}
-	doc := &state.Document{ID: p.ID, Type: "license", Program: ProgramIPR, HSCodes: uniqueSorted(p.Goods.HSPrefixes),
+	doc := &state.Document{ID: p.ID, Type: "license", Program: wire.ProgramIPR, HSCodes: uniqueSorted(p.Goods.HSPrefixes),
 		DestinationCountries: uniqueSorted(p.Territory), Input: map[string]any{
 			inputDoc: asMap(&p), inputLicensePath: path,
 			inputParties: map[string]any{"licensor": asMap(licensor), "licensee": asMap(licensee)},
@@ -143,24 +143,24 @@ func applyLicenseGrant(c *state.Context) (any, error) {
 
 // checkNarrows enforces that a sub-license only narrows its parent, naming
 // every field that is wider.
-func checkNarrows(c *state.Context, p *LicenseGrant, parent *License, from, until time.Time) error {
+func checkNarrows(c *state.Context, p *wire.LicenseGrant, parent *wire.License, from, until time.Time) error {
 	if parent.Right != p.Right {
-		return state.Reject(state.CodeInvalid, "payload.right", "%q: the parent license %s is for right %s", p.Right, parent.ID, parent.Right)
+		return wire.Reject(wire.CodeInvalid, "payload.right", "%q: the parent license %s is for right %s", p.Right, parent.ID, parent.Right)
 	}
 	if parent.Licensee != p.Licensor {
-		return state.Reject(state.CodeUnauthorized, "payload.parent", "%q was granted to %s, not to the licensor %s: only a license's licensee may sub-license it", parent.ID, parent.Licensee, p.Licensor)
+		return wire.Reject(wire.CodeUnauthorized, "payload.parent", "%q was granted to %s, not to the licensor %s: only a license's licensee may sub-license it", parent.ID, parent.Licensee, p.Licensor)
 	}
 	if rv := parent.Revocation; rv != nil && rv.Effective <= tx.FormatTime(c.Time) {
-		return state.Reject(CodeRevoked, "payload.parent", "%q was revoked from %s (%s)", parent.ID, rv.Effective, rv.Reason)
+		return wire.Reject(CodeRevoked, "payload.parent", "%q was revoked from %s (%s)", parent.ID, rv.Effective, rv.Reason)
 	}
 	if parent.ValidUntil < tx.FormatTime(c.Time) {
-		return state.Reject(CodeNotInTerm, "payload.parent", "%q expired at %s", parent.ID, parent.ValidUntil)
+		return wire.Reject(CodeNotInTerm, "payload.parent", "%q expired at %s", parent.ID, parent.ValidUntil)
 	}
 	if !parent.Sublicensing.Allowed {
-		return state.Reject(CodeSublicensingNotAllowed, "payload.parent", "%q does not allow sub-licensing (there is no implied right to sub-license)", parent.ID)
+		return wire.Reject(CodeSublicensingNotAllowed, "payload.parent", "%q does not allow sub-licensing (there is no implied right to sub-license)", parent.ID)
 	}
-	if parent.Level+1 >= MaxChainLength {
-		return state.Reject(CodeChainTooLong, "payload.parent", "%q is at level %d; chains are limited to %d licenses", parent.ID, parent.Level, MaxChainLength)
+	if parent.Level+1 >= wire.MaxChainLength {
+		return wire.Reject(CodeChainTooLong, "payload.parent", "%q is at level %d; chains are limited to %d licenses", parent.ID, parent.Level, wire.MaxChainLength)
 	}
 	var pr wire.Problems
 	if p.Sublicensing.Depth > parent.Sublicensing.Depth-1 {
@@ -190,9 +190,9 @@ func checkNarrows(c *state.Context, p *LicenseGrant, parent *License, from, unti
 
 // ancestors lists a license and its ancestors up to the root, as maps for
 // the rule engine (bounded by MaxChainLength).
-func ancestors(r state.Reader, l *License) ([]map[string]any, error) {
+func ancestors(r state.Reader, l *wire.License) ([]map[string]any, error) {
 	var out []map[string]any
-	for i := 0; l != nil && i < MaxChainLength; i++ {
+	for i := 0; l != nil && i < wire.MaxChainLength; i++ {
 		out = append(out, asMap(l))
 		if l.Parent == "" {
 			break
@@ -210,7 +210,7 @@ func ancestors(r state.Reader, l *License) ([]map[string]any, error) {
 }
 
 func applyLicenseRevoke(c *state.Context) (any, error) {
-	p, err := state.DecodeAndCheck[LicenseRevoke](c.Tx.Payload)
+	p, err := wire.DecodeAndCheck[wire.LicenseRevoke](c.Tx.Payload)
 	if err != nil {
 		return nil, err
 	}
@@ -219,28 +219,28 @@ func applyLicenseRevoke(c *state.Context) (any, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, state.Reject(state.CodeNotFound, "payload.id", "%q: no license with this id is recorded", p.ID)
+		return nil, wire.Reject(wire.CodeNotFound, "payload.id", "%q: no license with this id is recorded", p.ID)
 	}
 	right, _, err := LookupRight(c, lic.Right)
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case c.Signer.Kind == state.KindAgency:
+	case c.Signer.Kind == wire.KindAgency:
 		ag, err := signerAgency(c, "license.revoke")
 		if err != nil {
 			return nil, err
 		}
-		if !ag.ActsOn(ProgramIPR) {
-			return nil, state.Reject(CodeJurisdiction, "signer", "%s does not act on IPR", ag.Identity)
+		if !ag.ActsOn(wire.ProgramIPR) {
+			return nil, wire.Reject(CodeJurisdiction, "signer", "%s does not act on IPR", ag.Identity)
 		}
 		if !slices.Contains(lic.Territory, ag.Country) {
-			return nil, state.Reject(CodeJurisdiction, "signer", "%s (%s) may revoke only licenses whose territory includes %s; %s covers %s: an agency of one of those countries, the licensor or the right's holder revokes it",
+			return nil, wire.Reject(CodeJurisdiction, "signer", "%s (%s) may revoke only licenses whose territory includes %s; %s covers %s: an agency of one of those countries, the licensor or the right's holder revokes it",
 				ag.Identity, ag.Country, ag.Country, lic.ID, joinOr(lic.Territory, "no country"))
 		}
 	case c.Signer.Owner == lic.Licensor || (right != nil && c.Signer.Owner == right.Holder):
 	default:
-		return nil, state.Reject(state.CodeUnauthorized, "signer", "only the licensor %s, the right's holder or an agency acting on IPR may revoke license %s", lic.Licensor, lic.ID)
+		return nil, wire.Reject(wire.CodeUnauthorized, "signer", "only the licensor %s, the right's holder or an agency acting on IPR may revoke license %s", lic.Licensor, lic.ID)
 	}
 	eff, err := effectiveTime(c, "payload.effective", p.Effective, false)
 	if err != nil {
@@ -248,10 +248,10 @@ func applyLicenseRevoke(c *state.Context) (any, error) {
 	}
 	effS := tx.FormatTime(eff)
 	if rv := lic.Revocation; rv != nil && rv.Effective <= effS {
-		return nil, state.Reject(state.CodeConflict, "payload.id", "license %s is already revoked from %s", lic.ID, rv.Effective)
+		return nil, wire.Reject(wire.CodeConflict, "payload.id", "license %s is already revoked from %s", lic.ID, rv.Effective)
 	}
-	lic.Status = StatusRevoked
-	lic.Revocation = &Revocation{Kind: StatusRevoked, By: c.Signer.Owner, Reason: p.Reason, Effective: effS, Recorded: recorded(c)}
+	lic.Status = wire.StatusRevoked
+	lic.Revocation = &wire.Revocation{Kind: wire.StatusRevoked, By: c.Signer.Owner, Reason: p.Reason, Effective: effS, Recorded: recorded(c)}
 	if err := state.PutJSON(c, BucketLicenses, lic.ID, lic); err != nil {
 		return nil, err
 	}
@@ -265,13 +265,13 @@ func applyLicenseRevoke(c *state.Context) (any, error) {
 // license below it: a sub-license of a revoked license cannot be relied on
 // either. The walk follows the parent index in key order and is bounded by
 // MaxChainLength levels.
-func revokeLicenseStatus(c *state.Context, lic *License, depth int) error {
+func revokeLicenseStatus(c *state.Context, lic *wire.License, depth int) error {
 	if lic.StatusIndex != nil {
 		if err := setStatusBit(c, credential.PurposeRevocation, lic.StatusIndex.Revocation, true); err != nil {
 			return err
 		}
 	}
-	if depth >= MaxChainLength {
+	if depth >= wire.MaxChainLength {
 		return nil
 	}
 	var children []string
@@ -294,7 +294,7 @@ func revokeLicenseStatus(c *state.Context, lic *License, depth int) error {
 }
 
 // ListLicenses answers a listing through the license index.
-func ListLicenses(r state.Reader, f LicenseFilter) (*LicensePage, error) {
+func ListLicenses(r state.Reader, f wire.LicenseFilter) (*wire.LicensePage, error) {
 	var prefix string
 	switch {
 	case f.Licensee != "":
@@ -312,13 +312,13 @@ func ListLicenses(r state.Reader, f LicenseFilter) (*LicensePage, error) {
 	case f.Right != "":
 		prefix = ikey("right", f.Right, "")
 	default:
-		return nil, state.Reject(state.CodeInvalid, "filter", "give licensee, licensor, right or parent")
+		return nil, wire.Reject(wire.CodeInvalid, "filter", "give licensee, licensor, right or parent")
 	}
 	ids, next, err := scanIndex(r, BucketLicenseIndex, prefix, f.After, clampLimit(f.Limit))
 	if err != nil {
 		return nil, err
 	}
-	page := &LicensePage{Next: next, Licenses: []*LicenseView{}}
+	page := &wire.LicensePage{Next: next, Licenses: []*wire.LicenseView{}}
 	for _, id := range ids {
 		l, ok, err := LookupLicenseView(r, id)
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 // up to the rights holder and answers whether one path covers the goods,
 // the country and the date. Its cost is bounded by the importer's licenses
 // for that right times MaxChainLength lookups.
-func VerifyLicense(v Source, q LicenseQuery) (*LicenseVerdict, error) {
+func VerifyLicense(v Source, q wire.LicenseQuery) (*wire.LicenseVerdict, error) {
 	var ev evidenceSet
 	out, err := resolveLicense(v, q, &ev)
 	if err != nil {
@@ -26,7 +26,7 @@ func VerifyLicense(v Source, q LicenseQuery) (*LicenseVerdict, error) {
 
 // resolveLicense computes the verdict and adds the chosen path's records
 // to ev.
-func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict, error) {
+func resolveLicense(v Source, q wire.LicenseQuery, ev *evidenceSet) (*wire.LicenseVerdict, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -36,14 +36,14 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 	if err != nil {
 		return nil, err
 	}
-	out := &LicenseVerdict{Query: q, At: tx.FormatTime(at), Height: meta.Height, LedgerTime: meta.Time, Path: []PathStep{}, Warnings: []Check{}, Evidence: []EvidenceItem{}}
+	out := &wire.LicenseVerdict{Query: q, At: tx.FormatTime(at), Height: meta.Height, LedgerTime: meta.Time, Path: []wire.PathStep{}, Warnings: []wire.Check{}, Evidence: []wire.EvidenceItem{}}
 	var starts []string
 	if q.License != "" {
 		if _, ok, err := LookupLicense(v, q.License); err != nil {
 			return nil, err
 		} else if !ok {
-			out.Answer = AnswerNotFound
-			out.Failure = &StepFailure{Step: 0, License: q.License, Code: "not_found",
+			out.Answer = wire.AnswerNotFound
+			out.Failure = &wire.StepFailure{Step: 0, License: q.License, Code: "not_found",
 				Reason: fmt.Sprintf("no license %q is recorded on this ledger as of height %d (%s); if it was just granted, ask again with the height of its receipt (minHeight)", q.License, meta.Height, meta.Time)}
 			return out, nil
 		}
@@ -54,8 +54,8 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 		}
 	}
 	if len(starts) == 0 {
-		out.Answer = AnswerNo
-		out.Failure = &StepFailure{Step: 0, Code: "no_license", Reason: fmt.Sprintf("%s holds no license for right %s", q.Importer, q.Right)}
+		out.Answer = wire.AnswerNo
+		out.Failure = &wire.StepFailure{Step: 0, Code: "no_license", Reason: fmt.Sprintf("%s holds no license for right %s", q.Importer, q.Right)}
 		r, ok, err := LookupRight(v, q.Right)
 		if err != nil {
 			return nil, fmt.Errorf("right %s: %w", q.Right, err)
@@ -66,25 +66,25 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 		return out, nil
 	}
 	type candidate struct {
-		path    []PathStep
-		failure *StepFailure
+		path    []wire.PathStep
+		failure *wire.StepFailure
 		refs    evidenceSet
 		holder  string
-		warns   []Check
+		warns   []wire.Check
 	}
 	var best *candidate
-	var alts []Alternative
+	var alts []wire.Alternative
 	for _, start := range starts {
 		cd := &candidate{}
 		var err error
 		if cd.path, cd.failure, cd.holder, cd.warns, err = walkChain(v, q, start, at, &cd.refs); err != nil {
 			return nil, err
 		}
-		ans := AnswerYes
+		ans := wire.AnswerYes
 		if cd.failure != nil {
-			ans = AnswerNo
+			ans = wire.AnswerNo
 		}
-		alts = append(alts, Alternative{License: start, Answer: ans, Failure: cd.failure})
+		alts = append(alts, wire.Alternative{License: start, Answer: ans, Failure: cd.failure})
 		// Prefer a passing path; among failing ones, the one that got furthest.
 		switch {
 		case best == nil:
@@ -96,9 +96,9 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 	}
 	out.Path, out.Failure, out.Holder = best.path, best.failure, best.holder
 	out.Warnings = append(out.Warnings, best.warns...)
-	out.Answer = AnswerYes
+	out.Answer = wire.AnswerYes
 	if best.failure != nil {
-		out.Answer = AnswerNo
+		out.Answer = wire.AnswerNo
 	}
 	if len(alts) > 1 {
 		out.Alternatives = alts
@@ -115,11 +115,11 @@ func resolveLicense(v Source, q LicenseQuery, ev *evidenceSet) (*LicenseVerdict,
 // than MaxChainLength end the walk with a failure, so the walk is bounded
 // whatever the stored records say. A record that cannot be read is an
 // error, never a failed step.
-func walkChain(r Source, q LicenseQuery, start string, at time.Time, ev *evidenceSet) ([]PathStep, *StepFailure, string, []Check, error) {
-	var path []PathStep
-	var first *StepFailure
-	var warns []Check
-	warnAfter := func(st *PathStep, what, recorded string) {
+func walkChain(r Source, q wire.LicenseQuery, start string, at time.Time, ev *evidenceSet) ([]wire.PathStep, *wire.StepFailure, string, []wire.Check, error) {
+	var path []wire.PathStep
+	var first *wire.StepFailure
+	var warns []wire.Check
+	warnAfter := func(st *wire.PathStep, what, recorded string) {
 		var l checkList
 		l.recordedAfter(what, recorded, tx.FormatTime(at))
 		st.Checks = append(st.Checks, l.all...)
@@ -127,24 +127,24 @@ func walkChain(r Source, q LicenseQuery, start string, at time.Time, ev *evidenc
 	}
 	atS := tx.FormatTime(at)
 	seen := map[string]bool{}
-	var child *License
+	var child *wire.License
 	holder := ""
-	fail := func(st *PathStep, name, code, format string, args ...any) {
+	fail := func(st *wire.PathStep, name, code, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
-		st.Checks = append(st.Checks, Check{Name: name, Result: ResultFail, Code: code, Message: msg})
-		st.Status = ResultFail
+		st.Checks = append(st.Checks, wire.Check{Name: name, Result: wire.ResultFail, Code: code, Message: msg})
+		st.Status = wire.ResultFail
 		if first == nil {
-			first = &StepFailure{Step: st.Step, License: st.License, Code: code, Reason: msg}
+			first = &wire.StepFailure{Step: st.Step, License: st.License, Code: code, Reason: msg}
 		}
 	}
-	pass := func(st *PathStep, name, format string, args ...any) {
-		st.Checks = append(st.Checks, Check{Name: name, Result: ResultPass, Message: fmt.Sprintf(format, args...)})
+	pass := func(st *wire.PathStep, name, format string, args ...any) {
+		st.Checks = append(st.Checks, wire.Check{Name: name, Result: wire.ResultPass, Message: fmt.Sprintf(format, args...)})
 	}
 	id := start
 	for step := 0; ; step++ {
-		st := PathStep{Step: step, License: id, Status: "ok", Checks: []Check{}}
-		if step >= MaxChainLength {
-			fail(&st, "chain length", CodeChainTooLong, "the chain is longer than %d licenses; it cannot be resolved", MaxChainLength)
+		st := wire.PathStep{Step: step, License: id, Status: "ok", Checks: []wire.Check{}}
+		if step >= wire.MaxChainLength {
+			fail(&st, "chain length", CodeChainTooLong, "the chain is longer than %d licenses; it cannot be resolved", wire.MaxChainLength)
 			path = append(path, st)
 			break
 		}
@@ -195,7 +195,7 @@ func walkChain(r Source, q LicenseQuery, start string, at time.Time, ev *evidenc
 		if err != nil {
 			return nil, nil, "", nil, err
 		}
-		if sc.Result == ResultFail {
+		if sc.Result == wire.ResultFail {
 			fail(&st, "signature", sc.Code, "%s", sc.Message)
 		} else {
 			st.Checks = append(st.Checks, sc)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // A license's own status says only whether it was revoked itself; whether
@@ -17,29 +18,29 @@ import (
 // MaxChainLength) and says whether l is in force at `at`: not revoked (the
 // revocation's effective time counts), in term, and every license above it
 // likewise.
-func EffectiveStatusOf(r state.Reader, l *License, at time.Time) (*EffectiveStatus, error) {
+func EffectiveStatusOf(r state.Reader, l *wire.License, at time.Time) (*wire.EffectiveStatus, error) {
 	atS := tx.FormatTime(at)
-	out := &EffectiveStatus{Status: EffectiveActive, At: atS}
+	out := &wire.EffectiveStatus{Status: wire.EffectiveActive, At: atS}
 	cur := l
 	seen := map[string]bool{}
 	for step := 0; ; step++ {
 		own := step == 0
 		if rv := cur.Revocation; rv != nil && rv.Effective <= atS {
-			out.Status, out.License = EffectiveParentRevoked, cur.ID
+			out.Status, out.License = wire.EffectiveParentRevoked, cur.ID
 			if own {
-				out.Status = EffectiveRevoked
+				out.Status = wire.EffectiveRevoked
 			}
 			out.Reason = fmt.Sprintf("license %s was revoked by %s with effect from %s: %s", cur.ID, rv.By, rv.Effective, rv.Reason)
 			return out, nil
 		}
 		switch {
 		case own && atS < cur.ValidFrom:
-			out.Status, out.License, out.Reason = EffectiveNotYetValid, cur.ID, fmt.Sprintf("license %s is in term from %s", cur.ID, cur.ValidFrom)
+			out.Status, out.License, out.Reason = wire.EffectiveNotYetValid, cur.ID, fmt.Sprintf("license %s is in term from %s", cur.ID, cur.ValidFrom)
 			return out, nil
 		case atS > cur.ValidUntil:
-			out.Status, out.License = EffectiveParentExpired, cur.ID
+			out.Status, out.License = wire.EffectiveParentExpired, cur.ID
 			if own {
-				out.Status = EffectiveExpired
+				out.Status = wire.EffectiveExpired
 			}
 			out.Reason = fmt.Sprintf("license %s expired at %s", cur.ID, cur.ValidUntil)
 			return out, nil
@@ -51,8 +52,8 @@ func EffectiveStatusOf(r state.Reader, l *License, at time.Time) (*EffectiveStat
 			return out, nil
 		}
 		seen[cur.ID] = true
-		if step+1 >= MaxChainLength || seen[cur.Parent] {
-			out.Status, out.License, out.Reason = EffectiveBrokenChain, cur.ID, fmt.Sprintf("the chain above %s is longer than %d licenses or a cycle", cur.ID, MaxChainLength)
+		if step+1 >= wire.MaxChainLength || seen[cur.Parent] {
+			out.Status, out.License, out.Reason = wire.EffectiveBrokenChain, cur.ID, fmt.Sprintf("the chain above %s is longer than %d licenses or a cycle", cur.ID, wire.MaxChainLength)
 			return out, nil
 		}
 		parent, ok, err := LookupLicense(r, cur.Parent)
@@ -60,7 +61,7 @@ func EffectiveStatusOf(r state.Reader, l *License, at time.Time) (*EffectiveStat
 			return nil, err
 		}
 		if !ok {
-			out.Status, out.License, out.Reason = EffectiveBrokenChain, cur.Parent, fmt.Sprintf("the parent %s of %s is not recorded", cur.Parent, cur.ID)
+			out.Status, out.License, out.Reason = wire.EffectiveBrokenChain, cur.Parent, fmt.Sprintf("the parent %s of %s is not recorded", cur.Parent, cur.ID)
 			return out, nil
 		}
 		cur = parent
@@ -79,7 +80,7 @@ func viewTime(r state.Reader) time.Time {
 
 // LookupLicenseView reads a license with its effective status at the
 // reader's ledger time.
-func LookupLicenseView(r state.Reader, id string) (*LicenseView, bool, error) {
+func LookupLicenseView(r state.Reader, id string) (*wire.LicenseView, bool, error) {
 	l, ok, err := LookupLicense(r, id)
 	if !ok || err != nil {
 		return nil, ok, err
@@ -88,10 +89,10 @@ func LookupLicenseView(r state.Reader, id string) (*LicenseView, bool, error) {
 	return v, err == nil, err
 }
 
-func licenseView(r state.Reader, l *License) (*LicenseView, error) {
+func licenseView(r state.Reader, l *wire.License) (*wire.LicenseView, error) {
 	eff, err := EffectiveStatusOf(r, l, viewTime(r))
 	if err != nil {
 		return nil, err
 	}
-	return &LicenseView{License: *l, Effective: eff}, nil
+	return &wire.LicenseView{License: *l, Effective: eff}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // damaged reads as the view does, except one stored record, which reads
@@ -27,9 +28,9 @@ func (d damaged) Get(bucket, key string) []byte {
 // broken when only the node's storage is.
 func TestLicenseVerdictOnAnUnreadableRecordIsAnErrorNotANo(t *testing.T) {
 	w := newIPWorld(t)
-	q := LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US", At: ts(w.Now)}
+	q := wire.LicenseQuery{Importer: "participant/bigbox-us", HSCode: "610910", Right: "TM-ACME", Country: "US", At: ts(w.Now)}
 	// The setup holds: with every record readable the answer is yes.
-	if got := w.ask(q); got.Answer != AnswerYes {
+	if got := w.ask(q); got.Answer != wire.AnswerYes {
 		t.Fatalf("setup: readable chain answered %s (%+v), want yes", got.Answer, got.Failure)
 	}
 	for _, tc := range []struct{ name, bucket, key string }{
@@ -49,10 +50,10 @@ func TestLicenseVerdictOnAnUnreadableRecordIsAnErrorNotANo(t *testing.T) {
 func TestCertificateVerdictOnAnUnreadableRecordIsAnErrorNotAVerdict(t *testing.T) {
 	w := newWorld(t)
 	w.issue("READ-1")
-	q := CertificateQuery{ID: "READ-1"}
+	q := wire.CertificateQuery{ID: "READ-1"}
 	// The setup holds: with every record readable the certificate is valid.
 	w.view(func(v *state.View) {
-		if vd, err := VerifyCertificate(v, q); err != nil || vd.Verdict != VerdictValid {
+		if vd, err := VerifyCertificate(v, q); err != nil || vd.Verdict != wire.VerdictValid {
 			t.Fatalf("setup: readable certificate: %+v %v, want valid", vd, err)
 		}
 	})

@@ -14,8 +14,8 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // The agencies' rules on the real trade handlers: a 3-node cluster with the
@@ -85,11 +85,11 @@ func (w *rulesWorld) rejected(signer, typ string, payload any) *chain.Receipt {
 func newRulesWorld(t *testing.T) *rulesWorld {
 	w := &rulesWorld{clusterFx: newCluster(t, 3), keys: map[string]ed25519.PrivateKey{"admin": nil}, now: time.Now().UTC()}
 	w.keys["admin"] = w.c.Admin
-	for _, a := range []trade.AgencyRegister{
-		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "IPR"}},
+	for _, a := range []wire.AgencyRegister{
+		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"USMCA", "IPR"}},
 		{ID: "us-fda", Name: "U.S. Food and Drug Administration", Country: "US", Programs: []string{"USMCA"}},
-		{ID: "mx-sat", Name: "Servicio de Administración Tributaria", Country: "MX", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA", "IPR"}},
-		{ID: "ca-cbsa", Name: "Canada Border Services Agency", Country: "CA", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA"}},
+		{ID: "mx-sat", Name: "Servicio de Administración Tributaria", Country: "MX", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"USMCA", "IPR"}},
+		{ID: "ca-cbsa", Name: "Canada Border Services Agency", Country: "CA", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"USMCA"}},
 	} {
 		k := newKey(t)
 		a.PublicKeys = []string{pub(k)}
@@ -99,15 +99,15 @@ func newRulesWorld(t *testing.T) *rulesWorld {
 	producer := []string{"exporter", "producer", "certifier"}
 	for _, p := range []struct {
 		agency string
-		enrol  trade.ParticipantEnrol
+		enrol  wire.ParticipantEnrol
 	}{
-		{"mx-sat", trade.ParticipantEnrol{ID: "camarones-mx", Name: "Camarones del Pacifico", Country: "MX", Roles: producer,
-			Identifiers: []trade.Identifier{{Scheme: "RFC", Value: "CPA010101AB1"}}}},
-		{"mx-sat", trade.ParticipantEnrol{ID: "mariscos-mx", Name: "Mariscos de Sinaloa", Country: "MX", Roles: producer,
-			Identifiers: []trade.Identifier{{Scheme: "RFC", Value: "MSI020202CD2"}, {Scheme: "fda-ffr", Value: "12345678901"}}}},
-		{"mx-sat", trade.ParticipantEnrol{ID: "acme-mx", Name: "ACME Exportaciones", Country: "MX", Roles: []string{"exporter", "certifier", "licensee"}}},
-		{"us-cbp", trade.ParticipantEnrol{ID: "gulf-us", Name: "Gulf Coast Foods", Country: "US", Roles: []string{"importer", "licensee"}}},
-		{"us-cbp", trade.ParticipantEnrol{ID: "holder-us", Name: "ACME Brands", Country: "US", Roles: []string{"rightsholder"}}},
+		{"mx-sat", wire.ParticipantEnrol{ID: "camarones-mx", Name: "Camarones del Pacifico", Country: "MX", Roles: producer,
+			Identifiers: []wire.Identifier{{Scheme: "RFC", Value: "CPA010101AB1"}}}},
+		{"mx-sat", wire.ParticipantEnrol{ID: "mariscos-mx", Name: "Mariscos de Sinaloa", Country: "MX", Roles: producer,
+			Identifiers: []wire.Identifier{{Scheme: "RFC", Value: "MSI020202CD2"}, {Scheme: "fda-ffr", Value: "12345678901"}}}},
+		{"mx-sat", wire.ParticipantEnrol{ID: "acme-mx", Name: "ACME Exportaciones", Country: "MX", Roles: []string{"exporter", "certifier", "licensee"}}},
+		{"us-cbp", wire.ParticipantEnrol{ID: "gulf-us", Name: "Gulf Coast Foods", Country: "US", Roles: []string{"importer", "licensee"}}},
+		{"us-cbp", wire.ParticipantEnrol{ID: "holder-us", Name: "ACME Brands", Country: "US", Roles: []string{"rightsholder"}}},
 	} {
 		k := newKey(t)
 		p.enrol.PublicKeys = []string{pub(k)}
@@ -117,22 +117,22 @@ func newRulesWorld(t *testing.T) *rulesWorld {
 	return w
 }
 
-func (w *rulesWorld) shrimp(id, producer string) trade.Certificate {
-	return trade.Certificate{ID: id, Program: "USMCA", CertifierRole: "producer",
-		Certifier: trade.Party{ID: "participant/" + producer, Name: producer, Title: "Director"},
-		Importer:  &trade.Party{ID: "participant/gulf-us", Name: "Gulf Coast Foods"}, ExportCountry: "MX", ImportCountry: "US",
-		Goods:    []trade.GoodsItem{{Description: "Frozen shrimp", HSCode: "030617", OriginCriterion: "A", CountryOfOrigin: "MX"}},
+func (w *rulesWorld) shrimp(id, producer string) wire.Certificate {
+	return wire.Certificate{ID: id, Program: "USMCA", CertifierRole: "producer",
+		Certifier: wire.Party{ID: "participant/" + producer, Name: producer, Title: "Director"},
+		Importer:  &wire.Party{ID: "participant/gulf-us", Name: "Gulf Coast Foods"}, ExportCountry: "MX", ImportCountry: "US",
+		Goods:    []wire.GoodsItem{{Description: "Frozen shrimp", HSCode: "030617", OriginCriterion: "A", CountryOfOrigin: "MX"}},
 		SignedAt: tx.FormatTime(w.now.Add(-time.Hour)), Language: "es"}
 }
 
 // criterionC claims origin criterion C with the producer "Various".
-func (w *rulesWorld) criterionC(id string) trade.Certificate {
-	return trade.Certificate{ID: id, Program: "USMCA", CertifierRole: "exporter",
-		Certifier: trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones", Title: "Director"},
-		Producer:  &trade.Party{Name: trade.ProducerVarious},
-		Importer:  &trade.Party{ID: "participant/gulf-us", Name: "Gulf Coast Foods"}, ExportCountry: "MX", ImportCountry: "US",
-		Goods:         []trade.GoodsItem{{Description: "Cotton T-shirts", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"}},
-		BlanketPeriod: &trade.Period{ValidFrom: tx.FormatTime(w.now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(w.now.AddDate(0, 11, 0))},
+func (w *rulesWorld) criterionC(id string) wire.Certificate {
+	return wire.Certificate{ID: id, Program: "USMCA", CertifierRole: "exporter",
+		Certifier: wire.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones", Title: "Director"},
+		Producer:  &wire.Party{Name: wire.ProducerVarious},
+		Importer:  &wire.Party{ID: "participant/gulf-us", Name: "Gulf Coast Foods"}, ExportCountry: "MX", ImportCountry: "US",
+		Goods:         []wire.GoodsItem{{Description: "Cotton T-shirts", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"}},
+		BlanketPeriod: &wire.Period{ValidFrom: tx.FormatTime(w.now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(w.now.AddDate(0, 11, 0))},
 		SignedAt:      tx.FormatTime(w.now.Add(-time.Hour)), Language: "es"}
 }
 
@@ -170,7 +170,7 @@ func TestAgencyRulesDecideOnTradeDocumentsIdenticallyOnThreeNodes(t *testing.T) 
 		w.accepted(p.agency, policystate.TypePublish, p.p)
 	}
 	ofacKey := newKey(t)
-	w.accepted("admin", "agency.register", trade.AgencyRegister{ID: "us-ofac", Name: "Office of Foreign Assets Control", Country: "US",
+	w.accepted("admin", "agency.register", wire.AgencyRegister{ID: "us-ofac", Name: "Office of Foreign Assets Control", Country: "US",
 		Programs: []string{"USMCA"}, PublicKeys: []string{pub(ofacKey)}})
 	w.keys["us-ofac"] = ofacKey
 	w.accepted("us-ofac", policystate.TypePublish, ofac)
@@ -191,7 +191,7 @@ func TestAgencyRulesDecideOnTradeDocumentsIdenticallyOnThreeNodes(t *testing.T) 
 		}
 		// A producer who is only a name cannot be checked at all.
 		various := w.shrimp("SHRIMP-VARIOUS", "acme-mx")
-		various.CertifierRole, various.Producer = "exporter", &trade.Party{Name: trade.ProducerVarious}
+		various.CertifierRole, various.Producer = "exporter", &wire.Party{Name: wire.ProducerVarious}
 		rc = w.rejected("acme-mx", "certificate.issue", various)
 		if len(rc.Reasons) != 1 || !strings.Contains(rc.Reasons[0].Message, `rule producer-identified: the producer "Various" is not an enrolled participant`) {
 			t.Fatalf("reasons %+v", rc.Reasons)
@@ -211,7 +211,7 @@ func TestAgencyRulesDecideOnTradeDocumentsIdenticallyOnThreeNodes(t *testing.T) 
 			t.Fatalf("DryRun findings %+v", f)
 		}
 		h, err := cl.Certificate(w.ctx, "SHRIMP-2", client.ReadOptions{Strong: true})
-		if err != nil || h.Record.Status != trade.StatusActive || h.Record.Current != 1 {
+		if err != nil || h.Record.Status != wire.StatusActive || h.Record.Current != 1 {
 			t.Fatalf("certificate %+v %v", h, err)
 		}
 	})
@@ -219,7 +219,7 @@ func TestAgencyRulesDecideOnTradeDocumentsIdenticallyOnThreeNodes(t *testing.T) 
 	t.Run("an amendment is evaluated with the version it replaces", func(t *testing.T) {
 		amended := w.shrimp("SHRIMP-2", "mariscos-mx")
 		amended.Goods[0].OriginCriterion = "B"
-		rc := w.accepted("mariscos-mx", "certificate.amend", trade.CertificateAmend{Supersedes: 1, ID: "SHRIMP-2", Reason: "criterion reviewed", Certificate: amended})
+		rc := w.accepted("mariscos-mx", "certificate.amend", wire.CertificateAmend{Supersedes: 1, ID: "SHRIMP-2", Reason: "criterion reviewed", Certificate: amended})
 		f := findingsOf(rc, "us-cbp-certificate-hygiene")
 		if len(f) != 2 || f[1].Result != policy.ResultFail || f[1].Message != "amendment 2 (criterion reviewed) changes the origin criterion from A to B" {
 			t.Fatalf("DryRun findings on the amendment %+v", f)
@@ -266,9 +266,9 @@ func TestAgencyRulesDecideOnTradeDocumentsIdenticallyOnThreeNodes(t *testing.T) 
 	})
 
 	t.Run("a shipment is evaluated with the certificates it claims", func(t *testing.T) {
-		entry := func(id, origin string) trade.Shipment {
-			return trade.Shipment{ID: id, Importer: "participant/gulf-us", EntryDate: tx.FormatTime(w.now), DestinationCountry: "US",
-				Lines: []trade.ShipmentLine{{Line: 1, Description: "Frozen shrimp", HSCode: "0306170010", OriginCountry: origin, ExportCountry: "MX",
+		entry := func(id, origin string) wire.Shipment {
+			return wire.Shipment{ID: id, Importer: "participant/gulf-us", EntryDate: tx.FormatTime(w.now), DestinationCountry: "US",
+				Lines: []wire.ShipmentLine{{Line: 1, Description: "Frozen shrimp", HSCode: "0306170010", OriginCountry: origin, ExportCountry: "MX",
 					ValueUSD: 18250.5, Certificate: "SHRIMP-2"}}}
 		}
 		rc := w.rejected("gulf-us", "shipment.declare", entry("ENTRY-BAD", "VN"))
@@ -289,11 +289,11 @@ func TestAgencyRulesDecideOnTradeDocumentsIdenticallyOnThreeNodes(t *testing.T) 
 	})
 
 	t.Run("a license grant is evaluated with its path up to the rights holder", func(t *testing.T) {
-		w.accepted("us-cbp", "ipright.register", trade.IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "WIPO", RegistrationNumber: "1523456",
+		w.accepted("us-cbp", "ipright.register", wire.IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "WIPO", RegistrationNumber: "1523456",
 			Title: "ACME", Holder: "participant/holder-us", Countries: []string{"US", "MX"}})
 		for _, g := range []struct {
 			signer string
-			grant  trade.LicenseGrant
+			grant  wire.LicenseGrant
 		}{
 			{"holder-us", license("LIC-ROOT", "holder-us", "acme-mx", "", 1, w.now)},
 			{"acme-mx", license("LIC-SUB", "acme-mx", "gulf-us", "LIC-ROOT", 0, w.now)},
@@ -394,7 +394,7 @@ func TestAgencyRulesDecideOnTradeDocumentsIdenticallyOnThreeNodes(t *testing.T) 
 func TestASuspendedAgencysRulesAreSuspendedWithItAndTheAdminCanWithdrawThem(t *testing.T) {
 	w := newRulesWorld(t)
 	ofacKey := newKey(t)
-	w.accepted("admin", "agency.register", trade.AgencyRegister{ID: "us-ofac", Name: "Office of Foreign Assets Control", Country: "US",
+	w.accepted("admin", "agency.register", wire.AgencyRegister{ID: "us-ofac", Name: "Office of Foreign Assets Control", Country: "US",
 		Programs: []string{"USMCA"}, PublicKeys: []string{pub(ofacKey)}})
 	w.keys["us-ofac"] = ofacKey
 	block := policy.Policy{ID: "us-ofac-block-all", Agency: "us-ofac", Enforcement: policy.Enforce,
@@ -411,7 +411,7 @@ func TestASuspendedAgencysRulesAreSuspendedWithItAndTheAdminCanWithdrawThem(t *t
 	cl := w.c.Client(0)
 
 	w.rejected("acme-mx", "certificate.issue", w.criterionC("SUSP-1"))
-	w.accepted("admin", "agency.suspend", trade.AgencySuspend{ID: "us-ofac", Reason: "keys compromised"})
+	w.accepted("admin", "agency.suspend", wire.AgencySuspend{ID: "us-ofac", Reason: "keys compromised"})
 	rc := w.accepted("acme-mx", "certificate.issue", w.criterionC("SUSP-2"))
 	if f := append(findingsOf(rc, "us-ofac-block-all"), findingsOf(rc, "us-ofac-audit-all")...); len(f) != 0 {
 		t.Fatalf("a suspended agency's rules were evaluated: %+v", f)
@@ -426,22 +426,22 @@ func TestASuspendedAgencysRulesAreSuspendedWithItAndTheAdminCanWithdrawThem(t *t
 	}
 	// Reinstated, its remaining rules apply again; the withdrawn one stays
 	// withdrawn.
-	w.accepted("admin", "agency.reinstate", trade.AgencyReinstate{ID: "us-ofac"})
+	w.accepted("admin", "agency.reinstate", wire.AgencyReinstate{ID: "us-ofac"})
 	rc = w.accepted("acme-mx", "certificate.issue", w.criterionC("SUSP-3"))
 	if len(findingsOf(rc, "us-ofac-block-all")) != 0 || len(findingsOf(rc, "us-ofac-audit-all")) != 1 {
 		t.Fatalf("after reinstatement: findings %+v", rc.Findings)
 	}
 
 	// verify certificate shows the Audit finding recorded with SUSP-3.
-	vd, err := cl.VerifyCertificate(w.ctx, trade.CertificateQuery{ID: "SUSP-3"}, client.ReadOptions{Strong: true})
+	vd, err := cl.VerifyCertificate(w.ctx, wire.CertificateQuery{ID: "SUSP-3"}, client.ReadOptions{Strong: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	found := false
 	for _, c := range vd.Warnings {
-		found = found || c.Code == trade.CodeAgencyFinding && strings.Contains(c.Message, "policy/us-ofac-audit-all") && strings.Contains(c.Message, "OFAC notes SUSP-3")
+		found = found || c.Code == wire.CodeAgencyFinding && strings.Contains(c.Message, "policy/us-ofac-audit-all") && strings.Contains(c.Message, "OFAC notes SUSP-3")
 	}
-	if vd.Verdict != trade.VerdictValid || !found {
+	if vd.Verdict != wire.VerdictValid || !found {
 		t.Fatalf("verdict %s warnings %+v", vd.Verdict, vd.Warnings)
 	}
 
@@ -451,7 +451,7 @@ func TestASuspendedAgencysRulesAreSuspendedWithItAndTheAdminCanWithdrawThem(t *t
 	w.accepted("us-fda", policystate.TypePublish, fda)
 	self := w.shrimp("SHRIMP-SELF", "mariscos-mx")
 	self.CertifierRole = "exporter"
-	self.Producer = &trade.Party{ID: "participant/mariscos-mx", Name: "Mariscos de Sinaloa"}
+	self.Producer = &wire.Party{ID: "participant/mariscos-mx", Name: "Mariscos de Sinaloa"}
 	rc = w.accepted("mariscos-mx", "certificate.issue", self)
 	if f := findingsOf(rc, "us-fda-seafood-facility"); len(f) != 2 || f[0].Result != policy.ResultPass || f[1].Result != policy.ResultPass {
 		t.Fatalf("FDA findings %+v", f)

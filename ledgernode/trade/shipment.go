@@ -12,43 +12,43 @@ import (
 )
 
 // LookupShipment reads a declared shipment.
-func LookupShipment(r state.Reader, id string) (*ShipmentRecord, bool, error) {
-	return state.Lookup[ShipmentRecord](r, BucketShipments, id)
+func LookupShipment(r state.Reader, id string) (*wire.ShipmentRecord, bool, error) {
+	return state.Lookup[wire.ShipmentRecord](r, BucketShipments, id)
 }
 
 func applyShipmentDeclare(c *state.Context) (any, error) {
-	s, err := state.DecodeAndCheck[Shipment](c.Tx.Payload)
+	s, err := wire.DecodeAndCheck[wire.Shipment](c.Tx.Payload)
 	if err != nil {
 		return nil, err
 	}
 	switch c.Signer.Kind {
-	case state.KindParticipant:
+	case wire.KindParticipant:
 		if c.Signer.Owner != s.Importer {
-			return nil, state.Reject(state.CodeUnauthorized, "payload.importer", "%q: an entry is declared by its importer (or an agency of %s); it is signed by %s", s.Importer, s.DestinationCountry, c.Signer.Owner)
+			return nil, wire.Reject(wire.CodeUnauthorized, "payload.importer", "%q: an entry is declared by its importer (or an agency of %s); it is signed by %s", s.Importer, s.DestinationCountry, c.Signer.Owner)
 		}
 		if _, err := signerParticipant(c, "shipment.declare"); err != nil {
 			return nil, err
 		}
-	case state.KindAgency:
+	case wire.KindAgency:
 		ag, err := signerAgency(c, "shipment.declare")
 		if err != nil {
 			return nil, err
 		}
 		if ag.Country != s.DestinationCountry {
-			return nil, state.Reject(CodeJurisdiction, "signer", "%s (%s) records entries into %s only", ag.Identity, ag.Country, ag.Country)
+			return nil, wire.Reject(CodeJurisdiction, "signer", "%s (%s) records entries into %s only", ag.Identity, ag.Country, ag.Country)
 		}
 		if err := requireCustoms(ag, "recording an entry"); err != nil {
 			return nil, err
 		}
 	default:
-		return nil, state.Reject(state.CodeUnauthorized, "signer", "shipment.declare is signed by the importer or an agency of the destination country")
+		return nil, wire.Reject(wire.CodeUnauthorized, "signer", "shipment.declare is signed by the importer or an agency of the destination country")
 	}
 	if _, ok, err := LookupShipment(c, s.ID); err != nil {
 		return nil, err
 	} else if ok {
-		return nil, state.Reject(state.CodeConflict, "payload.id", "%q: an entry with this id is recorded", s.ID)
+		return nil, wire.Reject(wire.CodeConflict, "payload.id", "%q: an entry with this id is recorded", s.ID)
 	}
-	importer, err := enrolledParty(c, "payload.importer", s.Importer, RoleImporter)
+	importer, err := enrolledParty(c, "payload.importer", s.Importer, wire.RoleImporter)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func applyShipmentDeclare(c *state.Context) (any, error) {
 	if err := c.Evaluate(doc); err != nil {
 		return nil, err
 	}
-	if err := state.PutJSON(c, BucketShipments, s.ID, &ShipmentRecord{Shipment: s, Recorded: recorded(c)}); err != nil {
+	if err := state.PutJSON(c, BucketShipments, s.ID, &wire.ShipmentRecord{Shipment: s, Recorded: recorded(c)}); err != nil {
 		return nil, err
 	}
 	return map[string]any{"shipment": s.ID, "lines": len(s.Lines)}, nil
@@ -112,13 +112,13 @@ func applyShipmentDeclare(c *state.Context) (any, error) {
 // claims one) must be valid for the line at the entry date, and each
 // license it names must resolve to "yes" for the importer, the line's HS
 // code and the destination country.
-func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
+func VerifyShipment(v Source, q wire.ShipmentQuery) (*wire.ShipmentVerdict, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
 	s := q.Shipment
 	meta := v.Meta()
-	out := &ShipmentVerdict{Height: meta.Height, LedgerTime: meta.Time, Lines: []LineVerdict{}, Warnings: []Check{}, Evidence: []EvidenceItem{}}
+	out := &wire.ShipmentVerdict{Height: meta.Height, LedgerTime: meta.Time, Lines: []wire.LineVerdict{}, Warnings: []wire.Check{}, Evidence: []wire.EvidenceItem{}}
 	var ev evidenceSet
 	declared := ""
 	if s == nil {
@@ -127,7 +127,7 @@ func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
 			return nil, err
 		}
 		if !ok {
-			out.Shipment, out.Verdict, out.At = q.ID, VerdictNotFound, q.At
+			out.Shipment, out.Verdict, out.At = q.ID, wire.VerdictNotFound, q.At
 			out.Reasons = []string{fmt.Sprintf("no shipment %q is declared on this ledger as of height %d (%s); if it was just declared, ask again with the height of its receipt (minHeight)", q.ID, meta.Height, meta.Time)}
 			return out, nil
 		}
@@ -154,11 +154,11 @@ func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
 	out.Warnings = append(out.Warnings, cl.all...)
 	ok := true
 	for _, l := range s.Lines {
-		lv := LineVerdict{Line: l.Line, HSCode: l.HSCode, Verdict: ResultPass, Reasons: []string{}}
+		lv := wire.LineVerdict{Line: l.Line, HSCode: l.HSCode, Verdict: wire.ResultPass, Reasons: []string{}}
 		if l.Certificate != "" {
 			one := *s
-			one.Lines = []ShipmentLine{l}
-			cv, err := VerifyCertificate(v, CertificateQuery{ID: l.Certificate, At: out.At, Shipment: &one, NoProof: true})
+			one.Lines = []wire.ShipmentLine{l}
+			cv, err := VerifyCertificate(v, wire.CertificateQuery{ID: l.Certificate, At: out.At, Shipment: &one, NoProof: true})
 			if err != nil {
 				return nil, err
 			}
@@ -168,8 +168,8 @@ func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
 				w.Message = fmt.Sprintf("line %d: %s", l.Line, w.Message)
 				out.Warnings = append(out.Warnings, w)
 			}
-			if cv.Verdict != VerdictValid {
-				lv.Verdict = ResultFail
+			if cv.Verdict != wire.VerdictValid {
+				lv.Verdict = wire.ResultFail
 				lv.Reasons = append(lv.Reasons, fmt.Sprintf("certificate %s is %s: %s", l.Certificate, cv.Verdict, firstMessage(cv.Reasons)))
 			}
 			if err := addVerdictEvidence(&ev, v, l.Certificate); err != nil {
@@ -191,7 +191,7 @@ func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
 			if found {
 				right = lic.Right
 			}
-			lq := LicenseQuery{Importer: s.Importer, HSCode: l.HSCode, Right: right, Country: s.DestinationCountry, At: out.At, License: id, NoProof: true}
+			lq := wire.LicenseQuery{Importer: s.Importer, HSCode: l.HSCode, Right: right, Country: s.DestinationCountry, At: out.At, License: id, NoProof: true}
 			lvd, err := resolveLicense(v, lq, &ev)
 			if err != nil {
 				return nil, err
@@ -201,8 +201,8 @@ func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
 				w.Message = fmt.Sprintf("line %d: %s", l.Line, w.Message)
 				out.Warnings = append(out.Warnings, w)
 			}
-			if lvd.Answer != AnswerYes {
-				lv.Verdict = ResultFail
+			if lvd.Answer != wire.AnswerYes {
+				lv.Verdict = wire.ResultFail
 				msg := "no"
 				if lvd.Failure != nil {
 					msg = lvd.Failure.Reason
@@ -210,20 +210,20 @@ func VerifyShipment(v Source, q ShipmentQuery) (*ShipmentVerdict, error) {
 				lv.Reasons = append(lv.Reasons, fmt.Sprintf("license %s: %s", id, msg))
 			}
 		}
-		if lv.Verdict != ResultPass {
+		if lv.Verdict != wire.ResultPass {
 			ok = false
 		}
 		out.Lines = append(out.Lines, lv)
 	}
-	out.Verdict = VerdictValid
+	out.Verdict = wire.VerdictValid
 	if !ok {
-		out.Verdict = VerdictInvalid
+		out.Verdict = wire.VerdictInvalid
 	}
 	out.Evidence, err = ev.resolve(v, !q.NoProof)
 	return out, err
 }
 
-func firstMessage(cs []Check) string {
+func firstMessage(cs []wire.Check) string {
 	if len(cs) == 0 {
 		return ""
 	}
@@ -251,7 +251,7 @@ func addVerdictEvidence(ev *evidenceSet, r state.Reader, id string) error {
 		ev.add(fmt.Sprintf("certificate %s %s", id, rv.Kind), rv.TxID)
 	}
 	for _, e := range rec.Endorsements {
-		if slices.ContainsFunc(rec.Versions, func(v VersionRef) bool { return v.Version == e.Version }) {
+		if slices.ContainsFunc(rec.Versions, func(v wire.VersionRef) bool { return v.Version == e.Version }) {
 			ev.add("endorsement by "+e.Agency, e.TxID)
 		}
 	}

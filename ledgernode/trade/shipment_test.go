@@ -7,28 +7,29 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
-func (w *ipWorld) shipment(id string, lines ...ShipmentLine) Shipment {
-	return Shipment{ID: id, Importer: "participant/bigbox-us", EntryDate: ts(w.Now), DestinationCountry: "US", Lines: lines}
+func (w *ipWorld) shipment(id string, lines ...wire.ShipmentLine) wire.Shipment {
+	return wire.Shipment{ID: id, Importer: "participant/bigbox-us", EntryDate: ts(w.Now), DestinationCountry: "US", Lines: lines}
 }
 
 func TestShipmentVerdictCombinesCertificateAndLicensePerLine(t *testing.T) {
 	w := newIPWorld(t)
 	w.issue("SC-1")
 	w.issue("SC-REVOKED")
-	w.Must(w.cbp, "certificate.revoke", CertificateRevoke{ID: "SC-REVOKED", Reason: "false origin"})
+	w.Must(w.cbp, "certificate.revoke", wire.CertificateRevoke{ID: "SC-REVOKED", Reason: "false origin"})
 	s := w.shipment("ENTRY-1",
-		ShipmentLine{Line: 1, Description: "ACME T-shirts", HSCode: "6109100012", OriginCountry: "MX", Certificate: "SC-1", Licenses: []string{"L1"}},
-		ShipmentLine{Line: 2, Description: "Laptops", HSCode: "847130", OriginCountry: "MX", Certificate: "SC-REVOKED"},
-		ShipmentLine{Line: 3, Description: "ACME sweaters", HSCode: "611020", OriginCountry: "MX", Licenses: []string{"L1"}},
-		ShipmentLine{Line: 4, Description: "Samples", HSCode: "847150", OriginCountry: "MX", ValueUSD: 120},
+		wire.ShipmentLine{Line: 1, Description: "ACME T-shirts", HSCode: "6109100012", OriginCountry: "MX", Certificate: "SC-1", Licenses: []string{"L1"}},
+		wire.ShipmentLine{Line: 2, Description: "Laptops", HSCode: "847130", OriginCountry: "MX", Certificate: "SC-REVOKED"},
+		wire.ShipmentLine{Line: 3, Description: "ACME sweaters", HSCode: "611020", OriginCountry: "MX", Licenses: []string{"L1"}},
+		wire.ShipmentLine{Line: 4, Description: "Samples", HSCode: "847150", OriginCountry: "MX", ValueUSD: 120},
 	)
 	w.Must(w.bigbox, "shipment.declare", s)
-	var vd *ShipmentVerdict
+	var vd *wire.ShipmentVerdict
 	w.view(func(v *state.View) {
 		var err error
-		if vd, err = VerifyShipment(v, ShipmentQuery{ID: "ENTRY-1"}); err != nil {
+		if vd, err = VerifyShipment(v, wire.ShipmentQuery{ID: "ENTRY-1"}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -36,7 +37,7 @@ func TestShipmentVerdictCombinesCertificateAndLicensePerLine(t *testing.T) {
 	for _, l := range vd.Lines {
 		got = append(got, l.Verdict)
 	}
-	if vd.Verdict != VerdictInvalid || strings.Join(got, ",") != "pass,fail,fail,pass" || !vd.Declared {
+	if vd.Verdict != wire.VerdictInvalid || strings.Join(got, ",") != "pass,fail,fail,pass" || !vd.Declared {
 		t.Fatalf("verdict %s lines %v", vd.Verdict, got)
 	}
 	if !strings.Contains(vd.Lines[1].Reasons[0], "revoked") || !strings.Contains(vd.Lines[2].Reasons[0], "covers HS 6109, not 611020") {
@@ -47,8 +48,8 @@ func TestShipmentVerdictCombinesCertificateAndLicensePerLine(t *testing.T) {
 	}
 	// The same shipment given in full (not declared) gets the same lines.
 	w.view(func(v *state.View) {
-		vd2, err := VerifyShipment(v, ShipmentQuery{Shipment: &s})
-		if err != nil || vd2.Declared || vd2.Lines[0].Verdict != ResultPass || vd2.Lines[1].Verdict != ResultFail {
+		vd2, err := VerifyShipment(v, wire.ShipmentQuery{Shipment: &s})
+		if err != nil || vd2.Declared || vd2.Lines[0].Verdict != wire.ResultPass || vd2.Lines[1].Verdict != wire.ResultFail {
 			t.Fatalf("%+v %v", vd2, err)
 		}
 	})
@@ -56,19 +57,19 @@ func TestShipmentVerdictCombinesCertificateAndLicensePerLine(t *testing.T) {
 
 func TestShipmentDeclareRules(t *testing.T) {
 	w := newIPWorld(t)
-	line := ShipmentLine{Line: 1, Description: "T-shirts", HSCode: "610910", OriginCountry: "MX"}
+	line := wire.ShipmentLine{Line: 1, Description: "T-shirts", HSCode: "610910", OriginCountry: "MX"}
 	cases := []struct {
 		name        string
 		signer      func() ed25519Key
-		edit        func(s *Shipment)
+		edit        func(s *wire.Shipment)
 		code, field string
 	}{
-		{"another participant cannot declare for the importer", func() ed25519Key { return w.dist }, func(s *Shipment) {}, state.CodeUnauthorized, "payload.importer"},
-		{"an agency of another country cannot declare", func() ed25519Key { return w.sat }, func(s *Shipment) {}, CodeJurisdiction, "signer"},
-		{"unknown certificate references are rejected", func() ed25519Key { return w.bigbox }, func(s *Shipment) { s.Lines[0].Certificate = "NOPE" }, CodeUnknownReference, "payload.lines[0].certificate"},
-		{"unknown license references are rejected", func() ed25519Key { return w.bigbox }, func(s *Shipment) { s.Lines[0].Licenses = []string{"NOPE"} }, CodeUnknownReference, "payload.lines[0].licenses[0]"},
-		{"tariff lines are 6, 8 or 10 digits", func() ed25519Key { return w.bigbox }, func(s *Shipment) { s.Lines[0].HSCode = "6109" }, state.CodeInvalid, "payload.lines[0].hsCode"},
-		{"line numbers are unique", func() ed25519Key { return w.bigbox }, func(s *Shipment) { s.Lines = append(s.Lines, s.Lines[0]) }, state.CodeInvalid, "payload.lines[1].line"},
+		{"another participant cannot declare for the importer", func() ed25519Key { return w.dist }, func(s *wire.Shipment) {}, wire.CodeUnauthorized, "payload.importer"},
+		{"an agency of another country cannot declare", func() ed25519Key { return w.sat }, func(s *wire.Shipment) {}, CodeJurisdiction, "signer"},
+		{"unknown certificate references are rejected", func() ed25519Key { return w.bigbox }, func(s *wire.Shipment) { s.Lines[0].Certificate = "NOPE" }, CodeUnknownReference, "payload.lines[0].certificate"},
+		{"unknown license references are rejected", func() ed25519Key { return w.bigbox }, func(s *wire.Shipment) { s.Lines[0].Licenses = []string{"NOPE"} }, CodeUnknownReference, "payload.lines[0].licenses[0]"},
+		{"tariff lines are 6, 8 or 10 digits", func() ed25519Key { return w.bigbox }, func(s *wire.Shipment) { s.Lines[0].HSCode = "6109" }, wire.CodeInvalid, "payload.lines[0].hsCode"},
+		{"line numbers are unique", func() ed25519Key { return w.bigbox }, func(s *wire.Shipment) { s.Lines = append(s.Lines, s.Lines[0]) }, wire.CodeInvalid, "payload.lines[1].line"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,7 +90,7 @@ func (r *recorder) Evaluate(c *state.Context, d *state.Document) error {
 	r.docs = append(r.docs, d)
 	c.AddFinding(chain.Finding{Source: "policy/test", Result: "pass", Message: d.Type + " " + d.ID})
 	if strings.HasPrefix(d.ID, "DENY") {
-		return state.Reject("policy_failed", "", "policy/test rejects %s", d.ID)
+		return wire.Reject("policy_failed", "", "policy/test rejects %s", d.ID)
 	}
 	return nil
 }
@@ -99,16 +100,16 @@ func TestAgencyRulesAreEvaluatedOnCertificatesLicensesAndShipments(t *testing.T)
 	w := &ipWorld{world: newWorld(t)}
 	w.Store.Registry().SetEvaluator(rec)
 	w.start, w.end = w.Now.Add(-1e9), w.Now.AddDate(1, 0, 0)
-	w.Must(w.cbp, "ipright.register", IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "USPTO", RegistrationNumber: "1", Title: "ACME", Holder: "participant/holder-us"})
+	w.Must(w.cbp, "ipright.register", wire.IPRightRegister{ID: "TM-ACME", Type: "trademark", Office: "USPTO", RegistrationNumber: "1", Title: "ACME", Holder: "participant/holder-us"})
 
 	rc := w.Must(w.acme, "certificate.issue", w.usmca("EVAL-1"))
 	if len(rc.Findings) != 1 || rc.Findings[0].Message != "certificate EVAL-1" {
 		t.Fatalf("findings %+v", rc.Findings)
 	}
 	w.reject(w.acme, "certificate.issue", w.usmca("DENY-1"), "policy_failed", "")
-	w.Must(w.acme, "certificate.amend", CertificateAmend{Supersedes: 1, ID: "EVAL-1", Reason: "fix", Certificate: w.usmca("EVAL-1")})
+	w.Must(w.acme, "certificate.amend", wire.CertificateAmend{Supersedes: 1, ID: "EVAL-1", Reason: "fix", Certificate: w.usmca("EVAL-1")})
 	w.Must(w.holder, "license.grant", w.grant("LIC-E", "holder-us", "bigbox-us", "", []string{"US"}, []string{"6109"}, 0))
-	w.Must(w.bigbox, "shipment.declare", w.shipment("ENT-E", ShipmentLine{Line: 1, Description: "x", HSCode: "610910", OriginCountry: "MX", Certificate: "EVAL-1", Licenses: []string{"LIC-E"}}))
+	w.Must(w.bigbox, "shipment.declare", w.shipment("ENT-E", wire.ShipmentLine{Line: 1, Description: "x", HSCode: "610910", OriginCountry: "MX", Certificate: "EVAL-1", Licenses: []string{"LIC-E"}}))
 	// Rejected by the rules: nothing written.
 	w.view(func(v *state.View) {
 		if _, ok, _ := LookupCertificate(v, "DENY-1"); ok {
@@ -136,7 +137,7 @@ func TestAgencyRulesAreEvaluatedOnCertificatesLicensesAndShipments(t *testing.T)
 	if ctx(amend)["action"] != "amend" || ctx(amend)["previous"] == nil || ctx(amend)["version"] != 2 || ctx(amend)["reason"] != "fix" {
 		t.Fatalf("amend document %+v", amend.Input)
 	}
-	if lic.Program != ProgramIPR || ctx(lic)["right"].(map[string]any)["holder"] != "participant/holder-us" ||
+	if lic.Program != wire.ProgramIPR || ctx(lic)["right"].(map[string]any)["holder"] != "participant/holder-us" ||
 		lic.Input["licensePath"] == nil || lic.Input["parties"].(map[string]any)["licensee"].(map[string]any)["identity"] != "participant/bigbox-us" {
 		t.Fatalf("license document %+v", lic)
 	}

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // A certificate signed in the year 3000 can never be recorded: it is
@@ -20,11 +20,11 @@ func TestCertificateSignedFarInTheFutureIsRefusedBeforeConsensus(t *testing.T) {
 			ct := w.usmca("FAR-1")
 			ct.SignedAt = tc.signedAt
 			_, err := w.Store.Precheck(w.Sign(w.acme, "certificate.issue", ct), w.Now)
-			var rej *state.Rejection
-			if !errors.As(err, &rej) || rej.Reasons[0].Field != tc.field || rej.Reasons[0].Code != state.CodeInvalid {
+			var rej *wire.Rejection
+			if !errors.As(err, &rej) || rej.Reasons[0].Field != tc.field || rej.Reasons[0].Code != wire.CodeInvalid {
 				t.Fatalf("precheck: %v, want invalid on %s", err, tc.field)
 			}
-			amend := CertificateAmend{ID: "FAR-1", Reason: "r", Certificate: ct}
+			amend := wire.CertificateAmend{ID: "FAR-1", Reason: "r", Certificate: ct}
 			_, err = w.Store.Precheck(w.Sign(w.acme, "certificate.amend", amend), w.Now)
 			if !errors.As(err, &rej) || rej.Reasons[0].Field != "payload.certificate.signedAt" {
 				t.Fatalf("amend precheck: %v, want payload.certificate.signedAt", err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/credential"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Status lists (W3C Bitstring Status List) kept in the state, so that a
@@ -56,7 +57,7 @@ func setStatusBit(kv state.KV, purpose string, i uint64, v bool) error {
 	key := statusListKey(purpose, i/credential.StatusListSize)
 	bits := kv.Get(BucketStatus, key)
 	if len(bits) != credential.StatusListBytes {
-		return state.Reject(state.CodeInternal, "status", "status list %s %d is missing: index %d was never assigned", purpose, i/credential.StatusListSize, i)
+		return wire.Reject(wire.CodeInternal, "status", "status list %s %d is missing: index %d was never assigned", purpose, i/credential.StatusListSize, i)
 	}
 	local := i % credential.StatusListSize
 	if credential.Bit(bits, local) == v {
@@ -89,7 +90,7 @@ func participantStatusIndex(c *state.Context, ident string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if p.Status == StatusSuspended {
+	if p.Status == wire.StatusSuspended {
 		if err := setStatusBit(c, credential.PurposeSuspension, i, true); err != nil {
 			return 0, err
 		}
@@ -100,7 +101,7 @@ func participantStatusIndex(c *state.Context, ident string) (uint64, error) {
 
 // newStatusIndex assigns a record's revocation index and takes the
 // suspension index of the participant it vouches for.
-func newStatusIndex(c *state.Context, party string) (*StatusIndex, error) {
+func newStatusIndex(c *state.Context, party string) (*wire.StatusIndex, error) {
 	s, err := participantStatusIndex(c, party)
 	if err != nil {
 		return nil, err
@@ -109,5 +110,5 @@ func newStatusIndex(c *state.Context, party string) (*StatusIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &StatusIndex{Revocation: r, Suspension: s}, nil
+	return &wire.StatusIndex{Revocation: r, Suspension: s}, nil
 }

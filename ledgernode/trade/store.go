@@ -7,6 +7,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Buckets of the trade records. Every record is JSON written with
@@ -44,7 +45,7 @@ func scanIndex(r state.Reader, bucket, prefix, after string, limit int) (ids []s
 	if after != "" {
 		raw, derr := base64.RawURLEncoding.Strict().DecodeString(after)
 		if derr != nil || !strings.HasPrefix(string(raw), prefix) || len(raw) == len(prefix) {
-			return nil, "", state.Reject(state.CodeInvalid, "after", "%q is not a cursor of this listing: pass the \"next\" value of the previous page of the same listing as it is (or omit after for the first page)",
+			return nil, "", wire.Reject(wire.CodeInvalid, "after", "%q is not a cursor of this listing: pass the \"next\" value of the previous page of the same listing as it is (or omit after for the first page)",
 				tx.Shorten(after, 64))
 		}
 		from = string(raw)

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func joinOr(items []string, empty string) string {
@@ -19,11 +19,11 @@ func joinOr(items []string, empty string) string {
 // fieldOf renames the field of a one-reason rejection (the core's key
 // registry names "publicKey"; the payload names "publicKeys[i]").
 func fieldOf(err error, field string) error {
-	var rej *state.Rejection
+	var rej *wire.Rejection
 	if errors.As(err, &rej) && len(rej.Reasons) == 1 {
 		r := rej.Reasons[0]
 		r.Field = field
-		return &state.Rejection{Reasons: []chain.Reason{r}}
+		return &wire.Rejection{Reasons: []chain.Reason{r}}
 	}
 	return err
 }

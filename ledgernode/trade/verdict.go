@@ -24,24 +24,24 @@ type Source interface {
 	Meta() state.Meta
 }
 
-var verdictOrder = []string{VerdictInvalid, VerdictRevoked, VerdictSuperseded, VerdictExpired, VerdictNotYetValid, VerdictValid}
+var verdictOrder = []string{wire.VerdictInvalid, wire.VerdictRevoked, wire.VerdictSuperseded, wire.VerdictExpired, wire.VerdictNotYetValid, wire.VerdictValid}
 
 // checkList gathers a verdict's checks: every one, the failed ones (the
 // reasons) and the warnings.
 type checkList struct {
-	all, fails, warns []Check
+	all, fails, warns []wire.Check
 }
 
 func newCheckList() checkList {
-	return checkList{all: []Check{}, fails: []Check{}, warns: []Check{}}
+	return checkList{all: []wire.Check{}, fails: []wire.Check{}, warns: []wire.Check{}}
 }
 
-func (l *checkList) add(c Check) {
+func (l *checkList) add(c wire.Check) {
 	l.all = append(l.all, c)
 	switch c.Result {
-	case ResultFail:
+	case wire.ResultFail:
 		l.fails = append(l.fails, c)
-	case ResultWarn:
+	case wire.ResultWarn:
 		l.warns = append(l.warns, c)
 	}
 }
@@ -53,7 +53,7 @@ func (l *checkList) recordedAfter(what, recorded, at string) {
 	if recorded == "" || recorded <= at {
 		return
 	}
-	l.add(Check{Name: "recorded after the date asked", Result: ResultWarn, Code: CodeRecordedAfter,
+	l.add(wire.Check{Name: "recorded after the date asked", Result: wire.ResultWarn, Code: wire.CodeRecordedAfter,
 		Message: fmt.Sprintf("%s at %s, after %s, the date asked: on that date the ledger did not hold it (ask with --known-at %s for what the ledger knew then)",
 			what, recorded, at, at)})
 }
@@ -75,15 +75,15 @@ func (l *checkList) findings(what string, fs []chain.Finding) {
 		if f.Rule != "" {
 			rule += " rule " + f.Rule
 		}
-		l.add(Check{Name: "agency rules", Result: ResultWarn, Code: CodeAgencyFinding,
+		l.add(wire.Check{Name: "agency rules", Result: wire.ResultWarn, Code: wire.CodeAgencyFinding,
 			Message: fmt.Sprintf("%s: %s v%d (%s) %s: %s", what, rule, f.Version, f.Enforcement, f.Result, f.Message)})
 	}
-	l.add(Check{Name: "agency rules", Result: ResultInfo, Message: fmt.Sprintf("%s: %d agency rule(s) evaluated when it was recorded, %d passed", what, len(fs), passed)})
+	l.add(wire.Check{Name: "agency rules", Result: wire.ResultInfo, Message: fmt.Sprintf("%s: %d agency rule(s) evaluated when it was recorded, %d passed", what, len(fs), passed)})
 }
 
 // evidenceSet gathers the transactions a verdict relied on, once each.
 type evidenceSet struct {
-	items []EvidenceItem
+	items []wire.EvidenceItem
 }
 
 func (e *evidenceSet) add(role, txID string) {
@@ -98,13 +98,13 @@ func (e *evidenceSet) add(role, txID string) {
 			return
 		}
 	}
-	e.items = append(e.items, EvidenceItem{Role: role, TxID: txID})
+	e.items = append(e.items, wire.EvidenceItem{Role: role, TxID: txID})
 }
 
 // resolve attaches each transaction with its receipt and, with proof, its
 // inclusion proof at the view's tree size. The caller adds the signed head.
-func (e *evidenceSet) resolve(v Source, proof bool) ([]EvidenceItem, error) {
-	out := make([]EvidenceItem, 0, len(e.items))
+func (e *evidenceSet) resolve(v Source, proof bool) ([]wire.EvidenceItem, error) {
+	out := make([]wire.EvidenceItem, 0, len(e.items))
 	for _, it := range e.items {
 		rec, err := v.TxByID(it.TxID)
 		if err != nil {
@@ -130,13 +130,13 @@ func (e *evidenceSet) resolve(v Source, proof bool) ([]EvidenceItem, error) {
 // record's signature invalid; a rotation or a later revocation does not.
 // When such a revocation was recorded after the date asked (at), the
 // second result is the warning that says so.
-func signatureCheck(v Source, what string, rec Recorded, ev *evidenceSet, at string) (Check, *Check, error) {
+func signatureCheck(v Source, what string, rec wire.Recorded, ev *evidenceSet, at string) (wire.Check, *wire.Check, error) {
 	k, ok, err := state.LookupKey(v, rec.KeyID)
 	if err != nil {
-		return Check{}, nil, fmt.Errorf("key %s: %w", tx.FingerprintOf(rec.KeyID), err)
+		return wire.Check{}, nil, fmt.Errorf("key %s: %w", tx.FingerprintOf(rec.KeyID), err)
 	}
 	if !ok {
-		return Check{Name: "signature", Result: ResultFail, Code: "signature_invalid",
+		return wire.Check{Name: "signature", Result: wire.ResultFail, Code: "signature_invalid",
 			Message: fmt.Sprintf("%s was signed by key %s, which is not registered", what, tx.FingerprintOf(rec.KeyID))}, nil, nil
 	}
 	if len(k.History) > 0 {
@@ -144,7 +144,7 @@ func signatureCheck(v Source, what string, rec Recorded, ev *evidenceSet, at str
 	}
 	t, _ := tx.ParseTime(rec.Time)
 	if rej := k.ValidAt(t); rej != nil {
-		var warn *Check
+		var warn *wire.Check
 		backdated := ""
 		for _, h := range k.History {
 			if h.Event != "revoked" && h.Event != "retired" {
@@ -174,10 +174,10 @@ func signatureCheck(v Source, what string, rec Recorded, ev *evidenceSet, at str
 		if backdated != "" {
 			code = "signature_revoked_retroactively"
 		}
-		return Check{Name: "signature", Result: ResultFail, Code: code,
+		return wire.Check{Name: "signature", Result: wire.ResultFail, Code: code,
 			Message: fmt.Sprintf("%s was recorded at %s, signed by %s with key %s, which was not valid then: %s%s", what, rec.Time, rec.Signer, k.Fingerprint, rej.Reasons[0].Message, backdated)}, warn, nil
 	}
-	return Check{Name: "signature", Result: ResultPass,
+	return wire.Check{Name: "signature", Result: wire.ResultPass,
 		Message: fmt.Sprintf("%s signed by %s with key %s, valid at %s", what, rec.Signer, k.Fingerprint, rec.Time)}, nil, nil
 }
 
@@ -205,7 +205,7 @@ func parseAt(field, at string, def time.Time) (time.Time, error) {
 // VerifyCertificate judges a certificate at q.At. It reads a bounded number
 // of records (the certificate, its version, keys, the certifier): its cost
 // does not grow with the number of certificates on the ledger.
-func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error) {
+func VerifyCertificate(v Source, q wire.CertificateQuery) (*wire.CertificateVerdict, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 	if err != nil {
 		return nil, err
 	}
-	out := &CertificateVerdict{Certificate: q.ID, At: tx.FormatTime(at), Height: meta.Height, LedgerTime: meta.Time, Evidence: []EvidenceItem{}}
+	out := &wire.CertificateVerdict{Certificate: q.ID, At: tx.FormatTime(at), Height: meta.Height, LedgerTime: meta.Time, Evidence: []wire.EvidenceItem{}}
 	cl := newCheckList()
 	defer func() { out.Checks, out.Reasons, out.Warnings = cl.all, cl.fails, cl.warns }()
 	var ev evidenceSet
@@ -229,9 +229,9 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 		return nil, err
 	}
 	if !ok {
-		add(Check{Name: "recorded", Result: ResultFail, Code: "not_found",
+		add(wire.Check{Name: "recorded", Result: wire.ResultFail, Code: "not_found",
 			Message: fmt.Sprintf("no certificate %q is recorded on this ledger as of height %d (%s); if it was just issued, ask again with the height of its receipt (minHeight) so that the node waits until it has applied it", q.ID, meta.Height, meta.Time)})
-		out.Verdict = VerdictNotFound
+		out.Verdict = wire.VerdictNotFound
 		return out, nil
 	}
 	ver := q.Version
@@ -239,7 +239,7 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 		ver = rec.Current
 	}
 	if ver > rec.Current {
-		return nil, state.Reject(state.CodeNotFound, "version", "certificate %s has %d version(s)", q.ID, rec.Current)
+		return nil, wire.Reject(wire.CodeNotFound, "version", "certificate %s has %d version(s)", q.ID, rec.Current)
 	}
 	cv, ok, err := CertificateVersionOf(v, q.ID, ver)
 	if err != nil {
@@ -253,7 +253,7 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 	what := fmt.Sprintf("version %d", ver)
 	atS := out.At
 	ev.add(fmt.Sprintf("certificate %s %s", q.ID, what), cv.TxID)
-	add(Check{Name: "recorded", Result: ResultPass, Message: fmt.Sprintf("%s %s recorded at %s", q.ID, what, cv.Time)})
+	add(wire.Check{Name: "recorded", Result: wire.ResultPass, Message: fmt.Sprintf("%s %s recorded at %s", q.ID, what, cv.Time)})
 	cl.recordedAfter(fmt.Sprintf("%s %s was recorded", q.ID, what), cv.Time, atS)
 
 	// The certifier's signature, judged at the record's block time.
@@ -271,7 +271,7 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 	}
 	if ok {
 		ev.add("certifier "+p.Identity+" enrolled by "+p.EnrolledBy, p.EnrolTx)
-		add(Check{Name: "certifier", Result: ResultInfo, Message: fmt.Sprintf("certified by %s (%s) as %s, enrolled by %s", p.Identity, p.Name, ct.CertifierRole, p.EnrolledBy)})
+		add(wire.Check{Name: "certifier", Result: wire.ResultInfo, Message: fmt.Sprintf("certified by %s (%s) as %s, enrolled by %s", p.Identity, p.Name, ct.CertifierRole, p.EnrolledBy)})
 		cl.recordedAfter(fmt.Sprintf("the certifier %s was enrolled", p.Identity), p.Since, atS)
 	}
 	// What the agencies' rules found when this version was recorded.
@@ -282,13 +282,13 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 		next := rec.Versions[ver] // versions are 1-based; index ver is version ver+1
 		ev.add(fmt.Sprintf("certificate %s version %d", q.ID, next.Version), next.TxID)
 		if next.Time <= atS {
-			add(Check{Name: "current version", Result: ResultFail, Code: "superseded",
+			add(wire.Check{Name: "current version", Result: wire.ResultFail, Code: "superseded",
 				Message: fmt.Sprintf("version %d was superseded by version %d recorded at %s (%s); verify the current version", ver, next.Version, next.Time, next.Reason)})
 		} else {
-			add(Check{Name: "current version", Result: ResultInfo, Message: fmt.Sprintf("version %d was current at %s; version %d replaced it later, at %s", ver, atS, next.Version, next.Time)})
+			add(wire.Check{Name: "current version", Result: wire.ResultInfo, Message: fmt.Sprintf("version %d was current at %s; version %d replaced it later, at %s", ver, atS, next.Version, next.Time)})
 		}
 	} else {
-		add(Check{Name: "current version", Result: ResultPass, Message: fmt.Sprintf("version %d is the current version", ver)})
+		add(wire.Check{Name: "current version", Result: wire.ResultPass, Message: fmt.Sprintf("version %d is the current version", ver)})
 	}
 
 	// Revoked or withdrawn with effect at or before `at`. A revocation takes
@@ -299,25 +299,25 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 	if rv := rec.Revocation; rv != nil {
 		ev.add(fmt.Sprintf("certificate %s %s by %s", q.ID, rv.Kind, rv.By), rv.TxID)
 		if rv.Effective <= atS {
-			add(Check{Name: "revocation", Result: ResultFail, Code: rv.Kind,
+			add(wire.Check{Name: "revocation", Result: wire.ResultFail, Code: rv.Kind,
 				Message: fmt.Sprintf("%s by %s with effect from %s: %s", rv.Kind, rv.By, rv.Effective, rv.Reason)})
 			cl.recordedAfter(fmt.Sprintf("the certificate was %s by %s with effect from %s, but that was recorded", rv.Kind, rv.By, rv.Effective), rv.Time, atS)
 		} else {
-			add(Check{Name: "revocation", Result: ResultInfo, Message: fmt.Sprintf("%s by %s only from %s, after %s: %s", rv.Kind, rv.By, rv.Effective, atS, rv.Reason)})
+			add(wire.Check{Name: "revocation", Result: wire.ResultInfo, Message: fmt.Sprintf("%s by %s only from %s, after %s: %s", rv.Kind, rv.By, rv.Effective, atS, rv.Reason)})
 		}
 	} else {
-		add(Check{Name: "revocation", Result: ResultPass, Message: "neither withdrawn nor revoked"})
+		add(wire.Check{Name: "revocation", Result: wire.ResultPass, Message: "neither withdrawn nor revoked"})
 	}
 
 	// The validity window: blanket period (or signing date) and four years.
 	from, until := ct.Window()
 	switch {
 	case at.Before(from):
-		add(Check{Name: "validity period", Result: ResultFail, Code: "not_yet_valid", Message: fmt.Sprintf("applies from %s; %s is before", tx.FormatTime(from), atS)})
+		add(wire.Check{Name: "validity period", Result: wire.ResultFail, Code: "not_yet_valid", Message: fmt.Sprintf("applies from %s; %s is before", tx.FormatTime(from), atS)})
 	case at.After(until):
-		add(Check{Name: "validity period", Result: ResultFail, Code: "expired", Message: fmt.Sprintf("applied until %s; %s is after (blanket period or %d-year validity from signing %s)", tx.FormatTime(until), atS, programYears(ct.Program), ct.SignedAt)})
+		add(wire.Check{Name: "validity period", Result: wire.ResultFail, Code: "expired", Message: fmt.Sprintf("applied until %s; %s is after (blanket period or %d-year validity from signing %s)", tx.FormatTime(until), atS, programYears(ct.Program), ct.SignedAt)})
 	default:
-		add(Check{Name: "validity period", Result: ResultPass, Message: fmt.Sprintf("applies %s to %s", tx.FormatTime(from), tx.FormatTime(until))})
+		add(wire.Check{Name: "validity period", Result: wire.ResultPass, Message: fmt.Sprintf("applies %s to %s", tx.FormatTime(from), tx.FormatTime(until))})
 	}
 
 	// Endorsement by the exporting country's agency.
@@ -331,11 +331,11 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 	out.Endorsed = len(endorsers) > 0
 	switch {
 	case out.Endorsed:
-		add(Check{Name: "endorsement", Result: ResultPass, Message: "endorsed by " + strings.Join(endorsers, ", ")})
+		add(wire.Check{Name: "endorsement", Result: wire.ResultPass, Message: "endorsed by " + strings.Join(endorsers, ", ")})
 	case q.RequireEndorsement:
-		add(Check{Name: "endorsement", Result: ResultFail, Code: "not_endorsed", Message: fmt.Sprintf("no agency of %s endorsed version %d by %s", ct.ExportCountry, ver, atS)})
+		add(wire.Check{Name: "endorsement", Result: wire.ResultFail, Code: "not_endorsed", Message: fmt.Sprintf("no agency of %s endorsed version %d by %s", ct.ExportCountry, ver, atS)})
 	default:
-		add(Check{Name: "endorsement", Result: ResultInfo, Message: fmt.Sprintf("not endorsed by an agency of %s (not required)", ct.ExportCountry)})
+		add(wire.Check{Name: "endorsement", Result: wire.ResultInfo, Message: fmt.Sprintf("not endorsed by an agency of %s (not required)", ct.ExportCountry)})
 	}
 
 	if q.Shipment != nil {
@@ -349,28 +349,28 @@ func VerifyCertificate(v Source, q CertificateQuery) (*CertificateVerdict, error
 }
 
 func programYears(p string) int {
-	if pr, ok := Programs[p]; ok {
+	if pr, ok := wire.Programs[p]; ok {
 		return pr.ValidityYears
 	}
 	return 4
 }
 
 // certificateVerdict is the most severe outcome among the failed checks.
-func certificateVerdict(reasons []Check) string {
+func certificateVerdict(reasons []wire.Check) string {
 	worst := len(verdictOrder) - 1
 	for _, r := range reasons {
 		var v string
 		switch r.Code {
 		case "revoked", "withdrawn":
-			v = VerdictRevoked
+			v = wire.VerdictRevoked
 		case "superseded":
-			v = VerdictSuperseded
+			v = wire.VerdictSuperseded
 		case "expired":
-			v = VerdictExpired
+			v = wire.VerdictExpired
 		case "not_yet_valid":
-			v = VerdictNotYetValid
+			v = wire.VerdictNotYetValid
 		default:
-			v = VerdictInvalid
+			v = wire.VerdictInvalid
 		}
 		worst = min(worst, slices.Index(verdictOrder, v))
 	}
@@ -378,10 +378,10 @@ func certificateVerdict(reasons []Check) string {
 }
 
 // shipmentCoverage checks that a certificate covers a shipment's lines.
-func shipmentCoverage(ct *Certificate, id string, s *Shipment) []Check {
-	var out []Check
+func shipmentCoverage(ct *wire.Certificate, id string, s *wire.Shipment) []wire.Check {
+	var out []wire.Check
 	fail := func(format string, args ...any) {
-		out = append(out, Check{Name: "shipment", Result: ResultFail, Code: "shipment_mismatch", Message: fmt.Sprintf(format, args...)})
+		out = append(out, wire.Check{Name: "shipment", Result: wire.ResultFail, Code: "shipment_mismatch", Message: fmt.Sprintf(format, args...)})
 	}
 	if imp := ct.ImporterID(); imp != "" && s.Importer != "" && s.Importer != imp {
 		fail("the shipment's importer %s is not the certificate's importer %s", s.Importer, imp)
@@ -404,15 +404,15 @@ func shipmentCoverage(ct *Certificate, id string, s *Shipment) []Check {
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, Check{Name: "shipment", Result: ResultPass, Message: fmt.Sprintf("covers %d line(s) of shipment %s", len(lines), s.ID)})
+		out = append(out, wire.Check{Name: "shipment", Result: wire.ResultPass, Message: fmt.Sprintf("covers %d line(s) of shipment %s", len(lines), s.ID)})
 	}
 	return out
 }
 
 // linesFor lists the lines that reference certificate id, or every line
 // when no line references any certificate.
-func linesFor(s *Shipment, id string) []ShipmentLine {
-	var out []ShipmentLine
+func linesFor(s *wire.Shipment, id string) []wire.ShipmentLine {
+	var out []wire.ShipmentLine
 	referenced := false
 	for _, l := range s.Lines {
 		referenced = referenced || l.Certificate != ""
@@ -426,7 +426,7 @@ func linesFor(s *Shipment, id string) []ShipmentLine {
 	return out
 }
 
-func goodsFor(ct *Certificate, hs string) []int {
+func goodsFor(ct *wire.Certificate, hs string) []int {
 	var out []int
 	for i, g := range ct.Goods {
 		if wire.HSCovers(g.HSCode, hs) {

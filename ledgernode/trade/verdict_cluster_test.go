@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Read your writes and verdicts at a past height, on a real cluster.
@@ -41,11 +41,11 @@ func TestAFollowerThatHasNotAppliedAReceiptWaitsForItsHeight(t *testing.T) {
 	if err := f.c.Restart(behind); err != nil {
 		t.Fatal(err)
 	}
-	vd, err := f.c.Client(behind).VerifyCertificate(f.ctx, trade.CertificateQuery{ID: "RYW-1"}, client.ReadOptions{MinHeight: resp.Receipt.Height})
+	vd, err := f.c.Client(behind).VerifyCertificate(f.ctx, wire.CertificateQuery{ID: "RYW-1"}, client.ReadOptions{MinHeight: resp.Receipt.Height})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if vd.Verdict != trade.VerdictValid || vd.Height < resp.Receipt.Height {
+	if vd.Verdict != wire.VerdictValid || vd.Height < resp.Receipt.Height {
 		t.Fatalf("the restarted follower answered %s at height %d; the receipt is at height %d: %+v", vd.Verdict, vd.Height, resp.Receipt.Height, vd.Reasons)
 	}
 
@@ -73,7 +73,7 @@ func TestAReadForAHeightNoNodeHasReachedIsRefusedWith503(t *testing.T) {
 	f := newCluster(t, 1)
 	head := f.c.Node(0).Store().Meta().Height
 	cl := f.c.ClientWith(client.Config{CertFile: f.c.Layout.ClientCert, CertKeyFile: f.c.Layout.ClientKey, Timeout: 30 * time.Second, Retry: time.Millisecond}, 0)
-	_, err := cl.VerifyCertificate(f.ctx, trade.CertificateQuery{ID: "ANY"}, client.ReadOptions{MinHeight: head + 1000})
+	_, err := cl.VerifyCertificate(f.ctx, wire.CertificateQuery{ID: "ANY"}, client.ReadOptions{MinHeight: head + 1000})
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != http.StatusServiceUnavailable || ce.Code != "height_not_reached" ||
 		!strings.Contains(ce.Message, "asks for height") {
@@ -94,16 +94,16 @@ func TestAVerdictAsOfAPastHeightComesWithThatHeightsSignedHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.must(keys["us-cbp"], "certificate.revoke", trade.CertificateRevoke{ID: "PAST-1", Reason: "origin verification failed"})
+	f.must(keys["us-cbp"], "certificate.revoke", wire.CertificateRevoke{ID: "PAST-1", Reason: "origin verification failed"})
 	trust := verify.TrustFromGenesis(f.c.Genesis)
 
 	for i := range f.c.Members {
 		h := issued.Height
-		vd, err := f.c.Client(i).VerifyCertificate(f.ctx, trade.CertificateQuery{ID: "PAST-1"}, client.ReadOptions{AsOfHeight: &h})
+		vd, err := f.c.Client(i).VerifyCertificate(f.ctx, wire.CertificateQuery{ID: "PAST-1"}, client.ReadOptions{AsOfHeight: &h})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if vd.Verdict != trade.VerdictValid || vd.Height != issued.Height || vd.LedgerTime != issued.Time {
+		if vd.Verdict != wire.VerdictValid || vd.Height != issued.Height || vd.LedgerTime != issued.Time {
 			t.Fatalf("node %d as of %d: %s at height %d (%s)", i, h, vd.Verdict, vd.Height, vd.LedgerTime)
 		}
 		for _, e := range vd.Evidence {
@@ -115,12 +115,12 @@ func TestAVerdictAsOfAPastHeightComesWithThatHeightsSignedHead(t *testing.T) {
 			}
 		}
 		// What the ledger knew at the time of that head is the same.
-		known, err := f.c.Client(i).VerifyCertificate(f.ctx, trade.CertificateQuery{ID: "PAST-1"}, client.ReadOptions{KnownAt: issued.Time})
-		if err != nil || known.Verdict != trade.VerdictValid || known.Height != issued.Height {
+		known, err := f.c.Client(i).VerifyCertificate(f.ctx, wire.CertificateQuery{ID: "PAST-1"}, client.ReadOptions{KnownAt: issued.Time})
+		if err != nil || known.Verdict != wire.VerdictValid || known.Height != issued.Height {
 			t.Fatalf("node %d known at %s: %+v %v", i, issued.Time, known, err)
 		}
-		now, err := f.c.Client(i).VerifyCertificate(f.ctx, trade.CertificateQuery{ID: "PAST-1"}, client.ReadOptions{Strong: true})
-		if err != nil || now.Verdict != trade.VerdictRevoked {
+		now, err := f.c.Client(i).VerifyCertificate(f.ctx, wire.CertificateQuery{ID: "PAST-1"}, client.ReadOptions{Strong: true})
+		if err != nil || now.Verdict != wire.VerdictRevoked {
 			t.Fatalf("node %d now: %+v %v", i, now, err)
 		}
 		past, err := f.c.Client(i).Head(f.ctx, client.ReadOptions{AsOfHeight: &h})

@@ -16,9 +16,9 @@ import (
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 const (
@@ -223,7 +223,7 @@ func restoreFromBackup() {
 // transaction with the inclusion proof, and verifies it offline against
 // trust (the old genesis nodes and the new ones).
 func provedNote(rc *ledgerClient, key string, trust verify.Trust) error {
-	var n state.Note
+	var n wire.Note
 	if err := rc.ctlJSON(&n, "note", "get", key); err != nil {
 		return err
 	}

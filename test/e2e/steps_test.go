@@ -15,8 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 const (
@@ -213,13 +213,13 @@ func lastErr(f []writeResult) error {
 }
 
 func certificate(id, producer string, now time.Time) []byte {
-	c := trade.Certificate{ID: id, Program: "USMCA", CertifierRole: "exporter",
-		Certifier:     trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Gerente", Country: "MX"},
-		Producer:      &trade.Party{Name: producer},
-		Importer:      &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
+	c := wire.Certificate{ID: id, Program: "USMCA", CertifierRole: "exporter",
+		Certifier:     wire.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Gerente", Country: "MX"},
+		Producer:      &wire.Party{Name: producer},
+		Importer:      &wire.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
 		ExportCountry: "MX", ImportCountry: "US",
-		Goods:         []trade.GoodsItem{{Description: "Cotton T-shirts bearing the ACME mark", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"}},
-		BlanketPeriod: &trade.Period{ValidFrom: tx.FormatTime(now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(now.AddDate(0, 6, 0))},
+		Goods:         []wire.GoodsItem{{Description: "Cotton T-shirts bearing the ACME mark", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"}},
+		BlanketPeriod: &wire.Period{ValidFrom: tx.FormatTime(now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(now.AddDate(0, 6, 0))},
 		SignedAt:      tx.FormatTime(now.Add(-time.Hour)), Language: "en",
 		Statement: "I certify that the goods described qualify as originating."}
 	b, err := json.Marshal(c)
@@ -359,7 +359,7 @@ var _ = Describe("tradeledger on a real cluster", Ordered, ContinueOnFailure, fu
 		Expect(out).To(ContainSubstring("VALID"))
 
 		// US CBP's Enforce policy refuses a producer "Various", and says which rule.
-		out, err = client.ctl(certificate("USMCA-ACME-E2E-0002", trade.ProducerVarious, now), "cert", "issue", "--file", "/dev/stdin", "--key", "/work/acme-mx.key")
+		out, err = client.ctl(certificate("USMCA-ACME-E2E-0002", wire.ProducerVarious, now), "cert", "issue", "--file", "/dev/stdin", "--key", "/work/acme-mx.key")
 		Expect(err).To(HaveOccurred(), "a certificate against an Enforce rule must be rejected: %s", out)
 		Expect(err.Error()).To(ContainSubstring("producer-named"), "the rejection names the rule")
 		Expect(err.Error()).To(ContainSubstring("us-cbp-usmca"), "the rejection names the policy")

@@ -14,8 +14,8 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func startCluster(t *testing.T, voters, spares int) *Cluster {
@@ -41,7 +41,7 @@ func startCluster(t *testing.T, voters, spares int) *Cluster {
 func enrolWriter(ctx context.Context, t *testing.T, c *Cluster) ed25519.PrivateKey {
 	t.Helper()
 	k, _ := tx.GenerateKey()
-	st, _ := tx.BuildSigned(c.Genesis.Network, "key.register", state.KeyRegister{Owner: "participant/durable",
+	st, _ := tx.BuildSigned(c.Genesis.Network, "key.register", wire.KeyRegister{Owner: "participant/durable",
 		PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}, time.Now(), c.Admin)
 	resp, err := c.Client(20*time.Second, 0, 1, 2).Submit(ctx, st, client.SubmitOptions{})
 	if err != nil || resp.Receipt.Status != chain.Accepted {
@@ -63,7 +63,7 @@ func write(ctx context.Context, t *testing.T, c *Cluster, k ed25519.PrivateKey, 
 			cl := c.Client(10*time.Second, nodes...)
 			for i := w; i < n; i += workers {
 				raw, _ := json.Marshal(i)
-				st, _ := tx.BuildSigned(c.Genesis.Network, "note.put", state.NotePut{Key: fmt.Sprintf("d%d", i%13), Value: raw}, time.Now(), k)
+				st, _ := tx.BuildSigned(c.Genesis.Network, "note.put", wire.NotePut{Key: fmt.Sprintf("d%d", i%13), Value: raw}, time.Now(), k)
 				resp, err := cl.Submit(ctx, st, client.SubmitOptions{})
 				if err == nil && resp.Receipt.Status == chain.Accepted {
 					mu.Lock()

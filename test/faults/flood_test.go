@@ -19,8 +19,8 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // The attack of issue 12 §1, against node processes: 8 concurrent
@@ -97,7 +97,7 @@ func bigEnvelopes(t testing.TB, network string, key ed25519.PrivateKey, n, size 
 	var buf bytes.Buffer
 	buf.WriteByte('[')
 	for i := range n {
-		st, err := tx.BuildSigned(network, "note.put", state.NotePut{Key: fmt.Sprintf("flood-%d", i), Value: []byte(strconv.Quote(filler))}, time.Now(), key)
+		st, err := tx.BuildSigned(network, "note.put", wire.NotePut{Key: fmt.Sprintf("flood-%d", i), Value: []byte(strconv.Quote(filler))}, time.Now(), key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +179,7 @@ func flood(t testing.TB, c *Cluster, f int, d time.Duration) floodResult {
 		defer wg.Done()
 		cl := c.Client(20*time.Second, 0, 1, 2)
 		for i := 0; time.Now().Before(stop); i++ {
-			st, err := tx.BuildSigned(c.Genesis.Network, "note.put", state.NotePut{Key: "honest", Value: []byte(strconv.Itoa(i))}, time.Now(), writer)
+			st, err := tx.BuildSigned(c.Genesis.Network, "note.put", wire.NotePut{Key: "honest", Value: []byte(strconv.Itoa(i))}, time.Now(), writer)
 			if err != nil {
 				t.Error(err)
 				return
@@ -213,7 +213,7 @@ func enrolKey(ctx context.Context, c *Cluster, owner string) (ed25519.PrivateKey
 	if err != nil {
 		return nil, err
 	}
-	st, err := tx.BuildSigned(c.Genesis.Network, "key.register", state.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}, time.Now(), c.Admin)
+	st, err := tx.BuildSigned(c.Genesis.Network, "key.register", wire.KeyRegister{Owner: owner, PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}, time.Now(), c.Admin)
 	if err != nil {
 		return nil, err
 	}

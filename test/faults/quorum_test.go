@@ -17,7 +17,6 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
@@ -56,7 +55,7 @@ func startLoad(ctx context.Context, c *Cluster, k ed25519.PrivateKey, workers in
 			cl := c.Client(3*time.Second, nodes...)
 			for i := 0; lctx.Err() == nil; i++ {
 				raw, _ := json.Marshal(i)
-				st, err := tx.BuildSigned(c.Genesis.Network, "note.put", state.NotePut{Key: fmt.Sprintf("q%d-%d", w, i%7), Value: raw}, time.Now(), k)
+				st, err := tx.BuildSigned(c.Genesis.Network, "note.put", wire.NotePut{Key: fmt.Sprintf("q%d-%d", w, i%7), Value: raw}, time.Now(), k)
 				if err != nil {
 					continue
 				}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // noteInput is a porcupine input: a write of value, a read, or the known
@@ -115,7 +115,7 @@ func NewWorkload(ctx context.Context, c *Cluster, keys []string, nodes []int, se
 	if err != nil {
 		return nil, err
 	}
-	st, err := tx.BuildSigned(c.Genesis.Network, "key.register", state.KeyRegister{Owner: fmt.Sprintf("participant/writer-%d", seed),
+	st, err := tx.BuildSigned(c.Genesis.Network, "key.register", wire.KeyRegister{Owner: fmt.Sprintf("participant/writer-%d", seed),
 		PublicKey: tx.KeyID(k.Public().(ed25519.PublicKey))}, time.Now(), c.Admin)
 	if err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func (w *Workload) writer(ctx context.Context, id int, nodes []int) {
 		key := w.keys[rand.IntN(len(w.keys))]
 		val := w.nextVal.Add(1)
 		raw, _ := json.Marshal(val)
-		st, err := tx.BuildSigned(w.c.Genesis.Network, "note.put", state.NotePut{Key: key, Value: raw}, time.Now(), w.key)
+		st, err := tx.BuildSigned(w.c.Genesis.Network, "note.put", wire.NotePut{Key: key, Value: raw}, time.Now(), w.key)
 		if err != nil {
 			continue
 		}

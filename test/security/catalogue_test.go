@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // hostile is one entry of the catalogue: a request body and what the ledger
@@ -40,13 +40,13 @@ func coreCatalogue(t *testing.T, c *testcluster.Cluster, writer ed25519.PrivateK
 		}
 		return st.Canonical
 	}
-	ok, _ := c.Sign(writer, "note.put", state.NotePut{Key: "cat", Value: []byte(`1`)})
+	ok, _ := c.Sign(writer, "note.put", wire.NotePut{Key: "cat", Value: []byte(`1`)})
 	stranger, _ := tx.GenerateKey()
 	revokedKey, _ := tx.GenerateKey()
-	if _, err := submit(c, sign(c.Admin, "key.register", state.KeyRegister{Owner: "participant/revoked", PublicKey: tx.KeyID(revokedKey.Public().(ed25519.PublicKey))})); err != nil {
+	if _, err := submit(c, sign(c.Admin, "key.register", wire.KeyRegister{Owner: "participant/revoked", PublicKey: tx.KeyID(revokedKey.Public().(ed25519.PublicKey))})); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := submit(c, sign(c.Admin, "key.revoke", state.KeyRevoke{KeyID: tx.KeyID(revokedKey.Public().(ed25519.PublicKey)),
+	if _, err := submit(c, sign(c.Admin, "key.revoke", wire.KeyRevoke{KeyID: tx.KeyID(revokedKey.Public().(ed25519.PublicKey)),
 		Effective: tx.FormatTime(time.Now().Add(-time.Minute)), Reason: "catalogue"})); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func coreCatalogue(t *testing.T, c *testcluster.Cluster, writer ed25519.PrivateK
 	// A signature over a non-canonical rendering of the body (whitespace,
 	// member order as the client pleased): the ledger verifies the RFC 8785
 	// bytes, so the signature does not verify.
-	env, _ := tx.Build(c.Genesis.Network, "note.put", state.NotePut{Key: "cat", Value: []byte(`4`)}, time.Now())
+	env, _ := tx.Build(c.Genesis.Network, "note.put", wire.NotePut{Key: "cat", Value: []byte(`4`)}, time.Now())
 	env.Signer = tx.KeyID(writer.Public().(ed25519.PublicKey))
 	loose, _ := json.MarshalIndent(env, "", "  ")
 	env.Sig = base64.RawURLEncoding.EncodeToString(ed25519.Sign(writer, loose))
@@ -69,17 +69,17 @@ func coreCatalogue(t *testing.T, c *testcluster.Cluster, writer ed25519.PrivateK
 		{"wrong types", bytes.Replace(ok.Canonical, []byte(`"v":1`), []byte(`"v":true`), 1), 400, "invalid"},
 		{"invalid UTF-8", bytes.Replace(ok.Canonical, []byte(`"note.put"`), []byte("\"note.\xff\xfe\""), 1), 400, "invalid"},
 		{"deep nesting", []byte(`{"v":1,"payload":` + deep + `}`), 400, "invalid"},
-		{"huge field", sign(writer, "note.put", state.NotePut{Key: "cat", Value: mustJSON(strings.Repeat("x", 300<<10))}), 413, "too_large"},
+		{"huge field", sign(writer, "note.put", wire.NotePut{Key: "cat", Value: mustJSON(strings.Repeat("x", 300<<10))}), 413, "too_large"},
 		{"request over the limit", bytes.Repeat([]byte(" "), 2<<20), 413, "too_large"},
 		{"duplicate keys", bytes.Replace(ok.Canonical, []byte(`{"created"`), []byte(`{"type":"key.register","created"`), 1), 400, "invalid"},
 		{"non-canonical signature encoding", bytes.Replace(ok.Canonical, []byte(`"sig":"`), []byte(`"sig":"+`), 1), 400, "invalid"},
 		{"bad signature", bytes.Replace(ok.Canonical, []byte(`"key":"cat"`), []byte(`"key":"dog"`), 1), 401, "bad_signature"},
-		{"unknown key", sign(stranger, "note.put", state.NotePut{Key: "cat", Value: []byte(`2`)}), 403, "unknown_key"},
-		{"revoked key", sign(revokedKey, "note.put", state.NotePut{Key: "cat", Value: []byte(`3`)}), 403, "key_not_valid"},
+		{"unknown key", sign(stranger, "note.put", wire.NotePut{Key: "cat", Value: []byte(`2`)}), 403, "unknown_key"},
+		{"revoked key", sign(revokedKey, "note.put", wire.NotePut{Key: "cat", Value: []byte(`3`)}), 403, "key_not_valid"},
 		{"unknown transaction type", sign(writer, "no.such", map[string]int{"a": 1}), 400, "unknown_type"},
 		{"payload with unknown field", sign(writer, "note.put", map[string]any{"key": "cat", "value": 1, "admin": true}), 400, "invalid"},
-		{"admin operation by a non-admin", sign(writer, "key.register", state.KeyRegister{Owner: "participant/mine", PublicKey: tx.KeyID(stranger.Public().(ed25519.PublicKey))}), 403, state.CodeUnauthorized},
-		{"revoking someone else's key", sign(writer, "key.revoke", state.KeyRevoke{KeyID: tx.KeyID(c.Admin.Public().(ed25519.PublicKey)), Effective: tx.FormatTime(time.Now()), Reason: "takeover"}), 200, state.CodeUnauthorized},
+		{"admin operation by a non-admin", sign(writer, "key.register", wire.KeyRegister{Owner: "participant/mine", PublicKey: tx.KeyID(stranger.Public().(ed25519.PublicKey))}), 403, wire.CodeUnauthorized},
+		{"revoking someone else's key", sign(writer, "key.revoke", wire.KeyRevoke{KeyID: tx.KeyID(c.Admin.Public().(ed25519.PublicKey)), Effective: tx.FormatTime(time.Now()), Reason: "takeover"}), 200, wire.CodeUnauthorized},
 	}
 }
 

@@ -18,8 +18,8 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/netgen"
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func cluster(t *testing.T) *testcluster.Cluster {
@@ -70,7 +70,7 @@ func TestNodesWithForeignOrExpiredCertificatesCannotJoinOrVote(t *testing.T) {
 	}
 	write := func(retry time.Duration) error {
 		t.Helper()
-		st, err := c.Sign(k, "note.put", state.NotePut{Key: "x", Value: []byte("1")})
+		st, err := c.Sign(k, "note.put", wire.NotePut{Key: "x", Value: []byte("1")})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,8 +21,8 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/node"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // ScaleRow is what one ledger size measured.
@@ -316,8 +316,8 @@ func queryVerdicts(ctx context.Context, cl *client.Client, ids []string, n int, 
 			for time.Now().Before(deadline) {
 				id := ids[rand.IntN(len(ids))]
 				t0 := time.Now()
-				vd, err := cl.VerifyCertificate(ctx, trade.CertificateQuery{ID: id, At: at}, client.ReadOptions{})
-				if err == nil && (vd.Verdict != trade.VerdictValid || len(vd.Evidence) == 0 || vd.Evidence[0].Evidence.Proof.TreeSize == 0) {
+				vd, err := cl.VerifyCertificate(ctx, wire.CertificateQuery{ID: id, At: at}, client.ReadOptions{})
+				if err == nil && (vd.Verdict != wire.VerdictValid || len(vd.Evidence) == 0 || vd.Evidence[0].Evidence.Proof.TreeSize == 0) {
 					err = fmt.Errorf("certificate %s: verdict %s with %d evidence records", id, vd.Verdict, len(vd.Evidence))
 				}
 				if err != nil {

@@ -14,8 +14,6 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/client"
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
-	"github.com/tradeledger/tradeledger/ledgernode/trade"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -37,7 +35,7 @@ func noteWorkload(ctx context.Context, c benchCluster, size int) (*workload, err
 	}
 	value, _ := json.Marshal(strings.Repeat("x", size))
 	return &workload{name: "note", sign: func(i, _ int) (*tx.Signed, error) {
-		return tx.BuildSigned(c.Network(), wire.TypeNotePut, state.NotePut{Key: fmt.Sprintf("c%d", i), Value: value}, time.Now(), key)
+		return tx.BuildSigned(c.Network(), wire.TypeNotePut, wire.NotePut{Key: fmt.Sprintf("c%d", i), Value: value}, time.Now(), key)
 	}}, nil
 }
 
@@ -90,9 +88,9 @@ type setupTx struct {
 func benchSetup(admin ed25519.PrivateKey, nPolicies int) (map[string]ed25519.PrivateKey, []setupTx) {
 	keys := map[string]ed25519.PrivateKey{"admin": admin}
 	var out []setupTx
-	for _, a := range []trade.AgencyRegister{
-		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA"}},
-		{ID: "mx-sat", Name: "Servicio de Administración Tributaria", Country: "MX", Roles: []string{trade.AgencyRoleCustoms}, Programs: []string{"USMCA"}},
+	for _, a := range []wire.AgencyRegister{
+		{ID: "us-cbp", Name: "U.S. Customs and Border Protection", Country: "US", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"USMCA"}},
+		{ID: "mx-sat", Name: "Servicio de Administración Tributaria", Country: "MX", Roles: []string{wire.AgencyRoleCustoms}, Programs: []string{"USMCA"}},
 		{ID: "us-fda", Name: "U.S. Food and Drug Administration", Country: "US", Programs: []string{"USMCA"}},
 	} {
 		k, _ := tx.GenerateKey()
@@ -102,10 +100,10 @@ func benchSetup(admin ed25519.PrivateKey, nPolicies int) (map[string]ed25519.Pri
 	}
 	for _, p := range []struct {
 		agency string
-		trade.ParticipantEnrol
+		wire.ParticipantEnrol
 	}{
-		{"mx-sat", trade.ParticipantEnrol{ID: "acme-mx", Name: "ACME Exportaciones SA de CV", Country: "MX", Roles: []string{trade.RoleExporter, trade.RoleProducer, trade.RoleCertifier}}},
-		{"us-cbp", trade.ParticipantEnrol{ID: "bigbox-us", Name: "BigBox Stores Inc.", Country: "US", Roles: []string{trade.RoleImporter}}},
+		{"mx-sat", wire.ParticipantEnrol{ID: "acme-mx", Name: "ACME Exportaciones SA de CV", Country: "MX", Roles: []string{wire.RoleExporter, wire.RoleProducer, wire.RoleCertifier}}},
+		{"us-cbp", wire.ParticipantEnrol{ID: "bigbox-us", Name: "BigBox Stores Inc.", Country: "US", Roles: []string{wire.RoleImporter}}},
 	} {
 		k, _ := tx.GenerateKey()
 		p.PublicKeys = []string{tx.KeyID(k.Public().(ed25519.PublicKey))}
@@ -121,18 +119,18 @@ func benchSetup(admin ed25519.PrivateKey, nPolicies int) (map[string]ed25519.Pri
 
 // benchCertificate is the bench's USMCA certificate of origin: two goods
 // lines, a blanket period around now, issued by acme-mx to bigbox-us.
-func benchCertificate(id string, now time.Time) trade.Certificate {
-	return trade.Certificate{
-		ID: id, Program: "USMCA", CertifierRole: trade.RoleExporter,
-		Certifier:     trade.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Export Manager", Country: "MX", Email: "export@acme.example"},
-		Producer:      &trade.Party{Name: trade.ProducerVarious},
-		Importer:      &trade.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
+func benchCertificate(id string, now time.Time) wire.Certificate {
+	return wire.Certificate{
+		ID: id, Program: "USMCA", CertifierRole: wire.RoleExporter,
+		Certifier:     wire.Party{ID: "participant/acme-mx", Name: "ACME Exportaciones SA de CV", Title: "Export Manager", Country: "MX", Email: "export@acme.example"},
+		Producer:      &wire.Party{Name: wire.ProducerVarious},
+		Importer:      &wire.Party{ID: "participant/bigbox-us", Name: "BigBox Stores Inc.", Country: "US"},
 		ExportCountry: "MX", ImportCountry: "US",
-		Goods: []trade.GoodsItem{
+		Goods: []wire.GoodsItem{
 			{Description: "Laptop computers", HSCode: "847130", OriginCriterion: "B", CountryOfOrigin: "MX"},
 			{Description: "Cotton T-shirts", HSCode: "610910", OriginCriterion: "C", CountryOfOrigin: "MX"},
 		},
-		BlanketPeriod: &trade.Period{ValidFrom: tx.FormatTime(now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(now.AddDate(0, 11, 0))},
+		BlanketPeriod: &wire.Period{ValidFrom: tx.FormatTime(now.AddDate(0, -1, 0)), ValidUntil: tx.FormatTime(now.AddDate(0, 11, 0))},
 		SignedAt:      tx.FormatTime(now.Add(-24 * time.Hour)),
 		Language:      "es",
 	}

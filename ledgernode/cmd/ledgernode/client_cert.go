@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
-	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func clientCertCmd() *cobra.Command {
@@ -32,7 +32,7 @@ Writes the certificate and its key as DIR/<name>.crt and DIR/<name>.key
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ident := args[0]
-			if ident != state.KindAdmin && (!state.ValidIdentityID(ident) || state.KindOf(ident) == state.KindNode) {
+			if ident != wire.KindAdmin && (!wire.ValidIdentityID(ident) || wire.KindOf(ident) == wire.KindNode) {
 				return fmt.Errorf("identity %q: must be admin, agency/<id> or participant/<id>", ident)
 			}
 			if caCert == "" || caKey == "" || out == "" {
@@ -47,8 +47,8 @@ Writes the certificate and its key as DIR/<name>.crt and DIR/<name>.key
 				return err
 			}
 			name := filepath.Base(filepath.Clean("/" + ident))
-			if state.KindOf(ident) != ident {
-				name = state.KindOf(ident) + "-" + name
+			if wire.KindOf(ident) != ident {
+				name = wire.KindOf(ident) + "-" + name
 			}
 			cp2, err := pki.WriteFile(out, name+".crt", certPEM, 0o644)
 			if err != nil {

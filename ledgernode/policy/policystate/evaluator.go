@@ -13,6 +13,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Input keys of state.Document.Input that rules read (the policy package's
@@ -67,16 +68,16 @@ func SubjectOf(doc *state.Document) policy.Subject {
 // Evaluate implements state.Evaluator.
 func (e *Evaluator) Evaluate(c *state.Context, doc *state.Document) error {
 	if doc == nil {
-		return state.Reject(state.CodeInternal, "document", "no document to evaluate")
+		return wire.Reject(wire.CodeInternal, "document", "no document to evaluate")
 	}
 	if doc.ID == "" || len(doc.ID) > MaxDocumentID || strings.IndexByte(doc.ID, 0) >= 0 {
-		return state.Reject(state.CodeInvalid, "document.id", "%q: a document needs an id of 1-%d bytes to be evaluated", tx.Shorten(doc.ID, 64), MaxDocumentID)
+		return wire.Reject(wire.CodeInvalid, "document.id", "%q: a document needs an id of 1-%d bytes to be evaluated", tx.Shorten(doc.ID, 64), MaxDocumentID)
 	}
 	for _, k := range sortedKeys(doc.Input) {
 		switch k {
 		case InputDoc, InputParties, InputLicensePath, InputContext:
 		default:
-			return state.Reject(state.CodeInternal, "document.input", "%s %s: input %q is not one rules can read (%s, %s, %s, %s); the handler of %s must put it under %s",
+			return wire.Reject(wire.CodeInternal, "document.input", "%s %s: input %q is not one rules can read (%s, %s, %s, %s); the handler of %s must put it under %s",
 				doc.Type, tx.Shorten(doc.ID, 64), k, InputDoc, InputParties, InputLicensePath, InputContext, c.Tx.Type, InputContext)
 		}
 	}
@@ -123,7 +124,7 @@ func (e *Evaluator) Evaluate(c *state.Context, doc *state.Document) error {
 	}
 	c.Record(BucketEvals, evalKey(doc.ID, c.Height, c.Index, seq), raw)
 	if len(reasons) > 0 {
-		return &state.Rejection{Reasons: reasons}
+		return &wire.Rejection{Reasons: reasons}
 	}
 	return nil
 }

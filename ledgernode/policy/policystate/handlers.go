@@ -10,6 +10,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/policy"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // Buckets of the policy state.
@@ -42,11 +43,11 @@ type Withdraw = policy.Withdraw
 func Handlers() []state.Handler {
 	return []state.Handler{
 		{Type: TypePublish, Summary: "publish a new agency policy (CEL rules with a scope), version 1 (signed by the owning agency)",
-			Check: checkPublish, Apply: applyPublish, Signers: []string{state.KindAgency}, Authorize: namesSigner},
+			Check: checkPublish, Apply: applyPublish, Signers: []string{wire.KindAgency}, Authorize: namesSigner},
 		{Type: TypeUpdate, Summary: "publish a new version of a policy; earlier versions are kept (owning agency only)",
-			Check: checkUpdate, Apply: applyUpdate, Signers: []string{state.KindAgency}, Authorize: namesSigner},
+			Check: checkUpdate, Apply: applyUpdate, Signers: []string{wire.KindAgency}, Authorize: namesSigner},
 		{Type: TypeWithdraw, Summary: "withdraw a policy with a reason; its history is kept (owning agency; the network admin for a suspended agency)",
-			Check: state.CheckAs[Withdraw](), Apply: applyWithdraw, Signers: []string{state.KindAgency, state.KindAdmin}},
+			Check: wire.CheckAs[Withdraw](), Apply: applyWithdraw, Signers: []string{wire.KindAgency, wire.KindAdmin}},
 	}
 }
 
@@ -77,8 +78,8 @@ func DecodePolicy(payload json.RawMessage) (*policy.Policy, *policy.Compiled, er
 	return &p, c, nil
 }
 
-func compileRejection(errs []policy.CompileError) *state.Rejection {
-	rej := &state.Rejection{}
+func compileRejection(errs []policy.CompileError) *wire.Rejection {
+	rej := &wire.Rejection{}
 	for _, e := range errs {
 		field := "payload"
 		if e.Field != "" {
@@ -120,7 +121,7 @@ func namesSigner(s state.Signer, payload json.RawMessage) error {
 		return nil // the payload check reports it
 	}
 	if want := "agency/" + p.Agency; s.Owner != want {
-		return state.Reject(state.CodeUnauthorized, "signer", "only %s can publish policies of agency %s; this transaction is signed by a key of %s",
+		return wire.Reject(wire.CodeUnauthorized, "signer", "only %s can publish policies of agency %s; this transaction is signed by a key of %s",
 			want, p.Agency, s.Owner)
 	}
 	return nil
@@ -130,8 +131,8 @@ func namesSigner(s state.Signer, payload json.RawMessage) error {
 // what only the owner may do.
 func owner(c *state.Context, agency, action string) error {
 	want := "agency/" + agency
-	if c.Signer.Kind != state.KindAgency || c.Signer.Owner != want {
-		return state.Reject(state.CodeUnauthorized, "signer", "only %s can %s; this transaction is signed by a key of %s (%s)",
+	if c.Signer.Kind != wire.KindAgency || c.Signer.Owner != want {
+		return wire.Reject(wire.CodeUnauthorized, "signer", "only %s can %s; this transaction is signed by a key of %s (%s)",
 			want, action, c.Signer.Owner, c.Signer.Kind)
 	}
 	return nil
@@ -148,7 +149,7 @@ func applyPublish(c *state.Context) (any, error) {
 	if h, ok, err := GetHead(c, p.ID); err != nil {
 		return nil, err
 	} else if ok {
-		return nil, state.Reject(state.CodeConflict, "payload.id", "policy %q already exists (agency %s, version %d, %s); publish a new version with policy.update or choose another id",
+		return nil, wire.Reject(wire.CodeConflict, "payload.id", "policy %q already exists (agency %s, version %d, %s); publish a new version with policy.update or choose another id",
 			p.ID, h.Agency, h.Version, h.Status)
 	}
 	p.Version = 1
@@ -176,20 +177,20 @@ func applyUpdate(c *state.Context) (any, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, state.Reject(state.CodeNotFound, "payload.id", "no policy %q on this ledger; publish it first with policy.publish", p.ID)
+		return nil, wire.Reject(wire.CodeNotFound, "payload.id", "no policy %q on this ledger; publish it first with policy.publish", p.ID)
 	}
 	if err := owner(c, h.Agency, fmt.Sprintf("update policy %s, which it owns", h.ID)); err != nil {
 		return nil, err
 	}
 	if p.Agency != h.Agency {
-		return nil, state.Reject(state.CodeInvalid, "payload.agency", "%q: policy %s belongs to agency %s; a policy cannot change owner", p.Agency, h.ID, h.Agency)
+		return nil, wire.Reject(wire.CodeInvalid, "payload.agency", "%q: policy %s belongs to agency %s; a policy cannot change owner", p.Agency, h.ID, h.Agency)
 	}
 	if h.Status != policy.StatusActive {
-		return nil, state.Reject(state.CodeConflict, "payload.id", "policy %s was withdrawn at %s (%s); publish a new policy under another id", h.ID, h.Withdrawn, h.Reason)
+		return nil, wire.Reject(wire.CodeConflict, "payload.id", "policy %s was withdrawn at %s (%s); publish a new policy under another id", h.ID, h.Withdrawn, h.Reason)
 	}
 	next := h.Version + 1
 	if p.Version != 0 && p.Version != next {
-		return nil, state.Reject(state.CodeConflict, "payload.version", "policy %s is at version %d: this update would create version %d, not %d; fetch the current version and retry",
+		return nil, wire.Reject(wire.CodeConflict, "payload.version", "policy %s is at version %d: this update would create version %d, not %d; fetch the current version and retry",
 			h.ID, h.Version, next, p.Version)
 	}
 	prev, ok, err := GetVersion(c, h.ID, h.Version)
@@ -202,7 +203,7 @@ func applyUpdate(c *state.Context) (any, error) {
 		cand := *p
 		cand.Version = 0
 		if reflect.DeepEqual(normalized(same), normalized(cand)) {
-			return nil, state.Reject(state.CodeConflict, "payload", "policy %s version %d already has this content; nothing to update", h.ID, h.Version)
+			return nil, wire.Reject(wire.CodeConflict, "payload", "policy %s version %d already has this content; nothing to update", h.ID, h.Version)
 		}
 	}
 	p.Version = next
@@ -227,7 +228,7 @@ func normalized(p policy.Policy) policy.Policy {
 }
 
 func applyWithdraw(c *state.Context) (any, error) {
-	w, err := state.DecodeAndCheck[Withdraw](c.Tx.Payload)
+	w, err := wire.DecodeAndCheck[Withdraw](c.Tx.Payload)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +237,7 @@ func applyWithdraw(c *state.Context) (any, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, state.Reject(state.CodeNotFound, "payload.id", "no policy %q on this ledger", w.ID)
+		return nil, wire.Reject(wire.CodeNotFound, "payload.id", "no policy %q on this ledger", w.ID)
 	}
 	if c.Signer.IsAdmin() {
 		// The network admin may withdraw the policies of a suspended agency
@@ -246,14 +247,14 @@ func applyWithdraw(c *state.Context) (any, error) {
 			return nil, err
 		}
 		if !ok || id.Status == statusActive {
-			return nil, state.Reject(state.CodeUnauthorized, "signer", "policy %s belongs to agency/%s, which is active: only it withdraws its policies; the network admin withdraws only the policies of a suspended agency",
+			return nil, wire.Reject(wire.CodeUnauthorized, "signer", "policy %s belongs to agency/%s, which is active: only it withdraws its policies; the network admin withdraws only the policies of a suspended agency",
 				h.ID, h.Agency)
 		}
 	} else if err := owner(c, h.Agency, fmt.Sprintf("withdraw policy %s, which it owns (or the network admin, once the agency is suspended)", h.ID)); err != nil {
 		return nil, err
 	}
 	if h.Status != policy.StatusActive {
-		return nil, state.Reject(state.CodeConflict, "payload.id", "policy %s was already withdrawn at %s", h.ID, h.Withdrawn)
+		return nil, wire.Reject(wire.CodeConflict, "payload.id", "policy %s was already withdrawn at %s", h.ID, h.Withdrawn)
 	}
 	h.Status, h.Withdrawn, h.WithdrawnTx, h.Reason = policy.StatusWithdrawn, tx.FormatTime(c.Time), c.TxID, w.Reason
 	if err := state.PutJSON(c, BucketHeads, h.ID, h); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/state/statetest"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // testDocument is the payload of the test-only type "test.document": a
@@ -47,9 +48,9 @@ func testDocumentHandler() state.Handler {
 	return state.Handler{
 		Type:    "test.document",
 		Summary: "test only: a synthetic document evaluated by the agency rules",
-		Check:   state.CheckAs[testDocument](),
+		Check:   wire.CheckAs[testDocument](),
 		Apply: func(c *state.Context) (any, error) {
-			d, err := state.DecodeAndCheck[testDocument](c.Tx.Payload)
+			d, err := wire.DecodeAndCheck[testDocument](c.Tx.Payload)
 			if err != nil {
 				return nil, err
 			}
@@ -108,7 +109,7 @@ func (f *fixture) accepted(priv ed25519.PrivateKey, typ string, payload any) cha
 // id starts with: us-fda is in US).
 func (f *fixture) enrol(owner string) ed25519.PrivateKey {
 	f.T.Helper()
-	return f.Register(state.KeyRegister{Owner: owner, Name: owner, Country: countryOfTestID(owner)})
+	return f.Register(wire.KeyRegister{Owner: owner, Name: owner, Country: countryOfTestID(owner)})
 }
 
 // countryOfTestID is the jurisdiction test agencies get: "agency/us-fda" is US.

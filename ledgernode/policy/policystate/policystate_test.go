@@ -12,6 +12,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/policy/policystate"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func TestAgencyCannotUpdateOrWithdrawAnotherAgencysPolicy(t *testing.T) {
@@ -37,7 +38,7 @@ func TestAgencyCannotUpdateOrWithdrawAnotherAgencysPolicy(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rc := f.one(cbp, c.typ, c.payload)
-			if rc.Status != chain.Rejected || rc.Reasons[0].Code != state.CodeUnauthorized || rc.Reasons[0].Field != "signer" {
+			if rc.Status != chain.Rejected || rc.Reasons[0].Code != wire.CodeUnauthorized || rc.Reasons[0].Field != "signer" {
 				t.Fatalf("receipt = %+v, want unauthorized", rc)
 			}
 			if !strings.Contains(rc.Reasons[0].Message, "agency/us-fda") {
@@ -47,7 +48,7 @@ func TestAgencyCannotUpdateOrWithdrawAnotherAgencysPolicy(t *testing.T) {
 	}
 	t.Run("the admin is not the owner either", func(t *testing.T) {
 		rc := f.one(f.Admin, policystate.TypeWithdraw, policystate.Withdraw{ID: "fda-fish", Reason: "admin override"})
-		if rc.Status != chain.Rejected || rc.Reasons[0].Code != state.CodeUnauthorized {
+		if rc.Status != chain.Rejected || rc.Reasons[0].Code != wire.CodeUnauthorized {
 			t.Fatalf("receipt = %+v", rc)
 		}
 	})
@@ -80,7 +81,7 @@ func TestPublishMustBeSignedByTheOwningAgency(t *testing.T) {
 		{"the admin", f.one(f.Admin, policystate.TypePublish, fishPolicy("p3", policy.Enforce))},
 	}
 	for _, c := range cases {
-		if c.rc.Status != chain.Rejected || c.rc.Reasons[0].Code != state.CodeUnauthorized {
+		if c.rc.Status != chain.Rejected || c.rc.Reasons[0].Code != wire.CodeUnauthorized {
 			t.Errorf("publish signed by %s: %+v", c.name, c.rc)
 		}
 	}
@@ -370,12 +371,12 @@ func TestUpdateAndWithdrawRules(t *testing.T) {
 		name, typ, code, field string
 		payload                any
 	}{
-		{"publishing an existing id", policystate.TypePublish, state.CodeConflict, "payload.id", p},
-		{"publishing with a version", policystate.TypePublish, state.CodeInvalid, "payload.version", withVersion},
-		{"updating without a change", policystate.TypeUpdate, state.CodeConflict, "payload", p},
-		{"updating from a stale version", policystate.TypeUpdate, state.CodeConflict, "payload.version", wrongCAS},
-		{"updating an unknown policy", policystate.TypeUpdate, state.CodeNotFound, "payload.id", fishPolicy("nope", policy.Enforce)},
-		{"withdrawing without a reason", policystate.TypeWithdraw, state.CodeInvalid, "payload.reason", map[string]string{"id": "fda-fish"}},
+		{"publishing an existing id", policystate.TypePublish, wire.CodeConflict, "payload.id", p},
+		{"publishing with a version", policystate.TypePublish, wire.CodeInvalid, "payload.version", withVersion},
+		{"updating without a change", policystate.TypeUpdate, wire.CodeConflict, "payload", p},
+		{"updating from a stale version", policystate.TypeUpdate, wire.CodeConflict, "payload.version", wrongCAS},
+		{"updating an unknown policy", policystate.TypeUpdate, wire.CodeNotFound, "payload.id", fishPolicy("nope", policy.Enforce)},
+		{"withdrawing without a reason", policystate.TypeWithdraw, wire.CodeInvalid, "payload.reason", map[string]string{"id": "fda-fish"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -387,7 +388,7 @@ func TestUpdateAndWithdrawRules(t *testing.T) {
 	}
 	f.accepted(fda, policystate.TypeUpdate, rightCAS)
 	f.accepted(fda, policystate.TypeWithdraw, policystate.Withdraw{ID: "fda-fish", Reason: "superseded"})
-	if rc := f.one(fda, policystate.TypeUpdate, p); rc.Status != chain.Rejected || rc.Reasons[0].Code != state.CodeConflict {
+	if rc := f.one(fda, policystate.TypeUpdate, p); rc.Status != chain.Rejected || rc.Reasons[0].Code != wire.CodeConflict {
 		t.Fatalf("update after withdrawal: %+v", rc)
 	}
 	// A withdrawn policy is no longer evaluated.
@@ -526,7 +527,7 @@ func TestDocumentInputUnderAKeyNoRuleReadsIsRefused(t *testing.T) {
 	d := fishDoc("cert-stray", true)
 	d.Stray = map[string]any{"previous": "looks checked, is not"}
 	rc := f.one(shipper, "test.document", d)
-	if rc.Status != chain.Rejected || rc.Reasons[0].Code != state.CodeInternal || rc.Reasons[0].Field != "document.input" ||
+	if rc.Status != chain.Rejected || rc.Reasons[0].Code != wire.CodeInternal || rc.Reasons[0].Field != "document.input" ||
 		!strings.Contains(rc.Reasons[0].Message, `"stray"`) || !strings.Contains(rc.Reasons[0].Message, "context") {
 		t.Fatalf("receipt = %+v", rc)
 	}

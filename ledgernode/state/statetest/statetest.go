@@ -19,6 +19,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // T0 is a fixture's genesis time unless its Options say otherwise.
@@ -184,7 +185,7 @@ func (l *Ledger) Must(key ed25519.PrivateKey, typ string, payload any) chain.Rec
 
 // Register registers a fresh key (key.register, signed by the admin) with
 // the owner, name and country of r, and returns it.
-func (l *Ledger) Register(r state.KeyRegister) ed25519.PrivateKey {
+func (l *Ledger) Register(r wire.KeyRegister) ed25519.PrivateKey {
 	l.T.Helper()
 	k := NewKey(l.T)
 	r.PublicKey = KeyID(k)
@@ -197,5 +198,5 @@ func (l *Ledger) Register(r state.KeyRegister) ed25519.PrivateKey {
 // Enrol registers a fresh key for owner and returns it.
 func (l *Ledger) Enrol(owner string) ed25519.PrivateKey {
 	l.T.Helper()
-	return l.Register(state.KeyRegister{Owner: owner})
+	return l.Register(wire.KeyRegister{Owner: owner})
 }
