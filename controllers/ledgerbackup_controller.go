@@ -237,8 +237,14 @@ func ensureBackupClientSecret(ctx context.Context, c client.Client, n *ledgerv1.
 
 // backupPod is the newest pod of the backup's Job.
 func (r *LedgerBackupReconciler) backupPod(ctx context.Context, b *ledgerv1.LedgerBackup) (*corev1.Pod, error) {
+	return newestPod(ctx, r.Client, b.Namespace, client.MatchingLabels{LabelBackup: b.Name, LabelManagedBy: ManagedBy})
+}
+
+// newestPod is the newest of the pods in namespace ns with labels, or nil
+// when there is none.
+func newestPod(ctx context.Context, c client.Reader, ns string, labels client.MatchingLabels) (*corev1.Pod, error) {
 	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(b.Namespace), client.MatchingLabels{LabelBackup: b.Name, LabelManagedBy: ManagedBy}); err != nil {
+	if err := c.List(ctx, &pods, client.InNamespace(ns), labels); err != nil {
 		return nil, err
 	}
 	var newest *corev1.Pod

@@ -116,17 +116,35 @@ func (r *LedgerNetworkReconciler) createIdentity(ctx context.Context, s *network
 	if err != nil {
 		return fmt.Errorf("generate network: %w", err)
 	}
-	nodes := map[string]nodeIdentity{}
+	id := &networkIdentity{Genesis: b.Genesis, CA: b.CA, AdminKey: b.AdminKey, Nodes: map[string]nodeIdentity{}}
 	for _, m := range b.Nodes {
-		nodes[m.ID] = nodeIdentity{Key: m.Key, CertPEM: m.CertPEM, KeyPEM: m.KeyPEM}
+		id.Nodes[m.ID] = nodeIdentity{Key: m.Key, CertPEM: m.CertPEM, KeyPEM: m.KeyPEM}
 	}
-	admin, err := buildAdminSecret(n, b.AdminKey)
+	cm, err := buildGenesisConfigMap(n, b.Genesis)
 	if err != nil {
 		return err
 	}
-	secrets := []*corev1.Secret{buildCASecret(n, b.CA), admin}
-	for _, pod := range slices.Sorted(maps.Keys(nodes)) {
-		sec, err := buildNodeKeysSecret(n, pod, nodes[pod], b.CA.CertPEM)
+	if err := r.storeIdentity(ctx, s, id, cm); err != nil {
+		return err
+	}
+	r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NetworkCreated", "GenerateIdentity",
+		"generated network %s: genesis with %d voters, CA, admin key (Secret %s) and node keys", networkID(n), len(specs), s.adminSecret.Name)
+	return nil
+}
+
+// storeIdentity writes a new network's identity, the CA, admin and node-key
+// Secrets first and the genesis ConfigMap cm last, then records it on the
+// scope and the status (network id, genesis hash, certificate expiry).
+func (r *LedgerNetworkReconciler) storeIdentity(ctx context.Context, s *networkScope, id *networkIdentity, cm *corev1.ConfigMap) error {
+	n := s.net
+	admin, err := buildAdminSecret(n, id.AdminKey)
+	if err != nil {
+		return err
+	}
+	caSec := buildCASecret(n, id.CA)
+	secrets := []*corev1.Secret{caSec, admin}
+	for _, pod := range slices.Sorted(maps.Keys(id.Nodes)) {
+		sec, err := buildNodeKeysSecret(n, pod, id.Nodes[pod], id.CA.CertPEM)
 		if err != nil {
 			return err
 		}
@@ -137,27 +155,21 @@ func (r *LedgerNetworkReconciler) createIdentity(ctx context.Context, s *network
 			return err
 		}
 	}
-	cm, err := buildGenesisConfigMap(n, b.Genesis)
-	if err != nil {
-		return err
-	}
 	if err := r.Create(ctx, cm); err != nil {
 		return fmt.Errorf("create genesis ConfigMap %s: %w", cm.Name, err)
 	}
-	caSec := secrets[0]
 	cas, err := decodeCASecret(caSec)
 	if err != nil {
 		return err
 	}
-	s.identity = &networkIdentity{Genesis: b.Genesis, CA: b.CA, CAs: cas, AdminKey: b.AdminKey, Nodes: nodes}
+	id.CAs = cas
+	s.identity = id
 	s.caSecret, s.adminSecret = caSec, admin
-	r.recordCertificateExpiry(n, s.identity)
+	r.recordCertificateExpiry(n, id)
 	n.Status.NetworkID = networkID(n)
-	if h, err := b.Genesis.Hash(); err == nil {
+	if h, err := id.Genesis.Hash(); err == nil {
 		n.Status.GenesisHash = h
 	}
-	r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NetworkCreated", "GenerateIdentity",
-		"generated network %s: genesis with %d voters, CA, admin key (Secret %s) and node keys", networkID(n), len(specs), admin.Name)
 	return nil
 }
 

@@ -92,49 +92,22 @@ func (r *LedgerNetworkReconciler) createRestoredIdentity(ctx context.Context, s 
 		return fmt.Errorf("generate CA: %w", err)
 	}
 	id := &networkIdentity{Genesis: &g, CA: ca, AdminKey: admin, Nodes: map[string]nodeIdentity{}}
-	adminCopy, err := buildAdminSecret(n, admin)
-	if err != nil {
-		return err
-	}
-	secrets := []*corev1.Secret{buildCASecret(n, ca), adminCopy}
 	for i := range int(n.Spec.Replicas) {
 		pod := podName(n, i)
 		nm, err := netgen.IssueNode(ca, r.nodeSpec(n, pod), now, nodeCertValidity)
 		if err != nil {
 			return fmt.Errorf("issue keys for %s: %w", pod, err)
 		}
-		m := nodeIdentity{Key: nm.Key, CertPEM: nm.CertPEM, KeyPEM: nm.KeyPEM}
-		id.Nodes[pod] = m
-		sec, err := buildNodeKeysSecret(n, pod, m, ca.CertPEM)
-		if err != nil {
-			return err
-		}
-		secrets = append(secrets, sec)
+		id.Nodes[pod] = nodeIdentity{Key: nm.Key, CertPEM: nm.CertPEM, KeyPEM: nm.KeyPEM}
 	}
-	for _, sec := range secrets {
-		if err := r.writeSecret(ctx, sec); err != nil {
-			return err
-		}
-	}
+	// The genesis is copied as it is: its hash is in the backup.
 	cm := &corev1.ConfigMap{ObjectMeta: identityMeta(n, genesisConfigMapName(n)), Data: map[string]string{genesisKey: raw}}
-	if err := r.Create(ctx, cm); err != nil {
-		return fmt.Errorf("create genesis ConfigMap %s: %w", cm.Name, err)
-	}
-	cas, err := decodeCASecret(secrets[0])
-	if err != nil {
+	if err := r.storeIdentity(ctx, s, id, cm); err != nil {
 		return err
-	}
-	id.CAs = cas
-	s.identity = id
-	s.caSecret, s.adminSecret = secrets[0], adminCopy
-	r.recordCertificateExpiry(n, id)
-	n.Status.NetworkID = networkID(n)
-	if h, err := g.Hash(); err == nil {
-		n.Status.GenesisHash = h
 	}
 	r.Recorder.Eventf(n, nil, corev1.EventTypeNormal, "NetworkCreated", "GenerateIdentity",
 		"network %s from a backup: genesis copied from ConfigMap %s, admin key from Secret %s (into %s), a new CA (Secret %s) and new keys for %d nodes",
-		networkID(n), fb.GenesisConfigMap, fb.AdminSecret, adminCopy.Name, caSecretName(n), n.Spec.Replicas)
+		networkID(n), fb.GenesisConfigMap, fb.AdminSecret, s.adminSecret.Name, caSecretName(n), n.Spec.Replicas)
 	return nil
 }
 
@@ -279,18 +252,7 @@ func (r *LedgerNetworkReconciler) restoreSource(ctx context.Context, n *ledgerv1
 
 // jobPod is the newest pod of one of the network's Jobs.
 func (r *LedgerNetworkReconciler) jobPod(ctx context.Context, n *ledgerv1.LedgerNetwork, job string) (*corev1.Pod, error) {
-	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(n.Namespace),
-		client.MatchingLabels{batchv1.JobNameLabel: job, LabelManagedBy: ManagedBy}); err != nil {
-		return nil, err
-	}
-	var newest *corev1.Pod
-	for i := range pods.Items {
-		if p := &pods.Items[i]; newest == nil || newest.CreationTimestamp.Before(&p.CreationTimestamp) {
-			newest = p
-		}
-	}
-	return newest, nil
+	return newestPod(ctx, r.Client, n.Namespace, client.MatchingLabels{batchv1.JobNameLabel: job, LabelManagedBy: ManagedBy})
 }
 
 // jobFailure is why a Job failed, by its Failed condition.
