@@ -293,36 +293,46 @@ func buildPDB(n *ledgerv1.LedgerNetwork) *policyv1.PodDisruptionBudget {
 // RecoverCluster). It mounts the member's claim and the genesis, as the
 // member's pod does, and runs as the node does; it needs no key.
 func buildRecoverJob(n *ledgerv1.LedgerNetwork, cfg BuildConfig, member, name string) *batchv1.Job {
+	raftAddr := fmt.Sprintf("%s:%d", podFQDN(n, member, cfg.ClusterDomain), RaftPort)
+	return buildMemberJob(n, cfg, member, childMeta(n, name, "recovery"), "recovery", 2, 3600, corev1.Container{
+		Name: "recover",
+		Command: []string{"ledgernode", "recover", "--data-dir", dataDir, "--genesis", genesisDir + "/" + genesisKey,
+			"--id", member, "--raft-addr", raftAddr},
+	})
+}
+
+// buildMemberJob runs c, a ledgernode command, once on member's volume as
+// the member's pod runs: the node's image, resources and security, the
+// member's data claim at dataDir and the genesis at genesisDir (ahead of
+// c's own mounts), plus the volumes extra; no service account token.
+func buildMemberJob(n *ledgerv1.LedgerNetwork, cfg BuildConfig, member string, meta metav1.ObjectMeta, component string,
+	backoffLimit int32, deadlineSeconds int64, c corev1.Container, extra ...corev1.Volume) *batchv1.Job {
 	sts := buildStatefulSet(n, cfg, 0)
 	node := sts.Spec.Template.Spec.Containers[0]
-	raftAddr := fmt.Sprintf("%s:%d", podFQDN(n, member, cfg.ClusterDomain), RaftPort)
+	c.Image, c.ImagePullPolicy = node.Image, node.ImagePullPolicy
+	c.Resources = n.Spec.Resources
+	c.SecurityContext = node.SecurityContext
+	c.VolumeMounts = append([]corev1.VolumeMount{
+		{Name: "data", MountPath: dataDir},
+		{Name: "genesis", MountPath: genesisDir, ReadOnly: true},
+	}, c.VolumeMounts...)
 	return &batchv1.Job{
-		ObjectMeta: childMeta(n, name, "recovery"),
+		ObjectMeta: meta,
 		Spec: batchv1.JobSpec{
-			BackoffLimit:          ptr.To[int32](2),
-			ActiveDeadlineSeconds: ptr.To[int64](3600),
+			BackoffLimit:          ptr.To(backoffLimit),
+			ActiveDeadlineSeconds: ptr.To(deadlineSeconds),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: networkLabels(n, "recovery")},
+				ObjectMeta: metav1.ObjectMeta{Labels: networkLabels(n, component)},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyNever,
 					AutomountServiceAccountToken: ptr.To(false),
 					SecurityContext:              sts.Spec.Template.Spec.SecurityContext,
-					Containers: []corev1.Container{{
-						Name: "recover", Image: node.Image, ImagePullPolicy: node.ImagePullPolicy,
-						Command: []string{"ledgernode", "recover", "--data-dir", dataDir, "--genesis", genesisDir + "/" + genesisKey,
-							"--id", member, "--raft-addr", raftAddr},
-						Resources: n.Spec.Resources,
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "data", MountPath: dataDir},
-							{Name: "genesis", MountPath: genesisDir, ReadOnly: true},
-						},
-						SecurityContext: node.SecurityContext,
-					}},
-					Volumes: []corev1.Volume{
+					Containers:                   []corev1.Container{c},
+					Volumes: append([]corev1.Volume{
 						{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
 							ClaimName: dataClaimName(member)}}},
 						sts.Spec.Template.Spec.Volumes[0], // the genesis
-					},
+					}, extra...),
 				},
 			},
 		},

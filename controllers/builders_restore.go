@@ -10,7 +10,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -119,49 +118,22 @@ func buildDataClaim(n *ledgerv1.LedgerNetwork, cfg BuildConfig, pod string) *cor
 // attempt: a backup that does not verify will not verify on a retry, and
 // a person reads the log (deleting the Job runs it again).
 func buildRestoreJob(n *ledgerv1.LedgerNetwork, cfg BuildConfig, src restoreSource, pod, raftAddr, apiAddr string) *batchv1.Job {
-	sts := buildStatefulSet(n, cfg, 0)
-	node := sts.Spec.Template.Spec.Containers[0]
 	timeout := restoreTimeout(fromBackup(n))
-	return &batchv1.Job{
-		ObjectMeta: childMeta(n, restoreJobName(n), componentRestore),
-		Spec: batchv1.JobSpec{
-			BackoffLimit:          ptr.To[int32](0),
-			ActiveDeadlineSeconds: ptr.To(int64(timeout.Seconds())),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: networkLabels(n, componentRestore)},
-				Spec: corev1.PodSpec{
-					RestartPolicy:                corev1.RestartPolicyNever,
-					AutomountServiceAccountToken: ptr.To(false),
-					SecurityContext:              sts.Spec.Template.Spec.SecurityContext,
-					Containers: []corev1.Container{{
-						Name: restoreContainer, Image: node.Image, ImagePullPolicy: node.ImagePullPolicy,
-						Command: []string{"ledgernode", "restore",
-							"--backup", path.Join(restoreBackupDir, src.file),
-							"--genesis", genesisDir + "/" + genesisKey,
-							"--data-dir", dataDir,
-							"--id", pod, "--raft-addr", raftAddr, "--api-addr", apiAddr,
-							"--summary-file", corev1.TerminationMessagePathDefault},
-						Resources:                n.Spec.Resources,
-						TerminationMessagePath:   corev1.TerminationMessagePathDefault,
-						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "data", MountPath: dataDir},
-							{Name: "genesis", MountPath: genesisDir, ReadOnly: true},
-							{Name: "backup", MountPath: restoreBackupDir, ReadOnly: true},
-						},
-						SecurityContext: node.SecurityContext,
-					}},
-					Volumes: []corev1.Volume{
-						{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
-							ClaimName: dataClaimName(pod)}}},
-						sts.Spec.Template.Spec.Volumes[0], // the genesis
-						{Name: "backup", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
-							ClaimName: src.claim, ReadOnly: true}}},
-					},
-				},
-			},
+	return buildMemberJob(n, cfg, pod, childMeta(n, restoreJobName(n), componentRestore), componentRestore, 0, int64(timeout.Seconds()),
+		corev1.Container{
+			Name: restoreContainer,
+			Command: []string{"ledgernode", "restore",
+				"--backup", path.Join(restoreBackupDir, src.file),
+				"--genesis", genesisDir + "/" + genesisKey,
+				"--data-dir", dataDir,
+				"--id", pod, "--raft-addr", raftAddr, "--api-addr", apiAddr,
+				"--summary-file", corev1.TerminationMessagePathDefault},
+			TerminationMessagePath:   corev1.TerminationMessagePathDefault,
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+			VolumeMounts:             []corev1.VolumeMount{{Name: "backup", MountPath: restoreBackupDir, ReadOnly: true}},
 		},
-	}
+		corev1.Volume{Name: "backup", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
+			ClaimName: src.claim, ReadOnly: true}}})
 }
 
 // restoreSummary is what `ledgernode restore --summary-file` leaves.
