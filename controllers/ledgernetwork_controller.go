@@ -162,6 +162,7 @@ func (r *LedgerNetworkReconciler) begin(n *ledgerv1.LedgerNetwork) (*networkScop
 		{"statefulset", r.reconcileStatefulSet},
 		{"recovery", r.reconcileRecovery},
 		{"ledger-answers", r.requireLedger},
+		{"has-run", after(answered, r.markNetworkHasRun)},
 		{"restore-verified", after(answered, r.verifyRestoredHead)},
 		{"membership", after(answered, r.reconcileMembership)},
 		{"rollout", after(answered, r.reconcileRollout)},

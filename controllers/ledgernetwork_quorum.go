@@ -253,7 +253,8 @@ func quorumLostMessage(n *ledgerv1.LedgerNetwork, q *ledgerv1.QuorumStatus) stri
 	}
 	fmt.Fprintf(&b, "; not answering: %s", strings.Join(gone, "; "))
 	if len(alive) == 0 {
-		b.WriteString(". No member survives to recover from: restore from a backup (docs/operations.md, \"Backup and restore\")")
+		fmt.Fprintf(&b, ". No member survives to recover from: restore from a backup, the newest into a new LedgerNetwork with spec.bootstrap.fromBackup "+
+			"(kubectl get ledgerbackups -n %s; docs/operations.md, \"Every member lost its data\")", n.Namespace)
 		return b.String()
 	}
 	var names []string

@@ -208,7 +208,7 @@ func TestQuorumLostMessageNamesSurvivorsAndTheExactRequest(t *testing.T) {
 		}
 	}
 	q.Members[3].Answers, q.Members[4].Answers = false, false
-	if msg := quorumLostMessage(n, q); !strings.Contains(msg, "restore from a backup") || strings.Contains(msg, "kubectl annotate") {
+	if msg := quorumLostMessage(n, q); !strings.Contains(msg, "restore from a backup") || !strings.Contains(msg, "spec.bootstrap.fromBackup") || strings.Contains(msg, "kubectl annotate") {
 		t.Errorf("without survivors the message must point at a backup, not a recovery:\n%s", msg)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
@@ -132,6 +133,10 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 		return err
 	}
 	dir := filepath.Join(f.dir, n.Namespace, pod)
+	genesisDir, err := mountConfigMap(filepath.Join(dir, "genesis"), &cm)
+	if err != nil {
+		return err
+	}
 	tlsDir, err := f.mountNodeKeys(ctx, c, p)
 	if err != nil {
 		return err
@@ -153,6 +158,8 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 	nc := testcluster.DefaultNodeConfig()
 	nc.ID, nc.DataDir, nc.Genesis, nc.NodeKey, nc.TLS = pod, filepath.Join(dir, "data"), &g, nodeKey, files
 	nc.RaftAddr, nc.APIAddr, nc.RaftListener, nc.APIListener, nc.NoBootstrap = s.raftAddr, s.apiAddr, rl, al, noBootstrap(p)
+	// ledgernode run's default: the marker beside the genesis file.
+	nc.NetworkHasRunFile = filepath.Join(genesisDir, wire.NetworkHasRunFile)
 	nd, err := testcluster.StartNode(nc)
 	if err != nil {
 		return err
@@ -161,6 +168,21 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 	s.node = nd
 	f.mu.Unlock()
 	return setPodReady(ctx, c, n, pod, true)
+}
+
+// mountConfigMap writes every key of a ConfigMap into dir, and nothing
+// else, as the kubelet mounts a ConfigMap volume (the pods' genesis volume
+// mounts the whole genesis ConfigMap).
+func mountConfigMap(dir string, cm *corev1.ConfigMap) (string, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	for name, data := range cm.Data {
+		if _, err := pki.WriteFile(dir, name, []byte(data), 0o644); err != nil {
+			return "", err
+		}
+	}
+	return dir, os.MkdirAll(dir, 0o755)
 }
 
 // mountNodeKeys writes every key of the Secret the pod's node-keys volume

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -254,6 +255,132 @@ func TestTwoWipedVotersOfThreeElectNoLeaderAndRejoinAfterTheSurvivorIsRecovered(
 		t.Fatal(err)
 	}
 	for _, i := range []int{0, 1, 2} {
+		assertPresent(ctx, t, c, i, acked)
+	}
+}
+
+// Every member's data directory is emptied at once (every volume claim
+// deleted). No peer's answer can tell that from a first start: before the
+// network-has-run marker, the three found each other empty and bootstrapped
+// an empty ledger from the genesis, silently losing the whole history.
+// With the marker (on Kubernetes the operator adds it to the genesis
+// ConfigMap once the ledger has a block) none bootstraps: each holds its
+// Raft traffic and reports that every member lost its data, with the way
+// back; a member given its ledger back from a backup ends it, and the
+// others join it as new members.
+func TestEveryMemberWipedAtOnceStartsNoEmptyLedgerOnceTheNetworkHasRun(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := ctxT(t, 3*time.Minute)
+	k, err := c.Enrol(ctx, "participant/writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := mustLeader(t, c)
+	acked := writeNotes(ctx, t, c, k, 30, 3, []int{0, 1, 2})
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var bk bytes.Buffer
+	if _, err := c.Client((leader+1)%3).Backup(ctx, &bk, nil); err != nil {
+		t.Fatal(err)
+	}
+	height := c.Node(0).Store().Meta().Height
+	if height == 0 {
+		t.Fatal("setup: the ledger has no block")
+	}
+	marker := filepath.Join(t.TempDir(), wire.NetworkHasRunFile)
+	if err := os.WriteFile(marker, []byte("height 12 seen by the test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := c.Stop(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		if err := c.Wipe(i); err != nil {
+			t.Fatal(err)
+		}
+		c.Members[i].NetworkHasRunFile = marker
+	}
+	for i := range 3 {
+		if err := c.Restart(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(ctx, t, "every wiped member to report that every member lost its data", func() bool {
+		return c.Node(0).DataLost() && c.Node(1).DataLost() && c.Node(2).DataLost()
+	})
+	// Well past the rounds that bootstrapped before (every peer seen empty
+	// at once) and past FastRejoin's 10 s bound for silent peers.
+	time.Sleep(11 * time.Second)
+	for i := range 3 {
+		id, n := c.Members[i].ID, c.Node(i)
+		if !n.Held() || !n.DataLost() {
+			t.Fatalf("%s: held %v, dataLost %v; want both", id, n.Held(), n.DataLost())
+		}
+		if st := n.Consensus().Stats(); st["term"] != "0" || st["last_log_index"] != "0" {
+			t.Fatalf("%s holds Raft state (term %s, last log index %s): it bootstrapped an empty ledger", id, st["term"], st["last_log_index"])
+		}
+		if l, _ := n.Consensus().Leader(); l != "" {
+			t.Fatalf("%s sees leader %s", id, l)
+		}
+		st := selfStatus(t, c, i)
+		if !st.DataLost || !strings.Contains(st.DataLostFix, "every member of the network lost its data") ||
+			!strings.Contains(st.DataLostFix, "spec.bootstrap.fromBackup") || st.Height != 0 {
+			t.Fatalf("%s status: dataLost %v, height %d, fix %q", id, st.DataLost, st.Height, st.DataLostFix)
+		}
+		rec := httptest.NewRecorder()
+		n.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "data lost: every member of the network lost its data") {
+			t.Fatalf("%s /readyz: %d %s", id, rec.Code, rec.Body)
+		}
+		if v := metricValue(t, c, i, "ledger_data_lost"); v != 1 {
+			t.Fatalf("%s ledger_data_lost = %v, want 1", id, v)
+		}
+	}
+
+	// The way back: the backup restored into one member (a new one-voter
+	// cluster, started with NoBootstrap as every restored node is). The
+	// others see a member that holds the ledger and has no vote for them:
+	// they stop reporting and wait to be added.
+	r := 0
+	rm := c.Members[r]
+	if err := c.Stop(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wipe(r); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := node.Restore(node.RestoreConfig{Backup: &bk, DataDir: filepath.Join(rm.Paths.Dir, "data"), Genesis: c.Genesis,
+		Trust: c.Trust(), Self: state.Member{ID: rm.ID, RaftAddr: rm.RaftAddr, APIAddr: rm.APIAddr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm.NoBootstrap = true
+	if err := c.Restart(r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitLeaderAmong(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(ctx, t, "the others to stop reporting lost data and wait to be added", func() bool {
+		return !c.Node(1).DataLost() && !c.Node(2).DataLost() && !c.Node(1).Held() && !c.Node(2).Held()
+	})
+	admin := c.Client(r).Admin(c.Genesis.Network, c.Admin)
+	for _, i := range []int{1, 2} {
+		m := c.Members[i]
+		if err := admin.JoinAndPromote(ctx, m.ID, m.RaftAddr, m.APIAddr, nil); err != nil {
+			t.Fatalf("adding %s to the restored member: %v", m.ID, err)
+		}
+	}
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Header.Head.Height != height {
+		t.Fatalf("backup at height %d, the ledger was at %d", rep.Header.Head.Height, height)
+	}
+	for i := range 3 {
 		assertPresent(ctx, t, c, i, acked)
 	}
 }

@@ -64,6 +64,15 @@ type Config struct {
 	// node identities): its heads verify against the network's trust
 	// file, not the genesis.
 	NoBootstrap bool
+	// NetworkHasRunFile names a file whose presence says the network has
+	// run (ledgernode run defaults it to network-has-run beside the
+	// genesis file; the operator adds that key to the genesis ConfigMap
+	// once the ledger has a block). While it exists a node with an empty
+	// Raft state never bootstraps from the genesis; if no member holds
+	// the ledger it reports that every member lost its data (rejoin.go).
+	// Unlike NoBootstrap it keeps the genesis' node keys and waits for
+	// silent genesis peers before it opens its Raft traffic.
+	NetworkHasRunFile string
 	// Rejoin bounds how a node whose Raft state is empty asks its genesis
 	// peers whether the network has run before it bootstraps (rejoin.go).
 	Rejoin RejoinConfig
@@ -238,7 +247,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	go func() { n.served <- n.srv.ServeTLS(ctx, apiLn) }()
 	if cons.Held() {
-		go n.rejoin(ctx, incarnation, !cfg.NoBootstrap && inGenesis(cfg), evidence)
+		go n.rejoin(ctx, incarnation, evidence)
 	} else {
 		close(n.rejoinDone)
 		if err := os.Remove(filepath.Join(cfg.DataDir, dataLostMarker)); err == nil {
@@ -248,6 +257,27 @@ func Start(cfg Config) (*Node, error) {
 	log.Info("node started", "api", apiLn.Addr().String(), "network", cfg.Genesis.Network,
 		"height", store.Meta().Height, "applied", store.Applied().Index)
 	return n, nil
+}
+
+// networkHasRun is the text of the network-has-run marker ("" when there
+// is none). It is read on every round of questions: a ConfigMap volume
+// may show it after the node started.
+func (n *Node) networkHasRun() string {
+	if n.cfg.NetworkHasRunFile == "" {
+		return ""
+	}
+	b, err := os.ReadFile(n.cfg.NetworkHasRunFile)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			// A marker that cannot be read is not proof of a first start.
+			return fmt.Sprintf("%s exists but cannot be read: %v", n.cfg.NetworkHasRunFile, err)
+		}
+		return ""
+	}
+	if t := strings.TrimSpace(string(b)); t != "" {
+		return n.cfg.NetworkHasRunFile + ": " + t
+	}
+	return n.cfg.NetworkHasRunFile
 }
 
 func inGenesis(cfg Config) bool {

@@ -33,12 +33,31 @@ package node
 //     take part: bootstrap from the genesis;
 //   - no answer from some peers within Rejoin.Timeout: bootstrap as
 //     before, with a warning (a first start whose peers are slow, or every
-//     member lost: on Kubernetes the operator reports that as QuorumLost).
+//     member lost, which only the network-has-run marker below tells apart).
 //
 // A node started with NoBootstrap never bootstraps: it reports lost data
 // only when a peer lists it as a voter, and otherwise waits to be added at
 // once (a restored or recovered network's genesis addresses may answer
 // nothing).
+//
+// A node that finds the network-has-run marker (Config.NetworkHasRunFile:
+// on Kubernetes the operator adds it to the genesis ConfigMap once the
+// ledger has a block) never bootstraps either: a network that has run
+// must not start an empty ledger from its genesis again because every
+// member came back empty at once (all volume claims deleted, every data
+// directory emptied), which no peer's answer can tell from a first start.
+// Its genesis addresses are its own members', so it is stricter than
+// NoBootstrap:
+//
+//   - a peer that lists it as a voter: lost data, as above;
+//   - every genesis peer answers, none lists it, and one holds Raft state:
+//     not a voter, wait to be added;
+//   - every genesis peer answers and none holds Raft state: every member
+//     lost its data. It reports that (status dataLost, /readyz 503, the
+//     log) with the way back (restore from a backup), keeps its traffic
+//     held and goes on asking (a member given its data back ends it);
+//   - some genesis peer silent: wait for it (opening now could grant an
+//     amnesiac vote to a stale candidate that was not asked).
 
 import (
 	"context"
@@ -97,6 +116,7 @@ const (
 	rejoinBootstrap                     // start the cluster from the genesis
 	rejoinOpen                          // not a voter: wait to be added
 	rejoinDataLost                      // report lost data, ask again
+	rejoinAllLost                       // report that every member lost its data, ask again
 )
 
 // rejoinInput is what one round of questions learnt.
@@ -104,6 +124,10 @@ type rejoinInput struct {
 	self         string
 	incarnation  string // this run's (wire.Status.Incarnation)
 	mayBootstrap bool
+	// hasRun: the network-has-run marker's text ("": none); noBootstrap:
+	// Config.NoBootstrap (a restored or recovered network).
+	hasRun      string
+	noBootstrap bool
 	// evidence is what this node itself knows of having run ("": nothing):
 	// the marker of an earlier start, or a state file ahead of an empty log.
 	evidence string
@@ -125,6 +149,12 @@ type rejoinDecision struct {
 func isEmpty(st *wire.Status) bool {
 	return !st.DataLost && (st.Term == "" || st.Term == "0") && st.ConfigIndex == 0 && st.CommitIndex == 0 &&
 		st.AppliedIndex == 0 && st.Height == 0
+}
+
+// holdsRaftState: the peer has a Raft log, a term or a configuration (a
+// held peer whose state file survived its Raft log holds none).
+func holdsRaftState(st *wire.Status) bool {
+	return (st.Term != "" && st.Term != "0") || st.ConfigIndex != 0 || st.CommitIndex != 0
 }
 
 func describe(a peerAnswer) string {
@@ -179,7 +209,35 @@ func decideRejoin(in rejoinInput) rejoinDecision {
 				return rejoinDecision{rejoinDataLost, fmt.Sprintf("%s lists %s as a voter", describe(a), in.self)}
 			}
 		}
-		return rejoinDecision{rejoinOpen, "no peer lists it as a voter"}
+		if in.hasRun == "" {
+			return rejoinDecision{rejoinOpen, "no peer lists it as a voter"}
+		}
+		var silent, held []string
+		holder := ""
+		for _, a := range in.answers {
+			switch {
+			case !a.Genesis:
+			case a.Status == nil:
+				silent = append(silent, a.ID)
+			case holdsRaftState(a.Status):
+				holder = cmpOr(holder, describe(a))
+			default:
+				held = append(held, describe(a))
+			}
+		}
+		switch {
+		case len(silent) == 0 && holder == "":
+			why := "the network has run (" + in.hasRun + ") and no member holds its ledger"
+			if len(held) > 0 {
+				why += ": " + strings.Join(held, ", ")
+			}
+			return rejoinDecision{rejoinAllLost, why}
+		case holder != "" && (len(silent) == 0 || in.noBootstrap):
+			return rejoinDecision{rejoinOpen, "no peer lists it as a voter; " + holder + " holds the ledger"}
+		case in.noBootstrap:
+			return rejoinDecision{rejoinOpen, "no peer lists it as a voter"}
+		}
+		return rejoinDecision{rejoinWait, fmt.Sprintf("the network has run: waiting for %s to answer before it may vote", strings.Join(silent, ", "))}
 	}
 	var notSeen, silent []string
 	for _, a := range in.answers {
@@ -210,7 +268,7 @@ func decideRejoin(in rejoinInput) rejoinDecision {
 
 // rejoin runs the rounds of questions until the node bootstraps or opens
 // its Raft traffic; it ends early when ctx ends (the node stops).
-func (n *Node) rejoin(ctx context.Context, incarnation string, mayBootstrap bool, evidence string) {
+func (n *Node) rejoin(ctx context.Context, incarnation string, evidence string) {
 	defer close(n.rejoinDone)
 	rc := n.cfg.Rejoin
 	hc := &http.Client{Timeout: rc.RequestTimeout, Transport: &http.Transport{
@@ -230,21 +288,27 @@ func (n *Node) rejoin(ctx context.Context, incarnation string, mayBootstrap bool
 		n.srv.SetRejoin(server.RejoinInfo{Incarnation: incarnation, SawEmpty: saw})
 	}
 	var lastLog time.Time
-	lost := false
+	lost, allLost := false, false
 	n.log.Info("raft state is empty: asking the genesis peers whether the network has run before starting",
-		"peers", len(n.cfg.Genesis.Nodes)-1, "mayBootstrap", mayBootstrap)
+		"peers", len(n.cfg.Genesis.Nodes)-1, "noBootstrap", n.cfg.NoBootstrap, "networkHasRun", n.networkHasRun())
 	for round := 1; ; round++ {
 		answers := n.askPeers(ctx, hc)
 		if ctx.Err() != nil {
 			return
 		}
-		d := decideRejoin(rejoinInput{self: n.cfg.ID, incarnation: incarnation, mayBootstrap: mayBootstrap, evidence: evidence, answers: answers,
-			seenEmpty: seen, elapsed: time.Since(start), timeout: rc.Timeout})
+		hasRun := n.networkHasRun()
+		mayBootstrap := !n.cfg.NoBootstrap && hasRun == "" && inGenesis(n.cfg)
+		d := decideRejoin(rejoinInput{self: n.cfg.ID, incarnation: incarnation, mayBootstrap: mayBootstrap, hasRun: hasRun, noBootstrap: n.cfg.NoBootstrap,
+			evidence: evidence, answers: answers, seenEmpty: seen, elapsed: time.Since(start), timeout: rc.Timeout})
 		report()
+		if allLost && d.action != rejoinAllLost && d.action != rejoinWait {
+			allLost = false
+			n.setDataLost("")
+		}
 		switch d.action {
 		case rejoinBootstrap:
 			if d.why != "" && strings.HasPrefix(d.why, "no answer") {
-				n.log.Warn("bootstrapping from the genesis although not every peer answered: if this network ran before and every other member lost its data, this starts an empty ledger (docs/operations.md, \"Quorum loss\")",
+				n.log.Warn("bootstrapping from the genesis although not every peer answered: if this network ran before and every other member lost its data, this starts an empty ledger: a network that has run needs the network-has-run marker (docs/operations.md, \"Every member lost its data\")",
 					"why", d.why, "rounds", round)
 			} else {
 				n.log.Info("bootstrapping from the genesis", "why", d.why, "rounds", round)
@@ -276,6 +340,17 @@ func (n *Node) rejoin(ctx context.Context, incarnation string, mayBootstrap bool
 				n.log.Warn("data lost: still waiting to be removed from the configuration", "fix", n.dataLostFix(), "waiting", time.Since(start).Round(time.Second))
 				lastLog = time.Now()
 			}
+		case rejoinAllLost:
+			if !allLost {
+				allLost = true
+				n.setDataLost(allLostFix)
+				n.log.Error("every member lost its data: the network has run, but no genesis member holds its ledger; this node does not bootstrap an empty one",
+					"evidence", d.why, "fix", allLostFix)
+				lastLog = time.Now()
+			} else if time.Since(lastLog) >= time.Minute {
+				n.log.Warn("every member lost its data: still no member holds the ledger", "fix", allLostFix, "waiting", time.Since(start).Round(time.Second))
+				lastLog = time.Now()
+			}
 		case rejoinWait:
 			if time.Since(lastLog) >= 10*time.Second || round == 1 {
 				n.log.Info("asking the genesis peers whether the network has run", "status", d.why, "round", round,
@@ -291,6 +366,12 @@ func (n *Node) rejoin(ctx context.Context, incarnation string, mayBootstrap bool
 	}
 }
 
+// allLostFix is the way back when no member holds the ledger: only a
+// backup has it.
+const allLostFix = "every member of the network lost its data, so only a backup holds its ledger: restore the newest backup into a new network " +
+	"(on Kubernetes a LedgerNetwork with spec.bootstrap.fromBackup; by hand 'ledgernode restore'; docs/operations.md \"Every member lost its data\"). " +
+	"While the network-has-run marker exists no node starts an empty ledger from the genesis"
+
 // dataLostFix is the exact way back, for logs, the status and /readyz.
 func (n *Node) dataLostFix() string {
 	raftAddr, apiAddr := n.cfg.RaftAdvertise, n.cfg.APIAdvertise
@@ -299,7 +380,7 @@ func (n *Node) dataLostFix() string {
 			raftAddr, apiAddr = cmpOr(raftAddr, g.RaftAddr), cmpOr(apiAddr, g.APIAddr)
 		}
 	}
-	return fmt.Sprintf("remove it from the Raft configuration and add it back, with the network admin key: "+
+	return fmt.Sprintf("must be re-added as a new member: remove it from the Raft configuration and add it back, with the network admin key: "+
 		"'ledgerctl cluster remove %[1]s' then 'ledgerctl cluster add %[1]s --raft-addr %[2]s --api-addr %[3]s' "+
 		"(on Kubernetes the operator does it while the other voters are a quorum; if they are not, see docs/operations.md \"Quorum loss\")",
 		n.cfg.ID, cmpOr(raftAddr, "HOST:PORT"), cmpOr(apiAddr, "HOST:PORT"))

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,51 @@ func TestRejoinDecisionBootstrapsOnlyANetworkThatNeverRan(t *testing.T) {
 			answers: tc.answers, seenEmpty: seen, elapsed: tc.elapsed, timeout: 30 * time.Second})
 		if got.action != tc.want {
 			t.Errorf("%s: %d (%s), want %d", tc.name, got.action, got.why, tc.want)
+		}
+	}
+}
+
+// With the network-has-run marker no answer leads to a bootstrap; every
+// genesis peer answering with no Raft state means every member lost its
+// data, and a silent peer is waited for unless the node runs NoBootstrap
+// (a restored network's genesis addresses may answer nothing).
+func TestRejoinDecisionWithTheNetworkHasRunMarkerNeverBootstraps(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		noBootstrap bool
+		answers     []peerAnswer
+		elapsed     time.Duration
+		want        rejoinAction
+	}{
+		{"every genesis peer empty: every member lost its data", false,
+			[]peerAnswer{emptyPeer("n1", "a"), emptyPeer("n2", "b")}, 0, rejoinAllLost},
+		{"every genesis peer empty or reporting lost data: every member lost its data", false,
+			[]peerAnswer{lostPeer("n1"), emptyPeer("n2", "b")}, time.Hour, rejoinAllLost},
+		{"a single-node genesis with no Raft state: it lost its data", false, nil, 0, rejoinAllLost},
+		{"no-bootstrap too: every genesis peer empty is still every member lost", true,
+			[]peerAnswer{emptyPeer("n1", "a"), emptyPeer("n2", "b")}, 0, rejoinAllLost},
+		{"a peer that lists it as a voter: its own data lost", false,
+			[]peerAnswer{ranPeer("n1", "Follower", "n0", "n1", "n2"), emptyPeer("n2", "b")}, 0, rejoinDataLost},
+		{"a silent peer is waited for, past the bootstrap bound", false,
+			[]peerAnswer{emptyPeer("n1", "a"), silentPeer("n2")}, time.Hour, rejoinWait},
+		{"a peer holds the ledger without it but another is silent: wait (that one may list it)", false,
+			[]peerAnswer{ranPeer("n1", "Follower", "n1", "n2"), silentPeer("n2")}, 0, rejoinWait},
+		{"every peer answers, one holds the ledger and none lists it: wait to be added", false,
+			[]peerAnswer{ranPeer("n1", "Follower", "n1", "n2"), emptyPeer("n2", "b")}, 0, rejoinOpen},
+		{"a leader whose committed configuration has no vote for it: wait to be added", false,
+			[]peerAnswer{ranPeer("n1", "Leader", "n1", "n2"), silentPeer("n2")}, 0, rejoinOpen},
+		{"no-bootstrap: nobody answers: wait to be added at once", true,
+			[]peerAnswer{silentPeer("n1"), silentPeer("n2")}, 0, rejoinOpen},
+		{"no-bootstrap: a peer holds the ledger without it, another silent: wait to be added", true,
+			[]peerAnswer{ranPeer("n1", "Follower", "n1", "n2"), silentPeer("n2")}, 0, rejoinOpen},
+	} {
+		got := decideRejoin(rejoinInput{self: "n0", incarnation: "me-1", hasRun: "network-has-run", noBootstrap: tc.noBootstrap,
+			answers: tc.answers, seenEmpty: map[string]string{}, elapsed: tc.elapsed, timeout: 30 * time.Second})
+		if got.action != tc.want {
+			t.Errorf("%s: %d (%s), want %d", tc.name, got.action, got.why, tc.want)
+		}
+		if got.action == rejoinAllLost && !strings.Contains(got.why, "network-has-run") {
+			t.Errorf("%s: why %q does not name the marker", tc.name, got.why)
 		}
 	}
 }

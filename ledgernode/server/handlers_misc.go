@@ -86,7 +86,7 @@ var errNotReady = errors.New("not ready")
 
 func (s *Server) readiness() error {
 	if fix := s.DataLost(); fix != "" {
-		return fmt.Errorf("%w: data lost: must be re-added as a new member: %s", errNotReady, fix)
+		return fmt.Errorf("%w: data lost: %s", errNotReady, fix)
 	}
 	if s.stopping.Load() {
 		return fmt.Errorf("%w: stopping (the node is shutting down gracefully)", errNotReady)

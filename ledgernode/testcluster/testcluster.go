@@ -90,6 +90,8 @@ type Member struct {
 	Node     *node.Node // nil while stopped
 	// NoBootstrap starts the node with node.Config.NoBootstrap.
 	NoBootstrap bool
+	// NetworkHasRunFile starts the node with node.Config.NetworkHasRunFile.
+	NetworkHasRunFile string
 	// Clock, when set, is the node's clock from its next (re)start on
 	// (fault injection: a clock that runs ahead); nil is the real clock.
 	Clock func() time.Time
@@ -179,6 +181,7 @@ func (c *Cluster) start(m *Member, raftLn, apiLn net.Listener) error {
 	if m.Clock != nil {
 		nc.Clock = m.Clock
 	}
+	nc.NetworkHasRunFile = m.NetworkHasRunFile
 	n, err := StartNode(nc)
 	if err != nil {
 		return err
@@ -206,6 +209,7 @@ type NodeConfig struct {
 	Registry                  *state.Registry // DefaultNodeConfig: node.DefaultRegistry()
 	Access                    server.AccessConfig
 	NoBootstrap               bool
+	NetworkHasRunFile         string
 	// Clock is the node's clock (DefaultNodeConfig: time.Now); see Member.Clock.
 	Clock func() time.Time
 	// Rejoin: how a node with an empty Raft log asks its peers
@@ -240,7 +244,7 @@ func StartNode(nc NodeConfig) (*node.Node, error) {
 	// is what the node advertises, whatever it listens on.
 	cfg.ID, cfg.DataDir, cfg.Genesis, cfg.NodeKey, cfg.TLSFiles = nc.ID, nc.DataDir, nc.Genesis, nc.NodeKey, nc.TLS
 	cfg.RaftAdvertise, cfg.Logger, cfg.Registry, cfg.Access = nc.RaftAddr, nc.Logger, nc.Registry, nc.Access
-	cfg.NoBootstrap, cfg.Rejoin = nc.NoBootstrap, nc.Rejoin
+	cfg.NoBootstrap, cfg.NetworkHasRunFile, cfg.Rejoin = nc.NoBootstrap, nc.NetworkHasRunFile, nc.Rejoin
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", nc.ID, err)
 	}

@@ -40,6 +40,12 @@ type ConsistencyResponse struct {
 	Head  chain.Head                 `json:"head"`
 }
 
+// NetworkHasRunFile is the name of the network-has-run marker beside the
+// genesis file (ledgernode run's default --network-has-run-file), and the
+// genesis ConfigMap's key that holds it on Kubernetes: once it exists, a
+// node with an empty data directory never starts a ledger from the genesis.
+const NetworkHasRunFile = "network-has-run"
+
 // Status answers GET /v1/cluster/status.
 type Status struct {
 	Node         string `json:"node"`

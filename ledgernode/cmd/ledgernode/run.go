@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -20,6 +22,7 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // startCPUProfile profiles the process until the returned stop is called.
@@ -78,7 +81,7 @@ func runCmd() *cobra.Command {
 	var (
 		id, dataDir, genesis, nodeKey, caFile, certFile, keyFile string
 		raftBind, raftAdv, apiBind, logLevel, clockFile, pubURL  string
-		cpuProfile, metricsAccess                                string
+		cpuProfile, metricsAccess, hasRunFile                    string
 		openGroups                                               []string
 		noBootstrap                                              bool
 		cc                                                       = d
@@ -138,6 +141,7 @@ files (they are also re-read automatically when they change).`,
 			nc.RaftBind, nc.RaftAdvertise, nc.APIBind, nc.PublicURL = raftBind, raftAdv, apiBind, pubURL
 			nc.Consensus, nc.Logger, nc.NoBootstrap, nc.MaxClockOffset = cc, log, noBootstrap, maxClockOffset
 			nc.Access = server.AccessConfig{Open: openGroups, Metrics: metricsAccess}
+			nc.NetworkHasRunFile = cmp.Or(hasRunFile, filepath.Join(filepath.Dir(genesis), wire.NetworkHasRunFile))
 			n, err := node.Start(nc)
 			if err != nil {
 				return err
@@ -192,6 +196,7 @@ files (they are also re-read automatically when they change).`,
 	f.StringSliceVar(&openGroups, "open-route-groups", envList("OPEN_ROUTE_GROUPS"), "API route groups anyone may read without authenticating, comma-separated: "+strings.Join(server.OpenableGroups, ", ")+" (default none: every read needs a client certificate or a signed request; /healthz and /readyz are always open)")
 	f.StringVar(&metricsAccess, "metrics-access", env("METRICS_ACCESS", "authenticated"), "who may read /metrics: authenticated or open")
 	f.BoolVar(&noBootstrap, "no-bootstrap", envBool("NO_BOOTSTRAP", false), "never start a new cluster from the genesis, even as a genesis node with an empty data directory: wait to be added (set it once the network has run, and on networks restored from a backup or recovered; docs/operations.md)")
+	f.StringVar(&hasRunFile, "network-has-run-file", env("NETWORK_HAS_RUN_FILE", ""), "a file whose presence says the network has run (default: "+wire.NetworkHasRunFile+" beside the --genesis file; the operator adds it to the genesis ConfigMap once the ledger has a block): while it exists a node with an empty data directory never starts a ledger from the genesis, and reports it when every member lost its data (create it on a network you run by hand once it has a block; docs/operations.md, \"Every member lost its data\")")
 	f.DurationVar(&drain, "shutdown-drain", envDuration("SHUTDOWN_DRAIN", 0), "on SIGTERM, after handing leadership over, go on serving this long before stopping (so a load balancer that still routes to this node drops it first; the operator sets 5s on Kubernetes); /readyz answers 503 meanwhile")
 	f.StringVar(&cc.DialSource, "dial-source", env("DIAL_SOURCE", ""), "local IP for connections to other nodes (multi-homed hosts)")
 	f.DurationVar(&maxClockOffset, "max-clock-offset", envDuration("MAX_CLOCK_OFFSET", nd.MaxClockOffset), "how far a voter's clock may be from the leader's: a leader whose clock a quorum of voters disagrees with by more stamps no block and hands leadership over (at least 1s; docs/operations.md, \"Clocks\")")
