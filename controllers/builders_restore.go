@@ -117,7 +117,7 @@ func buildDataClaim(n *ledgerv1.LedgerNetwork, cfg BuildConfig, pod string) *cor
 // restore needs none). The summary goes to the termination message. One
 // attempt: a backup that does not verify will not verify on a retry, and
 // a person reads the log (deleting the Job runs it again).
-func buildRestoreJob(n *ledgerv1.LedgerNetwork, cfg BuildConfig, src restoreSource, pod, raftAddr, apiAddr string) *batchv1.Job {
+func buildRestoreJob(n *ledgerv1.LedgerNetwork, cfg BuildConfig, src restoreSource, pod, raftAddr, apiAddr, adminKeyID string) *batchv1.Job {
 	timeout := restoreTimeout(fromBackup(n))
 	return buildMemberJob(n, cfg, pod, childMeta(n, restoreJobName(n), componentRestore), componentRestore, 0, int64(timeout.Seconds()),
 		corev1.Container{
@@ -127,6 +127,10 @@ func buildRestoreJob(n *ledgerv1.LedgerNetwork, cfg BuildConfig, src restoreSour
 				"--genesis", genesisDir + "/" + genesisKey,
 				"--data-dir", dataDir,
 				"--id", pod, "--raft-addr", raftAddr, "--api-addr", apiAddr,
+				// The admin key of spec.bootstrap.fromBackup.adminSecret (its
+				// public id): the genesis' or the one the ledger rotated it
+				// to, as the backup's own key history says.
+				"--admin-key-id", adminKeyID,
 				"--summary-file", corev1.TerminationMessagePathDefault},
 			TerminationMessagePath:   corev1.TerminationMessagePathDefault,
 			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
@@ -165,10 +169,14 @@ func restoreFailureFix(n *ledgerv1.LedgerNetwork, src string, msg string) string
 	m := strings.ToLower(msg)
 	fb := fromBackup(n)
 	switch {
+	case strings.Contains(m, "not an admin key"):
+		return fmt.Sprintf("spec.bootstrap.fromBackup.adminSecret %q holds a key the backed-up ledger does not hold as its admin's (the error names the ledger's admin keys): "+
+			"name the Secret with the network's current admin key and re-create this LedgerNetwork", fb.AdminSecret)
 	case strings.Contains(m, "genesis"):
 		return fmt.Sprintf("the backup is not of the genesis in ConfigMap %s (spec.bootstrap.fromBackup.genesisConfigMap): name the backed-up network's genesis and re-create this LedgerNetwork", fb.GenesisConfigMap)
 	case strings.Contains(m, "not trusted"):
-		return "the backup's head is signed by a node the genesis does not name (a node added after the network began): restore it by hand with ledgernode restore --trust (docs/operations.md, \"Restore into a new network\")"
+		return "the backup's head is signed by a node key that neither the genesis names nor the ledger registered for a node (key.register, owner node/<id>): " +
+			"restore a backup served by another node, or restore it by hand with ledgernode restore --trust (docs/operations.md, \"Restore into a new network\")"
 	case strings.Contains(m, "integrity") || strings.Contains(m, "chain") || strings.Contains(m, "truncated") || strings.Contains(m, "checksum"):
 		return fmt.Sprintf("%s is damaged (nothing was written): restore another backup; re-create this LedgerNetwork naming it", src)
 	case strings.Contains(m, "no such file"):

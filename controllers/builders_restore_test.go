@@ -33,7 +33,7 @@ func testRestored(mut ...func(*ledgerv1.FromBackupSpec)) *ledgerv1.LedgerNetwork
 func TestTheRestoreJobRunsLedgernodeRestoreIntoTheFirstPodsClaimWithTheBackupReadOnly(t *testing.T) {
 	n := testRestored(func(fb *ledgerv1.FromBackupSpec) { fb.Timeout = &metav1.Duration{Duration: 2 * time.Hour} })
 	src := restoreSource{claim: "ledger-backups", file: "customs/customs-20261202-0200.tlbackup"}
-	job := buildRestoreJob(n, testBuild("tradeledger:1"), src, "customs-restored-0", "r0.peers:7000", "r0.peers:8443")
+	job := buildRestoreJob(n, testBuild("tradeledger:1"), src, "customs-restored-0", "r0.peers:7000", "r0.peers:8443", "ADMINKEYID")
 
 	if job.Name != "customs-restored-restore" || job.Namespace != "trade" || len(job.OwnerReferences) != 1 || job.OwnerReferences[0].UID != n.UID {
 		t.Errorf("job %s/%s owners %v: want customs-restored-restore in trade, owned by the network", job.Namespace, job.Name, job.OwnerReferences)
@@ -47,7 +47,7 @@ func TestTheRestoreJobRunsLedgernodeRestoreIntoTheFirstPodsClaimWithTheBackupRea
 	want := []string{"ledgernode", "restore", "--backup", "/backup/customs/customs-20261202-0200.tlbackup",
 		"--genesis", genesisDir + "/" + genesisKey, "--data-dir", dataDir,
 		"--id", "customs-restored-0", "--raft-addr", "r0.peers:7000", "--api-addr", "r0.peers:8443",
-		"--summary-file", "/dev/termination-log"}
+		"--admin-key-id", "ADMINKEYID", "--summary-file", "/dev/termination-log"}
 	if strings.Join(c.Command, " ") != strings.Join(want, " ") {
 		t.Errorf("command\n %v\nwant\n %v", c.Command, want)
 	}
@@ -86,7 +86,7 @@ func TestTheRestoreJobRunsLedgernodeRestoreIntoTheFirstPodsClaimWithTheBackupRea
 	}
 
 	// Without a timeout: one hour.
-	if d := *buildRestoreJob(testRestored(), testBuild("x"), src, "p", "r", "a").Spec.ActiveDeadlineSeconds; d != 3600 {
+	if d := *buildRestoreJob(testRestored(), testBuild("x"), src, "p", "r", "a", "k").Spec.ActiveDeadlineSeconds; d != 3600 {
 		t.Errorf("default deadline %d, want 3600", d)
 	}
 }
@@ -196,6 +196,8 @@ func TestAFailedRestoreNamesTheFixForItsCause(t *testing.T) {
 	for _, tc := range []struct{ msg, want string }{
 		{"backup: genesis: the backup is of network \"x\"", "spec.bootstrap.fromBackup.genesisConfigMap"},
 		{"backup: head: head.signer 3f2a (node \"customs-3\"): head signed by a key that is not trusted", "ledgernode restore --trust"},
+		{"admin key 9c1e: not an admin key of the backed-up ledger: the genesis does not name it and no key.rotate on the ledger made it the admin's; at height 30 the admin keys are 77ab: give the network's current admin key",
+			"spec.bootstrap.fromBackup.adminSecret \"customs-admin\" holds a key the backed-up ledger does not hold"},
 		{"backup: integrity: state stream: checksum mismatch", "is damaged (nothing was written)"},
 		{"open /backup/x.tlbackup: no such file or directory", "does not exist"},
 		{"data directory is not empty: /var/lib/tradeledger/state.db exists", "kubectl delete pvc -n trade data-customs-restored-0"},

@@ -484,7 +484,7 @@ func (f *fakePods) RunRestoreJob(ctx context.Context, c client.Client, n *ledger
 		}
 		defer in.Close()
 		rep, err := node.Restore(node.RestoreConfig{Backup: in, DataDir: filepath.Join(f.dir, n.Namespace, id, "data"), Genesis: &g,
-			Trust: verify.TrustFromGenesis(&g), Self: state.Member{ID: id, RaftAddr: arg("--raft-addr"), APIAddr: arg("--api-addr")}})
+			Trust: verify.TrustFromGenesis(&g), AdminKeyID: arg("--admin-key-id"), Self: state.Member{ID: id, RaftAddr: arg("--raft-addr"), APIAddr: arg("--api-addr")}})
 		if err != nil {
 			return err
 		}

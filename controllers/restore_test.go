@@ -329,4 +329,74 @@ var _ = Describe("LedgerNetwork restored from a backup", Ordered, func() {
 		Expect(eventReasons(ns, n.Name)).To(ContainElement(reasonRestoreFailed))
 		Expect(pods.DataDirEntries(n, podName(n, 0))).To(BeEmpty(), "nothing written into the first node's volume")
 	})
+
+	It("restores a network whose admin key was rotated on the ledger: the restore Job checks the Secret's key against the backup's key history, and the restored network signs with it", func() {
+		// The source network's admin key is rotated (spec.adminKeyGeneration),
+		// then backed up.
+		Eventually(func(g Gomega) {
+			got := getNet(g, src)
+			got.Spec.AdminKeyGeneration = 1
+			g.Expect(k8sClient.Update(suiteCtx, got)).To(Succeed())
+		}, eventually, tick).Should(Succeed())
+		Eventually(func(g Gomega) {
+			ak := getNet(g, src).Status.AdminKey
+			g.Expect(ak).NotTo(BeNil())
+			g.Expect(ak.Generation).To(Equal(int64(1)))
+		}, eventually, tick).Should(Succeed())
+		rotated := adminKeyOf(src)
+		rotatedID := tx.KeyID(rotated.Public().(ed25519.PublicKey))
+		Expect(srcGenesis.Admins).NotTo(ContainElement(rotatedID), "setup: the genesis does not name the rotated key")
+		bak2 := &ledgerv1.LedgerBackup{}
+		sample(sampleBackup, bak2, ns)
+		bak2.Name = "customs-rotated"
+		Expect(k8sClient.Create(suiteCtx, bak2)).To(Succeed())
+		out, _ := runBackupJob(src, bak2, claimDir, "")
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(bak2), bak2)).To(Succeed())
+			g.Expect(bak2.Status.Phase).To(Equal(ledgerv1.BackupSucceeded), out)
+		}, eventually, tick).Should(Succeed())
+
+		n := restoredNetwork("customs-rotated", 1, ledgerv1.FromBackupSpec{LedgerBackup: bak2.Name,
+			GenesisConfigMap: genesisConfigMapName(src), AdminSecret: adminSecretName(src)})
+		var job *batchv1.Job
+		Eventually(func(g Gomega) { job = restoreJob(g, n) }, eventually, tick).Should(Succeed())
+		Expect(strings.Join(job.Spec.Template.Spec.Containers[0].Command, " ")).To(ContainSubstring("--admin-key-id " + rotatedID + " "))
+		bindFirstClaim(n)
+		Expect(pods.RunRestoreJob(suiteCtx, k8sClient, n, job, claimDir)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := getNet(g, n)
+			g.Expect(conditionOf(g, got.Status.Conditions, ledgerv1.ConditionRestored).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(k8sClient.Get(suiteCtx, key(n, statefulSetName(n)), &appsv1.StatefulSet{})).To(Succeed())
+		}, eventually, tick).Should(Succeed())
+		Expect(pods.Start(suiteCtx, k8sClient, n, 0)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := getNet(g, n)
+			g.Expect(conditionOf(g, got.Status.Conditions, ledgerv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue),
+				conditionOf(g, got.Status.Conditions, ledgerv1.ConditionReady).Message)
+			g.Expect(got.Status.Restore.Phase).To(Equal(ledgerv1.RestoreVerified))
+		}, eventually, tick).Should(Succeed())
+		Expect(register(n, "participant/after-rotated-restore").Height).To(BeNumerically(">", uint64(bak2.Status.Height)),
+			"the restored network's admin writes, signed with the rotated key")
+	})
+
+	It("refuses, in the restore Job, an admin Secret whose key the backed-up ledger never held as its admin's, naming the ledger's admin keys", func() {
+		k, err := tx.GenerateKey()
+		Expect(err).NotTo(HaveOccurred())
+		wrong, err := buildAdminSecret(src, k)
+		Expect(err).NotTo(HaveOccurred())
+		wrong.Name, wrong.OwnerReferences = "customs-admin-wrong", nil
+		Expect(k8sClient.Create(suiteCtx, wrong)).To(Succeed())
+		n := restoredNetwork("customs-wrong-admin", 1, ledgerv1.FromBackupSpec{LedgerBackup: bak.Name,
+			GenesisConfigMap: genesisConfigMapName(src), AdminSecret: wrong.Name})
+		var job *batchv1.Job
+		Eventually(func(g Gomega) { job = restoreJob(g, n) }, eventually, tick).Should(Succeed())
+		bindFirstClaim(n)
+		Expect(pods.RunRestoreJob(suiteCtx, k8sClient, n, job, claimDir)).To(MatchError(ContainSubstring("not an admin key of the backed-up ledger")))
+		Eventually(func(g Gomega) {
+			got := getNet(g, n)
+			expectDegraded(g, got, got.Status.Conditions, reasonRestoreFailed, tx.FingerprintOf(publicKeyID(k)),
+				"the admin keys are "+tx.FingerprintOf(srcGenesis.Admins[0]), `spec.bootstrap.fromBackup.adminSecret "customs-admin-wrong" holds a key the backed-up ledger does not hold`)
+		}, eventually, tick).Should(Succeed())
+		Expect(pods.DataDirEntries(n, podName(n, 0))).To(BeEmpty(), "nothing written into the first node's volume")
+	})
 })

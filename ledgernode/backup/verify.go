@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
 )
 
@@ -91,7 +93,15 @@ func Extract(r io.Reader, path string, o Options) (rep *Report, err error) {
 		}
 		return nil, fmt.Errorf("%w: state database: %v", ErrIntegrity, err)
 	}
-	if err := verify.Head(&hdr.Head, o.Trust); err != nil {
+	// With the genesis as the trust, a head signed by a key it does not
+	// name may still be signed by a node key the ledger itself authorised
+	// (registered for a node added after the genesis, signed by an admin
+	// key that descends from the genesis): that is known once the chain is
+	// walked, below.
+	untrusted := false
+	if err := verify.Head(&hdr.Head, o.Trust); errors.Is(err, verify.ErrUntrusted) && trustIsGenesis(o.Trust, o.Genesis) {
+		untrusted = true
+	} else if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrHead, err)
 	}
 	m, a, err := state.FileHead(path)
@@ -116,6 +126,11 @@ func Extract(r io.Reader, path string, o Options) (rep *Report, err error) {
 			return nil, fmt.Errorf("%w: %v", ErrChain, err)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrIntegrity, err)
+	}
+	if untrusted {
+		if err := headByLedgerKey(&hdr.Head, o.Trust, ch); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrHead, err)
+		}
 	}
 	return &Report{Header: hdr, Chain: *ch, FileBytes: cr.n}, nil
 }
@@ -153,4 +168,33 @@ func short(h string) string {
 		return h[:16]
 	}
 	return h
+}
+
+// trustIsGenesis: the trust is the genesis' own node keys (the default,
+// or --trust genesis.json). Only then does the ledger's key history extend
+// it: a trust file that names other keys says exactly which to accept.
+func trustIsGenesis(t verify.Trust, g *chain.Genesis) bool {
+	gt := verify.TrustFromGenesis(g)
+	return t.Network == gt.Network && maps.Equal(t.Nodes, gt.Nodes)
+}
+
+// headByLedgerKey accepts a head whose signer the trust does not name when
+// the ledger's own key history, up to that head, holds the signer valid
+// for the node that signed it; it names the key and what the ledger says
+// of it otherwise.
+func headByLedgerKey(h *chain.Head, trust verify.Trust, ch *state.ChainReport) error {
+	fp := tx.FingerprintOf(h.Signer)
+	if node, ok := ch.NodeKeys[h.Signer]; ok {
+		if node != h.Node {
+			return fmt.Errorf("head.signer %s is the key of node %q on the ledger, but the head names node %q", fp, node, h.Node)
+		}
+		ext := verify.Trust{Network: trust.Network, Nodes: map[string]string{h.Signer: node}}
+		return verify.Head(h, ext)
+	}
+	why := "no genesis node has it and no key.register on the ledger authorised it for a node"
+	if ended, ok := ch.EndedKeys[h.Signer]; ok {
+		why = "the ledger no longer holds it valid: " + ended
+	}
+	return fmt.Errorf("head.signer %s (node %q): %w: %s (trusted: the trust file's %d node keys and the %d node keys the ledger holds at height %d)",
+		fp, h.Node, verify.ErrUntrusted, why, len(trust.Nodes), len(ch.NodeKeys), ch.Height)
 }

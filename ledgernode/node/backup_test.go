@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,9 @@ import (
 	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/testcluster"
+	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/verify"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 // ack is a write acknowledged to its client, with its receipt's height.
@@ -446,5 +449,131 @@ func TestQuorumLossRecoveryKeepsEveryAcknowledgedWrite(t *testing.T) {
 	}
 	if err := verify.Consistency(before, &cons.Head, &cons.Proof, c.Trust()); err != nil {
 		t.Fatalf("consistency from the recovered head to the grown cluster's: %v", err)
+	}
+}
+
+// A backup is checked against the genesis alone (the trust anchor), and
+// the ledger's own key history decides the rest: after the admin key was
+// rotated on the ledger, the restore is given the new admin key and
+// passes (the old one is refused, naming the rotation); a backup served,
+// and its head signed, by a node added after the genesis verifies and
+// restores once an admin key registered that node's key on the ledger; a
+// head signed by a node key the ledger never authorised is still refused,
+// naming the key.
+func TestBackupVerifyAndRestoreFollowTheLedgersKeyHistory(t *testing.T) {
+	c := newCluster(t, 1)
+	ctx := ctxT(t, 2*time.Minute)
+	cl := c.Client(0)
+	submit := func(key ed25519.PrivateKey, typ string, payload any) {
+		t.Helper()
+		st, err := c.Sign(key, typ, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := cl.Submit(ctx, st, client.SubmitOptions{})
+		if err != nil || resp.Receipt.Status != chain.Accepted {
+			t.Fatalf("%s: %+v %v", typ, resp, err)
+		}
+	}
+	oldAdmin := c.Admin
+	newAdmin, err := tx.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID, newID := tx.KeyID(oldAdmin.Public().(ed25519.PublicKey)), tx.KeyID(newAdmin.Public().(ed25519.PublicKey))
+	submit(oldAdmin, "key.rotate", wire.KeyRotate{NewKey: newID, Retire: oldID})
+
+	// Two nodes added after the genesis, by the new admin key; only n2's
+	// head-signing key is registered for it on the ledger.
+	admin := cl.Admin(c.Genesis.Network, newAdmin)
+	added := map[string]int{}
+	for _, id := range []string{"n-reg", "n-unreg"} {
+		i, err := c.AddNode(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := c.Members[i]
+		if err := admin.JoinAndPromote(ctx, m.ID, m.RaftAddr, m.APIAddr, nil); err != nil {
+			t.Fatalf("adding %s with the rotated admin key: %v", id, err)
+		}
+		added[id] = i
+	}
+	regKey := c.Members[added["n-reg"]].Key
+	submit(newAdmin, "key.register", wire.KeyRegister{Owner: "node/n-reg", PublicKey: tx.KeyID(regKey.Public().(ed25519.PublicKey))})
+	// A key registered for a node by the retired admin key is refused by
+	// the ledger itself: nothing to follow.
+	if st, err := c.Sign(oldAdmin, "key.register", wire.KeyRegister{Owner: "node/n-unreg",
+		PublicKey: tx.KeyID(c.Members[added["n-unreg"]].Key.Public().(ed25519.PublicKey))}); err != nil {
+		t.Fatal(err)
+	} else if resp, err := cl.Submit(ctx, st, client.SubmitOptions{}); err == nil && resp.Receipt.Status == chain.Accepted {
+		t.Fatal("setup: the retired admin key registered a node key")
+	}
+	if _, err := c.Enrol(ctx, "participant/writer"); err == nil {
+		t.Fatal("setup: enrolled with the retired admin key")
+	}
+	k, err := testcluster.Enrol(ctx, cl, c.Genesis.Network, newAdmin, "participant/writer", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeNotes(ctx, t, c, k, 10, 2, []int{0})
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	backupFrom := func(i int) string {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), c.Members[i].ID+".tlbackup")
+		f, err := os.Create(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := c.Client(i).Backup(ctx, f, nil); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	genesisTrust := verify.TrustFromGenesis(c.Genesis)
+
+	// The head of n-reg: verified against the genesis alone.
+	regFile := backupFrom(added["n-reg"])
+	rf, _ := os.Open(regFile)
+	defer rf.Close()
+	rep, err := backup.Verify(rf, t.TempDir(), backup.Options{Genesis: c.Genesis, Trust: genesisTrust})
+	if err != nil {
+		t.Fatalf("backup served by a node whose key the ledger registered: %v", err)
+	}
+	if rep.Header.Head.Node != "n-reg" || !slices.Contains(rep.Chain.AdminKeys, newID) || slices.Contains(rep.Chain.AdminKeys, oldID) ||
+		rep.Chain.NodeKeys[tx.KeyID(regKey.Public().(ed25519.PublicKey))] != "n-reg" {
+		t.Fatalf("head by %s; chain report admin keys %v, node keys %v", rep.Header.Head.Node, rep.Chain.AdminKeys, rep.Chain.NodeKeys)
+	}
+	restore := func(file, adminID string) (*backup.Report, error) {
+		b, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		return node.Restore(node.RestoreConfig{Backup: b, DataDir: filepath.Join(t.TempDir(), "data"), Genesis: c.Genesis, Trust: genesisTrust,
+			AdminKeyID: adminID, Self: state.Member{ID: "r0", RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2"}})
+	}
+	if _, err := restore(regFile, newID); err != nil {
+		t.Fatalf("restore with the rotated admin key: %v", err)
+	}
+	_, err = restore(regFile, oldID)
+	if !errors.Is(err, node.ErrNotAdminKey) || !strings.Contains(err.Error(), tx.FingerprintOf(oldID)) || !strings.Contains(err.Error(), "rotated to "+tx.FingerprintOf(newID)) {
+		t.Fatalf("restore with the retired admin key: %v, want ErrNotAdminKey naming it and its rotation", err)
+	}
+
+	// The head of n-unreg: no key.register authorised its key.
+	unregFile := backupFrom(added["n-unreg"])
+	uf, _ := os.Open(unregFile)
+	defer uf.Close()
+	_, err = backup.Verify(uf, t.TempDir(), backup.Options{Genesis: c.Genesis, Trust: genesisTrust})
+	unregFP := tx.FingerprintOf(tx.KeyID(c.Members[added["n-unreg"]].Key.Public().(ed25519.PublicKey)))
+	if !errors.Is(err, backup.ErrHead) || !errors.Is(err, verify.ErrUntrusted) || !strings.Contains(err.Error(), unregFP) ||
+		!strings.Contains(err.Error(), "no key.register on the ledger authorised it") {
+		t.Fatalf("backup whose head a never-authorised key signed: %v, want ErrHead naming %s", err, unregFP)
+	}
+	if _, err := restore(unregFile, newID); !errors.Is(err, backup.ErrHead) {
+		t.Fatalf("restore of it: %v, want ErrHead", err)
 	}
 }

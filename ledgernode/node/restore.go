@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/backup"
@@ -33,7 +35,16 @@ type RestoreConfig struct {
 	Progress func(stage string, done, total int64)
 	// Now is the restore's time (default time.Now), recorded in the state.
 	Now func() time.Time
+	// AdminKeyID, when set, must be an admin key the backed-up ledger
+	// holds valid at its head: the genesis' admin key, or the key it was
+	// rotated to on the ledger (state.ChainReport.AdminKeys). The restored
+	// network's membership changes are signed with it.
+	AdminKeyID string
 }
+
+// ErrNotAdminKey is returned when RestoreConfig.AdminKeyID is not an admin
+// key of the backed-up ledger at its head.
+var ErrNotAdminKey = errors.New("not an admin key of the backed-up ledger")
 
 // ErrDataDirInUse is returned when the data directory already holds a node.
 var ErrDataDirInUse = errors.New("data directory is not empty")
@@ -80,6 +91,9 @@ func Restore(rc RestoreConfig) (*backup.Report, error) {
 			_ = os.RemoveAll(filepath.Join(rc.DataDir, "raft"))
 		}
 	}()
+	if err := checkAdminKey(rc.AdminKeyID, rep); err != nil {
+		return nil, err
+	}
 	h := rep.Header.Head
 	from := state.Restored{Network: h.Network, Height: h.Height, BlockHash: h.BlockHash, TreeSize: h.TreeSize, Root: h.Root, At: tx.FormatTime(rc.Now())}
 	if err := state.PrepareRestore(tmp, []state.Member{rc.Self}, from); err != nil {
@@ -138,4 +152,22 @@ func Recover(cfg RecoverConfig) (*consensus.RecoverReport, error) {
 	cc := consensus.DefaultConfig()
 	cc.ID, cc.DataDir, cc.Store, cc.Logger = cfg.ID, cfg.DataDir, store, cfg.Logger
 	return consensus.Recover(cc, cfg.Voters)
+}
+
+// checkAdminKey says whether id ("": no check) is an admin key the ledger
+// holds at the backup's head, naming what the ledger says of it otherwise.
+func checkAdminKey(id string, rep *backup.Report) error {
+	if id == "" || slices.Contains(rep.Chain.AdminKeys, id) {
+		return nil
+	}
+	var current []string
+	for _, k := range rep.Chain.AdminKeys {
+		current = append(current, tx.FingerprintOf(k))
+	}
+	why := "the genesis does not name it and no key.rotate on the ledger made it the admin's"
+	if ended, ok := rep.Chain.EndedKeys[id]; ok {
+		why = "it was the admin's, but " + ended
+	}
+	return fmt.Errorf("admin key %s: %w: %s; at height %d the admin keys are %s: give the network's current admin key",
+		tx.FingerprintOf(id), ErrNotAdminKey, why, rep.Chain.Height, strings.Join(current, ", "))
 }

@@ -170,6 +170,14 @@ type ChainReport struct {
 	BlockHash string `json:"blockHash"`
 	Root      string `json:"root"`
 	Time      string `json:"time"`
+	// AdminKeys and NodeKeys (key id -> node id) are the keys the ledger
+	// holds valid for the network admin and for nodes at the head,
+	// followed from the genesis through signed key.register, key.rotate
+	// and key.revoke transactions (key_authority.go); EndedKeys says how
+	// each key that stopped being valid ended.
+	AdminKeys []string          `json:"adminKeys"`
+	NodeKeys  map[string]string `json:"nodeKeys"`
+	EndedKeys map[string]string `json:"endedKeys,omitempty"`
 }
 
 // CheckChain walks every block of a state file from genesis to its head:
@@ -216,6 +224,7 @@ func checkChainTx(btx *bolt.Tx, g *chain.Genesis, gh string, progress func(heigh
 		return nil, err
 	}
 	prev := gh
+	keys := newKeyAuthority(g)
 	var last BlockRecord
 	for h := uint64(1); h <= m.Height; h++ {
 		if blocks == nil {
@@ -243,9 +252,11 @@ func checkChainTx(btx *bolt.Tx, g *chain.Genesis, gh string, progress func(heigh
 			return nil, broken(h, "leaves %d..%d do not follow the tree of size %d", br.FirstLeaf, hdr.TreeSize, app.Size())
 		}
 		for leaf := br.FirstLeaf; leaf < hdr.TreeSize; leaf++ {
-			if err := checkLeaf(txs, receipts, leaf, h, app); err != nil {
+			raw, rc, err := checkLeaf(txs, receipts, leaf, h, app)
+			if err != nil {
 				return nil, broken(h, "%v", err)
 			}
+			keys.observe(raw, rc)
 		}
 		root, err := app.Root()
 		if err != nil {
@@ -267,34 +278,36 @@ func checkChainTx(btx *bolt.Tx, g *chain.Genesis, gh string, progress func(heigh
 			return nil, fmt.Errorf("%w: block %d is stored beyond the head's height %d", ErrChainBroken, beU64(k), m.Height)
 		}
 	}
-	return &ChainReport{Height: m.Height, TreeSize: m.TreeSize, BlockHash: m.BlockHash, Root: m.Root, Time: m.Time}, nil
+	rep := &ChainReport{Height: m.Height, TreeSize: m.TreeSize, BlockHash: m.BlockHash, Root: m.Root, Time: m.Time}
+	keys.report(rep)
+	return rep, nil
 }
 
 // checkLeaf checks one receipt: it names its block and the id of the
 // envelope stored beside it, and it is appended to the tree.
-func checkLeaf(txs, receipts *bolt.Bucket, leaf, height uint64, app *chain.Appender) error {
+func checkLeaf(txs, receipts *bolt.Bucket, leaf, height uint64, app *chain.Appender) ([]byte, *chain.Receipt, error) {
 	if txs == nil || receipts == nil {
-		return fmt.Errorf("leaf %d: no transactions or receipts stored", leaf)
+		return nil, nil, fmt.Errorf("leaf %d: no transactions or receipts stored", leaf)
 	}
 	raw, rc := txs.Get(u64(leaf)), receipts.Get(u64(leaf))
 	if raw == nil || rc == nil {
-		return fmt.Errorf("leaf %d: transaction or receipt missing", leaf)
+		return nil, nil, fmt.Errorf("leaf %d: transaction or receipt missing", leaf)
 	}
 	var r chain.Receipt
 	if err := json.Unmarshal(rc, &r); err != nil {
-		return fmt.Errorf("leaf %d: receipt does not decode: %v", leaf, err)
+		return nil, nil, fmt.Errorf("leaf %d: receipt does not decode: %v", leaf, err)
 	}
 	if r.Height != height || r.LeafIndex != leaf {
-		return fmt.Errorf("leaf %d: receipt says height %d, leaf %d", leaf, r.Height, r.LeafIndex)
+		return nil, nil, fmt.Errorf("leaf %d: receipt says height %d, leaf %d", leaf, r.Height, r.LeafIndex)
 	}
 	if id := chain.TxID(raw); fmt.Sprintf("%x", id) != r.TxID {
 		// An envelope the leader proposed in a non-canonical form is named
 		// by the id of its canonical form.
 		if canon, err := canonicalID(raw); err != nil || canon != r.TxID {
-			return fmt.Errorf("leaf %d: receipt names transaction %s, the stored envelope is %s", leaf, short(r.TxID), short(fmt.Sprintf("%x", id)))
+			return nil, nil, fmt.Errorf("leaf %d: receipt names transaction %s, the stored envelope is %s", leaf, short(r.TxID), short(fmt.Sprintf("%x", id)))
 		}
 	}
-	return app.Append(chain.Hasher.HashLeaf(rc), func(compact.NodeID, []byte) {})
+	return raw, &r, app.Append(chain.Hasher.HashLeaf(rc), func(compact.NodeID, []byte) {})
 }
 
 // canonicalID is the id of an envelope stored in a non-canonical form.

@@ -1,6 +1,10 @@
 package state
 
-import bolt "go.etcd.io/bbolt"
+import (
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/tradeledger/tradeledger/ledgernode/chain"
+)
 
 // Internals that the package's own tests (package state_test, which uses
 // the shared fixture statetest) check: the history's key encoding and the
@@ -20,3 +24,13 @@ var (
 
 // BoltTx is the snapshot's read transaction (to copy the raw bbolt file).
 func (sn *Snapshot) BoltTx() *bolt.Tx { return sn.btx }
+
+// NewKeyAuthority, Observe and Report expose the chain check's walk of the
+// ledger's key history (key_authority.go) to its table test.
+var NewKeyAuthority = newKeyAuthority
+
+// KeyAuthorityWalk is the walk's type.
+type KeyAuthorityWalk = keyAuthority
+
+func (a *keyAuthority) Observe(raw []byte, rc *chain.Receipt) { a.observe(raw, rc) }
+func (a *keyAuthority) Report(r *ChainReport)                 { a.report(r) }

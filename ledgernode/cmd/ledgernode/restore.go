@@ -17,7 +17,7 @@ import (
 )
 
 func restoreCmd() *cobra.Command {
-	var backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr, summaryFile string
+	var backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr, summaryFile, adminKeyID string
 	cmd := &cobra.Command{
 		Use:   "restore --backup FILE --genesis genesis.json --data-dir DIR --id ID --raft-addr HOST:PORT --api-addr HOST:PORT",
 		Short: "Make an empty data directory the first node of a new cluster holding a backup's ledger",
@@ -31,7 +31,9 @@ and add them with 'ledgerctl cluster add': they receive the state from the
 first. Nothing is written to DIR unless every check passes.
 
 --trust names the node keys whose signature on the backup's head you accept
-(default: the genesis nodes). Heads of the restored network are signed by its
+(default: the genesis nodes); a head signed by a node added later is accepted
+when its key was registered for it on the ledger (key.register, owner
+node/<id>, signed by an admin key the ledger holds from the genesis on). Heads of the restored network are signed by its
 nodes' keys: give verifiers a trust file naming them (docs/operations.md).
 
 --summary-file writes one line of JSON when the command ends: the backup's
@@ -46,7 +48,7 @@ reads it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return backup.RunWithSummary(summaryFile, func(summary *map[string]any) error {
-				return runRestore(cmd, backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr, summary)
+				return runRestore(cmd, backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr, adminKeyID, summary)
 			})
 		},
 	}
@@ -58,13 +60,14 @@ reads it).`,
 	f.StringVar(&id, "id", env("ID", ""), "the new node's id")
 	f.StringVar(&raftAddr, "raft-addr", env("RAFT_ADVERTISE", ""), "address peers dial for the new node's Raft")
 	f.StringVar(&apiAddr, "api-addr", "", "address of the new node's API")
+	f.StringVar(&adminKeyID, "admin-key-id", "", "refuse the backup unless this key id ('ledgerctl keys show FILE') is an admin key the backed-up ledger holds at its head: the genesis' admin key or the one it was rotated to on the ledger (the operator passes the key of spec.bootstrap.fromBackup.adminSecret)")
 	f.StringVar(&summaryFile, "summary-file", "", "write a one-line JSON summary (or the error) here when done, e.g. /dev/termination-log")
 	return cmd
 }
 
 // runRestore checks the backup and restores it into dataDir, filling
 // summary with what it restored.
-func runRestore(cmd *cobra.Command, backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr string, summary *map[string]any) error {
+func runRestore(cmd *cobra.Command, backupFile, genesis, trustFile, dataDir, id, raftAddr, apiAddr, adminKeyID string, summary *map[string]any) error {
 	start := time.Now()
 	if backupFile == "" || genesis == "" || dataDir == "" || id == "" || raftAddr == "" || apiAddr == "" {
 		return errors.New("--backup, --genesis, --data-dir, --id, --raft-addr and --api-addr are required")
@@ -88,7 +91,7 @@ func runRestore(cmd *cobra.Command, backupFile, genesis, trustFile, dataDir, id,
 	if err != nil {
 		return err
 	}
-	rep, err := node.Restore(node.RestoreConfig{Backup: f, DataDir: dataDir, Genesis: g, Trust: trust, Logger: log,
+	rep, err := node.Restore(node.RestoreConfig{Backup: f, DataDir: dataDir, Genesis: g, Trust: trust, Logger: log, AdminKeyID: adminKeyID,
 		Self: state.Member{ID: id, RaftAddr: raftAddr, APIAddr: apiAddr},
 		Progress: func(stage string, done, total int64) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "restore: %s %d of %d\n", stage, done, total)
