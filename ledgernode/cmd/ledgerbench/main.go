@@ -141,8 +141,8 @@ func main() {
 			o.protocols, err = parseList("protocols", *protocols, "request", "stream")
 		}
 	}
-	if err == nil && (o.output != "table" && o.output != "json") {
-		err = fmt.Errorf("-o %q: table or json", o.output)
+	if err == nil {
+		err = checkOutput(o.output)
 	}
 	if err == nil && (o.target != "all" && o.target != "leader") {
 		err = fmt.Errorf("-target %q: all or leader", o.target)
@@ -173,6 +173,15 @@ func main() {
 		os.Exit(1)
 	}
 	_ = writeReport(o.output, r, printReport)
+}
+
+// checkOutput refuses an -o value writeReport does not know (it would
+// otherwise print the table for any of them); main, scale and size share it.
+func checkOutput(output string) error {
+	if output != "table" && output != "json" {
+		return fmt.Errorf("-o %q: table or json", output)
+	}
+	return nil
 }
 
 // writeReport writes v to standard output as indented JSON (-o json) or as

@@ -65,6 +65,9 @@ func scaleMain(args []string) error {
 		fl.PrintDefaults()
 	}
 	_ = fl.Parse(args)
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
 	targets, err := parseCounts("sizes", *sizes)
 	if err != nil {
 		return err

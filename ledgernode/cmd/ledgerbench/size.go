@@ -81,8 +81,8 @@ func sizeMain(args []string) error {
 		return fmt.Errorf("-ids %q: sequential, interleaved or random", *order)
 	case *pageSize < 4096 || *pageSize%4096 != 0:
 		return fmt.Errorf("-page-size %d: a multiple of 4096", *pageSize)
-	case *output != "table" && *output != "json":
-		return fmt.Errorf("-o %q: table or json", *output)
+	case checkOutput(*output) != nil:
+		return checkOutput(*output)
 	}
 	path := *keep
 	if path == "" {

@@ -261,3 +261,29 @@ func TestScaleTableStatesItsExtrapolationsAsSuch(t *testing.T) {
 		t.Errorf("one size extrapolated:\n%s", b.String())
 	}
 }
+
+// TestScaleAndSizeRefuseAnUnknownOutput: -o xml was printed as a table by
+// scale after a whole load. The scale call carries -nodes 0, which scale
+// refuses on its own before starting anything, so without the -o check the
+// test sees that other refusal (and never starts node processes).
+func TestScaleAndSizeRefuseAnUnknownOutput(t *testing.T) {
+	if err := checkOutput("json"); err != nil {
+		t.Fatalf("checkOutput(json) = %v, want nil", err)
+	}
+	if err := checkOutput("table"); err != nil {
+		t.Fatalf("checkOutput(table) = %v, want nil", err)
+	}
+	for name, run := range map[string]func([]string) error{"scale": scaleMain, "size": sizeMain} {
+		args := []string{"-o", "xml", "-nodes", "0"}
+		if name == "size" {
+			args = []string{"-o", "xml", "-certs", "1"}
+		}
+		err := run(args)
+		if err == nil || !strings.Contains(err.Error(), `-o "xml"`) || !strings.Contains(err.Error(), "table or json") {
+			t.Errorf("ledgerbench %s %v = %v, want the -o refusal naming \"xml\" and the choices", name, args, err)
+		}
+	}
+	if err := scaleMain([]string{"-o", "json", "-nodes", "0"}); err == nil || !strings.Contains(err.Error(), "-nodes 0") {
+		t.Fatalf("setup: scale -nodes 0 = %v, want the -nodes refusal (no processes started)", err)
+	}
+}
