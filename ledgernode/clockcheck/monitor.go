@@ -124,9 +124,12 @@ type Monitor struct {
 	voters  []string // sorted; self included when it votes
 	samples map[string]sample
 
-	roundMu   sync.Mutex
-	lastRound time.Time // start of the last round (monotonic)
-	src       Source    // set by Run
+	roundMu sync.Mutex    // guards running and src
+	running chan struct{} // closed when the round in progress ends; nil: none
+	src     Source        // set by Run
+	// waiting, if set, is called when Refresh starts waiting for a round
+	// in progress (tests).
+	waiting func()
 }
 
 // New returns a monitor; Run starts sampling.
@@ -157,22 +160,68 @@ func (m *Monitor) Run(ctx context.Context, src Source) {
 	}
 }
 
-// Refresh samples every voter now, unless a round started after the call
-// already did, and returns when it is done (at once before Run).
+// Refresh samples every voter now and returns when that is done (at once
+// before Run). If a round is in progress it waits for that round instead
+// and uses its samples: it never runs a second round after it, so a caller
+// (the proposer waiting on an unconfirmed clock) waits for at most one
+// round. It returns when ctx ends, without waiting further.
 func (m *Monitor) Refresh(ctx context.Context) {
-	asked := time.Now()
 	m.roundMu.Lock()
-	done, src := m.lastRound.After(asked), m.src
+	src := m.src
 	m.roundMu.Unlock()
-	if !done && src != nil {
-		m.round(ctx, src)
+	if src == nil {
+		return
 	}
+	if wait := m.begin(); wait != nil {
+		if m.waiting != nil {
+			m.waiting()
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+		}
+		return
+	}
+	m.sampleAll(ctx, src)
 }
 
-func (m *Monitor) round(ctx context.Context, src Source) {
+// begin marks a round as running and returns nil, or returns the channel
+// the round already in progress closes when it ends (and starts none).
+func (m *Monitor) begin() <-chan struct{} {
 	m.roundMu.Lock()
 	defer m.roundMu.Unlock()
-	m.lastRound = time.Now()
+	if m.running != nil {
+		return m.running
+	}
+	m.running = make(chan struct{})
+	return nil
+}
+
+// round samples every voter through src, after the round in progress if
+// there is one (rounds never overlap).
+func (m *Monitor) round(ctx context.Context, src Source) {
+	for {
+		wait := m.begin()
+		if wait == nil {
+			break
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return
+		}
+	}
+	m.sampleAll(ctx, src)
+}
+
+// sampleAll is one round; the caller has begun it.
+func (m *Monitor) sampleAll(ctx context.Context, src Source) {
+	defer func() {
+		m.roundMu.Lock()
+		close(m.running)
+		m.running = nil
+		m.roundMu.Unlock()
+	}()
 	peers, err := src.Voters()
 	if err != nil {
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -171,5 +172,89 @@ func TestClockCheckConfigIsValidated(t *testing.T) {
 	cfg.Fresh = 0
 	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "Fresh") {
 		t.Fatalf("a zero freshness accepted: %v", err)
+	}
+}
+
+// heldPeers is a Source whose one peer (n1) answers a clock request only
+// once release is closed: an in-process fake of the peers' HTTPS clock
+// route (the real route is tested with real nodes in ledgernode/node),
+// needed here to hold a round in progress for as long as the test says.
+type heldPeers struct {
+	calls   atomic.Int32
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (p *heldPeers) Voters() ([]Peer, error) {
+	return []Peer{{ID: "n0", APIAddr: "n0:8443"}, {ID: "n1", APIAddr: "n1:8443"}}, nil
+}
+
+func (p *heldPeers) PeerClock(ctx context.Context, _ Peer) (time.Time, error) {
+	p.calls.Add(1)
+	p.entered <- struct{}{}
+	select {
+	case <-p.release:
+		return time.Now(), nil
+	case <-ctx.Done():
+		return time.Time{}, ctx.Err()
+	}
+}
+
+// TestRefreshWaitsForTheRoundInProgressAndRunsNoOther: the proposer's
+// Refresh, called while a round is in progress, used to wait for that
+// round and then run a second one (up to twice the sample timeout); it
+// also ignored its ctx while waiting.
+func TestRefreshWaitsForTheRoundInProgressAndRunsNoOther(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Self = "n0"
+	cfg.Interval = time.Hour // one round from Run: the one held
+	cfg.Timeout = time.Hour  // the held sample ends only when released
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{}, 4)
+	m.waiting = func() { waiting <- struct{}{} }
+	src := &heldPeers{entered: make(chan struct{}, 4), release: make(chan struct{})}
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { m.Run(ctx, src); close(ran) }()
+	defer func() { stop(); <-ran }()
+	<-src.entered // Run's round is asking n1 for its clock
+	if err := m.Check(cfg.Clock()); !errors.Is(err, ErrUnconfirmed) {
+		t.Fatalf("setup: Check before n1 answers = %v, want ErrUnconfirmed", err)
+	}
+	returned := func(done <-chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(time.Minute): // a hang guard, not a measurement
+			t.Fatalf("Refresh did not return %s", what)
+		}
+	}
+
+	// A Refresh whose ctx ends returns then, with the round still held.
+	rctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Refresh(rctx); close(done) }()
+	<-waiting
+	cancel()
+	returned(done, "when its ctx ended")
+	if n := src.calls.Load(); n != 1 {
+		t.Fatalf("n1 asked %d times, want 1 (the held round; Refresh started another)", n)
+	}
+
+	// A Refresh during the round returns when it ends, with its sample,
+	// and asks n1 no second time.
+	done = make(chan struct{})
+	go func() { m.Refresh(context.Background()); close(done) }()
+	<-waiting
+	close(src.release)
+	returned(done, "after the round in progress ended")
+	if n := src.calls.Load(); n != 1 {
+		t.Fatalf("n1 asked %d times, want 1 (Refresh ran a second round after the one in progress)", n)
+	}
+	if err := m.Check(cfg.Clock()); err != nil {
+		t.Fatalf("Check after the round = %v, want nil (n1's sample from the round Refresh waited for)", err)
 	}
 }
