@@ -216,19 +216,14 @@ func writeAdminNote(net *ledgerv1.LedgerNetwork, note string) {
 	Expect(rc.Status).To(Equal(chain.Accepted), "%v", rc.Reasons)
 }
 
-// startSampleNetwork creates the sample network and starts its three pods
-// (real nodes, each with its claim), and waits until it is Ready with a
-// leader.
-func startSampleNetwork() *ledgerv1.LedgerNetwork {
+// bootstrapSampleNetwork creates the sample network, waits until the
+// operator is bootstrapping it, and starts its three pods (real nodes, each
+// with its claim).
+func bootstrapSampleNetwork() *ledgerv1.LedgerNetwork {
 	GinkgoHelper()
 	net := createSampleNetwork()
-	get := func(g Gomega) *ledgerv1.LedgerNetwork {
-		n := &ledgerv1.LedgerNetwork{}
-		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), n)).To(Succeed())
-		return n
-	}
 	Eventually(func(g Gomega) {
-		c := meta.FindStatusCondition(get(g).Status.Conditions, ledgerv1.ConditionProgressing)
+		c := meta.FindStatusCondition(getNetwork(g, net).Status.Conditions, ledgerv1.ConditionProgressing)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Reason).To(Equal(reasonBootstrapping))
 	}, eventually, tick).Should(Succeed())
@@ -236,8 +231,23 @@ func startSampleNetwork() *ledgerv1.LedgerNetwork {
 		Expect(pods.Start(suiteCtx, k8sClient, net, i)).To(Succeed())
 		createClaim(net, podName(net, i))
 	}
+	return net
+}
+
+// getNetwork reads net as the API server holds it now.
+func getNetwork(g Gomega, net *ledgerv1.LedgerNetwork) *ledgerv1.LedgerNetwork {
+	n := &ledgerv1.LedgerNetwork{}
+	g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), n)).To(Succeed())
+	return n
+}
+
+// startSampleNetwork bootstraps the sample network (bootstrapSampleNetwork)
+// and waits until it is Ready with a leader.
+func startSampleNetwork() *ledgerv1.LedgerNetwork {
+	GinkgoHelper()
+	net := bootstrapSampleNetwork()
 	Eventually(func(g Gomega) {
-		n := get(g)
+		n := getNetwork(g, net)
 		r := meta.FindStatusCondition(n.Status.Conditions, ledgerv1.ConditionReady)
 		g.Expect(r).NotTo(BeNil())
 		g.Expect(r.Status).To(Equal(metav1.ConditionTrue), r.Message)

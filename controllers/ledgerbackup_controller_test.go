@@ -133,18 +133,7 @@ func runBackupJob(net *ledgerv1.LedgerNetwork, b *ledgerv1.LedgerBackup, claimDi
 	Expect(k8sClient.Status().Update(suiteCtx, pod)).To(Succeed())
 
 	Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(job), job)).To(Succeed())
-	job.Status.StartTime = &now
-	if code == 0 {
-		job.Status.Succeeded, job.Status.CompletionTime = 1, &now
-		job.Status.Conditions = []batchv1.JobCondition{
-			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
-			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now}}
-	} else {
-		job.Status.Failed = 1
-		job.Status.Conditions = []batchv1.JobCondition{
-			{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now},
-			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now}}
-	}
+	endJobStatus(job, int32(code), now)
 	Expect(k8sClient.Status().Update(suiteCtx, job)).To(Succeed())
 	return out, string(msg)
 }

@@ -124,16 +124,12 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 	if err := c.Get(ctx, key(n, pod), p); err != nil {
 		return err
 	}
-	var cm corev1.ConfigMap
-	if err := c.Get(ctx, key(n, genesisConfigMapName(n)), &cm); err != nil {
-		return err
-	}
-	var g chain.Genesis
-	if err := json.Unmarshal([]byte(cm.Data[genesisKey]), &g); err != nil {
+	cm, g, err := readGenesis(ctx, c, n)
+	if err != nil {
 		return err
 	}
 	dir := filepath.Join(f.dir, n.Namespace, pod)
-	genesisDir, err := mountConfigMap(filepath.Join(dir, "genesis"), &cm)
+	genesisDir, err := mountConfigMap(filepath.Join(dir, "genesis"), cm)
 	if err != nil {
 		return err
 	}
@@ -156,7 +152,7 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 	s.raftLn, s.apiLn = nil, nil
 	f.mu.Unlock()
 	nc := testcluster.DefaultNodeConfig()
-	nc.ID, nc.DataDir, nc.Genesis, nc.NodeKey, nc.TLS = pod, filepath.Join(dir, "data"), &g, nodeKey, files
+	nc.ID, nc.DataDir, nc.Genesis, nc.NodeKey, nc.TLS = pod, filepath.Join(dir, "data"), g, nodeKey, files
 	nc.RaftAddr, nc.APIAddr, nc.RaftListener, nc.APIListener, nc.NoBootstrap = s.raftAddr, s.apiAddr, rl, al, noBootstrap(p)
 	// ledgernode run's default: the marker beside the genesis file.
 	nc.NetworkHasRunFile = filepath.Join(genesisDir, wire.NetworkHasRunFile)
@@ -168,6 +164,20 @@ func (f *fakePods) Start(ctx context.Context, c client.Client, n *ledgerv1.Ledge
 	s.node = nd
 	f.mu.Unlock()
 	return setPodReady(ctx, c, n, pod, true)
+}
+
+// readGenesis reads the network's genesis ConfigMap and the genesis it
+// holds, as the pods and Jobs that mount it see them.
+func readGenesis(ctx context.Context, c client.Client, n *ledgerv1.LedgerNetwork) (*corev1.ConfigMap, *chain.Genesis, error) {
+	var cm corev1.ConfigMap
+	if err := c.Get(ctx, key(n, genesisConfigMapName(n)), &cm); err != nil {
+		return nil, nil, err
+	}
+	var g chain.Genesis
+	if err := json.Unmarshal([]byte(cm.Data[genesisKey]), &g); err != nil {
+		return nil, nil, fmt.Errorf("genesis ConfigMap %s key %s: %w", cm.Name, genesisKey, err)
+	}
+	return &cm, &g, nil
 }
 
 // mountConfigMap writes every key of a ConfigMap into dir, and nothing
@@ -404,25 +414,35 @@ func (f *fakePods) RunRecoverJob(ctx context.Context, c client.Client, n *ledger
 	if id == "" || claim != dataClaimName(id) {
 		return fmt.Errorf("job %s: --id %q with claim %q: want a member and its own claim", job.Name, id, claim)
 	}
-	var cm corev1.ConfigMap
-	if err := c.Get(ctx, key(n, genesisConfigMapName(n)), &cm); err != nil {
-		return err
-	}
-	var g chain.Genesis
-	if err := json.Unmarshal([]byte(cm.Data[genesisKey]), &g); err != nil {
+	_, g, err := readGenesis(ctx, c, n)
+	if err != nil {
 		return err
 	}
 	s := f.slot(n.Namespace, id)
-	if _, err := node.Recover(node.RecoverConfig{DataDir: filepath.Join(f.dir, n.Namespace, id, "data"), Genesis: &g, ID: id,
+	if _, err := node.Recover(node.RecoverConfig{DataDir: filepath.Join(f.dir, n.Namespace, id, "data"), Genesis: g, ID: id,
 		Voters: []state.Member{{ID: id, RaftAddr: s.raftAddr}}}); err != nil {
 		return fmt.Errorf("job %s: %w", job.Name, err)
 	}
-	now := metav1.Now()
-	job.Status.StartTime, job.Status.CompletionTime, job.Status.Succeeded = &now, &now, 1
-	job.Status.Conditions = []batchv1.JobCondition{
-		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
-		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now}}
+	endJobStatus(job, 0, metav1.Now())
 	return c.Status().Update(ctx, job)
+}
+
+// endJobStatus writes the status the Job controller gives a Job whose one
+// pod exited with code at now: Complete for 0, Failed (backoff limit
+// reached) for any other code.
+func endJobStatus(job *batchv1.Job, code int32, now metav1.Time) {
+	job.Status.StartTime = &now
+	if code == 0 {
+		job.Status.Succeeded, job.Status.CompletionTime = 1, &now
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now}}
+		return
+	}
+	job.Status.Failed = 1
+	job.Status.Conditions = []batchv1.JobCondition{
+		{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now},
+		{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now}}
 }
 
 // WipeData deletes a pod's node data, as deleting its volume claim
@@ -462,12 +482,8 @@ func (f *fakePods) RunRestoreJob(ctx context.Context, c client.Client, n *ledger
 	if id == "" || claim != dataClaimName(id) || !ok {
 		return fmt.Errorf("job %s: --id %q, claim %q, --backup %q: want a member, its own claim and a file under %s", job.Name, id, claim, file, restoreBackupDir)
 	}
-	var cm corev1.ConfigMap
-	if err := c.Get(ctx, key(n, genesisConfigMapName(n)), &cm); err != nil {
-		return err
-	}
-	var g chain.Genesis
-	if err := json.Unmarshal([]byte(cm.Data[genesisKey]), &g); err != nil {
+	_, g, err := readGenesis(ctx, c, n)
+	if err != nil {
 		return err
 	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-r5x9z", Namespace: job.Namespace, Labels: maps.Clone(job.Spec.Template.Labels)},
@@ -483,8 +499,8 @@ func (f *fakePods) RunRestoreJob(ctx context.Context, c client.Client, n *ledger
 			return err
 		}
 		defer in.Close()
-		rep, err := node.Restore(node.RestoreConfig{Backup: in, DataDir: filepath.Join(f.dir, n.Namespace, id, "data"), Genesis: &g,
-			Trust: verify.TrustFromGenesis(&g), AdminKeyID: arg("--admin-key-id"), Self: state.Member{ID: id, RaftAddr: arg("--raft-addr"), APIAddr: arg("--api-addr")}})
+		rep, err := node.Restore(node.RestoreConfig{Backup: in, DataDir: filepath.Join(f.dir, n.Namespace, id, "data"), Genesis: g,
+			Trust: verify.TrustFromGenesis(g), AdminKeyID: arg("--admin-key-id"), Self: state.Member{ID: id, RaftAddr: arg("--raft-addr"), APIAddr: arg("--api-addr")}})
 		if err != nil {
 			return err
 		}
@@ -514,18 +530,7 @@ func (f *fakePods) RunRestoreJob(ctx context.Context, c client.Client, n *ledger
 	if err := c.Get(ctx, client.ObjectKeyFromObject(job), job); err != nil {
 		return err
 	}
-	job.Status.StartTime = &now
-	if code == 0 {
-		job.Status.Succeeded, job.Status.CompletionTime = 1, &now
-		job.Status.Conditions = []batchv1.JobCondition{
-			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
-			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now}}
-	} else {
-		job.Status.Failed = 1
-		job.Status.Conditions = []batchv1.JobCondition{
-			{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now},
-			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now}}
-	}
+	endJobStatus(job, code, now)
 	if err := c.Status().Update(ctx, job); err != nil {
 		return err
 	}

@@ -461,17 +461,8 @@ var _ = Describe("LedgerNetwork recovery whose Job fails", Ordered, func() {
 	}
 
 	BeforeAll(func() {
-		net = createSampleNetwork()
+		net = bootstrapSampleNetwork()
 		ns = net.Namespace
-		Eventually(func(g Gomega) {
-			c := meta.FindStatusCondition(get(g).Status.Conditions, ledgerv1.ConditionProgressing)
-			g.Expect(c).NotTo(BeNil())
-			g.Expect(c.Reason).To(Equal(reasonBootstrapping))
-		}, eventually, tick).Should(Succeed())
-		for i := range 3 {
-			Expect(pods.Start(suiteCtx, k8sClient, net, i)).To(Succeed())
-			createClaim(net, podName(net, i))
-		}
 		Eventually(func(g Gomega) { g.Expect(get(g).Status.HeadHash).NotTo(BeEmpty()) }, eventually, tick).Should(Succeed())
 		survivor = podName(net, 0)
 		for i := 1; i < 3; i++ {
