@@ -82,12 +82,7 @@ func writeLoad(ctx context.Context, t *testing.T, c *testcluster.Cluster, key ed
 }
 
 func TestBackupUnderWriteLoadRestoresIntoANewNetwork(t *testing.T) {
-	c := newCluster(t, 3)
-	ctx := ctxT(t, 3*time.Minute)
-	k, err := c.Enrol(ctx, "participant/writer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, k := writerCluster(t, 3*time.Minute)
 	stop := make(chan struct{})
 	done := writeLoad(ctx, t, c, k, 6, []int{0, 1, 2}, stop)
 	waitHeight(ctx, t, c, 0, 20)
@@ -310,12 +305,7 @@ func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); re
 // survivor was in every quorum after the first node died, and the leader
 // had replicated the earlier ones to it by then (the test waits for it).
 func TestQuorumLossRecoveryKeepsEveryAcknowledgedWrite(t *testing.T) {
-	c := newCluster(t, 3)
-	ctx := ctxT(t, 3*time.Minute)
-	k, err := c.Enrol(ctx, "participant/writer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, k := writerCluster(t, 3*time.Minute)
 	leader := mustLeader(t, c)
 	survivor, first := (leader+1)%3, (leader+2)%3
 

@@ -242,6 +242,27 @@ func TestRestartedNodeCatchesUpFromItsDisk(t *testing.T) {
 	}
 }
 
+// writerCluster starts three nodes and enrols participant/writer; it
+// returns the cluster, a context that ends after limit, and the writer's key.
+func writerCluster(t *testing.T, limit time.Duration) (*testcluster.Cluster, context.Context, ed25519.PrivateKey) {
+	t.Helper()
+	c := newCluster(t, 3)
+	ctx := ctxT(t, limit)
+	k, err := c.Enrol(ctx, "participant/writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, ctx, k
+}
+
+// mustConverge waits until every running node holds the same state.
+func mustConverge(ctx context.Context, t *testing.T, c *testcluster.Cluster) {
+	t.Helper()
+	if _, err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func mustLeader(t *testing.T, c *testcluster.Cluster) int {
 	t.Helper()
 	l, err := c.WaitLeader(ctxT(t, 20*time.Second))

@@ -85,30 +85,53 @@ func assertPresent(ctx context.Context, t *testing.T, c *testcluster.Cluster, i 
 	}
 }
 
+// wipe stops each of the given nodes and deletes its data directory.
+func wipe(t *testing.T, c *testcluster.Cluster, nodes ...int) {
+	t.Helper()
+	for _, i := range nodes {
+		if err := c.Stop(i); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Wipe(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// restart starts each of the given stopped nodes again.
+func restart(t *testing.T, c *testcluster.Cluster, nodes ...int) {
+	t.Helper()
+	for _, i := range nodes {
+		if err := c.Restart(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// addBack adds each of the given members through admin (the join path)
+// and promotes it to a voter.
+func addBack(ctx context.Context, t *testing.T, c *testcluster.Cluster, admin *client.Admin, nodes ...int) {
+	t.Helper()
+	for _, i := range nodes {
+		m := c.Members[i]
+		if err := admin.JoinAndPromote(ctx, m.ID, m.RaftAddr, m.APIAddr, nil); err != nil {
+			t.Fatalf("adding %s back: %v", m.ID, err)
+		}
+	}
+}
+
 // A genesis voter whose data directory is deleted comes back empty. It
 // must not bootstrap the genesis again nor vote with a forgotten log: it
 // reports lost data, holds its Raft traffic, and takes part only once an
 // admin (the operator, on Kubernetes) removed it and added it back; then
 // it catches up and holds every acknowledged write.
 func TestAWipedVoterReportsDataLostAndRejoinsOnlyOnceRemovedAndAddedBack(t *testing.T) {
-	c := newCluster(t, 3)
-	ctx := ctxT(t, 2*time.Minute)
-	k, err := c.Enrol(ctx, "participant/writer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, k := writerCluster(t, 2*time.Minute)
 	leader := mustLeader(t, c)
 	victim, other := (leader+1)%3, (leader+2)%3
 	acked := writeNotes(ctx, t, c, k, 60, 3, []int{0, 1, 2})
-	if err := c.Stop(victim); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Wipe(victim); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Restart(victim); err != nil {
-		t.Fatal(err)
-	}
+	wipe(t, c, victim)
+	restart(t, c, victim)
 	waitUntil(ctx, t, "the wiped node to report lost data", func() bool { return c.Node(victim).DataLost() })
 	assertDataLost(t, c, victim)
 
@@ -142,20 +165,14 @@ func TestAWipedVoterReportsDataLostAndRejoinsOnlyOnceRemovedAndAddedBack(t *test
 	if v := metricValue(t, c, victim, "ledger_data_lost"); v != 0 {
 		t.Fatalf("ledger_data_lost = %v after removal, want 0", v)
 	}
-	if err := admin.JoinAndPromote(ctx, vm.ID, vm.RaftAddr, vm.APIAddr, nil); err != nil {
-		t.Fatalf("adding %s back: %v", vm.ID, err)
-	}
-	if _, err := c.WaitConverged(ctx); err != nil {
-		t.Fatal(err)
-	}
+	addBack(ctx, t, c, admin, victim)
+	mustConverge(ctx, t, c)
 	assertPresent(ctx, t, c, victim, acked)
 	// A restart now is an ordinary one: it has Raft state, the marker goes.
 	if err := c.Stop(victim); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Restart(victim); err != nil {
-		t.Fatal(err)
-	}
+	restart(t, c, victim)
 	if c.Node(victim).Held() || c.Node(victim).DataLost() {
 		t.Fatal("a re-added node restarted with its data is held again")
 	}
@@ -163,9 +180,7 @@ func TestAWipedVoterReportsDataLostAndRejoinsOnlyOnceRemovedAndAddedBack(t *test
 		t.Fatalf("data-lost marker after a restart with Raft state: %v", err)
 	}
 	acked = append(acked, writeNotes(ctx, t, c, k, 10, 1, []int{victim})...)
-	if _, err := c.WaitConverged(ctx); err != nil {
-		t.Fatal(err)
-	}
+	mustConverge(ctx, t, c)
 	assertPresent(ctx, t, c, victim, acked)
 }
 
@@ -176,32 +191,14 @@ func TestAWipedVoterReportsDataLostAndRejoinsOnlyOnceRemovedAndAddedBack(t *test
 // (ledgernode recover), and the two rejoin through the join path with
 // every acknowledged write.
 func TestTwoWipedVotersOfThreeElectNoLeaderAndRejoinAfterTheSurvivorIsRecovered(t *testing.T) {
-	c := newCluster(t, 3)
-	ctx := ctxT(t, 3*time.Minute)
-	k, err := c.Enrol(ctx, "participant/writer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, k := writerCluster(t, 3*time.Minute)
 	leader := mustLeader(t, c)
 	survivor, other := (leader+1)%3, (leader+2)%3
 	acked := writeNotes(ctx, t, c, k, 60, 3, []int{0, 1, 2})
-	if _, err := c.WaitConverged(ctx); err != nil {
-		t.Fatal(err)
-	}
+	mustConverge(ctx, t, c)
 	height := c.Node(survivor).Store().Meta().Height
-	for _, i := range []int{leader, other} {
-		if err := c.Stop(i); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Wipe(i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, i := range []int{leader, other} {
-		if err := c.Restart(i); err != nil {
-			t.Fatal(err)
-		}
-	}
+	wipe(t, c, leader, other)
+	restart(t, c, leader, other)
 	waitUntil(ctx, t, "both wiped nodes to report lost data", func() bool {
 		return c.Node(leader).DataLost() && c.Node(other).DataLost()
 	})
@@ -232,9 +229,7 @@ func TestTwoWipedVotersOfThreeElectNoLeaderAndRejoinAfterTheSurvivorIsRecovered(
 		t.Fatal(err)
 	}
 	sm.NoBootstrap = true
-	if err := c.Restart(survivor); err != nil {
-		t.Fatal(err)
-	}
+	restart(t, c, survivor)
 	if _, err := c.WaitLeaderAmong(ctx, survivor); err != nil {
 		t.Fatal(err)
 	}
@@ -243,17 +238,9 @@ func TestTwoWipedVotersOfThreeElectNoLeaderAndRejoinAfterTheSurvivorIsRecovered(
 	waitUntil(ctx, t, "the wiped nodes to learn they were removed", func() bool {
 		return !c.Node(leader).DataLost() && !c.Node(other).DataLost() && !c.Node(leader).Held() && !c.Node(other).Held()
 	})
-	admin := c.Client(survivor).Admin(c.Genesis.Network, c.Admin)
-	for _, i := range []int{leader, other} {
-		m := c.Members[i]
-		if err := admin.JoinAndPromote(ctx, m.ID, m.RaftAddr, m.APIAddr, nil); err != nil {
-			t.Fatalf("adding %s back: %v", m.ID, err)
-		}
-	}
+	addBack(ctx, t, c, c.Client(survivor).Admin(c.Genesis.Network, c.Admin), leader, other)
 	acked = append(acked, writeNotes(ctx, t, c, k, 10, 2, []int{0, 1, 2})...)
-	if _, err := c.WaitConverged(ctx); err != nil {
-		t.Fatal(err)
-	}
+	mustConverge(ctx, t, c)
 	for _, i := range []int{0, 1, 2} {
 		assertPresent(ctx, t, c, i, acked)
 	}
@@ -269,17 +256,10 @@ func TestTwoWipedVotersOfThreeElectNoLeaderAndRejoinAfterTheSurvivorIsRecovered(
 // back; a member given its ledger back from a backup ends it, and the
 // others join it as new members.
 func TestEveryMemberWipedAtOnceStartsNoEmptyLedgerOnceTheNetworkHasRun(t *testing.T) {
-	c := newCluster(t, 3)
-	ctx := ctxT(t, 3*time.Minute)
-	k, err := c.Enrol(ctx, "participant/writer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, k := writerCluster(t, 3*time.Minute)
 	leader := mustLeader(t, c)
 	acked := writeNotes(ctx, t, c, k, 30, 3, []int{0, 1, 2})
-	if _, err := c.WaitConverged(ctx); err != nil {
-		t.Fatal(err)
-	}
+	mustConverge(ctx, t, c)
 	var bk bytes.Buffer
 	if _, err := c.Client((leader+1)%3).Backup(ctx, &bk, nil); err != nil {
 		t.Fatal(err)
@@ -292,22 +272,11 @@ func TestEveryMemberWipedAtOnceStartsNoEmptyLedgerOnceTheNetworkHasRun(t *testin
 	if err := os.WriteFile(marker, []byte("height 12 seen by the test\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	wipe(t, c, 0, 1, 2)
 	for i := range 3 {
-		if err := c.Stop(i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range 3 {
-		if err := c.Wipe(i); err != nil {
-			t.Fatal(err)
-		}
 		c.Members[i].NetworkHasRunFile = marker
 	}
-	for i := range 3 {
-		if err := c.Restart(i); err != nil {
-			t.Fatal(err)
-		}
-	}
+	restart(t, c, 0, 1, 2)
 	waitUntil(ctx, t, "every wiped member to report that every member lost its data", func() bool {
 		return c.Node(0).DataLost() && c.Node(1).DataLost() && c.Node(2).DataLost()
 	})
@@ -346,37 +315,22 @@ func TestEveryMemberWipedAtOnceStartsNoEmptyLedgerOnceTheNetworkHasRun(t *testin
 	// they stop reporting and wait to be added.
 	r := 0
 	rm := c.Members[r]
-	if err := c.Stop(r); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Wipe(r); err != nil {
-		t.Fatal(err)
-	}
+	wipe(t, c, r)
 	rep, err := node.Restore(node.RestoreConfig{Backup: &bk, DataDir: filepath.Join(rm.Paths.Dir, "data"), Genesis: c.Genesis,
 		Trust: c.Trust(), Self: state.Member{ID: rm.ID, RaftAddr: rm.RaftAddr, APIAddr: rm.APIAddr}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rm.NoBootstrap = true
-	if err := c.Restart(r); err != nil {
-		t.Fatal(err)
-	}
+	restart(t, c, r)
 	if _, err := c.WaitLeaderAmong(ctx, r); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(ctx, t, "the others to stop reporting lost data and wait to be added", func() bool {
 		return !c.Node(1).DataLost() && !c.Node(2).DataLost() && !c.Node(1).Held() && !c.Node(2).Held()
 	})
-	admin := c.Client(r).Admin(c.Genesis.Network, c.Admin)
-	for _, i := range []int{1, 2} {
-		m := c.Members[i]
-		if err := admin.JoinAndPromote(ctx, m.ID, m.RaftAddr, m.APIAddr, nil); err != nil {
-			t.Fatalf("adding %s to the restored member: %v", m.ID, err)
-		}
-	}
-	if _, err := c.WaitConverged(ctx); err != nil {
-		t.Fatal(err)
-	}
+	addBack(ctx, t, c, c.Client(r).Admin(c.Genesis.Network, c.Admin), 1, 2)
+	mustConverge(ctx, t, c)
 	if rep.Header.Head.Height != height {
 		t.Fatalf("backup at height %d, the ledger was at %d", rep.Header.Head.Height, height)
 	}
