@@ -29,13 +29,7 @@ func newDemo(t *testing.T, nodes int) *demo {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
-	o := testcluster.DefaultConfig()
-	o.Nodes, o.Dir = nodes, t.TempDir()
-	c, err := testcluster.New(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := testcluster.Start(ctx, t, nodes)
 	d := &demo{t: t, c: c, ctx: ctx, keys: t.TempDir(), session: filepath.Join(t.TempDir(), "session.json")}
 	s := &devnet.Seed{Client: c.Client(), Network: c.Genesis.Network, Admin: c.Admin, KeysDir: d.keys, Out: io.Discard}
 	for _, sd := range devnet.Seeders() {

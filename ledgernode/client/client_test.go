@@ -21,13 +21,7 @@ func cluster(t *testing.T) (*testcluster.Cluster, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
-	o := testcluster.DefaultConfig()
-	o.Nodes, o.Dir = 3, t.TempDir()
-	c, err := testcluster.New(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := testcluster.Start(ctx, t, 3)
 	return c, ctx
 }
 

@@ -37,13 +37,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	o := testcluster.DefaultConfig()
-	o.Nodes, o.Dir = 3, t.TempDir()
-	c, err := testcluster.New(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := testcluster.Start(ctx, t, 3)
 	keys := t.TempDir()
 	s := &Seed{Client: c.Client(), Network: c.Genesis.Network, Admin: c.Admin, KeysDir: keys, Out: io.Discard}
 	if err := seedTrade(ctx, s); err != nil {

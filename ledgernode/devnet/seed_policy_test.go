@@ -26,13 +26,7 @@ func seedCluster(t *testing.T, registry func() *state.Registry) (*testcluster.Cl
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	o := testcluster.DefaultConfig()
-	o.Nodes, o.Dir, o.Registry = 1, t.TempDir(), registry
-	c, err := testcluster.New(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := testcluster.Start(ctx, t, 1, func(o *testcluster.Config) { o.Registry = registry })
 	return c, &Seed{Client: c.Client(), Network: c.Genesis.Network, Admin: c.Admin, KeysDir: t.TempDir(), Out: io.Discard}
 }
 

@@ -16,13 +16,7 @@ import (
 func TestTradeDemoDataLoadsAndTheTourAnswersHold(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	o := testcluster.DefaultConfig()
-	o.Nodes, o.Dir = 1, t.TempDir()
-	c, err := testcluster.New(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testcluster.Start(ctx, t, 1)
 	s := &Seed{Client: c.Client(), Network: c.Genesis.Network, Admin: c.Admin, KeysDir: t.TempDir(), Out: io.Discard}
 	if err := seedTrade(ctx, s); err != nil {
 		t.Fatal(err)

@@ -23,17 +23,7 @@ func newCluster(t *testing.T, n int, tune ...func(*testcluster.Config)) *testclu
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	o := testcluster.DefaultConfig()
-	o.Nodes, o.Dir = n, t.TempDir()
-	for _, f := range tune {
-		f(&o)
-	}
-	c, err := testcluster.New(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return testcluster.Start(ctx, t, n, tune...)
 }
 
 func ctxT(t *testing.T, d time.Duration) context.Context {

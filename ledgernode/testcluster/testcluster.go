@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/backup"
@@ -110,6 +111,24 @@ type Cluster struct {
 }
 
 func freeAddr() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// Start is New for a test: a cluster of nodes nodes under t.TempDir(),
+// with DefaultConfig changed by tune, that t closes at its end. It fails t
+// when the cluster does not start within ctx.
+func Start(ctx context.Context, t testing.TB, nodes int, tune ...func(*Config)) *Cluster {
+	t.Helper()
+	o := DefaultConfig()
+	o.Nodes, o.Dir = nodes, t.TempDir()
+	for _, f := range tune {
+		f(&o)
+	}
+	c, err := New(ctx, o)
+	if err != nil {
+		t.Fatalf("starting a %d-node test cluster: %v", nodes, err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
 
 // New starts a cluster and waits for a leader.
 func New(ctx context.Context, o Config) (*Cluster, error) {

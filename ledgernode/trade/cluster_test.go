@@ -31,13 +31,7 @@ func newCluster(t testing.TB, nodes int) *clusterFx {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	o := testcluster.DefaultConfig()
-	o.Nodes, o.Dir = nodes, t.TempDir()
-	c, err := testcluster.New(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := testcluster.Start(ctx, t, nodes)
 	return &clusterFx{t: t, c: c, ctx: ctx}
 }
 

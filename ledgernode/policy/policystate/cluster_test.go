@@ -28,18 +28,13 @@ import (
 func TestSameBlocksGiveIdenticalOutcomesOnThreeNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	o := testcluster.DefaultConfig()
-	o.Nodes, o.Dir = 3, t.TempDir()
-	o.Registry = func() *state.Registry {
-		r := node.DefaultRegistry()
-		r.MustRegister(testDocumentHandler())
-		return r
-	}
-	c, err := testcluster.New(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := testcluster.Start(ctx, t, 3, func(o *testcluster.Config) {
+		o.Registry = func() *state.Registry {
+			r := node.DefaultRegistry()
+			r.MustRegister(testDocumentHandler())
+			return r
+		}
+	})
 	fda, err := c.EnrolIn(ctx, "agency/us-fda", "US")
 	if err != nil {
 		t.Fatal(err)
