@@ -186,6 +186,7 @@ var _ = Describe("LedgerNetwork whose every member lost its data", Ordered, func
 			for _, m := range n.Status.Quorum.Members {
 				g.Expect(m.Answers).To(BeFalse(), "%s: %s", m.Name, m.Message)
 			}
+			g.Expect(n.Status.Leader).To(BeEmpty(), "status.leader still names the last leader of a network that has none")
 			expectDegraded(g, n, n.Status.Conditions, reasonQuorumLost, "No member survives", "spec.bootstrap.fromBackup")
 		}, eventually, tick).Should(Succeed())
 		Consistently(func(g Gomega) {

@@ -304,6 +304,10 @@ func (r *LedgerNetworkReconciler) checkQuorum(ctx context.Context, s *networkSco
 		r.clearQuorum(s, was)
 		return nil
 	}
+	// No member names a live leader: the last one's name would read as a
+	// leader there is not (the ledger did not answer, so observeLedger
+	// left it).
+	n.Status.Leader = ""
 	if was != nil {
 		q.Since = was.Since // kept until a leader is back
 	}

@@ -34,6 +34,8 @@ func (r *LedgerNetworkReconciler) observeLedger(ctx context.Context, s *networkS
 		return nil
 	}
 	if st.Leader == "" {
+		// The last leader's name would read as a leader there is not.
+		n.Status.Leader = ""
 		s.unanswered = errors.New("no leader is elected")
 		return nil
 	}

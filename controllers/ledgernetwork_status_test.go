@@ -225,3 +225,26 @@ func TestALeaderWhosePodIsGoneIsNotNamedAndTheElectionIsLookedAtAgainWithinASeco
 		}
 	}
 }
+
+// A ledger that answers with no leader (elections failing: the quorum is
+// gone) used to leave status.leader naming the last leader.
+func TestALedgerWithNoLeaderClearsTheLeaderInTheStatus(t *testing.T) {
+	b, err := netgen.Generate(netgen.Options{Network: "customs", Nodes: []netgen.NodeSpec{{ID: "customs-0", RaftAddr: "x:1", APIAddr: "x:2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := &wire.Status{Node: "customs-1", Height: 9, Members: []wire.Member{{ID: "customs-0", Suffrage: "voter"}, {ID: "customs-1", Suffrage: "voter"}}}
+	r := &LedgerNetworkReconciler{Dialer: staleDialer{staleLedger{st: view}}, Recorder: events.NewFakeRecorder(10),
+		Metrics: NewMetrics(prometheus.NewRegistry())}
+	n := testNetwork(func(n *ledgerv1.LedgerNetwork) { n.Status.Leader = "customs-0" })
+	s := &networkScope{net: n, pods: map[string]*corev1.Pod{}}
+	if err := r.observeLedger(context.Background(), s, &networkIdentity{CA: b.CA, AdminKey: b.AdminKey}); err != nil {
+		t.Fatal(err)
+	}
+	if s.view != nil || s.unanswered == nil || s.unanswered.Error() != "no leader is elected" {
+		t.Fatalf("setup: view kept %v, status error %v; want no view and \"no leader is elected\"", s.view != nil, s.unanswered)
+	}
+	if n.Status.Leader != "" {
+		t.Errorf("status.leader %q, want empty: the ledger has no leader", n.Status.Leader)
+	}
+}
