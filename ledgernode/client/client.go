@@ -524,10 +524,31 @@ func (a *Admin) TransferLeadership(ctx context.Context, id string) error {
 	return a.do(ctx, http.MethodPost, "/v1/cluster/leadership", wire.OpTransferLeadership, wire.MemberRequest{ID: id})
 }
 
+// isVoterAt says whether the cluster holds id as a voter at these
+// addresses.
+func (a *Admin) isVoterAt(ctx context.Context, id, raftAddr, apiAddr string) bool {
+	st, err := a.c.Status(ctx, false)
+	if err != nil {
+		return false
+	}
+	for _, m := range st.Members {
+		if m.ID == id {
+			return m.Suffrage == "voter" && m.RaftAddr == raftAddr && m.APIAddr == apiAddr
+		}
+	}
+	return false
+}
+
 // JoinAndPromote adds a node as a non-voter, waits until it has caught up
 // (reporting progress), then promotes it: the safe way to grow a cluster.
 func (a *Admin) JoinAndPromote(ctx context.Context, id, raftAddr, apiAddr string, progress func(applied, target uint64)) error {
 	if err := a.AddMember(ctx, id, raftAddr, apiAddr, false); err != nil {
+		// A retry of a join whose first try went through: the node is
+		// a voter at these addresses already, which is what was asked.
+		var ae *Error
+		if errors.As(err, &ae) && ae.Code == wire.CodeAlreadyVoter && a.isVoterAt(ctx, id, raftAddr, apiAddr) {
+			return nil
+		}
 		return fmt.Errorf("add %s as non-voter: %w", id, err)
 	}
 	for {

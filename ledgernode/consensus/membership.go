@@ -27,6 +27,10 @@ type Server struct {
 // ErrUnknownMember is returned for a member id not in the configuration.
 var ErrUnknownMember = errors.New("no such member")
 
+// ErrAlreadyVoter is returned for an add of a voter as a non-voter: Raft
+// would keep it a voter and report success.
+var ErrAlreadyVoter = errors.New("already a voter")
+
 // IsLeader says whether this node leads now.
 func (n *Replica) IsLeader() bool { return n.raft.State() == raft.Leader }
 
@@ -123,6 +127,19 @@ func (n *Replica) CommittedVoters() ([]string, uint64) {
 func (n *Replica) AddMember(ctx context.Context, m state.Member, voter bool) error {
 	if !n.IsLeader() {
 		return n.notLeaderError()
+	}
+	if !voter {
+		servers, err := n.Configuration()
+		if err != nil {
+			return err
+		}
+		for _, s := range servers {
+			if s.ID == m.ID && s.Suffrage == "voter" {
+				return fmt.Errorf("member %s is %w (raftAddr %s, apiAddr %s): adding it as a non-voter would leave it voting; "+
+					"nothing to do to keep it a voter; to make it a non-voter, remove it (ledgerctl cluster remove %s) and add it again",
+					m.ID, ErrAlreadyVoter, s.RaftAddr, s.APIAddr, m.ID)
+			}
+		}
 	}
 	if err := n.applyMember(m, false); err != nil {
 		return err

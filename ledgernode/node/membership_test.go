@@ -2,10 +2,12 @@ package node_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
 
 func TestJoinAsNonVoterPromoteTransferAndRemove(t *testing.T) {
@@ -104,5 +106,52 @@ func TestMembershipNeedsTheAdminKeyAndACaughtUpMember(t *testing.T) {
 	}
 	if err := admin.RemoveMember(ctx, "n9"); !errors.As(err, &ae) || ae.Status != 404 {
 		t.Fatalf("removing an unknown member: %v, want 404", err)
+	}
+}
+
+// Raft keeps a voter a voter when it is added as a non-voter and reports
+// success: the node used to answer 200 to such an add. It refuses it now,
+// naming the member, its suffrage and the fix; a join that went through
+// before (ledgerctl cluster add retried) still ends in success.
+func TestAddingAVoterAsANonVoterIsRefusedNamingTheFix(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := ctxT(t, 2*time.Minute)
+	admin := c.Client().Admin(c.Genesis.Network, c.Admin)
+	voters := func() map[string]string {
+		st, err := c.Client().Status(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, m := range st.Members {
+			out[m.ID] = m.Suffrage
+		}
+		return out
+	}
+	if s := voters(); s["n1"] != "voter" {
+		t.Fatalf("setup: n1 is %q, want voter (%v)", s["n1"], s)
+	}
+	n1 := c.Members[1]
+	err := admin.AddMember(ctx, "n1", n1.RaftAddr, n1.APIAddr, false)
+	var ae *client.Error
+	if !errors.As(err, &ae) || ae.Status != 409 || ae.Code != wire.CodeAlreadyVoter {
+		t.Fatalf("add of voter n1 as a non-voter: %v, want 409 %s", err, wire.CodeAlreadyVoter)
+	}
+	for _, want := range []string{"n1", "already a voter", "ledgerctl cluster remove n1"} {
+		if !strings.Contains(ae.Message, want) {
+			t.Errorf("refusal %q does not name %q", ae.Message, want)
+		}
+	}
+	if s := voters(); s["n1"] != "voter" {
+		t.Fatalf("n1 is %q after the refused add, want voter", s["n1"])
+	}
+	// A retried join of a node that is a voter at these addresses is done.
+	if err := admin.JoinAndPromote(ctx, "n1", n1.RaftAddr, n1.APIAddr, nil); err != nil {
+		t.Fatalf("join of n1, a voter at the same addresses: %v, want success", err)
+	}
+	// At other addresses it is not what was asked: the refusal stands.
+	err = admin.JoinAndPromote(ctx, "n1", "127.0.0.1:1", "127.0.0.1:2", nil)
+	if !errors.As(err, &ae) || ae.Code != wire.CodeAlreadyVoter {
+		t.Fatalf("join of n1 at other addresses: %v, want the %s refusal", err, wire.CodeAlreadyVoter)
 	}
 }

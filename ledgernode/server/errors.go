@@ -81,6 +81,8 @@ func statusOf(err error) (int, wire.ErrorDetail) {
 		return http.StatusForbidden, wire.ErrorDetail{Code: wire.CodeUnauthorized, Message: err.Error()}
 	case errors.Is(err, state.ErrNotFound):
 		return http.StatusNotFound, wire.ErrorDetail{Code: "not_found", Message: err.Error()}
+	case errors.Is(err, consensus.ErrAlreadyVoter):
+		return http.StatusConflict, wire.ErrorDetail{Code: wire.CodeAlreadyVoter, Field: "payload.voter", Message: err.Error()}
 	case errors.Is(err, consensus.ErrUnknownMember):
 		return http.StatusNotFound, wire.ErrorDetail{Code: "not_found", Message: err.Error()}
 	case errors.Is(err, clockcheck.ErrSkewed):

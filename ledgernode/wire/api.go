@@ -236,3 +236,7 @@ type StreamResult struct {
 	I int `json:"i"`
 	BatchResult
 }
+
+// CodeAlreadyVoter is the error code of an add, as a non-voter, of a member
+// that votes already (409).
+const CodeAlreadyVoter = "already_voter"
