@@ -35,11 +35,7 @@ import (
 // the spec says so: until then, the rotation must wait.
 var _ = Describe("LedgerNetwork trust-anchor and admin-key rotation", Ordered, func() {
 	var net *ledgerv1.LedgerNetwork
-	get := func(g Gomega) *ledgerv1.LedgerNetwork {
-		n := &ledgerv1.LedgerNetwork{}
-		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), n)).To(Succeed())
-		return n
-	}
+	get := func(g Gomega) *ledgerv1.LedgerNetwork { return getNetwork(g, net) }
 	caRotation := func(g Gomega) *metav1.Condition {
 		c := meta.FindStatusCondition(get(g).Status.Conditions, ledgerv1.ConditionCARotation)
 		g.Expect(c).NotTo(BeNil(), "condition CARotation")

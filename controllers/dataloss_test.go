@@ -28,11 +28,7 @@ var _ = Describe("LedgerNetwork member that lost its data", Ordered, func() {
 		net    *ledgerv1.LedgerNetwork
 		victim string
 	)
-	get := func(g Gomega) *ledgerv1.LedgerNetwork {
-		n := &ledgerv1.LedgerNetwork{}
-		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), n)).To(Succeed())
-		return n
-	}
+	get := func(g Gomega) *ledgerv1.LedgerNetwork { return getNetwork(g, net) }
 	eventsAbout := func(g Gomega, reason string) []eventsv1.Event {
 		var list eventsv1.EventList
 		g.Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(net.Namespace))).To(Succeed())
@@ -107,11 +103,7 @@ var _ = Describe("LedgerNetwork member that lost its data", Ordered, func() {
 // QuorumLost with no survivor and names the restore.
 var _ = Describe("LedgerNetwork whose every member lost its data", Ordered, func() {
 	var net *ledgerv1.LedgerNetwork
-	get := func(g Gomega) *ledgerv1.LedgerNetwork {
-		n := &ledgerv1.LedgerNetwork{}
-		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), n)).To(Succeed())
-		return n
-	}
+	get := func(g Gomega) *ledgerv1.LedgerNetwork { return getNetwork(g, net) }
 	genesisCM := func(g Gomega) *corev1.ConfigMap {
 		cm := &corev1.ConfigMap{}
 		g.Expect(k8sClient.Get(suiteCtx, key(net, genesisConfigMapName(net)), cm)).To(Succeed())

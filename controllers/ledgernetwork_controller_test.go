@@ -112,11 +112,7 @@ var _ = Describe("LedgerNetwork", Ordered, func() {
 		ns  string
 		net *ledgerv1.LedgerNetwork
 	)
-	get := func(g Gomega) *ledgerv1.LedgerNetwork {
-		n := &ledgerv1.LedgerNetwork{}
-		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), n)).To(Succeed())
-		return n
-	}
+	get := func(g Gomega) *ledgerv1.LedgerNetwork { return getNetwork(g, net) }
 	condition := func(g Gomega, typ string) *metav1.Condition {
 		c := meta.FindStatusCondition(get(g).Status.Conditions, typ)
 		g.Expect(c).NotTo(BeNil(), "condition %s", typ)

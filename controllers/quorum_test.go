@@ -103,11 +103,7 @@ var _ = Describe("LedgerNetwork quorum loss", Ordered, func() {
 		survivor string
 		lost     []string
 	)
-	get := func(g Gomega) *ledgerv1.LedgerNetwork {
-		n := &ledgerv1.LedgerNetwork{}
-		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), n)).To(Succeed())
-		return n
-	}
+	get := func(g Gomega) *ledgerv1.LedgerNetwork { return getNetwork(g, net) }
 	condition := func(g Gomega, n *ledgerv1.LedgerNetwork, typ string) *metav1.Condition {
 		c := meta.FindStatusCondition(n.Status.Conditions, typ)
 		g.Expect(c).NotTo(BeNil(), "condition %s", typ)
@@ -454,11 +450,7 @@ var _ = Describe("LedgerNetwork recovery whose Job fails", Ordered, func() {
 		net      *ledgerv1.LedgerNetwork
 		survivor string
 	)
-	get := func(g Gomega) *ledgerv1.LedgerNetwork {
-		n := &ledgerv1.LedgerNetwork{}
-		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(net), n)).To(Succeed())
-		return n
-	}
+	get := func(g Gomega) *ledgerv1.LedgerNetwork { return getNetwork(g, net) }
 
 	BeforeAll(func() {
 		net = bootstrapSampleNetwork()
