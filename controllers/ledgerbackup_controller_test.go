@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,20 +33,9 @@ const sampleBackup = "ledger_v1alpha1_ledgerbackup.yaml"
 // runLedgerctl runs ledgerctl in-process and returns its output and exit
 // code (as its main maps them).
 func runLedgerctl(args ...string) (string, int) {
-	root := cli.NewRoot()
 	var buf bytes.Buffer
-	root.SetOut(&buf)
-	root.SetErr(&buf)
-	root.SetArgs(args)
-	if err := root.Execute(); err != nil {
-		buf.WriteString("error: " + err.Error() + "\n")
-		var ee *cli.ExitError
-		if errors.As(err, &ee) {
-			return buf.String(), ee.Code
-		}
-		return buf.String(), 1
-	}
-	return buf.String(), 0
+	code := cli.Run(args, &buf, &buf)
+	return buf.String(), code
 }
 
 // runBackupJob plays the Job controller and the kubelet, which envtest

@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"path/filepath"
 	"strings"
@@ -72,21 +71,9 @@ func (d *demo) run(nodes []int, args ...string) (out string, code int) {
 	d.t.Setenv(cli.EnvNetwork, d.c.Genesis.Network)
 	d.t.Setenv(cli.EnvSession, d.session)
 	d.t.Setenv(cli.EnvKey, "")
-	root := cli.NewRoot()
 	var buf bytes.Buffer
-	root.SetOut(&buf)
-	root.SetErr(&buf)
-	root.SetArgs(args)
-	err := root.Execute()
-	if err != nil {
-		buf.WriteString("error: " + err.Error() + "\n")
-		var ee *cli.ExitError
-		if errors.As(err, &ee) {
-			return buf.String(), ee.Code
-		}
-		return buf.String(), 1
-	}
-	return buf.String(), 0
+	code = cli.Run(args, &buf, &buf)
+	return buf.String(), code
 }
 
 // must runs ledgerctl and requires exit code want and every text in out.

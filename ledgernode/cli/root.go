@@ -55,6 +55,28 @@ type App struct {
 	sessionHeight uint64
 }
 
+// Run runs ledgerctl with args (what follows the command's name): its
+// output goes to stdout, its help and errors to stderr, and it returns the
+// process's exit code: 0, an ExitError's code, or 1 for any other error.
+// ledgerctl's main is os.Exit(Run(os.Args[1:], os.Stdout, os.Stderr)); tests
+// run the command in-process with it.
+func Run(args []string, stdout, stderr io.Writer) int {
+	root := NewRoot()
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "error:", err)
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return 1
+}
+
 // NewRoot builds the ledgerctl command tree.
 func NewRoot() *cobra.Command {
 	a := &App{}

@@ -2,20 +2,11 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
 
 	"github.com/tradeledger/tradeledger/ledgernode/cli"
 )
 
 func main() {
-	if err := cli.NewRoot().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		var ee *cli.ExitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.Code)
-		}
-		os.Exit(1)
-	}
+	os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr))
 }
