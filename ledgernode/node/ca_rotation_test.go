@@ -39,12 +39,7 @@ func writeFileAtomic(t *testing.T, path string, data []byte, mode os.FileMode) {
 // present one from the network CA), and one that trusts only the old CA
 // cannot verify the nodes.
 func TestCARotationUnderWriteLoadLosesNoWrite(t *testing.T) {
-	c := newCluster(t, 3)
-	ctx := ctxT(t, 3*time.Minute)
-	k, err := c.Enrol(ctx, "participant/writer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, k := writerCluster(t, 3*time.Minute)
 	oldCA := c.Bundle.CA
 	newCA, err := pki.NewCA("tradeledger network CA (rotated)", time.Now(), 10*365*24*time.Hour)
 	if err != nil {

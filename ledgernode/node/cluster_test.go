@@ -123,12 +123,7 @@ func TestThousandConcurrentWritesToEveryNodeConverge(t *testing.T) {
 }
 
 func TestLeaderStoppedMidStreamLosesNoAcknowledgedWrite(t *testing.T) {
-	c := newCluster(t, 3)
-	ctx := ctxT(t, 3*time.Minute)
-	k, err := c.Enrol(ctx, "participant/writer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, k := writerCluster(t, 3*time.Minute)
 	leader, _ := c.WaitLeader(ctx)
 	var mu sync.Mutex
 	var acked []string
