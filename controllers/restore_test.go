@@ -31,6 +31,18 @@ import (
 	ledgerv1 "github.com/tradeledger/tradeledger/api/v1alpha1"
 )
 
+// backUp creates bak, runs its Job against src with claimDir as the backup
+// claim, and waits until the backup succeeded (bak then holds its status).
+func backUp(src *ledgerv1.LedgerNetwork, bak *ledgerv1.LedgerBackup, claimDir string) {
+	GinkgoHelper()
+	Expect(k8sClient.Create(suiteCtx, bak)).To(Succeed())
+	out, _ := runBackupJob(src, bak, claimDir, "")
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(bak), bak)).To(Succeed())
+		g.Expect(bak.Status.Phase).To(Equal(ledgerv1.BackupSucceeded), out)
+	}, eventually, tick).Should(Succeed())
+}
+
 // The restore of spec.bootstrap.fromBackup, end to end against the API
 // server and real nodes: a network "customs" of one node takes writes, is
 // backed up by a LedgerBackup (a real `ledgerctl backup create`), takes
@@ -126,12 +138,7 @@ var _ = Describe("LedgerNetwork restored from a backup", Ordered, func() {
 		claimDir = GinkgoT().TempDir()
 		bak = &ledgerv1.LedgerBackup{}
 		sample(sampleBackup, bak, ns)
-		Expect(k8sClient.Create(suiteCtx, bak)).To(Succeed())
-		out, _ := runBackupJob(src, bak, claimDir, "")
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(bak), bak)).To(Succeed())
-			g.Expect(bak.Status.Phase).To(Equal(ledgerv1.BackupSucceeded), out)
-		}, eventually, tick).Should(Succeed())
+		backUp(src, bak, claimDir)
 		for _, rc := range before {
 			Expect(int64(rc.Height)).To(BeNumerically("<=", bak.Status.Height), "the backup holds every write made before it")
 		}
@@ -349,12 +356,7 @@ var _ = Describe("LedgerNetwork restored from a backup", Ordered, func() {
 		bak2 := &ledgerv1.LedgerBackup{}
 		sample(sampleBackup, bak2, ns)
 		bak2.Name = "customs-rotated"
-		Expect(k8sClient.Create(suiteCtx, bak2)).To(Succeed())
-		out, _ := runBackupJob(src, bak2, claimDir, "")
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(bak2), bak2)).To(Succeed())
-			g.Expect(bak2.Status.Phase).To(Equal(ledgerv1.BackupSucceeded), out)
-		}, eventually, tick).Should(Succeed())
+		backUp(src, bak2, claimDir)
 
 		n := restoredNetwork("customs-rotated", 1, ledgerv1.FromBackupSpec{LedgerBackup: bak2.Name,
 			GenesisConfigMap: genesisConfigMapName(src), AdminSecret: adminSecretName(src)})
