@@ -16,12 +16,7 @@ import (
 // and goes on answering while it drains: a write sent to it then is
 // forwarded to the new leader and accepted.
 func TestADrainingLeaderHandsOverLeadershipAndStillServesWrites(t *testing.T) {
-	c := newCluster(t, 3)
-	ctx := ctxT(t, 2*time.Minute)
-	k, err := c.Enrol(ctx, "participant/writer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, k := writerCluster(t, 2*time.Minute)
 	l := mustLeader(t, c)
 	ready := func() (int, string) {
 		rec := httptest.NewRecorder()

@@ -40,12 +40,7 @@ func metricValue(t *testing.T, c *testcluster.Cluster, i int, name string) float
 // machine holds meanwhile (a voter that became leader proposed the rest
 // itself: "forwarded 292 of 400").
 func TestFollowerCoalescesForwardedSubmissions(t *testing.T) {
-	c := newCluster(t, 3)
-	ctx := ctxT(t, 2*time.Minute)
-	k, err := c.Enrol(ctx, "participant/writer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, k := writerCluster(t, 2*time.Minute)
 	l := mustLeader(t, c)
 	f, err := c.AddNode("n3")
 	if err != nil {
