@@ -108,6 +108,27 @@ func restart(t *testing.T, c *testcluster.Cluster, nodes ...int) {
 	}
 }
 
+// startAsOnlyVoter starts node i, whose data (recovered or restored) makes
+// it the only voter, without bootstrapping; it waits until i leads and
+// until each of the others, whose votes its configuration no longer holds,
+// stops reporting lost data and waits to be added.
+func startAsOnlyVoter(ctx context.Context, t *testing.T, c *testcluster.Cluster, i int, others ...int) {
+	t.Helper()
+	c.Members[i].NoBootstrap = true
+	restart(t, c, i)
+	if _, err := c.WaitLeaderAmong(ctx, i); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(ctx, t, "the others to stop reporting lost data and wait to be added", func() bool {
+		for _, o := range others {
+			if c.Node(o).DataLost() || c.Node(o).Held() {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // addBack adds each of the given members through admin (the join path)
 // and promotes it to a voter.
 func addBack(ctx context.Context, t *testing.T, c *testcluster.Cluster, admin *client.Admin, nodes ...int) {
@@ -228,16 +249,9 @@ func TestTwoWipedVotersOfThreeElectNoLeaderAndRejoinAfterTheSurvivorIsRecovered(
 		Voters: []state.Member{{ID: sm.ID, RaftAddr: sm.RaftAddr, APIAddr: sm.APIAddr}}}); err != nil {
 		t.Fatal(err)
 	}
-	sm.NoBootstrap = true
-	restart(t, c, survivor)
-	if _, err := c.WaitLeaderAmong(ctx, survivor); err != nil {
-		t.Fatal(err)
-	}
 	// The survivor's committed configuration has no vote for them: they
 	// stop reporting lost data and wait to be added.
-	waitUntil(ctx, t, "the wiped nodes to learn they were removed", func() bool {
-		return !c.Node(leader).DataLost() && !c.Node(other).DataLost() && !c.Node(leader).Held() && !c.Node(other).Held()
-	})
+	startAsOnlyVoter(ctx, t, c, survivor, leader, other)
 	addBack(ctx, t, c, c.Client(survivor).Admin(c.Genesis.Network, c.Admin), leader, other)
 	acked = append(acked, writeNotes(ctx, t, c, k, 10, 2, []int{0, 1, 2})...)
 	mustConverge(ctx, t, c)
@@ -321,14 +335,7 @@ func TestEveryMemberWipedAtOnceStartsNoEmptyLedgerOnceTheNetworkHasRun(t *testin
 	if err != nil {
 		t.Fatal(err)
 	}
-	rm.NoBootstrap = true
-	restart(t, c, r)
-	if _, err := c.WaitLeaderAmong(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(ctx, t, "the others to stop reporting lost data and wait to be added", func() bool {
-		return !c.Node(1).DataLost() && !c.Node(2).DataLost() && !c.Node(1).Held() && !c.Node(2).Held()
-	})
+	startAsOnlyVoter(ctx, t, c, r, 1, 2)
 	addBack(ctx, t, c, c.Client(r).Admin(c.Genesis.Network, c.Admin), 1, 2)
 	mustConverge(ctx, t, c)
 	if rep.Header.Head.Height != height {
