@@ -20,7 +20,7 @@ import (
 
 func startCluster(t *testing.T, voters, spares int) *Cluster {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "faults-"+t.Name()+"-")
+	dir, err := os.MkdirTemp("", "faults-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
