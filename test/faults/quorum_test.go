@@ -121,6 +121,23 @@ func (l *writeLoad) highestAcked() uint64 {
 	return h
 }
 
+// waitStatus asks node i for its own status until ok holds, and returns
+// it; when ctx ends first the case fails, saying what was awaited.
+func waitStatus(ctx context.Context, t *testing.T, c *Cluster, i int, what string, ok func(*wire.Status) bool) *wire.Status {
+	t.Helper()
+	for {
+		st, err := c.Client(2*time.Second, i).Status(ctx, true)
+		if err == nil && ok(st) {
+			return st
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s %s: %+v %v", c.Procs[i].ID, what, st, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // waitApplied waits until node i has applied height h: a member about to
 // be cut off holds what was acknowledged so far, so that the case's "it
 // lags" is about what it missed while cut off, not a start it never made
@@ -128,17 +145,8 @@ func (l *writeLoad) highestAcked() uint64 {
 // the others have acknowledged hundreds of writes).
 func waitApplied(ctx context.Context, t *testing.T, c *Cluster, i int, h uint64) {
 	t.Helper()
-	for {
-		st, err := c.Client(2*time.Second, i).Status(ctx, true)
-		if err == nil && st.Height >= h {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s has not applied height %d, acknowledged by the others: %+v %v", c.Procs[i].ID, h, st, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	waitStatus(ctx, t, c, i, fmt.Sprintf("has not applied height %d, acknowledged by the others", h),
+		func(st *wire.Status) bool { return st.Height >= h })
 }
 
 // recoverReport is what `ledgernode recover` printed.
@@ -175,17 +183,9 @@ func runRecover(t *testing.T, c *Cluster, i int) recoverReport {
 // the state the operator's quorum check sees) and returns its own report.
 func waitNoLeader(ctx context.Context, t *testing.T, c *Cluster, i int) *statusView {
 	t.Helper()
-	for {
-		st, err := c.Client(2*time.Second, i).Status(ctx, true)
-		if err == nil && st.Leader == "" {
-			return &statusView{state: st.State, term: st.Term, commit: st.CommitIndex, applied: st.AppliedIndex, height: st.Height}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s still reports a leader (or no status) with two of three voters gone: %+v %v", c.Procs[i].ID, st, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	st := waitStatus(ctx, t, c, i, "still reports a leader (or no status) with two of three voters gone",
+		func(st *wire.Status) bool { return st.Leader == "" })
+	return &statusView{state: st.State, term: st.Term, commit: st.CommitIndex, applied: st.AppliedIndex, height: st.Height}
 }
 
 type statusView struct {
@@ -196,17 +196,8 @@ type statusView struct {
 // waitLeads waits until node i reports itself as the leader.
 func waitLeads(ctx context.Context, t *testing.T, c *Cluster, i int) {
 	t.Helper()
-	for {
-		st, err := c.Client(2*time.Second, i).Status(ctx, true)
-		if err == nil && st.Leader == c.Procs[i].ID {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s does not lead alone after recovery: %+v %v", c.Procs[i].ID, st, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	waitStatus(ctx, t, c, i, "does not lead alone after recovery",
+		func(st *wire.Status) bool { return st.Leader == c.Procs[i].ID })
 }
 
 // trustOf trusts the genesis nodes and the spares' keys (a head is signed
