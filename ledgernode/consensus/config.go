@@ -78,7 +78,18 @@ type Config struct {
 	SnapshotThreshold  uint64        // log entries between snapshots (default 8192)
 	SnapshotInterval   time.Duration // how often to check (default 2m)
 	TrailingLogs       uint64        // log entries kept after a snapshot (default 10240)
-	NoSync             bool          // tests only: skip fsync of the Raft log
+	// SnapshotBytes takes a snapshot once the entries applied since the
+	// last one hold this many bytes, whatever their count (default 256
+	// MiB; 0: by count only). Blocks of thousands of transactions are
+	// megabytes each: by count alone a large ledger was never snapshotted,
+	// so a restart replayed and a joining node received the whole log.
+	SnapshotBytes uint64
+	// TrailingBytes is about how much log a snapshot taken by size keeps
+	// behind it for followers slightly behind (default 64 MiB): the entries
+	// kept are TrailingBytes over the mean entry size since the last
+	// snapshot, at least MinTrailingLogs and at most TrailingLogs.
+	TrailingBytes uint64
+	NoSync        bool // tests only: skip fsync of the Raft log
 }
 
 // DefaultConfig returns a Config with defaults filled in.
@@ -96,6 +107,8 @@ func DefaultConfig() Config {
 		SnapshotThreshold:  8192,
 		SnapshotInterval:   2 * time.Minute,
 		TrailingLogs:       10240,
+		SnapshotBytes:      256 << 20,
+		TrailingBytes:      64 << 20,
 		ResolveInterval:    time.Second,
 		TransportTimeout:   10 * time.Second,
 		Clock:              time.Now,
@@ -133,5 +146,7 @@ func (c Config) Validate() error {
 	} {
 		need(p.v > 0, p.field, fmt.Sprintf("%d: must be positive (start from DefaultConfig)", p.v))
 	}
+	need(c.SnapshotBytes == 0 || c.TrailingBytes < c.SnapshotBytes, "TrailingBytes",
+		fmt.Sprintf("%d: must be less than SnapshotBytes (%d), or a snapshot by size would keep all it could remove", c.TrailingBytes, c.SnapshotBytes))
 	return errors.Join(errs...)
 }

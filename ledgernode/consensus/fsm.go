@@ -35,6 +35,9 @@ type fsm struct {
 	// maxGroupTxs bounds the transactions applied in one state commit
 	// (maxGroupTxs by default; tests lower it).
 	maxGroupTxs int
+	// sinceSnapshot counts the entries (and their bytes) applied since the
+	// last snapshot began (Replica.snapshotBySize reads it).
+	sinceSnapshot struct{ entries, bytes atomic.Uint64 }
 }
 
 // maxGroupTxs is how many transactions consecutive blocks may hold
@@ -111,6 +114,12 @@ func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 // for all of them; a larger block alone); any other entry is applied on
 // its own, in order.
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	var size uint64
+	for _, l := range logs {
+		size += uint64(len(l.Data))
+	}
+	f.sinceSnapshot.entries.Add(uint64(len(logs)))
+	f.sinceSnapshot.bytes.Add(size)
 	out := make([]any, len(logs))
 	var blocks []state.BlockEntry
 	var at []int    // positions in logs of the pending blocks
@@ -250,6 +259,10 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Raft asks between batches, on the goroutine that applies them: the
+	// snapshot holds everything counted so far.
+	f.sinceSnapshot.entries.Store(0)
+	f.sinceSnapshot.bytes.Store(0)
 	return &fsmSnapshot{sn: sn}, nil
 }
 

@@ -165,6 +165,7 @@ func New(cfg Config) (*Replica, error) {
 	})
 	r.RegisterObserver(n.observer)
 	go n.watch()
+	go n.snapshotBySize()
 	return n, nil
 }
 

@@ -192,6 +192,8 @@ files (they are also re-read automatically when they change).`,
 	f.DurationVar(&cc.LeaderLeaseTimeout, "leader-lease-timeout", envDuration("LEADER_LEASE_TIMEOUT", d.LeaderLeaseTimeout), "Raft leader lease timeout")
 	f.IntVar(&snapThreshold, "snapshot-threshold", envInt("SNAPSHOT_THRESHOLD", int(d.SnapshotThreshold)), "Raft log entries between snapshots")
 	f.IntVar(&trailing, "trailing-logs", envInt("TRAILING_LOGS", int(d.TrailingLogs)), "Raft log entries kept after a snapshot")
+	f.Uint64Var(&cc.SnapshotBytes, "snapshot-bytes", uint64(envInt("SNAPSHOT_BYTES", int(d.SnapshotBytes))), "also snapshot once the Raft log since the last snapshot holds this many bytes (0: by entry count only)")
+	f.Uint64Var(&cc.TrailingBytes, "trailing-bytes", uint64(envInt("TRAILING_BYTES", int(d.TrailingBytes))), "about how many bytes of Raft log a snapshot by size keeps behind it (at most --trailing-logs entries)")
 	f.DurationVar(&cc.SnapshotInterval, "snapshot-interval", envDuration("SNAPSHOT_INTERVAL", d.SnapshotInterval), "how often to check whether to snapshot")
 	f.StringSliceVar(&openGroups, "open-route-groups", envList("OPEN_ROUTE_GROUPS"), "API route groups anyone may read without authenticating, comma-separated: "+strings.Join(server.OpenableGroups, ", ")+" (default none: every read needs a client certificate or a signed request; /healthz and /readyz are always open)")
 	f.StringVar(&metricsAccess, "metrics-access", env("METRICS_ACCESS", "authenticated"), "who may read /metrics: authenticated or open")
