@@ -421,8 +421,10 @@ func waitReady(ctx context.Context, cl *client.Client, limit time.Duration) erro
 }
 
 // joinCatchUp starts a node with an empty data directory, adds it as a
-// non-voter and times it until it has applied the leader's commit index
-// of the moment it was added; then removes it.
+// non-voter and times it until its own state (its status with self=true)
+// holds the leader's ledger of the moment it was added: the same height
+// and block hash, and an applied index at least the leader's state's.
+// Then it removes the node.
 func joinCatchUp(ctx context.Context, c *procCluster, leader int, id string) (float64, error) {
 	i, err := c.AddSpare(id)
 	if err != nil {
@@ -434,22 +436,33 @@ func joinCatchUp(ctx context.Context, c *procCluster, leader int, id string) (fl
 	}
 	raftAddr, apiAddr := c.Procs[i].RaftAddr, c.Procs[i].APIAddr
 	admin := c.Client(leader).Admin(c.Network(), c.Admin)
-	st, err := c.Client(leader).Status(ctx, true)
-	if err != nil {
-		return 0, err
-	}
 	t0 := time.Now()
 	if err := admin.AddMember(ctx, id, raftAddr, apiAddr, false); err != nil {
 		return 0, fmt.Errorf("add %s: %w", id, err)
 	}
+	// The leader's state once the addition is applied: nothing is written
+	// meanwhile, so this is the ledger the new node must hold.
+	target, err := c.Client(leader).Status(ctx, true)
+	if err != nil {
+		return 0, err
+	}
+	if target.Height == 0 {
+		return 0, fmt.Errorf("leader reports height 0 after %s was added: nothing to catch up to", id)
+	}
 	cl := c.Client(i)
 	for {
 		s, err := cl.Status(ctx, true)
-		if err == nil && s.AppliedIndex >= st.CommitIndex {
-			break
+		if err == nil {
+			done, derr := caughtUp(id, s, target)
+			if derr != nil {
+				return 0, derr
+			}
+			if done {
+				break
+			}
 		}
-		if time.Since(t0) > 10*time.Minute {
-			return 0, fmt.Errorf("%s did not catch up in 10 minutes: %v", id, err)
+		if time.Since(t0) > 30*time.Minute {
+			return 0, fmt.Errorf("%s did not catch up in 30 minutes (leader at height %d, applied index %d): %v", id, target.Height, target.AppliedIndex, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -458,6 +471,23 @@ func joinCatchUp(ctx context.Context, c *procCluster, leader int, id string) (fl
 		return 0, fmt.Errorf("remove %s: %w", id, err)
 	}
 	return sec, nil
+}
+
+// caughtUp says whether a joining node's own status shows the leader's
+// ledger: its node id, at least the leader's height and state applied
+// index, and the leader's block hash at that height. A joiner at the
+// height with another block hash has diverged: an error.
+func caughtUp(id string, joiner, leader *wire.Status) (bool, error) {
+	if joiner.Node != id {
+		return false, fmt.Errorf("status of %s answered by %s", id, joiner.Node)
+	}
+	if joiner.Height < leader.Height || joiner.AppliedIndex < leader.AppliedIndex {
+		return false, nil
+	}
+	if joiner.Height == leader.Height && joiner.BlockHash != leader.BlockHash {
+		return false, fmt.Errorf("%s at height %d has block %s, the leader %s", id, joiner.Height, joiner.BlockHash, leader.BlockHash)
+	}
+	return true, nil
 }
 
 func dirSize(dir string) int64 {
