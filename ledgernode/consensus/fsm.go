@@ -269,7 +269,13 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 // Restore implements raft.FSM.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	return f.store.Restore(rc)
+	if err := f.store.Restore(rc); err != nil {
+		return err
+	}
+	// The state is the snapshot's: nothing applied since it.
+	f.sinceSnapshot.entries.Store(0)
+	f.sinceSnapshot.bytes.Store(0)
+	return nil
 }
 
 type fsmSnapshot struct{ sn *state.Snapshot }

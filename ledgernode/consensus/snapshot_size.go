@@ -54,10 +54,8 @@ func (n *Replica) snapshotBySize() {
 			continue
 		}
 		if err := n.snapshotForSize(entries, size); err != nil {
-			select {
-			case <-n.done:
+			if errors.Is(err, raft.ErrRaftShutdown) {
 				return // shutting down: the snapshot was cut short
-			default:
 			}
 			n.log.Warn("snapshot by log size failed; will try again", "logBytes", size, "entries", entries, "err", err)
 		}
@@ -77,7 +75,7 @@ func (n *Replica) snapshotForSize(entries, size uint64) error {
 			return err
 		}
 		defer func() {
-			if err := n.raft.ReloadConfig(base); err != nil {
+			if err := n.raft.ReloadConfig(base); err != nil && n.raft.State() != raft.Shutdown {
 				n.log.Warn("could not put the trailing logs back after a snapshot by size", "trailingLogs", base.TrailingLogs, "err", err)
 			}
 		}()
