@@ -150,11 +150,13 @@ func New(cfg Config) (*Replica, error) {
 	if !n.held.Load() {
 		stream.open()
 	}
-	r, err := raft.NewRaft(rc, fsm, logStore, logStore, snaps, n.transport)
+	raftLog := &snapshotLog{BoltStore: logStore, snaps: snaps}
+	r, err := raft.NewRaft(rc, fsm, raftLog, logStore, snaps, n.transport)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
+	raftLog.raft.Store(r)
 	n.raft = r
 	n.batcher = newBatcher(cfg.BatchMaxTx, cfg.BatchMaxDelay, cfg.BatchMaxQueue, cfg.BatchMaxInflight, n.propose)
 	n.obsCh = make(chan raft.Observation, 16)
