@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -343,5 +344,49 @@ func TestEveryMemberWipedAtOnceStartsNoEmptyLedgerOnceTheNetworkHasRun(t *testin
 	}
 	for i := range 3 {
 		assertPresent(ctx, t, c, i, acked)
+	}
+}
+
+// At a network's first start each genesis node, its own Raft state empty,
+// records the runs (incarnations) of the peers it saw empty, and serves
+// them: a peer whose own questions went unanswered then (a partition,
+// peers not yet listening) learns from them that it had never run. A
+// restart of the node that saw them must not forget them: the late peer,
+// finding the network's progress and no word of having been seen empty,
+// reported lost data it never had (the fault suite: a partition at the
+// first start, then a kill -9 of a peer).
+func TestWhatANodeSawEmptyAtTheFirstStartOutlivesItsRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := testcluster.Start(ctx, t, 3)
+	runs := map[string]bool{}
+	for i := range 3 {
+		if st := selfStatus(t, c, i); st.Incarnation != "" {
+			runs[st.Incarnation] = true
+		}
+	}
+	witness, saw := -1, []string(nil)
+	for i := range 3 {
+		if st := selfStatus(t, c, i); len(st.SawEmpty) > len(saw) {
+			witness, saw = i, st.SawEmpty
+		}
+	}
+	if witness < 0 {
+		t.Fatal("no node reports a peer seen empty at the first start: the setup needs one")
+	}
+	for _, inc := range saw {
+		if !runs[inc] {
+			t.Fatalf("%s reports %q seen empty, not the run of any node (runs %v)", c.Members[witness].ID, inc, runs)
+		}
+	}
+	if err := c.Stop(witness); err != nil {
+		t.Fatal(err)
+	}
+	restart(t, c, witness)
+	if c.Node(witness).Held() {
+		t.Fatalf("%s restarted with its Raft state and is held", c.Members[witness].ID)
+	}
+	if got := selfStatus(t, c, witness).SawEmpty; !slices.Equal(got, saw) {
+		t.Fatalf("%s after a restart reports %v seen empty, want %v as before it", c.Members[witness].ID, got, saw)
 	}
 }

@@ -242,12 +242,15 @@ func Start(cfg Config) (*Node, error) {
 	// A held node names this run before it answers anyone: a peer that saw
 	// it empty vouches for exactly this run (rejoin.go).
 	incarnation := newIncarnation()
+	sawEmpty := n.readSawEmpty()
 	if cons.Held() {
-		n.srv.SetRejoin(server.RejoinInfo{Incarnation: incarnation})
+		n.srv.SetRejoin(server.RejoinInfo{Incarnation: incarnation, SawEmpty: sawEmpty})
+	} else if len(sawEmpty) > 0 {
+		n.srv.SetRejoin(server.RejoinInfo{SawEmpty: sawEmpty})
 	}
 	go func() { n.served <- n.srv.ServeTLS(ctx, apiLn) }()
 	if cons.Held() {
-		go n.rejoin(ctx, incarnation, evidence)
+		go n.rejoin(ctx, incarnation, evidence, sawEmpty)
 	} else {
 		close(n.rejoinDone)
 		if err := os.Remove(filepath.Join(cfg.DataDir, dataLostMarker)); err == nil {

@@ -64,6 +64,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -75,6 +76,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradeledger/tradeledger/ledgernode/pki"
 	"github.com/tradeledger/tradeledger/ledgernode/server"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
 )
@@ -94,6 +96,56 @@ type RejoinConfig struct {
 // second, each question bounded by 2s.
 func DefaultRejoinConfig() RejoinConfig {
 	return RejoinConfig{Timeout: 30 * time.Second, Interval: time.Second, RequestTimeout: 2 * time.Second}
+}
+
+// sawEmptyFile keeps, in the data directory, the incarnations of the
+// peers this node saw with an empty Raft state while its own was empty
+// (wire.Status.SawEmpty), and the node serves them for as long as the
+// file lasts. A peer that asks late (its first questions went
+// unanswered: a partition, peers not yet listening) is cleared by what
+// it finds in them; held only in memory, they were gone once this node
+// restarted, and that peer, which had never run, took the network's
+// progress for proof that it had lost its data (the fault suite: a
+// partition at the first start, then a kill -9 of a peer that had
+// bootstrapped). What a node saw while empty stays true of it until its
+// data directory goes, and the file with it.
+const sawEmptyFile = "saw-empty.json"
+
+// maxSawEmpty bounds the incarnations kept (a genesis names few peers;
+// each run of a held peer has its own).
+const maxSawEmpty = 64
+
+// readSawEmpty is the list kept in sawEmptyFile (none when absent or
+// unreadable: the node then vouches only for what it sees from now on).
+func (n *Node) readSawEmpty() []string {
+	b, err := os.ReadFile(filepath.Join(n.cfg.DataDir, sawEmptyFile))
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			n.log.Warn("could not read the peers seen empty; vouching only for those seen from now on", "file", sawEmptyFile, "err", err)
+		}
+		return nil
+	}
+	var f struct {
+		SawEmpty []string `json:"sawEmpty"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		n.log.Warn("could not read the peers seen empty; vouching only for those seen from now on", "file", sawEmptyFile, "err", err)
+		return nil
+	}
+	return f.SawEmpty
+}
+
+// writeSawEmpty replaces sawEmptyFile with saw (at most maxSawEmpty of
+// them), through a temporary file and a rename.
+func (n *Node) writeSawEmpty(saw []string) {
+	if len(saw) > maxSawEmpty {
+		saw = saw[len(saw)-maxSawEmpty:]
+	}
+	b, _ := json.Marshal(map[string][]string{"sawEmpty": saw})
+	if _, err := pki.WriteFile(n.cfg.DataDir, sawEmptyFile, append(b, '\n'), 0o600); err != nil {
+		n.log.Warn("could not keep the peers seen empty (a restart forgets them: a peer that asks late may then report lost data)",
+			"file", filepath.Join(n.cfg.DataDir, sawEmptyFile), "err", err)
+	}
 }
 
 // dataLostMarker is written in the data directory once a node learnt that
@@ -268,7 +320,7 @@ func decideRejoin(in rejoinInput) rejoinDecision {
 
 // rejoin runs the rounds of questions until the node bootstraps or opens
 // its Raft traffic; it ends early when ctx ends (the node stops).
-func (n *Node) rejoin(ctx context.Context, incarnation string, evidence string) {
+func (n *Node) rejoin(ctx context.Context, incarnation string, evidence string, sawBefore []string) {
 	defer close(n.rejoinDone)
 	rc := n.cfg.Rejoin
 	hc := &http.Client{Timeout: rc.RequestTimeout, Transport: &http.Transport{
@@ -277,15 +329,20 @@ func (n *Node) rejoin(ctx context.Context, incarnation string, evidence string) 
 	defer hc.CloseIdleConnections()
 	start := time.Now()
 	seen := map[string]string{}
+	kept := sawBefore
 	report := func() {
-		var saw []string
+		saw := slices.Clone(kept)
 		for _, inc := range seen {
-			if inc != "" {
+			if inc != "" && !slices.Contains(saw, inc) {
 				saw = append(saw, inc)
 			}
 		}
 		slices.Sort(saw)
 		n.srv.SetRejoin(server.RejoinInfo{Incarnation: incarnation, SawEmpty: saw})
+		if !slices.Equal(saw, kept) {
+			n.writeSawEmpty(saw)
+			kept = saw
+		}
 	}
 	var lastLog time.Time
 	lost, allLost := false, false
