@@ -69,7 +69,18 @@ func TestFaultSchedules(t *testing.T) {
 	}
 	keep := *outDir
 	if keep == "" {
-		keep = t.TempDir()
+		// Not t.TempDir: the testing package removes that at the end,
+		// failed or not, and the logs of a failure are for its reader.
+		d, err := os.MkdirTemp("", "faults-schedules-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep = d
+		t.Cleanup(func() {
+			if !t.Failed() {
+				os.RemoveAll(d)
+			}
+		})
 	}
 	_ = os.MkdirAll(keep, 0o755)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*schedules)*2*time.Minute+time.Minute)
