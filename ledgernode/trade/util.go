@@ -1,7 +1,6 @@
 package trade
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 
@@ -39,16 +38,3 @@ const (
 	inputLicensePath = "licensePath"
 	inputContext     = "context"
 )
-
-// asMap turns a record into JSON-compatible values for the rule engine.
-func asMap(v any) map[string]any {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	var m map[string]any
-	if json.Unmarshal(raw, &m) != nil {
-		return nil
-	}
-	return m
-}
