@@ -36,13 +36,15 @@ type (
 		Any  any             `json:"any"`
 	}
 	asmapTags struct {
-		Skip    string `json:"-"`
-		NoTag   string
-		hidden  string
-		Ptrs    []*int   `json:"ptrs"`
-		Nested  [][]bool `json:"nested,omitempty"`
-		Dash    string   `json:"-,"`
-		Omitted *string  `json:",omitempty"`
+		Skip  string `json:"-"`
+		NoTag string
+		//lint:ignore U1000 unexported: encoding/json leaves it out, and so must asMap
+		hidden string
+		Ptrs   []*int   `json:"ptrs"`
+		Nested [][]bool `json:"nested,omitempty"`
+		//lint:ignore SA5008 the tag names the field "-": a rule of encoding/json's that asMap must follow
+		Dash    string  `json:"-,"`
+		Omitted *string `json:",omitempty"`
 	}
 	asmapOdd struct {
 		Str   int     `json:"str,string"`

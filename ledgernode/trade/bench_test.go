@@ -115,38 +115,52 @@ func (sb *scaleBuilder) issueUpTo(s *state.Store, n int) error {
 	return nil
 }
 
-func buildScaleStores() {
-	scaleDir, scaleErr = os.MkdirTemp("", "trade-scale-")
-	if scaleErr != nil {
-		return
-	}
+// newScaleStore opens a store at path with a one-node genesis, two
+// agencies (MX SAT, US CBP) and two participants (the exporter and
+// certifier acme-mx, whose key sb.acme signs certificates, and the
+// importer bigbox-us): what scaleCert names. open opens the store again
+// (a copy of its file, say).
+func newScaleStore(path string) (sb *scaleBuilder, s *state.Store, open func(path string) (*state.Store, error), err error) {
 	admin, _ := tx.GenerateKey()
 	node, _ := tx.GenerateKey()
 	g := &chain.Genesis{Network: "benchnet", Time: tx.FormatTime(t0.Add(-time.Hour)), Admins: []string{keyID(admin)},
 		Nodes:  []chain.GenesisNode{{ID: "n0", RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2", Key: keyID(node)}},
 		Params: chain.DefaultParams()}
-	sb := &scaleBuilder{g: g, admin: admin, acme: newKey(), now: t0}
-	open := func(name string) (*state.Store, error) {
-		return state.Open(state.Config{Path: filepath.Join(scaleDir, name), Genesis: g, Registry: testRegistry()})
+	sb = &scaleBuilder{g: g, admin: admin, acme: newKey(), now: t0}
+	open = func(path string) (*state.Store, error) {
+		return state.Open(state.Config{Path: path, Genesis: g, Registry: testRegistry()})
 	}
-	small, err := open("small.db")
+	if s, err = open(path); err != nil {
+		return nil, nil, nil, err
+	}
+	sat, cbp, bigbox := newKey(), newKey(), newKey()
+	if err = sb.block(s, []*tx.Signed{
+		sb.sign(admin, "agency.register", wire.AgencyRegister{ID: "mx-sat", Name: "SAT", Country: "MX", Programs: []string{"USMCA"}, PublicKeys: []string{keyID(sat)}}),
+		sb.sign(admin, "agency.register", wire.AgencyRegister{ID: "us-cbp", Name: "CBP", Country: "US", Programs: []string{"USMCA"}, PublicKeys: []string{keyID(cbp)}}),
+	}); err == nil {
+		err = sb.block(s, []*tx.Signed{
+			sb.sign(sat, "participant.enrol", wire.ParticipantEnrol{ID: "acme-mx", Name: "ACME", Country: "MX", Roles: []string{wire.RoleExporter, wire.RoleCertifier}, PublicKeys: []string{keyID(sb.acme)}}),
+			sb.sign(cbp, "participant.enrol", wire.ParticipantEnrol{ID: "bigbox-us", Name: "BigBox", Country: "US", Roles: []string{wire.RoleImporter}, PublicKeys: []string{keyID(bigbox)}}),
+		})
+	}
+	if err != nil {
+		s.Close()
+		return nil, nil, nil, err
+	}
+	return sb, s, open, nil
+}
+
+func buildScaleStores() {
+	scaleDir, scaleErr = os.MkdirTemp("", "trade-scale-")
+	if scaleErr != nil {
+		return
+	}
+	sb, small, openAt, err := newScaleStore(filepath.Join(scaleDir, "small.db"))
 	if err != nil {
 		scaleErr = err
 		return
 	}
-	sat, cbp, bigbox := newKey(), newKey(), newKey()
-	if scaleErr = sb.block(small, []*tx.Signed{
-		sb.sign(admin, "agency.register", wire.AgencyRegister{ID: "mx-sat", Name: "SAT", Country: "MX", Programs: []string{"USMCA"}, PublicKeys: []string{keyID(sat)}}),
-		sb.sign(admin, "agency.register", wire.AgencyRegister{ID: "us-cbp", Name: "CBP", Country: "US", Programs: []string{"USMCA"}, PublicKeys: []string{keyID(cbp)}}),
-	}); scaleErr != nil {
-		return
-	}
-	if scaleErr = sb.block(small, []*tx.Signed{
-		sb.sign(sat, "participant.enrol", wire.ParticipantEnrol{ID: "acme-mx", Name: "ACME", Country: "MX", Roles: []string{wire.RoleExporter, wire.RoleCertifier}, PublicKeys: []string{keyID(sb.acme)}}),
-		sb.sign(cbp, "participant.enrol", wire.ParticipantEnrol{ID: "bigbox-us", Name: "BigBox", Country: "US", Roles: []string{wire.RoleImporter}, PublicKeys: []string{keyID(bigbox)}}),
-	}); scaleErr != nil {
-		return
-	}
+	open := func(name string) (*state.Store, error) { return openAt(filepath.Join(scaleDir, name)) }
 	if scaleErr = sb.issueUpTo(small, scaleSmall); scaleErr != nil {
 		return
 	}
