@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -15,7 +16,20 @@ import (
 // "program"): two payloads with different bytes would mean the same thing.
 // It walks the JSON alongside the type of v (a pointer to the payload
 // struct); maps take any keys, json.RawMessage and interfaces any content.
+//
+// It scans the bytes (checkKeysFast); bytes the scan does not expect (not
+// JSON) take encoding/json's tokenizer (checkKeys), which says what is
+// wrong. FuzzCheckPayloadKeysScanMatchesTheDecoder holds the two to the
+// same answer.
 func CheckPayloadKeys(payload json.RawMessage, v any) error {
+	if err, ok := checkKeysFast(payload, reflect.TypeOf(v)); ok {
+		return err
+	}
+	return checkKeysDecoder(payload, v)
+}
+
+// checkKeysDecoder is CheckPayloadKeys through encoding/json's tokenizer.
+func checkKeysDecoder(payload json.RawMessage, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	return checkKeys(dec, reflect.TypeOf(v), "payload")
@@ -36,18 +50,7 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		return walkObject(dec, path, func(key string) (reflect.Type, error) {
-			fields := structFields(t)
-			if ft, ok := fields[key]; ok {
-				return ft, nil
-			}
-			for name := range fields {
-				if strings.EqualFold(name, key) {
-					return nil, Fieldf(path+"."+key, "", "unknown field; did you mean %q? (field names are case-sensitive)", name)
-				}
-			}
-			return nil, Fieldf(path+"."+key, "", "unknown field; check the spelling against the API reference")
-		})
+		return walkObject(dec, path, func(key string) (reflect.Type, error) { return fieldType(t, path, key) })
 	case reflect.Map:
 		return walkObject(dec, path, func(string) (reflect.Type, error) { return t.Elem(), nil })
 	case reflect.Slice, reflect.Array:
@@ -108,6 +111,27 @@ func walkObject(dec *json.Decoder, path string, typeOf func(key string) (reflect
 func skipValue(dec *json.Decoder) error {
 	var raw json.RawMessage
 	return dec.Decode(&raw)
+}
+
+// fieldType is the type of the struct t's field named key in JSON, or the
+// refusal of a key that names none (exactly: encoding/json would take a
+// key that differs only in case).
+func fieldType(t reflect.Type, path, key string) (reflect.Type, error) {
+	fields := structFields(t)
+	if ft, ok := fields[key]; ok {
+		return ft, nil
+	}
+	var near []string
+	for name := range fields {
+		if strings.EqualFold(name, key) {
+			near = append(near, name)
+		}
+	}
+	if len(near) > 0 {
+		slices.Sort(near)
+		return nil, Fieldf(path+"."+key, "", "unknown field; did you mean %q? (field names are case-sensitive)", near[0])
+	}
+	return nil, Fieldf(path+"."+key, "", "unknown field; check the spelling against the API reference")
 }
 
 // structFields maps a struct's JSON field names (as encoding/json names
