@@ -77,26 +77,35 @@ func (s *keyScan) check(t reflect.Type, path string) error {
 		return nil
 	}
 	for i := 0; ; i++ {
-		if opaque(t.Elem()) {
-			s.skip()
-		} else if err := s.check(t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
+		if more, err := s.member(t.Elem(), func() string { return path + "[" + strconv.Itoa(i) + "]" }, ']'); !more {
 			return err
 		}
-		if s.bad {
-			return nil
-		}
-		s.ws()
-		switch s.peek() {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return nil
-		default:
-			s.bad = true
-			return nil
-		}
 	}
+}
+
+// member walks one value of type t (childPath names it, for an error
+// inside), then the comma that says more follow or the end byte that
+// closes its array or object.
+func (s *keyScan) member(t reflect.Type, childPath func() string, end byte) (more bool, err error) {
+	if opaque(t) {
+		s.skip()
+	} else if err := s.check(t, childPath()); err != nil {
+		return false, err
+	}
+	if s.bad {
+		return false, nil
+	}
+	s.ws()
+	switch s.peek() {
+	case ',':
+		s.i++
+		return true, nil
+	case end:
+		s.i++
+		return false, nil
+	}
+	s.bad = true
+	return false, nil
 }
 
 // object walks an object, asking typeOf for each key's value type.
@@ -124,24 +133,8 @@ func (s *keyScan) object(path string, typeOf func(key []byte) (reflect.Type, err
 		if err != nil {
 			return err
 		}
-		if opaque(vt) {
-			s.skip()
-		} else if err := s.check(vt, path+"."+string(key)); err != nil {
+		if more, err := s.member(vt, func() string { return path + "." + string(key) }, '}'); !more {
 			return err
-		}
-		if s.bad {
-			return nil
-		}
-		s.ws()
-		switch s.peek() {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			s.bad = true
-			return nil
 		}
 	}
 }
