@@ -42,37 +42,33 @@ var (
 )
 
 func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	if opaque(t) {
+		return skipValue(dec)
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
-	}
-	if reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) || t.Kind() == reflect.Interface {
-		return skipValue(dec)
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		return walkObject(dec, path, func(key string) (reflect.Type, error) { return fieldType(t, path, key) })
 	case reflect.Map:
 		return walkObject(dec, path, func(string) (reflect.Type, error) { return t.Elem(), nil })
-	case reflect.Slice, reflect.Array:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return skipValue(dec)
-		}
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if tok != json.Delim('[') {
-			return nil // null or a wrong type: the strict decode says so
-		}
-		for i := 0; dec.More(); i++ {
-			if err := checkKeys(dec, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-		_, err = dec.Token()
+	}
+	// a slice or an array
+	tok, err := dec.Token()
+	if err != nil {
 		return err
 	}
-	return skipValue(dec)
+	if tok != json.Delim('[') {
+		return nil // null or a wrong type: the strict decode says so
+	}
+	for i := 0; dec.More(); i++ {
+		if err := checkKeys(dec, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
 }
 
 // walkObject reads an object, asking typeOf for each key's value type (nil:

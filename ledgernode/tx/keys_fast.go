@@ -17,7 +17,11 @@ import (
 // says what is wrong.
 func checkKeysFast(payload []byte, t reflect.Type) (err error, ok bool) {
 	s := keyScan{b: payload}
-	err = s.check(t, "payload")
+	if opaque(t) {
+		s.skip()
+	} else {
+		err = s.check(t, "payload")
+	}
 	return err, !s.bad
 }
 
@@ -28,7 +32,8 @@ type keyScan struct {
 }
 
 // opaque: a value of type t is not walked (a decoder of its own, any
-// content, or no keys inside).
+// content, or no keys inside). checkKeys (the tokenizer's walk) skips the
+// same values.
 func opaque(t reflect.Type) bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -45,11 +50,8 @@ func opaque(t reflect.Type) bool {
 	return true
 }
 
+// check walks a value of type t, which is not opaque.
 func (s *keyScan) check(t reflect.Type, path string) error {
-	if opaque(t) {
-		s.skip()
-		return nil
-	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -58,7 +60,7 @@ func (s *keyScan) check(t reflect.Type, path string) error {
 	case reflect.Struct:
 		return s.object(path, func(key []byte) (reflect.Type, error) {
 			if ft, ok := structFields(t)[string(key)]; ok {
-				return ft, nil
+				return ft, nil // looked up without copying the key
 			}
 			return fieldType(t, path, string(key))
 		})
@@ -66,14 +68,7 @@ func (s *keyScan) check(t reflect.Type, path string) error {
 		return s.object(path, func([]byte) (reflect.Type, error) { return t.Elem(), nil })
 	}
 	// a slice or an array
-	if s.peek() != '[' {
-		s.skip() // null, or a wrong type: the strict decode says so
-		return nil
-	}
-	s.i++
-	s.ws()
-	if s.peek() == ']' {
-		s.i++
+	if !s.enter('[', ']') {
 		return nil
 	}
 	for i := 0; ; i++ {
@@ -81,6 +76,24 @@ func (s *keyScan) check(t reflect.Type, path string) error {
 			return err
 		}
 	}
+}
+
+// enter reads the open byte of an array or object and says whether
+// members follow: false for an empty one (its close byte read too), and
+// for another value (null, or a wrong type the strict decode refuses),
+// which it skips.
+func (s *keyScan) enter(open, close byte) bool {
+	if s.peek() != open {
+		s.skip()
+		return false
+	}
+	s.i++
+	s.ws()
+	if s.peek() == close {
+		s.i++
+		return false
+	}
+	return true
 }
 
 // member walks one value of type t (childPath names it, for an error
@@ -110,14 +123,7 @@ func (s *keyScan) member(t reflect.Type, childPath func() string, end byte) (mor
 
 // object walks an object, asking typeOf for each key's value type.
 func (s *keyScan) object(path string, typeOf func(key []byte) (reflect.Type, error)) error {
-	if s.peek() != '{' {
-		s.skip()
-		return nil
-	}
-	s.i++
-	s.ws()
-	if s.peek() == '}' {
-		s.i++
+	if !s.enter('{', '}') {
 		return nil
 	}
 	for {
