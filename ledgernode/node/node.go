@@ -83,6 +83,12 @@ type Config struct {
 	// leader whose clock a quorum of voters disagrees with proposes
 	// nothing and hands leadership over (clockcheck).
 	MaxClockOffset time.Duration
+	// StateFsync fsyncs the state file at every commit. Off (the default),
+	// the Raft log, fsync'd before an entry commits, is the durable record:
+	// the state file is left to the kernel, and after a machine restart
+	// that may have torn it the node sets it aside and rebuilds it from its
+	// Raft snapshot and log (state DESIGN.md; docs/operations.md).
+	StateFsync bool
 }
 
 // DefaultRegistry holds every transaction type the product ships, and the
@@ -178,7 +184,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	m := metrics.New()
 	store, err := state.Open(state.Config{Path: filepath.Join(cfg.DataDir, "state.db"), Genesis: cfg.Genesis,
-		Registry: cfg.Registry, Logger: log})
+		Registry: cfg.Registry, Logger: log, DeferSync: !cfg.StateFsync})
 	if err != nil {
 		return nil, err
 	}

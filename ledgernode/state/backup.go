@@ -112,7 +112,7 @@ const restoredKey = "restoredFrom"
 // untouched, and the applied Raft index stays, because the new cluster's
 // Raft log continues after it (consensus.BootstrapFromState).
 func PrepareRestore(path string, members []Member, from Restored) error {
-	db, err := bolt.Open(path, 0o600, boltOptions(0)) // an existing file: its own page size
+	db, err := bolt.Open(path, 0o600, boltOptions(0, false)) // an existing file: its own page size
 	if err != nil {
 		return fmt.Errorf("open restored state %s: %w", path, err)
 	}

@@ -34,3 +34,10 @@ type KeyAuthorityWalk = keyAuthority
 
 func (a *keyAuthority) Observe(raw []byte, rc *chain.Receipt) { a.observe(raw, rc) }
 func (a *keyAuthority) Report(r *ChainReport)                 { a.report(r) }
+
+// Crash closes the store's file the way a killed process leaves it: no
+// sync, no marker removed (the page cache keeps what was written).
+func Crash(s *Store) error { return s.db.Close() }
+
+// PathOf is the store's file.
+func PathOf(s *Store) string { return s.cfg.Path }

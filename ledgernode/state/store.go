@@ -72,6 +72,11 @@ type Config struct {
 	// was created with, and a restored snapshot the one it was taken with:
 	// the page size is layout only.
 	PageSize int
+	// DeferSync commits without fsync: the Raft log, fsync'd before an
+	// entry is committed, is the durable record, and a state file that
+	// may be torn by a machine restart is rebuilt from the Raft snapshot
+	// and log (unsynced.go; DESIGN.md). Off: every commit is fsync'd.
+	DeferSync bool
 }
 
 // DefaultPageSize is the page size of new state files: 4 KiB, the
@@ -120,8 +125,9 @@ type Store struct {
 // took 10.8 s, 5.6 s with the freelist kept (docs/performance.md, "A
 // million certificates"). A file
 // written unsynced is rebuilt once at its next open, then synced.
-func boltOptions(pageSize int) *bolt.Options {
+func boltOptions(pageSize int, noSync bool) *bolt.Options {
 	return &bolt.Options{
+		NoSync:          noSync,
 		Timeout:         2 * time.Second,
 		NoFreelistSync:  false,
 		FreelistType:    bolt.FreelistMapType,
@@ -156,14 +162,35 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, err
 	}
+	marked, err := trustUnsynced(cfg.Path, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DeferSync {
+		if err := markUnsynced(cfg.Path); err != nil {
+			return nil, err
+		}
+	}
 	if err := CheckBoltFile(cfg.Path); err != nil {
 		return nil, fmt.Errorf("state file damaged: %w (move the data directory aside and restart: the node then reports its data lost; remove it and add it back with 'ledgerctl cluster remove' and 'ledgerctl cluster add' (docs/operations.md, \"A node refuses to start: damaged data\"))", err)
 	}
-	db, err := bolt.Open(cfg.Path, 0o600, boltOptions(cfg.PageSize))
+	db, err := bolt.Open(cfg.Path, 0o600, boltOptions(cfg.PageSize, cfg.DeferSync))
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w (if the file is damaged, move the data directory aside and restart: the node then reports its data lost; remove it and add it back with 'ledgerctl cluster remove' and 'ledgerctl cluster add' (docs/operations.md, \"A node refuses to start: damaged data\"))", cfg.Path, err)
 	}
 	s.db = db
+	if marked && !cfg.DeferSync {
+		// Opened with fsync after a run without it, in the same boot: its
+		// writes are in the page cache; make them durable first.
+		err := db.Sync()
+		if err == nil {
+			err = unmarkUnsynced(cfg.Path)
+		}
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sync the state file written without fsync: %w", err)
+		}
+	}
 	if err := s.initOrCheck(); err != nil {
 		db.Close()
 		return nil, err
@@ -171,11 +198,23 @@ func Open(cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database.
+// Close closes the database; with DeferSync it fsyncs the file first and
+// then removes its marker (a failed sync leaves the marker: the next start
+// in another boot rebuilds).
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.db.Close()
+	if !s.cfg.DeferSync {
+		return s.db.Close()
+	}
+	err := s.db.Sync()
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return unmarkUnsynced(s.cfg.Path)
 }
 
 // Registry returns the handler registry.
@@ -466,7 +505,7 @@ func (s *Store) Restore(r io.Reader) error {
 	if err := syncDir(filepath.Dir(s.cfg.Path)); err != nil {
 		return err
 	}
-	db, err := bolt.Open(s.cfg.Path, 0o600, boltOptions(s.cfg.PageSize))
+	db, err := bolt.Open(s.cfg.Path, 0o600, boltOptions(s.cfg.PageSize, s.cfg.DeferSync))
 	if err != nil {
 		return fmt.Errorf("reopen state after restore: %w", err)
 	}

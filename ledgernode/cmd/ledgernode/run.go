@@ -83,7 +83,7 @@ func runCmd() *cobra.Command {
 		raftBind, raftAdv, apiBind, logLevel, clockFile, pubURL  string
 		cpuProfile, metricsAccess, hasRunFile                    string
 		openGroups                                               []string
-		noBootstrap                                              bool
+		noBootstrap, stateFsync                                  bool
 		cc                                                       = d
 		snapThreshold, trailing                                  int
 		drain, maxClockOffset, faultClockOffset                  time.Duration
@@ -139,7 +139,7 @@ files (they are also re-read automatically when they change).`,
 			nc.ID, nc.DataDir, nc.Genesis, nc.NodeKey = id, dataDir, g, key
 			nc.TLSFiles = pki.Files{CA: caFile, Cert: certFile, Key: keyFile}
 			nc.RaftBind, nc.RaftAdvertise, nc.APIBind, nc.PublicURL = raftBind, raftAdv, apiBind, pubURL
-			nc.Consensus, nc.Logger, nc.NoBootstrap, nc.MaxClockOffset = cc, log, noBootstrap, maxClockOffset
+			nc.Consensus, nc.Logger, nc.NoBootstrap, nc.MaxClockOffset, nc.StateFsync = cc, log, noBootstrap, maxClockOffset, stateFsync
 			nc.Access = server.AccessConfig{Open: openGroups, Metrics: metricsAccess}
 			nc.NetworkHasRunFile = cmp.Or(hasRunFile, filepath.Join(filepath.Dir(genesis), wire.NetworkHasRunFile))
 			n, err := node.Start(nc)
@@ -206,6 +206,7 @@ files (they are also re-read automatically when they change).`,
 	_ = f.MarkHidden("fault-clock-offset-file")
 	f.DurationVar(&faultClockOffset, "fault-clock-offset", envDuration("FAULT_CLOCK_OFFSET", 0), "FAULT INJECTION, TESTS ONLY: shift this node's clock (block times, transaction time checks) by this duration, e.g. 1h")
 	_ = f.MarkHidden("fault-clock-offset")
+	f.BoolVar(&stateFsync, "state-fsync", envBool("STATE_FSYNC", nd.StateFsync), "fsync the state file at every commit; by default the Raft log, fsync'd before an entry commits, is the durable record, and after a machine restart (power loss, kernel crash) the node rebuilds its state file from its Raft snapshot and log (docs/operations.md, \"Durability\")")
 	f.StringVar(&cpuProfile, "cpuprofile", env("CPUPROFILE", ""), "write a CPU profile of the whole run to this file (written when the node stops)")
 	f.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&cc.RaftLogLevel, "raft-log-level", env("RAFT_LOG_LEVEL", d.RaftLogLevel), "level of Raft's own logs")

@@ -48,7 +48,14 @@ func Genesis(t testing.TB, at time.Time, nodeKey ed25519.PrivateKey) (g *chain.G
 // (nil: the core types only); it is closed when the test ends.
 func Open(t testing.TB, path string, g *chain.Genesis, reg *state.Registry) *state.Store {
 	t.Helper()
-	s, err := state.Open(state.Config{Path: path, Genesis: g, Registry: reg})
+	return OpenConfig(t, state.Config{Path: path, Genesis: g, Registry: reg})
+}
+
+// OpenConfig opens a state store with cfg; it is closed when the test
+// ends.
+func OpenConfig(t testing.TB, cfg state.Config) *state.Store {
+	t.Helper()
+	s, err := state.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,21 +87,24 @@ type Options struct {
 	// envelope: 0, the previous block's time, or time.Second, the time of
 	// the block it goes into.
 	SignLead time.Duration
+	// DeferSync opens the stores without fsync at commit (state.Config).
+	DeferSync bool
 }
 
 // Ledger is a state store on a fresh genesis and the time and Raft index
 // of its last block. T is the test it reports to (Use swaps it for a
 // subtest's).
 type Ledger struct {
-	T        testing.TB
-	Genesis  *chain.Genesis
-	Admin    ed25519.PrivateKey
-	Node     ed25519.PrivateKey // n0's head-signing key
-	Registry *state.Registry
-	Store    *state.Store
-	Now      time.Time // the last block's time (the genesis time before the first)
-	Applied  uint64    // the last block's Raft index
-	SignLead time.Duration
+	T         testing.TB
+	Genesis   *chain.Genesis
+	Admin     ed25519.PrivateKey
+	Node      ed25519.PrivateKey // n0's head-signing key
+	Registry  *state.Registry
+	Store     *state.Store
+	Now       time.Time // the last block's time (the genesis time before the first)
+	Applied   uint64    // the last block's Raft index
+	SignLead  time.Duration
+	DeferSync bool // stores opened without fsync at commit (Options)
 }
 
 // New is a Ledger with its store in the test's temporary directory.
@@ -104,7 +114,7 @@ func New(t testing.TB, o Options) *Ledger {
 		o.GenesisTime = T0
 	}
 	g, admin, node := Genesis(t, o.GenesisTime, o.NodeKey)
-	l := &Ledger{T: t, Genesis: g, Admin: admin, Node: node, Registry: o.Registry, Now: o.GenesisTime, SignLead: o.SignLead}
+	l := &Ledger{T: t, Genesis: g, Admin: admin, Node: node, Registry: o.Registry, Now: o.GenesisTime, SignLead: o.SignLead, DeferSync: o.DeferSync}
 	l.Store = l.Open(filepath.Join(t.TempDir(), "state.db"))
 	return l
 }
@@ -113,7 +123,7 @@ func New(t testing.TB, o Options) *Ledger {
 // replay, a copy).
 func (l *Ledger) Open(path string) *state.Store {
 	l.T.Helper()
-	return Open(l.T, path, l.Genesis, l.Registry)
+	return OpenConfig(l.T, state.Config{Path: path, Genesis: l.Genesis, Registry: l.Registry, DeferSync: l.DeferSync})
 }
 
 // Use makes the Ledger report to t (a subtest) until the returned func
