@@ -2,7 +2,7 @@
 // run: Ed25519 verify throughput and the signature ceiling of a 3-node
 // network, then committed signed transactions per second and commit
 // latency of a real 3-node tradeledger cluster (Raft over mutual TLS on
-// loopback, fsync on) for each workload and client count, then the same
+// loopback, Raft log fsync'd) for each workload and client count, then the same
 // client counts against a 3-member etcd (fsync on, TLS on client and peer
 // URLs) driven by etcd's Go client, and prints one table with the ratios.
 // Rounds alternate the systems (-repeat), so that a noisy machine weighs
@@ -619,7 +619,7 @@ func printReport(out io.Writer, r *Report) {
 	defer w.Flush()
 	fmt.Fprintf(w, "tradeledger vs etcd, one run on this machine: %d cores (%s), %s; load average %.1f at start, %.1f at end\n", r.Cores, r.CPU, r.GoVersion, r.LoadAvgStart, r.LoadAvgEnd)
 	fmt.Fprintf(w, "Ed25519 verify %.0f/s on one core, %.0f/s on %d; 3-node signature ceiling (every node verifies every transaction once): %.0f tx/s\n", r.VerifyPerCore, r.VerifyAllCores, r.Cores, r.Ceiling)
-	fmt.Fprintf(w, "tradeledger: 3 ledgernode processes, Raft over mutual TLS, fsync on, HTTPS API with client certificates; envelopes: ")
+	fmt.Fprintf(w, "tradeledger: 3 ledgernode processes, Raft over mutual TLS, Raft log fsync'd (the state file is not: it is rebuilt from the log after a machine restart), HTTPS API with client certificates; envelopes: ")
 	var sizes []string
 	for _, wl := range []string{"note", "cert"} {
 		if b, ok := r.EnvelopeBytes[wl]; ok {
