@@ -14,6 +14,7 @@ import (
 
 	"github.com/tradeledger/tradeledger/ledgernode/chain"
 	"github.com/tradeledger/tradeledger/ledgernode/client"
+	"github.com/tradeledger/tradeledger/ledgernode/proccluster"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 	"github.com/tradeledger/tradeledger/ledgernode/tx"
 	"github.com/tradeledger/tradeledger/ledgernode/wire"
@@ -105,13 +106,26 @@ func TestAcknowledgedWritesSurviveKillingEveryNodeAtOnce(t *testing.T) {
 	if len(acked) < 290 {
 		t.Fatalf("only %d of 300 acknowledged on a healthy cluster", len(acked))
 	}
-	// kill -9 all three at the same moment, right after the acknowledgements
+	killAll(c, 3) // kill -9 all three at the same moment, right after the acknowledgements
+	view := startAllAndFind(ctx, t, c, acked, "kill -9 of every node", nil)
+	t.Logf("%d acknowledged writes present on all 3 nodes after kill -9 of all (height %d)", len(acked), view.Height)
+}
+
+// killAll kills nodes 0..n-1 with SIGKILL at the same moment.
+func killAll(c *Cluster, n int) {
 	var wg sync.WaitGroup
-	for i := 0; i < 3; i++ {
+	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) { defer wg.Done(); c.Kill(i) }(i)
 	}
 	wg.Wait()
+}
+
+// startAllAndFind starts nodes 0, 1 and 2, waits until they agree, and
+// fails unless every node holds every acknowledged transaction as
+// accepted. Each node's log must contain every line of logSays.
+func startAllAndFind(ctx context.Context, t *testing.T, c *Cluster, acked []string, after string, logSays []string) proccluster.View {
+	t.Helper()
 	for i := 0; i < 3; i++ {
 		if err := c.Start(i); err != nil {
 			t.Fatal(err)
@@ -125,15 +139,21 @@ func TestAcknowledgedWritesSurviveKillingEveryNodeAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
+		logb, _ := os.ReadFile(c.Procs[i].Log)
+		for _, want := range logSays {
+			if !strings.Contains(string(logb), want) {
+				t.Fatalf("%s log does not say %q:\n%s", c.Procs[i].ID, want, tail(string(logb), 3000))
+			}
+		}
 		cl := c.Client(5*time.Second, i)
 		for _, id := range acked {
 			ev, err := cl.Tx(ctx, id, false, client.ReadOptions{})
 			if err != nil || ev.Receipt.Status != chain.Accepted {
-				t.Fatalf("%s lost acknowledged %s after kill -9 of every node: %v", c.Procs[i].ID, id, err)
+				t.Fatalf("%s lost acknowledged %s after %s: %v", c.Procs[i].ID, id, after, err)
 			}
 		}
 	}
-	t.Logf("%d acknowledged writes present on all 3 nodes after kill -9 of all (height %d)", len(acked), view.Height)
+	return view
 }
 
 // startFails starts node i and expects it to exit with a log line
@@ -313,12 +333,7 @@ func TestAcknowledgedWritesSurviveAPowerLossOfEveryMachine(t *testing.T) {
 	if len(acked) < 300 {
 		t.Fatalf("only %d writes acknowledged on a healthy cluster", len(acked))
 	}
-	var wg sync.WaitGroup
-	for i := 0; i < 3; i++ {
-		wg.Add(1)
-		go func(i int) { defer wg.Done(); c.Kill(i) }(i)
-	}
-	wg.Wait()
+	killAll(c, 3)
 	boot := state.BootID()
 	if boot == "" {
 		t.Skip("this kernel does not say its boot id: a node rebuilds after every unclean stop, and the case is not distinct")
@@ -339,32 +354,9 @@ func TestAcknowledgedWritesSurviveAPowerLossOfEveryMachine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for i := 0; i < 3; i++ {
-		if err := c.Start(i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := c.WaitLeader(ctx); err != nil {
-		t.Fatal(err)
-	}
-	view, err := c.Converge(ctx, []int{0, 1, 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 3; i++ {
-		logb, _ := os.ReadFile(c.Procs[i].Log)
-		for _, want := range []string{"it is removed and the state is rebuilt from the Raft snapshot and log", "state is behind the latest snapshot; restoring it"} {
-			if !strings.Contains(string(logb), want) {
-				t.Fatalf("%s log does not say %q:\n%s", c.Procs[i].ID, want, tail(string(logb), 3000))
-			}
-		}
-		cl := c.Client(5*time.Second, i)
-		for _, id := range acked {
-			ev, err := cl.Tx(ctx, id, false, client.ReadOptions{})
-			if err != nil || ev.Receipt.Status != chain.Accepted {
-				t.Fatalf("%s lost acknowledged %s after a power loss of every machine: %v", c.Procs[i].ID, id, err)
-			}
-		}
-	}
+	view := startAllAndFind(ctx, t, c, acked, "a power loss of every machine", []string{
+		"it is removed and the state is rebuilt from the Raft snapshot and log",
+		"state is behind the latest snapshot; restoring it",
+	})
 	t.Logf("%d acknowledged writes present on all 3 nodes after every state file was torn and rebuilt (height %d)", len(acked), view.Height)
 }
