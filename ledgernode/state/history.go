@@ -106,18 +106,16 @@ func splitVersionKey(hk []byte) (key string, height uint64, ok bool) {
 	return string(out), height, true
 }
 
-// putUndo records, before a write of key in a block of height, the value
-// the key holds now; an earlier write of the key in the same block has
-// already recorded the value from before the block, which is kept.
+// putUndo records, before the first write of key in a block of height,
+// the value the key holds now: the value from before the block. The
+// caller calls it once per key and block (writeHash.firstWrite), so a
+// later write in the same block keeps that entry.
 func putUndo(btx *bolt.Tx, b *bolt.Bucket, bucket, key string, height uint64, fill float64) error {
 	hb, err := writeBucket(btx, historyPrefix+bucket, fill)
 	if err != nil {
 		return err
 	}
 	hk := histKey(key, height)
-	if hb.Get(hk) != nil {
-		return nil
-	}
 	v := []byte{0}
 	if old := b.Get([]byte(key)); old != nil {
 		v = make([]byte, 1+len(old))

@@ -190,7 +190,7 @@ func (o *overlay) flush(btx *bolt.Tx, h *writeHash, height uint64, fill func(buc
 		if err != nil {
 			return err
 		}
-		if versioned(bucket) {
+		if versioned(bucket) && h.firstWrite(k) {
 			if err := putUndo(btx, b, bucket, key, height, fill(historyPrefix+bucket)); err != nil {
 				return err
 			}
@@ -228,13 +228,29 @@ func hashWrite(h hash.Hash, bucket, key string, value []byte, del bool) {
 	put(value)
 }
 
-// writeHash hashes the state writes of a block, in order.
+// writeHash hashes the state writes of a block, in order, and knows
+// which keys the block has written.
 type writeHash struct {
-	h hash.Hash
-	n int
+	h       hash.Hash
+	n       int
+	written map[string]struct{} // overlay keys (bucket, 0, key) of versioned writes
 }
 
-func newWriteHash() *writeHash { return &writeHash{h: sha256.New()} }
+func newWriteHash() *writeHash {
+	return &writeHash{h: sha256.New(), written: map[string]struct{}{}}
+}
+
+// firstWrite reports whether the block writes the overlay key k for the
+// first time, and remembers that it has. The undo entry of a key is
+// recorded at its first write only; a set in memory answers that without
+// a B-tree lookup in the history bucket.
+func (w *writeHash) firstWrite(k string) bool {
+	if _, ok := w.written[k]; ok {
+		return false
+	}
+	w.written[k] = struct{}{}
+	return true
+}
 
 func (w *writeHash) add(bucket, key string, value []byte, del bool) {
 	w.n++
