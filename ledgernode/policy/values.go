@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/google/cel-go/common/types"
@@ -193,8 +194,8 @@ func numbers(v any, depth int) (any, error) {
 	return v, nil
 }
 
-// toVal converts a normalized value into a CEL value once, ahead of
-// evaluation. Maps become sortedMap: CEL's own maps iterate in Go map
+// toVal converts a normalized value into a CEL value. Maps become
+// sortedMap (converted lazily): CEL's own maps iterate in Go map
 // order, which differs between runs and nodes, and would leak into results
 // (e.g. `m.map(k, k)[0]`), error messages and spent cost.
 func toVal(v any) ref.Val {
@@ -222,12 +223,17 @@ func toVal(v any) ref.Val {
 }
 
 // sortedMap is a CEL map with string keys that iterates in sorted key
-// order: deterministic on every node.
+// order: deterministic on every node. It is lazy: a value is converted
+// when a rule reads it, and the keys are sorted the first time a rule
+// iterates, compares or renders the map. Most rules read a few fields of
+// a document, so converting and sorting every map ahead of evaluation
+// cost more than the rules did. Safe for concurrent use (one prepared
+// input is shared by the policies evaluated on it): reads convert
+// afresh and the sort happens once.
 type sortedMap struct {
-	keys   []string
-	vals   []ref.Val
-	index  map[string]int
 	native map[string]any
+	once   sync.Once
+	keys   []string // sorted, set by sorted()
 }
 
 var (
@@ -235,25 +241,26 @@ var (
 	_ traits.Foldable = (*sortedMap)(nil)
 )
 
-func newSortedMap(m map[string]any) *sortedMap {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	sm := &sortedMap{keys: keys, vals: make([]ref.Val, len(keys)), index: make(map[string]int, len(keys)), native: m}
-	for i, k := range keys {
-		sm.vals[i] = toVal(m[k])
-		sm.index[k] = i
-	}
-	return sm
+func newSortedMap(m map[string]any) *sortedMap { return &sortedMap{native: m} }
+
+// sorted is the keys in order.
+func (m *sortedMap) sorted() []string {
+	m.once.Do(func() {
+		keys := make([]string, 0, len(m.native))
+		for k := range m.native {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		m.keys = keys
+	})
+	return m.keys
 }
 
 func (m *sortedMap) Find(key ref.Val) (ref.Val, bool) {
 	switch k := key.(type) {
 	case types.String:
-		if i, ok := m.index[string(k)]; ok {
-			return m.vals[i], true
+		if v, ok := m.native[string(k)]; ok {
+			return toVal(v), true
 		}
 		return nil, false
 	case *types.Err, *types.Unknown:
@@ -278,16 +285,16 @@ func (m *sortedMap) Get(key ref.Val) ref.Val {
 	return v
 }
 
-func (m *sortedMap) Size() ref.Val { return types.Int(len(m.keys)) }
+func (m *sortedMap) Size() ref.Val { return types.Int(len(m.native)) }
 
-func (m *sortedMap) IsZeroValue() bool { return len(m.keys) == 0 }
+func (m *sortedMap) IsZeroValue() bool { return len(m.native) == 0 }
 
-func (m *sortedMap) Iterator() traits.Iterator { return &keyIterator{keys: m.keys} }
+func (m *sortedMap) Iterator() traits.Iterator { return &keyIterator{keys: m.sorted()} }
 
 // Fold visits the entries in key order (two-variable comprehensions).
 func (m *sortedMap) Fold(f traits.Folder) {
-	for i, k := range m.keys {
-		if !f.FoldEntry(types.String(k), m.vals[i]) {
+	for _, k := range m.sorted() {
+		if !f.FoldEntry(types.String(k), toVal(m.native[k])) {
 			return
 		}
 	}
@@ -312,15 +319,15 @@ func (m *sortedMap) Equal(other ref.Val) ref.Val {
 	if !ok {
 		return types.False
 	}
-	if o.Size() != types.Int(len(m.keys)) {
+	if o.Size() != types.Int(len(m.native)) {
 		return types.False
 	}
-	for i, k := range m.keys {
+	for _, k := range m.sorted() {
 		ov, found := o.Find(types.String(k))
 		if !found {
 			return types.False
 		}
-		if types.Equal(m.vals[i], ov) == types.False {
+		if types.Equal(toVal(m.native[k]), ov) == types.False {
 			return types.False
 		}
 	}
@@ -335,11 +342,11 @@ func (m *sortedMap) Value() any { return m.native }
 func (m *sortedMap) String() string {
 	var b strings.Builder
 	b.WriteByte('{')
-	for i, k := range m.keys {
+	for i, k := range m.sorted() {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%q: %v", k, m.vals[i])
+		fmt.Fprintf(&b, "%q: %v", k, toVal(m.native[k]))
 	}
 	b.WriteByte('}')
 	return b.String()

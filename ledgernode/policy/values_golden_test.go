@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -108,5 +109,30 @@ func TestVerdictsMatchTheGoldenFile(t *testing.T) {
 	}
 	if len(wantRes) != len(rules) || !bytes.Equal(raw, want) {
 		t.Errorf("%s differs from the outcomes (%d rules in the file, %d here)", path, len(wantRes), len(rules))
+	}
+}
+
+// TestOnePreparedInputServesConcurrentEvaluations: the ledger evaluates
+// the policies in scope of a document on one prepared input, possibly at
+// once; its maps convert and sort on first use, which must give every
+// evaluation the same outcome (and, under -race, no data race).
+func TestOnePreparedInputServesConcurrentEvaluations(t *testing.T) {
+	c := compileRules(t, Enforce,
+		Rule{Name: "keys", Expression: `parties.map(r, r).join(',') == 'exporter,importer'`},
+		Rule{Name: "equal", Expression: `parties.exporter == parties.exporter && doc.producer == {'name': 'Various'}`},
+		Rule{Name: "lookup", Expression: `doc.goods[0].hsCode == '030617'`})
+	prep := Prepare(shrimp())
+	const workers = 8
+	verdicts := make([]*Verdict, workers)
+	var wg sync.WaitGroup
+	for i := range verdicts {
+		wg.Add(1)
+		go func(i int) { defer wg.Done(); verdicts[i] = c.Evaluate(prep, Agency{}) }(i)
+	}
+	wg.Wait()
+	for i, v := range verdicts {
+		if v.Failed() {
+			t.Fatalf("evaluation %d: %+v", i, v.Outcomes)
+		}
 	}
 }
