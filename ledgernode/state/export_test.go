@@ -41,3 +41,10 @@ func Crash(s *Store) error { return s.db.Close() }
 
 // PathOf is the store's file.
 func PathOf(s *Store) string { return s.cfg.Path }
+
+// PagesWritten is how many pages the store's commits have written (bbolt
+// counts a page per write; an overflow page run in one).
+func PagesWritten(s *Store) int64 {
+	st := s.db.Stats()
+	return st.TxStats.GetWrite()
+}
