@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -245,5 +246,39 @@ func TestFSMSkipsReplayedBlocksWithoutDecodingThem(t *testing.T) {
 	// A replayed entry of another type goes to its own check as before.
 	if msg := applyPanics(f, &raft.Log{Index: 5, Term: 1, Type: raft.LogCommand, Data: entry(t, Entry{V: 1, Type: "futureThing", Payload: json.RawMessage(`{}`)})}); !strings.Contains(msg, `type "futureThing" unknown`) {
 		t.Fatalf("replayed entry of an unknown type: panic %q, want the unknown-type stop", msg)
+	}
+}
+
+// isBlockEntry knows a block entry by the head encodeEntry writes, and
+// reads any other spelling as JSON; entries of other types or versions,
+// and what is not an entry, are not blocks.
+func TestIsBlockEntry(t *testing.T) {
+	block, err := encodeEntry(EntryBlock, state.Proposal{Proposer: "n0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(block, blockEntryHead) {
+		t.Fatalf("setup: encodeEntry wrote %.40q, which lacks the head %q the fast path looks for", block, blockEntryHead)
+	}
+	member, err := encodeEntry(EntryMember, MemberChange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		data string
+		want bool
+	}{
+		{"block entry as encodeEntry writes it", string(block), true},
+		{"block entry, fields in another order", `{"payload":{},"type":"block","v":1}`, true},
+		{"block entry with spaces", `{ "v": 1, "type": "block", "payload": {} }`, true},
+		{"member entry", string(member), false},
+		{"block entry of another version", `{"v":2,"type":"block","payload":{}}`, false},
+		{"not JSON", `not an entry`, false},
+		{"empty", ``, false},
+	} {
+		if got := isBlockEntry([]byte(c.data)); got != c.want {
+			t.Errorf("%s: isBlockEntry(%.60q) = %v, want %v", c.name, c.data, got, c.want)
+		}
 	}
 }
