@@ -3,10 +3,21 @@ package consensus
 import (
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
 )
+
+// logBoltOptions are the Raft log file's bbolt options. The freelist is
+// not synced (rebuilt on open) and kept as a map: no freelist growth with
+// a log that is truncated after snapshots. On Linux the file is read
+// ahead when it is mapped (logMmapFlags).
+func logBoltOptions() *bolt.Options {
+	return &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
+		MmapFlags: logMmapFlags}
+}
 
 // snapshotLog is the Raft log as Raft reads it: the bbolt log, plus the
 // entry at the newest snapshot's index when the log no longer holds it.

@@ -19,7 +19,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/tradeledger/tradeledger/ledgernode/metrics"
 	"github.com/tradeledger/tradeledger/ledgernode/state"
@@ -80,11 +79,9 @@ func New(cfg Config) (*Replica, error) {
 		return nil, fmt.Errorf("raft log damaged: %w (move the data directory aside and restart: the node then reports its data lost; remove it and add it back with 'ledgerctl cluster remove' and 'ledgerctl cluster add' (docs/operations.md, \"A node refuses to start: damaged data\"))", err)
 	}
 	logStore, err := raftboltdb.New(raftboltdb.Options{
-		Path:   filepath.Join(dir, "raft.db"),
-		NoSync: cfg.NoSync,
-		// The freelist is not synced (rebuilt on open) and kept as a map:
-		// no freelist growth with a log that is truncated after snapshots.
-		BoltOptions: &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType},
+		Path:        filepath.Join(dir, "raft.db"),
+		NoSync:      cfg.NoSync,
+		BoltOptions: logBoltOptions(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open raft log %s: %w (if the file is damaged, move the data directory aside and restart: the node then reports its data lost; remove it and add it back with 'ledgerctl cluster remove' and 'ledgerctl cluster add' (docs/operations.md, \"A node refuses to start: damaged data\"))", filepath.Join(dir, "raft.db"), err)

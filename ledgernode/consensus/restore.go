@@ -6,12 +6,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/tradeledger/tradeledger/ledgernode/state"
 )
@@ -40,7 +38,7 @@ func raftStores(dataDir string, noSync bool, logger hclog.Logger) (*raftboltdb.B
 		return nil, nil, fmt.Errorf("raft log damaged: %w", err)
 	}
 	logs, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"), NoSync: noSync,
-		BoltOptions: &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType}})
+		BoltOptions: logBoltOptions()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open raft log %s: %w (is the node still running?)", filepath.Join(dir, "raft.db"), err)
 	}
