@@ -43,6 +43,7 @@ type ScaleRow struct {
 	SnapshotSec     float64 `json:"snapshotSeconds"`
 	RestartReadySec float64 `json:"restartToReadySeconds"`
 	JoinCatchUpSec  float64 `json:"joinCatchUpSeconds"` // a new node: added as non-voter until it has applied everything
+	JoinAnonMiB     float64 `json:"joinPeakAnonMiB"`    // the new node's largest RssAnon while it catches up (sampled every 50 ms)
 	LoadAvg         float64 `json:"loadAvg1m"`
 }
 
@@ -293,11 +294,11 @@ func measureSize(ctx context.Context, c *procCluster, leader int, ids []string, 
 	// A new node joins as a non-voter and catches up (snapshot install and
 	// the log after it); then it is removed again.
 	progress("  a new node joins and catches up ...")
-	sec, err := joinCatchUp(ctx, c, leader, fmt.Sprintf("join-%d", len(ids)))
+	sec, peak, err := joinCatchUp(ctx, c, leader, fmt.Sprintf("join-%d", len(ids)))
 	if err != nil {
 		return err
 	}
-	row.JoinCatchUpSec = sec
+	row.JoinCatchUpSec, row.JoinAnonMiB = sec, float64(peak)/(1<<20)
 	progress("  %+v", *row)
 	return nil
 }
@@ -424,53 +425,62 @@ func waitReady(ctx context.Context, cl *client.Client, limit time.Duration) erro
 // non-voter and times it until its own state (its status with self=true)
 // holds the leader's ledger of the moment it was added: the same height
 // and block hash, and an applied index at least the leader's state's.
-// Then it removes the node.
-func joinCatchUp(ctx context.Context, c *procCluster, leader int, id string) (float64, error) {
+// Then it removes the node. It returns the seconds that took and the
+// node's largest anonymous memory (bytes) seen meanwhile.
+func joinCatchUp(ctx context.Context, c *procCluster, leader int, id string) (float64, int64, error) {
 	i, err := c.AddSpare(id)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer c.DropLast()
 	if err := c.Start(i); err != nil {
-		return 0, err
+		return 0, 0, err
+	}
+	var peak int64
+	sample := func() {
+		if m, err := memOf(c.Pids()[i]); err == nil {
+			peak = max(peak, m.Anon)
+		}
 	}
 	raftAddr, apiAddr := c.Procs[i].RaftAddr, c.Procs[i].APIAddr
 	admin := c.Client(leader).Admin(c.Network(), c.Admin)
 	t0 := time.Now()
 	if err := admin.AddMember(ctx, id, raftAddr, apiAddr, false); err != nil {
-		return 0, fmt.Errorf("add %s: %w", id, err)
+		return 0, 0, fmt.Errorf("add %s: %w", id, err)
 	}
 	// The leader's state once the addition is applied: nothing is written
 	// meanwhile, so this is the ledger the new node must hold.
 	target, err := c.Client(leader).Status(ctx, true)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if target.Height == 0 {
-		return 0, fmt.Errorf("leader reports height 0 after %s was added: nothing to catch up to", id)
+		return 0, 0, fmt.Errorf("leader reports height 0 after %s was added: nothing to catch up to", id)
 	}
 	cl := c.Client(i)
 	for {
+		sample()
 		s, err := cl.Status(ctx, true)
 		if err == nil {
 			done, derr := caughtUp(id, s, target)
 			if derr != nil {
-				return 0, derr
+				return 0, 0, derr
 			}
 			if done {
 				break
 			}
 		}
 		if time.Since(t0) > 30*time.Minute {
-			return 0, fmt.Errorf("%s did not catch up in 30 minutes (leader at height %d, applied index %d): %v", id, target.Height, target.AppliedIndex, err)
+			return 0, 0, fmt.Errorf("%s did not catch up in 30 minutes (leader at height %d, applied index %d): %v", id, target.Height, target.AppliedIndex, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	sec := time.Since(t0).Seconds()
+	sample()
 	if err := admin.RemoveMember(ctx, id); err != nil {
-		return 0, fmt.Errorf("remove %s: %w", id, err)
+		return 0, 0, fmt.Errorf("remove %s: %w", id, err)
 	}
-	return sec, nil
+	return sec, peak, nil
 }
 
 // caughtUp says whether a joining node's own status shows the leader's
@@ -520,14 +530,14 @@ func printScale(out io.Writer, rows []ScaleRow) {
 			}
 		}
 	}()
-	fmt.Fprintln(w, "CERTIFICATES\tLOAD TX/S\tLOAD CPU US/CERT NODES(CLIENT)\tVERDICTS/S\tP50 MS\tP99 MS\tP99/P99(FIRST)\tRSS MIB\tANON MIB\tFILE MIB\tANON RESTARTED MIB\tDISK MIB\tSTATE MIB\tHISTORY MIB\tSNAPSHOT MIB\tSNAPSHOT S\tRESTART->READY S\tJOIN+CATCH-UP S")
+	fmt.Fprintln(w, "CERTIFICATES\tLOAD TX/S\tLOAD CPU US/CERT NODES(CLIENT)\tVERDICTS/S\tP50 MS\tP99 MS\tP99/P99(FIRST)\tRSS MIB\tANON MIB\tFILE MIB\tANON RESTARTED MIB\tDISK MIB\tSTATE MIB\tHISTORY MIB\tSNAPSHOT MIB\tSNAPSHOT S\tRESTART->READY S\tJOIN+CATCH-UP S\tJOIN PEAK ANON MIB")
 	for _, r := range rows {
 		ratio := 0.0
 		if rows[0].Verdicts.P99ms > 0 {
 			ratio = r.Verdicts.P99ms / rows[0].Verdicts.P99ms
 		}
-		fmt.Fprintf(w, "%d\t%.0f\t%.0f(%.0f)\t%.0f\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%.1f\n", r.Certificates, r.LoadTxPerSec, r.LoadNodeCPUus, r.LoadClientCPUus, r.Verdicts.PerSec, r.Verdicts.P50ms, r.Verdicts.P99ms, ratio,
-			r.NodeRSSMiB, r.NodeAnonMiB, r.NodeFileMiB, r.RestartAnonMiB, r.DiskMiB, r.StateMiB, r.HistoryMiB, r.SnapshotMiB, r.SnapshotSec, r.RestartReadySec, r.JoinCatchUpSec)
+		fmt.Fprintf(w, "%d\t%.0f\t%.0f(%.0f)\t%.0f\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%.1f\t%.0f\n", r.Certificates, r.LoadTxPerSec, r.LoadNodeCPUus, r.LoadClientCPUus, r.Verdicts.PerSec, r.Verdicts.P50ms, r.Verdicts.P99ms, ratio,
+			r.NodeRSSMiB, r.NodeAnonMiB, r.NodeFileMiB, r.RestartAnonMiB, r.DiskMiB, r.StateMiB, r.HistoryMiB, r.SnapshotMiB, r.SnapshotSec, r.RestartReadySec, r.JoinCatchUpSec, r.JoinAnonMiB)
 	}
 }
 
