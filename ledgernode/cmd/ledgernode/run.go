@@ -81,7 +81,7 @@ func runCmd() *cobra.Command {
 	var (
 		id, dataDir, genesis, nodeKey, caFile, certFile, keyFile string
 		raftBind, raftAdv, apiBind, logLevel, clockFile, pubURL  string
-		cpuProfile, metricsAccess, hasRunFile                    string
+		cpuProfile, metricsAccess, hasRunFile, memLimit          string
 		openGroups                                               []string
 		noBootstrap, stateFsync                                  bool
 		cc                                                       = d
@@ -112,6 +112,12 @@ files (they are also re-read automatically when they change).`,
 					return fmt.Errorf("%s is required", flag)
 				}
 			}
+			ml, err := chooseMemoryLimit(memLimit, "/sys/fs/cgroup")
+			if err != nil {
+				return err
+			}
+			ml.apply()
+			log.Info("memory limit for the Go runtime", "bytes", ml.bytes, "from", ml.source)
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {
@@ -207,6 +213,7 @@ files (they are also re-read automatically when they change).`,
 	f.DurationVar(&faultClockOffset, "fault-clock-offset", envDuration("FAULT_CLOCK_OFFSET", 0), "FAULT INJECTION, TESTS ONLY: shift this node's clock (block times, transaction time checks) by this duration, e.g. 1h")
 	_ = f.MarkHidden("fault-clock-offset")
 	f.BoolVar(&stateFsync, "state-fsync", envBool("STATE_FSYNC", nd.StateFsync), "fsync the state file at every commit; by default the Raft log, fsync'd before an entry commits, is the durable record, and after a machine restart (power loss, kernel crash) the node rebuilds its state file from its Raft snapshot and log (docs/operations.md, \"Durability\")")
+	f.StringVar(&memLimit, "memory-limit", env("MEMORY_LIMIT", "auto"), "soft memory limit for the Go runtime, which collects harder as it nears it: a size (512MiB, 2GiB), none, or auto: GOMEMLIMIT if set, else 90% of the container's memory limit (cgroup), else none. A joining node queues up to a few hundred MB of Raft log; without a limit the heap may grow to twice that before a collection")
 	f.StringVar(&cpuProfile, "cpuprofile", env("CPUPROFILE", ""), "write a CPU profile of the whole run to this file (written when the node stops)")
 	f.StringVar(&logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&cc.RaftLogLevel, "raft-log-level", env("RAFT_LOG_LEVEL", d.RaftLogLevel), "level of Raft's own logs")
