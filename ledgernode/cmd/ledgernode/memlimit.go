@@ -12,14 +12,16 @@ import (
 
 // containerShare is the part of a container's memory limit that the Go
 // runtime is asked to keep under when --memory-limit is auto: the rest is
-// room for what the runtime does not count (the kernel's page tables, the
-// mmap'd state file's dirty pages) before the kernel's OOM killer acts.
+// room for what the runtime does not count but the cgroup does (the
+// kernel's page tables and socket buffers, the page cache of the state
+// file's writes not yet written back) before the OOM killer acts.
 const containerShare = 0.9
 
 // memoryLimit is the soft limit chosen for the Go runtime, and why.
 type memoryLimit struct {
 	bytes  int64  // 0: none
 	source string // for the log: where the figure came from
+	err    error  // auto could not read the container's limit (logged as a warning)
 }
 
 // chooseMemoryLimit reads --memory-limit: "none"; a size (512MiB, 2GiB,
@@ -46,7 +48,8 @@ func chooseMemoryLimit(spec, cgroupRoot string) (memoryLimit, error) {
 		}
 		limit, file, err := containerMemoryLimit(cgroupRoot)
 		if err != nil {
-			return memoryLimit{}, err
+			// Not a reason to refuse to start: run as without a limit, and say why.
+			return memoryLimit{source: "none (" + err.Error() + ")", err: err}, nil
 		}
 		if limit == 0 {
 			return memoryLimit{source: "none (no container memory limit found; set --memory-limit to choose one)"}, nil

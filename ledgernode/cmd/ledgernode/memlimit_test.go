@@ -73,9 +73,10 @@ func TestChooseMemoryLimit(t *testing.T) {
 		{"auto", cgroupDir(t, "", ""), 0, "no container memory limit"},
 		{"768MiB", limited, 768 << 20, "--memory-limit 768MiB"},
 		{"none", limited, 0, "none"},
+		{"auto", cgroupDir(t, "memory.max", "lots\n"), 0, "none (read the container's memory limit: "},
 	} {
 		got, err := chooseMemoryLimit(c.spec, c.root)
-		if err != nil || got.bytes != c.want || !strings.Contains(got.source, c.source) {
+		if err != nil || got.bytes != c.want || !strings.Contains(got.source, c.source) || (got.err != nil) != strings.Contains(c.source, "read the container") {
 			t.Errorf("chooseMemoryLimit(%q): %+v, %v; want %d bytes from %q", c.spec, got, err, c.want, c.source)
 		}
 	}

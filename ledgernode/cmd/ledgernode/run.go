@@ -117,7 +117,11 @@ files (they are also re-read automatically when they change).`,
 				return err
 			}
 			ml.apply()
-			log.Info("memory limit for the Go runtime", "bytes", ml.bytes, "from", ml.source)
+			if ml.err != nil {
+				log.Warn("memory limit for the Go runtime", "bytes", ml.bytes, "from", ml.source)
+			} else {
+				log.Info("memory limit for the Go runtime", "bytes", ml.bytes, "from", ml.source)
+			}
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {
