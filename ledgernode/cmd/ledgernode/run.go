@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -117,11 +118,11 @@ files (they are also re-read automatically when they change).`,
 				return err
 			}
 			ml.apply()
+			level := slog.LevelInfo
 			if ml.err != nil {
-				log.Warn("memory limit for the Go runtime", "bytes", ml.bytes, "from", ml.source)
-			} else {
-				log.Info("memory limit for the Go runtime", "bytes", ml.bytes, "from", ml.source)
+				level = slog.LevelWarn
 			}
+			log.Log(context.Background(), level, "memory limit for the Go runtime", "bytes", ml.bytes, "from", ml.source)
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {
